@@ -1,0 +1,49 @@
+// Bundles the extension host, the training worker, the webviews and the CLI with esbuild, and compiles the
+// AssemblyScript kernels to dist/gemm.wasm. Usage: node scripts/build.mjs [--watch] [--production]
+import * as esbuild from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+const out = path.join(root, 'dist');
+fs.mkdirSync(out, { recursive: true });
+
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root };
+const nodeCommon = { ...common, platform: 'node', format: 'cjs', target: 'node20' };
+const builds = [
+  { ...nodeCommon, entryPoints: { extension: 'src/vscode/extension.ts' }, outdir: out, external: ['vscode'] },
+  { ...nodeCommon, entryPoints: { worker: 'src/worker/trainWorker.ts' }, outdir: out },
+  { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir: out, banner: { js: '#!/usr/bin/env node' } },
+  { ...common, platform: 'browser', format: 'iife', target: 'es2022',
+    entryPoints: { 'webview/panel': 'webview/panel.ts', 'webview/sidebar': 'webview/sidebar.ts' }, outdir: out },
+  // In-host test suite (mocha stays external: it is resolved from node_modules at run time).
+  { ...nodeCommon, sourcemap: true, entryPoints: globEntries('test/host', '.test.ts', 'test/host').concat([{ in: 'test/host/index.ts', out: 'test/host/index' }]),
+    outdir: path.join(root, 'out'), external: ['vscode', 'mocha'] },
+].filter(b => entries(b).every(e => fs.existsSync(path.join(root, e))));
+
+function entries(b) { return Array.isArray(b.entryPoints) ? b.entryPoints.map(e => e.in) : Object.values(b.entryPoints); }
+function globEntries(dir, suffix, outPrefix) {
+  const abs = path.join(root, dir);
+  if (!fs.existsSync(abs)) return [];
+  return fs.readdirSync(abs).filter(f => f.endsWith(suffix)).map(f => ({ in: `${dir}/${f}`, out: `${outPrefix}/${f.replace(/\.ts$/, '')}` }));
+}
+
+function buildWasm() {
+  const src = path.join(root, 'assembly/gemm.ts');
+  if (!fs.existsSync(src)) return;
+  const asc = path.join(root, 'node_modules/assemblyscript/bin/asc.js');
+  execFileSync(process.execPath, [asc, src, '-O3', '--enable', 'simd', '--runtime', 'stub', '--noAssert',
+    '--initialMemory', '17', '--exportRuntime', '-o', path.join(out, 'gemm.wasm')], { stdio: 'inherit', cwd: root });
+}
+
+buildWasm();
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+  console.log('watching for changes...');
+} else {
+  await Promise.all(builds.map(b => esbuild.build(b)));
+  fs.chmodSync(path.join(out, 'cli.js'), 0o755);
+}
