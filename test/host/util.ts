@@ -1,0 +1,45 @@
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import type { ActivationLensApi } from '../../src/vscode/extension';
+
+export const EXTENSION_ID = 'activation-lens.activation-lens';
+
+export async function api(): Promise<ActivationLensApi> {
+  const ext = vscode.extensions.getExtension<ActivationLensApi>(EXTENSION_ID);
+  if (!ext) throw new Error(`extension ${EXTENSION_ID} is not loaded`);
+  return ext.activate();
+}
+
+export function workspaceFile(name: string): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder) throw new Error('the tests need the test/workspace folder open');
+  return vscode.Uri.file(path.join(folder.uri.fsPath, name));
+}
+
+export async function openConfig(name: string): Promise<vscode.TextEditor> {
+  const doc = await vscode.workspace.openTextDocument(workspaceFile(name));
+  return vscode.window.showTextDocument(doc);
+}
+
+/** The position of the first occurrence of `needle` (optionally after `after`) in the document. */
+export function positionOf(doc: vscode.TextDocument, needle: string, after = ''): vscode.Position {
+  const text = doc.getText();
+  const start = after ? text.indexOf(after) : 0;
+  const at = text.indexOf(needle, start);
+  if (at < 0) throw new Error(`${needle} not found in ${doc.fileName}`);
+  return doc.positionAt(at + 1);
+}
+
+export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+export function hoverText(hovers: vscode.Hover[]): string {
+  return hovers.flatMap(h => h.contents).map(c => (typeof c === 'string' ? c : c.value)).join('\n');
+}

@@ -1,0 +1,34 @@
+// The packed .vsix installs into code-server with --install-extension and its commands work without the sources.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import fs from 'node:fs';
+import { startCodeServer, launchBrowser, waitForWorkbench, runCommand, openFile, webviewFrame, ROOT } from '../tools/harness.mjs';
+
+const VSIX = path.join(ROOT, 'activation-lens.vsix');
+let server, browser, page;
+
+before(async () => {
+  assert.ok(fs.existsSync(VSIX), 'npm test packs activation-lens.vsix before the UI tests');
+  server = await startCodeServer({ workspace: path.join(ROOT, 'test/workspace'), vsix: VSIX });
+  browser = await launchBrowser();
+  page = browser.page;
+  await page.goto(server.url());
+  await waitForWorkbench(page, 'Activation Lens');
+});
+after(async () => { await browser?.close(); await server?.stop(); });
+
+test('the installed .vsix is small and runs diagnostics from the palette', async () => {
+  const size = fs.statSync(VSIX).size;
+  assert.ok(size < 3 * 1024 * 1024, `vsix is ${size} bytes`);
+  const installed = fs.readdirSync(path.join(server.tmp, 'exts')).filter(d => d.startsWith('activation-lens.activation-lens'));
+  assert.equal(installed.length, 1, 'installed into the extensions dir');
+  const files = fs.readdirSync(path.join(server.tmp, 'exts', installed[0], 'dist'));
+  assert.ok(!files.some(f => f.endsWith('.map')), 'no source maps in the package');
+  assert.ok(!fs.existsSync(path.join(server.tmp, 'exts', installed[0], 'src')), 'no sources in the package');
+  await openFile(page, 'spiral.nn.yaml');
+  await runCommand(page, 'Activation Lens: Run Diagnostics');
+  const panel = await webviewFrame(page, 'h2', 'spiral relu', 60000);
+  await panel.locator('#status', { hasText: 'done' }).waitFor({ timeout: 120000 });
+  assert.ok(await panel.locator('#health tbody tr').count() === 3);
+});

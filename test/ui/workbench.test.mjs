@@ -1,0 +1,61 @@
+// UI tests: the real VS Code workbench (code-server) in Debian's chromium, driven by playwright-core.
+// Screenshots go to test-output/ui/ (git-ignored) and are kept on failure.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import fs from 'node:fs';
+import { startCodeServer, launchBrowser, waitForWorkbench, runCommand, openFile, webviewFrame, hoverText, ROOT } from '../tools/harness.mjs';
+
+const OUT = path.join(ROOT, 'test-output/ui');
+let server, browser, page;
+
+/** Pixels of the canvas that are not fully transparent: proof chart.js really drew. */
+async function paintedPixels(frame, selector) {
+  return frame.locator(selector).first().evaluate(c => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+    return n;
+  });
+}
+
+before(async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  server = await startCodeServer({ workspace: path.join(ROOT, 'test/workspace') });
+  browser = await launchBrowser();
+  page = browser.page;
+  await page.goto(server.url({ extensionDevelopmentPath: ROOT }));
+  await waitForWorkbench(page, 'Activation Lens');
+});
+after(async () => { await browser?.close(); await server?.stop(); });
+
+test('hover on an activation name shows its formula', async () => {
+  await openFile(page, 'spiral.nn.yaml');
+  const text = await hoverText(page, 'tanh', 'activation');
+  assert.match(text, /tanh/);
+  assert.match(text, /f'\(x\)/);
+  await page.screenshot({ path: path.join(OUT, 'hover.png') });
+});
+
+test('command palette runs diagnostics and the panel draws the charts', async () => {
+  await openFile(page, 'spiral.nn.yaml');
+  await runCommand(page, 'Activation Lens: Run Diagnostics');
+  const panel = await webviewFrame(page, 'h2', 'spiral relu', 60000);
+  await panel.locator('#status', { hasText: 'done' }).waitFor({ timeout: 120000 });
+  const painted = await paintedPixels(panel, '#chart-loss');
+  assert.ok(painted > 1000, `loss chart painted pixels: ${painted}`);
+  assert.ok(await paintedPixels(panel, '#chart-gradflow') > 500, 'gradient flow chart painted');
+  const rows = await panel.locator('#health tbody tr').count();
+  assert.equal(rows, 3);
+  await page.screenshot({ path: path.join(OUT, 'panel.png') });
+});
+
+test('the sidebar view shows the layers and opens the panel', async () => {
+  await page.locator('.activitybar [aria-label^="Activation Lens"]').first().click();
+  const sidebar = await webviewFrame(page, '#sidebar-title', 'spiral relu', 30000);
+  assert.equal(await sidebar.locator('ul.layers li').count(), 3);
+  assert.match(await sidebar.locator('ul.layers li').first().innerText(), /dead \d/);
+  await sidebar.locator('#sb-showPanel').click();
+  await webviewFrame(page, 'h2', 'spiral relu', 30000);
+  await page.screenshot({ path: path.join(OUT, 'sidebar.png') });
+});

@@ -1,0 +1,34 @@
+/** The per-layer health table, shared by the panel and the HTML report. */
+import type { ProbePoint } from '../src/core/types';
+import { formatNumber } from '../src/format';
+import { el } from './vscodeApi';
+
+export interface TableLayer { index: number; name: string; type: string; activation?: string; outputShape?: number[]; params?: number }
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${formatNumber(100 * x)}%`);
+
+export function healthTable(layers: TableLayer[], last: ProbePoint | undefined): HTMLTableElement {
+  const outputIndex = [...layers].reverse().find(l => l.activation !== undefined)?.index;
+  const outGrad = outputIndex !== undefined ? last?.layers[outputIndex]?.gradRms : undefined;
+  const head = ['#', 'layer', 'type', 'activation', 'output', 'params', 'dead', 'saturated', 'gradRms', 'grad ratio', 'update ratio'];
+  const table = el('table', { id: 'health', class: 'health' });
+  table.append(el('caption', {}, last ? `Layer health at step ${last.step}` : 'Layers (no run yet)'));
+  table.append(el('thead', {}, el('tr', {}, ...head.map(h => el('th', { scope: 'col' }, h)))));
+  const body = el('tbody');
+  for (const l of layers) {
+    const s = last?.layers[l.index];
+    const ratio = s && outGrad ? s.gradRms / outGrad : undefined;
+    const row = el('tr', { 'data-layer': String(l.index) },
+      el('td', {}, String(l.index)), el('th', { scope: 'row' }, l.name), el('td', {}, l.type), el('td', {}, l.activation ?? ''),
+      el('td', {}, l.outputShape ? `[${l.outputShape.join(', ')}]` : ''), el('td', { class: 'num' }, l.params !== undefined ? String(l.params) : ''),
+      el('td', { class: 'num', 'data-stat': 'dead' }, pct(s?.deadFraction)),
+      el('td', { class: 'num', 'data-stat': 'saturated' }, pct(s?.saturatedFraction)),
+      el('td', { class: 'num', 'data-stat': 'gradRms' }, s ? formatNumber(s.gradRms) : '–'),
+      el('td', { class: 'num', 'data-stat': 'ratio' }, ratio !== undefined ? formatNumber(ratio) : '–'),
+      el('td', { class: 'num', 'data-stat': 'updateRatio' }, formatNumber(s?.updateRatio)));
+    if (s && ((s.deadFraction ?? 0) >= 0.5 || (s.saturatedFraction ?? 0) >= 0.5 || s.nonFinite > 0)) row.classList.add('bad');
+    body.append(row);
+  }
+  table.append(body);
+  return table;
+}

@@ -1,0 +1,24 @@
+/**
+ * Script of the self-contained HTML report (inlined by src/report/html.ts): reads the §6.1 JSON report from
+ * <script type="application/json" id="report-data"> and draws the same charts as the panel into #charts.
+ */
+import type { ProbePoint } from '../src/core/types';
+import { RunCharts } from './charts';
+
+interface ReportLike {
+  model: { layers: { index: number; name: string; type: string; activation?: string | null }[] };
+  timeline?: ProbePoint[];
+}
+
+const data = document.getElementById('report-data');
+const root = document.getElementById('charts');
+if (data && root) {
+  const report = JSON.parse(data.textContent ?? '{}') as ReportLike;
+  const timeline = report.timeline ?? [];
+  new RunCharts(root).update({
+    layers: report.model.layers.map(l => ({ index: l.index, name: l.name, type: l.type, activation: l.activation ?? undefined })),
+    timeline,
+    lossCurve: timeline.map(p => [p.step, p.trainLoss] as [number, number]),
+  });
+  root.dataset.rendered = 'true';
+}

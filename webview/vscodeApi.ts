@@ -1,0 +1,31 @@
+/** The webview side of the host protocol: typed post, typed receive, persisted state. */
+import type { HostToWebview, WebviewToHost } from '../src/protocol';
+
+interface VsCodeApi<S> { postMessage(m: WebviewToHost): void; getState(): S | undefined; setState(s: S): void }
+declare function acquireVsCodeApi<S>(): VsCodeApi<S>;
+
+export function connect<S>(onMessage: (m: HostToWebview) => void): VsCodeApi<S> {
+  const api = acquireVsCodeApi<S>();
+  window.addEventListener('message', e => {
+    const m = e.data as HostToWebview;
+    if (m && typeof m === 'object' && typeof m.type === 'string') onMessage(m);
+  });
+  return api;
+}
+
+/** Runs `draw` at most every `ms` milliseconds, always with the latest data (trailing call guaranteed). */
+export function throttle(draw: () => void, ms = 100): () => void {
+  let last = 0, timer: ReturnType<typeof setTimeout> | undefined;
+  return () => {
+    if (timer) return;
+    const wait = Math.max(0, last + ms - performance.now());
+    timer = setTimeout(() => { timer = undefined; last = performance.now(); draw(); }, wait);
+  };
+}
+
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  e.append(...children);
+  return e;
+}
