@@ -4,6 +4,7 @@
  */
 import type { NetworkConfig } from './model';
 import type { ProbePoint, RunResult } from './core/types';
+import type { Finding, LayerSuggestions, RankedActivation } from './diagnosis/types';
 
 // ---- host -> worker ----------------------------------------------------------------------------------
 export type HostToWorker =
@@ -31,11 +32,25 @@ export interface RunView {
   timeline: ProbePoint[];
   lossCurve: [number, number][];
   message?: string;
+  /** After a run: the findings and per-layer suggestions (SPEC §4, §5). */
+  findings?: Finding[];
+  suggestions?: LayerSuggestions[];
+  /** The latest trials of "Compare Activations" for this config. */
+  compare?: CompareView;
+}
+
+export interface CompareView {
+  layer: number | 'all';
+  layerName: string;
+  status: 'running' | 'done' | 'cancelled' | 'error';
+  results: RankedActivation[];
+  message?: string;
 }
 
 export type HostToWebview =
   | { type: 'state'; view: RunView }
   | { type: 'stats'; step: number; probes: ProbePoint[]; lossCurve: [number, number][] }
+  | { type: 'compare'; compare: CompareView }
   | { type: 'theme' };
 
 // ---- webview -> host ---------------------------------------------------------------------------------
@@ -43,12 +58,24 @@ export type WebviewToHost =
   | { type: 'ready' }
   | { type: 'run' }
   | { type: 'stop' }
-  | { type: 'showPanel' };
+  | { type: 'showPanel' }
+  /** Apply suggestion `suggestion` of finding `finding` (indices into the view's findings). */
+  | { type: 'applyFinding'; finding: number; suggestion: number }
+  /** Apply the ranked activation `rank` of layer `layer` from the view's suggestions. */
+  | { type: 'applyRanked'; layer: number; rank: number }
+  | { type: 'compare'; layer: number | 'all' };
 
-const WEBVIEW_TO_HOST_TYPES = new Set(['ready', 'run', 'stop', 'showPanel']);
+const isIndex = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) < 1e6;
 
-/** Webviews are untrusted input: accept only well-formed messages. */
+/** Webviews are untrusted input: accept only well-formed messages, field by field. */
 export function isWebviewToHost(m: unknown): m is WebviewToHost {
-  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string'
-    && WEBVIEW_TO_HOST_TYPES.has((m as { type: string }).type);
+  if (typeof m !== 'object' || m === null) return false;
+  const r = m as Record<string, unknown>;
+  switch (r.type) {
+    case 'ready': case 'run': case 'stop': case 'showPanel': return true;
+    case 'applyFinding': return isIndex(r.finding) && isIndex(r.suggestion);
+    case 'applyRanked': return isIndex(r.layer) && isIndex(r.rank);
+    case 'compare': return r.layer === 'all' || isIndex(r.layer);
+    default: return false;
+  }
 }

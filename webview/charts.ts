@@ -237,3 +237,17 @@ export class RunCharts {
     }
   }
 }
+
+/** Loss curves of the activation trials ("Compare Activations"), one line per candidate, best first. */
+export function drawCompare(canvas: HTMLCanvasElement, results: { activation: string; init: string; trial?: { lossCurve: number[] } }[], existing?: Chart): Chart {
+  const theme = readTheme();
+  existing?.destroy();
+  return new Chart(canvas, {
+    type: 'line',
+    data: { datasets: results.map((r, i) => ({
+      label: `${i + 1}. ${r.activation} + ${r.init}`, borderColor: theme.series[i % theme.series.length], borderWidth: i === 0 ? 2.2 : 1.2, pointRadius: 0,
+      data: decimate((r.trial?.lossCurve ?? []).map((y, x) => ({ x: x + 1, y })).filter(p => p.y > 0 && Number.isFinite(p.y)), 300),
+    })) },
+    options: { ...baseOptions(theme, 'Trials'), scales: { ...baseOptions(theme, '').scales, y: { type: 'logarithmic', ticks: { color: theme.muted, maxTicksLimit: 6 }, grid: { color: theme.grid } } } },
+  });
+}

@@ -1,6 +1,8 @@
 /** The diagnostics panel (WebviewPanel). Draws the run it is sent, live, at most 10 times a second. */
-import type { HostToWebview, RunView } from '../src/protocol';
-import { RunCharts } from './charts';
+import type { Chart } from 'chart.js';
+import type { CompareView, HostToWebview, RunView, WebviewToHost } from '../src/protocol';
+import { formatNumber } from '../src/format';
+import { RunCharts, drawCompare } from './charts';
 import { healthTable } from './healthTable';
 import { onThemeChange } from './theme';
 import { connect, el, throttle } from './vscodeApi';
@@ -9,30 +11,44 @@ interface PanelState { view: RunView }
 
 const app = document.getElementById('app')!;
 let view: RunView | undefined;
+let compareChart: Chart | undefined;
 const vscode = connect<PanelState>(onMessage);
 const header = el('header', { class: 'bar' });
 const tableBox = el('div', { class: 'table-box' });
+const findingsBox = el('section', { class: 'findings-box', 'aria-label': 'findings' });
+const compareBox = el('section', { class: 'compare-box', 'aria-label': 'activation trials' });
 const chartsBox = el('div', { class: 'charts' });
-app.replaceChildren(header, tableBox, chartsBox);
+app.replaceChildren(header, tableBox, findingsBox, compareBox, chartsBox);
 const charts = new RunCharts(chartsBox);
 const redraw = throttle(draw, 100);
 
 function onMessage(m: HostToWebview): void {
   if (m.type === 'state') {
     if (view?.configPath !== m.view.configPath || m.view.timeline.length < (view?.timeline.length ?? 0)) charts.reset();
-    view = m.view;
+    const compare = m.view.compare ?? (view?.configPath === m.view.configPath ? view?.compare : undefined);
+    view = { ...m.view, compare };
   } else if (m.type === 'stats' && view) {
     view.step = m.step;
     view.timeline.push(...m.probes);
     view.lossCurve.push(...m.lossCurve);
+  } else if (m.type === 'compare' && view) {
+    view.compare = m.compare;
   } else if (m.type === 'theme') { charts.reset(); }
   redraw();
+}
+
+function post(m: WebviewToHost): void { vscode.postMessage(m); }
+
+function button(label: string, message: WebviewToHost, attrs: Record<string, string> = {}): HTMLButtonElement {
+  const b = el('button', { type: 'button', ...attrs }, label);
+  b.addEventListener('click', () => post(message));
+  return b;
 }
 
 function draw(): void {
   if (!view) {
     header.replaceChildren(el('h2', {}, 'Activation Lens'), el('p', { class: 'muted' }, 'Open a network config and run diagnostics.'),
-      button('Run Diagnostics', 'run'));
+      button('Run Diagnostics', { type: 'run' }, { id: 'btn-run' }));
     return;
   }
   vscode.setState({ view });
@@ -42,19 +58,55 @@ function draw(): void {
     : view.status === 'error' ? `error: ${view.message ?? ''}` : 'not run yet';
   const progress = el('progress', { max: String(view.totalSteps), value: String(view.step), 'aria-label': 'training progress' });
   header.replaceChildren(el('h2', {}, view.configName), el('span', { id: 'status', class: `status ${view.status}` }, status), progress,
-    running ? button('Stop', 'stop') : button('Run', 'run'));
+    running ? button('Stop', { type: 'stop' }, { id: 'btn-stop' }) : button('Run', { type: 'run' }, { id: 'btn-run' }),
+    button('Compare all hidden layers', { type: 'compare', layer: 'all' }, { id: 'btn-compare-all' }));
   tableBox.replaceChildren(healthTable(view.layers, view.timeline.at(-1)));
+  drawFindings(view);
+  drawCompareBox(view.compare);
   charts.update({ layers: view.layers, timeline: view.timeline, lossCurve: view.lossCurve });
 }
 
-function button(label: string, type: 'run' | 'stop'): HTMLButtonElement {
-  const b = el('button', { type: 'button', id: `btn-${type}` }, label);
-  b.addEventListener('click', () => vscode.postMessage({ type }));
-  return b;
+function drawFindings(v: RunView): void {
+  if (!v.findings) { findingsBox.replaceChildren(); return; }
+  const list = el('ul', { class: 'findings', id: 'findings' });
+  v.findings.forEach((f, fi) => {
+    const actions = f.suggestions.map((s, si) => {
+      const label = [s.activation, s.init, s.lr !== undefined ? `lr ${formatNumber(s.lr)}` : '', s.clip !== undefined ? `clip ${formatNumber(s.clip)}` : ''].filter(Boolean).join(' + ');
+      return label ? button(`Apply ${label}`, { type: 'applyFinding', finding: fi, suggestion: si }, { title: s.reason, class: 'apply' }) : undefined;
+    }).filter((b): b is HTMLButtonElement => !!b);
+    if (f.layer >= 0) actions.push(button('Compare', { type: 'compare', layer: f.layer }, { class: 'secondary' }));
+    list.append(el('li', { class: f.severity, 'data-kind': f.kind },
+      el('strong', {}, `${f.severity} · ${f.kind}`), ` ${f.layerName ? `(${f.layerName}) ` : ''}${f.message}`,
+      el('div', { class: 'actions' }, ...actions)));
+  });
+  const suggestions = el('div', { class: 'suggestions' });
+  for (const s of v.suggestions ?? []) {
+    const layer = v.layers.find(l => l.index === s.layer);
+    const top = s.ranked.slice(0, 3);
+    if (!layer || !top.length) continue;
+    suggestions.append(el('div', { class: 'suggestion', 'data-layer': String(s.layer) },
+      el('span', { class: 'name' }, `${layer.name} (${s.current}): `),
+      ...top.map((r, rank) => button(`${rank + 1}. ${r.activation} + ${r.init}`, { type: 'applyRanked', layer: s.layer, rank }, { title: r.reason, class: 'secondary' }))));
+  }
+  findingsBox.replaceChildren(el('h3', {}, v.findings.length ? `Findings (${v.findings.length})` : 'Findings: none, the network looks healthy'),
+    list, el('h3', {}, 'Suggested activations per layer (click to apply)'), suggestions);
+}
+
+function drawCompareBox(c: CompareView | undefined): void {
+  if (!c) { compareBox.replaceChildren(); return; }
+  const title = el('h3', { id: 'compare-title' }, `Activation trials for ${c.layerName}: ${c.status}${c.message ? ` (${c.message})` : ''}`);
+  const ranking = el('ol', { class: 'ranking' }, ...c.results.map(r =>
+    el('li', {}, `${r.activation} + ${r.init}: val loss ${formatNumber(r.trial?.valLoss)}${r.trial?.valAccuracy !== undefined ? `, accuracy ${formatNumber(r.trial.valAccuracy)}` : ''}`)));
+  const wrap = el('div', { class: 'canvas-wrap' });
+  wrap.style.height = '220px';   // CSSOM, not a style attribute: the CSP allows no inline styles
+  const canvas = el('canvas', { id: 'chart-compare', role: 'img', 'aria-label': 'trial loss curves' });
+  wrap.append(canvas);
+  compareBox.replaceChildren(title, ranking, wrap);
+  if (c.results.length) compareChart = drawCompare(canvas, c.results, compareChart);
 }
 
 onThemeChange(() => { charts.reset(); redraw(); });
 const saved = vscode.getState();
 if (saved?.view) view = saved.view;
 draw();
-vscode.postMessage({ type: 'ready' });
+post({ type: 'ready' });

@@ -1,14 +1,20 @@
 import * as vscode from 'vscode';
-import { RunController } from './runController';
+import { RunController, type RunRecord } from './runController';
 import { DiagnosticsPanel } from './panel';
 import { SidebarProvider, SIDEBAR_VIEW_ID } from './sidebar';
 import { ConfigHoverProvider } from './hover';
+import { ProblemsReporter } from './problems';
+import { QuickFixProvider, suggestionWorkspaceEdit } from './quickFixes';
+import { LayerCodeLensProvider } from './codeLens';
+import { compareLayer, createConfigFromKeras, exportHtml, newConfig } from './commands';
 import { CONFIG_SELECTOR, isConfigDocument } from './documents';
+import type { Suggestion } from '../diagnosis/types';
 
 /** What activate() hands back: the in-host tests read state through it instead of poking at internals. */
 export interface ActivationLensApi {
   runs: RunController;
   panel: DiagnosticsPanel;
+  problems: ProblemsReporter;
   activationMs: number;
 }
 
@@ -24,20 +30,40 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     panel.show();
     return runs.run(doc);
   };
-  const panel = new DiagnosticsPanel(context.extensionUri, runs, () => void runActive());
+  const compare = (layer?: number | 'all') => compareLayer(runs, configDocument(), layer, c => panel.showCompare(c));
+  const apply = async (record: RunRecord, layers: number[], s: Suggestion) => {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.uri));
+    if (doc.version !== record.version) {
+      void vscode.window.showWarningMessage('Activation Lens: the config changed since this run; run diagnostics again before applying its suggestions.');
+      return false;
+    }
+    const edit = suggestionWorkspaceEdit(doc, layers, s);
+    if (typeof edit === 'string') { void vscode.window.showErrorMessage(`Activation Lens: ${edit}`); return false; }
+    return vscode.workspace.applyEdit(edit);
+  };
+  const panel = new DiagnosticsPanel(context.extensionUri, runs, { run: () => void runActive(), compare: l => void compare(l), apply: (r, l, s) => void apply(r, l, s) });
   const sidebar = new SidebarProvider(context.extensionUri, runs, {
     run: () => void runActive(), stop: () => runs.stop(), showPanel: () => panel.show(),
   });
+  const problems = new ProblemsReporter(runs);
 
   context.subscriptions.push(
-    runs, panel, sidebar,
+    runs, panel, sidebar, problems,
     vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW_ID, sidebar),
     vscode.languages.registerHoverProvider(CONFIG_SELECTOR, new ConfigHoverProvider(runs)),
-    vscode.commands.registerCommand('activationLens.run', (uri?: vscode.Uri) => runActive(uri)),
+    vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new QuickFixProvider(runs), { providedCodeActionKinds: QuickFixProvider.kinds }),
+    vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, new LayerCodeLensProvider(runs)),
+    vscode.commands.registerCommand('activationLens.run', (uri?: vscode.Uri) => runActive(uri instanceof vscode.Uri ? uri : undefined)),
     vscode.commands.registerCommand('activationLens.stop', () => runs.stop()),
     vscode.commands.registerCommand('activationLens.showPanel', () => panel.show()),
+    vscode.commands.registerCommand('activationLens.compare', (layer?: number | 'all') => compare(layer)),
+    vscode.commands.registerCommand('activationLens.exportHtml', (target?: vscode.Uri) => exportHtml(runs, configDocument(), target instanceof vscode.Uri ? target : undefined)),
+    vscode.commands.registerCommand('activationLens.newConfig', () => newConfig(context.extensionUri)),
+    vscode.commands.registerCommand('activationLens.importKeras', (uri?: vscode.Uri) => createConfigFromKeras(uri instanceof vscode.Uri ? uri : undefined)),
+    vscode.commands.registerCommand('activationLens.staleFix', () => vscode.window.showWarningMessage(
+      'Activation Lens: the config changed since the run that made this finding; run diagnostics again to refresh it.')),
   );
-  return { runs, panel, activationMs: performance.now() - t0 };
+  return { runs, panel, problems, activationMs: performance.now() - t0 };
 }
 
 /** The config to act on: the active editor's, else the last visible config editor's. */

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import type { HostToWebview, RunView } from '../protocol';
+import type { CompareView, HostToWebview, RunView } from '../protocol';
+import type { Suggestion } from '../diagnosis/types';
 import { isWebviewToHost } from '../protocol';
 import type { RunController, RunRecord } from './runController';
 import { webviewHtml, webviewOptions } from './webviewHtml';
@@ -16,7 +17,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly runs: RunController,
-    private readonly onRunRequest: () => void) {
+    private readonly actions: { run(): void; compare(layer: number | 'all'): void; apply(record: RunRecord, layers: number[], s: Suggestion): void }) {
     this.subscriptions.push(
       runs.onDidChange(e => {
         if (!this.panel) return;
@@ -50,9 +51,21 @@ export class DiagnosticsPanel implements vscode.Disposable {
       if (!isWebviewToHost(m)) return;   // untrusted input: ignore anything malformed
       switch (m.type) {
         case 'ready': this.sendCurrent(); break;
-        case 'run': this.onRunRequest(); break;
+        case 'run': this.actions.run(); break;
         case 'stop': this.runs.stop(); break;
         case 'showPanel': break;
+        case 'compare': this.actions.compare(m.layer); break;
+        case 'applyFinding': {
+          const f = this.shown?.findings[m.finding];
+          const s = f?.suggestions[m.suggestion];
+          if (this.shown && f && s) this.actions.apply(this.shown, s.layers ?? [f.layer], s);
+          break;
+        }
+        case 'applyRanked': {
+          const r = this.shown?.view.suggestions?.find(x => x.layer === m.layer)?.ranked[m.rank];
+          if (this.shown && r) this.actions.apply(this.shown, [m.layer], { activation: r.activation, init: r.init, reason: r.reason });
+          break;
+        }
       }
     }, null, this.subscriptions);
   }
@@ -62,6 +75,14 @@ export class DiagnosticsPanel implements vscode.Disposable {
     if (!record) return;
     this.shown = record;
     this.post({ type: 'state', view: record.view });
+  }
+
+  /** Shows compare results (the panel opens if needed); they stay in the record's view for reloads. */
+  showCompare(compare: CompareView): void {
+    const record = this.runs.current();
+    if (record) record.view.compare = compare;
+    this.show();
+    this.post({ type: 'compare', compare });
   }
 
   private post(m: HostToWebview): void { void this.panel?.webview.postMessage(m); }

@@ -9,6 +9,7 @@ import { parseConfigText } from '../config';
 import { inferShapes } from '../config/shapes';
 import { startRun } from '../worker/client';
 import { runFindings, staticFindings, diagnosisLayers } from '../diagnosis/rules';
+import { suggestActivations } from '../diagnosis/suggestions';
 import { readSettings } from './settings';
 
 /** What the editor knows about one config file's latest run. */
@@ -77,7 +78,6 @@ export class RunController implements vscode.Disposable {
     this.status.text = `$(sync~spin) ${record.view.configName}: 0/${config.train.steps}`;
     this.status.show();
 
-    const started = Date.now();
     const ended = new Promise<void>(resolve => {
       const handle = startRun({
         config, baseDir: path.dirname(doc.uri.fsPath), maxSteps: settings.maxSteps, memoryLimitMB: settings.memoryLimitMB,
@@ -113,7 +113,6 @@ export class RunController implements vscode.Disposable {
       sub.dispose();
     });
     await ended;
-    void started;
     return record;
   }
 
@@ -134,6 +133,8 @@ export class RunController implements vscode.Disposable {
           loss: record.config.train.loss, thresholds: { ...readSettings().thresholds, ...record.config.diagnostics },
         }),
       ];
+      record.view.findings = record.findings;
+      record.view.suggestions = suggestActivations(record.config, record.findings);
     }
     this.active = undefined;
     this.status.hide();

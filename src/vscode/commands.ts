@@ -1,0 +1,139 @@
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { formatProblem } from '../model';
+import { importKeras, toConfigYaml } from '../config/keras';
+import { loadDataset } from '../data';
+import { compareActivations } from '../diagnosis/trials';
+import { buildReport } from '../report/json';
+import { renderHtmlReport } from '../report/html';
+import { suggestActivations } from '../diagnosis/suggestions';
+import type { CompareView } from '../protocol';
+import type { RunController } from './runController';
+import { parseDocument } from './documents';
+
+interface ExampleEntry { file: string; title: string; description: string }
+
+/** "New Network Config": pick a bundled example, write it into the workspace (as a WorkspaceEdit), open it. */
+export async function newConfig(extensionUri: vscode.Uri): Promise<vscode.Uri | undefined> {
+  const examplesDir = vscode.Uri.joinPath(extensionUri, 'examples');
+  const index = JSON.parse(fs.readFileSync(path.join(examplesDir.fsPath, 'index.json'), 'utf8')) as ExampleEntry[];
+  const pick = await vscode.window.showQuickPick(
+    index.filter(e => /\.nn\.(ya?ml|json)$/.test(e.file)).map(e => ({ label: e.title, detail: e.description, entry: e })),
+    { title: 'New Network Config from a template', matchOnDetail: true });
+  if (!pick) return undefined;
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  const defaultUri = folder ? vscode.Uri.joinPath(folder.uri, path.basename(pick.entry.file)) : undefined;
+  const target = await vscode.window.showSaveDialog({ defaultUri, filters: { 'Network config': ['yaml', 'yml', 'json'] }, title: 'Save the new network config' });
+  if (!target) return undefined;
+  const contents = fs.readFileSync(path.join(examplesDir.fsPath, pick.entry.file));
+  await createFile(target, contents);
+  // Data files an example reads (csv) come along when they are not there yet.
+  const csv = /path:\s*(\S+\.csv)/.exec(contents.toString('utf8'))?.[1];
+  if (csv) {
+    const src = path.join(path.dirname(path.join(examplesDir.fsPath, pick.entry.file)), csv);
+    const dst = vscode.Uri.file(path.join(path.dirname(target.fsPath), csv));
+    if (fs.existsSync(src) && !fs.existsSync(dst.fsPath)) await createFile(dst, fs.readFileSync(src));
+  }
+  await vscode.window.showTextDocument(target);
+  return target;
+}
+
+async function createFile(uri: vscode.Uri, contents: Uint8Array): Promise<void> {
+  const edit = new vscode.WorkspaceEdit();
+  edit.createFile(uri, { overwrite: true, contents });
+  if (!(await vscode.workspace.applyEdit(edit))) throw new Error(`could not create ${uri.fsPath}`);
+}
+
+/** "Create Config from Keras Model": import a model.json and write a *.nn.yaml that refers to it. */
+export async function createConfigFromKeras(source?: vscode.Uri): Promise<vscode.Uri | undefined> {
+  const uri = source ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Keras / TF.js model': ['json'] }, title: 'Keras or TF.js model JSON' }))?.[0];
+  if (!uri) return undefined;
+  const text = Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
+  let json: unknown;
+  try { json = JSON.parse(text); } catch (e) {
+    void vscode.window.showErrorMessage(`Activation Lens: ${vscode.workspace.asRelativePath(uri)} is not JSON: ${(e as Error).message}`);
+    return undefined;
+  }
+  const parsed = importKeras(json, text, uri.fsPath);
+  if (!parsed.config) {
+    const p = parsed.problems.find(x => x.severity === 'error') ?? parsed.problems[0];
+    void vscode.window.showErrorMessage(`Activation Lens: ${p ? formatProblem(vscode.workspace.asRelativePath(uri), p) : 'not a Keras model'}`);
+    return undefined;
+  }
+  const base = path.basename(uri.fsPath).replace(/(\.model)?\.json$/i, '');
+  const target = vscode.Uri.file(path.join(path.dirname(uri.fsPath), `${base}.nn.yaml`));
+  await createFile(target, Buffer.from(toConfigYaml(parsed.config, path.basename(uri.fsPath))));
+  await vscode.window.showTextDocument(target);
+  return target;
+}
+
+/** "Export HTML Report": the latest run of the active config as one self-contained HTML file. */
+export async function exportHtml(runs: RunController, doc: vscode.TextDocument | undefined, target?: vscode.Uri): Promise<vscode.Uri | undefined> {
+  const record = doc ? runs.latest(doc.uri) : runs.current();
+  if (!record?.result) {
+    void vscode.window.showInformationMessage('Activation Lens: run diagnostics first; the report shows the latest run.');
+    return undefined;
+  }
+  const dest = target ?? await vscode.window.showSaveDialog({
+    defaultUri: vscode.Uri.file(record.view.configPath.replace(/\.(nn\.)?(ya?ml|json)$/i, '') + '.report.html'),
+    filters: { HTML: ['html'] }, title: 'Export the diagnostics report' });
+  if (!dest) return undefined;
+  const report = buildReport({
+    configPath: vscode.workspace.asRelativePath(record.view.configPath), config: record.config, result: record.result,
+    findings: record.findings, suggestions: record.view.suggestions ?? suggestActivations(record.config, record.findings),
+  });
+  await vscode.workspace.fs.writeFile(dest, Buffer.from(renderHtmlReport(report)));
+  if (!target) {
+    void vscode.window.showInformationMessage(`Activation Lens: report written to ${vscode.workspace.asRelativePath(dest)}`, 'Open in Browser')
+      .then(choice => { if (choice) void vscode.env.openExternal(dest); });
+  }
+  return dest;
+}
+
+/** "Compare Activations for Layer...": short trials of each candidate from the same seed and data. */
+export async function compareLayer(runs: RunController, doc: vscode.TextDocument | undefined, layerArg: number | 'all' | undefined,
+  show: (c: CompareView) => void): Promise<CompareView | undefined> {
+  if (!doc) { void vscode.window.showInformationMessage('Activation Lens: open a network config first.'); return undefined; }
+  const { config, problems } = parseDocument(doc);
+  if (!config) {
+    void vscode.window.showErrorMessage(`Activation Lens: ${formatProblem(vscode.workspace.asRelativePath(doc.uri), problems[0])}`);
+    return undefined;
+  }
+  let target: number | 'all';
+  if (layerArg !== undefined) target = layerArg;
+  else {
+    const items = [
+      { label: 'All hidden layers', layer: 'all' as const },
+      ...config.model.layers.filter(l => 'activation' in l).map(l => ({ label: l.name, description: `${l.type} · ${'activation' in l ? l.activation.name : ''}`, layer: l.index })),
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: 'Compare activations for which layer?' });
+    if (!pick) return undefined;
+    target = pick.layer;
+  }
+  const layerName = target === 'all' ? 'all hidden layers' : config.model.layers[target]?.name ?? String(target);
+  const view: CompareView = { layer: target, layerName, status: 'running', results: [] };
+  show(view);
+  const baseDir = path.dirname(doc.uri.fsPath);
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true,
+    title: `Activation Lens: comparing activations for ${layerName}` }, async (progress, token) => {
+    const abort = new AbortController();
+    token.onCancellationRequested(() => abort.abort());
+    try {
+      view.results = await compareActivations(config, c => loadDataset(c, baseDir), {
+        layer: target, parallel: true, signal: abort.signal,
+        onTrial: () => progress.report({ increment: 100 / 8 }),
+      });
+      view.status = abort.signal.aborted ? 'cancelled' : 'done';
+    } catch (e) {
+      view.status = abort.signal.aborted ? 'cancelled' : 'error';
+      view.message = (e as Error).message;
+    }
+  });
+  show(view);
+  if (view.status === 'done' && view.results[0]) {
+    void vscode.window.showInformationMessage(`Activation Lens: best for ${layerName}: ${view.results[0].activation} + ${view.results[0].init} (val loss ${view.results[0].trial?.valLoss.toPrecision(3)})`);
+  }
+  void runs;
+  return view;
+}
