@@ -1,0 +1,149 @@
+// Float32 matrix multiply for the training core, WebAssembly SIMD (f32x4), compiled by scripts/build.mjs.
+// All pointers and strides are in floats (byte address = p << 2), so the TypeScript side passes the same
+// offsets it uses to index its Float32Array views of this module's memory.
+//
+//   gemm: C[M x N] = alpha * A^ B^ + beta * C   (beta is 0 or 1 in practice)
+//     A^(i, k) = A[a + i*sai + k*sak]  -> A·B and A·B^T use sai=K, sak=1; A^T·B uses sai=1, sak=M
+//     B^(k, n) = B[b + k*sbk + n*sbn]  -> B row-major: sbk=N, sbn=1; B^T: sbk=1, sbn=K
+//     C row-major with leading dimension ldc.
+//   K is cut into blocks of KC; each block's 8-column panel of B is packed contiguously (zero-padded past N)
+//   into `pack` (KC*8 + 32 floats of scratch owned by the caller) and multiplied with 4 rows of A at a time
+//   in a 4x8 register tile (8 f32x4 accumulators).
+
+const KC: i32 = 256;
+
+// @ts-ignore: decorator
+@inline function fma4(acc: v128, x: v128, y: v128): v128 {
+  return f32x4.add(acc, f32x4.mul(x, y));
+}
+
+// @ts-ignore: decorator
+@inline function addr(p: i32): usize { return (<usize>p) << 2; }
+
+function scaleC(c: i32, ldc: i32, M: i32, N: i32, beta: f32): void {
+  for (let i = 0; i < M; i++) {
+    const row = addr(c + i * ldc);
+    if (beta == 0) memory.fill(row, 0, (<usize>N) << 2);
+    else for (let j = 0; j < N; j++) store<f32>(row + addr(j), load<f32>(row + addr(j)) * beta);
+  }
+}
+
+function packPanel(b: i32, sbk: i32, sbn: i32, k0: i32, kc: i32, j: i32, nc: i32, pack: i32): void {
+  let dst = addr(pack);
+  if (sbn == 1 && nc == 8) {
+    let src = addr(b + k0 * sbk + j);
+    const step = addr(sbk);
+    for (let k = 0; k < kc; k++) {
+      v128.store(dst, v128.load(src)); v128.store(dst, v128.load(src, 16), 16);
+      src += step; dst += 32;
+    }
+    return;
+  }
+  for (let k = 0; k < kc; k++) {
+    const base = b + (k0 + k) * sbk + j * sbn;
+    for (let jj = 0; jj < 8; jj++) store<f32>(dst + addr(jj), jj < nc ? load<f32>(addr(base + jj * sbn)) : 0);
+    dst += 32;
+  }
+}
+
+// C row r, columns j..j+nc: C += alpha * (lo, hi)
+// @ts-ignore: decorator
+@inline function storeRow(pc: usize, lo: v128, hi: v128, va: v128, nc: i32, tmp: usize): void {
+  if (nc == 8) {
+    v128.store(pc, fma4(v128.load(pc), va, lo));
+    v128.store(pc, fma4(v128.load(pc, 16), va, hi), 16);
+  } else {
+    v128.store(tmp, f32x4.mul(va, lo)); v128.store(tmp, f32x4.mul(va, hi), 16);
+    for (let jj = 0; jj < nc; jj++) store<f32>(pc + addr(jj), load<f32>(pc + addr(jj)) + load<f32>(tmp + addr(jj)));
+  }
+}
+
+export function gemm(a: i32, sai: i32, sak: i32, b: i32, sbk: i32, sbn: i32, c: i32, ldc: i32,
+  M: i32, K: i32, N: i32, alpha: f32, beta: f32, pack: i32): void {
+  if (beta != 1) scaleC(c, ldc, M, N, beta);
+  if (K <= 0) return;
+  const va = f32x4.splat(alpha);
+  const tmp = addr(pack + KC * 8);
+  const saiB = addr(sai), sakB = addr(sak), ldcB = addr(ldc);
+  const M4 = M & ~3;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    for (let j = 0; j < N; j += 8) {
+      const nc = min(8, N - j);
+      packPanel(b, sbk, sbn, k0, kc, j, nc, pack);
+      const pbBase = addr(pack);
+      let i = 0;
+      for (; i < M4; i += 4) {
+        let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+        let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+        let pa = addr(a + i * sai + k0 * sak);
+        let pb = pbBase;
+        for (let k = 0; k < kc; k++) {
+          const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+          let x = f32x4.splat(load<f32>(pa));
+          c00 = fma4(c00, x, b0); c01 = fma4(c01, x, b1);
+          x = f32x4.splat(load<f32>(pa + saiB));
+          c10 = fma4(c10, x, b0); c11 = fma4(c11, x, b1);
+          x = f32x4.splat(load<f32>(pa + 2 * saiB));
+          c20 = fma4(c20, x, b0); c21 = fma4(c21, x, b1);
+          x = f32x4.splat(load<f32>(pa + 3 * saiB));
+          c30 = fma4(c30, x, b0); c31 = fma4(c31, x, b1);
+          pa += sakB; pb += 32;
+        }
+        let pc = addr(c + i * ldc + j);
+        storeRow(pc, c00, c01, va, nc, tmp); pc += ldcB;
+        storeRow(pc, c10, c11, va, nc, tmp); pc += ldcB;
+        storeRow(pc, c20, c21, va, nc, tmp); pc += ldcB;
+        storeRow(pc, c30, c31, va, nc, tmp);
+      }
+      for (; i < M; i++) {
+        let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+        let pa = addr(a + i * sai + k0 * sak);
+        let pb = pbBase;
+        for (let k = 0; k < kc; k++) {
+          const x = f32x4.splat(load<f32>(pa));
+          c00 = fma4(c00, x, v128.load(pb)); c01 = fma4(c01, x, v128.load(pb, 16));
+          pa += sakB; pb += 32;
+        }
+        storeRow(addr(c + i * ldc + j), c00, c01, va, nc, tmp);
+      }
+    }
+  }
+}
+
+/** Sum of squares of p[0..n) in float64 (global gradient norm; NaN/Inf propagate). */
+export function sumSquares(p: i32, n: i32): f64 {
+  let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
+  let q = addr(p);
+  const n4 = n & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const v = v128.load(q);
+    const lo = f64x2.promote_low_f32x4(v);
+    const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+    acc0 = f64x2.add(acc0, f64x2.mul(lo, lo));
+    acc1 = f64x2.add(acc1, f64x2.mul(hi, hi));
+    q += 16;
+  }
+  let s = f64x2.extract_lane(acc0, 0) + f64x2.extract_lane(acc0, 1) + f64x2.extract_lane(acc1, 0) + f64x2.extract_lane(acc1, 1);
+  for (let i = n4; i < n; i++) { const x = <f64>load<f32>(addr(p + i)); s += x * x; }
+  return s;
+}
+
+/** z[r, :] += bias for each of `rows` rows of width n; then relu when act == 1. */
+export function biasAct(z: i32, bias: i32, rows: i32, n: i32, act: i32): void {
+  const n4 = n & ~3;
+  const zero = f32x4.splat(0);
+  for (let r = 0; r < rows; r++) {
+    const row = addr(z + r * n);
+    for (let j = 0; j < n4; j += 4) {
+      let v = f32x4.add(v128.load(row + addr(j)), v128.load(addr(bias + j)));
+      if (act == 1) v = f32x4.max(v, zero);
+      v128.store(row + addr(j), v);
+    }
+    for (let j = n4; j < n; j++) {
+      let v = load<f32>(row + addr(j)) + load<f32>(addr(bias + j));
+      if (act == 1 && !(v > 0)) v = 0;
+      store<f32>(row + addr(j), v);
+    }
+  }
+}

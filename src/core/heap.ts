@@ -1,0 +1,49 @@
+/**
+ * One float32 memory per network, allocated once when the network is built.
+ *
+ * Buffers are planned first (`alloc` records an offset and a length), then `commit()` sizes the memory
+ * (a WebAssembly.Memory when the wasm kernels are used, so the GEMM reads and writes the tensors in place
+ * with no copies; a plain ArrayBuffer for the JS kernels) and hands every buffer its Float32Array view.
+ * Planning without committing is how memory.ts measures a config before anything is allocated.
+ */
+import { loadKernels, type Kernels } from './kernels';
+
+/** A tensor's storage: `v` is a view of exactly `n` floats at float offset `off` of the heap. */
+export interface Buf { off: number; n: number; v: Float32Array }
+
+/** Floats at the bottom of the memory kept for the wasm module's static data. */
+const RESERVED = 16384;
+const EMPTY = new Float32Array(0);
+
+export class Heap {
+  private top = RESERVED;
+  private bufs: Buf[] = [];
+  H: Float32Array = EMPTY;
+  committed = false;
+  kernels!: Kernels;
+  /** GEMM scratch (packed panels). */
+  pack!: Buf;
+
+  constructor(readonly kind: 'wasm' | 'js' | 'plan' = 'wasm') {
+    this.pack = this.alloc(256 * 8 + 64);
+  }
+
+  alloc(n: number): Buf {
+    // 16-byte alignment keeps SIMD loads aligned.
+    const b: Buf = { off: this.top, n, v: EMPTY };
+    this.top += (n + 3) & ~3;
+    this.bufs.push(b);
+    return b;
+  }
+
+  /** Bytes the committed memory will take. */
+  get bytes(): number { return this.top * 4; }
+
+  commit(): void {
+    if (this.kind === 'plan') throw new Error('a planning heap cannot be committed');
+    this.kernels = loadKernels(this.kind, this.top);
+    this.H = this.kernels.H;
+    for (const b of this.bufs) b.v = this.H.subarray(b.off, b.off + b.n);
+    this.committed = true;
+  }
+}

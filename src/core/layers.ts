@@ -1,0 +1,477 @@
+/**
+ * The layers of SPEC §2 as forward/backward passes over buffers of one Heap. Activations are row-major
+ * [rows, ...shape] with channels last (NHWC, as Keras). Every layer owns its output `out` (a) and the
+ * gradient arriving at it `dOut` (dL/da); layers with an activation also own `z` (pre-activation), and their
+ * backward turns `dOut` into dL/dz in place, which is what the probes read as gradRms.
+ */
+import type { ActivationName, ActivationSpec, Conv2DLayer, LayerSpec, PoolLayer } from '../model';
+import { activationParams, backwardArray, forwardArray, softmaxBackwardRows, softmaxRows, type ActivationParams } from './activations';
+import type { Buf, Heap } from './heap';
+import { fillInit } from './initializers';
+import type { Rng } from './rng';
+
+export type Mode = 'train' | 'probe' | 'eval';
+
+/** A trainable (or moving-statistics) tensor with its gradient. */
+export interface Param {
+  name: string;
+  shape: number[];
+  w: Buf;
+  g: Buf;
+  trainable: boolean;
+  /** Kernels get weight decay; biases, batchnorm scales and prelu alphas do not. */
+  decay: boolean;
+  /** The layer's main weight (kernel), whose gradient/update the probes report. */
+  kernel: boolean;
+}
+
+export interface Layer {
+  spec: LayerSpec;
+  inShape: number[];
+  outShape: number[];
+  inSize: number;
+  outSize: number;
+  out: Buf;
+  dOut: Buf;
+  /** Pre-activation, for layers with an activation (dense, conv2d, activation); equals out for linear. */
+  z: Buf | null;
+  activation: ActivationSpec | null;
+  params: Param[];
+  /** Set by the network when the loss writes dL/dz for this (output) layer directly. */
+  fusedLoss: boolean;
+  allocate(heap: Heap, rows: number, needDx: boolean): void;
+  init(rng: Rng): void;
+  forward(x: Buf, rows: number, mode: Mode): void;
+  /** dOut holds dL/da; writes dL/dx into dx (when given) and parameter gradients (when paramGrads). */
+  backward(x: Buf, dx: Buf | null, rows: number, paramGrads: boolean): void;
+  /** Units that dead/saturation statistics are per (last axis). */
+  units: number;
+  heapRef: Heap;
+}
+
+const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+function allocParam(heap: Heap, name: string, shape: number[], trainable: boolean, decay: boolean, kernel: boolean): Param {
+  const n = prod(shape);
+  return { name, shape, w: heap.alloc(n), g: trainable ? heap.alloc(n) : heap.alloc(0), trainable, decay, kernel };
+}
+
+// ---- activation helper shared by dense, conv2d and activation layers -------------------------------------
+
+class Act {
+  readonly name: ActivationName;
+  readonly p: ActivationParams;
+  constructor(readonly spec: ActivationSpec) { this.name = spec.name; this.p = activationParams(spec); }
+  get linear(): boolean { return this.name === 'linear'; }
+  /** a = f(z); prelu alpha per unit (last axis) from `alpha` when given. */
+  forward(z: Float32Array, a: Float32Array, n: number, units: number, alpha: Float32Array | null): void {
+    if (this.name === 'softmax') softmaxRows(z, a, n / units, units);
+    else if (this.name === 'prelu' && alpha) {
+      for (let i = 0; i < n; i++) { const v = z[i]; a[i] = v > 0 ? v : alpha[i % units] * v; }
+    } else forwardArray(this.name, this.p, z, a, n);
+  }
+  /** g *= f'(z) (softmax: Jacobian-vector product). */
+  backward(z: Float32Array, a: Float32Array, g: Float32Array, n: number, units: number, alpha: Float32Array | null): void {
+    if (this.name === 'softmax') softmaxBackwardRows(a, g, n / units, units);
+    else if (this.name === 'prelu' && alpha) {
+      for (let i = 0; i < n; i++) if (!(z[i] > 0)) g[i] *= alpha[i % units];
+    } else backwardArray(this.name, this.p, z, a, g, n);
+  }
+}
+
+/** prelu's learned alpha: dalpha_j = sum over z<=0 of dL/da * z. */
+function preluAlphaGrad(z: Float32Array, dA: Float32Array, n: number, units: number, g: Float32Array): void {
+  g.fill(0);
+  for (let i = 0; i < n; i++) { const v = z[i]; if (!(v > 0)) g[i % units] += dA[i] * v; }
+}
+
+// ---- dense -------------------------------------------------------------------------------------------------
+
+abstract class Base {
+  out!: Buf; dOut!: Buf; z: Buf | null = null; params: Param[] = []; fusedLoss = false;
+  inSize: number; outSize: number; activation: ActivationSpec | null = null;
+  /** Set by the network before allocate(). */
+  heapRef!: Heap;
+  constructor(readonly spec: LayerSpec, readonly inShape: number[], readonly outShape: number[]) {
+    this.inSize = prod(inShape); this.outSize = prod(outShape);
+  }
+  get units(): number { return this.outShape[this.outShape.length - 1]; }
+  init(_rng: Rng): void { /* no parameters */ }
+}
+
+export class Dense extends Base implements Layer {
+  private act: Act; W!: Param; b: Param | null = null; alpha: Param | null = null;
+  constructor(readonly spec: Extract<LayerSpec, { type: 'dense' }>, inShape: number[]) {
+    super(spec, inShape, [spec.units]);
+    this.act = new Act(spec.activation); this.activation = spec.activation;
+  }
+  allocate(heap: Heap, rows: number): void {
+    const { inSize: I, outSize: O } = this;
+    this.W = allocParam(heap, 'kernel', [I, O], true, true, true);
+    this.params.push(this.W);
+    if (this.spec.useBias) { this.b = allocParam(heap, 'bias', [O], true, false, false); this.params.push(this.b); }
+    if (this.act.name === 'prelu') { this.alpha = allocParam(heap, 'alpha', [O], true, false, false); this.params.push(this.alpha); }
+    this.out = heap.alloc(rows * O);
+    this.z = this.act.linear ? this.out : heap.alloc(rows * O);
+    this.dOut = heap.alloc(rows * O);
+  }
+  init(rng: Rng): void {
+    fillInit(this.spec.init, this.W.shape, this.W.w.v, rng);
+    if (this.b) fillInit(this.spec.biasInit, this.b.shape, this.b.w.v, rng);
+    if (this.alpha) this.alpha.w.v.fill(this.act.p.alpha ?? 0.25);
+  }
+  forward(x: Buf, rows: number): void {
+    const k = this.heapRef.kernels, I = this.inSize, O = this.outSize, z = this.z!;
+    k.gemm(x.off, I, 1, this.W.w.off, O, 1, z.off, O, rows, I, O, 1, 0, this.heapRef.pack.off);
+    if (this.b) k.biasAct(z.off, this.b.w.off, rows, O, 0);
+    if (!this.act.linear) this.act.forward(z.v, this.out.v, rows * O, O, this.alpha ? this.alpha.w.v : null);
+  }
+  backward(x: Buf, dx: Buf | null, rows: number, paramGrads: boolean): void {
+    const k = this.heapRef.kernels, I = this.inSize, O = this.outSize, n = rows * O, dz = this.dOut;
+    if (!this.fusedLoss && !this.act.linear) {
+      if (this.alpha && paramGrads) preluAlphaGrad(this.z!.v, dz.v, n, O, this.alpha.g.v);
+      this.act.backward(this.z!.v, this.out.v, dz.v, n, O, this.alpha ? this.alpha.w.v : null);
+    }
+    if (paramGrads) {
+      k.gemm(x.off, 1, I, dz.off, O, 1, this.W.g.off, O, I, rows, O, 1, 0, this.heapRef.pack.off);
+      if (this.b) columnSums(dz.v, rows, O, this.b.g.v);
+    }
+    if (dx) k.gemm(dz.off, O, 1, this.W.w.off, 1, O, dx.off, I, rows, O, I, 1, 0, this.heapRef.pack.off);
+  }
+}
+
+function columnSums(m: Float32Array, rows: number, cols: number, out: Float32Array): void {
+  out.fill(0, 0, cols);
+  for (let r = 0; r < rows; r++) { const o = r * cols; for (let j = 0; j < cols; j++) out[j] += m[o + j]; }
+}
+
+// ---- conv2d (im2col onto the same GEMM) ----------------------------------------------------------------------
+
+/** Output size and leading padding of one spatial axis, as TensorFlow computes them. */
+export function convAxis(inSize: number, k: number, stride: number, padding: 'same' | 'valid'): { out: number; pad: number } {
+  if (padding === 'valid') return { out: Math.max(0, Math.floor((inSize - k) / stride) + 1), pad: 0 };
+  const out = Math.ceil(inSize / stride);
+  const total = Math.max((out - 1) * stride + k - inSize, 0);
+  return { out, pad: Math.floor(total / 2) };
+}
+
+export class Conv2D extends Base implements Layer {
+  private act: Act; W!: Param; b: Param | null = null; alpha: Param | null = null;
+  cols!: Buf; dcols: Buf | null = null;
+  readonly OH: number; readonly OW: number; readonly padT: number; readonly padL: number; readonly KK: number;
+  constructor(readonly spec: Conv2DLayer, inShape: number[]) {
+    const [H, W] = inShape;
+    const a = convAxis(H, spec.kernel[0], spec.stride[0], spec.padding), b = convAxis(W, spec.kernel[1], spec.stride[1], spec.padding);
+    super(spec, inShape, [a.out, b.out, spec.filters]);
+    this.OH = a.out; this.OW = b.out; this.padT = a.pad; this.padL = b.pad;
+    this.KK = spec.kernel[0] * spec.kernel[1] * inShape[2];
+    this.act = new Act(spec.activation); this.activation = spec.activation;
+  }
+  allocate(heap: Heap, rows: number, needDx: boolean): void {
+    const F = this.spec.filters, [kh, kw] = this.spec.kernel, C = this.inShape[2];
+    this.W = allocParam(heap, 'kernel', [kh, kw, C, F], true, true, true); this.params.push(this.W);
+    if (this.spec.useBias) { this.b = allocParam(heap, 'bias', [F], true, false, false); this.params.push(this.b); }
+    if (this.act.name === 'prelu') { this.alpha = allocParam(heap, 'alpha', [F], true, false, false); this.params.push(this.alpha); }
+    const P = rows * this.OH * this.OW;
+    this.cols = heap.alloc(P * this.KK);
+    if (needDx) this.dcols = heap.alloc(P * this.KK);
+    this.out = heap.alloc(rows * this.outSize);
+    this.z = this.act.linear ? this.out : heap.alloc(rows * this.outSize);
+    this.dOut = heap.alloc(rows * this.outSize);
+  }
+  init(rng: Rng): void {
+    fillInit(this.spec.init, this.W.shape, this.W.w.v, rng);
+    if (this.b) fillInit(this.spec.biasInit, this.b.shape, this.b.w.v, rng);
+    if (this.alpha) this.alpha.w.v.fill(this.act.p.alpha ?? 0.25);
+  }
+  private im2col(x: Float32Array, rows: number): void {
+    const [H, W, C] = this.inShape, [kh, kw] = this.spec.kernel, [sh, sw] = this.spec.stride;
+    const cols = this.cols.v, KK = this.KK;
+    let o = 0;
+    for (let r = 0; r < rows; r++) {
+      const xb = r * H * W * C;
+      for (let oh = 0; oh < this.OH; oh++) for (let ow = 0; ow < this.OW; ow++) {
+        for (let i = 0; i < kh; i++) {
+          const ih = oh * sh + i - this.padT;
+          for (let j = 0; j < kw; j++) {
+            const iw = ow * sw + j - this.padL;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) { cols.fill(0, o, o + C); o += C; continue; }
+            const src = xb + (ih * W + iw) * C;
+            if (C === 1) cols[o++] = x[src];
+            else { for (let c = 0; c < C; c++) cols[o + c] = x[src + c]; o += C; }
+          }
+        }
+      }
+    }
+    void KK;
+  }
+  private col2im(dx: Float32Array, rows: number): void {
+    const [H, W, C] = this.inShape, [kh, kw] = this.spec.kernel, [sh, sw] = this.spec.stride;
+    const dc = this.dcols!.v;
+    dx.fill(0, 0, rows * H * W * C);
+    let o = 0;
+    for (let r = 0; r < rows; r++) {
+      const xb = r * H * W * C;
+      for (let oh = 0; oh < this.OH; oh++) for (let ow = 0; ow < this.OW; ow++) {
+        for (let i = 0; i < kh; i++) {
+          const ih = oh * sh + i - this.padT;
+          for (let j = 0; j < kw; j++) {
+            const iw = ow * sw + j - this.padL;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) { o += C; continue; }
+            const dst = xb + (ih * W + iw) * C;
+            for (let c = 0; c < C; c++) dx[dst + c] += dc[o + c];
+            o += C;
+          }
+        }
+      }
+    }
+  }
+  forward(x: Buf, rows: number): void {
+    const k = this.heapRef.kernels, F = this.spec.filters, P = rows * this.OH * this.OW, z = this.z!;
+    this.im2col(x.v, rows);
+    k.gemm(this.cols.off, this.KK, 1, this.W.w.off, F, 1, z.off, F, P, this.KK, F, 1, 0, this.heapRef.pack.off);
+    if (this.b) k.biasAct(z.off, this.b.w.off, P, F, 0);
+    if (!this.act.linear) this.act.forward(z.v, this.out.v, P * F, F, this.alpha ? this.alpha.w.v : null);
+  }
+  backward(_x: Buf, dx: Buf | null, rows: number, paramGrads: boolean): void {
+    const k = this.heapRef.kernels, F = this.spec.filters, P = rows * this.OH * this.OW, dz = this.dOut, KK = this.KK;
+    if (!this.fusedLoss && !this.act.linear) {
+      if (this.alpha && paramGrads) preluAlphaGrad(this.z!.v, dz.v, P * F, F, this.alpha.g.v);
+      this.act.backward(this.z!.v, this.out.v, dz.v, P * F, F, this.alpha ? this.alpha.w.v : null);
+    }
+    if (paramGrads) {
+      k.gemm(this.cols.off, 1, KK, dz.off, F, 1, this.W.g.off, F, KK, P, F, 1, 0, this.heapRef.pack.off);
+      if (this.b) columnSums(dz.v, P, F, this.b.g.v);
+    }
+    if (dx && this.dcols) {
+      k.gemm(dz.off, F, 1, this.W.w.off, 1, F, this.dcols.off, KK, P, F, KK, 1, 0, this.heapRef.pack.off);
+      this.col2im(dx.v, rows);
+    }
+  }
+}
+
+// ---- pooling ----------------------------------------------------------------------------------------------
+
+export class Pool2D extends Base implements Layer {
+  readonly OH: number; readonly OW: number; readonly padT: number; readonly padL: number;
+  private argmax: Int32Array | null = null; private argBuf: Buf | null = null;
+  constructor(readonly spec: PoolLayer, inShape: number[]) {
+    const [H, W, C] = inShape;
+    const a = convAxis(H, spec.size[0], spec.stride[0], spec.padding), b = convAxis(W, spec.size[1], spec.stride[1], spec.padding);
+    super(spec, inShape, [a.out, b.out, C]);
+    this.OH = a.out; this.OW = b.out; this.padT = a.pad; this.padL = b.pad;
+  }
+  allocate(heap: Heap, rows: number): void {
+    this.out = heap.alloc(rows * this.outSize); this.dOut = heap.alloc(rows * this.outSize);
+    if (this.spec.type === 'maxpool2d') this.argBuf = heap.alloc(rows * this.outSize);
+  }
+  forward(x: Buf, rows: number): void {
+    const [H, W, C] = this.inShape, [ph, pw] = this.spec.size, [sh, sw] = this.spec.stride;
+    const xv = x.v, out = this.out.v, max = this.spec.type === 'maxpool2d';
+    if (max && !this.argmax) this.argmax = new Int32Array(this.argBuf!.v.buffer, this.argBuf!.off * 4, this.argBuf!.n);
+    const arg = this.argmax;
+    let o = 0;
+    for (let r = 0; r < rows; r++) {
+      const xb = r * H * W * C;
+      for (let oh = 0; oh < this.OH; oh++) for (let ow = 0; ow < this.OW; ow++) {
+        const h0 = oh * sh - this.padT, w0 = ow * sw - this.padL;
+        const h1 = Math.min(h0 + ph, H), w1 = Math.min(w0 + pw, W), hs = Math.max(h0, 0), ws = Math.max(w0, 0);
+        for (let c = 0; c < C; c++) {
+          if (max) {
+            let best = -Infinity, bi = xb + (hs * W + ws) * C + c;
+            for (let i = hs; i < h1; i++) for (let j = ws; j < w1; j++) {
+              const p = xb + (i * W + j) * C + c, v = xv[p];
+              if (v > best || v !== v) { best = v; bi = p; }
+            }
+            out[o] = xv[bi]; arg![o] = bi;
+          } else {
+            let s = 0;
+            for (let i = hs; i < h1; i++) for (let j = ws; j < w1; j++) s += xv[xb + (i * W + j) * C + c];
+            out[o] = s / ((h1 - hs) * (w1 - ws));
+          }
+          o++;
+        }
+      }
+    }
+  }
+  backward(_x: Buf, dx: Buf | null, rows: number): void {
+    if (!dx) return;
+    const [H, W, C] = this.inShape, [ph, pw] = this.spec.size, [sh, sw] = this.spec.stride;
+    const d = dx.v, g = this.dOut.v;
+    d.fill(0, 0, rows * this.inSize);
+    if (this.spec.type === 'maxpool2d') {
+      const arg = this.argmax!, n = rows * this.outSize;
+      for (let o = 0; o < n; o++) d[arg[o]] += g[o];
+      return;
+    }
+    let o = 0;
+    for (let r = 0; r < rows; r++) {
+      const xb = r * H * W * C;
+      for (let oh = 0; oh < this.OH; oh++) for (let ow = 0; ow < this.OW; ow++) {
+        const h0 = oh * sh - this.padT, w0 = ow * sw - this.padL;
+        const h1 = Math.min(h0 + ph, H), w1 = Math.min(w0 + pw, W), hs = Math.max(h0, 0), ws = Math.max(w0, 0);
+        const inv = 1 / ((h1 - hs) * (w1 - ws));
+        for (let c = 0; c < C; c++) {
+          const v = g[o++] * inv;
+          for (let i = hs; i < h1; i++) for (let j = ws; j < w1; j++) d[xb + (i * W + j) * C + c] += v;
+        }
+      }
+    }
+  }
+}
+
+export class GlobalAvgPool2D extends Base implements Layer {
+  constructor(spec: LayerSpec, inShape: number[]) { super(spec, inShape, [inShape[2]]); }
+  allocate(heap: Heap, rows: number): void { this.out = heap.alloc(rows * this.outSize); this.dOut = heap.alloc(rows * this.outSize); }
+  forward(x: Buf, rows: number): void {
+    const [H, W, C] = this.inShape, S = H * W, xv = x.v, out = this.out.v;
+    out.fill(0, 0, rows * C);
+    for (let r = 0; r < rows; r++) {
+      for (let s = 0; s < S; s++) { const p = (r * S + s) * C; for (let c = 0; c < C; c++) out[r * C + c] += xv[p + c]; }
+      for (let c = 0; c < C; c++) out[r * C + c] /= S;
+    }
+  }
+  backward(_x: Buf, dx: Buf | null, rows: number): void {
+    if (!dx) return;
+    const [H, W, C] = this.inShape, S = H * W, d = dx.v, g = this.dOut.v;
+    for (let r = 0; r < rows; r++) for (let s = 0; s < S; s++) {
+      const p = (r * S + s) * C;
+      for (let c = 0; c < C; c++) d[p + c] = g[r * C + c] / S;
+    }
+  }
+}
+
+// ---- shape-preserving layers --------------------------------------------------------------------------------
+
+export class Flatten extends Base implements Layer {
+  constructor(spec: LayerSpec, inShape: number[]) { super(spec, inShape, [prod(inShape)]); }
+  allocate(heap: Heap, rows: number): void { this.out = heap.alloc(rows * this.outSize); this.dOut = heap.alloc(rows * this.outSize); }
+  forward(x: Buf, rows: number): void { this.out.v.set(x.v.subarray(0, rows * this.inSize)); }
+  backward(_x: Buf, dx: Buf | null, rows: number): void { if (dx) dx.v.set(this.dOut.v.subarray(0, rows * this.inSize)); }
+}
+
+export class Dropout extends Base implements Layer {
+  private mask!: Buf; private active = false; rng!: Rng;
+  constructor(readonly spec: Extract<LayerSpec, { type: 'dropout' }>, inShape: number[]) { super(spec, inShape, inShape.slice()); }
+  allocate(heap: Heap, rows: number): void {
+    this.out = heap.alloc(rows * this.outSize); this.dOut = heap.alloc(rows * this.outSize); this.mask = heap.alloc(rows * this.outSize);
+  }
+  forward(x: Buf, rows: number, mode: Mode): void {
+    const n = rows * this.inSize, rate = this.spec.rate;
+    this.active = mode === 'train' && rate > 0;
+    if (!this.active) { this.out.v.set(x.v.subarray(0, n)); return; }
+    const keep = 1 / (1 - rate), m = this.mask.v, xv = x.v, out = this.out.v;
+    for (let i = 0; i < n; i++) { const s = this.rng.next() >= rate ? keep : 0; m[i] = s; out[i] = xv[i] * s; }
+  }
+  backward(_x: Buf, dx: Buf | null, rows: number): void {
+    if (!dx) return;
+    const n = rows * this.inSize, g = this.dOut.v, d = dx.v;
+    if (!this.active) { d.set(g.subarray(0, n)); return; }
+    const m = this.mask.v;
+    for (let i = 0; i < n; i++) d[i] = g[i] * m[i];
+  }
+}
+
+export class BatchNorm extends Base implements Layer {
+  gamma!: Param; beta!: Param; movingMean!: Param; movingVar!: Param;
+  private xhat!: Buf; private invStd!: Buf; private mean!: Buf;
+  constructor(readonly spec: Extract<LayerSpec, { type: 'batchnorm' }>, inShape: number[]) { super(spec, inShape, inShape.slice()); }
+  get C(): number { return this.inShape[this.inShape.length - 1]; }
+  allocate(heap: Heap, rows: number): void {
+    const C = this.C;
+    this.gamma = allocParam(heap, 'gamma', [C], true, false, false);
+    this.beta = allocParam(heap, 'beta', [C], true, false, false);
+    this.movingMean = allocParam(heap, 'moving_mean', [C], false, false, false);
+    this.movingVar = allocParam(heap, 'moving_variance', [C], false, false, false);
+    this.params.push(this.gamma, this.beta, this.movingMean, this.movingVar);
+    this.out = heap.alloc(rows * this.outSize); this.dOut = heap.alloc(rows * this.outSize);
+    this.xhat = heap.alloc(rows * this.outSize); this.invStd = heap.alloc(C); this.mean = heap.alloc(C);
+  }
+  init(): void { this.gamma.w.v.fill(1); this.beta.w.v.fill(0); this.movingMean.w.v.fill(0); this.movingVar.w.v.fill(1); }
+  forward(x: Buf, rows: number, mode: Mode): void {
+    const C = this.C, N = rows * this.inSize / C, xv = x.v, out = this.out.v, xh = this.xhat.v;
+    const mean = this.mean.v, inv = this.invStd.v, g = this.gamma.w.v, b = this.beta.w.v, eps = this.spec.epsilon;
+    if (mode === 'eval') {
+      const mm = this.movingMean.w.v, mv = this.movingVar.w.v;
+      for (let c = 0; c < C; c++) { mean[c] = mm[c]; inv[c] = 1 / Math.sqrt(mv[c] + eps); }
+    } else {
+      const s = new Float64Array(C), s2 = new Float64Array(C);
+      for (let i = 0; i < N; i++) for (let c = 0; c < C; c++) s[c] += xv[i * C + c];
+      for (let c = 0; c < C; c++) s[c] /= N;
+      for (let i = 0; i < N; i++) for (let c = 0; c < C; c++) { const d = xv[i * C + c] - s[c]; s2[c] += d * d; }
+      const mom = this.spec.momentum, mm = this.movingMean.w.v, mv = this.movingVar.w.v;
+      for (let c = 0; c < C; c++) {
+        const v = s2[c] / N;
+        mean[c] = s[c]; inv[c] = 1 / Math.sqrt(v + eps);
+        if (mode === 'train') { mm[c] = mm[c] * mom + s[c] * (1 - mom); mv[c] = mv[c] * mom + v * (1 - mom); }
+      }
+    }
+    for (let i = 0; i < N; i++) for (let c = 0; c < C; c++) {
+      const p = i * C + c, h = (xv[p] - mean[c]) * inv[c];
+      xh[p] = h; out[p] = g[c] * h + b[c];
+    }
+  }
+  backward(_x: Buf, dx: Buf | null, rows: number, paramGrads: boolean): void {
+    const C = this.C, N = rows * this.inSize / C, dy = this.dOut.v, xh = this.xhat.v, inv = this.invStd.v, g = this.gamma.w.v;
+    const dg = new Float64Array(C), db = new Float64Array(C);
+    for (let i = 0; i < N; i++) for (let c = 0; c < C; c++) { const p = i * C + c; dg[c] += dy[p] * xh[p]; db[c] += dy[p]; }
+    if (paramGrads) for (let c = 0; c < C; c++) { this.gamma.g.v[c] = dg[c]; this.beta.g.v[c] = db[c]; }
+    if (!dx) return;
+    const d = dx.v;
+    for (let i = 0; i < N; i++) for (let c = 0; c < C; c++) {
+      const p = i * C + c;
+      d[p] = g[c] * inv[c] / N * (N * dy[p] - db[c] - xh[p] * dg[c]);
+    }
+  }
+}
+
+/** Keras' Activation layer: z is its input, out = f(z); its gradRms is dL/dz (what it writes to dx). */
+export class ActivationOnly extends Base implements Layer {
+  private act: Act; alpha: Param | null = null;
+  constructor(readonly spec: Extract<LayerSpec, { type: 'activation' }>, inShape: number[]) {
+    super(spec, inShape, inShape.slice());
+    this.act = new Act(spec.activation); this.activation = spec.activation;
+  }
+  allocate(heap: Heap, rows: number): void {
+    if (this.act.name === 'prelu') { this.alpha = allocParam(heap, 'alpha', [this.units], true, false, false); this.params.push(this.alpha); }
+    this.out = heap.alloc(rows * this.outSize); this.dOut = heap.alloc(rows * this.outSize);
+    this.z = heap.alloc(rows * this.outSize);
+  }
+  init(): void { if (this.alpha) this.alpha.w.v.fill(this.act.p.alpha ?? 0.25); }
+  forward(x: Buf, rows: number): void {
+    const n = rows * this.inSize;
+    this.z!.v.set(x.v.subarray(0, n));
+    this.act.forward(this.z!.v, this.out.v, n, this.units, this.alpha ? this.alpha.w.v : null);
+  }
+  backward(_x: Buf, dx: Buf | null, rows: number, paramGrads: boolean): void {
+    const n = rows * this.inSize, g = this.dOut.v;
+    if (!this.fusedLoss) {
+      if (this.alpha && paramGrads) preluAlphaGrad(this.z!.v, g, n, this.units, this.alpha.g.v);
+      this.act.backward(this.z!.v, this.out.v, g, n, this.units, this.alpha ? this.alpha.w.v : null);
+    }
+    if (dx) dx.v.set(g.subarray(0, n));
+  }
+}
+
+/** The layer objects for a config's layer list, with shapes; throws on shapes that cannot work. */
+export function makeLayer(spec: LayerSpec, inShape: number[]): Layer {
+  switch (spec.type) {
+    case 'dense': {
+      if (inShape.length !== 1) throw new Error(`layer ${spec.name}: dense needs a flat input, got shape [${inShape}] (add a flatten layer)`);
+      return new Dense(spec, inShape);
+    }
+    case 'conv2d':
+      if (inShape.length !== 3) throw new Error(`layer ${spec.name}: conv2d needs an [h, w, c] input, got [${inShape}]`);
+      return new Conv2D(spec, inShape);
+    case 'maxpool2d': case 'avgpool2d':
+      if (inShape.length !== 3) throw new Error(`layer ${spec.name}: ${spec.type} needs an [h, w, c] input, got [${inShape}]`);
+      return new Pool2D(spec, inShape);
+    case 'global_avgpool2d':
+      if (inShape.length !== 3) throw new Error(`layer ${spec.name}: global_avgpool2d needs an [h, w, c] input, got [${inShape}]`);
+      return new GlobalAvgPool2D(spec, inShape);
+    case 'flatten': return new Flatten(spec, inShape);
+    case 'dropout': return new Dropout(spec, inShape);
+    case 'batchnorm': return new BatchNorm(spec, inShape);
+    case 'activation': return new ActivationOnly(spec, inShape);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Losses with their gradients, Keras semantics (mean over the batch and the output width). Cross-entropy
+ * against a softmax output and binary cross-entropy against a sigmoid output are fused: computed from the
+ * logits z with log-sum-exp / softplus, so batch losses of 1e8 stay finite, and the gradient dL/dz is
+ * written straight to the output layer (a - y) / n.
+ */
+import type { LossName } from '../model';
+import { sigmoid } from './activations';
+
+const EPS = 1e-7;
+
+export interface LossSetup {
+  loss: LossName;
+  /** Fused with the output activation: reads logits z and writes dL/dz. */
+  fused: boolean;
+}
+
+export function lossSetup(loss: LossName, outputActivation: string | null): LossSetup {
+  const fused = (loss === 'cross_entropy' && outputActivation === 'softmax') || (loss === 'binary_cross_entropy' && outputActivation === 'sigmoid');
+  return { loss, fused };
+}
+
+/**
+ * Loss of `rows` samples (targets y dense [rows, n]); writes the gradient (dL/dz when fused, else dL/da) into
+ * `grad` when given. z = logits (used when fused), a = outputs. Returns the mean loss (float64).
+ */
+export function computeLoss(setup: LossSetup, z: Float32Array, a: Float32Array, y: Float32Array, rows: number, n: number,
+  grad: Float32Array | null): number {
+  let total = 0;
+  const { loss, fused } = setup;
+  if (loss === 'cross_entropy') {
+    const scale = 1 / rows;
+    for (let r = 0; r < rows; r++) {
+      const o = r * n;
+      if (fused) {
+        let m = -Infinity;
+        for (let j = 0; j < n; j++) if (z[o + j] > m) m = z[o + j];
+        let s = 0;
+        for (let j = 0; j < n; j++) s += Math.exp(z[o + j] - m);
+        const lse = m + Math.log(s);
+        let ysum = 0;
+        for (let j = 0; j < n; j++) { const yj = y[o + j]; if (yj !== 0) total += yj * (lse - z[o + j]); ysum += yj; }
+        if (grad) for (let j = 0; j < n; j++) grad[o + j] = (Math.exp(z[o + j] - lse) * ysum - y[o + j]) * scale;
+      } else {
+        for (let j = 0; j < n; j++) {
+          const p = Math.min(Math.max(a[o + j], EPS), 1 - EPS), yj = y[o + j];
+          if (yj !== 0) total -= yj * Math.log(p);
+          if (grad) grad[o + j] = (a[o + j] > EPS && a[o + j] < 1 - EPS ? -yj / p : 0) * scale;
+        }
+      }
+    }
+    return total / rows;
+  }
+  const scale = 1 / (rows * n);
+  if (loss === 'binary_cross_entropy') {
+    for (let i = 0; i < rows * n; i++) {
+      const yi = y[i];
+      if (fused) {
+        const x = z[i];
+        total += Math.max(x, 0) - x * yi + Math.log1p(Math.exp(-Math.abs(x)));
+        if (grad) grad[i] = (sigmoid(x) - yi) * scale;
+      } else {
+        const p = Math.min(Math.max(a[i], EPS), 1 - EPS);
+        total -= yi * Math.log(p) + (1 - yi) * Math.log(1 - p);
+        if (grad) grad[i] = (a[i] > EPS && a[i] < 1 - EPS ? (p - yi) / (p * (1 - p)) : 0) * scale;
+      }
+    }
+    return total * scale;
+  }
+  // mse
+  for (let i = 0; i < rows * n; i++) {
+    const d = a[i] - y[i];
+    total += d * d;
+    if (grad) grad[i] = 2 * d * scale;
+  }
+  return total * scale;
+}
+
+/** Correct predictions among `rows` (argmax for n > 1, threshold 0.5 on a for n == 1); targets dense. */
+export function countCorrect(a: Float32Array, y: Float32Array, rows: number, n: number): number {
+  let correct = 0;
+  for (let r = 0; r < rows; r++) {
+    const o = r * n;
+    if (n === 1) { if ((a[o] > 0.5) === (y[o] > 0.5)) correct++; continue; }
+    let bi = 0, bj = 0;
+    for (let j = 1; j < n; j++) { if (a[o + j] > a[o + bi]) bi = j; if (y[o + j] > y[o + bj]) bj = j; }
+    if (bi === bj) correct++;
+  }
+  return correct;
+}

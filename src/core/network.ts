@@ -1,0 +1,151 @@
+/**
+ * A network built from a NetworkConfig: its layers on one Heap, the loss at its output, its parameters.
+ * Few concepts, named for what they are (in the spirit of tensorflow/playground's nn.ts): forward, loss,
+ * backward; the optimizer and the trainer live in optimizers.ts and train.ts.
+ */
+import type { LayerSpec, NetworkConfig } from '../model';
+import { Heap, type Buf } from './heap';
+import { makeLayer, type Layer, type Mode, type Param, Dropout } from './layers';
+import { computeLoss, countCorrect, lossSetup, type LossSetup } from './losses';
+import { Rng } from './rng';
+
+const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/** Output shapes of every layer for an input shape (throws Error naming the layer when a shape cannot work). */
+export function layerShapes(input: number[], layers: LayerSpec[]): { layer: Layer; in: number[]; out: number[] }[] {
+  let shape = input.slice();
+  return layers.map(spec => {
+    const layer = makeLayer(spec, shape);
+    if (layer.outShape.some(d => !(d > 0))) throw new Error(`layer ${spec.name}: output shape [${layer.outShape}] is empty (input [${shape}])`);
+    const r = { layer, in: shape, out: layer.outShape };
+    shape = layer.outShape;
+    return r;
+  });
+}
+
+export interface BuildOptions {
+  /** Rows the buffers hold: max(batch, probe samples, evaluation chunk). */
+  rows: number;
+  kernels: 'wasm' | 'js' | 'plan';
+  /** Width of the targets per sample in the data (1 for class indices). */
+  targetWidth?: number;
+}
+
+export class Network {
+  readonly layers: Layer[];
+  readonly heap: Heap;
+  readonly input: Buf;
+  readonly target: Buf;
+  readonly inputSize: number;
+  readonly outWidth: number;
+  readonly rows: number;
+  readonly loss: LossSetup;
+  readonly params: Param[];
+  /** Heap bytes attributed to each layer (its parameters and activation buffers). */
+  readonly layerBytes: number[] = [];
+  private readonly last: Layer;
+
+  constructor(readonly config: NetworkConfig, opts: BuildOptions) {
+    this.rows = Math.max(1, opts.rows);
+    this.heap = new Heap(opts.kernels);
+    const inputShape = config.model.input;
+    this.inputSize = prod(inputShape);
+    this.layers = layerShapes(inputShape, config.model.layers).map(s => s.layer);
+    if (this.layers.length === 0) throw new Error('the model has no layers');
+    this.last = this.layers[this.layers.length - 1];
+    this.outWidth = this.last.outSize;
+    this.input = this.heap.alloc(this.rows * this.inputSize);
+    this.target = this.heap.alloc(this.rows * this.outWidth);
+    this.layers.forEach((layer, i) => {
+      const before = this.heap.bytes;
+      layer.heapRef = this.heap;
+      layer.allocate(this.heap, this.rows, i > 0);
+      this.layerBytes.push(this.heap.bytes - before);
+    });
+    this.params = this.layers.flatMap(l => l.params);
+    const outAct = this.last.activation?.name ?? null;
+    this.loss = lossSetup(config.train.loss, outAct);
+    this.last.fusedLoss = this.loss.fused;
+  }
+
+  /** Allocates the memory and draws the initial weights from the config's seed. */
+  commit(): this {
+    this.heap.commit();
+    const initRng = Rng.derive(this.config.seed, 'init');
+    for (const l of this.layers) l.init(initRng);
+    const dropRng = Rng.derive(this.config.seed, 'dropout');
+    for (const l of this.layers) if (l instanceof Dropout) l.rng = dropRng;
+    return this;
+  }
+
+  /** Trainable parameter count and non-trainable (batchnorm moving statistics). */
+  paramCounts(): { params: number; nonTrainable: number } {
+    let params = 0, nonTrainable = 0;
+    for (const p of this.params) { if (p.trainable) params += p.w.n; else nonTrainable += p.w.n; }
+    return { params, nonTrainable };
+  }
+
+  /**
+   * Copies samples idx[start..start+count) (or start.. when idx is null) of a data split into the input and
+   * target buffers. Class-index targets (one per sample) become one-hot rows of the output width.
+   */
+  loadRows(x: Float32Array, y: Float32Array, yWidth: number, idx: ArrayLike<number> | null, start: number, count: number): void {
+    const I = this.inputSize, O = this.outWidth, xin = this.input.v, t = this.target.v;
+    const oneHot = yWidth === 1 && O > 1;
+    for (let r = 0; r < count; r++) {
+      const s = idx ? idx[start + r] : start + r;
+      xin.set(x.subarray(s * I, s * I + I), r * I);
+      if (oneHot) {
+        t.fill(0, r * O, r * O + O);
+        const c = y[s] | 0;
+        if (c >= 0 && c < O) t[r * O + c] = 1;
+      } else if (yWidth === O) {
+        for (let j = 0; j < O; j++) t[r * O + j] = y[s * O + j];
+      } else {
+        throw new Error(`the output layer has ${O} units but the data has ${yWidth} targets per sample`);
+      }
+    }
+  }
+
+  forward(rows: number, mode: Mode): void {
+    let x = this.input;
+    for (const l of this.layers) { l.forward(x, rows, mode); x = l.out; }
+  }
+
+  /** Mean loss of the loaded rows; with grad, writes the output gradient for backward(). */
+  computeLoss(rows: number, grad: boolean): number {
+    const l = this.last;
+    return computeLoss(this.loss, (l.z ?? l.out).v, l.out.v, this.target.v, rows, this.outWidth, grad ? l.dOut.v : null);
+  }
+
+  correct(rows: number): number { return countCorrect(this.last.out.v, this.target.v, rows, this.outWidth); }
+
+  /**
+   * Backward pass from the output gradient the loss wrote. `afterLayer(i)` runs right after layer i's
+   * backward, when its dOut holds dL/dz (or dL/da) and its input gradient has been written.
+   */
+  backward(rows: number, paramGrads: boolean, afterLayer?: (i: number) => void): void {
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const l = this.layers[i];
+      const x = i === 0 ? this.input : this.layers[i - 1].out;
+      const dx = i === 0 ? null : this.layers[i - 1].dOut;
+      l.backward(x, dx, rows, paramGrads);
+      afterLayer?.(i);
+    }
+  }
+
+  /** Sum of squares of all trainable gradients (NaN/Inf when any gradient is). */
+  gradSumSquares(): number {
+    const k = this.heap.kernels;
+    let s = 0;
+    for (const p of this.params) if (p.trainable) s += k.sumSquares(p.g.off, p.g.n);
+    return s;
+  }
+}
+
+/** NaN/Inf count in v[0..n). */
+export function countNonFinite(v: Float32Array, n: number): number {
+  let c = 0;
+  for (let i = 0; i < n; i++) { const x = v[i]; if (x - x !== 0) c++; }
+  return c;
+}

@@ -1,0 +1,109 @@
+/**
+ * Per-layer statistics of SPEC §4 on the probe batch, after a forward ('probe' mode: dropout off,
+ * batchnorm on the batch's own statistics) and a backward pass. What "dead" and "saturated" mean per
+ * activation comes from the activation table.
+ */
+import type { Histogram, LayerStats } from './types';
+import { ACTIVATIONS } from './activations';
+import type { Layer } from './layers';
+
+export const HIST_BINS = 30;
+
+/** Mean and population standard deviation of v[0..n), float64, NaN/Inf skipped. */
+export function meanStd(v: Float32Array, n: number): { mean: number; std: number; finite: number } {
+  let s = 0, c = 0;
+  for (let i = 0; i < n; i++) { const x = v[i]; if (x - x === 0) { s += x; c++; } }
+  const mean = c ? s / c : 0;
+  let q = 0;
+  for (let i = 0; i < n; i++) { const x = v[i]; if (x - x === 0) { const d = x - mean; q += d * d; } }
+  return { mean, std: c ? Math.sqrt(q / c) : 0, finite: c };
+}
+
+/** Bin edges for a layer's values at its first probe: [min, max] widened by 10% of the span each side. */
+export function chooseEdges(v: Float32Array, n: number, symmetric: boolean, bins = HIST_BINS): number[] {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < n; i++) { const x = v[i]; if (x < lo) lo = x; if (x > hi) hi = x; }
+  if (!(lo <= hi)) { lo = -1; hi = 1; }
+  if (symmetric) { const r = Math.max(Math.abs(lo), Math.abs(hi)) * 1.2 || 1; lo = -r; hi = r; }
+  else { const pad = (hi - lo) * 0.1 || Math.max(Math.abs(hi) * 0.1, 1); lo -= pad; hi += pad; }
+  const edges: number[] = [];
+  for (let i = 0; i <= bins; i++) edges.push(lo + (hi - lo) * i / bins);
+  return edges;
+}
+
+/** Counts per bin; values outside the edges go to the first/last bin; NaN is not counted. */
+export function histogram(v: Float32Array, n: number, edges: number[]): Histogram {
+  const bins = edges.length - 1, lo = edges[0], width = (edges[bins] - lo) / bins;
+  const counts = new Array<number>(bins).fill(0);
+  for (let i = 0; i < n; i++) {
+    const x = v[i];
+    if (x !== x) continue;
+    let b = Math.floor((x - lo) / width);
+    if (b < 0) b = 0; else if (b >= bins) b = bins - 1;
+    counts[b]++;
+  }
+  return { edges, counts };
+}
+
+/** Fraction of units (last axis) whose every value satisfies isDead. */
+export function deadFraction(z: Float32Array, n: number, units: number, isDead: (z: number) => boolean): number {
+  const alive = new Uint8Array(units);
+  for (let i = 0, u = 0; i < n; i++, u = u + 1 === units ? 0 : u + 1) if (!alive[u] && !isDead(z[i])) alive[u] = 1;
+  let dead = 0;
+  for (let u = 0; u < units; u++) if (!alive[u]) dead++;
+  return dead / units;
+}
+
+export function fractionWhere(z: Float32Array, n: number, pred: (z: number) => boolean): number {
+  let c = 0;
+  for (let i = 0; i < n; i++) if (pred(z[i])) c++;
+  return n ? c / n : 0;
+}
+
+function nonFiniteCount(v: Float32Array, n: number): number {
+  let c = 0;
+  for (let i = 0; i < n; i++) { const x = v[i]; if (x - x !== 0) c++; }
+  return c;
+}
+
+/** Keeps each layer's histogram edges from its first probe. */
+export class LayerProbe {
+  private zEdges: number[] | null = null;
+  private aEdges: number[] | null = null;
+
+  constructor(readonly layer: Layer) {}
+
+  /**
+   * Statistics of this layer for `rows` probe samples; weightGradRms and updateRatio are passed in (they
+   * come from the last training step).
+   */
+  stats(rows: number, weightGradRms: number | null, updateRatio: number | null): LayerStats {
+    const l = this.layer, n = rows * l.outSize;
+    const a = l.out.v, g = l.dOut.v;
+    const as = meanStd(a, n);
+    if (!this.aEdges) this.aEdges = chooseEdges(a, n, false);
+    let preactMean: number | null = null, preactStd: number | null = null, preactHist: Histogram | null = null;
+    let dead: number | null = null, saturated: number | null = null;
+    let nonFinite = nonFiniteCount(a, n) + nonFiniteCount(g, n);
+    if (l.activation && l.z) {
+      const z = l.z.v;
+      const zs = meanStd(z, n);
+      preactMean = zs.mean; preactStd = zs.std;
+      if (!this.zEdges) this.zEdges = chooseEdges(z, n, true);
+      preactHist = histogram(z, n, this.zEdges);
+      const info = ACTIVATIONS[l.activation.name];
+      if (info.isDead) dead = deadFraction(z, n, l.units, info.isDead);
+      if (info.isSaturated) saturated = fractionWhere(z, n, info.isSaturated);
+      if (z !== a) nonFinite += nonFiniteCount(z, n);
+    }
+    let gs = 0;
+    for (let i = 0; i < n; i++) { const x = g[i]; gs += x * x; }
+    return {
+      deadFraction: dead, saturatedFraction: saturated,
+      activationMean: as.mean, activationStd: as.std,
+      preactMean, preactStd, preactHist, activationHist: histogram(a, n, this.aEdges),
+      gradRms: Math.sqrt(gs / Math.max(1, n)),
+      weightGradRms, updateRatio, nonFinite,
+    };
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * The trainer: mini-batch training of a NetworkConfig on a Dataset with probes (SPEC §4).
+ *
+ * Step s's probe happens after s updates (probe 0 before the first update) on the fixed probe batch, the
+ * first `probe.samples` validation samples. The run stops cleanly at the first NaN/Inf (loss, then
+ * activations in forward order, then gradients in backward order) and keeps its timeline with a last probe.
+ * The same config and seed give bit-identical numbers on the same machine (seeded streams: rng.ts).
+ */
+import type { Dataset, NetworkConfig } from '../model';
+import type { LayerStats, NonFiniteEvent, ProbePoint, RunResult, StopReason } from './types';
+import { Network, countNonFinite } from './network';
+import { Optimizer } from './optimizers';
+import { LayerProbe } from './probes';
+import { Rng } from './rng';
+import type { Param } from './layers';
+
+export interface TrainOptions {
+  maxSteps?: number;            // cap from the settings (stopped: 'limit' when it cuts the run)
+  probeEvery?: number;          // override of config.probe.every
+  onProbe?: (p: ProbePoint) => void;
+  onStep?: (step: number, loss: number) => void;
+  shouldStop?: () => boolean;   // polled every step; true => stopped: 'cancelled', partial result kept
+  kernels?: 'wasm' | 'js';
+}
+
+const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/** Targets per sample in a dataset: class indices are one number. */
+export function targetWidth(data: Dataset): number {
+  return data.task === 'classification' ? 1 : data.targetDim;
+}
+
+/** Probe interval when none is configured: at least 50 probes per run. */
+export function defaultProbeEvery(steps: number): number { return Math.max(1, Math.floor(steps / 50)); }
+
+/** A trainer that can be stepped (the worker and the benchmark use it directly; train() runs it to the end). */
+export class Trainer {
+  readonly net: Network;
+  readonly opt: Optimizer;
+  readonly totalSteps: number;
+  readonly every: number;
+  readonly batch: number;
+  readonly probeRows: number;
+  readonly timeline: ProbePoint[] = [];
+  readonly lossCurve: number[] = [];
+  step = 0;
+  stopped: StopReason | null = null;
+  nonFinite?: NonFiniteEvent;
+  private readonly probes: LayerProbe[];
+  private readonly perm: Uint32Array;
+  private permPos: number;
+  private readonly shuffleRng: Rng;
+  private readonly yWidth: number;
+  private lastGradNorm = 0;
+  private lossSinceProbe = 0;
+  private stepsSinceProbe = 0;
+  private readonly lastUpdateSq = new Map<Param, number>();
+  private readonly t0 = performance.now();
+  private readonly probeSplit: { x: Float32Array; y: Float32Array; n: number };
+  private readonly evalEqualsProbe: boolean;
+
+  constructor(readonly config: NetworkConfig, readonly data: Dataset, readonly opts: TrainOptions = {}) {
+    const inSize = prod(config.model.input);
+    if (inSize !== prod(data.inputShape)) {
+      throw new Error(`model.input [${config.model.input}] does not match the data's input shape [${data.inputShape}]`);
+    }
+    if (data.train.n < 1) throw new Error('the training split is empty');
+    const steps = config.train.steps;
+    this.totalSteps = opts.maxSteps !== undefined ? Math.min(steps, opts.maxSteps) : steps;
+    this.every = Math.max(1, Math.floor(opts.probeEvery ?? (config.probe.every || defaultProbeEvery(steps))));
+    this.batch = Math.max(1, Math.min(config.train.batch, data.train.n));
+    this.probeSplit = data.val.n > 0 ? data.val : data.train;
+    this.probeRows = Math.max(1, Math.min(config.probe.samples || 256, this.probeSplit.n));
+    const rows = Math.max(this.batch, this.probeRows);
+    this.yWidth = targetWidth(data);
+    this.net = new Network(config, { rows, kernels: opts.kernels ?? 'wasm' });
+    this.opt = new Optimizer(config.train, this.net.params, this.net.heap);
+    this.net.commit();
+    this.probes = this.net.layers.map(l => new LayerProbe(l));
+    this.shuffleRng = Rng.derive(config.seed, 'shuffle');
+    this.perm = new Uint32Array(data.train.n);
+    for (let i = 0; i < this.perm.length; i++) this.perm[i] = i;
+    this.shuffleRng.shuffle(this.perm);
+    this.permPos = 0;
+    const stochastic = config.model.layers.some(l => l.type === 'batchnorm' || (l.type === 'dropout' && l.rate > 0));
+    this.evalEqualsProbe = !stochastic && this.probeSplit === data.val && this.probeRows === data.val.n;
+  }
+
+  get done(): boolean { return this.stopped !== null; }
+
+  /** Runs until the end, a stop request or a non-finite value. */
+  run(): RunResult {
+    while (!this.done) this.advance();
+    return this.result();
+  }
+
+  /** One unit of work: the probe due at this step (if any), then one training step. */
+  advance(): void {
+    if (this.done) return;
+    if (this.step % this.every === 0 || this.step === this.totalSteps) this.probe();
+    if (this.step >= this.totalSteps) {
+      this.stopped = this.totalSteps < this.config.train.steps ? 'limit' : 'completed';
+      return;
+    }
+    if (this.opts.shouldStop?.()) { this.stopped = 'cancelled'; return; }
+    this.trainStep();
+  }
+
+  private nextBatch(): number {
+    if (this.permPos + this.batch > this.perm.length) { this.shuffleRng.shuffle(this.perm); this.permPos = 0; }
+    const start = this.permPos;
+    this.permPos += this.batch;
+    return start;
+  }
+
+  private trainStep(): void {
+    const net = this.net, B = this.batch, tr = this.data.train;
+    net.loadRows(tr.x, tr.y, this.yWidth, this.perm, this.nextBatch(), B);
+    net.forward(B, 'train');
+    const loss = net.computeLoss(B, true);
+    if (!Number.isFinite(loss)) return this.stopNonFinite(this.locateForward(B));
+    net.backward(B, true);
+    const gsq = net.gradSumSquares();
+    if (!Number.isFinite(gsq)) return this.stopNonFinite(this.locateBackward(B));
+    const gradNorm = Math.sqrt(gsq);
+    this.lastGradNorm = gradNorm;
+    const clip = this.config.train.clip;
+    const scale = clip !== undefined && clip > 0 && gradNorm > clip ? clip / gradNorm : 1;
+    const probeNext = (this.step + 1) % this.every === 0 || this.step + 1 === this.totalSteps;
+    this.opt.step(scale, probeNext ? (p, usq) => { if (p.kernel) this.lastUpdateSq.set(p, usq); } : undefined);
+    this.step++;
+    this.lossCurve.push(loss);
+    this.lossSinceProbe += loss; this.stepsSinceProbe++;
+    this.opts.onStep?.(this.step, loss);
+  }
+
+  private locateForward(rows: number): NonFiniteEvent {
+    const layers = this.net.layers;
+    for (let i = 0; i < layers.length; i++) {
+      const l = layers[i], n = rows * l.outSize;
+      if ((l.z && countNonFinite(l.z.v, n)) || countNonFinite(l.out.v, n)) return { step: this.step, layer: i, where: 'forward' };
+    }
+    return { step: this.step, layer: layers.length - 1, where: 'loss' };
+  }
+
+  private locateBackward(rows: number): NonFiniteEvent {
+    const layers = this.net.layers;
+    for (let i = layers.length - 1; i >= 0; i--) {
+      const l = layers[i];
+      if (countNonFinite(l.dOut.v, rows * l.outSize) || l.params.some(p => p.trainable && countNonFinite(p.g.v, p.g.n))) {
+        return { step: this.step, layer: i, where: 'backward' };
+      }
+    }
+    return { step: this.step, layer: 0, where: 'backward' };
+  }
+
+  private stopNonFinite(ev: NonFiniteEvent): void {
+    this.nonFinite = ev;
+    this.stopped = 'non-finite';
+    this.probe();
+  }
+
+  /** Probe at the current step; pushes to the timeline and calls onProbe. */
+  probe(): ProbePoint {
+    const net = this.net, P = this.probeRows, split = this.probeSplit;
+    net.loadRows(split.x, split.y, this.yWidth, null, 0, P);
+    net.forward(P, 'probe');
+    const probeLoss = net.computeLoss(P, true);
+    const probeCorrect = net.correct(P);
+    const first = this.step === 0;
+    net.backward(P, first);
+    if (first) this.lastGradNorm = Math.sqrt(net.gradSumSquares());
+    const layers: LayerStats[] = this.net.layers.map((l, i) => {
+      const kernel = l.params.find(p => p.kernel);
+      let wgr: number | null = null, ratio: number | null = null;
+      if (kernel) {
+        const k = net.heap.kernels;
+        wgr = Math.sqrt(k.sumSquares(kernel.g.off, kernel.g.n) / Math.max(1, kernel.g.n));
+        const usq = this.lastUpdateSq.get(kernel);
+        if (usq !== undefined) ratio = Math.sqrt(usq) / (Math.sqrt(k.sumSquares(kernel.w.off, kernel.w.n)) || 1);
+      }
+      return this.probes[i].stats(P, wgr, ratio);
+    });
+    const classify = this.data.task !== 'regression';
+    let valLoss: number, valAccuracy: number | undefined;
+    if (this.evalEqualsProbe) {
+      valLoss = probeLoss;
+      valAccuracy = classify ? probeCorrect / P : undefined;
+    } else {
+      const ev = this.evaluate();
+      valLoss = ev.loss; valAccuracy = classify ? ev.accuracy : undefined;
+    }
+    const point: ProbePoint = {
+      step: this.step,
+      trainLoss: this.stepsSinceProbe ? this.lossSinceProbe / this.stepsSinceProbe : probeLoss,
+      valLoss, gradNorm: this.lastGradNorm, layers,
+    };
+    if (valAccuracy !== undefined) point.valAccuracy = valAccuracy;
+    this.lossSinceProbe = 0; this.stepsSinceProbe = 0;
+    this.lastUpdateSq.clear();
+    this.timeline.push(point);
+    this.opts.onProbe?.(point);
+    return point;
+  }
+
+  /** Loss and accuracy over the whole validation split in inference mode (moving statistics, no dropout). */
+  evaluate(): { loss: number; accuracy: number } {
+    const net = this.net, val = this.data.val.n > 0 ? this.data.val : this.data.train;
+    let loss = 0, correct = 0;
+    for (let start = 0; start < val.n; start += net.rows) {
+      const rows = Math.min(net.rows, val.n - start);
+      net.loadRows(val.x, val.y, this.yWidth, null, start, rows);
+      net.forward(rows, 'eval');
+      loss += net.computeLoss(rows, false) * rows;
+      correct += net.correct(rows);
+    }
+    return { loss: loss / val.n, accuracy: correct / val.n };
+  }
+
+  result(): RunResult {
+    const last = this.timeline[this.timeline.length - 1];
+    const { params, nonTrainable } = this.net.paramCounts();
+    const final: RunResult['final'] = last
+      ? { trainLoss: last.trainLoss, valLoss: last.valLoss }
+      : { trainLoss: NaN, valLoss: NaN };
+    if (last?.valAccuracy !== undefined) final.valAccuracy = last.valAccuracy;
+    const r: RunResult = {
+      steps: this.step, stopped: this.stopped ?? 'cancelled', timeline: this.timeline, lossCurve: this.lossCurve,
+      final, params, nonTrainableParams: nonTrainable, wallMs: performance.now() - this.t0,
+    };
+    if (this.nonFinite) r.nonFinite = this.nonFinite;
+    return r;
+  }
+}
+
+export function train(config: NetworkConfig, data: Dataset, opts: TrainOptions = {}): RunResult {
+  return new Trainer(config, data, opts).run();
+}
