@@ -1,0 +1,153 @@
+/**
+ * TFRecord framing, the container of TensorBoard event files:
+ *   uint64 length (LE) | uint32 masked_crc32c(length) | data[length] | uint32 masked_crc32c(data)
+ * Reading is incremental and bounded in memory: a cursor remembers the offset after the last complete record,
+ * so a file that another process is still appending to is read up to its last complete record and resumed
+ * on the next call. Corrupt records are reported and skipped, never thrown.
+ */
+import * as fs from 'node:fs';
+import { maskedCrc32c } from './crc32c';
+
+export const HEADER_BYTES = 12;
+export const FOOTER_BYTES = 4;
+/** Read size; a record larger than this gets a buffer of its own size. */
+const CHUNK_BYTES = 4 << 20;
+/** Larger declared lengths are treated as corruption even with a valid length CRC (1 in 2^32 chance). */
+const MAX_RECORD_BYTES = 1 << 30;
+
+export type RecordIssueKind = 'bad-length-crc' | 'bad-data-crc' | 'truncated';
+
+/** A problem in one file at one byte offset; `skipped` is how many bytes were passed over. */
+export interface RecordIssue { kind: RecordIssueKind; offset: number; skipped: number; message: string }
+
+export interface ScanResult {
+  /** Bytes of buf (from start) consumed: complete records, skipped corruption. */
+  consumed: number;
+  records: number;
+  /** Still searching for a valid header after a bad length CRC when the data ended. */
+  resyncing: boolean;
+}
+
+/** Frame one record around data. */
+export function frameRecord(data: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_BYTES + data.length + FOOTER_BYTES);
+  out.writeUInt32LE(data.length >>> 0, 0);
+  out.writeUInt32LE(Math.floor(data.length / 2 ** 32), 4);
+  out.writeUInt32LE(maskedCrc32c(out, 0, 8), 8);
+  out.set(data, HEADER_BYTES);
+  out.writeUInt32LE(maskedCrc32c(data), HEADER_BYTES + data.length);
+  return out;
+}
+
+function headerValid(buf: Uint8Array, p: number, view: DataView): boolean {
+  return maskedCrc32c(buf, p, p + 8) === view.getUint32(p + 8, true);
+}
+
+/**
+ * The reading state of one event file. `read()` consumes whatever complete records the file holds now;
+ * call it again after the file grew.
+ */
+export class RecordFileCursor {
+  /** File offset of the next unread byte (a record boundary, or the resync search position). */
+  offset = 0;
+  records = 0;
+  readonly issues: RecordIssue[] = [];
+  /** Bytes after `offset` that do not yet form a complete record (a tail still being written, or cut off). */
+  pendingBytes = 0;
+  private resyncFrom: number | null = null;
+
+  constructor(readonly path: string) {}
+
+  /**
+   * Reads new complete records, calling onRecord(data, fileOffset) for each one with a valid CRC.
+   * `data` is a view into a reused buffer: decode it before returning. Returns the number of new records.
+   */
+  read(onRecord: (data: Uint8Array, offset: number) => void): number {
+    let fd: number;
+    try { fd = fs.openSync(this.path, 'r'); } catch { return 0; }
+    const before = this.records;
+    try {
+      const size = fs.fstatSync(fd).size;
+      if (size < this.offset) { // truncated or replaced: start over
+        this.offset = 0; this.resyncFrom = null;
+      }
+      let want = CHUNK_BYTES;
+      let buf = Buffer.allocUnsafe(Math.min(want, Math.max(size - this.offset, 0)));
+      while (this.offset < size) {
+        const n = Math.min(want, size - this.offset);
+        if (buf.length < n) buf = Buffer.allocUnsafe(n);
+        const got = readFully(fd, buf, n, this.offset);
+        const r = this.scan(buf, got, onRecord);
+        this.offset += r.consumed;
+        if (r.needBytes > 0) { // one record does not fit the chunk
+          if (this.offset + r.needBytes > size) break; // its tail is not written yet
+          want = r.needBytes;
+          continue;
+        }
+        want = CHUNK_BYTES;
+        if (r.consumed === 0) break; // an incomplete header at the end
+      }
+      this.pendingBytes = size - this.offset;
+    } finally {
+      fs.closeSync(fd);
+    }
+    return this.records - before;
+  }
+
+  /**
+   * What is wrong with the end of a file that will not grow any more (a finished or cut-off file): an
+   * incomplete last record, or corruption with no valid record after it. null when the file ends cleanly.
+   */
+  tailIssue(): RecordIssue | null {
+    if (this.resyncFrom !== null) {
+      const skipped = this.offset + this.pendingBytes - this.resyncFrom;
+      return { kind: 'bad-length-crc', offset: this.resyncFrom, skipped,
+        message: `corrupt record length at byte ${this.resyncFrom} (length CRC mismatch); no valid record after it (${skipped} bytes skipped)` };
+    }
+    if (this.pendingBytes === 0) return null;
+    return { kind: 'truncated', offset: this.offset, skipped: this.pendingBytes,
+      message: `truncated record at byte ${this.offset}: the file ends ${this.pendingBytes} bytes into it` };
+  }
+
+  private scan(buf: Buffer, n: number, onRecord: (data: Uint8Array, offset: number) => void): { consumed: number; needBytes: number } {
+    const view = new DataView(buf.buffer, buf.byteOffset, n);
+    let p = 0;
+    for (;;) {
+      if (this.resyncFrom !== null) {
+        let q = p;
+        while (q + HEADER_BYTES <= n && !headerValid(buf, q, view)) q++;
+        if (q + HEADER_BYTES > n) return { consumed: Math.max(p, n - HEADER_BYTES + 1), needBytes: 0 };
+        this.issues.push({ kind: 'bad-length-crc', offset: this.resyncFrom, skipped: this.offset + q - this.resyncFrom,
+          message: `corrupt record length at byte ${this.resyncFrom} (length CRC mismatch); skipped ${this.offset + q - this.resyncFrom} bytes to the next valid record` });
+        this.records++;
+        this.resyncFrom = null;
+        p = q;
+      }
+      if (n - p < HEADER_BYTES) return { consumed: p, needBytes: 0 };
+      if (!headerValid(buf, p, view)) { this.resyncFrom = this.offset + p; p++; continue; }
+      const len = view.getUint32(p, true) + view.getUint32(p + 4, true) * 2 ** 32;
+      if (len > MAX_RECORD_BYTES) { this.resyncFrom = this.offset + p; p++; continue; }
+      const total = HEADER_BYTES + len + FOOTER_BYTES;
+      if (n - p < total) return { consumed: p, needBytes: p === 0 ? total : 0 };
+      const dataStart = p + HEADER_BYTES;
+      this.records++;
+      if (maskedCrc32c(buf, dataStart, dataStart + len) !== view.getUint32(dataStart + len, true)) {
+        this.issues.push({ kind: 'bad-data-crc', offset: this.offset + p, skipped: total,
+          message: `corrupt record at byte ${this.offset + p} (data CRC mismatch); skipped` });
+      } else {
+        onRecord(buf.subarray(dataStart, dataStart + len), this.offset + p);
+      }
+      p += total;
+    }
+  }
+}
+
+function readFully(fd: number, buf: Buffer, n: number, position: number): number {
+  let got = 0;
+  while (got < n) {
+    const r = fs.readSync(fd, buf, got, n - got, position + got);
+    if (r === 0) break;
+    got += r;
+  }
+  return got;
+}
