@@ -1,0 +1,70 @@
+/**
+ * The training worker (bundled to dist/worker.js): loads the data, refuses runs over the memory limit,
+ * trains with probes and streams stats to the host at most 20 times a second. Cancellation arrives through
+ * a shared Int32Array flag (the loop is synchronous, so a message could not be read until it ends), polled
+ * every step: a cancel takes effect within one training step or probe.
+ */
+import { parentPort } from 'node:worker_threads';
+import { formatProblem, InputError, type Dataset, type NetworkConfig } from '../model';
+import type { HostToWorker, WorkerToHost } from '../protocol';
+import type { ProbePoint } from '../core/types';
+import { memoryRefusal } from '../core/memory';
+import { Trainer } from '../core/train';
+import { loadDataset } from '../data';
+
+/** Minimum interval between stats messages (20 per second at most). */
+export const STATS_INTERVAL_MS = 50;
+
+function post(m: WorkerToHost): void { parentPort!.postMessage(m); }
+
+function describe(e: unknown, config: NetworkConfig): string {
+  if (e instanceof InputError) return formatProblem(e.file ?? config.file ?? 'config', e.problem);
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Runs one training request to its end, posting started/stats and then done, cancelled or error. */
+export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, load: (c: NetworkConfig, dir: string) => Dataset = loadDataset): void {
+  const { runId, config } = m;
+  const flag = m.cancelFlag ? new Int32Array(m.cancelFlag) : null;
+  let trainer: Trainer | undefined;
+  const pending: ProbePoint[] = [];
+  let sentLosses = 0;
+  let lastSent = 0;
+  const flush = () => {
+    if (!trainer) return;
+    const lossCurve = trainer.lossCurve.slice(sentLosses);
+    sentLosses = trainer.lossCurve.length;
+    post({ type: 'stats', runId, step: trainer.step, probes: pending.splice(0), lossCurve });
+    lastSent = performance.now();
+  };
+  try {
+    const refusal = memoryRefusal(config, m.memoryLimitMB);
+    if (refusal) { post({ type: 'error', runId, message: refusal }); return; }
+    const data = load(config, m.baseDir);
+    trainer = new Trainer(config, data, {
+      maxSteps: m.maxSteps,
+      shouldStop: flag ? () => Atomics.load(flag, 0) !== 0 : undefined,
+      onProbe: p => pending.push(p),
+    });
+    post({ type: 'started', runId, totalSteps: trainer.totalSteps, params: trainer.net.paramCounts().params });
+    lastSent = performance.now();
+    while (!trainer.done) {
+      trainer.advance();
+      if (performance.now() - lastSent >= STATS_INTERVAL_MS) flush();
+    }
+    flush();
+    const result = trainer.result();
+    if (result.stopped === 'cancelled') post({ type: 'cancelled', runId, partial: result });
+    else post({ type: 'done', runId, result });
+  } catch (e) {
+    const partial = trainer ? trainer.result() : undefined;
+    post({ type: 'error', runId, message: describe(e, config), partial });
+  }
+}
+
+if (parentPort) {
+  parentPort.on('message', (m: HostToWorker) => {
+    if (m.type === 'start') runRequest(m);
+    // 'cancel' messages are only seen between runs; the shared flag is what stops a running loop.
+  });
+}
