@@ -23,6 +23,11 @@ export interface LayerStats {
   updateRatio: number | null;
   /** NaN/Inf counts in this layer's z, a, and gradients at this probe. */
   nonFinite: number;
+  /**
+   * Set when fractions were estimated from histograms (TensorBoard logs) rather than counted: guaranteed
+   * [lower, upper] bounds of deadFraction / saturatedFraction (the value is the interpolated estimate).
+   */
+  estimated?: { deadFraction?: [number, number]; saturatedFraction?: [number, number] };
 }
 
 export interface ProbePoint {
