@@ -1,0 +1,256 @@
+/**
+ * One run (a directory of event files) turned into what the rest of the product reads: layers and a
+ * ProbePoint[] timeline. Events are folded in as they are read, histograms reduced on arrival to a few
+ * numbers and a chart histogram, so memory does not grow with the size of the logs: at most `maxPoints`
+ * steps are kept (older ones thinned out evenly) and scalar series are thinned the same way.
+ */
+import type { ActivationSpec } from '../model';
+import { resolveActivation } from '../core/activations';
+import type { Histogram, LayerStats, NonFiniteEvent, ProbePoint } from '../core/types';
+import type { TbEvent, TbHistogram } from './events';
+import { chartEdges, deadEstimate, Estimate, moments, nonFiniteIn, rebin, saturationEstimate } from './histStats';
+import { matchTag, Quantity, SCALAR_QUANTITIES, TagRule } from './tags';
+import type { RecordIssue } from './tfrecord';
+
+/** Tag the project's PyTorch helper (and writer) uses for layer metadata: JSON [{name, activation}]. */
+export const LAYERS_TAG = 'activation_lens/layers';
+
+export interface TbLayer { index: number; name: string; activation?: ActivationSpec }
+
+export interface TbTagInfo {
+  tag: string;
+  kind: 'scalar' | 'histogram' | 'text' | 'other';
+  /** What it was mapped to; absent when no rule matched (the tag is listed but not used). */
+  quantity?: Quantity;
+  layer?: string;
+  plugin?: string;
+  count: number;
+  firstStep: number;
+  lastStep: number;
+}
+
+export interface TbFileInfo { path: string; records: number; issues: RecordIssue[] }
+
+export interface TbRun {
+  /** Path of the run directory relative to the log directory ("." for the log directory itself). */
+  name: string;
+  dir: string;
+  layers: TbLayer[];
+  timeline: ProbePoint[];
+  tags: TbTagInfo[];
+  files: TbFileInfo[];
+  /** Every framing problem of every file (corrupt records, a truncated tail of a finished file). */
+  issues: (RecordIssue & { file: string })[];
+  /** First NaN/Inf seen: loss, then forward (z, a), then backward (dL/dz), by step. */
+  nonFinite?: NonFiniteEvent;
+  /** Steps dropped because the writer restarted (SessionLog START), as TensorBoard does. */
+  restarts: number;
+}
+
+/** What a layer's histograms at one step reduce to. */
+interface LayerPiece {
+  preact?: { mean: number; std: number; hist: Histogram; dead: Estimate | null; sat: Estimate | null; nonFinite: number };
+  activation?: { mean: number; std: number; hist: Histogram; dead: Estimate | null; sat: Estimate | null; nonFinite: number };
+  gradRms?: number; gradNonFinite?: number;
+  weightGradRms?: number;
+}
+
+export interface RunOptions {
+  rules: TagRule[];
+  /** Activation per layer name (config/CLI/settings); wins over the helper's metadata. */
+  activations?: Record<string, string>;
+  /** Steps kept (default 2000). */
+  maxPoints?: number;
+}
+
+export class TbRunBuilder {
+  private readonly layerIndex = new Map<string, number>();
+  private readonly layerList: TbLayer[] = [];
+  private readonly metaActivations = new Map<string, ActivationSpec>();
+  private readonly steps = new Map<number, Map<number, LayerPiece>>();
+  private readonly scalars = new Map<Quantity, [number, number][]>();
+  private readonly tagInfo = new Map<string, TbTagInfo>();
+  private readonly edges = new Map<string, number[]>();
+  private readonly maxPoints: number;
+  private restarts = 0;
+  private nonFinite?: NonFiniteEvent;
+
+  constructor(readonly name: string, readonly dir: string, private readonly opts: RunOptions) {
+    this.maxPoints = Math.max(16, opts.maxPoints ?? 2000);
+  }
+
+  add(e: TbEvent): void {
+    if (e.sessionStart) this.restart(e.step);
+    for (const v of e.values) {
+      const m = v.kind === 'text' ? null : matchTag(v.tag, this.opts.rules);
+      this.noteTag(v.tag, v.kind, e.step, m, v.kind === 'other' ? v.plugin : undefined);
+      if (v.kind === 'text' && v.tag === LAYERS_TAG) this.readLayerMetadata(v.text);
+      else if (v.kind === 'scalar' && m && SCALAR_QUANTITIES.has(m.quantity)) this.addScalar(m.quantity, e.step, v.value);
+      else if (v.kind === 'histogram' && m && !SCALAR_QUANTITIES.has(m.quantity) && m.layer) this.addHistogram(m.quantity, m.layer, e.step, v.hist);
+    }
+  }
+
+  hasHistograms(): boolean { return this.steps.size > 0; }
+
+  snapshot(files: TbFileInfo[], finalIssues: (RecordIssue & { file: string })[] = []): TbRun {
+    const layers = this.layerList.map(l => ({ ...l, activation: this.activationOf(l.name) }));
+    const loss = this.scalars.get('loss') ?? [], val = this.scalars.get('val_loss') ?? [];
+    const acc = this.scalars.get('val_accuracy') ?? [], norm = this.scalars.get('grad_norm') ?? [];
+    const timeline: ProbePoint[] = [...this.steps.keys()].sort((a, b) => a - b).map(step => {
+      const pieces = this.steps.get(step)!;
+      const p: ProbePoint = {
+        step, trainLoss: valueAt(loss, step), valLoss: valueAt(val, step), gradNorm: valueAt(norm, step),
+        layers: layers.map(l => layerStats(pieces.get(l.index))),
+      };
+      const a = valueAt(acc, step);
+      if (Number.isFinite(a)) p.valAccuracy = a;
+      return p;
+    });
+    const issues = [...files.flatMap(f => f.issues.map(i => ({ ...i, file: f.path }))), ...finalIssues];
+    return { name: this.name, dir: this.dir, layers, timeline, tags: [...this.tagInfo.values()], files, issues,
+      nonFinite: this.nonFinite, restarts: this.restarts };
+  }
+
+  private activationOf(layer: string): ActivationSpec | undefined {
+    const fromOpts = this.opts.activations?.[layer];
+    if (fromOpts) { const n = resolveActivation(fromOpts); if (n) return { name: n }; }
+    return this.metaActivations.get(layer);
+  }
+
+  private readLayerMetadata(text: string): void {
+    let list: unknown;
+    try { list = JSON.parse(text); } catch { return; }
+    if (!Array.isArray(list)) return;
+    for (const item of list) {
+      if (typeof item?.name !== 'string') continue;
+      this.layer(item.name);
+      const n = typeof item.activation === 'string' ? resolveActivation(item.activation) : undefined;
+      if (n) this.metaActivations.set(item.name, { name: n, ...(typeof item.alpha === 'number' ? { alpha: item.alpha } : {}) });
+    }
+  }
+
+  private layer(name: string): number {
+    let i = this.layerIndex.get(name);
+    if (i === undefined) {
+      i = this.layerList.length;
+      this.layerIndex.set(name, i);
+      this.layerList.push({ index: i, name });
+    }
+    return i;
+  }
+
+  private noteTag(tag: string, kind: TbTagInfo['kind'], step: number, m: { quantity: Quantity; layer: string } | null, plugin?: string): void {
+    const t = this.tagInfo.get(tag);
+    if (t) { t.count++; t.firstStep = Math.min(t.firstStep, step); t.lastStep = Math.max(t.lastStep, step); return; }
+    const usable = m && (kind === 'scalar' ? SCALAR_QUANTITIES.has(m.quantity) : kind === 'histogram' && !SCALAR_QUANTITIES.has(m.quantity));
+    this.tagInfo.set(tag, { tag, kind, count: 1, firstStep: step, lastStep: step,
+      ...(usable ? { quantity: m!.quantity, ...(m!.layer ? { layer: m!.layer } : {}) } : {}), ...(plugin ? { plugin } : {}) });
+  }
+
+  private addScalar(q: Quantity, step: number, value: number): void {
+    const s = this.scalars.get(q) ?? this.scalars.set(q, []).get(q)!;
+    s.push([step, value]);
+    if (q === 'loss' && !Number.isFinite(value)) this.noteNonFinite({ step, layer: -1, where: 'loss' });
+    if (s.length > 2 * this.maxPoints) thinOut(s);
+  }
+
+  private addHistogram(q: Quantity, layerName: string, step: number, h: TbHistogram): void {
+    if (q === 'bias') return;
+    const index = this.layer(layerName);
+    let pieces = this.steps.get(step);
+    if (!pieces) {
+      pieces = new Map();
+      this.steps.set(step, pieces);
+      if (this.steps.size > this.maxPoints) this.thinSteps();
+    }
+    const piece = pieces.get(index) ?? pieces.set(index, {}).get(index)!;
+    const act = this.activationOf(layerName)?.name;
+    const bad = nonFiniteIn(h);
+    if (q === 'preact' || q === 'activation') {
+      const key = `${index}/${q}`;
+      const edges = this.edges.get(key) ?? this.edges.set(key, chartEdges(h, q === 'preact')).get(key)!;
+      const mo = moments(h);
+      piece[q] = { mean: mo.mean, std: mo.std, hist: rebin(h, edges), nonFinite: bad,
+        dead: act ? deadEstimate(h, q, act) : null, sat: act ? saturationEstimate(h, q, act) : null };
+      if (bad) this.noteNonFinite({ step, layer: index, where: 'forward' });
+    } else if (q === 'grad') {
+      piece.gradRms = moments(h).rms;
+      piece.gradNonFinite = bad;
+      if (bad) this.noteNonFinite({ step, layer: index, where: 'backward' });
+    } else if (q === 'weight_grad') {
+      piece.weightGradRms = moments(h).rms;
+    }
+  }
+
+  private noteNonFinite(ev: NonFiniteEvent): void {
+    const order = { loss: 0, forward: 1, backward: 2 };
+    const cur = this.nonFinite;
+    if (!cur || ev.step < cur.step || (ev.step === cur.step && (order[ev.where] < order[cur.where]
+      || (ev.where === cur.where && (ev.where === 'backward' ? ev.layer > cur.layer : ev.layer < cur.layer))))) this.nonFinite = ev;
+  }
+
+  /** Keep every other step (the first and the last few always), so a long run stays within maxPoints. */
+  private thinSteps(): void {
+    const sorted = [...this.steps.keys()].sort((a, b) => a - b);
+    for (let i = 1; i < sorted.length - 4; i += 2) this.steps.delete(sorted[i]);
+  }
+
+  /** TensorBoard semantics: a restarted writer's data at steps >= its start step replaces the older data. */
+  private restart(step: number): void {
+    let dropped = 0;
+    for (const s of [...this.steps.keys()]) if (s >= step) { this.steps.delete(s); dropped++; }
+    for (const series of this.scalars.values()) {
+      const keep = series.filter(([s]) => s < step);
+      dropped += series.length - keep.length;
+      series.length = 0; series.push(...keep);
+    }
+    if (dropped) this.restarts++;
+  }
+}
+
+/** Drops every other point (keeping the first and the last): halves a series. */
+function thinOut(s: [number, number][]): void {
+  const last = s[s.length - 1];
+  let w = 0;
+  for (let i = 0; i < s.length - 1; i += 2) s[w++] = s[i];
+  s[w++] = last;
+  s.length = w;
+}
+
+/** The last value at or before step (scalars are often logged at other steps than histograms), else the first after. */
+function valueAt(series: [number, number][], step: number): number {
+  if (!series.length) return NaN;
+  let best: [number, number] | undefined, after: [number, number] | undefined;
+  for (const p of series) {
+    if (p[0] <= step) { if (!best || p[0] >= best[0]) best = p; }
+    else if (!after || p[0] < after[0]) after = p;
+  }
+  return (best ?? after)![1];
+}
+
+/** Missing measurements: NaN for numbers the type requires, null where the type allows it. */
+function layerStats(p: LayerPiece | undefined): LayerStats {
+  const pre = p?.preact, act = p?.activation;
+  // Dead/saturated: from z when logged (the regions are defined on z), else from a = f(z).
+  const dead = pre?.dead ?? act?.dead ?? null;
+  const sat = pre?.sat ?? act?.sat ?? null;
+  const stats: LayerStats = {
+    deadFraction: dead ? dead.value : null,
+    saturatedFraction: sat ? sat.value : null,
+    activationMean: act ? act.mean : NaN, activationStd: act ? act.std : NaN,
+    preactMean: pre ? pre.mean : null, preactStd: pre ? pre.std : null,
+    preactHist: pre ? pre.hist : null, activationHist: act ? act.hist : null,
+    gradRms: p?.gradRms ?? NaN,
+    weightGradRms: p?.weightGradRms ?? null,
+    updateRatio: null,
+    nonFinite: (pre?.nonFinite ?? 0) + (act?.nonFinite ?? 0) + (p?.gradNonFinite ?? 0),
+  };
+  if (dead || sat) {
+    stats.estimated = {
+      ...(dead ? { deadFraction: [dead.lower, dead.upper] as [number, number] } : {}),
+      ...(sat ? { saturatedFraction: [sat.lower, sat.upper] as [number, number] } : {}),
+    };
+  }
+  return stats;
+}
+
