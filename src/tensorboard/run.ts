@@ -15,7 +15,13 @@ import type { RecordIssue } from './tfrecord';
 /** Tag the project's PyTorch helper (and writer) uses for layer metadata: JSON [{name, activation}]. */
 export const LAYERS_TAG = 'activation_lens/layers';
 
-export interface TbLayer { index: number; name: string; activation?: ActivationSpec }
+export interface TbLayer {
+  index: number;
+  name: string;
+  activation?: ActivationSpec;
+  /** 'dense' or 'conv2d' as the helper's metadata says; 'dense' when unknown (the rules judge weighted layers). */
+  type: string;
+}
 
 export interface TbTagInfo {
   tag: string;
@@ -67,6 +73,7 @@ export class TbRunBuilder {
   private readonly layerIndex = new Map<string, number>();
   private readonly layerList: TbLayer[] = [];
   private readonly metaActivations = new Map<string, ActivationSpec>();
+  private readonly metaTypes = new Map<string, string>();
   private readonly steps = new Map<number, Map<number, LayerPiece>>();
   private readonly scalars = new Map<Quantity, [number, number][]>();
   private readonly tagInfo = new Map<string, TbTagInfo>();
@@ -93,7 +100,7 @@ export class TbRunBuilder {
   hasHistograms(): boolean { return this.steps.size > 0; }
 
   snapshot(files: TbFileInfo[], finalIssues: (RecordIssue & { file: string })[] = []): TbRun {
-    const layers = this.layerList.map(l => ({ ...l, activation: this.activationOf(l.name) }));
+    const layers = this.layerList.map(l => ({ ...l, activation: this.activationOf(l.name), type: this.metaTypes.get(l.name) ?? 'dense' }));
     const loss = this.scalars.get('loss') ?? [], val = this.scalars.get('val_loss') ?? [];
     const acc = this.scalars.get('val_accuracy') ?? [], norm = this.scalars.get('grad_norm') ?? [];
     const timeline: ProbePoint[] = [...this.steps.keys()].sort((a, b) => a - b).map(step => {
@@ -124,6 +131,7 @@ export class TbRunBuilder {
     for (const item of list) {
       if (typeof item?.name !== 'string') continue;
       this.layer(item.name);
+      if (item.type === 'conv2d' || item.type === 'dense') this.metaTypes.set(item.name, item.type);
       const n = typeof item.activation === 'string' ? resolveActivation(item.activation) : undefined;
       if (n) this.metaActivations.set(item.name, { name: n, ...(typeof item.alpha === 'number' ? { alpha: item.alpha } : {}) });
     }
@@ -134,7 +142,7 @@ export class TbRunBuilder {
     if (i === undefined) {
       i = this.layerList.length;
       this.layerIndex.set(name, i);
-      this.layerList.push({ index: i, name });
+      this.layerList.push({ index: i, name, type: 'dense' });
     }
     return i;
   }

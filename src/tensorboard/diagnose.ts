@@ -1,0 +1,39 @@
+/**
+ * The SPEC §4 run rules over a TensorBoard run. Every finding names the run, the tag and the step it comes
+ * from (evidence.run, evidence.tag; finding.step), so a user can open the same series in TensorBoard.
+ */
+import type { Thresholds } from '../model';
+import { runFindings, type DiagnosisLayer } from '../diagnosis/rules';
+import type { Finding, FindingKind } from '../diagnosis/types';
+import type { TbRun } from './run';
+import type { Quantity } from './tags';
+
+/** The run's layers as the rules see them; the last one is the output layer. */
+export function tbDiagnosisLayers(run: TbRun): DiagnosisLayer[] {
+  return run.layers.map((l, i) => ({
+    index: l.index, name: l.name, type: l.type, activation: l.activation, isOutput: i === run.layers.length - 1,
+  }));
+}
+
+/** Which logged series a finding of each kind reads, in order of preference. */
+const SERIES: Record<FindingKind, Quantity[]> = {
+  'dead-units': ['preact', 'activation'],
+  saturation: ['preact', 'activation'],
+  'vanishing-gradient': ['grad'],
+  'exploding-gradient': ['grad'],
+  'non-finite': ['preact', 'activation', 'grad'],
+  'output-mismatch': [], 'init-mismatch': [], 'activation-choice': [],
+};
+
+export function diagnoseTbRun(run: TbRun, thresholds?: Thresholds): Finding[] {
+  const findings = runFindings({ layers: tbDiagnosisLayers(run), timeline: run.timeline, nonFinite: run.nonFinite,
+    thresholds, source: `tensorboard run "${run.name}"` });
+  for (const f of findings) {
+    f.evidence.run = run.name;
+    const name = run.layers[f.layer]?.name;
+    const tag = SERIES[f.kind].map(q => run.tags.find(t => t.quantity === q && t.layer === name)?.tag).find(t => t)
+      ?? (f.layer < 0 ? run.tags.find(t => t.quantity === 'loss')?.tag : undefined);
+    if (tag) f.evidence.tag = tag;
+  }
+  return findings;
+}

@@ -1,0 +1,44 @@
+/**
+ * Event logs of the project's own training core, with the same tags and metadata as the PyTorch helper
+ * (examples/pytorch/activation_lens_hooks.py): per layer with an activation "<layer>/preact" (z),
+ * "<layer>/activation" (f(z)) and "<layer>/grad_preact" (dLoss/dz) histograms of the probe batch, the
+ * "activation_lens/layers" metadata text, and loss / val_loss / grad_norm scalars. Used to check that a run
+ * diagnosed from its logs gives the findings of the same run diagnosed live.
+ */
+import type { Trainer } from '../core/train';
+import type { ProbePoint } from '../core/types';
+import { LAYERS_TAG } from './run';
+import type { EventFileWriter } from './writer';
+
+/** The logged layers: those with a pre-activation (dense, conv2d, activation). */
+function loggedLayers(trainer: Trainer) {
+  return trainer.net.layers.filter(l => l.z && l.activation);
+}
+
+/** The metadata text: [{name, activation, type}] in layer order. */
+export function layersMetadata(trainer: Trainer): string {
+  return JSON.stringify(loggedLayers(trainer).map(l => ({
+    name: l.spec.name, activation: l.activation!.name, type: l.spec.type === 'conv2d' ? 'conv2d' : 'dense',
+    ...(l.activation!.alpha !== undefined ? { alpha: l.activation!.alpha } : {}),
+  })));
+}
+
+/**
+ * Writes one probe: call from TrainOptions.onProbe, while the layer buffers still hold the probe batch
+ * (true when the probe batch is the whole validation split and the net has no dropout/batchnorm).
+ */
+export function logProbe(writer: EventFileWriter, trainer: Trainer, point: ProbePoint): void {
+  if (point.step === 0) writer.text(LAYERS_TAG, layersMetadata(trainer), 0);
+  const rows = trainer.probeRows;
+  for (const l of loggedLayers(trainer)) {
+    const n = rows * l.outSize;
+    writer.histogram(`${l.spec.name}/preact`, l.z!.v.subarray(0, n), point.step);
+    writer.histogram(`${l.spec.name}/activation`, l.out.v.subarray(0, n), point.step);
+    writer.histogram(`${l.spec.name}/grad_preact`, l.dOut.v.subarray(0, n), point.step);
+  }
+  writer.scalar('loss', point.trainLoss, point.step);
+  writer.scalar('val_loss', point.valLoss, point.step);
+  writer.scalar('grad_norm', point.gradNorm, point.step);
+  writer.flush();
+}
+
