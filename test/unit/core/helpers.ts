@@ -3,7 +3,7 @@ import type { ActivationSpec, Dataset, LayerSpec, NetworkConfig, TrainSpec } fro
 import { resolveInit } from '../../../src/core/initializers';
 import { Rng } from '../../../src/core/rng';
 
-type LayerInput = Partial<LayerSpec> & { type: LayerSpec['type'] } & Record<string, unknown>;
+export type LayerInput = { type: LayerSpec['type']; [key: string]: unknown };
 
 /** Fill defaults the parser would fill (Keras defaults). `act` may be a name or a spec. */
 export function layers(list: LayerInput[]): LayerSpec[] {
