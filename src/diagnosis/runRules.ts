@@ -1,0 +1,302 @@
+/**
+ * The run rules of SPEC §4 over a probe timeline: dead-units, saturation, vanishing-gradient, exploding-gradient,
+ * non-finite. They need only the timeline and a description of the layers (no NetworkConfig), so a timeline read
+ * from TensorBoard logs (stats partly null) is judged the same way. Every decision is made on robust statistics:
+ * medians over the last probes, runs of consecutive probes, and "it hurts" conditions, never on one probe.
+ */
+import type { LossName } from '../model';
+import type { LayerStats, NonFiniteEvent, ProbePoint } from '../core/types';
+import { ACTIVATIONS } from '../core/activations';
+import { formatNumber as fmt } from '../format';
+import type { Finding, Severity, Suggestion } from './types';
+import { isWeighted, type DiagnosisLayer } from './layers';
+import { resolveThresholds, type ThresholdKey } from './thresholds';
+import { finalRunStart, longestRun, median, quantile, round2, tail } from './stats';
+import type { Thresholds } from '../model';
+
+export interface RunInput {
+  layers: DiagnosisLayer[];
+  timeline: ProbePoint[];
+  nonFinite?: NonFiniteEvent;
+  loss?: LossName;
+  thresholds?: Thresholds;
+  /** Where the timeline came from (e.g. a TensorBoard run/tag), copied into every finding's evidence. */
+  source?: string;
+  /** The learning rate of the run, so that suggestions can name a lower one. */
+  lr?: number;
+}
+
+type T = Record<ThresholdKey, number>;
+const pct = (x: number) => `${fmt(100 * x, 2)}%`;
+const sig3 = (x: number) => Number(x.toPrecision(3));
+
+/** Everything the rules read, computed once. */
+class Series {
+  readonly n: number;
+  readonly out: number;
+  /** Per layer: tail median of gradRms(layer) / gradRms(output); NaN when not measurable. */
+  readonly tailRatio: number[];
+  /** Per layer: median of the ratio over the first 3 probes (gradients that explode at init, before training tames them). */
+  readonly headRatio: number[];
+  constructor(readonly input: RunInput, readonly t: T) {
+    this.n = input.timeline.length;
+    this.out = outputIndex(input.layers);
+    this.tailRatio = input.layers.map(l => median(tail(this.ratio(l.index), t.tail_fraction)));
+    this.headRatio = input.layers.map(l => median(this.ratio(l.index).slice(0, 3)));
+  }
+  stat(i: number, key: keyof LayerStats): (number | null)[] {
+    return this.input.timeline.map(p => {
+      const v = p.layers[i]?.[key];
+      return typeof v === 'number' ? v : null;
+    });
+  }
+  ratio(i: number): number[] {
+    return this.input.timeline.map(p => {
+      const g = p.layers[i]?.gradRms, o = p.layers[this.out]?.gradRms;
+      return g !== undefined && o !== undefined && o > 0 && Number.isFinite(g) && Number.isFinite(o) ? g / o : NaN;
+    });
+  }
+  steps(): number[] { return this.input.timeline.map(p => p.step); }
+  /** The loss stayed above stall_fraction of its step-0 value over the last probes. */
+  lossStalled(): { stalled: boolean; initial: number; final: number } {
+    const losses = this.input.timeline.map(p => p.trainLoss);
+    const initial = losses.find(Number.isFinite) ?? NaN;
+    const final = median(tail(losses, this.t.tail_fraction));
+    return { stalled: this.n >= 3 && final > this.t.stall_fraction * initial, initial, final };
+  }
+}
+
+function outputIndex(layers: DiagnosisLayer[]): number {
+  const outs = layers.filter(l => l.isOutput);
+  const weighted = outs.find(l => isWeighted(l.type));
+  return (weighted ?? outs[0] ?? layers[layers.length - 1])?.index ?? 0;
+}
+
+function make(l: DiagnosisLayer | undefined, kind: Finding['kind'], severity: Severity, step: number | null, message: string,
+  evidence: Finding['evidence'], suggestions: Suggestion[], key = 'activation'): Finding {
+  return {
+    kind, severity, layer: l?.index ?? -1, layerName: l?.name ?? 'network', step, message, evidence, suggestions,
+    span: l ? (l.spans?.[key] ?? l.span) : undefined,
+  };
+}
+
+const actName = (l: DiagnosisLayer) => l.activation?.name ?? 'linear';
+const lowerLr = (lr: number | undefined, why: string): Suggestion[] => (lr ? [{ lr: round2(lr / 10), reason: why }] : []);
+
+// ---- dead-units ------------------------------------------------------------------------------------------
+
+function deadUnits(s: Series): { findings: Finding[]; fullyDead: number[] } {
+  const { t } = s;
+  const steps = s.steps();
+  const findings: Finding[] = [];
+  const fullyDead: number[] = [];
+  const judged: { l: DiagnosisLayer; d: number[]; final: number }[] = [];
+  for (const l of s.input.layers) {
+    if (l.isOutput) continue;
+    const raw = s.stat(l.index, 'deadFraction');
+    if (raw.every(v => v === null)) continue;
+    const d = raw.map(v => (v === null ? NaN : v));
+    const final = median(tail(d, t.tail_fraction));
+    if (!(final >= t.dead_info)) continue;
+    if (final >= 1 - 1e-9) fullyDead.push(l.index);
+    judged.push({ l, d, final });
+  }
+  const firstDead = fullyDead[0];
+  for (const { l, d, final } of judged) {
+    // Layers above a fully dead layer receive a constant input: they are listed in that layer's finding.
+    if (firstDead !== undefined && l.index > firstDead && fullyDead.includes(l.index)) continue;
+    const severity: Severity = final >= t.dead_error || l.index === firstDead ? 'error' : final >= t.dead_warning ? 'warning' : 'info';
+    const level = severity === 'info' ? t.dead_info : severity === 'warning' ? t.dead_warning : Math.min(t.dead_error, final);
+    const at0 = d[0];
+    const born = Number.isFinite(at0) && at0 >= level;
+    const since = finalRunStart(d.map(v => v >= level));
+    const sinceStep = steps[Math.min(since, steps.length - 1)];
+    const maxDead = Math.max(...d.filter(Number.isFinite));
+    const act = actName(l);
+    const when = born
+      ? `already ${pct(at0)} at step 0 (born dead)`
+      : `${pct(Number.isFinite(at0) ? at0 : 0)} at step 0, they became dead during training by step ${sinceStep}`;
+    const evidence: Finding['evidence'] = {
+      deadFraction: sig3(final), atStep0: Number.isFinite(at0) ? sig3(at0) : null, max: sig3(maxDead),
+      bornDead: born, deadSinceStep: sinceStep, probes: d.length,
+    };
+    let message: string;
+    if (l.index === firstDead) {
+      const above = fullyDead.filter(i => i > l.index);
+      evidence.deadLayers = fullyDead;
+      message = `the network is dead from layer ${l.index} (${l.name}): every unit of this ${act} layer has f'(z)=0 on every probe sample, ${when}, so no gradient reaches the layers below and ${above.length ? `${above.length} layer(s) above it are dead too` : 'the layers above see a constant input'}`;
+    } else {
+      message = `${pct(final)} of the units of ${l.name} (${act}) are dead (f'(z)=0 on every probe sample, median of the last probes): ${when}`;
+    }
+    const suggestions: Suggestion[] = [
+      { activation: 'leaky_relu', init: 'he_normal', reason: 'leaky_relu keeps a small gradient where relu is flat, so units cannot die' },
+      { activation: 'elu', init: 'he_normal', reason: 'elu has a non-zero gradient for negative inputs and pushes mean activations toward 0' },
+    ];
+    if (!born) suggestions.push(...lowerLr(s.input.lr, 'the units died during training: a smaller learning rate avoids the large updates that push them below 0 for every input'));
+    else if (l.index === firstDead) suggestions.push({ init: 'he_normal', reason: 'deep narrow relu nets are born dead with high probability (Lu et al. 2019): widen the layers or use fewer of them, with He init' });
+    findings.push(make(l, 'dead-units', severity, sinceStep, message, evidence, suggestions));
+  }
+  return { findings, fullyDead };
+}
+
+// ---- saturation ------------------------------------------------------------------------------------------
+
+function saturation(s: Series): Finding[] {
+  const { t } = s;
+  const steps = s.steps();
+  const stall = s.lossStalled();
+  const judged: { l: DiagnosisLayer; severity: Severity; final: number; peak: number; run: { length: number; start: number }; worst: number; worstName?: string }[] = [];
+  for (const l of s.input.layers) {
+    if (l.isOutput) continue;
+    const raw = s.stat(l.index, 'saturatedFraction');
+    if (raw.every(v => v === null)) continue;
+    const v = raw.map(x => (x === null ? NaN : x));
+    const run = longestRun(v.map(x => x >= t.saturation_warning));
+    if (run.length < t.saturation_probes) continue;
+    const final = median(tail(v, t.tail_fraction));
+    const errRun = longestRun(v.map(x => x >= t.saturation_error));
+    // It hurts when this layer or one below it gets little gradient, or when the loss stalled while high.
+    const below = s.input.layers.filter(x => x.index <= l.index && isWeighted(x.type) && Number.isFinite(s.tailRatio[x.index]));
+    const worst = below.reduce((m, x) => Math.min(m, s.tailRatio[x.index]), Infinity);
+    const hurts = worst < t.saturation_hurt_ratio || stall.stalled;
+    const severity: Severity = final >= t.saturation_error && errRun.length >= t.saturation_probes ? 'error' : hurts ? 'warning' : 'info';
+    judged.push({ l, severity, final, peak: Math.max(...v.filter(Number.isFinite)), run, worst,
+      worstName: below.find(x => s.tailRatio[x.index] === worst)?.name });
+  }
+  // One finding per severity, on the lowest layer, listing the others: a saturated stack is one problem.
+  const findings: Finding[] = [];
+  for (const severity of ['error', 'warning', 'info'] as Severity[]) {
+    const group = judged.filter(j => j.severity === severity);
+    if (!group.length) continue;
+    const first = group[0];
+    const acts = [...new Set(group.map(j => actName(j.l)))].join('/');
+    const fracs = group.map(j => j.final);
+    const range = group.length > 1 ? `${pct(Math.min(...fracs))}-${pct(Math.max(...fracs))}` : pct(first.final);
+    const who = group.length > 1 ? `${group.length} ${acts} layers (${group.map(j => j.l.name).join(', ')})` : `${first.l.name} (${acts})`;
+    const worst = Math.min(...group.map(j => j.worst));
+    const worstName = group.find(j => j.worst === worst)?.worstName;
+    const why = worst < t.saturation_hurt_ratio ? `the gradient reaching ${worstName} is ${worst === 0 ? 'zero' : `${fmt(worst)} of the output layer's`}`
+      : stall.stalled ? `the loss stalled at ${fmt(stall.final)} (${fmt(stall.initial)} at step 0)`
+        : 'the loss still fell, so it does not seem to hurt';
+    const message = `${range} of the unit activations of ${who} sit where f' < 0.1 max f' (saturated; median of the last probes, at least ${pct(t.saturation_warning)} on ${first.run.length} consecutive probes from step ${steps[first.run.start]}): ${why}`;
+    const layers = group.map(j => j.l.index);
+    const suggestions: Suggestion[] = [{ activation: 'relu', init: 'he_normal', layers, reason: 'relu does not saturate on its active side' }];
+    if (acts === 'sigmoid') suggestions.push({ activation: 'tanh', init: 'glorot_uniform', layers, reason: 'tanh is zero-centered with 4x the slope of sigmoid at 0; with Glorot init it saturates far less' });
+    else suggestions.push({ init: 'glorot_uniform', layers, reason: 'Glorot init keeps pre-activations of sigmoid/tanh layers in their linear range' });
+    findings.push(make(first.l, 'saturation', severity, steps[first.run.start], message, {
+      saturatedFraction: sig3(first.final), peak: sig3(first.peak), consecutiveProbes: first.run.length, fromStep: steps[first.run.start],
+      layers, saturatedFractions: fracs.map(sig3),
+      minGradRatioAtOrBelow: Number.isFinite(worst) ? Number(worst.toPrecision(3)) : null, lossStalled: stall.stalled,
+    }, suggestions));
+  }
+  return findings;
+}
+
+// ---- vanishing / exploding gradients ----------------------------------------------------------------------
+
+function gradients(s: Series, fullyDead: number[]): Finding[] {
+  const { t } = s;
+  const findings: Finding[] = [];
+  const steps = s.steps();
+  const lastStep = steps[steps.length - 1] ?? 0;
+  // Below (and at) a fully dead layer the gradient is exactly 0: the dead-units finding explains it.
+  const cut = fullyDead.length ? Math.max(...fullyDead) : -1;
+  const judged = s.input.layers.filter(l => isWeighted(l.type) && l.index !== s.out && l.index > cut && Number.isFinite(s.tailRatio[l.index]));
+  const r = (l: DiagnosisLayer) => s.tailRatio[l.index];
+  const ratios = (ls: DiagnosisLayer[]) => ls.map(l => Number(r(l).toPrecision(3)));
+  const outName = s.input.layers[s.out]?.name ?? 'output';
+
+  const vanishing = judged.filter(l => r(l) < t.vanishing_warning);
+  if (vanishing.length) {
+    const lowest = vanishing[0];
+    const min = Math.min(...vanishing.map(r));
+    const at0 = s.ratio(lowest.index)[0];
+    const acts = new Set(vanishing.map(actName));
+    const saturating = [...acts].some(a => ACTIVATIONS[a as keyof typeof ACTIVATIONS]?.isSaturated);
+    const suggestions: Suggestion[] = saturating
+      ? [{ activation: 'relu', init: 'he_normal', layers: vanishing.map(l => l.index), reason: 'relu passes gradient 1 on its active side; He init keeps its variance across layers' },
+        { activation: 'tanh', init: 'glorot_uniform', layers: vanishing.map(l => l.index), reason: 'tanh with Glorot (normalized) init keeps gradient variance across layers (Glorot & Bengio 2010)' }]
+      : [{ init: 'he_normal', layers: vanishing.map(l => l.index), reason: 'He init (Var = 2/fan_in) keeps the gradient variance constant through relu layers (He et al. 2015)' }];
+    findings.push(make(lowest, 'vanishing-gradient', min < t.vanishing_error ? 'error' : 'warning', lastStep,
+      `the gradient reaching ${lowest.name} is ${r(lowest) === 0 ? 'zero' : `${fmt(r(lowest))} of the output layer's`} (gradRms ratio, median of the last probes; ${Number.isFinite(at0) ? fmt(at0) : 'n/a'} at step 0): it vanishes in ${vanishing.length} layer(s) (${vanishing.map(l => l.name).join(', ')}), so the lower layers barely learn`,
+      { ratio: Number(r(lowest).toPrecision(3)), ratioAtStep0: Number.isFinite(at0) ? Number(at0.toPrecision(3)) : null,
+        affectedLayers: vanishing.map(l => l.index), ratios: ratios(vanishing), outputLayer: outName },
+      suggestions, 'init'));
+  }
+
+  // Exploding: sustained at the end, or at the start (a chaotic init), whichever is larger.
+  const up = (l: DiagnosisLayer) => Math.max(r(l), Number.isFinite(s.headRatio[l.index]) ? s.headRatio[l.index] : 0);
+  const exploding = judged.filter(l => up(l) > t.exploding_warning);
+  const norms = s.input.timeline.map(p => p.gradNorm);
+  const jumps: number[] = [];
+  for (let i = 5; i < norms.length; i++) {
+    const m = median(norms.slice(0, i));
+    if (Number.isFinite(norms[i]) && m > 0 && norms[i] > t.exploding_jump * m) jumps.push(i);
+  }
+  if (exploding.length || jumps.length) {
+    const calm = jumps.length ? norms.slice(0, jumps[0]) : norms;
+    const clip = round2(quantile(calm, 0.9));
+    const suggestions: Suggestion[] = [];
+    if (clip > 0) suggestions.push({ clip, reason: `clip the global gradient norm at ${fmt(clip)}, the 90th percentile of the norms observed${jumps.length ? ' before the first jump' : ''}` });
+    suggestions.push(...lowerLr(s.input.lr, 'a smaller learning rate keeps updates from amplifying'));
+    const evidence: Finding['evidence'] = { gradNormP90: clip, jumps: jumps.length, firstJumpStep: jumps.length ? steps[jumps[0]] : null,
+      maxGradNorm: Number(Math.max(...norms.filter(Number.isFinite)).toPrecision(3)) };
+    if (exploding.length) {
+      const lowest = exploding[0];
+      const max = Math.max(...exploding.map(up));
+      const early = s.headRatio[lowest.index] > r(lowest);
+      evidence.ratio = Number(up(lowest).toPrecision(3));
+      evidence.ratioAtEnd = Number(r(lowest).toPrecision(3));
+      evidence.affectedLayers = exploding.map(l => l.index);
+      evidence.ratios = exploding.map(l => Number(up(l).toPrecision(3)));
+      if (ACTIVATIONS[actName(lowest) as keyof typeof ACTIVATIONS]?.isSaturated) {
+        suggestions.push({ init: 'glorot_uniform', layers: exploding.map(l => l.index), reason: 'a smaller init variance (Glorot) takes the layers out of the chaotic regime where gradients grow with depth' });
+      }
+      findings.push(make(lowest, 'exploding-gradient', max > t.exploding_error ? 'error' : 'warning', early ? steps[0] : lastStep,
+        `the gradient reaching ${lowest.name} is ${fmt(up(lowest))}x the output layer's (gradRms ratio, median of the ${early ? 'first' : 'last'} probes${early ? `; ${fmt(r(lowest))}x at the end` : ''}): it grows through ${exploding.length} layer(s) (${exploding.map(l => l.name).join(', ')})${jumps.length ? `, and the gradient norm jumped above ${t.exploding_jump}x its running median ${jumps.length} time(s)` : ''}`,
+        evidence, suggestions, 'init'));
+    } else {
+      const i = jumps[0];
+      findings.push(make(undefined, 'exploding-gradient', 'warning', steps[i],
+        `the global gradient norm jumped to ${fmt(norms[i])} at step ${steps[i]}, ${fmt(norms[i] / median(norms.slice(0, i)))}x its running median (${jumps.length} jump(s) above ${t.exploding_jump}x)`,
+        evidence, suggestions));
+    }
+  }
+  return findings;
+}
+
+// ---- non-finite ------------------------------------------------------------------------------------------
+
+function nonFinite(s: Series): Finding[] {
+  const { timeline, layers } = s.input;
+  let ev = s.input.nonFinite;
+  if (!ev) {
+    // Timelines without an event (e.g. from logs): the first probe with a NaN/Inf, forward order.
+    for (const p of timeline) {
+      const i = p.layers.findIndex(x => x && x.nonFinite > 0);
+      if (i >= 0) { ev = { step: p.step, layer: i, where: 'forward' }; break; }
+      if (!Number.isFinite(p.trainLoss)) { ev = { step: p.step, layer: -1, where: 'loss' }; break; }
+    }
+  }
+  if (!ev) return [];
+  const l = layers.find(x => x.index === ev!.layer);
+  const where = ev.where === 'loss' ? 'the loss' : ev.where === 'forward' ? 'the forward pass' : 'the backward pass';
+  const norms = timeline.map(p => p.gradNorm).filter(Number.isFinite);
+  const suggestions: Suggestion[] = [...lowerLr(s.input.lr, 'the run diverged: a 10x smaller learning rate is the first thing to try')];
+  const clip = round2(quantile(norms, 0.9));
+  if (clip > 0) suggestions.push({ clip, reason: `clip the gradient norm at ${fmt(clip)}, the 90th percentile of the norms observed before the run diverged` });
+  return [make(l, 'non-finite', 'error', ev.step,
+    `NaN/Inf first appeared in ${where} at step ${ev.step}${l ? `, layer ${l.index} (${l.name})` : ''}: the run stopped there and kept what it measured`,
+    { step: ev.step, layer: ev.layer, where: ev.where }, suggestions)];
+}
+
+export function runRules(input: RunInput): Finding[] {
+  const s = new Series(input, resolveThresholds(input.thresholds));
+  const findings = [...nonFinite(s)];
+  if (s.n) {
+    const dead = deadUnits(s);
+    findings.push(...dead.findings, ...saturation(s), ...gradients(s, dead.fullyDead));
+  }
+  if (input.source) for (const f of findings) f.evidence.source = input.source;
+  return findings;
+}

@@ -1,0 +1,166 @@
+/**
+ * The static rules of SPEC §4 (no training): output-mismatch, init-mismatch, activation-choice. Judged on the
+ * parsed config only; initializers by their effective variance, so a spelled-out variance_scaling counts as
+ * the named initializer it equals.
+ */
+import type { ActivationName, NetworkConfig } from '../model';
+import { ACTIVATIONS } from '../core/activations';
+import { effectiveVariance } from '../core/initializers';
+import { inferShapes } from '../config/shapes';
+import type { Finding, Severity } from './types';
+import { affineBetween, spanOf, weightedLayers, type WeightedLayer } from './layers';
+import { formatNumber as fmt } from '../format';
+import { median } from './stats';
+
+/** Relu-like hidden activations whose table entry pairs them with He init. */
+const isReluFamily = (a: ActivationName) => ACTIVATIONS[a].hidden && ACTIVATIONS[a].recommendedInit === 'he_normal';
+const isSigmoidTanh = (a: ActivationName) => a === 'sigmoid' || a === 'tanh';
+/** Activations whose outputs cannot be negative (or are bounded in [0, 1]). */
+const NON_NEGATIVE = new Set<ActivationName>(['relu', 'relu6', 'softplus', 'sigmoid', 'hard_sigmoid', 'softmax']);
+const BOUNDED = new Set<ActivationName>(['tanh', 'softsign']);
+
+interface Judged extends WeightedLayer {
+  fanIn: number; fanOut: number;
+  /** Var(w) * fan_in: 1 for lecun, 2 for he; undefined when not computable. */
+  varFanIn?: number;
+  /** Var(w) * (fan_in + fan_out) / 2: 1 for glorot. */
+  varFanAvg?: number;
+}
+
+function judge(config: NetworkConfig): Judged[] {
+  const { shapes } = inferShapes(config.model.input, config.model.layers);
+  return weightedLayers(config).map(w => {
+    const s = shapes[w.layer.index];
+    const fanIn = s?.fanIn ?? 0, fanOut = s?.fanOut ?? 0;
+    const v = fanIn > 0 ? effectiveVariance(w.layer.init, fanIn, fanOut) : undefined;
+    return { ...w, fanIn, fanOut, varFanIn: v === undefined ? undefined : v * fanIn, varFanAvg: v === undefined ? undefined : v * (fanIn + fanOut) / 2 };
+  });
+}
+
+function finding(kind: Finding['kind'], severity: Severity, w: WeightedLayer, key: string, message: string,
+  evidence: Finding['evidence'], suggestions: Finding['suggestions']): Finding {
+  const spanLayer = key === 'activation' ? w.activationLayer : w.layer;
+  return { kind, severity, layer: spanLayer.index, layerName: spanLayer.name, step: null, message, evidence, suggestions, span: spanOf(spanLayer, key) };
+}
+
+const near = (x: number | undefined, target: number, tol: number) => x !== undefined && Math.abs(x - target) <= tol * target;
+const list = (ws: WeightedLayer[]) => ws.map(w => w.layer.name).join(', ');
+const indices = (ws: WeightedLayer[]) => ws.map(w => w.layer.index);
+
+export function outputMismatch(config: NetworkConfig, ws: WeightedLayer[]): Finding[] {
+  const out: Finding[] = [];
+  for (const w of ws) {
+    if (!w.isOutput && w.activation === 'softmax') {
+      out.push(finding('output-mismatch', 'warning', w, 'activation',
+        `softmax in hidden layer ${w.layer.name}: it couples the units into one distribution and saturates; softmax belongs in the output layer`,
+        { activation: 'softmax' }, [{ activation: 'relu', init: 'he_normal', reason: 'a hidden layer needs an element-wise activation' }]));
+    }
+  }
+  const o = ws.find(w => w.isOutput);
+  if (!o) return out;
+  const units = o.layer.type === 'dense' ? o.layer.units : o.layer.filters;
+  const loss = config.train.loss;
+  const classes = config.data.classes ?? units;
+  const act = o.activation;
+  if (act === 'softmax' && units === 1) {
+    out.push(finding('output-mismatch', 'error', o, 'activation',
+      `softmax over 1 unit always outputs 1.0: its gradient is 0 and the network cannot learn; use sigmoid with binary_cross_entropy for a binary task`,
+      { units, loss }, [{ activation: 'sigmoid', reason: 'one output unit of a binary classifier is a sigmoid (with binary_cross_entropy)' }]));
+  } else if (act === 'sigmoid' && loss === 'cross_entropy' && Math.max(units, classes) > 2) {
+    out.push(finding('output-mismatch', 'error', o, 'activation',
+      `sigmoid output with cross_entropy over ${Math.max(units, classes)} classes: the outputs do not form a distribution and cross_entropy only pushes the true class up; use softmax`,
+      { units, classes, loss }, [{ activation: 'softmax', reason: `softmax with cross_entropy is the fused, stable pair for ${Math.max(units, classes)} exclusive classes` }]));
+  } else if (loss === 'cross_entropy' && act !== 'softmax') {
+    out.push(finding('output-mismatch', 'warning', o, 'activation',
+      `${act} output with cross_entropy: cross_entropy reads the outputs as class probabilities, which ${act} does not produce; use softmax`,
+      { loss }, [{ activation: 'softmax', reason: 'softmax with cross_entropy is computed stably from the logits' }]));
+  } else if (loss === 'binary_cross_entropy' && act !== 'sigmoid' && !(act === 'softmax' && units === 1)) {
+    out.push(finding('output-mismatch', 'warning', o, 'activation',
+      `${act} output with binary_cross_entropy: the loss expects probabilities in (0, 1); use sigmoid`,
+      { loss }, [{ activation: 'sigmoid', reason: 'sigmoid with binary_cross_entropy is computed stably from the logits' }]));
+  } else if (loss === 'mse' && isSignedRegression(config)) {
+    const source = config.data.source;
+    if (NON_NEGATIVE.has(act)) {
+      out.push(finding('output-mismatch', 'warning', o, 'activation',
+        `${act} output for ${source} regression: the targets take negative values, which ${act} (range ${ACTIVATIONS[act].range}) cannot produce; use linear`,
+        { loss, source, range: ACTIVATIONS[act].range }, [{ activation: 'linear', reason: 'a regression output is linear (with mse), so it covers every target value' }]));
+    } else if (BOUNDED.has(act) && source === 'teacher') {
+      out.push(finding('output-mismatch', 'warning', o, 'activation',
+        `${act} output for unbounded ${source} regression targets: it cannot exceed ${ACTIVATIONS[act].range}; use linear`,
+        { loss, source, range: ACTIVATIONS[act].range }, [{ activation: 'linear', reason: 'a regression output is linear (with mse)' }]));
+    }
+  }
+  return out;
+}
+
+/** Regression sources whose targets are known to be signed (sine waves, teacher networks). */
+function isSignedRegression(config: NetworkConfig): boolean {
+  const d = config.data;
+  return d.source === 'sine' || (d.source === 'teacher' && !d.classes);
+}
+
+export function initMismatch(js: Judged[]): Finding[] {
+  const hidden = js.filter(j => !j.isOutput && j.varFanIn !== undefined);
+  const out: Finding[] = [];
+  const group = (members: Judged[], severity: Severity, message: string, init: string, reason: string) => {
+    if (!members.length) return;
+    out.push(finding('init-mismatch', severity, members[0], 'init', message,
+      { layers: indices(members), varianceTimesFanIn: members.map(m => Number(m.varFanIn!.toPrecision(3))) },
+      [{ init, layers: indices(members), reason }]));
+  };
+  // relu-family with Var(w) <= 1/fan_in (glorot, lecun) in a stack of >= 5 such layers: the signal halves per layer.
+  const lowRelu = hidden.filter(j => isReluFamily(j.activation) && j.varFanIn! <= 1 + 1e-6);
+  if (lowRelu.length >= 5) {
+    group(lowRelu, 'warning',
+      `${lowRelu.length} ${lowRelu[0].activation} layers initialized with Var(w) = ${fmt(median(lowRelu.map(j => j.varFanIn!)))}/fan_in (${lowRelu[0].layer.init.name}): relu halves the signal's variance at each layer, so gradients shrink geometrically with depth; He init (Var = 2/fan_in) keeps them constant (layers ${list(lowRelu)})`,
+      'he_normal', 'He et al. 2015: Var(w) = 2/fan_in preserves the variance through relu layers');
+  }
+  // sigmoid/tanh with He variance: pre-activations land in the saturated tails.
+  const hotSig = hidden.filter(j => isSigmoidTanh(j.activation) && j.varFanIn! >= 2 - 1e-6);
+  group(hotSig, 'warning',
+    `${hotSig[0]?.activation} layer${hotSig.length > 1 ? 's' : ''} ${list(hotSig)} initialized with Var(w) = ${fmt(hotSig[0]?.varFanIn)}/fan_in: for a saturating activation this pushes pre-activations into the flat tails; Glorot init (Var = 2/(fan_in+fan_out)) keeps them in the linear range`,
+    'glorot_uniform', 'Glorot & Bengio 2010: Var(w) = 2/(fan_in + fan_out) for sigmoid/tanh');
+  // selu self-normalizes only with lecun_normal's variance.
+  const selu = hidden.filter(j => j.activation === 'selu' && !near(j.varFanIn, 1, 0.1));
+  group(selu, 'warning',
+    `selu layer${selu.length > 1 ? 's' : ''} ${list(selu)} initialized with Var(w) = ${fmt(selu[0]?.varFanIn)}/fan_in: selu self-normalizes only with Var = 1/fan_in (lecun_normal)`,
+    'lecun_normal', 'Klambauer et al. 2017: selu needs lecun_normal to keep mean 0 and variance 1');
+  // The "standard" U[-1/sqrt(n), 1/sqrt(n)] (Var = 1/(3 fan_in)) in a sigmoid/tanh stack of >= 4 layers.
+  const sigStack = hidden.filter(j => isSigmoidTanh(j.activation));
+  if (sigStack.length >= 4) {
+    const standard = sigStack.filter(j => near(j.varFanIn, 1 / 3, 0.15) && !near(j.varFanAvg, 1, 0.05));
+    group(standard, 'warning',
+      `${standard.length} of ${sigStack.length} ${sigStack[0].activation} layers use U[-1/sqrt(n), 1/sqrt(n)] (Var(w) = 1/(3 fan_in)): the back-propagated gradient shrinks at every layer, starving the lower ones (Glorot & Bengio 2010); normalized (Glorot) init fixes much of it`,
+      'glorot_uniform', 'Glorot & Bengio 2010: normalized init Var(w) = 2/(fan_in + fan_out) keeps gradient variance across layers');
+  }
+  return out;
+}
+
+export function activationChoice(config: NetworkConfig, ws: WeightedLayer[]): Finding[] {
+  const out: Finding[] = [];
+  const hidden = ws.filter(w => !w.isOutput);
+  const sig = hidden.filter(w => w.activation === 'sigmoid');
+  if (hidden.length >= 3 && sig.length) {
+    out.push(finding('activation-choice', 'warning', sig[0], 'activation',
+      `sigmoid in ${sig.length} of ${hidden.length} hidden layers (${list(sig)}): its derivative is at most 0.25 and it is not zero-centered, so a deep sigmoid stack saturates and starves its lower layers of gradient; use relu (he_normal) or tanh (glorot_uniform)`,
+      { layers: indices(sig), hiddenLayers: hidden.length },
+      [{ activation: 'relu', init: 'he_normal', layers: indices(sig), reason: 'relu passes gradient 1 on its active side; pair it with He init' },
+        { activation: 'tanh', init: 'glorot_uniform', layers: indices(sig), reason: 'tanh is zero-centered with derivative up to 1; pair it with Glorot init' }]));
+  }
+  for (let i = 0; i + 1 < ws.length; i++) {
+    const a = ws[i], b = ws[i + 1];
+    if (a.activation === 'linear' && b.activation === 'linear' && affineBetween(config, a.layer.index, b.layer.index)) {
+      out.push(finding('activation-choice', 'warning', a, 'activation',
+        `${a.layer.name} and ${b.layer.name} are consecutive ${a.layer.type}/${b.layer.type} layers with linear activation: they collapse into one linear map, so ${a.layer.name} adds parameters but no expressive power`,
+        { layers: [a.layer.index, b.layer.index] },
+        [{ activation: 'relu', init: 'he_normal', reason: 'a non-linear activation between the two layers makes the second one count' }]));
+    }
+  }
+  return out;
+}
+
+export function staticRules(config: NetworkConfig): Finding[] {
+  const ws = weightedLayers(config);
+  return [...outputMismatch(config, ws), ...initMismatch(judge(config)), ...activationChoice(config, ws)];
+}
+

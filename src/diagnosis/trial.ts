@@ -1,0 +1,44 @@
+/**
+ * One trial of `compare` (SPEC §5): a short training run of a config variant, summarized as a RankedActivation
+ * trial (loss curve, final losses, health). Runs the same way in the calling thread and in trialWorker.ts.
+ */
+import type { Dataset, NetworkConfig } from '../model';
+import { train } from '../core/train';
+import type { RankedActivation } from './types';
+import { median, tail } from './stats';
+import { outputLayerIndex } from './layers';
+
+export type TrialSummary = NonNullable<RankedActivation['trial']>;
+
+export interface TrialRequest { config: NetworkConfig; steps: number; probeEvery: number }
+
+/** Runs a trial; `shouldStop` is polled every step. */
+export function runTrial(req: TrialRequest, data: Dataset, shouldStop?: () => boolean): { trial: TrialSummary; cancelled: boolean } {
+  const r = train(req.config, data, { maxSteps: req.steps, probeEvery: req.probeEvery, shouldStop });
+  const tl = r.timeline;
+  const layers = req.config.model.layers;
+  const out = outputLayerIndex(layers);
+  const last = tl.slice(-3);
+  // Health over the last probes, worst hidden layer: most dead, most saturated, smallest gradient ratio.
+  let dead = 0, sat = 0, ratio = Infinity;
+  for (let i = 0; i < layers.length; i++) {
+    if (i >= out) continue;
+    const d = median(last.map(p => p.layers[i]?.deadFraction ?? NaN));
+    const s = median(last.map(p => p.layers[i]?.saturatedFraction ?? NaN));
+    if (d > dead) dead = d;
+    if (s > sat) sat = s;
+    if (layers[i].type === 'dense' || layers[i].type === 'conv2d') {
+      const q = median(tail(tl, 0.2).map(p => p.layers[i].gradRms / p.layers[out].gradRms));
+      if (q < ratio) ratio = q;
+    }
+  }
+  const trial: TrialSummary = {
+    valLoss: r.stopped === 'non-finite' ? NaN : r.final.valLoss,
+    trainLoss: r.final.trainLoss,
+    lossCurve: r.lossCurve.map(x => Number(x.toPrecision(5))),
+    deadFraction: Number(dead.toFixed(4)), saturatedFraction: Number(sat.toFixed(4)),
+  };
+  if (r.final.valAccuracy !== undefined) trial.valAccuracy = r.final.valAccuracy;
+  if (Number.isFinite(ratio)) trial.gradRatio = Number(ratio.toPrecision(3));
+  return { trial, cancelled: r.stopped === 'cancelled' };
+}
