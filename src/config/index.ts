@@ -1,0 +1,146 @@
+/**
+ * The config API: *.nn.yaml / *.nn.yml / *.nn.json, or a Keras / TF.js model JSON given directly (told apart
+ * by content), to the one NetworkConfig that core, rules, CLI and editor read. Never throws: every problem
+ * is an InputProblem at its range.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as jsonc from 'jsonc-parser';
+import { displayPos, type InputProblem, type Span } from '../model';
+import { finishConfig } from './finish';
+import { importKeras, looksLikeKeras, readKeras } from './keras';
+import { readConfigTree } from './parse';
+import { Reporter } from './read';
+import { schemaCheck } from './schema';
+import { jsonTree, LineIndex, MAX_TEXT_CHARS, yamlTree, type TreeResult } from './tree';
+import type { ParseResult } from './result';
+
+export type { ParseResult } from './result';
+export { inferShapes, type LayerShape } from './shapes';
+export { importKeras, toConfigYaml } from './keras';
+
+export interface ParseOptions {
+  /** Reads a file the config refers to (model.keras, the csv header); default: the file system. */
+  readFile?: (absPath: string) => string;
+  /** When given, files the config names must lie inside it. */
+  workspaceRoot?: string;
+}
+
+/** Files a config reads are small; a CSV is read fully by the data loader, the parser needs its header and row count. */
+const MAX_REFERENCED_BYTES = 64 * 1024 * 1024;
+export function readFileBounded(absPath: string): string {
+  const size = fs.statSync(absPath).size;
+  if (size > MAX_REFERENCED_BYTES) throw new Error(`${path.basename(absPath)} is larger than ${MAX_REFERENCED_BYTES >> 20} MB`);
+  return fs.readFileSync(absPath, 'utf8');
+}
+
+const isJsonName = (f: string) => /\.json$/i.test(f);
+const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null && !Array.isArray(v);
+const CONFIG_KEYS = ['model', 'data', 'train', 'probe', 'diagnostics', 'seed'];
+
+/** Problems in reading order, so the first one printed is the first one in the file. */
+function sorted(r: ParseResult): ParseResult {
+  const key = (p: InputProblem) => p.span ? p.span.start.line * 1e6 + p.span.start.character : -1;
+  r.problems = r.problems.map((p, i) => [p, i] as const).sort((a, b) => key(a[0]) - key(b[0]) || a[1] - b[1]).map(x => x[0]);
+  return r;
+}
+
+export function parseConfigText(text: string, fileName: string, opts?: ParseOptions): ParseResult {
+  try {
+    return sorted(parseUnsafe(text, fileName, opts ?? {}));
+  } catch (e) {
+    // Last line of defence: a bug or an exhausted stack is still an answer, not a crash.
+    const msg = e instanceof RangeError ? 'the file is nested too deeply to read' : `could not read the config: ${(e as Error).message}`;
+    return { problems: [{ severity: 'error', message: msg, span: { start: { line: 0, character: 0, offset: 0 }, end: { line: 0, character: 0, offset: 0 } } }] };
+  }
+}
+
+function parseUnsafe(text: string, fileName: string, opts: ParseOptions): ParseResult {
+  const lines = new LineIndex(text.length > MAX_TEXT_CHARS ? '' : text);
+  if (text.length > MAX_TEXT_CHARS) {
+    return { problems: [{ severity: 'error', message: `the file has ${(text.length / 1e6).toFixed(1)} M characters: a network config is at most ${MAX_TEXT_CHARS / 1e6} M`, span: lines.span(0, 0) }] };
+  }
+  if (/[\u0000-\u0008\u000e-\u001f]/.test(text.slice(0, 4096))) {
+    const i = text.search(/[\u0000-\u0008\u000e-\u001f]/);
+    return { problems: [{ severity: 'error', message: 'the file contains binary data (control characters): not a network config', span: lines.span(i, i + 1) }] };
+  }
+  const looksJson = /^\s*[{[]/.test(text);
+  const yamlName = /\.ya?ml$/i.test(fileName);
+  if (looksJson && !yamlName) {
+    // A Keras/TF.js model given directly: tell it apart from a *.nn.json config by its keys.
+    const value: unknown = jsonc.parse(text, [], { allowTrailingComma: true });
+    const isConfig = isObject(value) && CONFIG_KEYS.some(k => Object.prototype.hasOwnProperty.call(value, k));
+    if (!isConfig && (looksLikeKeras(value) || !/\.nn\.json$/i.test(fileName))) {
+      const syntax = jsonTree(text, lines).problems;
+      if (syntax.some(p => p.severity === 'error')) return { problems: syntax };
+      return importKeras(value, text, fileName, { readFile: opts.readFile ?? readFileBounded, workspaceRoot: opts.workspaceRoot });
+    }
+  }
+  const json = !yamlName && (isJsonName(fileName) || looksJson);
+  const tree: TreeResult = json ? jsonTree(text, lines) : yamlTree(text, lines);
+  if (!tree.root) {
+    if (!tree.problems.some(p => p.severity === 'error')) tree.problems.push({ severity: 'error', message: 'the file is empty: a network config needs a model section (see New Network Config)', span: lines.span(0, 0) });
+    return { problems: tree.problems };
+  }
+  const rep = new Reporter();
+  rep.problems.push(...tree.problems);
+  const { draft, kerasPath } = readConfigTree(tree.root, fileName, rep);
+  schemaCheck(tree.root, rep);
+  if (!draft) return { problems: rep.problems };
+  const readFile = opts.readFile ?? readFileBounded;
+  if (kerasPath) mergeKeras(draft, kerasPath, fileName, readFile, rep, opts.workspaceRoot);
+  if (!draft.layers.length) return { problems: rep.problems };
+  const hadErrors = rep.hasErrors;
+  const config = finishConfig(draft, rep, { readFile, workspaceRoot: opts.workspaceRoot });
+  if (!config) return { problems: rep.problems };
+  return hadErrors || rep.hasErrors ? { problems: rep.problems, partial: config } : { config, problems: rep.problems };
+}
+
+/** `model.keras: path`: import the layers (and training settings the file does not set) from a Keras JSON. */
+function mergeKeras(draft: import('./finish').Draft, ref: { path: string; span: Span }, fileName: string, readFile: (p: string) => string, rep: Reporter, workspaceRoot?: string): void {
+  const abs = path.resolve(path.dirname(path.resolve(fileName)), ref.path);
+  if (workspaceRoot && path.relative(path.resolve(workspaceRoot), abs).split(path.sep)[0] === '..') {
+    rep.error(ref.span, `model.keras "${ref.path}" is outside the workspace`, '/model/keras');
+    return;
+  }
+  let text: string;
+  try { text = readFile(abs); } catch (e) {
+    rep.error(ref.span, `cannot read ${ref.path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, '/model/keras');
+    return;
+  }
+  const errors: jsonc.ParseError[] = [];
+  const value = text.length > MAX_TEXT_CHARS * 8 ? undefined : jsonc.parse(text, errors);
+  if (value === undefined || errors.length) { rep.error(ref.span, `${ref.path} is not valid JSON${errors.length ? ` (${jsonc.printParseErrorCode(errors[0].error)} at offset ${errors[0].offset})` : ''}`, '/model/keras'); return; }
+  const inner = new Reporter();
+  const kd = readKeras(value, text, inner);
+  // Problems of the Keras file are shown at the `keras:` value, naming their place in that file.
+  for (const p of inner.problems) {
+    const at = p.span ? `${ref.path}:${displayPos(p.span.start).line}:${displayPos(p.span.start).column}: ` : `${ref.path}: `;
+    const q: InputProblem = { ...p, message: at + p.message, span: ref.span };
+    rep.problems.push(q);
+  }
+  if (inner.hasErrors) rep.claimed.add('/model/keras');
+  // The layers live in the other file: their ranges here are the `keras:` value.
+  draft.layers = kd.layers.map(l => ({ ...l, span: ref.span, spans: Object.fromEntries(Object.keys(l.spans ?? {}).map(k => [k, ref.span])) }));
+  draft.keras = ref.path;
+  draft.input ??= kd.input;
+  if (!draft.input && kd.layers.length) rep.error(ref.span, `${ref.path} does not say its input shape: set model.input`, '/model/keras');
+  draft.train = { ...kd.train, ...draft.train };
+  draft.name ??= kd.name;
+}
+
+/** Reads and parses a config file; never throws. */
+export function loadConfigFile(file: string, opts?: ParseOptions): ParseResult {
+  const zero: Span = { start: { line: 0, character: 0, offset: 0 }, end: { line: 0, character: 0, offset: 0 } };
+  let text: string;
+  try {
+    const st = fs.statSync(file);
+    if (st.isDirectory()) return { problems: [{ severity: 'error', message: `${file} is a directory, not a config file`, span: zero }] };
+    if (st.size > MAX_TEXT_CHARS * 4) return { problems: [{ severity: 'error', message: `the file has ${(st.size / 1e6).toFixed(1)} MB: a network config is at most ${MAX_TEXT_CHARS / 1e6} MB`, span: zero }] };
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { problems: [{ severity: 'error', message: code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `cannot read the file: ${(e as Error).message}`, span: zero }] };
+  }
+  return parseConfigText(text, file, opts);
+}

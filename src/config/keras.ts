@@ -1,0 +1,577 @@
+/**
+ * Keras / TF.js import (SPEC §2.2): `model.to_json()` of Keras <= 2.1 (config is a list), tf.keras 2.x
+ * (Sequential, and Functional graphs that are one chain), Keras 3 (module/registered_name, DTypePolicy,
+ * batch_shape, `__keras_tensor__` nodes) and TF.js layers-model model.json (with or without model_config,
+ * nested Sequential). Spans point into the Keras JSON. Anything else is a clear message naming the class and
+ * its place; what was understood up to there is still returned as `partial` for static lint.
+ */
+import * as jsonc from 'jsonc-parser';
+import * as YAML from 'yaml';
+import type { ActivationSpec, InitSpec, LayerSpec, LossName, NetworkConfig, OptimizerName, Span, TrainSpec } from '../model';
+import { resolveActivation } from '../core/activations';
+import { canonicalInitName, resolveInit } from '../core/initializers';
+import { finishConfig, type Draft, type FinishOptions } from './finish';
+import { LOSS_ALIASES } from './parse';
+import { Reporter } from './read';
+import { inferShapes } from './shapes';
+import { LineIndex } from './tree';
+import { defaultInit, DEFAULT_BIAS_INIT, DEFAULT_INIT } from './layers';
+import type { ParseResult } from './result';
+
+type Json = Record<string, unknown>;
+type Path = (string | number)[];
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const own = (o: Json, k: string): unknown => (Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined);
+
+/** Positions in the Keras file by JSON path. */
+class Locator {
+  private tree: jsonc.Node | undefined;
+  private lines: LineIndex;
+  constructor(text: string) {
+    this.lines = new LineIndex(text);
+    try { this.tree = jsonc.parseTree(text); } catch { this.tree = undefined; }
+  }
+  span(path: Path): Span | undefined {
+    if (!this.tree) return undefined;
+    for (let p = path; p.length >= 0; p = p.slice(0, -1)) {
+      const n = jsonc.findNodeAtLocation(this.tree, p);
+      if (n) return this.lines.span(n.offset, n.offset + n.length);
+      if (!p.length) break;
+    }
+    return undefined;
+  }
+}
+
+/** True when a JSON value looks like a Keras/TF.js model (or one of the look-alikes we name when refusing). */
+export function looksLikeKeras(json: unknown): boolean {
+  if (!isObj(json)) return Array.isArray(json) && json.length > 0 && isObj(json[0]) && 'class_name' in json[0];
+  return ['modelTopology', 'class_name', 'keras_version', 'weightsManifest', 'learner', 'coef', 'format'].some(k => own(json, k) !== undefined);
+}
+
+interface RawLayer { cls: string; config: Json; path: Path; node: Json }
+
+export interface KerasDraft { name?: string; input?: number[]; layers: LayerSpec[]; train: Partial<TrainSpec>; spans: Record<string, Span>; complete: boolean }
+
+/** The layers, input and training settings of a Keras JSON, problems into `rep` with spans in the Keras file. */
+export function readKeras(json: unknown, text: string, rep: Reporter): KerasDraft {
+  const loc = new Locator(text);
+  const out: KerasDraft = { layers: [], train: {}, spans: {}, complete: false };
+  const fail = (path: Path, message: string) => { rep.error(loc.span(path), message); return out; };
+  if (!isObj(json)) {
+    if (Array.isArray(json) && json.length && isObj(json[0]) && typeof json[0].class_name === 'string') {
+      return walkModel({ class_name: 'Sequential', config: json }, [], loc, rep, out, undefined, []);
+    }
+    return fail([], 'not a Keras or TF.js model: expected a JSON object with "class_name" and "config" (model.to_json()) or "modelTopology" (TF.js model.json)');
+  }
+  let root: unknown = json; let rootPath: Path = [];
+  let training: unknown = own(json, 'training_config'); let trainingPath: Path = ['training_config'];
+  const mt = own(json, 'modelTopology');
+  if (own(json, 'format') === 'graph-model' || (isObj(mt) && (own(mt, 'node') !== undefined || own(mt, 'library') !== undefined || own(mt, 'versions') !== undefined))) {
+    return fail(own(json, 'format') !== undefined ? ['format'] : ['modelTopology'],
+      'this is a TF.js graph-model (a frozen TensorFlow graph), not a layers model: Activation Lens imports Keras models and TF.js layers-models (format "layers-model")');
+  }
+  if (mt !== undefined) {
+    if (!isObj(mt)) return fail(['modelTopology'], '"modelTopology" must be an object with the Keras model');
+    const mc = own(mt, 'model_config');
+    root = mc ?? mt; rootPath = mc !== undefined ? ['modelTopology', 'model_config'] : ['modelTopology'];
+    if (own(mt, 'training_config') !== undefined) { training = own(mt, 'training_config'); trainingPath = ['modelTopology', 'training_config']; }
+  } else if (own(json, 'learner') !== undefined) {
+    return fail(['learner'], 'this is an XGBoost model ("learner"), not a Keras model: Activation Lens imports Keras and TF.js layers models');
+  } else if (own(json, 'coef') !== undefined || own(json, 'intercept') !== undefined) {
+    return fail([own(json, 'coef') !== undefined ? 'coef' : 'intercept'], 'this looks like a scikit-learn style linear model ("coef", "intercept"), not a Keras model');
+  }
+  if (!isObj(root) || typeof own(root, 'class_name') !== 'string') {
+    return fail(rootPath, 'not a Keras or TF.js model: expected "class_name" (Sequential, Functional, Model) and "config" (model.to_json()), or a TF.js layers-model model.json with "modelTopology"');
+  }
+  if (training === undefined && isObj(own(root, 'compile_config'))) { training = own(root, 'compile_config'); trainingPath = [...rootPath, 'compile_config']; }
+  if (training === undefined && isObj(own(json, 'compile_config'))) { training = own(json, 'compile_config'); trainingPath = ['compile_config']; }
+  walkModel(root, rootPath, loc, rep, out, undefined, []);
+  if (isObj(training)) readTraining(training, trainingPath, loc, rep, out);
+  return out;
+}
+
+function walkModel(model: Json, path: Path, loc: Locator, rep: Reporter, out: KerasDraft, _unused: undefined, names: string[]): KerasDraft {
+  const cls = String(own(model, 'class_name'));
+  const config = own(model, 'config');
+  const cfgObj = isObj(config) ? config : undefined;
+  if (cfgObj && typeof own(cfgObj, 'name') === 'string') out.name ??= own(cfgObj, 'name') as string;
+  let raw: RawLayer[] | undefined;
+  if (cls === 'Sequential') {
+    raw = sequentialLayers(model, path, loc, rep);
+    if (cfgObj && !out.input) {
+      const bis = own(cfgObj, 'build_input_shape');
+      if (Array.isArray(bis)) out.input = shapeOf(bis, [...path, 'config', 'build_input_shape'], loc, rep);
+    }
+  } else if (cls === 'Functional' || cls === 'Model') {
+    raw = functionalChain(model, path, loc, rep);
+  } else {
+    rep.error(loc.span([...path, 'class_name']), `"${cls}" is not a model class: expected Sequential, Functional or Model`);
+    return out;
+  }
+  if (!raw) return out;
+  const before = rep.problems.length;
+  convertLayers(raw, loc, rep, out, names);
+  out.complete = !rep.problems.slice(before).some(p => p.severity === 'error');
+  return out;
+}
+
+function sequentialLayers(model: Json, path: Path, loc: Locator, rep: Reporter): RawLayer[] | undefined {
+  const config = own(model, 'config');
+  let list: unknown; let listPath: Path;
+  if (Array.isArray(config)) { list = config; listPath = [...path, 'config']; } else if (isObj(config)) { list = own(config, 'layers'); listPath = [...path, 'config', 'layers']; } else list = undefined;
+  if (!Array.isArray(list)) { rep.error(loc.span([...path, 'config']), 'Sequential model without a list of layers ("config.layers")'); return undefined; }
+  const raw: RawLayer[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const l = list[i]; const lp = [...listPath!, i];
+    if (!isObj(l) || typeof own(l, 'class_name') !== 'string') { rep.error(loc.span(lp), `layer ${i} has no "class_name"`); return raw; }
+    const cls = own(l, 'class_name') as string;
+    if (cls === 'Sequential') {
+      // A nested Sequential is a run of layers in the same chain: unwrap it.
+      const inner = sequentialLayers(l, lp, loc, rep);
+      if (!inner) return raw;
+      raw.push(...inner);
+      continue;
+    }
+    if (cls === 'Functional' || cls === 'Model') { rep.error(loc.span([...lp, 'class_name']), `a nested ${cls} model inside a Sequential is not supported`); return raw; }
+    raw.push({ cls, config: isObj(own(l, 'config')) ? own(l, 'config') as Json : {}, path: lp, node: l });
+  }
+  return raw;
+}
+
+/** Names of the layers feeding one call of a layer, in any of the Keras 2 / Keras 3 node formats. */
+function inboundNames(layer: Json): { calls: number; names: string[] } {
+  const nodes = own(layer, 'inbound_nodes');
+  if (!Array.isArray(nodes) || !nodes.length) return { calls: 0, names: [] };
+  const names: string[] = [];
+  const collect = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      // Keras 2: ["name", nodeIndex, tensorIndex, kwargs]
+      if (typeof v[0] === 'string' && typeof v[1] === 'number') { names.push(v[0]); return; }
+      v.forEach(collect);
+    } else if (isObj(v)) {
+      if (own(v, 'class_name') === '__keras_tensor__' && isObj(own(v, 'config'))) {
+        const h = own(own(v, 'config') as Json, 'keras_history');
+        if (Array.isArray(h) && typeof h[0] === 'string') names.push(h[0]);
+        return;
+      }
+      if (own(v, 'args') !== undefined) collect(own(v, 'args'));
+    }
+  };
+  collect(nodes[0]);
+  return { calls: nodes.length, names };
+}
+
+function functionalChain(model: Json, path: Path, loc: Locator, rep: Reporter): RawLayer[] | undefined {
+  const config = own(model, 'config');
+  const layers = isObj(config) ? own(config, 'layers') : undefined;
+  if (!Array.isArray(layers)) { rep.error(loc.span([...path, 'config']), 'Functional model without "config.layers"'); return undefined; }
+  const byName = new Map<string, RawLayer>();
+  const consumers = new Map<string, string[]>();
+  const inbound = new Map<string, string[]>();
+  for (let i = 0; i < layers.length; i++) {
+    const l = layers[i]; const lp = [...path, 'config', 'layers', i];
+    if (!isObj(l) || typeof own(l, 'class_name') !== 'string') { rep.error(loc.span(lp), `layer ${i} has no "class_name"`); return undefined; }
+    const cfg = isObj(own(l, 'config')) ? own(l, 'config') as Json : {};
+    const name = String(own(l, 'name') ?? own(cfg, 'name') ?? `layer_${i}`);
+    const { calls, names } = inboundNames(l);
+    if (calls > 1) { rep.error(loc.span([...lp, 'inbound_nodes']), `layer "${name}" is called ${calls} times (a shared layer): only single-chain models are supported`); return undefined; }
+    if (names.length > 1) {
+      rep.error(loc.span([...lp, 'class_name']), `layer "${name}" (${own(l, 'class_name')}) merges ${names.length} inputs (${names.join(', ')}): multi-branch graphs are not supported, only a single chain of layers`);
+      return undefined;
+    }
+    byName.set(name, { cls: own(l, 'class_name') as string, config: cfg, path: lp, node: l });
+    inbound.set(name, names);
+    for (const n of names) consumers.set(n, [...(consumers.get(n) ?? []), name]);
+  }
+  const ends = (key: string): string[] => {
+    const v = isObj(config) ? own(config, key) : undefined;
+    if (!Array.isArray(v)) return [];
+    if (typeof v[0] === 'string') return [v[0]];
+    return v.filter(Array.isArray).map(x => String((x as unknown[])[0]));
+  };
+  const ins = ends('input_layers'), outs = ends('output_layers');
+  if (ins.length !== 1 || outs.length !== 1) {
+    rep.error(loc.span([...path, 'config', ins.length !== 1 ? 'input_layers' : 'output_layers']), `the model has ${ins.length} inputs and ${outs.length} outputs: only single-input, single-output chains are supported`);
+    return undefined;
+  }
+  const chain: RawLayer[] = [];
+  let cur = ins[0];
+  const first = byName.get(cur);
+  if (!first) { rep.error(loc.span([...path, 'config', 'input_layers']), `input layer "${cur}" is not among the layers`); return undefined; }
+  chain.push(first);
+  const seen = new Set([cur]);
+  while (cur !== outs[0]) {
+    const next = consumers.get(cur) ?? [];
+    if (next.length !== 1) {
+      const at = byName.get(cur)!;
+      rep.error(loc.span([...at.path, 'name']), next.length ? `layer "${cur}" feeds ${next.length} layers (${next.join(', ')}): multi-branch graphs are not supported` : `layer "${cur}" feeds nothing but is not the output layer`);
+      return undefined;
+    }
+    cur = next[0];
+    if (seen.has(cur)) { rep.error(loc.span(byName.get(cur)!.path), `layer "${cur}" forms a cycle`); return undefined; }
+    seen.add(cur);
+    chain.push(byName.get(cur)!);
+  }
+  if (chain.length !== byName.size) {
+    const off = [...byName.keys()].find(n => !seen.has(n))!;
+    rep.error(loc.span(byName.get(off)!.path), `layer "${off}" is not on the chain from "${ins[0]}" to "${outs[0]}": multi-branch graphs are not supported`);
+    return undefined;
+  }
+  return chain;
+}
+
+/** A shape with a leading batch dimension (null) dropped; unknown sizes are reported. */
+function shapeOf(v: unknown[], path: Path, loc: Locator, rep: Reporter, hasBatch = true): number[] | undefined {
+  const dims = hasBatch ? v.slice(1) : v;
+  if (!dims.length) { rep.error(loc.span(path), 'the input shape has no feature dimension'); return undefined; }
+  if (dims.some(d => typeof d !== 'number' || !Number.isInteger(d) || d < 1)) {
+    rep.error(loc.span(path), `input shape [${v.map(d => d ?? 'None').join(', ')}] has an unknown or invalid size: only fixed sizes can be analysed (set model.input)`);
+    return undefined;
+  }
+  if (dims.length > 3) { rep.error(loc.span(path), `input of rank ${dims.length} is not supported (features, or height, width, channels)`); return undefined; }
+  return dims as number[];
+}
+
+function inputFromLayer(l: RawLayer, loc: Locator, rep: Reporter): number[] | undefined {
+  const c = l.config;
+  for (const k of ['batch_input_shape', 'batch_shape', 'batchInputShape']) {
+    const v = own(c, k);
+    if (Array.isArray(v)) return shapeOf(v, [...l.path, 'config', k], loc, rep);
+  }
+  for (const k of ['input_shape', 'inputShape']) {
+    const v = own(c, k);
+    if (Array.isArray(v)) return shapeOf(v, [...l.path, 'config', k], loc, rep, false);
+  }
+  const dim = own(c, 'input_dim') ?? own(c, 'inputDim');
+  if (typeof dim === 'number' && dim >= 1) return [dim];
+  const bc = own(l.node, 'build_config');
+  if (isObj(bc) && Array.isArray(own(bc, 'input_shape'))) return shapeOf(own(bc, 'input_shape') as unknown[], [...l.path, 'build_config', 'input_shape'], loc, rep);
+  return undefined;
+}
+
+const pairOf = (v: unknown, dflt: [number, number]): [number, number] | undefined => {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1) return [v, v];
+  if (Array.isArray(v) && v.length === 2 && v.every(x => typeof x === 'number' && Number.isInteger(x) && x >= 1)) return [v[0] as number, v[1] as number];
+  return undefined;
+};
+
+/** Keras activation value: a name, or (Keras 3) a serialized function {class_name: "function", config: "relu"}. */
+function activationName(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (isObj(v)) {
+    const c = own(v, 'config');
+    if (typeof c === 'string') return c;
+    if (typeof own(v, 'registered_name') === 'string') return own(v, 'registered_name') as string;
+    if (typeof own(v, 'class_name') === 'string' && own(v, 'class_name') !== 'function') return own(v, 'class_name') as string;
+  }
+  return undefined;
+}
+
+/** Named initializers whose variance_scaling form Keras/TF.js may have written out. */
+const VS_NAMES: [string, number, string, string][] = [
+  ['glorot_uniform', 1, 'fan_avg', 'uniform'], ['glorot_normal', 1, 'fan_avg', 'truncated_normal'],
+  ['he_uniform', 2, 'fan_in', 'uniform'], ['he_normal', 2, 'fan_in', 'truncated_normal'],
+  ['lecun_uniform', 1, 'fan_in', 'uniform'], ['lecun_normal', 1, 'fan_in', 'truncated_normal'],
+];
+
+function initOf(v: unknown, path: Path, loc: Locator, rep: Reporter, layer: string, dflt: string): InitSpec | undefined {
+  if (v === undefined || v === null) return defaultInit(dflt);
+  let cls: string | undefined; let cfg: Json = {};
+  if (typeof v === 'string') cls = v;
+  else if (isObj(v)) { cls = typeof own(v, 'class_name') === 'string' ? own(v, 'class_name') as string : undefined; cfg = isObj(own(v, 'config')) ? own(v, 'config') as Json : {}; }
+  const canon = cls ? canonicalInitName(cls) : undefined;
+  const spec = canon ? resolveInit(canon, cfg) : undefined;
+  if (!spec) { rep.error(loc.span(path), `unsupported initializer ${cls ?? JSON.stringify(v).slice(0, 60)} in layer "${layer}"`, undefined, layer); return undefined; }
+  if (spec.kind === 'variance_scaling' && canon === 'variance_scaling') {
+    const named = VS_NAMES.find(([, s, m, d]) => s === spec.scale && m === spec.mode && d === spec.distribution);
+    if (named) return resolveInit(named[0])!;
+  }
+  return spec;
+}
+
+function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasDraft, names: string[]): void {
+  const bnAxes = new Map<number, { axis: unknown; path: Path }>();
+  for (const l of raw) {
+    if (!out.input) out.input = inputFromLayer(l, loc, rep);
+    if (l.cls === 'InputLayer') continue;
+    const c = l.config;
+    const cp = (k: string): Path => [...l.path, 'config', k];
+    const index = out.layers.length;
+    let name = String(own(c, 'name') ?? own(l.node, 'name') ?? `layer_${index}`);
+    while (names.includes(name)) name += '_';
+    names.push(name);
+    const spans: Record<string, Span> = {};
+    const put = (key: string, path: Path) => { const s = loc.span(path); if (s) spans[key] = s; };
+    put('type', [...l.path, 'class_name']);
+    put('name', cp('name'));
+    const base = { name, index, span: loc.span(l.path), spans };
+    const err = (path: Path, message: string) => rep.error(loc.span(path), message, undefined, name);
+    const act = (key = 'activation'): ActivationSpec | undefined => {
+      const v = own(c, key);
+      if (v === undefined || v === null) return { name: 'linear' };
+      put('activation', cp(key));
+      const n = activationName(v);
+      const r = n ? resolveActivation(n) : undefined;
+      if (!r) { err(cp(key), `unsupported activation ${n ?? JSON.stringify(v).slice(0, 60)} in layer "${name}"`); return undefined; }
+      // Keras' leaky_relu function defaults to negative_slope 0.2 (the layer to 0.3).
+      return r === 'leaky_relu' ? { name: r, alpha: 0.2 } : { name: r };
+    };
+    const unsupported = (what: string) => err([...l.path, 'class_name'], `unsupported layer ${l.cls} "${name}"${what}: Activation Lens handles Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Dropout, BatchNormalization, Activation, ReLU, LeakyReLU, PReLU, ELU and Softmax`);
+    let layer: LayerSpec | undefined;
+    switch (l.cls) {
+      case 'Dense': {
+        const units = own(c, 'units') ?? own(c, 'output_dim');
+        if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) { err(cp('units'), `Dense layer "${name}" has no valid "units"`); break; }
+        put('units', cp('units')); put('init', cp('kernel_initializer')); put('bias_init', cp('bias_initializer')); put('use_bias', cp('use_bias'));
+        const a = act(); const init = initOf(own(c, 'kernel_initializer'), cp('kernel_initializer'), loc, rep, name, DEFAULT_INIT);
+        const bias = initOf(own(c, 'bias_initializer'), cp('bias_initializer'), loc, rep, name, DEFAULT_BIAS_INIT);
+        if (a && init && bias) layer = { ...base, type: 'dense', units, activation: a, init, biasInit: bias, useBias: own(c, 'use_bias') !== false };
+        break;
+      }
+      case 'Conv2D': case 'Convolution2D': {
+        const filters = own(c, 'filters');
+        const kernel = pairOf(own(c, 'kernel_size'), [0, 0]);
+        const stride = pairOf(own(c, 'strides') ?? own(c, 'subsample'), [1, 1]);
+        const padding = own(c, 'padding') ?? own(c, 'border_mode') ?? 'valid';
+        if (typeof filters !== 'number' || !Number.isInteger(filters) || filters < 1) { err(cp('filters'), `Conv2D layer "${name}" has no valid "filters"`); break; }
+        if (!kernel || kernel[0] < 1) { err(cp('kernel_size'), `Conv2D layer "${name}" has no valid "kernel_size"`); break; }
+        if (!stride) { err(cp('strides'), `Conv2D layer "${name}" has invalid "strides"`); break; }
+        if (padding !== 'same' && padding !== 'valid') { err(cp('padding'), `padding "${String(padding)}" of "${name}" is not supported (same or valid)`); break; }
+        if (own(c, 'data_format') === 'channels_first') { err(cp('data_format'), `"${name}" uses channels_first: only channels_last is supported`); break; }
+        const dil = pairOf(own(c, 'dilation_rate'), [1, 1]);
+        if (!dil || dil[0] !== 1 || dil[1] !== 1) { err(cp('dilation_rate'), `dilated convolution "${name}" is not supported`); break; }
+        if (own(c, 'groups') !== undefined && own(c, 'groups') !== 1) { err(cp('groups'), `grouped convolution "${name}" is not supported`); break; }
+        put('filters', cp('filters')); put('kernel', cp('kernel_size')); put('stride', cp('strides')); put('padding', cp('padding'));
+        put('init', cp('kernel_initializer')); put('bias_init', cp('bias_initializer')); put('use_bias', cp('use_bias'));
+        const a = act(); const init = initOf(own(c, 'kernel_initializer'), cp('kernel_initializer'), loc, rep, name, DEFAULT_INIT);
+        const bias = initOf(own(c, 'bias_initializer'), cp('bias_initializer'), loc, rep, name, DEFAULT_BIAS_INIT);
+        if (a && init && bias) layer = { ...base, type: 'conv2d', filters, kernel, stride, padding, activation: a, init, biasInit: bias, useBias: own(c, 'use_bias') !== false };
+        break;
+      }
+      case 'MaxPooling2D': case 'MaxPool2D': case 'AveragePooling2D': case 'AvgPool2D': {
+        const size = pairOf(own(c, 'pool_size'), [2, 2]);
+        const stride = pairOf(own(c, 'strides'), size ?? [2, 2]);
+        const padding = own(c, 'padding') ?? 'valid';
+        if (!size) { err(cp('pool_size'), `"${name}" has an invalid pool_size`); break; }
+        if (!stride) { err(cp('strides'), `"${name}" has invalid strides`); break; }
+        if (padding !== 'same' && padding !== 'valid') { err(cp('padding'), `padding "${String(padding)}" of "${name}" is not supported (same or valid)`); break; }
+        put('size', cp('pool_size')); put('stride', cp('strides')); put('padding', cp('padding'));
+        layer = { ...base, type: l.cls.startsWith('Max') ? 'maxpool2d' : 'avgpool2d', size, stride, padding };
+        break;
+      }
+      case 'GlobalAveragePooling2D': case 'GlobalAvgPool2D':
+        if (own(c, 'keepdims') === true) { err(cp('keepdims'), `GlobalAveragePooling2D "${name}" with keepdims is not supported`); break; }
+        layer = { ...base, type: 'global_avgpool2d' };
+        break;
+      case 'Flatten':
+        layer = { ...base, type: 'flatten' };
+        break;
+      case 'Dropout': {
+        const rate = own(c, 'rate') ?? own(c, 'p') ?? 0;
+        if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) { err(cp('rate'), `Dropout "${name}" needs a rate in [0, 1)`); break; }
+        put('rate', cp('rate'));
+        layer = { ...base, type: 'dropout', rate };
+        break;
+      }
+      case 'BatchNormalization': {
+        const momentum = own(c, 'momentum'); const epsilon = own(c, 'epsilon');
+        put('momentum', cp('momentum')); put('epsilon', cp('epsilon'));
+        if (own(c, 'center') === false || own(c, 'scale') === false) rep.warn(loc.span(l.path), `BatchNormalization "${name}" without center/scale is analysed as with both`, undefined, name);
+        bnAxes.set(index, { axis: own(c, 'axis'), path: cp('axis') });
+        layer = { ...base, type: 'batchnorm', momentum: typeof momentum === 'number' ? momentum : 0.99, epsilon: typeof epsilon === 'number' ? epsilon : 1e-3 };
+        break;
+      }
+      case 'Activation': {
+        const a = act();
+        if (a) layer = { ...base, type: 'activation', activation: a };
+        break;
+      }
+      case 'ReLU': {
+        const max = own(c, 'max_value'); const slope = own(c, 'negative_slope'); const threshold = own(c, 'threshold');
+        if (typeof threshold === 'number' && threshold !== 0) { err(cp('threshold'), `ReLU "${name}" with threshold ${threshold} is not supported`); break; }
+        put('activation', [...l.path, 'class_name']);
+        if (max === 6 && !slope) layer = { ...base, type: 'activation', activation: { name: 'relu6' } };
+        else if (max !== undefined && max !== null) { err(cp('max_value'), `ReLU "${name}" with max_value ${String(max)} is not supported (only 6, as relu6)`); break; }
+        else if (typeof slope === 'number' && slope > 0) layer = { ...base, type: 'activation', activation: { name: 'leaky_relu', alpha: slope } };
+        else layer = { ...base, type: 'activation', activation: { name: 'relu' } };
+        break;
+      }
+      case 'LeakyReLU': {
+        const alpha = own(c, 'negative_slope') ?? own(c, 'alpha') ?? 0.3;
+        put('activation', [...l.path, 'class_name']); put('alpha', cp(own(c, 'negative_slope') !== undefined ? 'negative_slope' : 'alpha'));
+        if (typeof alpha !== 'number') { err(cp('alpha'), `LeakyReLU "${name}" has an invalid alpha`); break; }
+        layer = { ...base, type: 'activation', activation: { name: 'leaky_relu', alpha } };
+        break;
+      }
+      case 'PReLU': {
+        const ai = own(c, 'alpha_initializer');
+        const cfg = isObj(ai) && isObj(own(ai, 'config')) ? own(ai, 'config') as Json : {};
+        const value = typeof own(cfg, 'value') === 'number' ? own(cfg, 'value') as number : 0; // Keras' default alpha_initializer is zeros
+        put('activation', [...l.path, 'class_name']);
+        layer = { ...base, type: 'activation', activation: { name: 'prelu', alpha: value } };
+        break;
+      }
+      case 'ELU': {
+        const alpha = own(c, 'alpha') ?? 1;
+        put('activation', [...l.path, 'class_name']);
+        layer = { ...base, type: 'activation', activation: { name: 'elu', alpha: typeof alpha === 'number' ? alpha : 1 } };
+        break;
+      }
+      case 'Softmax':
+        put('activation', [...l.path, 'class_name']);
+        layer = { ...base, type: 'activation', activation: { name: 'softmax' } };
+        break;
+      default:
+        unsupported('');
+    }
+    if (!layer) return; // stop at the first layer not understood: what follows depends on it
+    out.layers.push(layer);
+  }
+  // BatchNormalization must normalize the last (channel/feature) axis.
+  if (out.input && bnAxes.size) {
+    const { shapes } = inferShapes(out.input, out.layers);
+    for (const [i, { axis, path }] of bnAxes) {
+      const rank = (i > 0 ? shapes[i - 1].outputShape : out.input).length; // without batch
+      const a = Array.isArray(axis) && axis.length === 1 ? axis[0] : axis;
+      if (!(a === undefined || a === -1 || a === rank)) rep.error(loc.span(path), `BatchNormalization "${out.layers[i].name}" over axis ${JSON.stringify(axis)} is not supported: only the last axis`, undefined, out.layers[i].name);
+    }
+  }
+}
+
+function nameOf(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (isObj(v)) {
+    if (typeof own(v, 'config') === 'string') return own(v, 'config') as string;
+    const cfg = own(v, 'config');
+    if (isObj(cfg) && typeof own(cfg, 'name') === 'string' && own(v, 'class_name') !== 'function') return own(v, 'class_name') as string ?? own(cfg, 'name') as string;
+    if (typeof own(v, 'class_name') === 'string') return own(v, 'class_name') as string;
+  }
+  return undefined;
+}
+
+const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+
+function readTraining(t: Json, path: Path, loc: Locator, rep: Reporter, out: KerasDraft): void {
+  const lossV = own(t, 'loss');
+  if (lossV !== undefined && lossV !== null) {
+    const n = nameOf(lossV);
+    const loss: LossName | undefined = n ? LOSS_ALIASES[snake(n)] ?? LOSS_ALIASES[snake(n).replace(/_/g, '')] : undefined;
+    const s = loc.span([...path, 'loss']);
+    if (loss) { out.train.loss = loss; if (s) out.spans['train.loss'] = s; } else rep.warn(s, `loss ${n ?? 'of this kind'} is not supported (mse, binary or categorical cross-entropy): inferred from the output instead`);
+  }
+  const optV = own(t, 'optimizer_config') ?? own(t, 'optimizer');
+  const optPath = [...path, own(t, 'optimizer_config') !== undefined ? 'optimizer_config' : 'optimizer'];
+  if (optV !== undefined && optV !== null) {
+    const cls = typeof optV === 'string' ? optV : isObj(optV) ? String(own(optV, 'class_name') ?? '') : '';
+    const cfg = isObj(optV) && isObj(own(optV, 'config')) ? own(optV, 'config') as Json : {};
+    const k = snake(cls).replace(/_/g, '');
+    const s = loc.span(optPath);
+    if (s) out.spans['train.optimizer'] = s;
+    let opt: OptimizerName | undefined = k === 'sgd' ? 'sgd' : k === 'adam' ? 'adam' : k === 'rmsprop' ? 'rmsprop' : undefined;
+    const num = (key: string): number | undefined => (typeof own(cfg, key) === 'number' && Number.isFinite(own(cfg, key)) ? own(cfg, key) as number : undefined);
+    if (opt === 'sgd' && (num('momentum') ?? 0) > 0) { opt = 'momentum'; out.train.momentum = num('momentum'); }
+    if (!opt) { rep.warn(s, `optimizer ${cls || 'of this kind'} is analysed as adam (supported: SGD, SGD with momentum, Adam, RMSprop)`); opt = 'adam'; }
+    out.train.optimizer = opt;
+    const lrKey = own(cfg, 'learning_rate') !== undefined ? 'learning_rate' : 'lr';
+    const lr = num(lrKey);
+    if (lr !== undefined && lr > 0) { out.train.lr = lr; const ls = loc.span([...optPath, 'config', lrKey]); if (ls) out.spans['train.lr'] = ls; }
+    else if (own(cfg, lrKey) !== undefined) rep.warn(loc.span([...optPath, 'config', lrKey]), 'a learning-rate schedule is analysed with the optimizer\'s default learning rate');
+    const clip = num('clipnorm') ?? num('global_clipnorm');
+    if (clip !== undefined && clip > 0) { out.train.clip = clip; const cs = loc.span([...optPath, 'config', num('clipnorm') !== undefined ? 'clipnorm' : 'global_clipnorm']); if (cs) out.spans['train.clip'] = cs; }
+    if (opt === 'adam') { if (num('beta_1') !== undefined) out.train.beta1 = num('beta_1'); if (num('beta_2') !== undefined) out.train.beta2 = num('beta_2'); }
+    if (opt === 'rmsprop' && num('rho') !== undefined) out.train.rho = num('rho');
+    const eps = num('epsilon'); if (eps !== undefined && eps > 0) out.train.epsilon = eps;
+  }
+}
+
+// ---- public API -------------------------------------------------------------------------------------------
+
+/** Import a Keras/TF.js model JSON as a network config (teacher data of the model's input shape). */
+export function importKeras(json: unknown, text: string, fileName: string, opts?: Partial<FinishOptions>): ParseResult {
+  const rep = new Reporter();
+  try {
+    const kd = readKeras(json, text, rep);
+    const draft: Draft = { file: fileName, layers: kd.layers, train: kd.train, probe: {}, diagnostics: {}, spans: kd.spans, keras: fileName };
+    if (kd.name) draft.name = kd.name;
+    if (kd.input) draft.input = kd.input;
+    else if (kd.layers.length) rep.error(kd.layers[0].span, 'the model does not say its input shape (no InputLayer, batch_input_shape or build_input_shape)');
+    if (!draft.layers.length) {
+      if (!rep.hasErrors) rep.error(undefined, 'the model has no layers');
+      return { problems: rep.problems };
+    }
+    const config = draft.input ? finishConfig(draft, rep, { readFile: opts?.readFile ?? (() => { throw new Error('no files'); }), workspaceRoot: opts?.workspaceRoot }) : undefined;
+    if (!config) return { problems: rep.problems };
+    return rep.hasErrors ? { problems: rep.problems, partial: config } : { config, problems: rep.problems };
+  } catch (e) {
+    rep.error(undefined, `could not read the Keras model: ${(e as Error).message}`);
+    return { problems: rep.problems };
+  }
+}
+
+function activationYaml(a: ActivationSpec): unknown {
+  const extra = Object.entries(a).filter(([k, v]) => k !== 'name' && v !== undefined);
+  return extra.length ? Object.fromEntries([['name', a.name], ...extra]) : a.name;
+}
+
+function initYaml(i: InitSpec): unknown {
+  const canon = canonicalInitName(i.name) ?? i.name;
+  const plain = resolveInit(canon);
+  const params = Object.entries(i).filter(([k, v]) => !['name', 'kind'].includes(k) && v !== undefined && (plain as unknown as Record<string, unknown>)?.[k] !== v);
+  return params.length ? Object.fromEntries([['name', canon], ...params]) : canon;
+}
+
+/** A *.nn.yaml text for a config (the imported layers written out, so they can be edited and quick-fixed). */
+export function toConfigYaml(config: NetworkConfig, sourceName?: string): string {
+  const layers = config.model.layers.map(l => {
+    const o: Record<string, unknown> = { type: l.type, name: l.name };
+    switch (l.type) {
+      case 'dense':
+        o.units = l.units; o.activation = activationYaml(l.activation);
+        if (l.init.name !== DEFAULT_INIT) o.init = initYaml(l.init);
+        if (l.biasInit.kind !== 'zeros') o.bias_init = initYaml(l.biasInit);
+        if (!l.useBias) o.use_bias = false;
+        break;
+      case 'conv2d':
+        o.filters = l.filters; o.kernel = l.kernel[0] === l.kernel[1] ? l.kernel[0] : l.kernel;
+        if (l.stride[0] !== 1 || l.stride[1] !== 1) o.stride = l.stride[0] === l.stride[1] ? l.stride[0] : l.stride;
+        o.padding = l.padding; o.activation = activationYaml(l.activation);
+        if (l.init.name !== DEFAULT_INIT) o.init = initYaml(l.init);
+        if (l.biasInit.kind !== 'zeros') o.bias_init = initYaml(l.biasInit);
+        if (!l.useBias) o.use_bias = false;
+        break;
+      case 'maxpool2d': case 'avgpool2d':
+        o.size = l.size[0] === l.size[1] ? l.size[0] : l.size;
+        if (l.stride[0] !== l.size[0] || l.stride[1] !== l.size[1]) o.stride = l.stride[0] === l.stride[1] ? l.stride[0] : l.stride;
+        if (l.padding !== 'valid') o.padding = l.padding;
+        break;
+      case 'dropout': o.rate = l.rate; break;
+      case 'batchnorm': o.momentum = l.momentum; o.epsilon = l.epsilon; break;
+      case 'activation': o.activation = activationYaml(l.activation); break;
+      default: break;
+    }
+    return o;
+  });
+  const d = config.data;
+  const data: Record<string, unknown> = { source: d.source, samples: d.samples };
+  if (d.source === 'teacher') { if (d.shape) data.shape = d.shape; data.classes = d.classes ?? 0; }
+  if (d.noise) data.noise = d.noise;
+  data.validation = d.validation;
+  const t = config.train;
+  const train: Record<string, unknown> = { loss: t.loss, optimizer: t.optimizer, lr: t.lr, batch: t.batch };
+  if (t.epochs !== undefined) train.epochs = t.epochs; else train.steps = t.steps;
+  if (t.clip !== undefined) train.clip = t.clip;
+  const doc = {
+    ...(config.name ? { name: config.name } : {}),
+    seed: config.seed,
+    data,
+    model: { input: config.model.input.length === 1 ? config.model.input[0] : config.model.input, layers },
+    train,
+  };
+  const header = [
+    sourceName ? `# Imported from the Keras model ${sourceName} by Activation Lens.` : '# Written by Activation Lens.',
+    '# Without real data the network trains on a random teacher network of the same input shape (data.source: teacher);',
+    '# point data: at your own data (csv) to diagnose it on that.',
+  ].join('\n');
+  return `${header}\n${YAML.stringify(doc, { lineWidth: 120, flowCollectionPadding: false })}`;
+}

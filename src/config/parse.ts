@@ -1,0 +1,198 @@
+/**
+ * From the source tree of a *.nn.yaml / *.nn.json to a Draft: every section and key read with its span,
+ * unknown keys and names reported with "did you mean".
+ */
+import type { DataSpec, LossName, OptimizerName, Span, TrainSpec } from '../model';
+import { SOURCES, SOURCE_NAMES } from '../data/sources';
+import type { Draft } from './finish';
+import { readLayers } from './layers';
+import { checkMap, readEnum, readNumber, readString, type At, type Reporter } from './read';
+import { describe, type SNode } from './tree';
+
+const TOP_KEYS = ['$schema', 'name', 'seed', 'data', 'model', 'train', 'probe', 'diagnostics'];
+const DATA_KEYS = ['source', 'samples', 'noise', 'classes', 'features', 'shape', 'size', 'validation', 'path', 'target', 'normalize', 'logdir', 'tags'];
+const MODEL_KEYS = ['input', 'layers', 'keras'];
+const TRAIN_KEYS = ['loss', 'optimizer', 'lr', 'batch', 'epochs', 'steps', 'clip', 'weight_decay', 'momentum', 'beta1', 'beta2', 'epsilon', 'rho'];
+const PROBE_KEYS = ['every', 'samples'];
+export const LOSS_NAMES: LossName[] = ['mse', 'binary_cross_entropy', 'cross_entropy'];
+export const OPTIMIZER_NAMES: OptimizerName[] = ['sgd', 'momentum', 'adam', 'rmsprop'];
+
+/** Loss spellings from Keras/PyTorch mapped to ours. */
+export const LOSS_ALIASES: Record<string, LossName> = {
+  mse: 'mse', mean_squared_error: 'mse', meansquarederror: 'mse', l2: 'mse',
+  binary_cross_entropy: 'binary_cross_entropy', binary_crossentropy: 'binary_cross_entropy', bce: 'binary_cross_entropy', binarycrossentropy: 'binary_cross_entropy',
+  cross_entropy: 'cross_entropy', categorical_crossentropy: 'cross_entropy', sparse_categorical_crossentropy: 'cross_entropy',
+  categorical_cross_entropy: 'cross_entropy', crossentropy: 'cross_entropy', ce: 'cross_entropy', categoricalcrossentropy: 'cross_entropy', sparsecategoricalcrossentropy: 'cross_entropy',
+};
+
+/** Records the value span of every key under `map` by dotted path (two levels: "train.lr", "data.tags"). */
+function recordSpans(map: SNode, prefix: string, spans: Record<string, Span>, depth: number): void {
+  if (map.kind !== 'map') return;
+  for (const e of map.entries) {
+    const p = prefix ? `${prefix}.${e.key}` : e.key;
+    spans[p] = e.value.span;
+    if (depth < 1) recordSpans(e.value, p, spans, depth + 1);
+  }
+}
+
+export interface ReadResult { draft?: Draft; kerasPath?: { path: string; span: Span } }
+
+export function readConfigTree(root: SNode, file: string, rep: Reporter): ReadResult {
+  const rootAt: At = { node: root, key: 'the config', pointer: '' };
+  if (root.kind !== 'map') {
+    rep.error(root.span, `a network config is a map with data, model, train sections, got ${describe(root)}`, '');
+    return {};
+  }
+  checkMap(rep, rootAt, TOP_KEYS, 'the config');
+  const spans: Record<string, Span> = {};
+  recordSpans(root, '', spans, 0);
+  const get = (m: SNode, key: string, pointer: string): At | undefined => {
+    const e = m.kind === 'map' ? m.entries.find(x => x.key === key) : undefined;
+    return e ? { node: e.value, key, pointer: `${pointer}/${key}` } : undefined;
+  };
+  const draft: Draft = { file, layers: [], train: {}, probe: {}, diagnostics: {}, spans };
+  const nameAt = get(root, 'name', '');
+  if (nameAt) draft.name = readString(rep, nameAt);
+  const seedAt = get(root, 'seed', '');
+  if (seedAt) draft.seed = readNumber(rep, seedAt, { int: true, min: 0, max: 4294967295 });
+
+  // data
+  const dataAt = get(root, 'data', '');
+  if (dataAt && checkMap(rep, dataAt, DATA_KEYS, 'data')) draft.data = readData(rep, dataAt);
+
+  // model
+  const modelAt = get(root, 'model', '');
+  let kerasPath: ReadResult['kerasPath'];
+  if (!modelAt) rep.error(root.span.start.line === root.span.end.line ? root.span : { start: root.span.start, end: root.span.start }, 'the config has no "model" section (model: {layers: [...]})', '/model');
+  else if (checkMap(rep, modelAt, MODEL_KEYS, 'model')) {
+    const inputAt = get(modelAt.node, 'input', '/model');
+    if (inputAt) draft.input = readShape(rep, inputAt);
+    const layersAt = get(modelAt.node, 'layers', '/model');
+    const kerasAt = get(modelAt.node, 'keras', '/model');
+    if (layersAt && kerasAt) rep.error(kerasAt.node.span, 'model has both "layers" and "keras": keep one', '/model/keras');
+    else if (kerasAt) {
+      const p = readString(rep, kerasAt);
+      if (p !== undefined) kerasPath = { path: p, span: kerasAt.node.span };
+    } else if (layersAt) draft.layers = readLayers(rep, layersAt) ?? [];
+    else rep.error(modelAt.node.span, 'model needs "layers" (a list of layers) or "keras" (a Keras/TF.js model JSON)', '/model');
+  }
+
+  // train
+  const trainAt = get(root, 'train', '');
+  if (trainAt && checkMap(rep, trainAt, TRAIN_KEYS, 'train')) draft.train = readTrain(rep, trainAt);
+
+  // probe
+  const probeAt = get(root, 'probe', '');
+  if (probeAt && checkMap(rep, probeAt, PROBE_KEYS, 'probe')) {
+    const every = get(probeAt.node, 'every', '/probe');
+    if (every) draft.probe.every = readNumber(rep, every, { int: true, min: 1, max: 10_000_000 });
+    const samples = get(probeAt.node, 'samples', '/probe');
+    if (samples) draft.probe.samples = readNumber(rep, samples, { int: true, min: 1, max: 4096 });
+  }
+
+  // diagnostics: threshold overrides, numbers by key (the rules own the key names)
+  const diagAt = get(root, 'diagnostics', '');
+  if (diagAt) {
+    if (diagAt.node.kind !== 'map') rep.error(diagAt.node.span, `"diagnostics" must be a map of threshold overrides (e.g. dead_warning: 0.2), got ${describe(diagAt.node)}`, '/diagnostics');
+    else for (const e of diagAt.node.entries) {
+      const v = readNumber(rep, { node: e.value, key: e.key, pointer: `/diagnostics/${e.key}` }, {});
+      if (v !== undefined) Object.defineProperty(draft.diagnostics, e.key, { value: v, enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return { draft, kerasPath };
+}
+
+function readShape(rep: Reporter, at: At): number[] | undefined {
+  const rule = { int: true, min: 1, max: 1_000_000 };
+  if (at.node.kind === 'seq') {
+    if (at.node.items.length < 1 || at.node.items.length > 3) {
+      rep.error(at.node.span, `"${at.key}" must be a number of features or [height, width, channels], got a list of ${at.node.items.length}`, at.pointer);
+      return undefined;
+    }
+    const dims = at.node.items.map((n, i) => readNumber(rep, { node: n, key: at.key, pointer: `${at.pointer}/${i}` }, rule));
+    return dims.every(x => x !== undefined) ? dims as number[] : undefined;
+  }
+  const v = readNumber(rep, at, rule);
+  return v === undefined ? undefined : [v];
+}
+
+function readData(rep: Reporter, at: At): Draft['data'] {
+  const m = at.node;
+  const get = (key: string): At | undefined => {
+    const e = m.kind === 'map' ? m.entries.find(x => x.key === key) : undefined;
+    return e ? { node: e.value, key, pointer: `/data/${key}` } : undefined;
+  };
+  const srcAt = get('source');
+  if (!srcAt) { rep.error(m.span, `data needs "source" (one of ${SOURCE_NAMES.join(', ')})`, '/data'); return undefined; }
+  const source = readEnum(rep, srcAt, SOURCE_NAMES);
+  if (!source) return undefined;
+  const data: Partial<DataSpec> & { source: DataSpec['source'] } = { source };
+  const allowed = new Set(['source', 'validation', ...SOURCES[source].keys]);
+  if (m.kind === 'map') for (const e of m.entries) {
+    if (!DATA_KEYS.includes(e.key) || allowed.has(e.key)) continue;
+    rep.warn(e.keySpan, `"${e.key}" has no effect on data source ${source} (it reads ${[...allowed].join(', ')})`);
+  }
+  const num = (key: string, rule: Parameters<typeof readNumber>[2]) => { const a = get(key); return a && readNumber(rep, a, rule); };
+  const samples = num('samples', { int: true, min: 10, max: 200_000 }); if (samples !== undefined) data.samples = samples;
+  const noise = num('noise', { min: 0, max: 10 }); if (noise !== undefined) data.noise = noise;
+  const classes = num('classes', { int: true, min: source === 'teacher' ? 0 : 2, max: 1000 }); if (classes !== undefined) data.classes = classes;
+  const features = num('features', { int: true, min: 1, max: 100_000 }); if (features !== undefined) data.features = features;
+  const size = num('size', { int: true, min: 8, max: 64 }); if (size !== undefined) data.size = size;
+  const validation = num('validation', { exclusiveMin: 0, max: 0.9 }); if (validation !== undefined) data.validation = validation;
+  const shapeAt = get('shape'); if (shapeAt) { const s = readShape(rep, shapeAt); if (s) data.shape = s; }
+  const pathAt = get('path'); if (pathAt) data.path = readString(rep, pathAt);
+  const targetAt = get('target');
+  if (targetAt) {
+    const v = targetAt.node.kind === 'scalar' && typeof targetAt.node.value === 'number' && Number.isInteger(targetAt.node.value) && targetAt.node.value >= 0
+      ? String(targetAt.node.value) : readString(rep, targetAt);
+    if (v !== undefined) data.target = v;
+  }
+  const normAt = get('normalize'); if (normAt) data.normalize = readEnum(rep, normAt, ['standard', 'minmax', 'none'] as const);
+  const logAt = get('logdir'); if (logAt) data.logdir = readString(rep, logAt);
+  const tagsAt = get('tags');
+  if (tagsAt) {
+    if (tagsAt.node.kind !== 'map') rep.error(tagsAt.node.span, `"tags" must be a map of tag names, got ${describe(tagsAt.node)}`, '/data/tags');
+    else {
+      const tags: Record<string, string> = {};
+      for (const e of tagsAt.node.entries) {
+        const v = readString(rep, { node: e.value, key: e.key, pointer: `/data/tags/${e.key}` });
+        if (v !== undefined) Object.defineProperty(tags, e.key, { value: v, enumerable: true, writable: true, configurable: true });
+      }
+      data.tags = tags;
+    }
+  }
+  return data;
+}
+
+function readTrain(rep: Reporter, at: At): Partial<TrainSpec> {
+  const m = at.node;
+  const get = (key: string): At | undefined => {
+    const e = m.kind === 'map' ? m.entries.find(x => x.key === key) : undefined;
+    return e ? { node: e.value, key, pointer: `/train/${key}` } : undefined;
+  };
+  const t: Partial<TrainSpec> = {};
+  const lossAt = get('loss');
+  if (lossAt) {
+    const s = lossAt.node.kind === 'scalar' && typeof lossAt.node.value === 'string' ? LOSS_ALIASES[lossAt.node.value.trim().toLowerCase().replace(/-/g, '_')] : undefined;
+    t.loss = s ?? readEnum(rep, lossAt, LOSS_NAMES);
+  }
+  const optAt = get('optimizer');
+  if (optAt) {
+    const raw = optAt.node.kind === 'scalar' && typeof optAt.node.value === 'string' ? optAt.node.value.trim().toLowerCase() : '';
+    t.optimizer = raw === 'nesterov' ? 'momentum' : readEnum(rep, optAt, OPTIMIZER_NAMES);
+  }
+  const num = (key: string, rule: Parameters<typeof readNumber>[2]) => { const a = get(key); return a && readNumber(rep, a, rule); };
+  const set = <K extends keyof TrainSpec>(k: K, v: TrainSpec[K] | undefined) => { if (v !== undefined) t[k] = v; };
+  set('lr', num('lr', { exclusiveMin: 0, max: 100 }));
+  set('batch', num('batch', { int: true, min: 1, max: 65536 }));
+  set('epochs', num('epochs', { int: true, min: 1, max: 100_000 }));
+  set('steps', num('steps', { int: true, min: 1, max: 10_000_000 }));
+  set('clip', num('clip', { exclusiveMin: 0, max: 1e9 }));
+  set('weightDecay', num('weight_decay', { min: 0, max: 1 }));
+  set('momentum', num('momentum', { min: 0, exclusiveMax: 1 }));
+  set('beta1', num('beta1', { min: 0, exclusiveMax: 1 }));
+  set('beta2', num('beta2', { min: 0, exclusiveMax: 1 }));
+  set('epsilon', num('epsilon', { exclusiveMin: 0, max: 1 }));
+  set('rho', num('rho', { min: 0, exclusiveMax: 1 }));
+  return t;
+}
