@@ -147,3 +147,111 @@ export function biasAct(z: i32, bias: i32, rows: i32, n: i32, act: i32): void {
     }
   }
 }
+
+// ---- optimizer updates (Keras rules, see src/core/optimizers.ts); each returns the squared norm of the update.
+// g is scaled by gs (clipping); dl = lr * weight_decay (decoupled, 0 for biases).
+
+export function sgdUpdate(w: i32, g: i32, n: i32, lr: f32, gs: f32, dl: f32): f64 {
+  let usq: f64 = 0;
+  const k = -lr * gs;
+  for (let i = 0; i < n; i++) {
+    const pw = addr(w + i);
+    const wi = load<f32>(pw);
+    const u = k * load<f32>(addr(g + i)) - dl * wi;
+    store<f32>(pw, wi + u);
+    usq += <f64>u * <f64>u;
+  }
+  return usq;
+}
+
+export function momentumUpdate(w: i32, g: i32, m: i32, n: i32, lr: f32, gs: f32, dl: f32, mu: f32): f64 {
+  let usq: f64 = 0;
+  const k = -lr * gs;
+  for (let i = 0; i < n; i++) {
+    const pw = addr(w + i), pm = addr(m + i);
+    const wi = load<f32>(pw);
+    const mi = mu * load<f32>(pm) + k * load<f32>(addr(g + i));
+    store<f32>(pm, mi);
+    const u = mi - dl * wi;
+    store<f32>(pw, wi + u);
+    usq += <f64>u * <f64>u;
+  }
+  return usq;
+}
+
+// adam and rmsprop compute in float64 (as the JS reference does): their sign-like steps amplify rounding
+// in near-zero gradients otherwise.
+export function adamUpdate(w: i32, g: i32, m: i32, v: i32, n: i32, alr: f64, gs: f64, dl: f64, b1: f64, b2: f64, eps: f64): f64 {
+  let usq: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const pw = addr(w + i), pm = addr(m + i), pv = addr(v + i);
+    const gi = <f64>load<f32>(addr(g + i)) * gs;
+    const wi = <f64>load<f32>(pw);
+    const mi = <f64>(<f32>(b1 * <f64>load<f32>(pm) + (1 - b1) * gi));
+    const vi = <f64>(<f32>(b2 * <f64>load<f32>(pv) + (1 - b2) * gi * gi));
+    store<f32>(pm, <f32>mi); store<f32>(pv, <f32>vi);
+    const u = -alr * mi / (Math.sqrt(vi) + eps) - dl * wi;
+    store<f32>(pw, <f32>(wi + u));
+    usq += u * u;
+  }
+  return usq;
+}
+
+export function rmspropUpdate(w: i32, g: i32, v: i32, n: i32, lr: f64, gs: f64, dl: f64, rho: f64, eps: f64): f64 {
+  let usq: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const pw = addr(w + i), pv = addr(v + i);
+    const gi = <f64>load<f32>(addr(g + i)) * gs;
+    const wi = <f64>load<f32>(pw);
+    const vi = <f64>(<f32>(rho * <f64>load<f32>(pv) + (1 - rho) * gi * gi));
+    store<f32>(pv, <f32>vi);
+    const u = -lr * gi / (Math.sqrt(vi) + eps) - dl * wi;
+    store<f32>(pw, <f32>(wi + u));
+    usq += u * u;
+  }
+  return usq;
+}
+
+// ---- elementwise activations on the hot path (kind: 1 relu, 2 sigmoid, 3 tanh); float32, stable for any x.
+
+// @ts-ignore: decorator
+@inline function sigm(x: f32): f32 {
+  const e = Mathf.exp(-Mathf.abs(x));
+  const s: f32 = 1 / (1 + e);
+  return x >= 0 ? s : e * s;
+}
+
+// @ts-ignore: decorator
+@inline function tanhf(x: f32): f32 {
+  const ax = Mathf.abs(x);
+  if (ax < 0.004) return x * (1 - x * x / 3);
+  const e = Mathf.exp(-2 * ax);
+  const t: f32 = (1 - e) / (1 + e);
+  return x < 0 ? -t : t;
+}
+
+export function actForward(kind: i32, z: i32, a: i32, n: i32): void {
+  const pz = addr(z), pa = addr(a);
+  if (kind == 1) {
+    const zero = f32x4.splat(0);
+    const n4 = n & ~3;
+    for (let i = 0; i < n4; i += 4) v128.store(pa + addr(i), f32x4.max(v128.load(pz + addr(i)), zero));
+    for (let i = n4; i < n; i++) { const v = load<f32>(pz + addr(i)); store<f32>(pa + addr(i), v > 0 ? v : 0); }
+  } else if (kind == 2) {
+    for (let i = 0; i < n; i++) store<f32>(pa + addr(i), sigm(load<f32>(pz + addr(i))));
+  } else if (kind == 3) {
+    for (let i = 0; i < n; i++) store<f32>(pa + addr(i), tanhf(load<f32>(pz + addr(i))));
+  }
+}
+
+/** g *= f'(z), from z (relu) or from a = f(z) (sigmoid, tanh). */
+export function actBackward(kind: i32, z: i32, a: i32, g: i32, n: i32): void {
+  const pz = addr(z), pa = addr(a), pg = addr(g);
+  if (kind == 1) {
+    for (let i = 0; i < n; i++) if (!(load<f32>(pz + addr(i)) > 0)) store<f32>(pg + addr(i), 0);
+  } else if (kind == 2) {
+    for (let i = 0; i < n; i++) { const s = load<f32>(pa + addr(i)); store<f32>(pg + addr(i), load<f32>(pg + addr(i)) * s * (1 - s)); }
+  } else if (kind == 3) {
+    for (let i = 0; i < n; i++) { const t = load<f32>(pa + addr(i)); store<f32>(pg + addr(i), load<f32>(pg + addr(i)) * (1 - t * t)); }
+  }
+}

@@ -6,6 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ActivationName } from '../model';
+import { backwardArray, forwardArray } from './activations';
 
 export interface Kernels {
   kind: 'wasm' | 'js';
@@ -21,7 +23,21 @@ export interface Kernels {
   sumSquares(p: number, n: number): number;
   /** Add bias to each row; relu when act === 1. */
   biasAct(z: number, bias: number, rows: number, n: number, act: number): void;
+  /** Optimizer updates in place (rules in optimizers.ts); each returns the squared norm of the update. */
+  sgdUpdate(w: number, g: number, n: number, lr: number, gs: number, dl: number): number;
+  momentumUpdate(w: number, g: number, m: number, n: number, lr: number, gs: number, dl: number, mu: number): number;
+  adamUpdate(w: number, g: number, m: number, v: number, n: number, alr: number, gs: number, dl: number, b1: number, b2: number, eps: number): number;
+  rmspropUpdate(w: number, g: number, v: number, n: number, lr: number, gs: number, dl: number, rho: number, eps: number): number;
+  /** a = f(z) for kind ACT_KERNEL[name]; actBackward: g *= f'(z). */
+  actForward(kind: number, z: number, a: number, n: number): void;
+  actBackward(kind: number, z: number, a: number, g: number, n: number): void;
 }
+
+type UpdateFns = Pick<Kernels, 'sgdUpdate' | 'momentumUpdate' | 'adamUpdate' | 'rmspropUpdate' | 'actForward' | 'actBackward'>;
+
+/** Activations with a kernel of their own (the hot ones); others run the table's scalar functions. */
+export const ACT_KERNEL: Partial<Record<ActivationName, number>> = { relu: 1, sigmoid: 2, tanh: 3 };
+const KERNEL_ACT: ActivationName[] = ['linear', 'relu', 'sigmoid', 'tanh'];
 
 let wasmModule: WebAssembly.Module | null | undefined;
 let wasmPathTried: string[] = [];
@@ -59,14 +75,18 @@ export function loadKernels(kind: 'wasm' | 'js', floats: number): Kernels {
 
 function wasmKernels(mod: WebAssembly.Module, floats: number): Kernels {
   const inst = new WebAssembly.Instance(mod, {});
-  const ex = inst.exports as unknown as {
+  const ex = inst.exports as unknown as UpdateFns & {
     memory: WebAssembly.Memory;
     gemm: Kernels['gemm']; sumSquares(p: number, n: number): number; biasAct: Kernels['biasAct'];
   };
   const needPages = Math.ceil((floats + 64) * 4 / 65536);
   const have = ex.memory.buffer.byteLength / 65536;
   if (needPages > have) ex.memory.grow(needPages - have);
-  return { kind: 'wasm', H: new Float32Array(ex.memory.buffer), gemm: ex.gemm, sumSquares: ex.sumSquares, biasAct: ex.biasAct };
+  return {
+    kind: 'wasm', H: new Float32Array(ex.memory.buffer), gemm: ex.gemm, sumSquares: ex.sumSquares, biasAct: ex.biasAct,
+    sgdUpdate: ex.sgdUpdate, momentumUpdate: ex.momentumUpdate, adamUpdate: ex.adamUpdate, rmspropUpdate: ex.rmspropUpdate,
+    actForward: ex.actForward, actBackward: ex.actBackward,
+  };
 }
 
 /** The reference kernels: straightforward loops, float32 storage, float32 accumulation like the wasm path. */
@@ -97,6 +117,43 @@ export function jsKernels(H: Float32Array): Kernels {
         if (act === 1) for (let j = 0; j < n; j++) { const v = H[o + j] + H[bias + j]; H[o + j] = v > 0 ? v : 0; }
         else for (let j = 0; j < n; j++) H[o + j] += H[bias + j];
       }
+    },
+    actForward(kind, z, a, n) { forwardArray(KERNEL_ACT[kind], {}, H.subarray(z, z + n), H.subarray(a, a + n), n); },
+    actBackward(kind, z, a, g, n) { backwardArray(KERNEL_ACT[kind], {}, H.subarray(z, z + n), H.subarray(a, a + n), H.subarray(g, g + n), n); },
+    sgdUpdate(w, g, n, lr, gs, dl) {
+      let usq = 0;
+      for (let i = 0; i < n; i++) { const u = -lr * gs * H[g + i] - dl * H[w + i]; H[w + i] += u; usq += u * u; }
+      return usq;
+    },
+    momentumUpdate(w, g, m, n, lr, gs, dl, mu) {
+      let usq = 0;
+      for (let i = 0; i < n; i++) {
+        const wi = H[w + i];
+        H[m + i] = mu * H[m + i] - lr * gs * H[g + i];
+        const u = H[m + i] - dl * wi; H[w + i] = wi + u; usq += u * u;
+      }
+      return usq;
+    },
+    adamUpdate(w, g, m, v, n, alr, gs, dl, b1, b2, eps) {
+      let usq = 0;
+      for (let i = 0; i < n; i++) {
+        const gi = H[g + i] * gs, wi = H[w + i];
+        H[m + i] = b1 * H[m + i] + (1 - b1) * gi;
+        H[v + i] = b2 * H[v + i] + (1 - b2) * gi * gi;
+        const u = -alr * H[m + i] / (Math.sqrt(H[v + i]) + eps) - dl * wi;
+        H[w + i] = wi + u; usq += u * u;
+      }
+      return usq;
+    },
+    rmspropUpdate(w, g, v, n, lr, gs, dl, rho, eps) {
+      let usq = 0;
+      for (let i = 0; i < n; i++) {
+        const gi = H[g + i] * gs, wi = H[w + i];
+        H[v + i] = rho * H[v + i] + (1 - rho) * gi * gi;
+        const u = -lr * gi / (Math.sqrt(H[v + i]) + eps) - dl * wi;
+        H[w + i] = wi + u; usq += u * u;
+      }
+      return usq;
     },
   };
 }

@@ -7,6 +7,7 @@
 import type { ActivationName, ActivationSpec, Conv2DLayer, LayerSpec, PoolLayer } from '../model';
 import { activationParams, backwardArray, forwardArray, softmaxBackwardRows, softmaxRows, type ActivationParams } from './activations';
 import type { Buf, Heap } from './heap';
+import { ACT_KERNEL, type Kernels } from './kernels';
 import { fillInit } from './initializers';
 import type { Rng } from './rng';
 
@@ -61,21 +62,27 @@ function allocParam(heap: Heap, name: string, shape: number[], trainable: boolea
 class Act {
   readonly name: ActivationName;
   readonly p: ActivationParams;
-  constructor(readonly spec: ActivationSpec) { this.name = spec.name; this.p = activationParams(spec); }
+  /** Kernel id when the kernels implement this activation (relu, sigmoid, tanh). */
+  readonly code: number;
+  constructor(readonly spec: ActivationSpec) { this.name = spec.name; this.p = activationParams(spec); this.code = ACT_KERNEL[spec.name] ?? 0; }
   get linear(): boolean { return this.name === 'linear'; }
-  /** a = f(z); prelu alpha per unit (last axis) from `alpha` when given. */
-  forward(z: Float32Array, a: Float32Array, n: number, units: number, alpha: Float32Array | null): void {
-    if (this.name === 'softmax') softmaxRows(z, a, n / units, units);
+  /** out = f(z) over n values; prelu alpha per unit (last axis) from `alpha` when given. */
+  forward(k: Kernels, z: Buf, out: Buf, n: number, units: number, alpha: Float32Array | null): void {
+    if (this.code) k.actForward(this.code, z.off, out.off, n);
+    else if (this.name === 'softmax') softmaxRows(z.v, out.v, n / units, units);
     else if (this.name === 'prelu' && alpha) {
-      for (let i = 0; i < n; i++) { const v = z[i]; a[i] = v > 0 ? v : alpha[i % units] * v; }
-    } else forwardArray(this.name, this.p, z, a, n);
+      const zv = z.v, a = out.v;
+      for (let i = 0; i < n; i++) { const v = zv[i]; a[i] = v > 0 ? v : alpha[i % units] * v; }
+    } else forwardArray(this.name, this.p, z.v, out.v, n);
   }
   /** g *= f'(z) (softmax: Jacobian-vector product). */
-  backward(z: Float32Array, a: Float32Array, g: Float32Array, n: number, units: number, alpha: Float32Array | null): void {
-    if (this.name === 'softmax') softmaxBackwardRows(a, g, n / units, units);
+  backward(k: Kernels, z: Buf, out: Buf, g: Buf, n: number, units: number, alpha: Float32Array | null): void {
+    if (this.code) k.actBackward(this.code, z.off, out.off, g.off, n);
+    else if (this.name === 'softmax') softmaxBackwardRows(out.v, g.v, n / units, units);
     else if (this.name === 'prelu' && alpha) {
-      for (let i = 0; i < n; i++) if (!(z[i] > 0)) g[i] *= alpha[i % units];
-    } else backwardArray(this.name, this.p, z, a, g, n);
+      const zv = z.v, gv = g.v;
+      for (let i = 0; i < n; i++) if (!(zv[i] > 0)) gv[i] *= alpha[i % units];
+    } else backwardArray(this.name, this.p, z.v, out.v, g.v, n);
   }
 }
 
@@ -124,13 +131,13 @@ export class Dense extends Base implements Layer {
     const k = this.heapRef.kernels, I = this.inSize, O = this.outSize, z = this.z!;
     k.gemm(x.off, I, 1, this.W.w.off, O, 1, z.off, O, rows, I, O, 1, 0, this.heapRef.pack.off);
     if (this.b) k.biasAct(z.off, this.b.w.off, rows, O, 0);
-    if (!this.act.linear) this.act.forward(z.v, this.out.v, rows * O, O, this.alpha ? this.alpha.w.v : null);
+    if (!this.act.linear) this.act.forward(k, z, this.out, rows * O, O, this.alpha ? this.alpha.w.v : null);
   }
   backward(x: Buf, dx: Buf | null, rows: number, paramGrads: boolean): void {
     const k = this.heapRef.kernels, I = this.inSize, O = this.outSize, n = rows * O, dz = this.dOut;
     if (!this.fusedLoss && !this.act.linear) {
       if (this.alpha && paramGrads) preluAlphaGrad(this.z!.v, dz.v, n, O, this.alpha.g.v);
-      this.act.backward(this.z!.v, this.out.v, dz.v, n, O, this.alpha ? this.alpha.w.v : null);
+      this.act.backward(k, this.z!, this.out, dz, n, O, this.alpha ? this.alpha.w.v : null);
     }
     if (paramGrads) {
       k.gemm(x.off, 1, I, dz.off, O, 1, this.W.g.off, O, I, rows, O, 1, 0, this.heapRef.pack.off);
@@ -231,13 +238,13 @@ export class Conv2D extends Base implements Layer {
     this.im2col(x.v, rows);
     k.gemm(this.cols.off, this.KK, 1, this.W.w.off, F, 1, z.off, F, P, this.KK, F, 1, 0, this.heapRef.pack.off);
     if (this.b) k.biasAct(z.off, this.b.w.off, P, F, 0);
-    if (!this.act.linear) this.act.forward(z.v, this.out.v, P * F, F, this.alpha ? this.alpha.w.v : null);
+    if (!this.act.linear) this.act.forward(k, z, this.out, P * F, F, this.alpha ? this.alpha.w.v : null);
   }
   backward(_x: Buf, dx: Buf | null, rows: number, paramGrads: boolean): void {
     const k = this.heapRef.kernels, F = this.spec.filters, P = rows * this.OH * this.OW, dz = this.dOut, KK = this.KK;
     if (!this.fusedLoss && !this.act.linear) {
       if (this.alpha && paramGrads) preluAlphaGrad(this.z!.v, dz.v, P * F, F, this.alpha.g.v);
-      this.act.backward(this.z!.v, this.out.v, dz.v, P * F, F, this.alpha ? this.alpha.w.v : null);
+      this.act.backward(k, this.z!, this.out, dz, P * F, F, this.alpha ? this.alpha.w.v : null);
     }
     if (paramGrads) {
       k.gemm(this.cols.off, 1, KK, dz.off, F, 1, this.W.g.off, F, KK, P, F, 1, 0, this.heapRef.pack.off);
@@ -441,13 +448,13 @@ export class ActivationOnly extends Base implements Layer {
   forward(x: Buf, rows: number): void {
     const n = rows * this.inSize;
     this.z!.v.set(x.v.subarray(0, n));
-    this.act.forward(this.z!.v, this.out.v, n, this.units, this.alpha ? this.alpha.w.v : null);
+    this.act.forward(this.heapRef.kernels, this.z!, this.out, n, this.units, this.alpha ? this.alpha.w.v : null);
   }
   backward(_x: Buf, dx: Buf | null, rows: number, paramGrads: boolean): void {
     const n = rows * this.inSize, g = this.dOut.v;
     if (!this.fusedLoss) {
       if (this.alpha && paramGrads) preluAlphaGrad(this.z!.v, g, n, this.units, this.alpha.g.v);
-      this.act.backward(this.z!.v, this.out.v, g, n, this.units, this.alpha ? this.alpha.w.v : null);
+      this.act.backward(this.heapRef.kernels, this.z!, this.out, this.dOut, n, this.units, this.alpha ? this.alpha.w.v : null);
     }
     if (dx) dx.v.set(g.subarray(0, n));
   }

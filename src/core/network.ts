@@ -94,7 +94,8 @@ export class Network {
     const oneHot = yWidth === 1 && O > 1;
     for (let r = 0; r < count; r++) {
       const s = idx ? idx[start + r] : start + r;
-      xin.set(x.subarray(s * I, s * I + I), r * I);
+      if (I < 64) for (let j = 0, src = s * I, dst = r * I; j < I; j++) xin[dst + j] = x[src + j];
+      else xin.set(x.subarray(s * I, s * I + I), r * I);
       if (oneHot) {
         t.fill(0, r * O, r * O + O);
         const c = y[s] | 0;

@@ -17,7 +17,7 @@ export class Optimizer {
   private slots: Slot[];
   private t = 0;
 
-  constructor(readonly spec: TrainSpec, params: Param[], heap: Heap) {
+  constructor(readonly spec: TrainSpec, params: Param[], private readonly heap: Heap) {
     const needM = spec.optimizer === 'momentum' || spec.optimizer === 'adam';
     const needV = spec.optimizer === 'adam' || spec.optimizer === 'rmsprop';
     this.slots = params.filter(p => p.trainable).map(p => ({ p, m: needM ? heap.alloc(p.w.n) : null, v: needV ? heap.alloc(p.w.n) : null }));
@@ -32,46 +32,18 @@ export class Optimizer {
    */
   step(gradScale: number, measure?: (p: Param, updateSq: number) => void): void {
     const { optimizer, lr, weightDecay: wd, momentum, beta1, beta2, epsilon, rho } = this.spec;
+    const k = this.heap.kernels;
     this.t++;
     const t = this.t;
     const adamLr = lr * Math.sqrt(1 - Math.pow(beta2, t)) / (1 - Math.pow(beta1, t));
     for (const { p, m, v } of this.slots) {
-      const w = p.w.v, g = p.g.v, n = p.w.n, decay = wd > 0 && p.decay ? lr * wd : 0;
+      const n = p.w.n, dl = wd > 0 && p.decay ? lr * wd : 0;
       let usq = 0;
       switch (optimizer) {
-        case 'sgd':
-          for (let i = 0; i < n; i++) { const u = -lr * g[i] * gradScale - decay * w[i]; w[i] += u; usq += u * u; }
-          break;
-        case 'momentum': {
-          const mv = m!.v;
-          for (let i = 0; i < n; i++) {
-            const d = -decay * w[i];
-            mv[i] = momentum * mv[i] - lr * g[i] * gradScale;
-            const u = mv[i] + d; w[i] += u; usq += u * u;
-          }
-          break;
-        }
-        case 'adam': {
-          const mv = m!.v, vv = v!.v;
-          for (let i = 0; i < n; i++) {
-            const gi = g[i] * gradScale;
-            mv[i] = beta1 * mv[i] + (1 - beta1) * gi;
-            vv[i] = beta2 * vv[i] + (1 - beta2) * gi * gi;
-            const u = -adamLr * mv[i] / (Math.sqrt(vv[i]) + epsilon) - decay * w[i];
-            w[i] += u; usq += u * u;
-          }
-          break;
-        }
-        case 'rmsprop': {
-          const vv = v!.v;
-          for (let i = 0; i < n; i++) {
-            const gi = g[i] * gradScale;
-            vv[i] = rho * vv[i] + (1 - rho) * gi * gi;
-            const u = -lr * gi / (Math.sqrt(vv[i]) + epsilon) - decay * w[i];
-            w[i] += u; usq += u * u;
-          }
-          break;
-        }
+        case 'sgd': usq = k.sgdUpdate(p.w.off, p.g.off, n, lr, gradScale, dl); break;
+        case 'momentum': usq = k.momentumUpdate(p.w.off, p.g.off, m!.off, n, lr, gradScale, dl, momentum); break;
+        case 'adam': usq = k.adamUpdate(p.w.off, p.g.off, m!.off, v!.off, n, adamLr, gradScale, dl, beta1, beta2, epsilon); break;
+        case 'rmsprop': usq = k.rmspropUpdate(p.w.off, p.g.off, v!.off, n, lr, gradScale, dl, rho, epsilon); break;
       }
       if (measure) measure(p, usq);
     }
