@@ -34,6 +34,16 @@ export function diagnoseTbRun(run: TbRun, thresholds?: Thresholds): Finding[] {
     const tag = SERIES[f.kind].map(q => run.tags.find(t => t.quantity === q && t.layer === name)?.tag).find(t => t)
       ?? (f.layer < 0 ? run.tags.find(t => t.quantity === 'loss')?.tag : undefined);
     if (tag) f.evidence.tag = tag;
+    if (f.kind === 'dead-units' || f.kind === 'saturation') {
+      // The fractions were estimated from histogram buckets: say so, with the bounds at the finding's step.
+      const key = f.kind === 'dead-units' ? 'deadFraction' : 'saturatedFraction';
+      const point = run.timeline.find(p => p.step === f.step) ?? run.timeline[run.timeline.length - 1];
+      const bounds = point?.layers[f.layer]?.estimated?.[key];
+      f.evidence.estimatedFrom = f.kind === 'dead-units'
+        ? 'histogram: fraction of values in the dead region (an upper bound on units dead on every sample)'
+        : 'histogram: fraction of values in the saturated region';
+      if (bounds) f.evidence.bounds = bounds;
+    }
   }
   return findings;
 }

@@ -1,0 +1,176 @@
+/**
+ * `activation-lens diagnose-run <logdir> [--json] [--fail-on error|warning|never] [--run NAME]
+ *   [--tag QUANTITY=TEMPLATE]... [--activation LAYER=NAME]... [--threshold KEY=VALUE]...`
+ * Diagnoses TensorBoard runs with the SPEC §4 rules: a per-layer table and findings per run, or the §6.1
+ * JSON report (one object for one run; {schema: "activation-lens/runs@1", runs: [...]} for several).
+ * Exit codes as SPEC §6: 0 clean, 1 findings at or above --fail-on, 2 unusable input (one line on stderr).
+ */
+import { InputError, formatProblem, type Thresholds } from '../model';
+import { formatNumber as fmt } from '../format';
+import type { Finding, Severity } from '../diagnosis/types';
+import { diagnoseTbRun } from './diagnose';
+import { readLogdir } from './logdir';
+import type { TbRun } from './run';
+
+export interface CliIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+}
+
+export const DIAGNOSE_RUN_USAGE =
+  'usage: activation-lens diagnose-run <logdir> [--json] [--fail-on error|warning|never] [--run NAME] ' +
+  '[--tag QUANTITY=TEMPLATE]... [--activation LAYER=NAME]... [--threshold KEY=VALUE]...';
+
+interface Args {
+  logdir: string; json: boolean; failOn: Severity | 'never'; run?: string;
+  tags: Record<string, string>; activations: Record<string, string>; thresholds: Thresholds;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { logdir: '', json: false, failOn: 'error', tags: {}, activations: {}, thresholds: {} };
+  const pair = (flag: string, v: string | undefined): [string, string] => {
+    const i = v?.indexOf('=') ?? -1;
+    if (!v || i <= 0) throw new UsageError(`${flag} expects KEY=VALUE, got ${v ?? 'nothing'}`);
+    return [v.slice(0, i), v.slice(i + 1)];
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    switch (arg) {
+      case '--json': a.json = true; break;
+      case '--fail-on': {
+        const v = argv[++i];
+        if (v !== 'error' && v !== 'warning' && v !== 'info' && v !== 'never') throw new UsageError(`--fail-on expects error, warning or never, got ${v ?? 'nothing'}`);
+        a.failOn = v; break;
+      }
+      case '--run': a.run = argv[++i]; if (a.run === undefined) throw new UsageError('--run expects a run name'); break;
+      case '--tag': { const [k, v] = pair(arg, argv[++i]); a.tags[k] = v; break; }
+      case '--activation': { const [k, v] = pair(arg, argv[++i]); a.activations[k] = v; break; }
+      case '--threshold': {
+        const [k, v] = pair(arg, argv[++i]);
+        const x = Number(v);
+        if (!Number.isFinite(x)) throw new UsageError(`--threshold ${k} expects a number, got ${v}`);
+        a.thresholds[k] = x; break;
+      }
+      default:
+        if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
+        if (a.logdir) throw new UsageError(`unexpected argument ${arg}`);
+        a.logdir = arg;
+    }
+  }
+  if (!a.logdir) throw new UsageError('missing <logdir>');
+  return a;
+}
+
+const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+/** Histogram quantities that the run rules can read (weights alone give them nothing). */
+const DIAGNOSABLE = new Set(['preact', 'activation', 'grad']);
+
+export async function diagnoseRun(argv: string[], io: CliIo): Promise<number> {
+  const t0 = Date.now();
+  let args: Args;
+  try { args = parseArgs(argv); } catch (e) {
+    io.stderr.write(`${(e as Error).message}\n${DIAGNOSE_RUN_USAGE}\n`);
+    return 2;
+  }
+  let runs: TbRun[];
+  try {
+    runs = readLogdir(args.logdir, { tags: args.tags, activations: args.activations });
+  } catch (e) {
+    if (e instanceof InputError) { io.stderr.write(formatProblem(args.logdir, e.problem) + '\n'); return 2; }
+    io.stderr.write(`${args.logdir}:1:1: cannot read the log directory: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const fail = (message: string) => { io.stderr.write(`${args.logdir}:1:1: ${message}\n`); return 2; };
+  if (!runs.length) return fail('no TensorBoard event files (events.out.tfevents.*) found');
+  if (args.run !== undefined) {
+    runs = runs.filter(r => r.name === args.run);
+    if (!runs.length) return fail(`no run named "${args.run}"`);
+  }
+  for (const r of runs) for (const i of r.issues) io.stderr.write(`${i.file}: warning: ${i.message}\n`);
+
+  const usable = runs.filter(r => r.layers.length && r.timeline.length);
+  if (!usable.length) {
+    const tags = [...new Set(runs.flatMap(r => r.tags.map(t => t.tag)))];
+    return fail(`no histograms found that map to layers (tags: ${tags.slice(0, 12).join(', ') || 'none'}${tags.length > 12 ? ', ...' : ''}); ` +
+      'log pre-activation, activation and gradient histograms (examples/pytorch/activation_lens_hooks.py) or map tags with --tag QUANTITY=TEMPLATE');
+  }
+  const results = usable.map(run => ({ run, findings: diagnoseTbRun(run, args.thresholds) }));
+  for (const { run } of results) {
+    if (!run.tags.some(t => t.quantity && DIAGNOSABLE.has(t.quantity))) {
+      io.stderr.write(`${args.logdir}: note: run "${run.name}" has only weight histograms: dead units, saturation and gradient flow need ` +
+        '"<layer>/preact", "<layer>/activation" and "<layer>/grad_preact" histograms (see docs/tensorboard.md)\n');
+    }
+  }
+  const wallMs = Date.now() - t0;
+  if (args.json) {
+    const reports = results.map(r => runReport(args.logdir, r.run, r.findings, wallMs));
+    io.stdout.write(JSON.stringify(reports.length === 1 ? reports[0] : { schema: 'activation-lens/runs@1', logdir: args.logdir, runs: reports }, null, 2) + '\n');
+  } else {
+    io.stdout.write(results.map(r => textReport(r.run, r.findings)).join('\n'));
+  }
+  const threshold = args.failOn === 'never' ? -1 : RANK[args.failOn];
+  return results.some(r => r.findings.some(f => RANK[f.severity] <= threshold)) ? 1 : 0;
+}
+
+/** The SPEC §6.1 shape for a run read from logs: what logs cannot tell (init, shapes, params) is null. */
+export function runReport(logdir: string, run: TbRun, findings: Finding[], wallMs: number) {
+  const last = run.timeline[run.timeline.length - 1];
+  const tagsOf = (name: string) => Object.fromEntries(run.tags.filter(t => t.layer === name && t.quantity).map(t => [t.quantity!, t.tag]));
+  return {
+    schema: 'activation-lens/report@1',
+    config: logdir,
+    source: { kind: 'tensorboard', logdir, run: run.name, dir: run.dir,
+      files: run.files.map(f => ({ path: f.path, records: f.records })), issues: run.issues },
+    seed: null,
+    model: {
+      input: null, params: null, nonTrainableParams: null,
+      layers: run.layers.map(l => ({ index: l.index, name: l.name, type: l.type, activation: l.activation?.name ?? null,
+        init: null, outputShape: null, params: null, source: null, tags: tagsOf(l.name) })),
+    },
+    training: {
+      steps: last?.step ?? 0, loss: null, optimizer: null,
+      final: { trainLoss: last?.trainLoss ?? null, valLoss: last?.valLoss ?? null, ...(last?.valAccuracy !== undefined ? { valAccuracy: last.valAccuracy } : {}) },
+      stopped: run.nonFinite ? 'non-finite' : 'completed',
+    },
+    timeline: run.timeline,
+    findings: findings.map(f => ({ kind: f.kind, severity: f.severity, layer: f.layer, layerName: f.layerName, step: f.step,
+      message: f.message, evidence: f.evidence, suggestions: f.suggestions, source: null })),
+    suggestions: [],
+    timing: { wallMs, stepsPerSecond: null },
+  };
+}
+
+function pad(s: string, n: number): string { return s.length >= n ? s + ' ' : s + ' '.repeat(n - s.length); }
+const pct = (x: number | null, bounds?: [number, number]) =>
+  x === null || !Number.isFinite(x) ? '–' : `${fmt(100 * x, 2)}%${bounds && bounds[1] - bounds[0] > 0.005 ? ` (${fmt(100 * bounds[0], 2)}-${fmt(100 * bounds[1], 2)})` : ''}`;
+
+export function textReport(run: TbRun, findings: Finding[]): string {
+  const tl = run.timeline, last = tl[tl.length - 1];
+  const records = run.files.reduce((a, f) => a + f.records, 0);
+  const lines = [`TensorBoard run "${run.name}" (${run.dir}): ${run.layers.length} layers, ${tl.length} steps (${tl[0].step}..${last.step}), ` +
+    `${run.files.length} file${run.files.length === 1 ? '' : 's'}, ${records} records`];
+  const out = run.layers.length - 1;
+  const w = Math.max(5, ...run.layers.map(l => l.name.length)) + 1;
+  lines.push(`  ${pad('layer', w)}${pad('activation', 12)}${pad('dead', 16)}${pad('saturated', 16)}${pad('gradRms', 10)}ratio to output`);
+  for (const l of run.layers) {
+    const s = last.layers[l.index];
+    const ratio = s.gradRms / last.layers[out].gradRms;
+    lines.push(`  ${pad(l.name, w)}${pad(l.activation?.name ?? '?', 12)}${pad(pct(s.deadFraction, s.estimated?.deadFraction), 16)}` +
+      `${pad(pct(s.saturatedFraction, s.estimated?.saturatedFraction), 16)}${pad(fmt(Number.isFinite(s.gradRms) ? s.gradRms : null), 10)}` +
+      `${Number.isFinite(ratio) ? fmt(ratio) : '–'}`);
+  }
+  if (run.layers.some(l => !l.activation)) {
+    lines.push('  (activation "?": dead/saturated fractions need the activation; give it with --activation LAYER=NAME)');
+  }
+  lines.push(`  Values at step ${last.step}; dead/saturated fractions are estimated from histogram buckets (bounds in parentheses when they differ).`);
+  if (!findings.length) lines.push('  No findings.');
+  for (const f of findings) {
+    const where = [f.step !== null ? `step ${f.step}` : '', f.evidence.tag ? `tag ${f.evidence.tag}` : ''].filter(Boolean).join(', ');
+    lines.push(`  ${pad(f.severity, 8)}${pad(f.kind, 20)}${f.layerName}${where ? ` (${where})` : ''}: ${f.message}`);
+    for (const s of f.suggestions) lines.push(`      -> ${s.reason}`);
+  }
+  return lines.join('\n') + '\n';
+}
