@@ -1,0 +1,164 @@
+/**
+ * loadDataset: the data of a parsed config in memory, split into train and validation, targets encoded for
+ * the config's loss. The task follows the loss: cross_entropy -> class indices, binary_cross_entropy -> 0/1,
+ * mse -> numbers (one-hot for class data). Bad input throws InputError with a span (csv: row and column).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InputError, type Dataset, type InputProblem, type NetworkConfig } from '../model';
+import { Rng } from '../core/rng';
+import { inferShapes } from '../config/shapes';
+import { csvFeatures, MAX_CSV_BYTES, parseCsv, targetColumn } from './csv';
+import { shapes } from './shapes';
+import { splitSizes } from './sources';
+import { checkerboard, circles, gaussians, moons, sine, spiral, teacher, xor, type Raw } from './synthetic';
+import { irisRaw } from './iris';
+
+export { SOURCES, SOURCE_NAMES, sourceInputShape, splitSizes } from './sources';
+
+function fail(config: NetworkConfig, message: string, key = 'data.source', file?: string): never {
+  const p: InputProblem = { severity: 'error', message, span: config.spans[key] ?? config.spans.data };
+  throw new InputError(p, file ?? config.file);
+}
+
+/** Width of the network's output (last axis of the last layer). */
+function outputWidth(config: NetworkConfig): number {
+  const { shapes: s } = inferShapes(config.model.input, config.model.layers);
+  const last = s[s.length - 1]?.outputShape ?? [1];
+  return last[last.length - 1];
+}
+
+export function loadDataset(config: NetworkConfig, baseDir: string, opts?: { workspaceRoot?: string }): Dataset {
+  const d = config.data;
+  const rng = Rng.derive(config.seed, `data:${d.source}`);
+  const outDim = outputWidth(config);
+  let raw: Raw;
+  switch (d.source) {
+    case 'spiral': raw = spiral(d, rng); break;
+    case 'circles': raw = circles(d, rng); break;
+    case 'xor': raw = xor(d, rng); break;
+    case 'moons': raw = moons(d, rng); break;
+    case 'gaussians': raw = gaussians(d, rng); break;
+    case 'checkerboard': raw = checkerboard(d, rng); break;
+    case 'sine': raw = sine(d, rng); break;
+    case 'teacher': raw = teacher(d, rng, outDim); break;
+    case 'shapes': raw = shapes(d, rng); break;
+    case 'iris': raw = irisRaw(); break;
+    case 'csv': raw = csvRaw(config, baseDir, opts?.workspaceRoot); break;
+    case 'tensorboard': return fail(config, 'data.source tensorboard reads logged statistics; it has no samples to train on');
+  }
+  const want = config.model.input.reduce((a, b) => a * b, 1);
+  const got = raw.shape.reduce((a, b) => a * b, 1);
+  if (want !== got) fail(config, `the ${d.source} data has samples of shape [${raw.shape.join(', ')}] but model.input is [${config.model.input.join(', ')}]`, config.spans['model.input'] ? 'model.input' : 'data.source');
+  if (raw.n < 2) fail(config, `the ${d.source} data has ${raw.n} sample${raw.n === 1 ? '' : 's'}: at least 2 are needed (training and validation)`);
+  return encode(config, raw, outDim);
+}
+
+function csvRaw(config: NetworkConfig, baseDir: string, workspaceRoot?: string): Raw {
+  const d = config.data;
+  if (!d.path) fail(config, 'data.source csv needs "path"');
+  const abs = path.resolve(baseDir, d.path);
+  if (workspaceRoot) {
+    const rel = path.relative(path.resolve(workspaceRoot), abs);
+    if (rel.split(path.sep)[0] === '..' || path.isAbsolute(rel)) fail(config, `data.path "${d.path}" is outside the workspace`, 'data.path');
+  }
+  let text: string;
+  try {
+    if (fs.statSync(abs).size > MAX_CSV_BYTES) fail(config, `${d.path} is larger than ${MAX_CSV_BYTES >> 20} MB`, 'data.path');
+    text = fs.readFileSync(abs, 'utf8');
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(config, `cannot read ${d.path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'data.path');
+  }
+  const table = parseCsv(text, abs);
+  const ti = targetColumn(table, d.target, abs);
+  const feats = csvFeatures(table, ti, abs);
+  normalize(feats.x, feats.n, feats.features, d.normalize ?? 'standard');
+  const raw: Raw = { x: feats.x, shape: [feats.features], n: feats.n };
+  if (config.train.loss === 'mse') {
+    const targets = new Float32Array(feats.n);
+    feats.targets.forEach((s, i) => {
+      const v = s === '' ? NaN : Number(s);
+      if (!Number.isFinite(v)) {
+        const r = table.rows[i];
+        throw new InputError({ severity: 'error', message: `row ${r.line + 1}, column "${table.header[ti]}" (${ti + 1}): the target "${s.slice(0, 40)}" is not a number (mse needs numeric targets; for classes use cross_entropy)`,
+          span: { start: { line: r.line, character: r.starts[ti], offset: 0 }, end: { line: r.line, character: r.starts[ti] + Math.max(1, s.length), offset: 0 } } }, abs);
+      }
+      targets[i] = v;
+    });
+    return { ...raw, targets, targetDim: 1 };
+  }
+  // Classes: distinct target values, numerically sorted when they are numbers.
+  const distinct = [...new Set(feats.targets)];
+  const numeric = distinct.every(s => s !== '' && Number.isFinite(Number(s)));
+  distinct.sort(numeric ? (a, b) => Number(a) - Number(b) : undefined);
+  if (distinct.length > 1000) fail(config, `the target column "${table.header[ti]}" has ${distinct.length} distinct values: too many classes (use loss: mse for a numeric target)`, 'data.target', abs);
+  const index = new Map(distinct.map((s, i) => [s, i]));
+  const labels = Int32Array.from(feats.targets, s => index.get(s)!);
+  return { ...raw, labels, classes: distinct.length, classNames: distinct };
+}
+
+function normalize(x: Float32Array, n: number, f: number, how: 'standard' | 'minmax' | 'none'): void {
+  if (how === 'none') return;
+  for (let j = 0; j < f; j++) {
+    let a = 0, b = 0;
+    if (how === 'standard') {
+      let s = 0; for (let i = 0; i < n; i++) s += x[i * f + j];
+      const mean = s / n; let v = 0;
+      for (let i = 0; i < n; i++) v += (x[i * f + j] - mean) ** 2;
+      a = mean; b = Math.sqrt(v / n) || 1;
+    } else {
+      let lo = Infinity, hi = -Infinity;
+      for (let i = 0; i < n; i++) { lo = Math.min(lo, x[i * f + j]); hi = Math.max(hi, x[i * f + j]); }
+      a = lo; b = hi - lo || 1;
+    }
+    for (let i = 0; i < n; i++) x[i * f + j] = (x[i * f + j] - a) / b;
+  }
+}
+
+/** Shuffle (seeded), split, and encode the targets for the loss. */
+function encode(config: NetworkConfig, raw: Raw, outDim: number): Dataset {
+  const loss = config.train.loss;
+  const src = config.data.source;
+  const per = raw.shape.reduce((a, b) => a * b, 1);
+  let task: Dataset['task']; let targetDim: number;
+  let y: Float32Array;
+  if (raw.labels) {
+    const c = raw.classes!;
+    if (loss === 'cross_entropy') {
+      if (outDim !== c) fail(config, `the output layer has ${outDim} units but the ${src} data has ${c} classes`, 'model.layers');
+      task = 'classification'; targetDim = c; y = Float32Array.from(raw.labels);
+    } else if (loss === 'binary_cross_entropy') {
+      if (c !== 2) fail(config, `binary_cross_entropy needs 2 classes, the ${src} data has ${c}`, config.spans['train.loss'] ? 'train.loss' : 'data.source');
+      task = 'binary'; targetDim = 1; y = Float32Array.from(raw.labels);
+    } else if (outDim === 1 && c === 2) {
+      task = 'regression'; targetDim = 1; y = Float32Array.from(raw.labels);
+    } else {
+      if (outDim !== c) fail(config, `mse on the ${c} classes of ${src} needs ${c} outputs (one-hot targets), the output layer has ${outDim}`, 'model.layers');
+      task = 'regression'; targetDim = c; y = new Float32Array(raw.n * c);
+      raw.labels.forEach((l, i) => { y[i * c + l] = 1; });
+    }
+  } else {
+    if (loss !== 'mse') fail(config, `${loss} needs class targets, but the ${src} data is regression`, config.spans['train.loss'] ? 'train.loss' : 'data.source');
+    targetDim = raw.targetDim!;
+    if (outDim !== targetDim) fail(config, `the ${src} data has ${targetDim} target${targetDim === 1 ? '' : 's'} per sample, the output layer has ${outDim} units`, 'model.layers');
+    task = 'regression'; y = raw.targets!;
+  }
+  const order = Array.from({ length: raw.n }, (_, i) => i);
+  Rng.derive(config.seed, 'split').shuffle(order);
+  const { train: nTrain, val: nVal } = splitSizes(raw.n, config.data.validation);
+  const yw = task === 'classification' ? 1 : targetDim; // class indices: one number per sample
+  const pick = (from: number, count: number) => {
+    const x = new Float32Array(count * per); const yy = new Float32Array(count * yw);
+    for (let i = 0; i < count; i++) {
+      const s = order[from + i];
+      x.set(raw.x.subarray(s * per, (s + 1) * per), i * per);
+      yy.set(y.subarray(s * yw, (s + 1) * yw), i * yw);
+    }
+    return { x, y: yy, n: count };
+  };
+  const ds: Dataset = { inputShape: [...config.model.input], task, targetDim, train: pick(0, nTrain), val: pick(nTrain, nVal) };
+  if (raw.classNames) ds.classNames = raw.classNames;
+  return ds;
+}
