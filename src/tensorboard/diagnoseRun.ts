@@ -8,6 +8,7 @@
 import { InputError, formatProblem, type Thresholds } from '../model';
 import { formatNumber as fmt } from '../format';
 import type { Finding, Severity } from '../diagnosis/types';
+import { REPORT_SCHEMA_ID } from '../report/json';
 import { diagnoseTbRun } from './diagnose';
 import { readLogdir } from './logdir';
 import type { TbRun } from './run';
@@ -115,12 +116,15 @@ export async function diagnoseRun(argv: string[], io: CliIo): Promise<number> {
   return results.some(r => r.findings.some(f => RANK[f.severity] <= threshold)) ? 1 : 0;
 }
 
-/** The SPEC §6.1 shape for a run read from logs: what logs cannot tell (init, shapes, params) is null. */
+/**
+ * The SPEC §6.1 shape for a run read from logs. What logs cannot tell (seed, input, init, shapes, params) is
+ * null, and `source` says where the run came from; findings point at 1:1 (there is no config to point into).
+ */
 export function runReport(logdir: string, run: TbRun, findings: Finding[], wallMs: number) {
   const last = run.timeline[run.timeline.length - 1];
   const tagsOf = (name: string) => Object.fromEntries(run.tags.filter(t => t.layer === name && t.quantity).map(t => [t.quantity!, t.tag]));
   return {
-    schema: 'activation-lens/report@1',
+    schema: REPORT_SCHEMA_ID,
     config: logdir,
     source: { kind: 'tensorboard', logdir, run: run.name, dir: run.dir,
       files: run.files.map(f => ({ path: f.path, records: f.records })), issues: run.issues },
@@ -135,9 +139,9 @@ export function runReport(logdir: string, run: TbRun, findings: Finding[], wallM
       final: { trainLoss: last?.trainLoss ?? null, valLoss: last?.valLoss ?? null, ...(last?.valAccuracy !== undefined ? { valAccuracy: last.valAccuracy } : {}) },
       stopped: run.nonFinite ? 'non-finite' : 'completed',
     },
-    timeline: run.timeline,
+    timeline: run.timeline.map(p => ({ step: p.step, trainLoss: p.trainLoss, valLoss: p.valLoss, layers: p.layers })),
     findings: findings.map(f => ({ kind: f.kind, severity: f.severity, layer: f.layer, layerName: f.layerName, step: f.step,
-      message: f.message, evidence: f.evidence, suggestions: f.suggestions, source: null })),
+      message: f.message, evidence: f.evidence, suggestions: f.suggestions, source: { line: 1, column: 1 } })),
     suggestions: [],
     timing: { wallMs, stepsPerSecond: null },
   };
