@@ -1,0 +1,177 @@
+/**
+ * The `activation-lens` CLI (SPEC §6): diagnose, lint, compare. Bundled to dist/cli.js (with a shebang), which
+ * calls main() and exits with its code: 0 = no finding at or above --fail-on, 1 = such findings, 2 = input that
+ * could not be used (one `file:line:col: message` line on stderr). Commands are a table: adding one is one line.
+ */
+import fs from 'node:fs';
+import { parseArgs, UsageError, intOption, type ArgSpec, type ParsedArgs } from './args';
+import { InputFailure, applyOverrides, loadConfig, loadData } from './input';
+import { findingsText, layerTable, suggestionsText, summaryLine, trialsText } from './output';
+import { Progress } from './progress';
+import type { Io } from './io';
+import { train } from '../core/train';
+import { diagnose, orderFindings } from '../diagnosis/rules';
+import { staticRules } from '../diagnosis/staticRules';
+import { suggestActivations } from '../diagnosis/suggestions';
+import { compareActivations, targetLayers } from '../diagnosis/trials';
+import type { Finding, Severity } from '../diagnosis/types';
+import { buildReport, reportJson } from '../report/json';
+import { renderHtmlReport } from '../report/html';
+
+export type { Io } from './io';
+
+export interface Command {
+  usage: string;
+  args: ArgSpec;
+  run(args: ParsedArgs, io: Io): Promise<number>;
+}
+
+const FAIL_ON: Record<string, Severity[]> = { error: ['error'], warning: ['error', 'warning'], never: [] };
+
+function exitFor(findings: Finding[], failOn: string): number {
+  const levels = FAIL_ON[failOn];
+  if (!levels) throw new UsageError(`--fail-on must be error, warning or never, got "${failOn}"`);
+  return findings.some(f => levels.includes(f.severity)) ? 1 : 0;
+}
+
+function configArg(args: ParsedArgs, usage: string): string {
+  if (args.positionals.length !== 1) throw new UsageError(args.positionals.length ? `expected one config file, got ${args.positionals.length}` : `missing <config>\nusage: ${usage}`);
+  return args.positionals[0];
+}
+
+const diagnoseCmd: Command = {
+  usage: 'activation-lens diagnose <config> [--json] [--html <file>] [--seed N] [--steps N | --epochs N] [--fail-on error|warning|never]',
+  args: { flags: ['json'], values: ['html', 'seed', 'steps', 'epochs', 'fail-on'] },
+  async run(args, io) {
+    const file = configArg(args, this.usage);
+    const failOn = args.values.get('fail-on') ?? 'error';
+    exitFor([], failOn);
+    const steps = intOption(args, 'steps'), epochs = intOption(args, 'epochs'), seed = intOption(args, 'seed', 0);
+    if (steps !== undefined && epochs !== undefined) throw new UsageError('give --steps or --epochs, not both');
+    const t0 = performance.now();
+    const config = applyOverrides(loadConfig(file, l => io.stderr.write(`${l}\n`)), { seed, steps, epochs });
+    const data = loadData(config, file);
+    const json = args.flags.has('json');
+    const progress = new Progress(io.stderr, !json, config.train.steps);
+    let result;
+    try {
+      result = train(config, data, { onStep: (s, loss) => progress.update(s, loss) });
+    } catch (e) {
+      throw new InputFailure(`${file}:1:1: ${(e as Error).message}`);
+    } finally {
+      progress.done();
+    }
+    const findings = diagnose(config, result);
+    const report = buildReport({ configPath: file, config, result, findings, suggestions: suggestActivations(config, findings) });
+    report.timing.wallMs = Math.round(performance.now() - t0);
+    if (json) io.stdout.write(`${reportJson(report)}\n`);
+    else io.stdout.write([summaryLine(report), '', layerTable(report), '', findingsText(report), '', suggestionsText(report), ''].join('\n'));
+    const html = args.values.get('html');
+    if (html) {
+      fs.writeFileSync(html, renderHtmlReport(report));
+      io.stderr.write(`wrote ${html}\n`);
+    }
+    return exitFor(findings, failOn);
+  },
+};
+
+const lintCmd: Command = {
+  usage: 'activation-lens lint <config> [--json] [--fail-on error|warning|never]',
+  args: { flags: ['json'], values: ['fail-on'] },
+  async run(args, io) {
+    const file = configArg(args, this.usage);
+    const failOn = args.values.get('fail-on') ?? 'error';
+    exitFor([], failOn);
+    const t0 = performance.now();
+    let config, failure: InputFailure | undefined;
+    try {
+      config = loadConfig(file, l => io.stderr.write(`${l}\n`));
+    } catch (e) {
+      // Static lint still runs on what was understood (e.g. a Keras model up to an unsupported layer).
+      if (!(e instanceof InputFailure) || !e.partial) throw e;
+      failure = e;
+      config = e.partial;
+    }
+    const findings = orderFindings(staticRules(config));
+    const report = buildReport({ configPath: file, config, findings, suggestions: suggestActivations(config, findings), wallMs: performance.now() - t0 });
+    io.stdout.write(args.flags.has('json') ? `${reportJson(report)}\n` : [summaryLine(report), '', layerTable(report), '', findingsText(report), ''].join('\n'));
+    if (failure) { io.stderr.write(`${failure.line}\n`); return 2; }
+    return exitFor(findings, failOn);
+  },
+};
+
+const compareCmd: Command = {
+  usage: 'activation-lens compare <config> --layer <index|name|all> [--candidates a,b,...] [--steps N] [--seed N] [--json]',
+  args: { flags: ['json'], values: ['layer', 'candidates', 'steps', 'seed'] },
+  async run(args, io) {
+    const file = configArg(args, this.usage);
+    const layerArg = args.values.get('layer');
+    if (!layerArg) throw new UsageError(`--layer is required\nusage: ${this.usage}`);
+    const config = applyOverrides(loadConfig(file, l => io.stderr.write(`${l}\n`)), { seed: intOption(args, 'seed', 0) });
+    const layers = config.model.layers;
+    const layer = layerArg === 'all' ? 'all' as const
+      : /^\d+$/.test(layerArg) ? Number(layerArg) : layers.find(l => l.name === layerArg)?.index;
+    if (layer === undefined || (layer !== 'all' && !layers[layer])) {
+      throw new UsageError(`no layer "${layerArg}" (layers: ${layers.map(l => `${l.index} ${l.name}`).join(', ')})`);
+    }
+    const data = loadData(config, file);
+    const json = args.flags.has('json');
+    const candidates = args.values.get('candidates')?.split(',').map(s => s.trim()).filter(Boolean);
+    const t0 = performance.now();
+    let n = 0;
+    const progress = new Progress(io.stderr, !json, 0);
+    let ranked;
+    try {
+      ranked = await compareActivations(config, data, { layer, candidates, steps: intOption(args, 'steps'), parallel: true,
+        onTrial: r => progress.note(`trial ${++n}: ${r.activation} val loss ${r.trial?.valLoss.toPrecision(3)}`) });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    } finally {
+      progress.done();
+    }
+    const findings = orderFindings(staticRules(config));
+    const targets = targetLayers(config, layer);
+    const report = buildReport({ configPath: file, config, findings,
+      suggestions: targets.map(t => ({ layer: t, current: 'activation' in layers[t] ? (layers[t] as { activation: { name: string } }).activation.name : 'linear', ranked })),
+      wallMs: performance.now() - t0 });
+    if (json) io.stdout.write(`${reportJson(report)}\n`);
+    else io.stdout.write([`${file}: ${ranked.length} trials for ${layer === 'all' ? 'all hidden layers' : layers[layer].name}, same seed and data, ${formatSeconds(performance.now() - t0)}`, '', trialsText(ranked), ''].join('\n'));
+    return 0;
+  },
+};
+
+const formatSeconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The command table. Another command (e.g. diagnose-run for TensorBoard logs) is one more entry. */
+export const COMMANDS: Record<string, Command> = {
+  diagnose: diagnoseCmd,
+  lint: lintCmd,
+  compare: compareCmd,
+};
+
+function help(): string {
+  return ['usage:', ...Object.values(COMMANDS).map(c => `  ${c.usage}`),
+    '', 'exit codes: 0 = no finding at or above --fail-on (default error), 1 = such findings, 2 = unusable input'].join('\n');
+}
+
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    (name ? io.stdout : io.stderr).write(`${help()}\n`);
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) { io.stderr.write(`activation-lens: unknown command "${name}"\n${help()}\n`); return 2; }
+  try {
+    return await cmd.run(parseArgs(rest, cmd.args), io);
+  } catch (e) {
+    if (e instanceof InputFailure) { io.stderr.write(`${e.line}\n`); return 2; }
+    if (e instanceof UsageError) { io.stderr.write(`activation-lens ${name}: ${e.message}\n`); return 2; }
+    io.stderr.write(`activation-lens ${name}: internal error: ${(e as Error).stack ?? e}\n`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then(code => { process.exitCode = code; });
+}
