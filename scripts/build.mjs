@@ -17,6 +17,8 @@ const nodeCommon = { ...common, platform: 'node', format: 'cjs', target: 'node20
 const builds = [
   { ...nodeCommon, entryPoints: { extension: 'src/vscode/extension.ts' }, outdir: out, external: ['vscode'] },
   { ...nodeCommon, entryPoints: { worker: 'src/worker/trainWorker.ts' }, outdir: out },
+  // compare's trials on two worker threads (src/diagnosis/trials.ts looks for it next to the bundle).
+  { ...nodeCommon, entryPoints: { trialWorker: 'src/diagnosis/trialWorker.ts' }, outdir: out },
   { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir: out, banner: { js: '#!/usr/bin/env node' } },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022',
     entryPoints: { 'webview/panel': 'webview/panel.ts', 'webview/sidebar': 'webview/sidebar.ts', 'webview/report': 'webview/report.ts' }, outdir: out },
