@@ -1,0 +1,109 @@
+// The editor experience in the real workbench: numbers equal the CLI's, quick fixes edit only their value,
+// sidebar Run/Stop, the exported HTML report opens offline with painted charts. Timings are printed, not asserted.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { startCodeServer, launchBrowser, waitForWorkbench, runCommand, openFile, webviewFrame, ROOT } from '../tools/harness.mjs';
+import { formatNumberForTest } from './format.mjs';
+
+const OUT = path.join(ROOT, 'test-output/ui');
+let server, browser, page;
+
+before(async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  server = await startCodeServer({ workspace: path.join(ROOT, 'test/workspace') });
+  browser = await launchBrowser();
+  page = browser.page;
+  await page.goto(server.url({ extensionDevelopmentPath: ROOT }));
+  await waitForWorkbench(page, 'Activation Lens');
+});
+after(async () => { await browser?.close(); await server?.stop(); });
+
+test('the panel health table shows the same numbers as the CLI JSON for the same config and seed', async () => {
+  const cli = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'diagnose', path.join(ROOT, 'test/workspace/spiral.nn.yaml'), '--json'], { encoding: 'utf8' }));
+  await openFile(page, 'spiral.nn.yaml');
+  const t0 = Date.now();
+  await runCommand(page, 'Activation Lens: Run Diagnostics');
+  const panel = await webviewFrame(page, 'h2', 'spiral relu', 60000);
+  await panel.locator('#health caption', { hasText: 'step' }).waitFor({ timeout: 60000 });
+  console.log(`measured: Run command to first stats drawn in the panel: ${Date.now() - t0} ms`);
+  await panel.locator('#status', { hasText: 'done' }).waitFor({ timeout: 120000 });
+  const last = cli.timeline.at(-1);
+  for (const layer of cli.model.layers) {
+    const row = panel.locator(`#health tbody tr[data-layer="${layer.index}"]`);
+    const stats = last.layers[layer.index];
+    assert.equal(await row.locator('[data-stat="gradRms"]').innerText(), formatNumberForTest(stats.gradRms), `gradRms of ${layer.name}`);
+    if (stats.deadFraction !== null) assert.equal(await row.locator('[data-stat="dead"]').innerText(), `${formatNumberForTest(100 * stats.deadFraction)}%`);
+  }
+  await page.screenshot({ path: path.join(OUT, 'panel-numbers.png') });
+});
+
+test('a quick fix changes only the initializer value, and the finding goes away', async () => {
+  await openFile(page, 'deep-lecun.nn.yaml');
+  const file = path.join(server.workspace, 'deep-lecun.nn.yaml');
+  const before = fs.readFileSync(file, 'utf8');
+  const squiggle = page.locator('.squiggly-warning, .squiggly-error').first();
+  await squiggle.waitFor({ timeout: 30000 });
+  // Put the cursor on the first lecun_normal and open the quick fix menu.
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('Control+F');
+  await page.keyboard.type('lecun_normal}');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+.');
+  const fix = page.locator('.action-widget .monaco-list-row', { hasText: 'he_normal' }).first();
+  await fix.waitFor({ timeout: 15000 });
+  await page.screenshot({ path: path.join(OUT, 'quickfix.png') });
+  await fix.click();
+  await page.keyboard.press('Control+S');
+  let after = before;
+  for (let i = 0; i < 50 && after === before; i++) { await page.waitForTimeout(200); after = fs.readFileSync(file, 'utf8'); }
+  const changed = before.split('\n').map((l, i) => [l, after.split('\n')[i]]).filter(([a, b]) => a !== b);
+  assert.ok(changed.length >= 1, 'the file changed');
+  for (const [a, b] of changed) assert.equal(b, a.replace('lecun_normal', 'he_normal'), 'only the init value changed');
+  // Undo works: the edit was a WorkspaceEdit.
+  await page.keyboard.press('Control+Z');
+  await page.keyboard.press('Control+S');
+  for (let i = 0; i < 50 && fs.readFileSync(file, 'utf8') !== before; i++) await page.waitForTimeout(200);
+  assert.equal(fs.readFileSync(file, 'utf8'), before, 'undo restores the text');
+});
+
+test('sidebar Run and Stop', async () => {
+  await openFile(page, 'long.nn.yaml');
+  await page.locator('.activitybar [aria-label^="Activation Lens"]').first().click();
+  const sidebar = await webviewFrame(page, '#sb-run', 'Run', 30000);
+  await sidebar.locator('#sb-run').click();
+  await sidebar.locator('#sidebar-status', { hasText: 'step' }).waitFor({ timeout: 60000 });
+  await sidebar.locator('#sb-stop').click();
+  await sidebar.locator('#sidebar-status', { hasText: 'cancelled' }).waitFor({ timeout: 15000 });
+  await page.screenshot({ path: path.join(OUT, 'sidebar-stop.png') });
+});
+
+test('Export HTML Report writes a self-contained page that draws its charts offline', async () => {
+  await openFile(page, 'spiral.nn.yaml');
+  await runCommand(page, 'Activation Lens: Run Diagnostics');
+  const panel = await webviewFrame(page, 'h2', 'spiral relu', 60000);
+  await panel.locator('#status', { hasText: 'done' }).waitFor({ timeout: 120000 });
+  await runCommand(page, 'Activation Lens: Export HTML Report');
+  // code-server's simple save dialog: the proposed path is filled in; accept it.
+  await page.locator('.quick-input-widget input').waitFor();
+  await page.keyboard.press('Enter');
+  const report = path.join(server.workspace, 'spiral.report.html');
+  for (let i = 0; i < 100 && !fs.existsSync(report); i++) await page.waitForTimeout(200);
+  assert.ok(fs.existsSync(report), 'report written');
+  const html = fs.readFileSync(report, 'utf8');
+  assert.ok(!/(src|href)=["']https?:/.test(html), 'no external request');
+  const viewer = await browser.context.newPage();
+  const requests = [];
+  viewer.on('request', r => { if (!r.url().startsWith('file:')) requests.push(r.url()); });
+  await viewer.goto(`file://${report}`);
+  await viewer.locator('#charts[data-rendered="true"]').waitFor({ timeout: 15000 });
+  const painted = await viewer.locator('#chart-loss').evaluate(c => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; });
+  assert.ok(painted > 1000, `report loss chart painted: ${painted}`);
+  assert.deepEqual(requests, []);
+  await viewer.screenshot({ path: path.join(OUT, 'report.png'), fullPage: true });
+  await viewer.close();
+});
