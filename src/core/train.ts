@@ -106,6 +106,11 @@ export class Trainer {
     this.trainStep();
   }
 
+  /** n training steps without probes (benchmarks); stops early on a non-finite value. */
+  trainSteps(n: number): void {
+    for (let i = 0; i < n && !this.done; i++) this.trainStep();
+  }
+
   private nextBatch(): number {
     if (this.permPos + this.batch > this.perm.length) { this.shuffleRng.shuffle(this.perm); this.permPos = 0; }
     const start = this.permPos;

@@ -1,0 +1,134 @@
+/**
+ * Training throughput of the core against TensorFlow.js (cpu backend, and wasm backend with SIMD loaded
+ * from node_modules, offline), all in one process, interleaved round by round, after a warm-up round.
+ * Reports the median of the rounds. Not a test.
+ *
+ *   npm run bench [-- --json] [-- --rounds N] [-- --only W1,C1]
+ *
+ * probeOverhead: the extra time of probes at the default interval of a 2000-step run (every 40 steps):
+ * median probe time / (40 * median step time).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { Trainer } from '../src/core/train';
+import { wasmAvailable } from '../src/core/kernels';
+import { WORKLOADS, flopsPerSample, workloadConfig, workloadData, type Workload } from './workloads';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const rounds = Math.max(7, Number(args[args.indexOf('--rounds') + 1]) || 7);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
+const BUDGET_MS = 250;
+const RUN_STEPS = 2000;
+const log = (...a: unknown[]) => { if (!json) console.log(...a); };
+
+type PeerName = 'core' | 'tfjs-cpu' | 'tfjs-wasm';
+interface Peer { name: PeerName; backend?: string; step(): void; sync(): void }
+
+function median(xs: number[]): number { const s = xs.slice().sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; }
+
+function corePeer(w: Workload, batch: number): { peer: Peer; trainer: Trainer } {
+  const config = workloadConfig(w, batch, 1e9);
+  const trainer = new Trainer(config, workloadData(w, batch * 8, 256), { probeEvery: 1e12 });
+  return { trainer, peer: { name: 'core', step: () => trainer.trainSteps(1), sync: () => undefined } };
+}
+
+/** The same network in tfjs-core ops with variables and optimizer.minimize (SGD), created on `backend`. */
+function tfPeer(w: Workload, batch: number, backend: 'cpu' | 'wasm', trainer: Trainer): Peer {
+  const net = trainer.net;
+  const vars = new Map<object, tf.Variable>();
+  for (const p of net.params) if (p.trainable) vars.set(p, tf.variable(tf.tensor(Float32Array.from(p.w.v), p.shape)));
+  const data = trainer.data.train;
+  const inSize = net.inputSize;
+  const x = tf.tensor(data.x.slice(0, batch * inSize), [batch, ...w.input]);
+  const labels = Array.from(data.y.slice(0, batch));
+  const y = w.classes > 1 ? tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), w.classes), 'float32') : tf.tensor2d(labels, [batch, 1]);
+  const opt = tf.train.sgd(0.01);
+  const list = [...vars.values()];
+  const lossFn = (): tf.Scalar => {
+    let h: tf.Tensor = x;
+    for (const l of net.layers) {
+      const spec = l.spec;
+      const kernel = l.params.find(p => p.name === 'kernel'), bias = l.params.find(p => p.name === 'bias');
+      if (spec.type === 'dense' || spec.type === 'conv2d') {
+        h = spec.type === 'dense' ? tf.matMul(h as tf.Tensor2D, vars.get(kernel!)! as tf.Tensor2D) : tf.conv2d(h as tf.Tensor4D, vars.get(kernel!)! as tf.Tensor4D, 1, 'valid');
+        if (bias) h = tf.add(h, vars.get(bias)!);
+        const a = spec.activation.name;
+        if (a === 'relu') h = tf.relu(h); else if (a === 'tanh') h = tf.tanh(h); else if (a === 'sigmoid' && l !== net.layers[net.layers.length - 1]) h = tf.sigmoid(h);
+      } else if (spec.type === 'maxpool2d') h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid');
+      else if (spec.type === 'flatten') h = tf.reshape(h, [batch, -1]);
+    }
+    return (w.classes > 1 ? tf.losses.softmaxCrossEntropy(y, h) : tf.losses.sigmoidCrossEntropy(y, h)) as tf.Scalar;
+  };
+  return { name: backend === 'cpu' ? 'tfjs-cpu' : 'tfjs-wasm', backend, step: () => opt.minimize(lossFn, false, list), sync: () => { list[0].dataSync(); } };
+}
+
+/** Samples per second of one timed slice: at least one step and BUDGET_MS. */
+function timeSlice(peer: Peer, batch: number): number {
+  let steps = 0;
+  const t0 = performance.now();
+  do { peer.step(); steps++; } while (performance.now() - t0 < BUDGET_MS);
+  peer.sync();
+  return (steps * batch) / ((performance.now() - t0) / 1000);
+}
+
+async function main(): Promise<void> {
+  if (!wasmAvailable()) throw new Error('dist/gemm.wasm is missing: run `npm run build` first');
+  setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), path.sep));
+  await tf.setBackend('wasm'); await tf.ready();
+  const wasmSimd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  await tf.setBackend('cpu'); await tf.ready();
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} vCPU, Node ${process.version}, tfjs ${tf.version_core} (wasm SIMD ${wasmSimd ? 'on' : 'off'})`;
+  log(`Machine: ${machine}`);
+  log(`Medians of ${rounds} interleaved rounds after a warm-up round; ${BUDGET_MS} ms slices.\n`);
+  const results: { name: string; batch: number; samplesPerSec: Record<PeerName, number>; gflops: Record<PeerName, number>; probeOverhead: number }[] = [];
+  for (const w of WORKLOADS) {
+    if (only && !only.includes(w.name)) continue;
+    for (const batch of w.batches) {
+      const { peer: core, trainer } = corePeer(w, batch);
+      await tf.setBackend('cpu');
+      const cpu = tfPeer(w, batch, 'cpu', trainer);
+      await tf.setBackend('wasm');
+      const wasm = tfPeer(w, batch, 'wasm', trainer);
+      const peers = [core, cpu, wasm];
+      const samples: Record<PeerName, number[]> = { core: [], 'tfjs-cpu': [], 'tfjs-wasm': [] };
+      // Probe overhead: probes on a 256-sample probe batch every RUN_STEPS/50 steps.
+      const every = Math.floor(RUN_STEPS / 50);
+      const probeMs: number[] = [], stepMs: number[] = [];
+      for (let r = 0; r <= rounds; r++) {
+        for (const p of peers) {
+          if (p.backend) await tf.setBackend(p.backend);
+          const sps = timeSlice(p, batch);
+          if (r > 0) samples[p.name].push(sps);
+        }
+        const t0 = performance.now(); trainer.probe(); const t1 = performance.now();
+        if (r > 0) { probeMs.push(t1 - t0); stepMs.push(1000 * batch / samples.core[samples.core.length - 1]); }
+      }
+      const sps = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<PeerName, number>;
+      const fl = flopsPerSample(w);
+      const gflops = Object.fromEntries(Object.entries(sps).map(([k, v]) => [k, (v * fl) / 1e9])) as Record<PeerName, number>;
+      const probeOverhead = median(probeMs) / (every * median(stepMs));
+      results.push({ name: w.name, batch, samplesPerSec: sps, gflops, probeOverhead });
+      log(`${w.name} b${batch} (${w.description}; ${(fl / 1e6).toFixed(4)} MFLOP/sample)`);
+      for (const p of peers) log(`  ${p.name.padEnd(10)} ${sps[p.name].toFixed(0).padStart(9)} samples/s ${gflops[p.name].toFixed(2).padStart(7)} GFLOP/s`);
+      log(`  core/tfjs-cpu ${(sps.core / sps['tfjs-cpu']).toFixed(1)}x, core/tfjs-wasm ${(sps.core / sps['tfjs-wasm']).toFixed(1)}x, probe overhead ${(100 * probeOverhead).toFixed(1)}%\n`);
+      tf.disposeVariables();
+    }
+  }
+  if (!json) {
+    console.log('| workload | batch | core samples/s | tfjs-cpu | tfjs-wasm | core GFLOP/s | vs cpu | vs wasm | probe overhead |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of results) {
+      const s = r.samplesPerSec;
+      console.log(`| ${r.name} | ${r.batch} | ${s.core.toFixed(0)} | ${s['tfjs-cpu'].toFixed(0)} | ${s['tfjs-wasm'].toFixed(0)} | ${r.gflops.core.toFixed(1)} | ${(s.core / s['tfjs-cpu']).toFixed(1)}x | ${(s.core / s['tfjs-wasm']).toFixed(1)}x | ${(100 * r.probeOverhead).toFixed(1)}% |`);
+    }
+  }
+  const out = { machine, workloads: results.map(r => ({ name: r.name, batch: r.batch, samplesPerSec: r.samplesPerSec, gflops: r.gflops, probeOverhead: r.probeOverhead })) };
+  if (json) console.log(JSON.stringify(out));
+}
+
+main().catch(e => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
