@@ -17,6 +17,7 @@ import { compareActivations, targetLayers } from '../diagnosis/trials';
 import type { Finding, Severity } from '../diagnosis/types';
 import { buildReport, reportJson } from '../report/json';
 import { renderHtmlReport } from '../report/html';
+import { diagnoseRunCommand } from '../tensorboard/diagnoseRun';
 
 export type { Io } from './io';
 
@@ -147,6 +148,7 @@ export const COMMANDS: Record<string, Command> = {
   diagnose: diagnoseCmd,
   lint: lintCmd,
   compare: compareCmd,
+  'diagnose-run': diagnoseRunCommand,
 };
 
 function help(): string {

@@ -1,6 +1,6 @@
 /**
  * `activation-lens diagnose-run <logdir> [--json] [--fail-on error|warning|never] [--run NAME]
- *   [--tag QUANTITY=TEMPLATE]... [--activation LAYER=NAME]... [--threshold KEY=VALUE]...`
+ *   [--tag QUANTITY=TEMPLATE[,...]]... [--activation LAYER=NAME[,...]]... [--threshold KEY=VALUE[,...]]...`
  * Diagnoses TensorBoard runs with the SPEC §4 rules: a per-layer table and findings per run, or the §6.1
  * JSON report (one object for one run; {schema: "activation-lens/runs@1", runs: [...]} for several).
  * Exit codes as SPEC §6: 0 clean, 1 findings at or above --fail-on, 2 unusable input (one line on stderr).
@@ -20,7 +20,7 @@ export interface CliIo {
 
 export const DIAGNOSE_RUN_USAGE =
   'usage: activation-lens diagnose-run <logdir> [--json] [--fail-on error|warning|never] [--run NAME] ' +
-  '[--tag QUANTITY=TEMPLATE]... [--activation LAYER=NAME]... [--threshold KEY=VALUE]...';
+  '[--tag QUANTITY=TEMPLATE[,...]]... [--activation LAYER=NAME[,...]]... [--threshold KEY=VALUE[,...]]...';
 
 interface Args {
   logdir: string; json: boolean; failOn: Severity | 'never'; run?: string;
@@ -36,6 +36,8 @@ function parseArgs(argv: string[]): Args {
     if (!v || i <= 0) throw new UsageError(`${flag} expects KEY=VALUE, got ${v ?? 'nothing'}`);
     return [v.slice(0, i), v.slice(i + 1)];
   };
+  // --name=value is --name value
+  argv = argv.flatMap(x => (x.startsWith('--') && x.includes('=') ? [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)] : [x]));
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     switch (arg) {
@@ -46,14 +48,20 @@ function parseArgs(argv: string[]): Args {
         a.failOn = v; break;
       }
       case '--run': a.run = argv[++i]; if (a.run === undefined) throw new UsageError('--run expects a run name'); break;
-      case '--tag': { const [k, v] = pair(arg, argv[++i]); a.tags[k] = v; break; }
-      case '--activation': { const [k, v] = pair(arg, argv[++i]); a.activations[k] = v; break; }
-      case '--threshold': {
-        const [k, v] = pair(arg, argv[++i]);
-        const x = Number(v);
-        if (!Number.isFinite(x)) throw new UsageError(`--threshold ${k} expects a number, got ${v}`);
-        a.thresholds[k] = x; break;
-      }
+      case '--tag': // QUANTITY=TEMPLATE, repeated or comma-separated
+        for (const item of (argv[++i] ?? '').split(',')) { const [k, v] = pair(arg, item); a.tags[k] = v; }
+        break;
+      case '--activation': // LAYER=NAME, repeated or comma-separated
+        for (const item of (argv[++i] ?? '').split(',')) { const [k, v] = pair(arg, item); a.activations[k] = v; }
+        break;
+      case '--threshold': // KEY=VALUE, repeated or comma-separated
+        for (const item of (argv[++i] ?? '').split(',')) {
+          const [k, v] = pair(arg, item);
+          const x = Number(v);
+          if (!Number.isFinite(x)) throw new UsageError(`--threshold ${k} expects a number, got ${v}`);
+          a.thresholds[k] = x;
+        }
+        break;
       default:
         if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
         if (a.logdir) throw new UsageError(`unexpected argument ${arg}`);
@@ -178,3 +186,16 @@ export function textReport(run: TbRun, findings: Finding[]): string {
   }
   return lines.join('\n') + '\n';
 }
+
+/**
+ * The entry of the CLI's command table (src/cli/main.ts). The table parses options into a map (one value per
+ * name), so this hands the words back to diagnoseRun: give several tags/activations comma-separated.
+ */
+export const diagnoseRunCommand = {
+  usage: DIAGNOSE_RUN_USAGE.replace(/^usage: /, ''),
+  args: { flags: ['json'], values: ['fail-on', 'run', 'tag', 'activation', 'threshold'] },
+  run(args: { positionals: string[]; flags: Set<string>; values: Map<string, string> }, io: CliIo): Promise<number> {
+    const argv = [...args.positionals, ...[...args.flags].map(f => `--${f}`), ...[...args.values].flatMap(([k, v]) => [`--${k}`, v])];
+    return diagnoseRun(argv, io);
+  },
+};

@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { main } from '../../../src/cli/main';
 import { diagnoseRun } from '../../../src/tensorboard/diagnoseRun';
 import { LAYERS_TAG } from '../../../src/tensorboard/run';
 import { EventFileWriter } from '../../../src/tensorboard/writer';
@@ -87,5 +88,16 @@ describe('diagnose-run', () => {
     const rep = JSON.parse(r.out);
     assert.equal(rep.timeline[0].layers[0].deadFraction, 1149 / 3000);
     assert.equal(rep.model.layers[0].tags.activation, 'layer1/layer1/outputs');
+  });
+});
+
+describe('diagnose-run through the CLI command table', () => {
+  it('is registered in src/cli/main.ts and passes comma-separated activations on', async () => {
+    let out = '', err = '';
+    const io = { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } };
+    const code = await main(['diagnose-run', path.join(FIXTURES, '04-tf1-morvan-layers-outputs.tfevents'), '--activation', 'layer1=relu,layer2=linear', '--json'], io);
+    assert.equal(code, 0, err);
+    const rep = JSON.parse(out);
+    assert.deepEqual(rep.model.layers.map((l: { activation: string }) => l.activation), ['relu', 'linear']);
   });
 });
