@@ -1,16 +1,18 @@
 /**
- * `activation-lens diagnose-run <logdir> [--json] [--fail-on error|warning|never] [--run NAME]
+ * `activation-lens diagnose-run <logdir | config.nn.yaml> [--json] [--fail-on error|warning|never] [--run NAME]
  *   [--tag QUANTITY=TEMPLATE[,...]]... [--activation LAYER=NAME[,...]]... [--threshold KEY=VALUE[,...]]...`
  * Diagnoses TensorBoard runs with the SPEC §4 rules: a per-layer table and findings per run, or the §6.1
  * JSON report (one object for one run; {schema: "activation-lens/runs@1", runs: [...]} for several).
  * Exit codes as SPEC §6: 0 clean, 1 findings at or above --fail-on, 2 unusable input (one line on stderr).
  */
+import * as path from 'node:path';
 import { InputError, formatProblem, type Thresholds } from '../model';
+import { InputFailure, loadConfig } from '../cli/input';
 import { formatNumber as fmt } from '../format';
 import type { Finding, Severity } from '../diagnosis/types';
 import { REPORT_SCHEMA_ID } from '../report/json';
 import { diagnoseTbRun } from './diagnose';
-import { readLogdir } from './logdir';
+import { logdirFromConfig, readLogdir, type LogdirOptions } from './logdir';
 import type { TbRun } from './run';
 
 export interface CliIo {
@@ -19,7 +21,7 @@ export interface CliIo {
 }
 
 export const DIAGNOSE_RUN_USAGE =
-  'usage: activation-lens diagnose-run <logdir> [--json] [--fail-on error|warning|never] [--run NAME] ' +
+  'usage: activation-lens diagnose-run <logdir|config> [--json] [--fail-on error|warning|never] [--run NAME] ' +
   '[--tag QUANTITY=TEMPLATE[,...]]... [--activation LAYER=NAME[,...]]... [--threshold KEY=VALUE[,...]]...';
 
 interface Args {
@@ -73,6 +75,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+const CONFIG_FILE = /\.nn\.(ya?ml|json)$/i;
 
 /** Histogram quantities that the run rules can read (weights alone give them nothing). */
 const DIAGNOSABLE = new Set(['preact', 'activation', 'grad']);
@@ -86,8 +89,23 @@ export async function diagnoseRun(argv: string[], io: CliIo): Promise<number> {
   }
   let runs: TbRun[];
   try {
-    runs = readLogdir(args.logdir, { tags: args.tags, activations: args.activations });
+    let options: LogdirOptions = { tags: args.tags, activations: args.activations };
+    let logdir = args.logdir;
+    if (CONFIG_FILE.test(args.logdir)) {
+      // A config with data.source: tensorboard: its logdir, tags and layer activations; options on top.
+      const config = loadConfig(args.logdir, line => io.stderr.write(`${line}\n`));
+      if (config.data.source !== 'tensorboard') {
+        io.stderr.write(`${args.logdir}:1:1: diagnose-run needs a log directory or a config with data.source: tensorboard (this one trains on ${config.data.source}; use diagnose)\n`);
+        return 2;
+      }
+      const fromConfig = logdirFromConfig(config, path.dirname(args.logdir));
+      logdir = fromConfig.logdir;
+      options = { tags: { ...fromConfig.options.tags, ...args.tags }, activations: { ...fromConfig.options.activations, ...args.activations } };
+      args.thresholds = { ...config.diagnostics, ...args.thresholds };
+    }
+    runs = readLogdir(logdir, options);
   } catch (e) {
+    if (e instanceof InputFailure) { io.stderr.write(`${e.line}\n`); return 2; }
     if (e instanceof InputError) { io.stderr.write(formatProblem(args.logdir, e.problem) + '\n'); return 2; }
     io.stderr.write(`${args.logdir}:1:1: cannot read the log directory: ${(e as Error).message}\n`);
     return 2;

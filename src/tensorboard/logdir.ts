@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError } from '../model';
+import { InputError, type NetworkConfig } from '../model';
 import { decodeEvent } from './events';
 import { TbRun, TbRunBuilder } from './run';
 import { tagRules, TagRule } from './tags';
@@ -103,6 +103,16 @@ export class LogdirReader {
     walk(this.root, 0);
     return out;
   }
+}
+
+/**
+ * What a config with `data.source: tensorboard` says about its logs: the directory (relative to the config's
+ * directory), tag overrides, and each layer's activation by layer name (the config's model.layers).
+ */
+export function logdirFromConfig(config: NetworkConfig, configDir: string): { logdir: string; options: LogdirOptions } {
+  const activations: Record<string, string> = {};
+  for (const l of config.model.layers) if ('activation' in l) activations[l.name] = l.activation.name;
+  return { logdir: path.resolve(configDir, config.data.logdir ?? '.'), options: { tags: config.data.tags, activations } };
 }
 
 /** Reads a finished log directory once. Throws InputError for a missing directory or bad overrides. */

@@ -101,3 +101,39 @@ describe('diagnose-run through the CLI command table', () => {
     assert.deepEqual(rep.model.layers.map((l: { activation: string }) => l.activation), ['relu', 'linear']);
   });
 });
+
+describe('diagnose-run with a config (data.source: tensorboard)', () => {
+  it('reads logdir and tags from the config and the activations from its layers', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-drc-'));
+    const w = new EventFileWriter(path.join(dir, 'logs'));
+    for (let step = 0; step <= 50; step += 10) {
+      for (const [layer, shift] of [['fc1', -3], ['out', 0]] as const) {
+        const z = new Float64Array(200).map((_, i) => (i / 200 - 0.5) * 2 + shift);
+        w.histogram(`net/${layer}/z_values`, z, step);
+        w.histogram(`${layer}/grad_preact`, z.map(x => 0.01 * Math.cos(x)), step);
+      }
+    }
+    w.close();
+    fs.writeFileSync(path.join(dir, 'run.nn.yaml'), [
+      'data:', '  source: tensorboard', '  logdir: logs', '  tags:', '    preact: "net/{layer}/z_values"',
+      'model:', '  input: 4', '  layers:',
+      '    - {type: dense, name: fc1, units: 8, activation: relu}',
+      '    - {type: dense, name: out, units: 2, activation: linear}', '',
+    ].join('\n'));
+    const r = await run([path.join(dir, 'run.nn.yaml'), '--json']);
+    assert.equal(r.code, 1, r.err);
+    const rep = JSON.parse(r.out);
+    assert.deepEqual(rep.model.layers.map((l: { name: string; activation: string }) => `${l.name}:${l.activation}`), ['fc1:relu', 'out:linear']);
+    const dead = rep.findings.find((f: { kind: string }) => f.kind === 'dead-units');
+    assert.equal(dead.evidence.tag, 'net/fc1/z_values');
+    assert.equal(rep.timeline[0].layers[0].deadFraction, 1);
+  });
+
+  it('a config that trains on synthetic data is refused with exit 2', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-drc-'));
+    fs.writeFileSync(path.join(dir, 'x.nn.yaml'), 'data: {source: xor}\nmodel:\n  layers:\n    - {type: dense, units: 1, activation: sigmoid}\n');
+    const r = await run([path.join(dir, 'x.nn.yaml')]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /x\.nn\.yaml:1:1: diagnose-run needs a log directory or a config with data.source: tensorboard/);
+  });
+});
