@@ -15,15 +15,14 @@ import { loadDataset } from '../data';
 /** Minimum interval between stats messages (20 per second at most). */
 export const STATS_INTERVAL_MS = 50;
 
-function post(m: WorkerToHost): void { parentPort!.postMessage(m); }
-
 function describe(e: unknown, config: NetworkConfig): string {
   if (e instanceof InputError) return formatProblem(e.file ?? config.file ?? 'config', e.problem);
   return e instanceof Error ? e.message : String(e);
 }
 
 /** Runs one training request to its end, posting started/stats and then done, cancelled or error. */
-export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, load: (c: NetworkConfig, dir: string) => Dataset = loadDataset): void {
+export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m: WorkerToHost) => void,
+  load: (c: NetworkConfig, dir: string) => Dataset = loadDataset): void {
   const { runId, config } = m;
   const flag = m.cancelFlag ? new Int32Array(m.cancelFlag) : null;
   let trainer: Trainer | undefined;
@@ -64,7 +63,7 @@ export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, load: (c
 
 if (parentPort) {
   parentPort.on('message', (m: HostToWorker) => {
-    if (m.type === 'start') runRequest(m);
+    if (m.type === 'start') runRequest(m, msg => parentPort!.postMessage(msg));
     // 'cancel' messages are only seen between runs; the shared flag is what stops a running loop.
   });
 }
