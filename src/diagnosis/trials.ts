@@ -21,16 +21,19 @@ export interface CompareOptions {
   candidates?: string[];
   /** K: steps per trial (default: the config's steps, at most 300). */
   steps?: number;
-  /** Two worker threads (default true; only used when the trials are big enough to pay for them). */
-  parallel?: boolean;
+  /** Two worker threads: true (default) when the trials are big enough to pay for the threads, 'always', or false. */
+  parallel?: boolean | 'always';
   signal?: AbortSignal;
   onTrial?(r: RankedActivation): void;
 }
 
 /** Validation losses within this relative distance are a tie, decided by health. */
 const TIE = 0.02;
-/** Work (params x batch x steps) below which starting threads costs more than it saves. */
-const PARALLEL_MIN_WORK = 5e6;
+/**
+ * Work (multiply-adds x batch x steps) below which starting threads costs more than it saves: a bundled worker
+ * starts in ~50 ms (5e7 is ~0.4 s of training here); from sources each worker first compiles TypeScript (~1 s).
+ */
+const PARALLEL_MIN_WORK = { bundled: 2e7, sources: 3e8 };
 
 /** The layers a comparison changes: one layer (its activation layer, if it has one) or every hidden one. */
 export function targetLayers(config: NetworkConfig, layer: number | 'all'): number[] {
@@ -155,7 +158,9 @@ export async function compareActivations(config: NetworkConfig, data: Dataset | 
     opts.onTrial?.(r);
   };
   const work = forwardWork(config) * Math.min(config.train.batch, dataset.train.n) * steps;
-  if ((opts.parallel ?? true) && names.length > 1 && work >= PARALLEL_MIN_WORK) {
+  const parallel = opts.parallel ?? true;
+  const minWork = PARALLEL_MIN_WORK[workerEntry().execArgv ? 'sources' : 'bundled'];
+  if (parallel === 'always' || (parallel && names.length > 1 && work >= minWork)) {
     await runInWorkers(reqs, dataset, 2, opts.signal, done);
   } else {
     for (let i = 0; i < reqs.length; i++) {
