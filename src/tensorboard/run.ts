@@ -97,8 +97,6 @@ export class TbRunBuilder {
     }
   }
 
-  hasHistograms(): boolean { return this.steps.size > 0; }
-
   snapshot(files: TbFileInfo[], finalIssues: (RecordIssue & { file: string })[] = []): TbRun {
     const layers = this.layerList.map(l => ({ ...l, activation: this.activationOf(l.name), type: this.metaTypes.get(l.name) ?? 'dense' }));
     const loss = this.scalars.get('loss') ?? [], val = this.scalars.get('val_loss') ?? [];

@@ -137,3 +137,25 @@ describe('diagnose-run with a config (data.source: tensorboard)', () => {
     assert.match(r.err, /x\.nn\.yaml:1:1: diagnose-run needs a log directory or a config with data.source: tensorboard/);
   });
 });
+
+describe('diagnose-run: a diverged run', () => {
+  it('a NaN loss is a non-finite error at its step, naming the loss tag', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-nan-'));
+    const w = new EventFileWriter(dir);
+    for (let step = 0; step <= 50; step += 10) {
+      const z = new Float64Array(100).map((_, i) => i / 50 - 1);
+      w.histogram('fc1/preact', z, step);
+      w.histogram('fc1/grad_preact', z.map(x => x * 1e-2), step);
+      w.histogram('out/grad_preact', z.map(x => x * 1e-2), step);
+      w.scalar('train/loss', step >= 30 ? NaN : 1, step);
+    }
+    w.close();
+    const r = await run([dir, '--json']);
+    assert.equal(r.code, 1);
+    const f = JSON.parse(r.out).findings.find((x: { kind: string }) => x.kind === 'non-finite');
+    assert.equal(f.severity, 'error');
+    assert.equal(f.step, 30);
+    assert.equal(f.evidence.where, 'loss');
+    assert.equal(f.evidence.tag, 'train/loss');
+  });
+});
