@@ -20,6 +20,11 @@ import type { ParseResult } from './result';
 
 type Json = Record<string, unknown>;
 type Path = (string | number)[];
+/** 0.30000001192092896 -> 0.3: Keras writes float32 values as float64; keep the number the user typed. */
+export function f32(x: number): number {
+  const short = Number(x.toPrecision(7));
+  return Math.fround(short) === Math.fround(x) ? short : x;
+}
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const own = (o: Json, k: string): unknown => (Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined);
 
@@ -371,7 +376,7 @@ function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasD
         const rate = own(c, 'rate') ?? own(c, 'p') ?? 0;
         if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) { err(cp('rate'), `Dropout "${name}" needs a rate in [0, 1)`); break; }
         put('rate', cp('rate'));
-        layer = { ...base, type: 'dropout', rate };
+        layer = { ...base, type: 'dropout', rate: f32(rate) };
         break;
       }
       case 'BatchNormalization': {
@@ -379,7 +384,7 @@ function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasD
         put('momentum', cp('momentum')); put('epsilon', cp('epsilon'));
         if (own(c, 'center') === false || own(c, 'scale') === false) rep.warn(loc.span(l.path), `BatchNormalization "${name}" without center/scale is analysed as with both`, undefined, name);
         bnAxes.set(index, { axis: own(c, 'axis'), path: cp('axis') });
-        layer = { ...base, type: 'batchnorm', momentum: typeof momentum === 'number' ? momentum : 0.99, epsilon: typeof epsilon === 'number' ? epsilon : 1e-3 };
+        layer = { ...base, type: 'batchnorm', momentum: typeof momentum === 'number' ? f32(momentum) : 0.99, epsilon: typeof epsilon === 'number' ? f32(epsilon) : 1e-3 };
         break;
       }
       case 'Activation': {
@@ -393,7 +398,7 @@ function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasD
         put('activation', [...l.path, 'class_name']);
         if (max === 6 && !slope) layer = { ...base, type: 'activation', activation: { name: 'relu6' } };
         else if (max !== undefined && max !== null) { err(cp('max_value'), `ReLU "${name}" with max_value ${String(max)} is not supported (only 6, as relu6)`); break; }
-        else if (typeof slope === 'number' && slope > 0) layer = { ...base, type: 'activation', activation: { name: 'leaky_relu', alpha: slope } };
+        else if (typeof slope === 'number' && slope > 0) layer = { ...base, type: 'activation', activation: { name: 'leaky_relu', alpha: f32(slope) } };
         else layer = { ...base, type: 'activation', activation: { name: 'relu' } };
         break;
       }
@@ -401,7 +406,7 @@ function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasD
         const alpha = own(c, 'negative_slope') ?? own(c, 'alpha') ?? 0.3;
         put('activation', [...l.path, 'class_name']); put('alpha', cp(own(c, 'negative_slope') !== undefined ? 'negative_slope' : 'alpha'));
         if (typeof alpha !== 'number') { err(cp('alpha'), `LeakyReLU "${name}" has an invalid alpha`); break; }
-        layer = { ...base, type: 'activation', activation: { name: 'leaky_relu', alpha } };
+        layer = { ...base, type: 'activation', activation: { name: 'leaky_relu', alpha: f32(alpha) } };
         break;
       }
       case 'PReLU': {
@@ -415,7 +420,7 @@ function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasD
       case 'ELU': {
         const alpha = own(c, 'alpha') ?? 1;
         put('activation', [...l.path, 'class_name']);
-        layer = { ...base, type: 'activation', activation: { name: 'elu', alpha: typeof alpha === 'number' ? alpha : 1 } };
+        layer = { ...base, type: 'activation', activation: { name: 'elu', alpha: typeof alpha === 'number' ? f32(alpha) : 1 } };
         break;
       }
       case 'Softmax':
@@ -469,7 +474,7 @@ function readTraining(t: Json, path: Path, loc: Locator, rep: Reporter, out: Ker
     const s = loc.span(optPath);
     if (s) out.spans['train.optimizer'] = s;
     let opt: OptimizerName | undefined = k === 'sgd' ? 'sgd' : k === 'adam' ? 'adam' : k === 'rmsprop' ? 'rmsprop' : undefined;
-    const num = (key: string): number | undefined => (typeof own(cfg, key) === 'number' && Number.isFinite(own(cfg, key)) ? own(cfg, key) as number : undefined);
+    const num = (key: string): number | undefined => (typeof own(cfg, key) === 'number' && Number.isFinite(own(cfg, key)) ? f32(own(cfg, key) as number) : undefined);
     if (opt === 'sgd' && (num('momentum') ?? 0) > 0) { opt = 'momentum'; out.train.momentum = num('momentum'); }
     if (!opt) { rep.warn(s, `optimizer ${cls || 'of this kind'} is analysed as adam (supported: SGD, SGD with momentum, Adam, RMSprop)`); opt = 'adam'; }
     out.train.optimizer = opt;
