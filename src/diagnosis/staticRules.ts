@@ -149,12 +149,15 @@ export function activationChoice(config: NetworkConfig, ws: WeightedLayer[]): Fi
   }
   for (let i = 0; i + 1 < ws.length; i++) {
     const a = ws[i], b = ws[i + 1];
-    if (a.activation === 'linear' && b.activation === 'linear' && affineBetween(config, a.layer.index, b.layer.index)) {
-      out.push(finding('activation-choice', 'warning', a, 'activation',
-        `${a.layer.name} and ${b.layer.name} are consecutive ${a.layer.type}/${b.layer.type} layers with linear activation: they collapse into one linear map, so ${a.layer.name} adds parameters but no expressive power`,
-        { layers: [a.layer.index, b.layer.index] },
-        [{ activation: 'relu', init: 'he_normal', reason: 'a non-linear activation between the two layers makes the second one count' }]));
-    }
+    if (a.activation !== 'linear' || !affineBetween(config, a.layer.index, b.layer.index)) continue;
+    // Both linear: the two maps are one (SPEC). Linear into a non-linear layer: the weights still compose into one
+    // low-rank map, which is sometimes meant (a linear bottleneck), hence only info.
+    const both = b.activation === 'linear';
+    out.push(finding('activation-choice', both ? 'warning' : 'info', a, 'activation',
+      both ? `${a.layer.name} and ${b.layer.name} are consecutive ${a.layer.type}/${b.layer.type} layers with linear activation: they collapse into one linear map, so ${a.layer.name} adds parameters but no expressive power`
+        : `${a.layer.name} has a linear activation and feeds ${b.layer.name} directly: their weights compose into one low-rank linear map; unless a linear bottleneck is intended, give ${a.layer.name} a non-linear activation`,
+      { layers: [a.layer.index, b.layer.index] },
+      [{ activation: 'relu', init: 'he_normal', reason: 'a non-linear activation between the two layers makes the second one count' }]));
   }
   return out;
 }

@@ -113,6 +113,7 @@ async function runInWorkers(reqs: TrialRequest[], data: Dataset, threads: number
   const flag = new Int32Array(cancelFlag);
   const entry = workerEntry();
   const onAbort = () => Atomics.store(flag, 0, 1);
+  if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort);
   let next = 0;
   const runOne = (worker: Worker) => new Promise<void>((resolve, reject) => {
