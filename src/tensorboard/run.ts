@@ -51,6 +51,8 @@ export interface TbRun {
   nonFinite?: NonFiniteEvent;
   /** Steps dropped because the writer restarted (SessionLog START), as TensorBoard does. */
   restarts: number;
+  /** The training-loss scalar as [step, value] (thinned like the steps), for loss charts. */
+  lossCurve: [number, number][];
 }
 
 /** What a layer's histograms at one step reduce to. */
@@ -113,7 +115,7 @@ export class TbRunBuilder {
     });
     const issues = [...files.flatMap(f => f.issues.map(i => ({ ...i, file: f.path }))), ...finalIssues];
     return { name: this.name, dir: this.dir, layers, timeline, tags: [...this.tagInfo.values()], files, issues,
-      nonFinite: this.nonFinite, restarts: this.restarts };
+      nonFinite: this.nonFinite, restarts: this.restarts, lossCurve: loss.map(([st, v]) => [st, v] as [number, number]) };
   }
 
   private activationOf(layer: string): ActivationSpec | undefined {

@@ -3,6 +3,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { tbRunView } from '../../../src/tensorboard/view';
 import { LAYERS_TAG, type TbRun } from '../../../src/tensorboard/run';
 import { LogdirReader, readLogdir, watchLogdir } from '../../../src/tensorboard/logdir';
 import { EventFileWriter } from '../../../src/tensorboard/writer';
@@ -69,13 +71,13 @@ describe('tensorboard log directories', () => {
     const histo = { min: -1, max: 2, num: 5, sum: 1.7, sum_squares: 6.29, bucket_limit: [-0.4, 0, 2], bucket: [2, 0, 3] };
     for (let s = 0; s < 100_000; s++) {
       w.histogramProto('fc1/preact', histo, s);
-      w.scalar('loss', 1 / (1 + s), s);
+      if (s % 100 === 99) w.scalar('loss', 1 / (1 + s), s);
     }
     w.close();
     const reader = new LogdirReader(dir, { maxPoints: 500 });
     reader.poll();
     const [run] = reader.snapshot(true);
-    assert.equal(run.files[0].records, 1 + 1 + 200_000);
+    assert.equal(run.files[0].records, 1 + 1 + 100_000 + 1000);
     assert.ok(run.timeline.length <= 500 && run.timeline.length >= 250, `${run.timeline.length} points`);
     assert.equal(run.timeline[0].step, 0);
     assert.equal(run.timeline[run.timeline.length - 1].step, 99_999);
@@ -126,5 +128,50 @@ describe('tensorboard log directories', () => {
     } finally {
       handle.close();
     }
+  });
+
+  it('follows another process that appends records, cut in the middle of a record between writes', async function () {
+    this.timeout(20000);
+    const dir = tmpdir();
+    // The child writes steps 0, 10, 20; each record is written in two halves 150 ms apart.
+    const script = `
+      const fs = require('fs');
+      const { frameRecord } = require(${JSON.stringify(path.resolve(__dirname, '../../../src/tensorboard/tfrecord.ts'))});
+      const { encodeEvent } = require(${JSON.stringify(path.resolve(__dirname, '../../../src/tensorboard/events.ts'))});
+      const { histogramOf } = require(${JSON.stringify(path.resolve(__dirname, '../../../src/tensorboard/writer.ts'))});
+      const file = ${JSON.stringify(path.join(dir, 'events.out.tfevents.1.child'))};
+      const sleep = ms => new Promise(r => setTimeout(r, ms));
+      (async () => {
+        fs.writeFileSync(file, frameRecord(encodeEvent({ wall_time: 1, file_version: 'brain.Event:2' })));
+        for (const step of [0, 10, 20]) {
+          const rec = frameRecord(encodeEvent({ wall_time: 1, step, summary: { value: [{ tag: 'fc1/grad_preact', histo: histogramOf([1, 2, 3]) }] } }));
+          fs.appendFileSync(file, rec.subarray(0, 20));
+          await sleep(150);
+          fs.appendFileSync(file, rec.subarray(20));
+          await sleep(150);
+        }
+      })();`;
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { stdio: 'inherit' });
+    const seen: number[][] = [];
+    let issues = 0;
+    const handle = watchLogdir(dir, runs => {
+      if (!runs.length) return;
+      seen.push(runs[0].timeline.map(p => p.step));
+      issues += runs[0].issues.length;
+      const view = tbRunView(dir, runs[0], [], 'running');
+      assert.equal(view.timeline.length, runs[0].timeline.length);
+    }, { intervalMs: 40 });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.on('exit', code => (code === 0 ? resolve() : reject(new Error(`writer exited with ${code}`))));
+      });
+      const deadline = Date.now() + 3000;
+      while (Date.now() < deadline && seen[seen.length - 1]?.length !== 3) await new Promise(r => setTimeout(r, 50));
+    } finally {
+      handle.close();
+    }
+    assert.deepEqual(seen[seen.length - 1], [0, 10, 20]);
+    assert.ok(seen.some(s => s.length === 1) || seen.some(s => s.length === 2), 'updates came while the run was written');
+    assert.equal(issues, 0, 'a half-written record is pending, not corrupt');
   });
 });
