@@ -136,13 +136,16 @@ export function watchLogdir(dir: string, onUpdate: (runs: TbRun[]) => void, opts
   let reader: LogdirReader | null = null;
   let closed = false;
   let first = true;
+  let lastError = '';
   const tick = () => {
     if (closed) return;
     try {
       reader ??= new LogdirReader(dir, opts);
       if (reader.poll() || first) { first = false; onUpdate(reader.snapshot(false)); }
     } catch (e) {
-      opts.onError?.(e as Error);
+      // Reported once per distinct problem (a directory that does not exist yet fails on every tick).
+      const message = (e as Error).message;
+      if (message !== lastError) { lastError = message; opts.onError?.(e as Error); }
     }
   };
   const timer = setInterval(tick, opts.intervalMs ?? 500);
