@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { ActivationName, Dataset, LayerSpec, NetworkConfig } from '../model';
 import { ACTIVATIONS, resolveActivation } from '../core/activations';
@@ -103,7 +104,7 @@ const fmt = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(3)).toStri
 function workerEntry(): { file: string; execArgv?: string[] } {
   const js = path.join(__dirname, 'trialWorker.js');
   if (fs.existsSync(js)) return { file: js };
-  return { file: path.join(__dirname, 'trialWorker.ts'), execArgv: ['--require', require.resolve('tsx/cjs')] };
+  return { file: path.join(__dirname, 'trialWorker.ts'), execArgv: ['--require', createRequire(__filename).resolve('tsx/cjs')] };
 }
 
 /** Runs the requests on `threads` workers, in request order per result slot. */
