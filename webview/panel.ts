@@ -13,7 +13,14 @@ const app = document.getElementById('app')!;
 let view: RunView | undefined;
 let compareChart: Chart | undefined;
 const vscode = connect<PanelState>(onMessage);
-const header = el('header', { class: 'bar' });
+// The header's controls persist across redraws (updated in place), so clicks during a live run are never lost.
+const title = el('h2', { id: 'panel-title' }, 'Activation Lens');
+const statusText = el('span', { id: 'status', class: 'status' }, 'Open a network config and run diagnostics.');
+const progress = el('progress', { 'aria-label': 'training progress', max: '1', value: '0' });
+const runButton = button('Run', { type: 'run' }, { id: 'btn-run' });
+const stopButton = button('Stop', { type: 'stop' }, { id: 'btn-stop' });
+const compareAll = button('Compare all hidden layers', { type: 'compare', layer: 'all' }, { id: 'btn-compare-all', class: 'secondary' });
+const header = el('header', { class: 'bar' }, title, statusText, progress, runButton, stopButton, compareAll);
 const tableBox = el('div', { class: 'table-box' });
 const findingsBox = el('section', { class: 'findings-box', 'aria-label': 'findings' });
 const compareBox = el('section', { class: 'compare-box', 'aria-label': 'activation trials' });
@@ -46,20 +53,20 @@ function button(label: string, message: WebviewToHost, attrs: Record<string, str
 }
 
 function draw(): void {
-  if (!view) {
-    header.replaceChildren(el('h2', {}, 'Activation Lens'), el('p', { class: 'muted' }, 'Open a network config and run diagnostics.'),
-      button('Run Diagnostics', { type: 'run' }, { id: 'btn-run' }));
-    return;
-  }
+  const running = view?.status === 'running';
+  runButton.hidden = running;
+  stopButton.hidden = !running;
+  compareAll.hidden = !view;
+  progress.hidden = !view;
+  if (!view) return;
   vscode.setState({ view });
-  const running = view.status === 'running';
-  const status = running ? `training: step ${view.step} / ${view.totalSteps}`
+  title.textContent = view.configName;
+  statusText.className = `status ${view.status}`;
+  statusText.textContent = running ? `training: step ${view.step} / ${view.totalSteps}`
     : view.status === 'done' ? `done: ${view.step} steps` : view.status === 'cancelled' ? `stopped at step ${view.step}`
     : view.status === 'error' ? `error: ${view.message ?? ''}` : 'not run yet';
-  const progress = el('progress', { max: String(view.totalSteps), value: String(view.step), 'aria-label': 'training progress' });
-  header.replaceChildren(el('h2', {}, view.configName), el('span', { id: 'status', class: `status ${view.status}` }, status), progress,
-    running ? button('Stop', { type: 'stop' }, { id: 'btn-stop' }) : button('Run', { type: 'run' }, { id: 'btn-run' }),
-    button('Compare all hidden layers', { type: 'compare', layer: 'all' }, { id: 'btn-compare-all' }));
+  progress.max = view.totalSteps;
+  progress.value = view.step;
   tableBox.replaceChildren(healthTable(view.layers, view.timeline.at(-1)));
   drawFindings(view);
   drawCompareBox(view.compare);

@@ -6,7 +6,8 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { startCodeServer, launchBrowser, waitForWorkbench, runCommand, openFile, webviewFrame, ROOT } from '../tools/harness.mjs';
-import { formatNumberForTest } from './format.mjs';
+// node runs the UI tests with --import tsx, so the panel's own formatter is imported from its TypeScript source.
+import { formatNumber as formatNumberForTest } from '../../src/format.ts';
 
 const OUT = path.join(ROOT, 'test-output/ui');
 let server, browser, page;
@@ -24,8 +25,8 @@ after(async () => { await browser?.close(); await server?.stop(); });
 test('the panel health table shows the same numbers as the CLI JSON for the same config and seed', async () => {
   const cli = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'diagnose', path.join(ROOT, 'test/workspace/spiral.nn.yaml'), '--json'], { encoding: 'utf8' }));
   await openFile(page, 'spiral.nn.yaml');
-  const t0 = Date.now();
   await runCommand(page, 'Activation Lens: Run Diagnostics');
+  const t0 = Date.now();   // runCommand returns as it presses Enter
   const panel = await webviewFrame(page, 'h2', 'spiral relu', 60000);
   await panel.locator('#health caption', { hasText: 'step' }).waitFor({ timeout: 60000 });
   console.log(`measured: Run command to first stats drawn in the panel: ${Date.now() - t0} ms`);
@@ -78,6 +79,8 @@ test('sidebar Run and Stop', async () => {
   await sidebar.locator('#sb-stop').click();
   await sidebar.locator('#sidebar-status', { hasText: 'cancelled' }).waitFor({ timeout: 15000 });
   await page.screenshot({ path: path.join(OUT, 'sidebar-stop.png') });
+  // Give keyboard focus back to the workbench (a focused webview keeps Ctrl+P to itself).
+  await page.locator('.activitybar [aria-label^="Explorer"]').first().click();
 });
 
 test('Export HTML Report writes a self-contained page that draws its charts offline', async () => {
@@ -87,7 +90,10 @@ test('Export HTML Report writes a self-contained page that draws its charts offl
   await panel.locator('#status', { hasText: 'done' }).waitFor({ timeout: 120000 });
   await runCommand(page, 'Activation Lens: Export HTML Report');
   // code-server's simple save dialog: the proposed path is filled in; accept it.
-  await page.locator('.quick-input-widget input').waitFor();
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await page.waitForFunction(() => /spiral\.report\.html$/.test(document.querySelector('.quick-input-widget input')?.value ?? ''), null, { timeout: 15000 });
+  await page.screenshot({ path: path.join(OUT, 'export-dialog.png') });
   await page.keyboard.press('Enter');
   const report = path.join(server.workspace, 'spiral.report.html');
   for (let i = 0; i < 100 && !fs.existsSync(report); i++) await page.waitForTimeout(200);
