@@ -39,6 +39,15 @@ export interface RunView {
   suggestions?: LayerSuggestions[];
   /** The latest trials of "Compare Activations" for this config. */
   compare?: CompareView;
+  /** 'tensorboard' when the view comes from event logs: nothing to apply suggestions to, no trials. */
+  source?: 'config' | 'tensorboard';
+}
+
+/** The runs of a watched TensorBoard log directory, as the sidebar lists them. */
+export interface TbRunsView {
+  logdir: string;
+  runs: { name: string; steps: number; layers: number; errors: number; warnings: number }[];
+  shown: number;
 }
 
 export interface CompareView {
@@ -53,6 +62,7 @@ export type HostToWebview =
   | { type: 'state'; view: RunView }
   | { type: 'stats'; step: number; probes: ProbePoint[]; lossCurve: [number, number][] }
   | { type: 'compare'; compare: CompareView }
+  | { type: 'tbRuns'; tb: TbRunsView }
   | { type: 'theme' };
 
 // ---- webview -> host ---------------------------------------------------------------------------------
@@ -65,7 +75,9 @@ export type WebviewToHost =
   | { type: 'applyFinding'; finding: number; suggestion: number }
   /** Apply the ranked activation `rank` of layer `layer` from the view's suggestions. */
   | { type: 'applyRanked'; layer: number; rank: number }
-  | { type: 'compare'; layer: number | 'all' };
+  | { type: 'compare'; layer: number | 'all' }
+  /** Show run `run` of the watched TensorBoard log directory in the panel. */
+  | { type: 'showTbRun'; run: number };
 
 const isIndex = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) < 1e6;
 
@@ -78,6 +90,7 @@ export function isWebviewToHost(m: unknown): m is WebviewToHost {
     case 'applyFinding': return isIndex(r.finding) && isIndex(r.suggestion);
     case 'applyRanked': return isIndex(r.layer) && isIndex(r.rank);
     case 'compare': return r.layer === 'all' || isIndex(r.layer);
+    case 'showTbRun': return isIndex(r.run);
     default: return false;
   }
 }

@@ -56,7 +56,8 @@ function draw(): void {
   const running = view?.status === 'running';
   runButton.hidden = running;
   stopButton.hidden = !running;
-  compareAll.hidden = !view;
+  compareAll.hidden = !view || view.source === 'tensorboard';
+  runButton.hidden ||= view?.source === 'tensorboard';
   progress.hidden = !view;
   if (!view) return;
   vscode.setState({ view });
@@ -81,7 +82,8 @@ function drawFindings(v: RunView): void {
       const label = [s.activation, s.init, s.lr !== undefined ? `lr ${formatNumber(s.lr)}` : '', s.clip !== undefined ? `clip ${formatNumber(s.clip)}` : ''].filter(Boolean).join(' + ');
       return label ? button(`Apply ${label}`, { type: 'applyFinding', finding: fi, suggestion: si }, { title: s.reason, class: 'apply' }) : undefined;
     }).filter((b): b is HTMLButtonElement => !!b);
-    if (f.layer >= 0) actions.push(button('Compare', { type: 'compare', layer: f.layer }, { class: 'secondary' }));
+    if (v.source === 'tensorboard') actions.length = 0;   // logs have no config to edit and no trainer to compare with
+    else if (f.layer >= 0) actions.push(button('Compare', { type: 'compare', layer: f.layer }, { class: 'secondary' }));
     list.append(el('li', { class: f.severity, 'data-kind': f.kind },
       el('strong', {}, `${f.severity} · ${f.kind}`), ` ${f.layerName ? `(${f.layerName}) ` : ''}${f.message}`,
       el('div', { class: 'actions' }, ...actions)));

@@ -1,12 +1,14 @@
 /** The sidebar view: the config's layers with health badges, Run/Stop, progress, Open Panel. */
-import type { RunView, WebviewToHost } from '../src/protocol';
+import type { RunView, TbRunsView, WebviewToHost } from '../src/protocol';
 import { formatNumber } from '../src/format';
 import { connect, el, throttle } from './vscodeApi';
 
 const app = document.getElementById('app')!;
 let view: RunView | undefined;
-const vscode = connect<{ view: RunView }>(m => {
+let tb: TbRunsView | undefined;
+const vscode = connect<{ view: RunView; tb?: TbRunsView }>(m => {
   if (m.type === 'state') view = m.view;
+  else if (m.type === 'tbRuns') tb = m.tb;
   else if (m.type === 'stats' && view) { view.step = m.step; view.timeline.push(...m.probes); }
   redraw();
 });
@@ -19,7 +21,20 @@ const progress = el('progress', { 'aria-label': 'training progress', max: '1', v
 const runButton = action('Run', 'run', 'sb-run');
 const stopButton = action('Stop', 'stop', 'sb-stop');
 const list = el('ul', { class: 'layers', 'aria-label': 'layers' });
-app.replaceChildren(title, status, progress, el('div', { class: 'actions' }, runButton, stopButton, action('Open Panel', 'showPanel', 'sb-showPanel')), list);
+const tbBox = el('section', { id: 'tb-runs', 'aria-label': 'TensorBoard runs' });
+app.replaceChildren(title, status, progress, el('div', { class: 'actions' }, runButton, stopButton, action('Open Panel', 'showPanel', 'sb-showPanel')), list, tbBox);
+
+/** The runs of a watched TensorBoard log directory: click one to show it in the panel. */
+function drawTbRuns(): void {
+  if (!tb) { tbBox.replaceChildren(); return; }
+  tbBox.replaceChildren(el('h3', {}, `TensorBoard: ${tb.logdir}`), el('ul', { class: 'layers' }, ...tb.runs.map((r, i) => {
+    const b = el('button', { type: 'button', class: i === tb!.shown ? 'secondary shown' : 'secondary', 'data-run': r.name }, r.name);
+    b.addEventListener('click', () => vscode.postMessage({ type: 'showTbRun', run: i }));
+    const badges = [r.errors ? badge(`${r.errors} error`, 'bad') : undefined, r.warnings ? badge(`${r.warnings} warning`, 'warn') : undefined]
+      .filter((x): x is HTMLElement => !!x);
+    return el('li', {}, b, el('span', { class: 'muted' }, ` ${r.steps} steps · ${r.layers} layers`), ...badges);
+  })));
+}
 
 function action(label: string, type: 'run' | 'stop' | 'showPanel', id: string): HTMLButtonElement {
   const b = el('button', { type: 'button', id }, label);
@@ -32,6 +47,7 @@ function badge(text: string, level: 'ok' | 'warn' | 'bad'): HTMLElement {
 }
 
 function draw(): void {
+  drawTbRuns();
   const running = view?.status === 'running';
   runButton.hidden = running;
   stopButton.hidden = !running;
@@ -41,7 +57,7 @@ function draw(): void {
     progress.hidden = true;
     return;
   }
-  vscode.setState({ view });
+  vscode.setState({ view, tb });
   title.textContent = view.configName;
   status.textContent = running ? `step ${view.step} / ${view.totalSteps}` : view.status === 'error' ? `error: ${view.message ?? ''}` : view.status;
   progress.hidden = false;
@@ -66,6 +82,6 @@ function draw(): void {
 }
 
 const saved = vscode.getState();
-if (saved?.view) view = saved.view;
+if (saved?.view) { view = saved.view; tb = saved.tb; }
 draw();
 vscode.postMessage({ type: 'ready' });

@@ -8,6 +8,7 @@ import { QuickFixProvider, suggestionWorkspaceEdit } from './quickFixes';
 import { LayerCodeLensProvider } from './codeLens';
 import { compareLayer, createConfigFromKeras, exportHtml, newConfig } from './commands';
 import { CONFIG_SELECTOR, isConfigDocument } from './documents';
+import { TensorBoardSession } from './tensorboard';
 import type { Suggestion } from '../diagnosis/types';
 
 /** What activate() hands back: the in-host tests read state through it instead of poking at internals. */
@@ -15,6 +16,7 @@ export interface ActivationLensApi {
   runs: RunController;
   panel: DiagnosticsPanel;
   problems: ProblemsReporter;
+  tensorboard: TensorBoardSession;
   activationMs: number;
 }
 
@@ -42,13 +44,15 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     return vscode.workspace.applyEdit(edit);
   };
   const panel = new DiagnosticsPanel(context.extensionUri, runs, { run: () => void runActive(), compare: l => void compare(l), apply: (r, l, s) => void apply(r, l, s) });
+  const tensorboard = new TensorBoardSession();
   const sidebar = new SidebarProvider(context.extensionUri, runs, {
-    run: () => void runActive(), stop: () => runs.stop(), showPanel: () => panel.show(),
+    run: () => void runActive(), stop: () => runs.stop(), showPanel: () => panel.show(), showTbRun: i => tensorboard.show(i),
   });
+  tensorboard.onDidUpdate(({ view, list }) => { if (view) panel.showView(view); sidebar.showTbRuns(list); });
   const problems = new ProblemsReporter(runs);
 
   context.subscriptions.push(
-    runs, panel, sidebar, problems,
+    runs, panel, sidebar, problems, tensorboard,
     vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW_ID, sidebar),
     vscode.languages.registerHoverProvider(CONFIG_SELECTOR, new ConfigHoverProvider(runs)),
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new QuickFixProvider(runs), { providedCodeActionKinds: QuickFixProvider.kinds }),
@@ -60,10 +64,11 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     vscode.commands.registerCommand('activationLens.exportHtml', (target?: vscode.Uri) => exportHtml(runs, configDocument(), target instanceof vscode.Uri ? target : undefined)),
     vscode.commands.registerCommand('activationLens.newConfig', () => newConfig(context.extensionUri)),
     vscode.commands.registerCommand('activationLens.importKeras', (uri?: vscode.Uri) => createConfigFromKeras(uri instanceof vscode.Uri ? uri : undefined)),
+    vscode.commands.registerCommand('activationLens.diagnoseTensorBoard', (dir?: vscode.Uri) => tensorboard.pickAndWatch(dir instanceof vscode.Uri ? dir : undefined)),
     vscode.commands.registerCommand('activationLens.staleFix', () => vscode.window.showWarningMessage(
       'Activation Lens: the config changed since the run that made this finding; run diagnostics again to refresh it.')),
   );
-  return { runs, panel, problems, activationMs: performance.now() - t0 };
+  return { runs, panel, problems, tensorboard, activationMs: performance.now() - t0 };
 }
 
 /** The config to act on: the active editor's, else the last visible config editor's. */

@@ -77,6 +77,13 @@ export class DiagnosticsPanel implements vscode.Disposable {
     this.post({ type: 'state', view: record.view });
   }
 
+  /** Shows a view that has no config behind it (a TensorBoard run); config runs take the panel back when they start. */
+  showView(view: RunView): void {
+    this.shown = undefined;
+    if (!this.panel) this.show();
+    this.post({ type: 'state', view });
+  }
+
   /** Shows compare results (the panel opens if needed); they stay in the record's view for reloads. */
   showCompare(compare: CompareView): void {
     const record = this.runs.current();

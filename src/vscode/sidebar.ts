@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { HostToWebview } from '../protocol';
+import type { HostToWebview, TbRunsView } from '../protocol';
 import { isWebviewToHost } from '../protocol';
 import type { RunController } from './runController';
 import { webviewHtml, webviewOptions } from './webviewHtml';
@@ -12,7 +12,7 @@ export class SidebarProvider implements vscode.WebviewViewProvider, vscode.Dispo
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly runs: RunController,
-    private readonly commands: { run(): void; stop(): void; showPanel(): void }) {
+    private readonly commands: { run(): void; stop(): void; showPanel(): void; showTbRun(index: number): void }) {
     this.subscriptions.push(runs.onDidChange(e => {
       if (e.kind === 'state') this.post({ type: 'state', view: e.record.view });
       else this.post({ type: 'stats', step: e.step, probes: e.probes, lossCurve: [] });
@@ -31,9 +31,13 @@ export class SidebarProvider implements vscode.WebviewViewProvider, vscode.Dispo
         case 'run': this.commands.run(); break;
         case 'stop': this.commands.stop(); break;
         case 'showPanel': this.commands.showPanel(); break;
+        case 'showTbRun': this.commands.showTbRun(m.run); break;
       }
     }, null, this.subscriptions);
   }
+
+  /** The runs of the watched TensorBoard log directory. */
+  showTbRuns(tb: TbRunsView): void { this.post({ type: 'tbRuns', tb }); }
 
   private post(m: HostToWebview): void { void this.view?.webview.postMessage(m); }
 
