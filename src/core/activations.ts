@@ -276,16 +276,29 @@ function maxDerivativeOf(e: Entry): number {
   return m;
 }
 
+/**
+ * For 'derivative' saturation (sigmoid, tanh, softsign, hard_sigmoid: f' symmetric and non-increasing in
+ * |x|), the |x| beyond which f' < 0.1 max f', found by bisection once; the predicate is then a comparison.
+ */
+function saturationThreshold(e: Entry, threshold: number): number {
+  let lo = 0, hi = 1e4;
+  for (let i = 0; i < 200; i++) { const mid = (lo + hi) / 2; if (e.df(mid, e.defaults) < threshold) hi = mid; else lo = mid; }
+  return hi;
+}
+
 export const ACTIVATIONS: Record<ActivationName, ActivationInfo> = Object.fromEntries(
   (Object.keys(TABLE) as ActivationName[]).map(name => {
     const e = TABLE[name];
     const maxDerivative = maxDerivativeOf(e);
-    const threshold = 0.1 * maxDerivative;
-    const isSaturated = e.saturation === null ? null
-      : e.saturation === 'derivative' ? (z: number) => e.df(z, e.defaults) < threshold
-        : e.saturation;
+    let isSaturated: ((z: number) => boolean) | null = null;
+    let regions = e.regions;
+    if (e.saturation === 'derivative') {
+      const t = saturationThreshold(e, 0.1 * maxDerivative);
+      isSaturated = (z: number) => z > t || z < -t || (z === t || z === -t ? e.df(z, e.defaults) < 0.1 * maxDerivative : false);
+      regions = { dead: e.regions.dead, saturated: [[-Infinity, -t], [t, Infinity]] };
+    } else if (e.saturation) isSaturated = e.saturation;
     const { saturation: _unused, ...rest } = e;
-    return [name, { name, ...rest, maxDerivative, isSaturated }];
+    return [name, { name, ...rest, regions, maxDerivative, isSaturated }];
   }),
 ) as Record<ActivationName, ActivationInfo>;
 

@@ -60,10 +60,23 @@ export function fractionWhere(z: Float32Array, n: number, pred: (z: number) => b
   return n ? c / n : 0;
 }
 
-function nonFiniteCount(v: Float32Array, n: number): number {
-  let c = 0;
-  for (let i = 0; i < n; i++) { const x = v[i]; if (x - x !== 0) c++; }
-  return c;
+/** One pass over v[0..n): moments (finite values), non-finite count, histogram counts when edges are given. */
+function summarize(v: Float32Array, n: number, edges: number[] | null): { mean: number; std: number; nonFinite: number; counts: number[] | null } {
+  let s = 0, q = 0, c = 0;
+  const bins = edges ? edges.length - 1 : 0, lo = edges ? edges[0] : 0, inv = edges ? bins / (edges[bins] - lo) : 0;
+  const counts = edges ? new Array<number>(bins).fill(0) : null;
+  for (let i = 0; i < n; i++) {
+    const x = v[i];
+    if (x - x !== 0) continue;
+    s += x; q += x * x; c++;
+    if (counts) {
+      let b = Math.floor((x - lo) * inv);
+      if (b < 0) b = 0; else if (b >= bins) b = bins - 1;
+      counts[b]++;
+    }
+  }
+  const mean = c ? s / c : 0;
+  return { mean, std: c ? Math.sqrt(Math.max(0, q / c - mean * mean)) : 0, nonFinite: n - c, counts };
 }
 
 /** Keeps each layer's histogram edges from its first probe. */
@@ -80,29 +93,29 @@ export class LayerProbe {
   stats(rows: number, weightGradRms: number | null, updateRatio: number | null): LayerStats {
     const l = this.layer, n = rows * l.outSize;
     const a = l.out.v, g = l.dOut.v;
-    const as = meanStd(a, n);
     if (!this.aEdges) this.aEdges = chooseEdges(a, n, false);
+    const as = summarize(a, n, this.aEdges);
+    const gs = summarize(g, n, null);
     let preactMean: number | null = null, preactStd: number | null = null, preactHist: Histogram | null = null;
     let dead: number | null = null, saturated: number | null = null;
-    let nonFinite = nonFiniteCount(a, n) + nonFiniteCount(g, n);
+    let nonFinite = as.nonFinite + gs.nonFinite;
     if (l.activation && l.z) {
       const z = l.z.v;
-      const zs = meanStd(z, n);
-      preactMean = zs.mean; preactStd = zs.std;
       if (!this.zEdges) this.zEdges = chooseEdges(z, n, true);
-      preactHist = histogram(z, n, this.zEdges);
+      const zs = summarize(z, n, this.zEdges);
+      preactMean = zs.mean; preactStd = zs.std; preactHist = { edges: this.zEdges, counts: zs.counts! };
       const info = ACTIVATIONS[l.activation.name];
       if (info.isDead) dead = deadFraction(z, n, l.units, info.isDead);
       if (info.isSaturated) saturated = fractionWhere(z, n, info.isSaturated);
-      if (z !== a) nonFinite += nonFiniteCount(z, n);
+      if (z !== a) nonFinite += zs.nonFinite;
     }
-    let gs = 0;
-    for (let i = 0; i < n; i++) { const x = g[i]; gs += x * x; }
+    // RMS over all entries: (sum of squares of finite values) / n.
+    const gms = gs.std * gs.std + gs.mean * gs.mean;
     return {
       deadFraction: dead, saturatedFraction: saturated,
       activationMean: as.mean, activationStd: as.std,
-      preactMean, preactStd, preactHist, activationHist: histogram(a, n, this.aEdges),
-      gradRms: Math.sqrt(gs / Math.max(1, n)),
+      preactMean, preactStd, preactHist, activationHist: { edges: this.aEdges, counts: as.counts! },
+      gradRms: Math.sqrt(gms * (n - gs.nonFinite) / Math.max(1, n)),
       weightGradRms, updateRatio, nonFinite,
     };
   }
