@@ -136,7 +136,24 @@ function deadUnits(s: Series): { findings: Finding[]; fullyDead: number[] } {
     else if (l.index === firstDead) suggestions.push({ init: 'he_normal', reason: 'deep narrow relu nets are born dead with high probability (Lu et al. 2019): widen the layers or use fewer of them, with He init' });
     findings.push(make(l, 'dead-units', severity, sinceStep, message, evidence, suggestions));
   }
-  return { findings, fullyDead };
+  return { findings: mergeInfo(findings), fullyDead };
+}
+
+/**
+ * Info-level dead units (0.3-0.5, common in deep healthy relu nets: calibration 24 x 96 relu + He, 0.35-0.54)
+ * become one finding on the lowest layer listing the others, instead of one line per layer.
+ */
+function mergeInfo(findings: Finding[]): Finding[] {
+  const info = findings.filter(f => f.severity === 'info');
+  if (info.length < 2) return findings;
+  const first = info[0];
+  const fractions = info.map(f => f.evidence.deadFraction as number);
+  const merged: Finding = {
+    ...first,
+    message: `${pct(Math.min(...fractions))}-${pct(Math.max(...fractions))} of the units of ${info.length} layers (${info.map(f => f.layerName).join(', ')}) are dead (median of the last probes): common in deep relu nets and harmless while the loss falls`,
+    evidence: { ...first.evidence, layers: info.map(f => f.layer), deadFractions: fractions },
+  };
+  return [...findings.filter(f => f.severity !== 'info'), merged];
 }
 
 // ---- saturation ------------------------------------------------------------------------------------------
@@ -228,10 +245,17 @@ function gradients(s: Series, fullyDead: number[]): Finding[] {
   const up = (l: DiagnosisLayer) => Math.max(r(l), Number.isFinite(s.headRatio[l.index]) ? s.headRatio[l.index] : 0);
   const exploding = judged.filter(l => up(l) > t.exploding_warning);
   const norms = s.input.timeline.map(p => p.gradNorm);
+  const losses = s.input.timeline.map(p => p.trainLoss);
+  // A jump of the (one-batch) gradient norm counts only when the loss jumps with it, to a material level: a
+  // converged net's rare hard batch gives 10-30x norm spikes while the loss moves from 0.001 to 0.03 (healthy
+  // selu/relu nets of the calibration runs), which is not a problem.
   const jumps: number[] = [];
   for (let i = 5; i < norms.length; i++) {
     const m = median(norms.slice(0, i));
-    if (Number.isFinite(norms[i]) && m > 0 && norms[i] > t.exploding_jump * m) jumps.push(i);
+    const lossNow = Math.max(losses[i], losses[i + 1] ?? -Infinity);
+    const lossRose = !Number.isFinite(lossNow)
+      || (lossNow > t.exploding_loss_rise * median(losses.slice(0, i)) && lossNow > t.exploding_loss_floor * losses[0]);
+    if (Number.isFinite(norms[i]) && m > 0 && norms[i] > t.exploding_jump * m && lossRose) jumps.push(i);
   }
   if (exploding.length || jumps.length) {
     const calm = jumps.length ? norms.slice(0, jumps[0]) : norms;

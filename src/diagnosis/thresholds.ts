@@ -26,6 +26,10 @@ export const DEFAULT_THRESHOLDS = {
   exploding_error: 1e4,
   /** A probe's global gradient norm above this multiple of the running median of the earlier ones is a jump. */
   exploding_jump: 10,
+  /** ... and only when the training loss at (or right after) that probe rose above this multiple of its running median. */
+  exploding_loss_rise: 2,
+  /** ... and above this fraction of the step-0 loss (a rise from 0.001 to 0.03 is not a blow-up). */
+  exploding_loss_floor: 0.25,
   /** Fraction of the probes (from the end) that the "median over the last probes" statistics use; at least 3 probes. */
   tail_fraction: 0.2,
   /** "Loss stalled while high": the tail's median loss is above this fraction of the step-0 loss. */
@@ -48,6 +52,8 @@ export const THRESHOLD_DOCS: Record<ThresholdKey, string> = {
   exploding_warning: 'exploding-gradient warning above this gradRms ratio',
   exploding_error: 'exploding-gradient error above this gradRms ratio',
   exploding_jump: 'exploding-gradient warning when the gradient norm jumps above this multiple of its running median',
+  exploding_loss_rise: 'a gradient-norm jump counts only when the loss rises above this multiple of its running median with it',
+  exploding_loss_floor: '... and above this fraction of the step-0 loss',
   tail_fraction: 'fraction of the last probes that the median statistics use',
   stall_fraction: 'loss counts as stalled while high when it stays above this fraction of the initial loss',
 };

@@ -213,7 +213,7 @@ describe('literature scenarios (CLI JSON)', function () {
         train: { loss: 'binary_cross_entropy', optimizer: 'adam', lr: 0.01, batch: 32, steps: 500 }, probe: { every: 10, samples: 200 },
       }],
       ['small conv relu + he on shapes, adam 2e-3', {
-        seed: 0, data: { source: 'shapes', samples: 600, size: 12 },
+        seed: 0, data: { source: 'shapes', samples: 400, size: 12 },
         model: { layers: [
           { type: 'conv2d', filters: 8, kernel: 3, activation: 'relu', init: 'he_normal', padding: 'same' },
           { type: 'maxpool2d', size: 2 },
@@ -221,7 +221,7 @@ describe('literature scenarios (CLI JSON)', function () {
           { type: 'global_avgpool2d' },
           dense(3, 'softmax'),
         ] },
-        train: { loss: 'cross_entropy', optimizer: 'adam', lr: 0.002, batch: 32, steps: 150 }, probe: { every: 5, samples: 100 },
+        train: { loss: 'cross_entropy', optimizer: 'adam', lr: 0.002, batch: 32, steps: 100 }, probe: { every: 5, samples: 80 },
       }],
     ];
     for (const [name, config] of healthy) {
