@@ -12,7 +12,7 @@ import { importKeras, looksLikeKeras, readKeras } from './keras';
 import { readConfigTree } from './parse';
 import { Reporter } from './read';
 import { schemaCheck } from './schema';
-import { jsonTree, LineIndex, MAX_TEXT_CHARS, yamlTree, type TreeResult } from './tree';
+import { jsonDepthProblem, jsonTree, LineIndex, MAX_TEXT_CHARS, yamlTree, type TreeResult } from './tree';
 import type { ParseResult } from './result';
 
 export type { ParseResult } from './result';
@@ -67,6 +67,8 @@ function parseUnsafe(text: string, fileName: string, opts: ParseOptions): ParseR
   const looksJson = /^\s*[{[]/.test(text);
   const yamlName = /\.ya?ml$/i.test(fileName);
   if (looksJson && !yamlName) {
+    const deep = jsonDepthProblem(text, lines);
+    if (deep) return { problems: [deep] };
     // A Keras/TF.js model given directly: tell it apart from a *.nn.json config by its keys.
     const value: unknown = jsonc.parse(text, [], { allowTrailingComma: true });
     const isConfig = isObject(value) && CONFIG_KEYS.some(k => Object.prototype.hasOwnProperty.call(value, k));

@@ -16,7 +16,8 @@ export class Reporter {
   warn(span: Span | undefined, message: string, pointer?: string, layer?: string): void { this.add('warning', span, message, pointer, layer); }
   private add(severity: 'error' | 'warning', span: Span | undefined, message: string, pointer?: string, layer?: string): void {
     if (this.problems.length >= 200) return;
-    const p: InputProblem = { severity, message, span };
+    // Names quoted from the file can be anything: keep messages readable.
+    const p: InputProblem = { severity, message: message.length > 400 ? message.slice(0, 397) + '...' : message, span };
     if (layer) p.layer = layer;
     this.problems.push(p);
     if (pointer !== undefined) this.claimed.add(pointer);
@@ -97,7 +98,7 @@ export function checkMap(rep: Reporter, at: At, allowed: readonly string[], what
   }
   for (const e of at.node.entries) {
     if (!allowed.includes(e.key)) {
-      rep.error(e.keySpan, `unknown key "${e.key}" in ${what}${didYouMean(e.key, allowed)}`, `${at.pointer}/${e.key}`, layer);
+      rep.error(e.keySpan, `unknown key "${e.key.slice(0, 60)}" in ${what}${didYouMean(e.key, allowed)}`, `${at.pointer}/${e.key}`, layer);
     }
   }
   return true;

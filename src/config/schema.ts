@@ -23,7 +23,8 @@ export function schemaCheck(root: SNode, rep: Reporter): void {
   const v = validate();
   if (v(toPlain(root))) return;
   const seen = new Set<string>();
-  for (const e of v.errors ?? []) {
+  // A broken file can have thousands of schema errors; the first ones say enough.
+  for (const e of (v.errors ?? []).slice(0, 60)) {
     if (['if', 'anyOf', 'oneOf', 'allOf', 'not'].includes(e.keyword)) continue;
     const pointer = e.keyword === 'additionalProperties' ? `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}` : e.instancePath;
     if ([...rep.claimed].some(c => related(c, pointer))) continue;

@@ -18,6 +18,8 @@ export type SNode =
 
 export const MAX_TEXT_CHARS = 1_000_000;
 export const MAX_DEPTH = 48;
+/** The YAML library slows down superlinearly on very long block maps; a network config is far shorter. */
+export const MAX_YAML_LINES = 3000;
 export const MAX_NODES = 50_000;
 
 /** Offsets to 0-based line/character. */
@@ -39,6 +41,7 @@ export interface TreeResult { root?: SNode; problems: InputProblem[] }
 
 class Budget {
   nodes = 0;
+  anchors = new Map<string, unknown>();
   tooDeep = false;
   tooMany = false;
 }
@@ -47,48 +50,96 @@ class Budget {
 
 export function yamlTree(text: string, lines: LineIndex): TreeResult {
   const problems: InputProblem[] = [];
-  const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true });
-  for (const e of [...doc.errors, ...doc.warnings]) {
+  const deep = yamlDepthProblem(text, lines);
+  if (deep) return { problems: [deep] };
+  // Duplicate keys are checked here while building the tree: the library's check is quadratic in a map's size.
+  // The library makes an Error object per syntax problem; their stacks are never read, and with a high
+  // Error.stackTraceLimit (test runners set Infinity) a file with hundreds of problems would spend its time there.
+  const limit = Error.stackTraceLimit;
+  let doc: YAML.Document.Parsed;
+  try {
+    Error.stackTraceLimit = 0;
+    doc = YAML.parseDocument(text, { uniqueKeys: false, prettyErrors: false, strict: true });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  for (const e of [...doc.errors, ...doc.warnings].slice(0, 20)) {
     const [s, t] = e.pos ?? [0, 0];
     problems.push({ severity: e instanceof YAML.YAMLWarning ? 'warning' : 'error', message: yamlMessage(e.message), span: lines.span(s, t) });
   }
   if (doc.errors.length) return { problems };
   if (doc.contents === null) return { problems };
   const budget = new Budget();
-  const root = fromYaml(doc.contents, doc, lines, 0, budget);
+  // Anchors by name, collected once (Alias.resolve would search the whole document for every alias).
+  YAML.visit(doc, { Node(_k, n) { if (n.anchor) budget.anchors.set(n.anchor, n); } });
+  const root = fromYaml(doc.contents, lines, 0, budget, problems);
   limitProblems(budget, problems, lines);
   return { root: budget.tooDeep || budget.tooMany ? undefined : root, problems };
 }
 
-function yamlMessage(m: string): string {
-  // The library's messages end with a code excerpt after a blank line; the editor shows the place itself.
-  return m.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+/**
+ * The YAML library recurses per nesting level (and would exhaust the stack on `- - - - ...`): estimate the
+ * depth first, from indentation, compact sequences (`- - x`) and flow brackets.
+ */
+function yamlDepthProblem(text: string, lines: LineIndex): InputProblem | undefined {
+  const indents: number[] = [];
+  let flow = 0, offset = 0, count = 0;
+  const refuse = (at: number) => ({ severity: 'error' as const, message: `nesting deeper than ${MAX_DEPTH} levels`, span: lines.span(at, at + 1) });
+  for (const line of text.split('\n')) {
+    const indent = line.length - line.trimStart().length;
+    if (line.trim() !== '' && !line.trimStart().startsWith('#')) {
+      if (++count > MAX_YAML_LINES) return { severity: 'error', message: `more than ${MAX_YAML_LINES} lines: too long for a network config`, span: lines.span(offset, offset + line.length) };
+      while (indents.length && indents[indents.length - 1] > indent) indents.pop();
+      if (!indents.length || indents[indents.length - 1] < indent) indents.push(indent);
+      const compact = /^(?:[-?:]\s+)+/.exec(line.slice(indent))?.[0].replace(/\s+/g, '').length ?? 0;
+      if (indents.length + compact > MAX_DEPTH) return refuse(offset + indent);
+      let quote = '';
+      for (let i = indent; i < line.length; i++) {
+        const c = line[i];
+        if (quote) { if (c === quote) quote = ''; continue; }
+        if (c === '"' || c === "'") quote = c;
+        else if (c === '#' && (i === 0 || line[i - 1] === ' ')) break;
+        else if (c === '[' || c === '{') { if (++flow > MAX_DEPTH) return refuse(offset + i); }
+        else if (c === ']' || c === '}') flow = Math.max(0, flow - 1);
+      }
+    }
+    offset += line.length + 1;
+  }
+  return undefined;
 }
 
-function fromYaml(node: unknown, doc: YAML.Document, lines: LineIndex, depth: number, budget: Budget): SNode {
+function yamlMessage(m: string): string {
+  // The library's messages end with a code excerpt after a blank line; the editor shows the place itself.
+  return m.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '').slice(0, 300);
+}
+
+function fromYaml(node: unknown, lines: LineIndex, depth: number, budget: Budget, problems: InputProblem[]): SNode {
   budget.nodes++;
   const range = (node as { range?: [number, number, number] }).range ?? [0, 0, 0];
   const span = lines.span(range[0], range[1]);
   if (budget.nodes > MAX_NODES) { budget.tooMany = true; return { kind: 'scalar', span, value: null }; }
   if (depth > MAX_DEPTH) { budget.tooDeep = true; return { kind: 'scalar', span, value: null }; }
   if (YAML.isAlias(node)) {
-    const target = node.resolve(doc);
+    const target = budget.anchors.get(node.source);
     if (!target) return { kind: 'scalar', span, value: null };
     // The alias stands where it is written; its content is the anchored node's.
-    const inner = fromYaml(target, doc, lines, depth + 1, budget);
+    const inner = fromYaml(target, lines, depth + 1, budget, problems);
     return { ...inner, span } as SNode;
   }
   if (YAML.isMap(node)) {
     const entries: Entry[] = [];
+    const seen = new Set<string>();
     for (const pair of node.items) {
       if (budget.tooDeep || budget.tooMany) break;
       const k = pair.key as { range?: [number, number, number]; value?: unknown } | null;
-      const keyText = YAML.isScalar(k) ? String(k.value) : k ? String((k as object).toString()) : '';
+      const keyText = (YAML.isScalar(k) ? String(k.value) : k ? String((k as object).toString()) : '').slice(0, 200);
       const kr = k?.range ?? range;
       const keySpan = lines.span(kr[0], kr[1]);
+      if (seen.has(keyText) && problems.length < 50) problems.push({ severity: 'error', message: `duplicate key "${keyText.slice(0, 60)}"`, span: keySpan });
+      seen.add(keyText);
       const value = pair.value === null || pair.value === undefined
         ? { kind: 'scalar' as const, span: lines.span(kr[1], kr[1]), value: null }
-        : fromYaml(pair.value, doc, lines, depth + 1, budget);
+        : fromYaml(pair.value, lines, depth + 1, budget, problems);
       entries.push({ key: keyText, keySpan, value });
     }
     return { kind: 'map', span, entries };
@@ -97,7 +148,7 @@ function fromYaml(node: unknown, doc: YAML.Document, lines: LineIndex, depth: nu
     const items: SNode[] = [];
     for (const it of node.items) {
       if (budget.tooDeep || budget.tooMany) break;
-      items.push(it === null || it === undefined ? { kind: 'scalar', span, value: null } : fromYaml(it, doc, lines, depth + 1, budget));
+      items.push(it === null || it === undefined ? { kind: 'scalar', span, value: null } : fromYaml(it, lines, depth + 1, budget, problems));
     }
     return { kind: 'seq', span, items };
   }
@@ -132,7 +183,7 @@ export function jsonTree(text: string, lines: LineIndex): TreeResult {
 }
 
 /** jsonc-parser recurses per nesting level: refuse deep nesting before it does (and before the stack does). */
-function jsonDepthProblem(text: string, lines: LineIndex): InputProblem | undefined {
+export function jsonDepthProblem(text: string, lines: LineIndex): InputProblem | undefined {
   let depth = 0, inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -160,9 +211,9 @@ function fromJson(node: jsonc.Node, lines: LineIndex, depth: number, budget: Bud
     for (const prop of node.children ?? []) {
       const [k, v] = prop.children ?? [];
       if (!k) continue;
-      const key = String(k.value);
+      const key = String(k.value).slice(0, 200);
       const keySpan = lines.span(k.offset, k.offset + k.length);
-      if (seen.has(key)) problems.push({ severity: 'error', message: `duplicate key "${key}"`, span: keySpan });
+      if (seen.has(key) && problems.length < 50) problems.push({ severity: 'error', message: `duplicate key "${key.slice(0, 60)}"`, span: keySpan });
       seen.add(key);
       entries.push({ key, keySpan, value: v ? fromJson(v, lines, depth + 1, budget, problems) : { kind: 'scalar', span: keySpan, value: null } });
     }
