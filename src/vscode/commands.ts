@@ -15,24 +15,24 @@ import { parseDocument } from './documents';
 interface ExampleEntry { file: string; title: string; description: string }
 
 /** "New Network Config": pick a bundled example, write it into the workspace (as a WorkspaceEdit), open it. */
-export async function newConfig(extensionUri: vscode.Uri): Promise<vscode.Uri | undefined> {
+export async function newConfig(extensionUri: vscode.Uri, example?: string, to?: vscode.Uri): Promise<vscode.Uri | undefined> {
   const examplesDir = vscode.Uri.joinPath(extensionUri, 'examples');
   const index = JSON.parse(fs.readFileSync(path.join(examplesDir.fsPath, 'index.json'), 'utf8')) as ExampleEntry[];
-  const pick = await vscode.window.showQuickPick(
-    index.filter(e => /\.nn\.(ya?ml|json)$/.test(e.file)).map(e => ({ label: e.title, detail: e.description, entry: e })),
-    { title: 'New Network Config from a template', matchOnDetail: true });
-  if (!pick) return undefined;
+  const templates = index.filter(e => /\.nn\.(ya?ml|json)$/.test(e.file));
+  const entry = example ? templates.find(e => e.file === example || path.basename(e.file) === example)
+    : (await vscode.window.showQuickPick(templates.map(e => ({ label: e.title, detail: e.description, entry: e })),
+      { title: 'New Network Config from a template', matchOnDetail: true }))?.entry;
+  if (!entry) return undefined;
   const folder = vscode.workspace.workspaceFolders?.[0];
-  const defaultUri = folder ? vscode.Uri.joinPath(folder.uri, path.basename(pick.entry.file)) : undefined;
-  const target = await vscode.window.showSaveDialog({ defaultUri, filters: { 'Network config': ['yaml', 'yml', 'json'] }, title: 'Save the new network config' });
+  const defaultUri = folder ? vscode.Uri.joinPath(folder.uri, path.basename(entry.file)) : undefined;
+  const target = to ?? await vscode.window.showSaveDialog({ defaultUri, filters: { 'Network config': ['yaml', 'yml', 'json'] }, title: 'Save the new network config' });
   if (!target) return undefined;
-  const contents = fs.readFileSync(path.join(examplesDir.fsPath, pick.entry.file));
+  const contents = fs.readFileSync(path.join(examplesDir.fsPath, entry.file));
   await createFile(target, contents);
-  // Data files an example reads (csv) come along when they are not there yet.
-  const csv = /path:\s*(\S+\.csv)/.exec(contents.toString('utf8'))?.[1];
-  if (csv) {
-    const src = path.join(path.dirname(path.join(examplesDir.fsPath, pick.entry.file)), csv);
-    const dst = vscode.Uri.file(path.join(path.dirname(target.fsPath), csv));
+  // Files an example reads (a csv, an imported Keras model) come along when they are not there yet.
+  for (const [, rel] of contents.toString('utf8').matchAll(/^\s*(?:path|keras):\s*["']?([^\s"'#]+\.(?:csv|json))/gm)) {
+    const src = path.join(path.dirname(path.join(examplesDir.fsPath, entry.file)), rel);
+    const dst = vscode.Uri.file(path.join(path.dirname(target.fsPath), rel));
     if (fs.existsSync(src) && !fs.existsSync(dst.fsPath)) await createFile(dst, fs.readFileSync(src));
   }
   await vscode.window.showTextDocument(target);

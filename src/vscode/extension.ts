@@ -62,7 +62,8 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     vscode.commands.registerCommand('activationLens.showPanel', () => panel.show()),
     vscode.commands.registerCommand('activationLens.compare', (layer?: number | 'all') => compare(layer)),
     vscode.commands.registerCommand('activationLens.exportHtml', (target?: vscode.Uri) => exportHtml(runs, configDocument(), target instanceof vscode.Uri ? target : undefined)),
-    vscode.commands.registerCommand('activationLens.newConfig', () => newConfig(context.extensionUri)),
+    vscode.commands.registerCommand('activationLens.newConfig', (example?: string, to?: vscode.Uri) =>
+      newConfig(context.extensionUri, typeof example === 'string' ? example : undefined, to instanceof vscode.Uri ? to : undefined)),
     vscode.commands.registerCommand('activationLens.importKeras', (uri?: vscode.Uri) => createConfigFromKeras(uri instanceof vscode.Uri ? uri : undefined)),
     vscode.commands.registerCommand('activationLens.diagnoseTensorBoard', (dir?: vscode.Uri) => tensorboard.pickAndWatch(dir instanceof vscode.Uri ? dir : undefined)),
     vscode.commands.registerCommand('activationLens.staleFix', () => vscode.window.showWarningMessage(

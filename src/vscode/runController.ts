@@ -8,7 +8,7 @@ import type { Finding } from '../diagnosis/types';
 import { parseConfigText } from '../config';
 import { inferShapes } from '../config/shapes';
 import { startRun } from '../worker/client';
-import { runFindings, staticFindings, diagnosisLayers } from '../diagnosis/rules';
+import { diagnose } from '../diagnosis/rules';
 import { suggestActivations } from '../diagnosis/suggestions';
 import { readSettings } from './settings';
 
@@ -126,13 +126,8 @@ export class RunController implements vscode.Disposable {
       // The worker batches stats; the final result is authoritative for the timeline.
       record.view.timeline = result.timeline;
       record.view.step = result.steps;
-      record.findings = [
-        ...staticFindings(record.config, readSettings().thresholds),
-        ...runFindings({
-          layers: diagnosisLayers(record.config), timeline: result.timeline, nonFinite: result.nonFinite,
-          loss: record.config.train.loss, thresholds: { ...readSettings().thresholds, ...record.config.diagnostics },
-        }),
-      ];
+      // The same diagnosis as the CLI's: static and run findings, the config's thresholds over the settings'.
+      record.findings = diagnose(record.config, result, readSettings(vscode.Uri.parse(record.uri)).thresholds);
       record.view.findings = record.findings;
       record.view.suggestions = suggestActivations(record.config, record.findings);
     }
