@@ -156,7 +156,7 @@ ${report.timeline ? `<h2>Charts</h2>
 <div id="charts" class="charts"></div>
 ${script ? '<noscript><p class="muted">The charts need JavaScript; the tables above hold the numbers.</p></noscript>' : '<p class="muted" id="no-charts">Charts are unavailable in this build (dist/webview/report.js was not found); the tables above hold the numbers.</p>'}` : ''}
 </main>
-<script type="application/json" id="report-data">${scriptSafeJson(reportJson(report, 0))}</script>
+<script type="application/json" id="report-data">${scriptSafeJson(reportJson(report))}</script>
 ${script && report.timeline ? `<script nonce="${nonce}">${scriptSafeJs(script)}</script>` : ''}
 </body>
 </html>

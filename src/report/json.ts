@@ -116,6 +116,6 @@ export function buildReport(args: { configPath: string; config: NetworkConfig; r
 }
 
 /** The report as JSON text: NaN/Infinity anywhere (stats of a diverged run) become null. */
-export function reportJson(report: Report, indent = 2): string {
+export function reportJson(report: Report, indent = 0): string {
   return JSON.stringify(report, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), indent);
 }

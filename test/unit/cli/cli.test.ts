@@ -101,6 +101,15 @@ describe('CLI', function () {
     assert.ok(report.findings.some(f => f.kind === 'activation-choice'), 'its 4 sigmoid hidden layers');
   });
 
+  it('lint of a Keras model with an unsupported layer: lints what was understood, then exits 2 with the reason', async function () {
+    const file = path.join(__dirname, '../../../../shared/corpus/keras/04-keras2-nested-sequential-custom-layer.json');
+    if (!fs.existsSync(file)) this.skip();
+    const r = await runCli(['lint', file, '--json']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /:\d+:\d+: unsupported layer ClusteringLayer/);
+    assert.ok(JSON.parse(r.out).model.layers.length > 0, 'the understood part is reported');
+  });
+
   it('compare --layer <name> ranks the candidates by validation loss and keeps each loss curve', async () => {
     const file = writeConfig('cmp', small());
     const r = await runCli(['compare', file, '--layer', 'dense_1', '--candidates', 'relu,tanh', '--steps', '20']);
