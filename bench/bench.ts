@@ -55,7 +55,8 @@ function tfPeer(w: Workload, batch: number, backend: 'cpu' | 'wasm', trainer: Tr
       const spec = l.spec;
       const kernel = l.params.find(p => p.name === 'kernel'), bias = l.params.find(p => p.name === 'bias');
       if (spec.type === 'dense' || spec.type === 'conv2d') {
-        h = spec.type === 'dense' ? tf.matMul(h as tf.Tensor2D, vars.get(kernel!)! as tf.Tensor2D) : tf.conv2d(h as tf.Tensor4D, vars.get(kernel!)! as tf.Tensor4D, 1, 'valid');
+        h = spec.type === 'dense' ? tf.matMul(h as tf.Tensor2D, vars.get(kernel!)! as tf.Tensor2D)
+          : backend === 'wasm' ? wasmConv(h as tf.Tensor4D, vars.get(kernel!)! as tf.Tensor4D) : tf.conv2d(h as tf.Tensor4D, vars.get(kernel!)! as tf.Tensor4D, 1, 'valid');
         if (bias) h = tf.add(h, vars.get(bias)!);
         const a = spec.activation.name;
         if (a === 'relu') h = tf.relu(h); else if (a === 'tanh') h = tf.tanh(h); else if (a === 'sigmoid' && l !== net.layers[net.layers.length - 1]) h = tf.sigmoid(h);
@@ -66,6 +67,26 @@ function tfPeer(w: Workload, batch: number, backend: 'cpu' | 'wasm', trainer: Tr
   };
   return { name: backend === 'cpu' ? 'tfjs-cpu' : 'tfjs-wasm', backend, step: () => opt.minimize(lossFn, false, list), sync: () => { list[0].dataSync(); } };
 }
+
+/**
+ * conv2d (stride 1, valid) for tfjs-backend-wasm, which has no Conv2DBackpropFilter kernel in 4.22: the
+ * filter gradient comes from its Conv3DBackpropFilterV2 kernel on depth-1 volumes, the input gradient from
+ * conv2dTranspose (Conv2DBackpropInput). The fastest way that backend can train a conv net.
+ */
+const wasmConv = tf.customGrad(((x: tf.Tensor4D, f: tf.Tensor4D, save: tf.GradSaveFunc) => {
+  save([x, f]);
+  return {
+    value: tf.conv2d(x, f, 1, 'valid'),
+    gradFunc: (dy: tf.Tensor4D, [xs, fs]: tf.Tensor[]) => {
+      const [b, H, W, C] = xs.shape, [kh, kw, , F] = fs.shape;
+      const dx = tf.conv2dTranspose(dy, fs as tf.Tensor4D, [b, H, W, C] as [number, number, number, number], 1, 'valid');
+      const dw = tf.engine().runKernel('Conv3DBackpropFilterV2',
+        { x: tf.reshape(xs, [b, 1, H, W, C]), dy: tf.reshape(dy, [b, 1, dy.shape[1], dy.shape[2], F]) },
+        { strides: [1, 1, 1], pad: 'valid', filterShape: [1, kh, kw, C, F] }) as tf.Tensor;
+      return [dx, tf.reshape(dw, fs.shape)];
+    },
+  };
+}) as unknown as tf.CustomGradientFunc<tf.Tensor>) as unknown as (x: tf.Tensor4D, f: tf.Tensor4D) => tf.Tensor4D;
 
 /** Samples per second of one timed slice: at least one step and BUDGET_MS. */
 function timeSlice(peer: Peer, batch: number): number {
