@@ -86,7 +86,7 @@ const wasmConv = tf.customGrad(((x: tf.Tensor4D, f: tf.Tensor4D, save: tf.GradSa
       return [dx, tf.reshape(dw, fs.shape)];
     },
   };
-}) as unknown as tf.CustomGradientFunc<tf.Tensor>) as unknown as (x: tf.Tensor4D, f: tf.Tensor4D) => tf.Tensor4D;
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor4D, f: tf.Tensor4D) => tf.Tensor4D;
 
 /** Samples per second of one timed slice: at least one step and BUDGET_MS. */
 function timeSlice(peer: Peer, batch: number): number {
