@@ -52,7 +52,7 @@ if (built && !process.env.UNIT_ONLY) {
       fs.mkdirSync(path.join(root, 'test-output'), { recursive: true });
       count('ui', await run(['node', ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', '--test-reporter-destination=stdout',
         '--test-reporter=tap', `--test-reporter-destination=${path.join(root, 'test-output/ui.tap')}`,
-        ...fs.readdirSync(path.join(root, 'test/ui')).filter(f => f.endsWith('.test.mjs')).sort().map(f => `test/ui/${f}`)])]), /ℹ pass (\d+)/, /ℹ fail (\d+)/);
+        ...fs.readdirSync(path.join(root, 'test/ui')).filter(f => f.endsWith('.test.mjs')).sort().map(f => `test/ui/${f}`)]]), /ℹ pass (\d+)/, /ℹ fail (\d+)/);
     }
   }
 }
