@@ -100,7 +100,10 @@ function fillData(d: Draft, rep: Reporter, at: (p: string) => Span | undefined):
     // A Keras import without data trains on a teacher of the model's input shape (SPEC §2.1).
     if (!d.input) return undefined;
     const classes = teacherClasses(d.layers);
-    return { source: 'teacher', samples: SOURCES.teacher.defaults.samples, noise: 0, validation: 0.2, shape: d.input, classes };
+    // Wide inputs (images, 30k features) get fewer samples so the data stays around 16 MB.
+    const features = d.input.reduce((a, b) => a * b, 1);
+    const samples = Math.max(100, Math.min(SOURCES.teacher.defaults.samples, Math.floor(4e6 / features)));
+    return { source: 'teacher', samples, noise: 0, validation: 0.2, shape: d.input, classes };
   }
   const info = SOURCES[given.source];
   const data: DataSpec = {
@@ -114,7 +117,7 @@ function fillData(d: Draft, rep: Reporter, at: (p: string) => Span | undefined):
   if (given.source === 'gaussians') data.features ??= info.defaults.features;
   if (given.source === 'shapes') data.size ??= info.defaults.size;
   if (given.source === 'teacher') {
-    data.classes ??= d.input ? teacherClasses(d.layers) : 0;
+    data.classes ??= teacherClasses(d.layers);
     if (!data.shape && data.features === undefined && d.input) data.shape = [...d.input];
     if (data.classes === 1) rep.error(d.spans['data.classes'], '"classes" must be 0 (regression) or at least 2', '/data/classes');
   }

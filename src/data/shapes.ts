@@ -18,6 +18,9 @@ const INSIDE: ((u: number, v: number, aspect: number) => boolean)[] = [
   (u, v, aspect) => u * u + (v * v) / (aspect * aspect) <= 1,
 ];
 
+/** Sub-pixel offsets: x for k = 0..3, then y. */
+const SUB = [0.25, 0.75, 0.25, 0.75, 0.25, 0.25, 0.75, 0.75];
+
 export function shapes(d: DataSpec, rng: Rng): Raw {
   const s = d.size ?? 16, n = d.samples, classes = SHAPE_CLASS_NAMES.length;
   const x = new Float32Array(n * s * s);
@@ -34,8 +37,8 @@ export function shapes(d: DataSpec, rng: Rng): Raw {
       for (let px = 0; px < s; px++) {
         // 2x2 supersampling keeps small shapes recognisable.
         let cover = 0;
-        for (const [ox, oy] of [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]]) {
-          const dx = (px + ox - cx) / scale, dy = (py + oy - cy) / scale;
+        for (let k = 0; k < 4; k++) {
+          const dx = (px + SUB[k] - cx) / scale, dy = (py + SUB[k + 4] - cy) / scale;
           if (inside(cos * dx + sin * dy, -sin * dx + cos * dy, aspect)) cover++;
         }
         x[i * s * s + py * s + px] = gray * (cover / 4) + d.noise * rng.normal();
