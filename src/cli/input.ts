@@ -5,7 +5,6 @@ import { loadConfigFile } from '../config';
 import { loadDataset } from '../data';
 import { defaultProbeEvery } from '../core/train';
 import { memoryRefusal } from '../core/memory';
-import { splitSizes } from '../data/sources';
 
 /** Thrown for input that cannot be used (exit code 2); `line` is what goes to stderr. */
 export class InputFailure extends Error {
@@ -23,21 +22,26 @@ export function loadConfig(file: string, warn: (line: string) => void): NetworkC
   return { ...r.config, file };
 }
 
-/** --seed, --steps / --epochs applied; the probe interval re-derived unless the config sets it. */
-export function applyOverrides(config: NetworkConfig, o: { seed?: number; steps?: number; epochs?: number }): NetworkConfig {
+/** --seed and --steps applied; the probe interval re-derived unless the config sets it. */
+export function applyOverrides(config: NetworkConfig, o: { seed?: number; steps?: number }): NetworkConfig {
   const c: NetworkConfig = { ...config, train: { ...config.train }, probe: { ...config.probe } };
   if (o.seed !== undefined) c.seed = o.seed;
-  if (o.steps !== undefined || o.epochs !== undefined) {
-    if (o.steps !== undefined) c.train.steps = o.steps;
-    else {
-      const train = splitSizes(c.data.samples, c.data.validation).train;
-      c.train.steps = o.epochs! * Math.max(1, Math.ceil(train / c.train.batch));
-    }
-    delete c.train.epochs;
-    if (o.epochs !== undefined) c.train.epochs = o.epochs;
-    if (!config.spans['probe.every']) c.probe.every = defaultProbeEvery(c.train.steps);
-  }
+  if (o.steps !== undefined) setSteps(c, config, o.steps);
   return c;
+}
+
+/** --epochs: steps from the loaded training split (a csv's size is known only once it is read). */
+export function applyEpochs(config: NetworkConfig, epochs: number, trainSamples: number): NetworkConfig {
+  const c: NetworkConfig = { ...config, train: { ...config.train }, probe: { ...config.probe } };
+  setSteps(c, config, epochs * Math.max(1, Math.ceil(trainSamples / c.train.batch)));
+  c.train.epochs = epochs;
+  return c;
+}
+
+function setSteps(c: NetworkConfig, original: NetworkConfig, steps: number): void {
+  c.train.steps = steps;
+  delete c.train.epochs;
+  if (!original.spans['probe.every']) c.probe.every = defaultProbeEvery(steps);
 }
 
 export function loadData(config: NetworkConfig, file: string, memoryLimitMB = 1024): Dataset {

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { parseArgs, UsageError, intOption, type ArgSpec, type ParsedArgs } from './args';
-import { InputFailure, applyOverrides, loadConfig, loadData } from './input';
+import { InputFailure, applyEpochs, applyOverrides, loadConfig, loadData } from './input';
 import { findingsText, layerTable, suggestionsText, summaryLine, trialsText } from './output';
 import { Progress } from './progress';
 import type { Io } from './io';
@@ -50,8 +50,9 @@ const diagnoseCmd: Command = {
     const steps = intOption(args, 'steps'), epochs = intOption(args, 'epochs'), seed = intOption(args, 'seed', 0);
     if (steps !== undefined && epochs !== undefined) throw new UsageError('give --steps or --epochs, not both');
     const t0 = performance.now();
-    const config = applyOverrides(loadConfig(file, l => io.stderr.write(`${l}\n`)), { seed, steps, epochs });
+    let config = applyOverrides(loadConfig(file, l => io.stderr.write(`${l}\n`)), { seed, steps });
     const data = loadData(config, file);
+    if (epochs !== undefined) config = applyEpochs(config, epochs, data.train.n);
     const json = args.flags.has('json');
     const progress = new Progress(io.stderr, !json, config.train.steps);
     let result;
