@@ -3,8 +3,12 @@
  * bias, activation linear), the span of the item and of each key's value.
  */
 import type { ActivationName, ActivationSpec, InitSpec, LayerSpec, LayerType, Span } from '../model';
-import { ACTIVATION_NAMES, resolveActivation } from '../core/activations';
-import { INIT_NAMES, resolveInit } from '../core/initializers';
+import { ACTIVATION_NAMES, activationSpellings, resolveActivation } from '../core/activations';
+import { canonicalInitName, INIT_NAMES, resolveInit } from '../core/initializers';
+
+/** The spellings the schema offers: the config language takes exactly these. */
+const SPELLINGS = new Set(activationSpellings());
+export const INIT_SPELLINGS = [...INIT_NAMES, 'xavier_uniform', 'xavier_normal', 'kaiming_uniform', 'kaiming_normal'];
 import { didYouMean } from './names';
 import { checkMap, readBool, readEnum, readNumber, readString, type At, type Reporter } from './read';
 import { describe, type SNode } from './tree';
@@ -25,7 +29,7 @@ const LAYER_KEYS: Record<LayerType, string[]> = {
 
 /** Type spellings people bring from Keras/PyTorch. */
 const TYPE_ALIASES: Record<string, LayerType> = {
-  linear: 'dense', conv: 'conv2d', conv2d: 'conv2d', maxpool: 'maxpool2d', maxpooling2d: 'maxpool2d', max_pooling2d: 'maxpool2d',
+  linear: 'dense', fully_connected: 'dense', conv: 'conv2d', conv2d: 'conv2d', maxpool: 'maxpool2d', maxpooling2d: 'maxpool2d', max_pooling2d: 'maxpool2d',
   avgpool: 'avgpool2d', averagepooling2d: 'avgpool2d', average_pooling2d: 'avgpool2d', globalaveragepooling2d: 'global_avgpool2d',
   global_average_pooling2d: 'global_avgpool2d', batch_normalization: 'batchnorm', batchnormalization: 'batchnorm', bn: 'batchnorm',
 };
@@ -44,8 +48,11 @@ export function readActivation(rep: Reporter, at: At, layer: string): Activation
       rep.error(n.span, `activation must be a name (e.g. relu) or {name: leaky_relu, alpha: 0.1}, got ${describe(n)}`, pointer, layer);
       return undefined;
     }
-    const r = resolveActivation(n.value);
-    if (!r) rep.error(n.span, `unknown activation "${n.value}"${didYouMean(n.value, ACTIVATION_NAMES)}`, pointer, layer);
+    const r = SPELLINGS.has(n.value) ? resolveActivation(n.value) : undefined;
+    if (!r) {
+      const near = resolveActivation(n.value);
+      rep.error(n.span, `unknown activation "${n.value}"${near ? ` (did you mean "${near}"?)` : didYouMean(n.value, ACTIVATION_NAMES)}`, pointer, layer);
+    }
     return r;
   };
   if (node.kind !== 'map') {
@@ -83,8 +90,11 @@ export function readInit(rep: Reporter, at: At, layer: string): InitSpec | undef
       rep.error(n.span, `${at.key} must be an initializer name (e.g. he_normal) or {name: variance_scaling, scale: 2, mode: fan_in}, got ${describe(n)}`, pointer, layer);
       return undefined;
     }
-    const spec = resolveInit(n.value, params);
-    if (!spec) rep.error(n.span, `unknown initializer "${n.value}"${didYouMean(n.value, INIT_NAMES)}`, pointer, layer);
+    const spec = INIT_SPELLINGS.includes(n.value) ? resolveInit(n.value, params) : undefined;
+    if (!spec) {
+      const near = canonicalInitName(n.value);
+      rep.error(n.span, `unknown initializer "${n.value}"${near ? ` (did you mean "${near}"?)` : didYouMean(n.value, INIT_NAMES)}`, pointer, layer);
+    }
     return spec;
   };
   if (node.kind !== 'map') return byName(node, at.pointer);
@@ -148,9 +158,14 @@ function readLayer(rep: Reporter, at: At, index: number, counts: Map<string, num
   const typeAt: At = { node: typeEntry.value, key: 'type', pointer: `${at.pointer}/type` };
   const rawType = readString(rep, typeAt);
   if (rawType === undefined) return undefined;
-  const lower = rawType.trim().toLowerCase();
-  const type = (LAYER_TYPES as string[]).includes(lower) ? lower as LayerType : TYPE_ALIASES[lower.replace(/-/g, '_')];
-  if (!type) { rep.error(typeEntry.value.span, `unknown layer type "${rawType}"${didYouMean(rawType, LAYER_TYPES)}; expected one of ${LAYER_TYPES.join(', ')}`, typeAt.pointer); return undefined; }
+  // Exact names only (as the schema the editor validates with); Keras/PyTorch spellings get a "did you mean".
+  const type = (LAYER_TYPES as string[]).includes(rawType) ? rawType as LayerType : undefined;
+  if (!type) {
+    const alias = TYPE_ALIASES[rawType.trim().toLowerCase().replace(/-/g, '_')] ?? LAYER_TYPES.find(t => t === rawType.trim().toLowerCase());
+    const hint = alias ? ` (did you mean "${alias}"?)` : didYouMean(rawType, LAYER_TYPES);
+    rep.error(typeEntry.value.span, `unknown layer type "${rawType}"${hint}; expected one of ${LAYER_TYPES.join(', ')}`, typeAt.pointer);
+    return undefined;
+  }
   const n = (counts.get(type) ?? 0) + 1;
   counts.set(type, n);
   const spans: Record<string, Span> = {};

@@ -173,13 +173,14 @@ function readTrain(rep: Reporter, at: At): Partial<TrainSpec> {
   const t: Partial<TrainSpec> = {};
   const lossAt = get('loss');
   if (lossAt) {
-    const s = lossAt.node.kind === 'scalar' && typeof lossAt.node.value === 'string' ? LOSS_ALIASES[lossAt.node.value.trim().toLowerCase().replace(/-/g, '_')] : undefined;
-    t.loss = s ?? readEnum(rep, lossAt, LOSS_NAMES);
+    const raw = lossAt.node.kind === 'scalar' && typeof lossAt.node.value === 'string' ? lossAt.node.value : undefined;
+    const near = raw !== undefined && !(LOSS_NAMES as string[]).includes(raw) ? LOSS_ALIASES[raw.trim().toLowerCase().replace(/-/g, '_')] : undefined;
+    if (near) rep.error(lossAt.node.span, `unknown loss "${raw}" (did you mean "${near}"?); expected one of ${LOSS_NAMES.join(', ')}`, '/train/loss');
+    else t.loss = readEnum(rep, lossAt, LOSS_NAMES);
   }
   const optAt = get('optimizer');
   if (optAt) {
-    const raw = optAt.node.kind === 'scalar' && typeof optAt.node.value === 'string' ? optAt.node.value.trim().toLowerCase() : '';
-    t.optimizer = raw === 'nesterov' ? 'momentum' : readEnum(rep, optAt, OPTIMIZER_NAMES);
+    t.optimizer = readEnum(rep, optAt, OPTIMIZER_NAMES);
   }
   const num = (key: string, rule: Parameters<typeof readNumber>[2]) => { const a = get(key); return a && readNumber(rep, a, rule); };
   const set = <K extends keyof TrainSpec>(k: K, v: TrainSpec[K] | undefined) => { if (v !== undefined) t[k] = v; };

@@ -84,8 +84,6 @@ export function readEnum<T extends string>(rep: Reporter, at: At, names: readonl
   const s = readString(rep, at, layer);
   if (s === undefined) return undefined;
   if ((names as readonly string[]).includes(s)) return s as T;
-  const lower = s.trim().toLowerCase();
-  if ((names as readonly string[]).includes(lower)) return lower as T;
   rep.error(at.node.span, `unknown ${at.key} "${s}"${didYouMean(s, names)}; expected one of ${names.join(', ')}`, at.pointer, layer);
   return undefined;
 }

@@ -243,6 +243,26 @@ describe('the JSON schema', () => {
     const inits = (schema.definitions.init.anyOf[0] as { enum: string[] }).enum;
     for (const n of INIT_NAMES) assert.ok(inits.includes(n), n);
   });
+  it('the parser takes exactly the spellings the schema offers, and suggests them for Keras-style names', () => {
+    const cases: [string, string, RegExp][] = [
+      ['{type: dense, units: 3, activation: ReLU}', '{type: dense, units: 3, activation: relu}', /unknown activation "ReLU" \(did you mean "relu"\?\)/],
+      ['{type: dense, units: 3, init: GlorotUniform}', '{type: dense, units: 3, init: glorot_uniform}', /unknown initializer "GlorotUniform" \(did you mean "glorot_uniform"\?\)/],
+      ['{type: Dense, units: 3}', '{type: dense, units: 3}', /unknown layer type "Dense" \(did you mean "dense"\?\)/],
+    ];
+    for (const [bad, good, msg] of cases) {
+      const badText = MLP(`    - ${bad}`), goodText = MLP(`    - ${good}`);
+      const r = parseConfigText(badText, 'x.nn.yaml');
+      assert.ok(r.problems.some(p => msg.test(p.message)), `${bad}: ${r.problems.map(p => p.message).join('; ')}`);
+      assert.equal(validate(YAML.parse(badText)), false, `${bad}: the schema agrees`);
+      assert.deepEqual(parseConfigText(goodText, 'x.nn.yaml').problems, [], good);
+      assert.equal(validate(YAML.parse(goodText)), true, good);
+    }
+    const loss = parseConfigText(MLP('    - {type: dense, units: 3, activation: softmax}', 'train: {loss: categorical_crossentropy, optimizer: Adam}'), 'x.nn.yaml');
+    assert.deepEqual(loss.problems.map(p => p.message), [
+      'unknown loss "categorical_crossentropy" (did you mean "cross_entropy"?); expected one of mse, binary_cross_entropy, cross_entropy',
+      'unknown optimizer "Adam" (did you mean "adam"?); expected one of sgd, momentum, adam, rmsprop',
+    ]);
+  });
   it('an unknown key the builder does not know about is still reported (via the schema)', () => {
     const r = parseConfigText(MLP('    - {type: dense, units: 3, activation: softmax}', 'probe: {every: 5, evry: 2}'), 'x.nn.yaml');
     assert.ok(r.problems.some(p => /unknown key "evry"/.test(p.message)));
