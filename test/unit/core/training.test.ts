@@ -166,6 +166,20 @@ describe('kernels and memory', () => {
       }
     }
   });
+  it('wasm relu/sigmoid/tanh kernels match the table to float32 precision over [-1e4, 1e4], finite everywhere', () => {
+    const k = loadKernels('wasm', 1 << 20);
+    const n = 100003, Z = 20000, A = Z + n + 16;
+    for (let i = 0; i < n; i++) k.H[Z + i] = -40 + 80 * i / n;
+    k.H.set([-1e4, 1e4, -100, 100, 0, 1e-6, -3e-4], Z);
+    for (const [kind, name] of [[1, 'relu'], [2, 'sigmoid'], [3, 'tanh']] as const) {
+      k.actForward(kind, Z, A, n);
+      for (let i = 0; i < n; i++) {
+        const z = k.H[Z + i], want = ACTIVATIONS[name].f(z), got = k.H[A + i];
+        assert.ok(Number.isFinite(got), `${name}(${z}) = ${got}`);
+        assert.ok(Math.abs(got - want) <= 2e-7 * Math.max(Math.abs(want), 1e-30) + 1e-37, `${name}(${z}) = ${got}, table ${want}`);
+      }
+    }
+  });
   it('the memory estimate names the layer and batch that drive it, and refuses over the limit', () => {
     const c = makeConfig([64, 64, 3], [{ type: 'conv2d', filters: 64, kernel: [3, 3], padding: 'same', activation: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 }], { batch: 512 });
     const est = estimateMemory(c);
