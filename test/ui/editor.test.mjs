@@ -9,7 +9,8 @@ import { startCodeServer, launchBrowser, waitForWorkbench, runCommand, openFile,
 // node runs the UI tests with --import tsx, so the panel's own formatter is imported from its TypeScript source.
 import { formatNumber as formatNumberForTest } from '../../src/format.ts';
 
-const OUT = path.join(ROOT, 'test-output/ui');
+// UI_SCREENSHOTS=docs/images refreshes the README's pictures from the same run.
+const OUT = path.resolve(ROOT, process.env.UI_SCREENSHOTS || 'test-output/ui');
 let server, browser, page;
 
 before(async () => {

@@ -6,7 +6,8 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { startCodeServer, launchBrowser, waitForWorkbench, runCommand, openFile, webviewFrame, hoverText, ROOT } from '../tools/harness.mjs';
 
-const OUT = path.join(ROOT, 'test-output/ui');
+// UI_SCREENSHOTS=docs/images refreshes the README's pictures from the same run.
+const OUT = path.resolve(ROOT, process.env.UI_SCREENSHOTS || 'test-output/ui');
 let server, browser, page;
 
 /** Pixels of the canvas that are not fully transparent: proof chart.js really drew. */
