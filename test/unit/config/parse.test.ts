@@ -294,3 +294,23 @@ describe('bundled examples', () => {
     });
   }
 });
+
+describe('loadConfigFile and content sniffing', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-load-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  it('a missing file, a directory: one problem, no exception', () => {
+    assert.deepEqual(loadConfigFile(path.join(dir, 'nope.nn.yaml')).problems.map(p => formatProblem('nope.nn.yaml', p)), ['nope.nn.yaml:1:1: no such file']);
+    assert.match(loadConfigFile(dir).problems[0].message, /is a directory/);
+  });
+  it('a Keras model under any .json name is imported; a config under a plain .json name is a config', () => {
+    const keras = fs.readFileSync(path.join(ROOT, 'test/fixtures/keras/15-tfjs-keras2-sequential-mlp-tanh.json'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'model.json'), keras);
+    assert.equal(loadConfigFile(path.join(dir, 'model.json')).config?.model.layers.length, 3);
+    fs.writeFileSync(path.join(dir, 'net.json'), JSON.stringify({ data: { source: 'xor' }, model: { layers: [{ type: 'dense', units: 1, activation: 'sigmoid' }] } }));
+    assert.equal(loadConfigFile(path.join(dir, 'net.json')).config?.train.loss, 'binary_cross_entropy');
+  });
+  it('an empty file and a file of binary data are problems', () => {
+    assert.match(parseConfigText('', 'e.nn.yaml').problems[0].message, /empty/);
+    assert.match(parseConfigText('\u0000\u0001\u0002PK', 'b.nn.yaml').problems[0].message, /binary data/);
+  });
+});
