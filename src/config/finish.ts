@@ -26,7 +26,12 @@ export interface Draft {
   spans: Record<string, Span>;
 }
 
-export interface FinishOptions { readFile: (absPath: string) => string; workspaceRoot?: string }
+export interface FinishOptions {
+  readFile: (absPath: string) => string;
+  workspaceRoot?: string;
+  /** Header and data-row count of a csv; default: csvOutline(readFile(path)). The editor parses on every keystroke, so index.ts caches this. */
+  csvOutline?: (absPath: string) => { columns: string[]; rows: number };
+}
 
 export const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.01, momentum: 0.01, adam: 0.001, rmsprop: 0.001 };
 export const DEFAULT_EPOCHS = 20;
@@ -161,7 +166,7 @@ function readCsvOutline(d: Draft, data: DataSpec, opts: FinishOptions, rep: Repo
       return undefined;
     }
     try {
-      result = csvOutline(opts.readFile(abs));
+      result = opts.csvOutline ? opts.csvOutline(abs) : csvOutline(opts.readFile(abs));
       if (result.columns.length < 2) {
         rep.error(span, `${data.path} needs a header with at least one feature column and the target column`, '/data/path');
         result = null;

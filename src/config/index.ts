@@ -14,6 +14,7 @@ import { Reporter } from './read';
 import { schemaCheck } from './schema';
 import { jsonDepthProblem, jsonTree, LineIndex, MAX_TEXT_CHARS, yamlTree, type TreeResult } from './tree';
 import type { ParseResult } from './result';
+import { csvOutline } from '../data/csv';
 
 export type { ParseResult } from './result';
 export { inferShapes, type LayerShape } from './shapes';
@@ -32,6 +33,19 @@ export function readFileBounded(absPath: string): string {
   const size = fs.statSync(absPath).size;
   if (size > MAX_REFERENCED_BYTES) throw new Error(`${path.basename(absPath)} is larger than ${MAX_REFERENCED_BYTES >> 20} MB`);
   return fs.readFileSync(absPath, 'utf8');
+}
+
+/** The csv header and row count by path, size and mtime: the parser runs on every keystroke, the csv rarely changes. */
+const outlines = new Map<string, { key: string; outline: { columns: string[]; rows: number } }>();
+function cachedCsvOutline(absPath: string): { columns: string[]; rows: number } {
+  const st = fs.statSync(absPath);
+  const key = `${st.size}:${st.mtimeMs}`;
+  const hit = outlines.get(absPath);
+  if (hit && hit.key === key) return hit.outline;
+  const outline = csvOutline(readFileBounded(absPath));
+  if (outlines.size >= 16) outlines.delete(outlines.keys().next().value!);
+  outlines.set(absPath, { key, outline });
+  return outline;
 }
 
 const isJsonName = (f: string) => /\.json$/i.test(f);
@@ -93,7 +107,7 @@ function parseUnsafe(text: string, fileName: string, opts: ParseOptions): ParseR
   if (kerasPath) mergeKeras(draft, kerasPath, fileName, readFile, rep, opts.workspaceRoot);
   if (!draft.layers.length) return { problems: rep.problems };
   const hadErrors = rep.hasErrors;
-  const config = finishConfig(draft, rep, { readFile, workspaceRoot: opts.workspaceRoot });
+  const config = finishConfig(draft, rep, { readFile, workspaceRoot: opts.workspaceRoot, csvOutline: opts.readFile ? undefined : cachedCsvOutline });
   if (!config) return { problems: rep.problems };
   return hadErrors || rep.hasErrors ? { problems: rep.problems, partial: config } : { config, problems: rep.problems };
 }

@@ -64,7 +64,7 @@ export function readKeras(json: unknown, text: string, rep: Reporter): KerasDraf
   const fail = (path: Path, message: string) => { rep.error(loc.span(path), message); return out; };
   if (!isObj(json)) {
     if (Array.isArray(json) && json.length && isObj(json[0]) && typeof json[0].class_name === 'string') {
-      return walkModel({ class_name: 'Sequential', config: json }, [], loc, rep, out, undefined, []);
+      return walkModel({ class_name: 'Sequential', config: json }, [], loc, rep, out);
     }
     return fail([], 'not a Keras or TF.js model: expected a JSON object with "class_name" and "config" (model.to_json()) or "modelTopology" (TF.js model.json)');
   }
@@ -90,12 +90,12 @@ export function readKeras(json: unknown, text: string, rep: Reporter): KerasDraf
   }
   if (training === undefined && isObj(own(root, 'compile_config'))) { training = own(root, 'compile_config'); trainingPath = [...rootPath, 'compile_config']; }
   if (training === undefined && isObj(own(json, 'compile_config'))) { training = own(json, 'compile_config'); trainingPath = ['compile_config']; }
-  walkModel(root, rootPath, loc, rep, out, undefined, []);
+  walkModel(root, rootPath, loc, rep, out);
   if (isObj(training)) readTraining(training, trainingPath, loc, rep, out);
   return out;
 }
 
-function walkModel(model: Json, path: Path, loc: Locator, rep: Reporter, out: KerasDraft, _unused: undefined, names: string[]): KerasDraft {
+function walkModel(model: Json, path: Path, loc: Locator, rep: Reporter, out: KerasDraft): KerasDraft {
   const cls = String(own(model, 'class_name'));
   const config = own(model, 'config');
   const cfgObj = isObj(config) ? config : undefined;
@@ -115,7 +115,7 @@ function walkModel(model: Json, path: Path, loc: Locator, rep: Reporter, out: Ke
   }
   if (!raw) return out;
   const before = rep.problems.length;
-  convertLayers(raw, loc, rep, out, names);
+  convertLayers(raw, loc, rep, out);
   out.complete = !rep.problems.slice(before).some(p => p.severity === 'error');
   return out;
 }
@@ -295,7 +295,8 @@ function initOf(v: unknown, path: Path, loc: Locator, rep: Reporter, layer: stri
   return spec;
 }
 
-function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasDraft, names: string[]): void {
+function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasDraft): void {
+  const names = new Set<string>();
   const bnAxes = new Map<number, { axis: unknown; path: Path }>();
   for (const l of raw) {
     if (!out.input) out.input = inputFromLayer(l, loc, rep);
@@ -304,8 +305,8 @@ function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasD
     const cp = (k: string): Path => [...l.path, 'config', k];
     const index = out.layers.length;
     let name = String(own(c, 'name') ?? own(l.node, 'name') ?? `layer_${index}`);
-    while (names.includes(name)) name += '_';
-    names.push(name);
+    while (names.has(name)) name += '_';
+    names.add(name);
     const spans: Record<string, Span> = {};
     const put = (key: string, path: Path) => { const s = loc.span(path); if (s) spans[key] = s; };
     put('type', [...l.path, 'class_name']);
@@ -444,15 +445,13 @@ function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasD
   }
 }
 
+/** A loss or optimizer name: "mse", {class_name: "MeanSquaredError", config}, or Keras 3's {class_name: "function", config: "mse"}. */
 function nameOf(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
-  if (isObj(v)) {
-    if (typeof own(v, 'config') === 'string') return own(v, 'config') as string;
-    const cfg = own(v, 'config');
-    if (isObj(cfg) && typeof own(cfg, 'name') === 'string' && own(v, 'class_name') !== 'function') return own(v, 'class_name') as string ?? own(cfg, 'name') as string;
-    if (typeof own(v, 'class_name') === 'string') return own(v, 'class_name') as string;
-  }
-  return undefined;
+  if (!isObj(v)) return undefined;
+  const cls = own(v, 'class_name'), cfg = own(v, 'config');
+  if (cls === 'function' && typeof cfg === 'string') return cfg;
+  return typeof cls === 'string' ? cls : undefined;
 }
 
 const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
