@@ -4,6 +4,7 @@
  * judged by that layer's activation, as Keras users write it).
  */
 import type { ActivationName, ActivationSpec, LayerSpec, NetworkConfig, Span } from '../model';
+import { inferShapes } from '../config/shapes';
 
 export interface DiagnosisLayer {
   index: number;
@@ -14,6 +15,13 @@ export interface DiagnosisLayer {
   isOutput: boolean;
   span?: Span;
   spans?: Record<string, Span>;
+  /**
+   * How much spatial pooling between this layer and the output dilutes the per-element gradient: a global
+   * average pool over P positions hands each position 1/P of it, an average pool of area k 1/k, a max pool of
+   * area k all of it to 1 of k positions (RMS / sqrt k). The gradient rules compare gradRms x gradScale, so a
+   * healthy conv net with pooling is not read as a vanishing gradient. 1 (or absent) where nothing pools.
+   */
+  gradScale?: number;
 }
 
 /** Layers that do not change which function class the net computes between two weighted layers. */
@@ -29,11 +37,33 @@ export function outputLayerIndex(layers: { type: string }[]): number {
 export function diagnosisLayers(config: NetworkConfig): DiagnosisLayer[] {
   const layers = config.model.layers;
   const out = outputLayerIndex(layers);
-  return layers.map(l => ({
-    index: l.index, name: l.name, type: l.type,
-    activation: 'activation' in l ? l.activation : undefined,
-    isOutput: l.index >= out, span: l.span, spans: l.spans,
-  }));
+  const scales = gradScales(config, out);
+  return layers.map(l => {
+    const d: DiagnosisLayer = {
+      index: l.index, name: l.name, type: l.type,
+      activation: 'activation' in l ? l.activation : undefined,
+      isOutput: l.index >= out, span: l.span, spans: l.spans,
+    };
+    if (scales[l.index] !== 1) d.gradScale = scales[l.index];
+    return d;
+  });
+}
+
+/** Per layer, the product of the pooling dilutions between it and the output layer (see DiagnosisLayer.gradScale). */
+function gradScales(config: NetworkConfig, out: number): number[] {
+  const layers = config.model.layers;
+  const { shapes } = inferShapes(config.model.input, layers);
+  const size = (i: number) => (i < 0 ? config.model.input : shapes[i]?.outputShape ?? [1]).reduce((a, b) => a * b, 1);
+  const factor = layers.map((l, i) => {
+    const shrink = size(i - 1) / Math.max(1, size(i));
+    if (!(shrink > 1)) return 1;
+    if (l.type === 'maxpool2d') return Math.sqrt(shrink);
+    if (l.type === 'avgpool2d' || l.type === 'global_avgpool2d') return shrink;
+    return 1;
+  });
+  const scales = layers.map(() => 1);
+  for (let i = out - 1; i >= 0; i--) scales[i] = scales[i + 1] * factor[i + 1];
+  return scales;
 }
 
 /** A weighted layer with the activation applied to its output and the layer that applies it. */

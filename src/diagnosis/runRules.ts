@@ -50,10 +50,12 @@ class Series {
       return typeof v === 'number' ? v : null;
     });
   }
+  /** gradRms(layer) / gradRms(output) per probe, corrected for pooling in between (DiagnosisLayer.gradScale). */
   ratio(i: number): number[] {
+    const scale = this.input.layers.find(l => l.index === i)?.gradScale ?? 1;
     return this.input.timeline.map(p => {
       const g = p.layers[i]?.gradRms, o = p.layers[this.out]?.gradRms;
-      return g !== undefined && o !== undefined && o > 0 && Number.isFinite(g) && Number.isFinite(o) ? g / o : NaN;
+      return g !== undefined && o !== undefined && o > 0 && Number.isFinite(g) && Number.isFinite(o) ? (g * scale) / o : NaN;
     });
   }
   steps(): number[] { return this.input.timeline.map(p => p.step); }

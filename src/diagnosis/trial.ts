@@ -6,7 +6,7 @@ import type { Dataset, NetworkConfig } from '../model';
 import { train } from '../core/train';
 import type { RankedActivation } from './types';
 import { median, tail } from './stats';
-import { outputLayerIndex } from './layers';
+import { diagnosisLayers, outputLayerIndex } from './layers';
 
 export type TrialSummary = NonNullable<RankedActivation['trial']>;
 
@@ -18,6 +18,7 @@ export function runTrial(req: TrialRequest, data: Dataset, shouldStop?: () => bo
   const tl = r.timeline;
   const layers = req.config.model.layers;
   const out = outputLayerIndex(layers);
+  const scales = diagnosisLayers(req.config);
   const last = tl.slice(-3);
   // Health over the last probes, worst hidden layer: most dead, most saturated, smallest gradient ratio.
   let dead = 0, sat = 0, ratio = Infinity;
@@ -28,7 +29,8 @@ export function runTrial(req: TrialRequest, data: Dataset, shouldStop?: () => bo
     if (d > dead) dead = d;
     if (s > sat) sat = s;
     if (layers[i].type === 'dense' || layers[i].type === 'conv2d') {
-      const q = median(tail(tl, 0.2).map(p => p.layers[i].gradRms / p.layers[out].gradRms));
+      const scale = scales[i].gradScale ?? 1;
+      const q = median(tail(tl, 0.2).map(p => (p.layers[i].gradRms * scale) / p.layers[out].gradRms));
       if (q < ratio) ratio = q;
     }
   }

@@ -241,6 +241,24 @@ describe('literature scenarios (CLI JSON)', function () {
     }
   });
 
+  it('6b. a conv net under global average pooling: the pooled gradient is not read as vanishing', async () => {
+    // Pooling over 12 x 12 positions hands each one 1/144 of the gradient: the raw gradRms ratio of the first conv
+    // layer is below the vanishing threshold (observed 0.002-0.006), corrected for the pooling (gradScale 144) 0.3-0.8.
+    const { report } = await cliJson('diagnose', writeConfig('conv-gap', {
+      seed: 0, data: { source: 'shapes', samples: 200, size: 12 },
+      model: { layers: [
+        { type: 'conv2d', filters: 4, kernel: 3, activation: 'relu', init: 'he_normal', padding: 'same' },
+        { type: 'conv2d', filters: 4, kernel: 3, activation: 'relu', init: 'he_normal', padding: 'same' },
+        { type: 'global_avgpool2d' },
+        dense(3, 'softmax'),
+      ] },
+      train: { loss: 'cross_entropy', optimizer: 'adam', lr: 0.01, batch: 32, steps: 30 }, probe: { every: 3, samples: 40 },
+    }));
+    const raw = report.timeline!.map(p => p.layers[0].gradRms / p.layers[3].gradRms);
+    assert.ok(Math.max(...raw) < 1e-2, `raw ratios ${raw.map(r => r.toPrecision(2))}`);
+    assert.deepEqual(severe(report).map(f => `${f.kind}@${f.layer}: ${f.message}`), []);
+  });
+
   describe('7. static findings (lint)', () => {
     const cases: [string, object, string, number][] = [
       ['softmax with 1 unit', { data: { source: 'circles' }, model: { layers: [dense(16, 'relu', 'he_normal'), dense(1, 'softmax')] }, train: { loss: 'binary_cross_entropy' } }, 'output-mismatch', 1],

@@ -89,6 +89,15 @@ describe('run rules on a timeline alone', () => {
     assert.ok(v[0].suggestions.some(s => s.activation === 'relu' && s.init === 'he_normal'));
   });
 
+  it('pooling between a layer and the output (gradScale) is not a vanishing gradient', () => {
+    // A conv layer under a global average pool over 16 x 16: each position gets 1/256 of the gradient.
+    const layers = mlp(1, 'relu').map(l => (l.index === 0 ? { ...l, type: 'conv2d', gradScale: 256 } : l));
+    const tl = timeline(20, 2, i => ({ gradRms: i === 0 ? 1 / 400 : 1 }));
+    assert.deepEqual(runFindings({ layers, timeline: tl }), []);
+    const raw = runFindings({ layers: layers.map(l => ({ ...l, gradScale: undefined })), timeline: tl });
+    assert.deepEqual(raw.map(f => f.kind), ['vanishing-gradient']);
+  });
+
   it('exploding gradient: a jump above 10x the running median with the loss, with a clip value at the p90 of the norms before it', () => {
     const norms = Array.from({ length: 30 }, (_, k) => (k === 20 ? 500 : 1 + (k % 10) / 10));
     const f = runFindings({ layers: mlp(2, 'relu'), timeline: timeline(30, 3, () => ({}), (_t, k) => (k === 21 ? 40 : 1), k => norms[k]) });
