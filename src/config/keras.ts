@@ -90,6 +90,11 @@ export function readKeras(json: unknown, text: string, rep: Reporter): KerasDraf
   }
   if (training === undefined && isObj(own(root, 'compile_config'))) { training = own(root, 'compile_config'); trainingPath = [...rootPath, 'compile_config']; }
   if (training === undefined && isObj(own(json, 'compile_config'))) { training = own(json, 'compile_config'); trainingPath = ['compile_config']; }
+  const rootSpan = loc.span(rootPath);
+  if (rootSpan) out.spans.model = rootSpan;
+  const cfg = own(root, 'config');
+  const listSpan = loc.span(Array.isArray(cfg) ? [...rootPath, 'config'] : [...rootPath, 'config', 'layers']);
+  if (listSpan) out.spans['model.layers'] = listSpan;
   walkModel(root, rootPath, loc, rep, out);
   if (isObj(training)) readTraining(training, trainingPath, loc, rep, out);
   return out;
@@ -108,7 +113,8 @@ function walkModel(model: Json, path: Path, loc: Locator, rep: Reporter, out: Ke
       if (Array.isArray(bis)) out.input = shapeOf(bis, [...path, 'config', 'build_input_shape'], loc, rep);
     }
   } else if (cls === 'Functional' || cls === 'Model') {
-    raw = functionalChain(model, path, loc, rep);
+    // A Sequential used as one step of the chain is a run of layers in the same chain: unwrap it.
+    raw = functionalChain(model, path, loc, rep)?.flatMap(r => (r.cls === 'Sequential' ? sequentialLayers(r.node, r.path, loc, rep) ?? [] : [r]));
   } else {
     rep.error(loc.span([...path, 'class_name']), `"${cls}" is not a model class: expected Sequential, Functional or Model`);
     return out;
@@ -427,6 +433,9 @@ function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasD
       case 'Softmax':
         put('activation', [...l.path, 'class_name']);
         layer = { ...base, type: 'activation', activation: { name: 'softmax' } };
+        break;
+      case 'Functional': case 'Model':
+        err([...l.path, 'class_name'], `a nested ${l.cls} model ("${name}") is not supported: only Sequential models can be nested`);
         break;
       default:
         unsupported('');
