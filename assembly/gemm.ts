@@ -62,6 +62,8 @@ export function gemm(a: i32, sai: i32, sak: i32, b: i32, sbk: i32, sbn: i32, c: 
   M: i32, K: i32, N: i32, alpha: f32, beta: f32, pack: i32): void {
   if (beta != 1) scaleC(c, ldc, M, N, beta);
   if (K <= 0) return;
+  // A·B^T with both operands contiguous along k: dot products of rows need no packing.
+  if (sak == 1 && sbk == 1 && K >= 16) { gemmDot(a, sai, b, sbn, c, ldc, M, K, N, alpha); return; }
   const va = f32x4.splat(alpha);
   const tmp = addr(pack + KC * 8);
   const saiB = addr(sai), sakB = addr(sak), ldcB = addr(ldc);
@@ -107,6 +109,66 @@ export function gemm(a: i32, sai: i32, sak: i32, b: i32, sbk: i32, sbn: i32, c: 
         }
         storeRow(addr(c + i * ldc + j), c00, c01, va, nc, tmp);
       }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+/** C[i, j] += alpha * dot(A row i, B row j), rows contiguous (lda, ldb); 2x4 blocks of dot products. */
+function gemmDot(a: i32, lda: i32, b: i32, ldb: i32, c: i32, ldc: i32, M: i32, K: i32, N: i32, alpha: f32): void {
+  const K4 = K & ~3;
+  const ldaB = addr(lda), ldbB = addr(ldb);
+  let i = 0;
+  for (; i < M; i += 2) {
+    const two = i + 1 < M;
+    const pa0 = addr(a + i * lda), pa1 = two ? pa0 + ldaB : pa0;
+    let j = 0;
+    for (; j + 4 <= N; j += 4) {
+      const pb0 = addr(b + j * ldb), pb1 = pb0 + ldbB, pb2 = pb1 + ldbB, pb3 = pb2 + ldbB;
+      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
+      let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) {
+        const o = addr(k);
+        const x0 = v128.load(pa0 + o), x1 = v128.load(pa1 + o);
+        const y0 = v128.load(pb0 + o), y1 = v128.load(pb1 + o), y2 = v128.load(pb2 + o), y3 = v128.load(pb3 + o);
+        s00 = fma4(s00, x0, y0); s01 = fma4(s01, x0, y1); s02 = fma4(s02, x0, y2); s03 = fma4(s03, x0, y3);
+        s10 = fma4(s10, x1, y0); s11 = fma4(s11, x1, y1); s12 = fma4(s12, x1, y2); s13 = fma4(s13, x1, y3);
+      }
+      let r00 = hsum(s00), r01 = hsum(s01), r02 = hsum(s02), r03 = hsum(s03);
+      let r10 = hsum(s10), r11 = hsum(s11), r12 = hsum(s12), r13 = hsum(s13);
+      for (let k = K4; k < K; k++) {
+        const o = addr(k);
+        const x0 = load<f32>(pa0 + o), x1 = load<f32>(pa1 + o);
+        const y0 = load<f32>(pb0 + o), y1 = load<f32>(pb1 + o), y2 = load<f32>(pb2 + o), y3 = load<f32>(pb3 + o);
+        r00 += x0 * y0; r01 += x0 * y1; r02 += x0 * y2; r03 += x0 * y3;
+        r10 += x1 * y0; r11 += x1 * y1; r12 += x1 * y2; r13 += x1 * y3;
+      }
+      const pc0 = addr(c + i * ldc + j);
+      store<f32>(pc0, load<f32>(pc0) + alpha * r00); store<f32>(pc0 + 4, load<f32>(pc0 + 4) + alpha * r01);
+      store<f32>(pc0 + 8, load<f32>(pc0 + 8) + alpha * r02); store<f32>(pc0 + 12, load<f32>(pc0 + 12) + alpha * r03);
+      if (two) {
+        const pc1 = pc0 + addr(ldc);
+        store<f32>(pc1, load<f32>(pc1) + alpha * r10); store<f32>(pc1 + 4, load<f32>(pc1 + 4) + alpha * r11);
+        store<f32>(pc1 + 8, load<f32>(pc1 + 8) + alpha * r12); store<f32>(pc1 + 12, load<f32>(pc1 + 12) + alpha * r13);
+      }
+    }
+    for (; j < N; j++) {
+      const pb = addr(b + j * ldb);
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) {
+        const o = addr(k);
+        const y = v128.load(pb + o);
+        s0 = fma4(s0, v128.load(pa0 + o), y); s1 = fma4(s1, v128.load(pa1 + o), y);
+      }
+      let r0 = hsum(s0), r1 = hsum(s1);
+      for (let k = K4; k < K; k++) { const o = addr(k); const y = load<f32>(pb + o); r0 += load<f32>(pa0 + o) * y; r1 += load<f32>(pa1 + o) * y; }
+      const pc0 = addr(c + i * ldc + j);
+      store<f32>(pc0, load<f32>(pc0) + alpha * r0);
+      if (two) { const pc1 = pc0 + addr(ldc); store<f32>(pc1, load<f32>(pc1) + alpha * r1); }
     }
   }
 }

@@ -5,8 +5,9 @@
  *
  *   npm run bench [-- --json] [-- --rounds N] [-- --only W1,C1]
  *
- * probeOverhead: the extra time of probes at the default interval of a 2000-step run (every 40 steps):
- * median probe time / (40 * median step time).
+ * probeOverhead: the extra time of probes at the default interval (steps / 50) of a 5000-step run, i.e. one
+ * probe of 256 samples every 100 steps: median probe time / (100 * median step time). probeSteps is the
+ * cost of one probe in training steps, so the overhead at any other interval is probeSteps / interval.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +24,7 @@ const json = args.includes('--json');
 const rounds = Math.max(7, Number(args[args.indexOf('--rounds') + 1]) || 7);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
 const BUDGET_MS = 250;
-const RUN_STEPS = 2000;
+const RUN_STEPS = 5000;
 const log = (...a: unknown[]) => { if (!json) console.log(...a); };
 
 type PeerName = 'core' | 'tfjs-cpu' | 'tfjs-wasm';
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
   const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} vCPU, Node ${process.version}, tfjs ${tf.version_core} (wasm SIMD ${wasmSimd ? 'on' : 'off'})`;
   log(`Machine: ${machine}`);
   log(`Medians of ${rounds} interleaved rounds after a warm-up round; ${BUDGET_MS} ms slices.\n`);
-  const results: { name: string; batch: number; samplesPerSec: Record<PeerName, number>; gflops: Record<PeerName, number>; probeOverhead: number }[] = [];
+  const results: { name: string; batch: number; samplesPerSec: Record<PeerName, number>; gflops: Record<PeerName, number>; probeOverhead: number; probeSteps: number }[] = [];
   for (const w of WORKLOADS) {
     if (only && !only.includes(w.name)) continue;
     for (const batch of w.batches) {
@@ -132,23 +133,24 @@ async function main(): Promise<void> {
       const sps = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<PeerName, number>;
       const fl = flopsPerSample(w);
       const gflops = Object.fromEntries(Object.entries(sps).map(([k, v]) => [k, (v * fl) / 1e9])) as Record<PeerName, number>;
-      const probeOverhead = median(probeMs) / (every * median(stepMs));
-      results.push({ name: w.name, batch, samplesPerSec: sps, gflops, probeOverhead });
+      const probeSteps = median(probeMs) / median(stepMs);
+      const probeOverhead = probeSteps / every;
+      results.push({ name: w.name, batch, samplesPerSec: sps, gflops, probeOverhead, probeSteps });
       log(`${w.name} b${batch} (${w.description}; ${(fl / 1e6).toFixed(4)} MFLOP/sample)`);
       for (const p of peers) log(`  ${p.name.padEnd(10)} ${sps[p.name].toFixed(0).padStart(9)} samples/s ${gflops[p.name].toFixed(2).padStart(7)} GFLOP/s`);
-      log(`  core/tfjs-cpu ${(sps.core / sps['tfjs-cpu']).toFixed(1)}x, core/tfjs-wasm ${(sps.core / sps['tfjs-wasm']).toFixed(1)}x, probe overhead ${(100 * probeOverhead).toFixed(1)}%\n`);
+      log(`  core/tfjs-cpu ${(sps.core / sps['tfjs-cpu']).toFixed(1)}x, core/tfjs-wasm ${(sps.core / sps['tfjs-wasm']).toFixed(1)}x, probe overhead ${(100 * probeOverhead).toFixed(1)}% (one probe = ${probeSteps.toFixed(1)} steps)\n`);
       tf.disposeVariables();
     }
   }
   if (!json) {
-    console.log('| workload | batch | core samples/s | tfjs-cpu | tfjs-wasm | core GFLOP/s | vs cpu | vs wasm | probe overhead |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('| workload | batch | core samples/s | tfjs-cpu | tfjs-wasm | core GFLOP/s | vs cpu | vs wasm | probe overhead | probe cost (steps) |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of results) {
       const s = r.samplesPerSec;
-      console.log(`| ${r.name} | ${r.batch} | ${s.core.toFixed(0)} | ${s['tfjs-cpu'].toFixed(0)} | ${s['tfjs-wasm'].toFixed(0)} | ${r.gflops.core.toFixed(1)} | ${(s.core / s['tfjs-cpu']).toFixed(1)}x | ${(s.core / s['tfjs-wasm']).toFixed(1)}x | ${(100 * r.probeOverhead).toFixed(1)}% |`);
+      console.log(`| ${r.name} | ${r.batch} | ${s.core.toFixed(0)} | ${s['tfjs-cpu'].toFixed(0)} | ${s['tfjs-wasm'].toFixed(0)} | ${r.gflops.core.toFixed(1)} | ${(s.core / s['tfjs-cpu']).toFixed(1)}x | ${(s.core / s['tfjs-wasm']).toFixed(1)}x | ${(100 * r.probeOverhead).toFixed(1)}% | ${r.probeSteps.toFixed(1)} |`);
     }
   }
-  const out = { machine, workloads: results.map(r => ({ name: r.name, batch: r.batch, samplesPerSec: r.samplesPerSec, gflops: r.gflops, probeOverhead: r.probeOverhead })) };
+  const out = { machine, workloads: results.map(r => ({ name: r.name, batch: r.batch, samplesPerSec: r.samplesPerSec, gflops: r.gflops, probeOverhead: r.probeOverhead, probeSteps: r.probeSteps })) };
   if (json) console.log(JSON.stringify(out));
 }
 
