@@ -5,6 +5,7 @@
  */
 import type { ActivationName, NetworkConfig } from '../model';
 import { ACTIVATIONS } from '../core/activations';
+import { formatNumber } from '../format';
 import type { Finding, LayerSuggestions, RankedActivation } from './types';
 import { weightedLayers, type WeightedLayer } from './layers';
 
@@ -51,7 +52,7 @@ function hiddenScores(w: WeightedLayer, findings: Finding[], ctx: { hidden: numb
     }
     if (van) {
       if (saturating) { s.value -= 1.5; s.reasons.push(`its derivative is below 1 almost everywhere, and the gradient here is already ${fmtRatio(van.evidence.ratio)} of the output's`); }
-      else if (info.recommendedInit === 'he_normal' || a === 'selu') { s.value += 0.5; s.reasons.push(`with ${info.recommendedInit} it passes gradient without shrinking (it is ${fmtRatio(van.evidence.ratio)} of the output's here)`); }
+      else if (info.recommendedInit === 'he_normal' || a === 'selu') { s.value += 0.5; s.reasons.push(`with ${info.recommendedInit} it passes the gradient on without shrinking it (here it is ${fmtRatio(van.evidence.ratio)} of the output's)`); }
     }
     if (kinds.has('activation-choice') && a === 'sigmoid') { s.value -= 2; s.reasons.push('sigmoid in a deep hidden stack starves lower layers of gradient (Glorot & Bengio 2010)'); }
     if (a === 'sigmoid' && !kinds.has('activation-choice')) { s.value -= 1; s.reasons.push('not zero-centered, derivative at most 0.25'); }
@@ -65,7 +66,8 @@ function hiddenScores(w: WeightedLayer, findings: Finding[], ctx: { hidden: numb
       if (!mine.length) { s.value += 1; s.reasons.unshift('the current choice, and no finding on this layer'); }
       else s.reasons.unshift(`the current choice; findings here: ${[...kinds].join(', ')}`);
     }
-    if (!s.reasons.length) s.reasons.push(info.useWhen);
+    // What sets this activation apart, from the activation table ("use it when").
+    s.reasons.push(info.useWhen.replace(/\.$/, ''));
     scores.set(a, s);
   }
   return scores;
@@ -87,7 +89,7 @@ function outputRanking(config: NetworkConfig, w: WeightedLayer): RankedActivatio
 }
 
 const pct = (v: unknown) => (typeof v === 'number' ? `${Math.round(100 * v)}%` : 'many');
-const fmtRatio = (v: unknown) => (typeof v === 'number' ? (v === 0 ? '0' : v.toPrecision(2)) : 'a small fraction');
+const fmtRatio = (v: unknown) => (typeof v === 'number' ? formatNumber(v, 2) : 'a small fraction');
 
 /** Ranked activations for every layer that has one (weighted layers, judged with a following activation layer). */
 export function suggestActivations(config: NetworkConfig, findings: Finding[]): LayerSuggestions[] {

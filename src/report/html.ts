@@ -122,7 +122,10 @@ function summary(report: Report): string {
     if (t.final.valAccuracy !== undefined) bits.push(`val accuracy ${pct(t.final.valAccuracy)}`);
     bits.push(`${formatNumber(report.timing.wallMs / 1000)} s`);
   }
-  const counts = ['error', 'warning', 'info'].map(s => `${report.findings.filter(f => f.severity === s).length} ${s}${s === 'info' ? '' : 's'}`);
+  const counts = ['error', 'warning', 'info'].map(s => {
+    const n = report.findings.filter(f => f.severity === s).length;
+    return `${n} ${s}${n === 1 || s === 'info' ? '' : 's'}`;
+  });
   return `<ul class="meta">${[...bits, counts.join(', ')].map(b => `<li>${escapeHtml(b)}</li>`).join('')}</ul>`;
 }
 
