@@ -63,7 +63,12 @@ export function finishConfig(d: Draft, rep: Reporter, opts: FinishOptions): Netw
   const dataShape = data ? sourceInputShape(data, data.source === 'csv' ? csvFeatureCount(d, data, opts, rep) : undefined) : undefined;
   if (!input) {
     if (dataShape) input = dataShape;
-    else { rep.error(at('model'), `model.input is needed: it cannot be inferred from data source ${data?.source ?? '(none)'}`, '/model'); return undefined; }
+    else {
+      rep.error(at('model'), data
+        ? `model.input is needed: it cannot be inferred from data source ${data.source}`
+        : 'the config has no data section: add data: {source: ...}, or model.input to train on a random teacher network of that input shape', '/model');
+      return undefined;
+    }
   } else if (dataShape && dataShape.join('x') !== input.join('x') && data?.source !== 'tensorboard') {
     rep.error(d.spans['model.input'] ?? at('model'), `model.input [${input.join(', ')}] does not match the ${data!.source} data, whose samples have shape [${dataShape.join(', ')}]`, '/model/input');
   }
