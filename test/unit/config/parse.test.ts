@@ -276,11 +276,14 @@ describe('the JSON schema', () => {
 });
 
 describe('bundled examples', () => {
-  const index = JSON.parse(fs.readFileSync(path.join(EXAMPLES, 'index.json'), 'utf8')) as { file: string; title: string; description: string }[];
+  const index = JSON.parse(fs.readFileSync(path.join(EXAMPLES, 'index.json'), 'utf8')) as { file: string; title: string; description: string; files?: string[] }[];
   it('index.json lists every example once, with a title and a description', () => {
     const files = fs.readdirSync(EXAMPLES).filter(f => /\.nn\.(ya?ml|json)$/.test(f)).sort();
     assert.deepEqual(index.map(e => e.file).sort(), files);
     for (const e of index) assert.ok(e.title.length > 5 && e.description.length > 20, e.file);
+    // Files an example reads come along when it is used as a template.
+    for (const e of index) for (const f of e.files ?? []) assert.ok(fs.existsSync(path.join(EXAMPLES, f)), f);
+    assert.deepEqual(index.find(e => e.file === 'keras-import.nn.yaml')?.files, ['keras-moons-model.json']);
     assert.ok(files.includes('deep-sigmoid-spiral.nn.yaml'));
   });
   for (const e of index) {
