@@ -5,6 +5,7 @@ import { loadConfigFile } from '../config';
 import { loadDataset } from '../data';
 import { defaultProbeEvery } from '../core/train';
 import { memoryRefusal } from '../core/memory';
+import { thresholdProblems } from '../diagnosis/thresholds';
 
 /** Thrown for input that cannot be used (exit code 2); `line` is what goes to stderr. */
 export class InputFailure extends Error {
@@ -19,6 +20,7 @@ export function loadConfig(file: string, warn: (line: string) => void): NetworkC
   if (err || !r.config) {
     throw new InputFailure(err ? formatProblem(file, err) : `${file}:1:1: not a network config`, r.partial);
   }
+  for (const p of thresholdProblems(r.config.diagnostics, r.config.spans)) warn(`${formatProblem(file, p)} (warning)`);
   return { ...r.config, file };
 }
 

@@ -99,8 +99,10 @@ function deadUnits(s: Series): { findings: Finding[]; fullyDead: number[] } {
     if (raw.every(v => v === null)) continue;
     const d = raw.map(v => (v === null ? NaN : v));
     const final = median(tail(d, t.tail_fraction));
-    if (!(final >= t.dead_info)) continue;
-    if (final >= 1 - 1e-9) fullyDead.push(l.index);
+    const allDead = final >= 1 - 1e-9;
+    // A layer with every unit dead is always an error, whatever the thresholds say.
+    if (!(final >= t.dead_info) && !allDead) continue;
+    if (allDead) fullyDead.push(l.index);
     judged.push({ l, d, final });
   }
   const firstDead = fullyDead[0];

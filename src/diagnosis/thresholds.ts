@@ -3,7 +3,8 @@
  * `activationLens.thresholds` setting. Defaults are calibrated on ../shared/research/calibration.md and on the
  * scenario tests (see docs/diagnosis.md for the numbers behind each).
  */
-import type { Thresholds } from '../model';
+import type { InputProblem, Span, Thresholds } from '../model';
+import { didYouMean } from '../config/names';
 
 export const DEFAULT_THRESHOLDS = {
   /** deadFraction (median over the tail probes) at or above which a hidden layer gets an info finding. */
@@ -68,4 +69,17 @@ export function resolveThresholds(...overrides: (Thresholds | undefined)[]): Rec
     }
   }
   return t;
+}
+
+/**
+ * Problems with a `diagnostics:` section (the config parser accepts any key; the rules own the names): an
+ * unknown key is a warning at its value, with "did you mean" where a threshold name is close.
+ */
+export function thresholdProblems(diagnostics: Thresholds, spans: Record<string, Span>): InputProblem[] {
+  const known = Object.keys(DEFAULT_THRESHOLDS);
+  return Object.keys(diagnostics).filter(k => !known.includes(k)).map(k => ({
+    severity: 'warning' as const,
+    message: `unknown threshold "${k}", it is ignored${didYouMean(k, known)}`,
+    span: spans[`diagnostics.${k}`] ?? spans.diagnostics,
+  }));
 }

@@ -86,6 +86,19 @@ describe('CLI', function () {
     assert.equal((await runCli([])).code, 2);
   });
 
+  it('diagnostics: thresholds from the config apply; an unknown key is a warning with "did you mean"', async () => {
+    const dead = small({ model: { layers: [...Array.from({ length: 20 }, () => dense(2, 'relu', 'he_normal')), dense(1, 'sigmoid')] }, train: { loss: 'binary_cross_entropy', steps: 10 } });
+    const strict = await cliJson('diagnose', writeConfig('thr', { ...dead, diagnostics: { dead_warnin: 0.2 } }));
+    assert.match(strict.err, /thr\.nn\.json:\d+:\d+: unknown threshold "dead_warnin", it is ignored \(did you mean "dead_warning"\?\) \(warning\)/);
+    const base = strict.report.findings.filter(f => f.kind === 'dead-units').map(f => f.severity);
+    const lax = await cliJson('diagnose', writeConfig('thr2', { ...dead, diagnostics: { dead_error: 1.01, dead_warning: 1.01, dead_info: 1.01 } }));
+    assert.ok(base.includes('error'));
+    const left = lax.report.findings.filter(f => f.kind === 'dead-units');
+    assert.ok(strict.report.findings.filter(f => f.kind === 'dead-units').length > left.length);
+    assert.deepEqual(left.map(f => f.severity), ['error'], 'a layer with every unit dead is an error whatever the thresholds');
+    assert.match(left[0].message, /dead from layer/);
+  });
+
   it('lint --json: the same report shape without training, timeline or trials', async () => {
     const { report, code } = await cliJson('lint', healthy);
     assert.equal(code, 0);
