@@ -21,7 +21,7 @@ export interface Raw {
 
 const TAU = 2 * Math.PI;
 
-function twoD(n: number, classes: number, rng: Rng, point: (label: number, out: [number, number]) => number | void): Raw {
+function twoD(n: number, classes: number, point: (label: number, out: [number, number]) => number | void): Raw {
   const x = new Float32Array(n * 2);
   const labels = new Int32Array(n);
   const p: [number, number] = [0, 0];
@@ -36,7 +36,7 @@ function twoD(n: number, classes: number, rng: Rng, point: (label: number, out: 
 
 export function spiral(d: DataSpec, rng: Rng): Raw {
   const k = d.classes ?? 3;
-  return twoD(d.samples, k, rng, (c, p) => {
+  return twoD(d.samples, k, (c, p) => {
     const r = rng.next();
     const theta = (TAU * c) / k + 3.5 * r;
     p[0] = r * Math.sin(theta) + d.noise * rng.normal();
@@ -45,7 +45,7 @@ export function spiral(d: DataSpec, rng: Rng): Raw {
 }
 
 export function circles(d: DataSpec, rng: Rng): Raw {
-  return twoD(d.samples, 2, rng, (c, p) => {
+  return twoD(d.samples, 2, (c, p) => {
     const r = c === 0 ? 1 : 0.5; const a = rng.uniform(0, TAU);
     p[0] = r * Math.cos(a) + d.noise * rng.normal();
     p[1] = r * Math.sin(a) + d.noise * rng.normal();
@@ -53,7 +53,7 @@ export function circles(d: DataSpec, rng: Rng): Raw {
 }
 
 export function xor(d: DataSpec, rng: Rng): Raw {
-  return twoD(d.samples, 2, rng, (_c, p) => {
+  return twoD(d.samples, 2, (_c, p) => {
     const a = rng.uniform(-1, 1), b = rng.uniform(-1, 1);
     p[0] = a + d.noise * rng.normal(); p[1] = b + d.noise * rng.normal();
     return a * b > 0 ? 0 : 1;
@@ -61,7 +61,7 @@ export function xor(d: DataSpec, rng: Rng): Raw {
 }
 
 export function moons(d: DataSpec, rng: Rng): Raw {
-  return twoD(d.samples, 2, rng, (c, p) => {
+  return twoD(d.samples, 2, (c, p) => {
     const t = rng.uniform(0, Math.PI);
     const [u, v] = c === 0 ? [Math.cos(t), Math.sin(t)] : [1 - Math.cos(t), 0.5 - Math.sin(t)];
     p[0] = u - 0.5 + d.noise * rng.normal(); p[1] = v - 0.25 + d.noise * rng.normal();
@@ -69,7 +69,7 @@ export function moons(d: DataSpec, rng: Rng): Raw {
 }
 
 export function checkerboard(d: DataSpec, rng: Rng): Raw {
-  return twoD(d.samples, 2, rng, (_c, p) => {
+  return twoD(d.samples, 2, (_c, p) => {
     const a = rng.uniform(-1, 1), b = rng.uniform(-1, 1);
     p[0] = a + d.noise * rng.normal(); p[1] = b + d.noise * rng.normal();
     return (Math.floor((a + 1) * 2) + Math.floor((b + 1) * 2)) % 2;
