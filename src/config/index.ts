@@ -72,7 +72,8 @@ export function parseConfigText(text: string, fileName: string, opts?: ParseOpti
 function parseUnsafe(text: string, fileName: string, opts: ParseOptions): ParseResult {
   const lines = new LineIndex(text.length > MAX_TEXT_CHARS ? '' : text);
   if (text.length > MAX_TEXT_CHARS) {
-    return { problems: [{ severity: 'error', message: `the file has ${(text.length / 1e6).toFixed(1)} M characters: a network config is at most ${MAX_TEXT_CHARS / 1e6} M`, span: lines.span(0, 0) }] };
+    const what = /^\s*[{[]/.test(text.slice(0, 100)) ? 'a network config or Keras model JSON' : 'a network config';
+    return { problems: [{ severity: 'error', message: `the file has ${(text.length / 1e6).toFixed(1)} M characters: ${what} is at most ${MAX_TEXT_CHARS / 1e6} M`, span: lines.span(0, 0) }] };
   }
   if (/[\u0000-\u0008\u000e-\u001f]/.test(text.slice(0, 4096))) {
     const i = text.search(/[\u0000-\u0008\u000e-\u001f]/);
