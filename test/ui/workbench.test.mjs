@@ -60,3 +60,14 @@ test('the sidebar view shows the layers and opens the panel', async () => {
   await webviewFrame(page, 'h2', 'spiral relu', 30000);
   await page.screenshot({ path: path.join(OUT, 'sidebar.png') });
 });
+
+test('the panel is restored with its charts after a window reload', async () => {
+  await page.reload();
+  await waitForWorkbench(page, 'Activation Lens');
+  const panel = await webviewFrame(page, 'h2', 'spiral relu', 60000);
+  await panel.locator('#health tbody tr').first().waitFor({ timeout: 30000 });
+  assert.equal(await panel.locator('#health tbody tr').count(), 3);
+  const painted = await paintedPixels(panel, '#chart-loss');
+  assert.ok(painted > 1000, `restored loss chart painted pixels: ${painted}`);
+});
+
