@@ -1,5 +1,6 @@
 /** Human-readable CLI output: the per-layer table, the findings, the ranked suggestions and trials. */
 import { formatNumber } from '../format';
+import { ACTIVATIONS, resolveActivation } from '../core/activations';
 import type { Report, ReportFinding } from '../report/json';
 import type { RankedActivation } from '../diagnosis/types';
 
@@ -66,7 +67,11 @@ export function suggestionsText(report: Report, top = 3): string {
 }
 
 export function trialsText(ranked: RankedActivation[]): string {
+  // Dead / saturated only where the activation has such a region (relu has no saturation, tanh no dead units).
+  const has = (a: string, key: 'isDead' | 'isSaturated') => { const n = resolveActivation(a); return n !== undefined && ACTIVATIONS[n][key] !== null; };
   const rows = ranked.map((r, i) => [String(i + 1), r.activation, r.init, formatNumber(r.trial?.valLoss), formatNumber(r.trial?.trainLoss),
-    r.trial?.valAccuracy !== undefined ? pct(r.trial.valAccuracy) : '–', pct(r.trial?.deadFraction), pct(r.trial?.saturatedFraction), formatNumber(r.trial?.gradRatio)]);
+    r.trial?.valAccuracy !== undefined ? pct(r.trial.valAccuracy) : '–',
+    has(r.activation, 'isDead') ? pct(r.trial?.deadFraction) : '–', has(r.activation, 'isSaturated') ? pct(r.trial?.saturatedFraction) : '–',
+    formatNumber(r.trial?.gradRatio)]);
   return table(['rank', 'activation', 'init', 'val loss', 'train loss', 'val acc', 'dead', 'saturated', 'grad ratio'], rows, new Set([0, 3, 4, 5, 6, 7, 8]));
 }
