@@ -28,6 +28,13 @@ export function decimate<T>(points: T[], max = 400): T[] {
   return out;
 }
 
+/** Exponential moving average of minibatch losses (the per-step curve is mostly sampling noise). */
+export function smooth(points: [number, number][], window = 20): [number, number][] {
+  const a = 2 / (window + 1);
+  let ema: number | undefined;
+  return points.map(([x, y]) => [x, (ema = ema === undefined ? y : ema + a * (y - ema))]);
+}
+
 /** Regions of [lo, hi] where the activation is dead or saturated, clipped from the activation table's intervals. */
 export function shadedRegions(name: ActivationName, lo: number, hi: number): { from: number; to: number; kind: 'dead' | 'saturated' }[] {
   const { regions } = ACTIVATIONS[name];
@@ -132,13 +139,16 @@ export class RunCharts {
     const t = this.theme;
     this.upsert('loss', 'Loss', () => ({
       type: 'line', data: { datasets: [
-        { label: 'train loss', data: [], borderColor: this.color(0), borderWidth: 1.2, pointRadius: 0 },
+        { label: 'train loss (per step)', data: [], borderColor: withAlpha(this.color(0), 0.35), borderWidth: 1, pointRadius: 0 },
+        { label: 'train loss (smoothed)', data: [], borderColor: this.color(0), borderWidth: 1.8, pointRadius: 0 },
         { label: 'validation loss', data: [], borderColor: this.color(1), borderWidth: 1.5, pointRadius: 1.5 },
       ] },
       options: { ...baseOptions(t, 'Loss'), scales: { ...baseOptions(t, '').scales, y: { type: 'logarithmic', ticks: { color: t.muted, maxTicksLimit: 6 }, grid: { color: t.grid } } } },
     }), c => {
-      c.data.datasets[0].data = decimate(d.lossCurve).filter(([, y]) => y > 0 && Number.isFinite(y)).map(([x, y]) => ({ x, y }));
-      c.data.datasets[1].data = d.timeline.filter(p => p.valLoss > 0 && Number.isFinite(p.valLoss)).map(p => ({ x: p.step, y: p.valLoss }));
+      const finite = d.lossCurve.filter(([, y]) => y > 0 && Number.isFinite(y));
+      c.data.datasets[0].data = decimate(finite).map(([x, y]) => ({ x, y }));
+      c.data.datasets[1].data = decimate(smooth(finite)).map(([x, y]) => ({ x, y }));
+      c.data.datasets[2].data = d.timeline.filter(p => p.valLoss > 0 && Number.isFinite(p.valLoss)).map(p => ({ x: p.step, y: p.valLoss }));
     });
   }
 
