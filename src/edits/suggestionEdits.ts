@@ -35,7 +35,12 @@ function insertKey(text: string, json: boolean, mapping: Span, key: string, valu
       const indent = text.slice(lineStart(text, keyAt), keyAt);
       return { offset: start + 1, length: 0, text: `\n${indent}${rendered},` };
     }
-    return { offset: start + 1, length: 0, text: firstKey ? `${json ? '' : ' '}${rendered}, ` : rendered };
+    // One-line object: append before the closing brace, after the last entry.
+    let close = end - 1;
+    while (close > start && text[close] !== '}') close--;
+    let last = close;
+    while (last > start + 1 && /\s/.test(text[last - 1])) last--;
+    return { offset: last, length: 0, text: firstKey ? `, ${rendered}` : rendered };
   }
   // YAML block mapping: a new line after the mapping's last line, at the indentation of its first key.
   const indent = ' '.repeat(mapping.start.character);
