@@ -41,8 +41,13 @@ class Series {
   constructor(readonly input: RunInput, readonly t: T) {
     this.n = input.timeline.length;
     this.out = outputIndex(input.layers);
-    this.tailRatio = input.layers.map(l => median(tail(this.ratio(l.index), t.tail_fraction)));
-    this.headRatio = input.layers.map(l => median(this.ratio(l.index).slice(0, 3)));
+    // Indexed by config layer index (a caller may describe only some layers).
+    this.tailRatio = []; this.headRatio = [];
+    for (const l of input.layers) {
+      const r = this.ratio(l.index);
+      this.tailRatio[l.index] = median(tail(r, t.tail_fraction));
+      this.headRatio[l.index] = median(r.slice(0, 3));
+    }
   }
   stat(i: number, key: keyof LayerStats): (number | null)[] {
     return this.input.timeline.map(p => {
