@@ -12,7 +12,7 @@ import type { CompareView } from '../protocol';
 import type { RunController } from './runController';
 import { parseDocument } from './documents';
 
-interface ExampleEntry { file: string; title: string; description: string }
+interface ExampleEntry { file: string; title: string; description: string; /** files the example reads (csv, Keras model) */ files?: string[] }
 
 /** "New Network Config": pick a bundled example, write it into the workspace (as a WorkspaceEdit), open it. */
 export async function newConfig(extensionUri: vscode.Uri, example?: string, to?: vscode.Uri): Promise<vscode.Uri | undefined> {
@@ -29,8 +29,8 @@ export async function newConfig(extensionUri: vscode.Uri, example?: string, to?:
   if (!target) return undefined;
   const contents = fs.readFileSync(path.join(examplesDir.fsPath, entry.file));
   await createFile(target, contents);
-  // Files an example reads (a csv, an imported Keras model) come along when they are not there yet.
-  for (const [, rel] of contents.toString('utf8').matchAll(/^\s*(?:path|keras):\s*["']?([^\s"'#]+\.(?:csv|json))/gm)) {
+  // Files the example reads (a csv, an imported Keras model) come along when they are not there yet.
+  for (const rel of entry.files ?? []) {
     const src = path.join(path.dirname(path.join(examplesDir.fsPath, entry.file)), rel);
     const dst = vscode.Uri.file(path.join(path.dirname(target.fsPath), rel));
     if (fs.existsSync(src) && !fs.existsSync(dst.fsPath)) await createFile(dst, fs.readFileSync(src));
