@@ -118,3 +118,22 @@ export async function hoverText(page, word, expect) {
   }
   return '';
 }
+
+/** A workbench on a copy of `workspace` with this extension loaded from source (or installed from `vsix`). */
+export async function openWorkbench({ workspace, vsix, dev = true }) {
+  const server = await startCodeServer({ workspace, vsix });
+  const browser = await launchBrowser();
+  await browser.page.goto(server.url(dev ? { extensionDevelopmentPath: ROOT } : {}));
+  await waitForWorkbench(browser.page, 'Activation Lens');
+  return { server, browser, page: browser.page, async close() { await browser.close(); await server.stop(); } };
+}
+
+/** Pixels of a canvas that are not fully transparent: proof chart.js really drew. */
+export async function paintedPixels(frame, selector) {
+  return frame.locator(selector).first().evaluate(c => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+    return n;
+  });
+}

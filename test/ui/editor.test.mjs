@@ -5,23 +5,20 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { startCodeServer, launchBrowser, waitForWorkbench, runCommand, openFile, webviewFrame, ROOT } from '../tools/harness.mjs';
+import { openWorkbench, paintedPixels, waitForWorkbench, runCommand, openFile, webviewFrame, ROOT } from '../tools/harness.mjs';
 // node runs the UI tests with --import tsx, so the panel's own formatter is imported from its TypeScript source.
 import { formatNumber as formatNumberForTest } from '../../src/format.ts';
 
 // UI_SCREENSHOTS=docs/images refreshes the README's pictures from the same run.
 const OUT = path.resolve(ROOT, process.env.UI_SCREENSHOTS || 'test-output/ui');
-let server, browser, page;
+let wb, server, browser, page;
 
 before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
-  server = await startCodeServer({ workspace: path.join(ROOT, 'test/workspace') });
-  browser = await launchBrowser();
-  page = browser.page;
-  await page.goto(server.url({ extensionDevelopmentPath: ROOT }));
-  await waitForWorkbench(page, 'Activation Lens');
+  wb = await openWorkbench({ workspace: path.join(ROOT, 'test/workspace') });
+  ({ server, browser, page } = wb);
 });
-after(async () => { await browser?.close(); await server?.stop(); });
+after(async () => { await wb?.close(); });
 
 test('the panel health table shows the same numbers as the CLI JSON for the same config and seed', async () => {
   const cli = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'diagnose', path.join(ROOT, 'test/workspace/spiral.nn.yaml'), '--json'], { encoding: 'utf8' }));
@@ -114,9 +111,7 @@ test('Export HTML Report writes a self-contained page that draws its charts offl
   viewer.on('request', r => { if (!r.url().startsWith('file:')) requests.push(r.url()); });
   await viewer.goto(`file://${report}`);
   await viewer.locator('#charts[data-rendered="true"]').waitFor({ timeout: 15000 });
-  const painted = await viewer.locator('#chart-loss').evaluate(c => {
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
-    for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; });
+  const painted = await paintedPixels(viewer, '#chart-loss');
   assert.ok(painted > 1000, `report loss chart painted: ${painted}`);
   assert.deepEqual(requests, []);
   await viewer.screenshot({ path: path.join(OUT, 'report.png'), fullPage: true });

@@ -3,20 +3,18 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { startCodeServer, launchBrowser, waitForWorkbench, runCommand, openFile, webviewFrame, ROOT } from '../tools/harness.mjs';
+import { openWorkbench, runCommand, openFile, webviewFrame, ROOT } from '../tools/harness.mjs';
 
 const VSIX = path.join(ROOT, 'activation-lens.vsix');
-let server, browser, page;
+let wb, server, page;
 
 before(async () => {
   assert.ok(fs.existsSync(VSIX), 'npm test packs activation-lens.vsix before the UI tests');
-  server = await startCodeServer({ workspace: path.join(ROOT, 'test/workspace'), vsix: VSIX });
-  browser = await launchBrowser();
-  page = browser.page;
-  await page.goto(server.url());
-  await waitForWorkbench(page, 'Activation Lens');
+  // Installed with --install-extension, loaded without the sources: no extensionDevelopmentPath.
+  wb = await openWorkbench({ workspace: path.join(ROOT, 'test/workspace'), vsix: VSIX, dev: false });
+  ({ server, page } = wb);
 });
-after(async () => { await browser?.close(); await server?.stop(); });
+after(async () => { await wb?.close(); });
 
 test('the installed .vsix is small and runs diagnostics from the palette', async () => {
   const size = fs.statSync(VSIX).size;

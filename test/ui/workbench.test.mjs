@@ -4,31 +4,19 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { startCodeServer, launchBrowser, waitForWorkbench, runCommand, openFile, webviewFrame, hoverText, ROOT } from '../tools/harness.mjs';
+import { openWorkbench, paintedPixels, waitForWorkbench, runCommand, openFile, webviewFrame, hoverText, ROOT } from '../tools/harness.mjs';
 
 // UI_SCREENSHOTS=docs/images refreshes the README's pictures from the same run.
 const OUT = path.resolve(ROOT, process.env.UI_SCREENSHOTS || 'test-output/ui');
-let server, browser, page;
+let wb, server, browser, page;
 
-/** Pixels of the canvas that are not fully transparent: proof chart.js really drew. */
-async function paintedPixels(frame, selector) {
-  return frame.locator(selector).first().evaluate(c => {
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
-    return n;
-  });
-}
 
 before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
-  server = await startCodeServer({ workspace: path.join(ROOT, 'test/workspace') });
-  browser = await launchBrowser();
-  page = browser.page;
-  await page.goto(server.url({ extensionDevelopmentPath: ROOT }));
-  await waitForWorkbench(page, 'Activation Lens');
+  wb = await openWorkbench({ workspace: path.join(ROOT, 'test/workspace') });
+  ({ server, browser, page } = wb);
 });
-after(async () => { await browser?.close(); await server?.stop(); });
+after(async () => { await wb?.close(); });
 
 test('hover on an activation name shows its formula', async () => {
   await openFile(page, 'spiral.nn.yaml');
