@@ -13,7 +13,7 @@ const browser = await launchBrowser();
 let done; const exited = new Promise(r => { done = r; });
 await browser.page.exposeFunction('codeAutomationExit', code => done(code));
 // The web workbench logs a lot about features that need the network; keep the test output readable.
-const noise = /ENOTFOUND|ChatModelSelection|AgentHost|AccountPolicyGate|connection token|Creating a socket|grace time|Service Worker|builtin extensions cache|No search provider|workbench contribution|\[Extension Host\]/;
+const noise = /ENOTFOUND|authentication provider|ChatModelSelection|AgentHost|AccountPolicyGate|connection token|Creating a socket|grace time|Service Worker|builtin extensions cache|No search provider|workbench contribution|\[Extension Host\]/;
 await browser.page.exposeFunction('codeAutomationLog', (type, args) => {
   const text = util.format(...args);
   if (process.env.VERBOSE || (type !== 'trace' && type !== 'debug' && !noise.test(text))) {
