@@ -314,9 +314,12 @@ function nonFinite(s: Series): Finding[] {
   if (!ev) return [];
   const l = layers.find(x => x.index === ev!.layer);
   const where = ev.where === 'loss' ? 'the loss' : ev.where === 'forward' ? 'the forward pass' : 'the backward pass';
-  const norms = timeline.map(p => p.gradNorm).filter(Number.isFinite);
+  // The norms of the run before it blew up: the probes up to the first whose loss left 2x its step-0 value.
+  const initial = timeline[0]?.trainLoss;
+  const blowUp = timeline.findIndex(p => !(p.trainLoss <= 2 * initial));
+  const norms = timeline.slice(0, blowUp < 0 ? timeline.length : blowUp).map(p => p.gradNorm).filter(Number.isFinite);
   const suggestions: Suggestion[] = [...lowerLr(s.input.lr, 'the run diverged: a 10x smaller learning rate is the first thing to try')];
-  const clip = round2(quantile(norms, 0.9));
+  const clip = norms.length ? round2(quantile(norms, 0.9)) : 0;
   if (clip > 0) suggestions.push({ clip, reason: `clip the gradient norm at ${fmt(clip)}, the 90th percentile of the norms observed before the run diverged` });
   return [make(l, 'non-finite', 'error', ev.step,
     `NaN/Inf first appeared in ${where} at step ${ev.step}${l ? `, layer ${l.index} (${l.name})` : ''}: the run stopped there and kept what it measured`,

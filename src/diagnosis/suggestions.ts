@@ -52,7 +52,7 @@ function hiddenScores(w: WeightedLayer, findings: Finding[], ctx: { hidden: numb
     }
     if (van) {
       if (saturating) { s.value -= 1.5; s.reasons.push(`its derivative is below 1 almost everywhere, and the gradient here is already ${fmtRatio(van.evidence.ratio)} of the output's`); }
-      else if (info.recommendedInit === 'he_normal' || a === 'selu') { s.value += 0.5; s.reasons.push(`with ${info.recommendedInit} it passes the gradient on without shrinking it (here it is ${fmtRatio(van.evidence.ratio)} of the output's)`); }
+      else if (info.recommendedInit === 'he_normal' || a === 'selu') { s.value += 0.5; s.reasons.push(`with ${info.recommendedInit} it passes the gradient on without shrinking it (${van.evidence.ratio === 0 ? 'here none arrives' : `here it is ${fmtRatio(van.evidence.ratio)} of the output's`})`); }
     }
     if (kinds.has('activation-choice') && a === 'sigmoid') { s.value -= 2; s.reasons.push('sigmoid in a deep hidden stack starves lower layers of gradient (Glorot & Bengio 2010)'); }
     if (a === 'sigmoid' && !kinds.has('activation-choice')) { s.value -= 1; s.reasons.push('not zero-centered, derivative at most 0.25'); }

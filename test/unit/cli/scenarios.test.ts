@@ -198,6 +198,10 @@ describe('literature scenarios (CLI JSON)', function () {
       assert.ok(nf.layer >= 0 && nf.layer <= 30);
       assert.match(nf.message, new RegExp(`at step ${nf.step}, layer ${nf.layer} \\(dense_${nf.layer + 1}\\)`));
       assert.ok(nf.suggestions.some(s => s.lr !== undefined && s.lr < 2));
+      // The clip value comes from the norms before the blow-up (observed: 260, the step-0 norm), not from the
+      // 1e20 norms of the diverging steps.
+      const clip = nf.suggestions.find(s => s.clip !== undefined);
+      assert.ok(clip && clip.clip! < 1e4, JSON.stringify(clip));
       assert.equal(code, 1);
       assert.equal(report.timeline!.at(-1)!.step, nf.step, 'the run kept what it measured up to the failure');
     });
