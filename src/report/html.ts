@@ -107,8 +107,11 @@ function suggestionTable(report: Report): string {
   if (!report.suggestions.length) return '';
   const rows = report.suggestions.map(s => {
     const name = report.model.layers[s.layer]?.name ?? String(s.layer);
-    const ranked = s.ranked.slice(0, 4).map((r, i) => `${i + 1}. <strong>${escapeHtml(r.activation)}</strong> + ${escapeHtml(r.init)}`
-      + `${r.trial ? ` (val loss ${formatNumber(r.trial.valLoss)})` : ''} <span class="muted">${escapeHtml(r.reason)}</span>`).join('<br>');
+    // The best choice with its reason; the runners-up by name (their reasons are in the JSON).
+    const [best, ...rest] = s.ranked;
+    const trial = (r: typeof best) => (r.trial ? ` (val loss ${formatNumber(r.trial.valLoss)})` : '');
+    const ranked = best ? `<strong>${escapeHtml(best.activation)}</strong> + ${escapeHtml(best.init)}${trial(best)} <span class="muted">${escapeHtml(best.reason)}</span>`
+      + (rest.length ? `<br><span class="muted">then: ${rest.slice(0, 5).map(r => `${escapeHtml(r.activation)} + ${escapeHtml(r.init)}${trial(r)}`).join(', ')}</span>` : '') : '';
     return `<tr><th scope="row">${escapeHtml(name)}</th><td>${escapeHtml(s.current)}</td><td>${ranked}</td></tr>`;
   });
   return `<h2>Suggestions</h2><div class="table-box"><table class="health suggest" id="suggestions"><thead><tr><th scope="col">layer</th><th scope="col">current</th><th scope="col">ranked</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
