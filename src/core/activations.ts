@@ -36,7 +36,7 @@ export interface ActivationInfo {
   /** f'(z) < 0.1 * max f' ("saturated"); null where SPEC §4 does not judge saturation. */
   isSaturated: ((z: number) => boolean) | null;
   saturationRegion: string | null;
-  /** Intervals of x to shade on curves: [from, to] (Infinity allowed), per kind. */
+  /** Intervals of x to shade on curves: [from, to] (Infinity allowed), per kind; saturated ones derived from f'. */
   regions: { dead: [number, number][]; saturated: [number, number][] };
   /** Keras initializer name that goes with it. */
   recommendedInit: string;
@@ -111,7 +111,7 @@ const TABLE: Record<ActivationName, Entry> = {
     zeroCentered: false, smooth: true, monotonic: true, defaults: {},
     f: sigmoid, df: x => { const s = sigmoid(x); return s * (1 - s); },
     isDead: null, deadRegion: null, saturation: 'derivative', saturationRegion: '|x| > 3.64 (f\' < 0.025)',
-    regions: { dead: [], saturated: [[-Infinity, -3.636], [3.636, Infinity]] },
+    regions: { dead: [], saturated: [] },
     recommendedInit: 'glorot_uniform', hidden: false, output: true,
     useWhen: 'Output of a binary or multi-label classifier, with binary_cross_entropy. In deep hidden stacks it saturates and starves lower layers of gradient (Glorot & Bengio 2010).',
     notes: 'saturates both sides; not zero-centered',
@@ -122,7 +122,7 @@ const TABLE: Record<ActivationName, Entry> = {
     zeroCentered: true, smooth: true, monotonic: true, defaults: {},
     f: Math.tanh, df: x => { const t = Math.tanh(x); return 1 - t * t; },
     isDead: null, deadRegion: null, saturation: 'derivative', saturationRegion: '|x| > 1.82 (f\' < 0.1)',
-    regions: { dead: [], saturated: [[-Infinity, -1.818], [1.818, Infinity]] },
+    regions: { dead: [], saturated: [] },
     recommendedInit: 'glorot_uniform', hidden: true, output: false,
     useWhen: 'Hidden layers of small or shallow nets (zero-centered, smooth). For deep stacks prefer relu-family or selu.',
     notes: 'saturates both sides, zero-centered',
@@ -240,7 +240,7 @@ const TABLE: Record<ActivationName, Entry> = {
     zeroCentered: true, smooth: true, monotonic: true, defaults: {},
     f: x => x / (1 + Math.abs(x)), df: x => { const d = 1 + Math.abs(x); return 1 / (d * d); },
     isDead: null, deadRegion: null, saturation: 'derivative', saturationRegion: '|x| > 2.16 (f\' < 0.1)',
-    regions: { dead: [], saturated: [[-Infinity, -2.1623], [2.1623, Infinity]] },
+    regions: { dead: [], saturated: [] },
     recommendedInit: 'glorot_uniform', hidden: true, output: false,
     useWhen: 'Hidden layers as a tanh alternative that saturates polynomially (more slowly).',
     notes: 'saturates both sides (slowly)',
@@ -252,7 +252,7 @@ const TABLE: Record<ActivationName, Entry> = {
     f: x => (x <= -3 ? 0 : x >= 3 ? 1 : (x + 3) / 6), df: x => (x > -3 && x < 3 ? 1 / 6 : 0),
     isDead: z => !(z > -3 && z < 3), deadRegion: 'x <= -3 or x >= 3',
     saturation: 'derivative', saturationRegion: 'x <= -3 or x >= 3',
-    regions: { dead: [[-Infinity, -3], [3, Infinity]], saturated: [[-Infinity, -3], [3, Infinity]] },
+    regions: { dead: [[-Infinity, -3], [3, Infinity]], saturated: [] },
     recommendedInit: 'glorot_uniform', hidden: true, output: false,
     useWhen: 'Cheap sigmoid approximation for gates; derivative is exactly 0 outside [-3, 3].',
     notes: 'Keras 3 definition (x+3)/6; Keras 2 and TF.js use 0.2x+0.5',

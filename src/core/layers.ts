@@ -193,7 +193,7 @@ export class Conv2D extends Base implements Layer {
   }
   private im2col(x: Float32Array, rows: number): void {
     const [H, W, C] = this.inShape, [kh, kw] = this.spec.kernel, [sh, sw] = this.spec.stride;
-    const cols = this.cols.v, KK = this.KK;
+    const cols = this.cols.v;
     let o = 0;
     for (let r = 0; r < rows; r++) {
       const xb = r * H * W * C;
@@ -210,7 +210,6 @@ export class Conv2D extends Base implements Layer {
         }
       }
     }
-    void KK;
   }
   private col2im(dx: Float32Array, rows: number): void {
     const [H, W, C] = this.inShape, [kh, kw] = this.spec.kernel, [sh, sw] = this.spec.stride;

@@ -97,12 +97,12 @@ export class Trainer {
   /** One unit of work: the probe due at this step (if any), then one training step. */
   advance(): void {
     if (this.done) return;
+    if (this.opts.shouldStop?.()) { this.stopped = 'cancelled'; return; }
     if (this.step % this.every === 0 || this.step === this.totalSteps) this.probe();
     if (this.step >= this.totalSteps) {
       this.stopped = this.totalSteps < this.config.train.steps ? 'limit' : 'completed';
       return;
     }
-    if (this.opts.shouldStop?.()) { this.stopped = 'cancelled'; return; }
     this.trainStep();
   }
 
