@@ -10,6 +10,9 @@ DEST=${VSCODE_TEST_DIR:-$ROOT/.vscode-test}
 CS_VERSION=4.139.1
 NODE_VERSION=24.22.3
 mkdir -p "$DEST"
+# Run from `npm test`, the environment carries the outer npm's settings (npm_config_user_agent says node/v20, which
+# code-server's postinstall reads as the Node version): the nested installs must not inherit them.
+for v in $(compgen -e | grep -i '^npm_'); do unset "$v"; done
 
 need=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
