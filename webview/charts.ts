@@ -10,6 +10,7 @@ import {
 import type { ActivationName } from '../src/model';
 import type { ProbePoint } from '../src/core/types';
 import { ACTIVATIONS, resolveActivation } from '../src/core/activations';
+import { formatNumber } from '../src/format';
 import { readTheme, withAlpha, type Theme } from './theme';
 
 Chart.register(LineController, BarController, LineElement, PointElement, BarElement, LinearScale, LogarithmicScale,
@@ -61,6 +62,12 @@ const regionPlugin: Plugin = {
     }
   },
 };
+
+/** A log-scale y axis with compact tick labels (1e-5, 0.003, 12). */
+function logAxis(theme: Theme) {
+  return { type: 'logarithmic' as const, grid: { color: theme.grid },
+    ticks: { color: theme.muted, maxTicksLimit: 6, callback: (v: number | string) => formatNumber(Number(v), 2) } };
+}
 
 function baseOptions(theme: Theme, title: string) {
   return {
@@ -143,7 +150,7 @@ export class RunCharts {
         { label: 'train loss (smoothed)', data: [], borderColor: this.color(0), borderWidth: 1.8, pointRadius: 0 },
         { label: 'validation loss', data: [], borderColor: this.color(1), borderWidth: 1.5, pointRadius: 1.5 },
       ] },
-      options: { ...baseOptions(t, 'Loss'), scales: { ...baseOptions(t, '').scales, y: { type: 'logarithmic', ticks: { color: t.muted, maxTicksLimit: 6 }, grid: { color: t.grid } } } },
+      options: { ...baseOptions(t, 'Loss'), scales: { ...baseOptions(t, '').scales, y: logAxis(t) } },
     }), c => {
       const finite = d.lossCurve.filter(([, y]) => y > 0 && Number.isFinite(y));
       c.data.datasets[0].data = decimate(finite).map(([x, y]) => ({ x, y }));
@@ -165,7 +172,7 @@ export class RunCharts {
       type: 'bar', data: { labels: [], datasets: [{ label: 'gradRms', data: [], backgroundColor: withAlpha(this.color(2), 0.7), borderColor: this.color(2) }] },
       options: { ...baseOptions(t, ''), parsing: undefined, plugins: { legend: { display: false } },
         scales: { x: { type: 'category', ticks: { color: t.muted }, grid: { color: t.grid } },
-          y: { type: 'logarithmic', ticks: { color: t.muted, maxTicksLimit: 6 }, grid: { color: t.grid } } } } as ChartConfiguration['options'],
+          y: logAxis(t) } } as ChartConfiguration['options'],
     }), c => {
       c.data.labels = layers.map(l => l.name);
       c.data.datasets[0].data = layers.map(l => { const g = last?.layers[l.index]?.gradRms ?? 0; return g > 0 && Number.isFinite(g) ? g : null; });
@@ -177,7 +184,7 @@ export class RunCharts {
     const layers = this.probedLayers(d);
     this.upsert('gradsteps', 'Gradient RMS per layer over steps (log scale)', () => ({
       type: 'line', data: { datasets: [] },
-      options: { ...baseOptions(t, ''), scales: { ...baseOptions(t, '').scales, y: { type: 'logarithmic', ticks: { color: t.muted, maxTicksLimit: 6 }, grid: { color: t.grid } } } },
+      options: { ...baseOptions(t, ''), scales: { ...baseOptions(t, '').scales, y: logAxis(t) } },
     }), c => {
       const points = decimate(d.timeline, 300);
       c.data.datasets = layers.map((l, i) => ({
@@ -258,6 +265,6 @@ export function drawCompare(canvas: HTMLCanvasElement, results: { activation: st
       label: `${i + 1}. ${r.activation} + ${r.init}`, borderColor: theme.series[i % theme.series.length], borderWidth: i === 0 ? 2.2 : 1.2, pointRadius: 0,
       data: decimate((r.trial?.lossCurve ?? []).map((y, x) => ({ x: x + 1, y })).filter(p => p.y > 0 && Number.isFinite(p.y)), 300),
     })) },
-    options: { ...baseOptions(theme, 'Trials'), scales: { ...baseOptions(theme, '').scales, y: { type: 'logarithmic', ticks: { color: theme.muted, maxTicksLimit: 6 }, grid: { color: theme.grid } } } },
+    options: { ...baseOptions(theme, 'Trials'), scales: { ...baseOptions(theme, '').scales, y: logAxis(theme) } },
   });
 }

@@ -26,7 +26,9 @@ export function healthTable(layers: TableLayer[], last: ProbePoint | undefined):
       el('td', { class: 'num', 'data-stat': 'gradRms' }, s ? formatNumber(s.gradRms) : '–'),
       el('td', { class: 'num', 'data-stat': 'ratio' }, ratio !== undefined ? formatNumber(ratio) : '–'),
       el('td', { class: 'num', 'data-stat': 'updateRatio' }, formatNumber(s?.updateRatio)));
-    if (s && ((s.deadFraction ?? 0) >= 0.5 || (s.saturatedFraction ?? 0) >= 0.5 || s.nonFinite > 0)) row.classList.add('bad');
+    // An output sigmoid/softmax fused with its loss saturates on a confident classifier: not a problem to flag.
+    const judged = l.index !== outputIndex;
+    if (s && (s.nonFinite > 0 || (judged && ((s.deadFraction ?? 0) >= 0.5 || (s.saturatedFraction ?? 0) >= 0.5)))) row.classList.add('bad');
     body.append(row);
   }
   table.append(body);

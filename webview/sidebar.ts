@@ -65,9 +65,11 @@ function draw(): void {
   progress.value = view.step;
   const last = view.timeline.at(-1);
   const findings = view.findings ?? [];
+  const outputIndex = [...view.layers].reverse().find(l => l.activation !== undefined)?.index;
   list.replaceChildren(...view.layers.map(l => {
-    const s = last?.layers[l.index];
+    const s = l.index === outputIndex ? undefined : last?.layers[l.index];   // outputs are not judged for dead/saturated
     const badges: HTMLElement[] = [];
+    if (l.index === outputIndex) badges.push(el('span', { class: 'badge' }, 'output'));
     if (s?.deadFraction !== null && s?.deadFraction !== undefined) {
       badges.push(badge(`dead ${formatNumber(100 * s.deadFraction, 2)}%`, s.deadFraction >= 0.5 ? 'bad' : s.deadFraction >= 0.25 ? 'warn' : 'ok'));
     }

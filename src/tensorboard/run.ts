@@ -109,8 +109,9 @@ export class TbRunBuilder {
         step, trainLoss: valueAt(loss, step), valLoss: valueAt(val, step), gradNorm: valueAt(norm, step),
         layers: layers.map(l => layerStats(pieces.get(l.index))),
       };
+      // Some scripts log accuracy in percent (98.1): the report's valAccuracy is a fraction.
       const a = valueAt(acc, step);
-      if (Number.isFinite(a)) p.valAccuracy = a;
+      if (Number.isFinite(a)) p.valAccuracy = a > 1 && a <= 100 ? a / 100 : a;
       return p;
     });
     const issues = [...files.flatMap(f => f.issues.map(i => ({ ...i, file: f.path }))), ...finalIssues];
