@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { InputProblem, NetworkConfig, Span } from '../model';
 import type { Finding } from '../diagnosis/types';
 import { staticFindings } from '../diagnosis/rules';
+import { thresholdProblems } from '../diagnosis/thresholds';
 import type { RunController } from './runController';
 import { isConfigDocument, parseDocument, toRange } from './documents';
 import { readSettings } from './settings';
@@ -68,6 +69,8 @@ export class ProblemsReporter implements vscode.Disposable {
     const { config, problems } = parseDocument(doc);
     const out: vscode.Diagnostic[] = problems.map(p => problemDiagnostic(doc, p));
     if (config) {
+      // Unknown diagnostics: keys (a typo would silently keep the default threshold), as the CLI reports them.
+      out.push(...thresholdProblems(config.diagnostics, config.spans).map(p => problemDiagnostic(doc, p)));
       const settings = readSettings(doc.uri);
       const findings = staticFindings(config, { ...settings.thresholds, ...config.diagnostics });
       const record = this.runs.latest(doc.uri);
