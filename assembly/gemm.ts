@@ -328,13 +328,12 @@ export function actForward(kind: i32, z: i32, a: i32, n: i32): void {
     for (let i = n4; i < n; i++) { const v = load<f32>(pz + addr(i)); store<f32>(pa + addr(i), v > 0 ? v : 0); }
     return;
   }
-  for (let i = 0; i < n4; i += 4) {
-    const v = v128.load(pz + addr(i));
-    v128.store(pa + addr(i), kind == 2 ? sigmoid4(v) : tanh4(v));
-  }
-  for (let i = n4; i < n; i++) {
-    const v = f32x4.splat(load<f32>(pz + addr(i)));
-    store<f32>(pa + addr(i), f32x4.extract_lane(kind == 2 ? sigmoid4(v) : tanh4(v), 0));
+  if (kind == 2) {
+    for (let i = 0; i < n4; i += 4) v128.store(pa + addr(i), sigmoid4(v128.load(pz + addr(i))));
+    for (let i = n4; i < n; i++) store<f32>(pa + addr(i), f32x4.extract_lane(sigmoid4(f32x4.splat(load<f32>(pz + addr(i)))), 0));
+  } else if (kind == 3) {
+    for (let i = 0; i < n4; i += 4) v128.store(pa + addr(i), tanh4(v128.load(pz + addr(i))));
+    for (let i = n4; i < n; i++) store<f32>(pa + addr(i), f32x4.extract_lane(tanh4(f32x4.splat(load<f32>(pz + addr(i)))), 0));
   }
 }
 
@@ -358,4 +357,28 @@ export function actBackward(kind: i32, z: i32, a: i32, g: i32, n: i32): void {
     else if (kind == 2) { const s = load<f32>(pa + o); store<f32>(pg + o, load<f32>(pg + o) * s * (1 - s)); }
     else { const t = load<f32>(pa + o); store<f32>(pg + o, load<f32>(pg + o) * (1 - t * t)); }
   }
+}
+
+// ---- probe statistics: one pass over p[0..n) ------------------------------------------------------------
+// Writes float64s at out (a float offset, 8-byte aligned): [sum, sum of squares, finite count,
+// count of |x| > satAbove, then `bins` histogram counts over [lo, lo + bins/inv)]. NaN/Inf are skipped.
+export function summarize(p: i32, n: i32, lo: f64, inv: f64, bins: i32, satAbove: f64, out: i32): void {
+  const o = addr(out);
+  for (let b = 0; b < bins + 4; b++) store<f64>(o + (<usize>b << 3), 0);
+  let s: f64 = 0, q: f64 = 0, c: f64 = 0, sat: f64 = 0;
+  const hist = o + 32;
+  const top = <f64>bins;
+  for (let i = 0; i < n; i++) {
+    const x = <f64>load<f32>(addr(p + i));
+    if (x - x != 0) continue;
+    s += x; q += x * x; c += 1;
+    if (Math.abs(x) > satAbove) sat += 1;
+    if (bins > 0) {
+      const f = (x - lo) * inv;
+      const b = f >= top ? bins - 1 : f < 0 ? 0 : <i32>f;
+      const pb = hist + (<usize>b << 3);
+      store<f64>(pb, load<f64>(pb) + 1);
+    }
+  }
+  store<f64>(o, s); store<f64>(o + 8, q); store<f64>(o + 16, c); store<f64>(o + 24, sat);
 }

@@ -35,6 +35,8 @@ export interface ActivationInfo {
   deadRegion: string | null;
   /** f'(z) < 0.1 * max f' ("saturated"); null where SPEC §4 does not judge saturation. */
   isSaturated: ((z: number) => boolean) | null;
+  /** When saturation is exactly |z| > t (derivative-based ones), t; lets probes count it in one pass. */
+  saturatedAbove: number | null;
   saturationRegion: string | null;
   /** Intervals of x to shade on curves: [from, to] (Infinity allowed), per kind; saturated ones derived from f'. */
   regions: { dead: [number, number][]; saturated: [number, number][] };
@@ -89,7 +91,7 @@ function geluTanhD(x: number): number {
 
 // ---- the table ------------------------------------------------------------------------------------------
 
-type Entry = Omit<ActivationInfo, 'name' | 'isSaturated' | 'maxDerivative'> & {
+type Entry = Omit<ActivationInfo, 'name' | 'isSaturated' | 'maxDerivative' | 'saturatedAbove'> & {
   /** Which saturation SPEC §4 judges: 'derivative' = f' < 0.1 max f'; or a custom predicate; or null. */
   saturation: 'derivative' | ((z: number) => boolean) | null;
 };
@@ -290,15 +292,16 @@ export const ACTIVATIONS: Record<ActivationName, ActivationInfo> = Object.fromEn
   (Object.keys(TABLE) as ActivationName[]).map(name => {
     const e = TABLE[name];
     const maxDerivative = maxDerivativeOf(e);
-    let isSaturated: ((z: number) => boolean) | null = null;
+    let isSaturated: ((z: number) => boolean) | null = null, saturatedAbove: number | null = null;
     let regions = e.regions;
     if (e.saturation === 'derivative') {
       const t = saturationThreshold(e, 0.1 * maxDerivative);
-      isSaturated = (z: number) => z > t || z < -t || (z === t || z === -t ? e.df(z, e.defaults) < 0.1 * maxDerivative : false);
+      isSaturated = (z: number) => z > t || z < -t;
+      saturatedAbove = t;
       regions = { dead: e.regions.dead, saturated: [[-Infinity, -t], [t, Infinity]] };
     } else if (e.saturation) isSaturated = e.saturation;
     const { saturation: _unused, ...rest } = e;
-    return [name, { name, ...rest, regions, maxDerivative, isSaturated }];
+    return [name, { name, ...rest, regions, maxDerivative, isSaturated, saturatedAbove }];
   }),
 ) as Record<ActivationName, ActivationInfo>;
 

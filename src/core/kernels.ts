@@ -31,9 +31,14 @@ export interface Kernels {
   /** a = f(z) for kind ACT_KERNEL[name]; actBackward: g *= f'(z). */
   actForward(kind: number, z: number, a: number, n: number): void;
   actBackward(kind: number, z: number, a: number, g: number, n: number): void;
+  /**
+   * One pass of probe statistics over H[p..p+n): writes float64s at float offset `out` (8-byte aligned):
+   * sum, sum of squares, finite count, count of |x| > satAbove, then `bins` histogram counts.
+   */
+  summarize(p: number, n: number, lo: number, inv: number, bins: number, satAbove: number, out: number): void;
 }
 
-type UpdateFns = Pick<Kernels, 'sgdUpdate' | 'momentumUpdate' | 'adamUpdate' | 'rmspropUpdate' | 'actForward' | 'actBackward'>;
+type UpdateFns = Pick<Kernels, 'sgdUpdate' | 'momentumUpdate' | 'adamUpdate' | 'rmspropUpdate' | 'actForward' | 'actBackward' | 'summarize'>;
 
 /** Activations with a kernel of their own (the hot ones); others run the table's scalar functions. */
 export const ACT_KERNEL: Partial<Record<ActivationName, number>> = { relu: 1, sigmoid: 2, tanh: 3 };
@@ -85,7 +90,7 @@ function wasmKernels(mod: WebAssembly.Module, floats: number): Kernels {
   return {
     kind: 'wasm', H: new Float32Array(ex.memory.buffer), gemm: ex.gemm, sumSquares: ex.sumSquares, biasAct: ex.biasAct,
     sgdUpdate: ex.sgdUpdate, momentumUpdate: ex.momentumUpdate, adamUpdate: ex.adamUpdate, rmspropUpdate: ex.rmspropUpdate,
-    actForward: ex.actForward, actBackward: ex.actBackward,
+    actForward: ex.actForward, actBackward: ex.actBackward, summarize: ex.summarize,
   };
 }
 
@@ -120,6 +125,19 @@ export function jsKernels(H: Float32Array): Kernels {
     },
     actForward(kind, z, a, n) { forwardArray(KERNEL_ACT[kind], {}, H.subarray(z, z + n), H.subarray(a, a + n), n); },
     actBackward(kind, z, a, g, n) { backwardArray(KERNEL_ACT[kind], {}, H.subarray(z, z + n), H.subarray(a, a + n), H.subarray(g, g + n), n); },
+    summarize(p, n, lo, inv, bins, satAbove, out) {
+      const o = new Float64Array(H.buffer, H.byteOffset + out * 4, bins + 4);
+      o.fill(0);
+      let s = 0, q = 0, c = 0, sat = 0;
+      for (let i = 0; i < n; i++) {
+        const x = H[p + i];
+        if (x - x !== 0) continue;
+        s += x; q += x * x; c++;
+        if (Math.abs(x) > satAbove) sat++;
+        if (bins > 0) { const f = (x - lo) * inv; o[4 + (f >= bins ? bins - 1 : f < 0 ? 0 : f | 0)]++; }
+      }
+      o[0] = s; o[1] = q; o[2] = c; o[3] = sat;
+    },
     sgdUpdate(w, g, n, lr, gs, dl) {
       let usq = 0;
       for (let i = 0; i < n; i++) { const u = -lr * gs * H[g + i] - dl * H[w + i]; H[w + i] += u; usq += u * u; }

@@ -5,7 +5,6 @@
  * written straight to the output layer (a - y) / n.
  */
 import type { LossName } from '../model';
-import { sigmoid } from './activations';
 
 const EPS = 1e-7;
 
@@ -56,9 +55,10 @@ export function computeLoss(setup: LossSetup, z: Float32Array, a: Float32Array, 
     for (let i = 0; i < rows * n; i++) {
       const yi = y[i];
       if (fused) {
-        const x = z[i];
-        total += Math.max(x, 0) - x * yi + Math.log1p(Math.exp(-Math.abs(x)));
-        if (grad) grad[i] = (sigmoid(x) - yi) * scale;
+        // a = sigmoid(z) from the forward pass; log1p(e^-|x|) = -log(max(a, 1-a)), well conditioned (>= 0.5).
+        const x = z[i], s = a[i];
+        total += Math.max(x, 0) - x * yi - Math.log(x >= 0 ? s : 1 - s);
+        if (grad) grad[i] = (s - yi) * scale;
       } else {
         const p = Math.min(Math.max(a[i], EPS), 1 - EPS);
         total -= yi * Math.log(p) + (1 - yi) * Math.log(1 - p);

@@ -36,6 +36,8 @@ export class Network {
   readonly heap: Heap;
   readonly input: Buf;
   readonly target: Buf;
+  /** Scratch for the probe statistics kernel (float64 results). */
+  readonly statsScratch: Buf;
   readonly inputSize: number;
   readonly outWidth: number;
   readonly rows: number;
@@ -56,6 +58,7 @@ export class Network {
     this.outWidth = this.last.outSize;
     this.input = this.heap.alloc(this.rows * this.inputSize);
     this.target = this.heap.alloc(this.rows * this.outWidth);
+    this.statsScratch = this.heap.alloc(2 * 64);
     this.layers.forEach((layer, i) => {
       const before = this.heap.bytes;
       layer.heapRef = this.heap;

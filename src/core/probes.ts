@@ -6,6 +6,8 @@
 import type { Histogram, LayerStats } from './types';
 import { ACTIVATIONS } from './activations';
 import type { Layer } from './layers';
+import type { Buf } from './heap';
+import type { Kernels } from './kernels';
 
 export const HIST_BINS = 30;
 
@@ -60,23 +62,18 @@ export function fractionWhere(z: Float32Array, n: number, pred: (z: number) => b
   return n ? c / n : 0;
 }
 
-/** One pass over v[0..n): moments (finite values), non-finite count, histogram counts when edges are given. */
-function summarize(v: Float32Array, n: number, edges: number[] | null): { mean: number; std: number; nonFinite: number; counts: number[] | null } {
-  let s = 0, q = 0, c = 0;
+interface Summary { mean: number; std: number; nonFinite: number; saturated: number; counts: number[] | null }
+
+/** One pass over a buffer in the kernels: moments of the finite values, non-finite count, |x| > satAbove, histogram. */
+function summarize(k: Kernels, scratch: Buf, b: Buf, n: number, edges: number[] | null, satAbove = Infinity): Summary {
   const bins = edges ? edges.length - 1 : 0, lo = edges ? edges[0] : 0, inv = edges ? bins / (edges[bins] - lo) : 0;
-  const counts = edges ? new Array<number>(bins).fill(0) : null;
-  for (let i = 0; i < n; i++) {
-    const x = v[i];
-    if (x - x !== 0) continue;
-    s += x; q += x * x; c++;
-    if (counts) {
-      let b = Math.floor((x - lo) * inv);
-      if (b < 0) b = 0; else if (b >= bins) b = bins - 1;
-      counts[b]++;
-    }
-  }
-  const mean = c ? s / c : 0;
-  return { mean, std: c ? Math.sqrt(Math.max(0, q / c - mean * mean)) : 0, nonFinite: n - c, counts };
+  k.summarize(b.off, n, lo, inv, bins, satAbove, scratch.off);
+  const o = new Float64Array(scratch.v.buffer, scratch.v.byteOffset, bins + 4);
+  const c = o[2], mean = c ? o[0] / c : 0;
+  return {
+    mean, std: c ? Math.sqrt(Math.max(0, o[1] / c - mean * mean)) : 0, nonFinite: n - c, saturated: o[3],
+    counts: edges ? Array.from(o.subarray(4, 4 + bins)) : null,
+  };
 }
 
 /** Keeps each layer's histogram edges from its first probe. */
@@ -84,29 +81,30 @@ export class LayerProbe {
   private zEdges: number[] | null = null;
   private aEdges: number[] | null = null;
 
-  constructor(readonly layer: Layer) {}
+  constructor(readonly layer: Layer, private readonly kernels: Kernels, private readonly scratch: Buf) {}
 
   /**
    * Statistics of this layer for `rows` probe samples; weightGradRms and updateRatio are passed in (they
    * come from the last training step).
    */
   stats(rows: number, weightGradRms: number | null, updateRatio: number | null): LayerStats {
-    const l = this.layer, n = rows * l.outSize;
-    const a = l.out.v, g = l.dOut.v;
+    const l = this.layer, n = rows * l.outSize, k = this.kernels, sc = this.scratch;
+    const a = l.out.v;
     if (!this.aEdges) this.aEdges = chooseEdges(a, n, false);
-    const as = summarize(a, n, this.aEdges);
-    const gs = summarize(g, n, null);
+    const as = summarize(k, sc, l.out, n, this.aEdges);
+    const gs = summarize(k, sc, l.dOut, n, null);
     let preactMean: number | null = null, preactStd: number | null = null, preactHist: Histogram | null = null;
     let dead: number | null = null, saturated: number | null = null;
     let nonFinite = as.nonFinite + gs.nonFinite;
     if (l.activation && l.z) {
       const z = l.z.v;
       if (!this.zEdges) this.zEdges = chooseEdges(z, n, true);
-      const zs = summarize(z, n, this.zEdges);
-      preactMean = zs.mean; preactStd = zs.std; preactHist = { edges: this.zEdges, counts: zs.counts! };
       const info = ACTIVATIONS[l.activation.name];
+      const zs = summarize(k, sc, l.z, n, this.zEdges, info.saturatedAbove ?? Infinity);
+      preactMean = zs.mean; preactStd = zs.std; preactHist = { edges: this.zEdges, counts: zs.counts! };
       if (info.isDead) dead = deadFraction(z, n, l.units, info.isDead);
-      if (info.isSaturated) saturated = fractionWhere(z, n, info.isSaturated);
+      if (info.saturatedAbove !== null) saturated = n ? zs.saturated / n : 0;
+      else if (info.isSaturated) saturated = fractionWhere(z, n, info.isSaturated);
       if (z !== a) nonFinite += zs.nonFinite;
     }
     // RMS over all entries: (sum of squares of finite values) / n.

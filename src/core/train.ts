@@ -76,7 +76,7 @@ export class Trainer {
     this.net = new Network(config, { rows, kernels: opts.kernels ?? 'wasm' });
     this.opt = new Optimizer(config.train, this.net.params, this.net.heap);
     this.net.commit();
-    this.probes = this.net.layers.map(l => new LayerProbe(l));
+    this.probes = this.net.layers.map(l => new LayerProbe(l, this.net.heap.kernels, this.net.statsScratch));
     this.shuffleRng = Rng.derive(config.seed, 'shuffle');
     this.perm = new Uint32Array(data.train.n);
     for (let i = 0; i < this.perm.length; i++) this.perm[i] = i;
