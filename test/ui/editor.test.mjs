@@ -83,7 +83,12 @@ test('sidebar Run and Stop', async () => {
   await sidebar.locator('#sb-run').click();
   await sidebar.locator('#sidebar-status', { hasText: 'step' }).waitFor({ timeout: 60000 });
   await sidebar.locator('#sb-stop').click();
-  await sidebar.locator('#sidebar-status', { hasText: 'cancelled' }).waitFor({ timeout: 15000 });
+  try {
+    await sidebar.locator('#sidebar-status', { hasText: 'cancelled' }).waitFor({ timeout: 15000 });
+  } catch (e) {
+    await page.screenshot({ path: path.join(OUT, 'sidebar-stop-failure.png') });
+    throw e;
+  }
   await page.screenshot({ path: path.join(OUT, 'sidebar-stop.png') });
   // Give keyboard focus back to the workbench (a focused webview keeps Ctrl+P to itself).
   await page.locator('.activitybar [aria-label^="Explorer"]').first().click();
