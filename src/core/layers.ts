@@ -275,27 +275,33 @@ export class Pool2D extends Base implements Layer {
     const [H, W, C] = this.inShape, [ph, pw] = this.spec.size, [sh, sw] = this.spec.stride;
     const xv = x.v, out = this.out.v, max = this.spec.type === 'maxpool2d';
     if (max && !this.argmax) this.argmax = new Int32Array(this.argBuf!.v.buffer, this.argBuf!.off * 4, this.argBuf!.n);
-    const arg = this.argmax;
+    const arg = this.argmax!;
     let o = 0;
+    // Channels innermost: each window position is one contiguous run of C values (NHWC).
     for (let r = 0; r < rows; r++) {
       const xb = r * H * W * C;
-      for (let oh = 0; oh < this.OH; oh++) for (let ow = 0; ow < this.OW; ow++) {
+      for (let oh = 0; oh < this.OH; oh++) for (let ow = 0; ow < this.OW; ow++, o += C) {
         const h0 = oh * sh - this.padT, w0 = ow * sw - this.padL;
         const h1 = Math.min(h0 + ph, H), w1 = Math.min(w0 + pw, W), hs = Math.max(h0, 0), ws = Math.max(w0, 0);
-        for (let c = 0; c < C; c++) {
-          if (max) {
-            let best = -Infinity, bi = xb + (hs * W + ws) * C + c;
-            for (let i = hs; i < h1; i++) for (let j = ws; j < w1; j++) {
-              const p = xb + (i * W + j) * C + c, v = xv[p];
-              if (v > best || v !== v) { best = v; bi = p; }
+        const first = xb + (hs * W + ws) * C;
+        if (max) {
+          for (let c = 0; c < C; c++) { out[o + c] = xv[first + c]; arg[o + c] = first + c; }
+          for (let i = hs; i < h1; i++) for (let j = ws; j < w1; j++) {
+            const p = xb + (i * W + j) * C;
+            if (p === first) continue;
+            for (let c = 0; c < C; c++) {
+              const v = xv[p + c];
+              if (v > out[o + c] || v !== v) { out[o + c] = v; arg[o + c] = p + c; }
             }
-            out[o] = xv[bi]; arg![o] = bi;
-          } else {
-            let s = 0;
-            for (let i = hs; i < h1; i++) for (let j = ws; j < w1; j++) s += xv[xb + (i * W + j) * C + c];
-            out[o] = s / ((h1 - hs) * (w1 - ws));
           }
-          o++;
+        } else {
+          const inv = 1 / ((h1 - hs) * (w1 - ws));
+          for (let c = 0; c < C; c++) out[o + c] = 0;
+          for (let i = hs; i < h1; i++) for (let j = ws; j < w1; j++) {
+            const p = xb + (i * W + j) * C;
+            for (let c = 0; c < C; c++) out[o + c] += xv[p + c];
+          }
+          for (let c = 0; c < C; c++) out[o + c] *= inv;
         }
       }
     }
