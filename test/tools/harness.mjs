@@ -85,12 +85,12 @@ export async function runCommand(page, title) {
   await page.keyboard.press('Enter');
 }
 
+/** Opens a workspace file by clicking it in the Explorer (keyboard shortcuts are unreliable while a webview has focus). */
 export async function openFile(page, name) {
-  await page.keyboard.press('Control+P');
-  await page.locator('.quick-input-widget input').waitFor();
-  await page.keyboard.type(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
-  await page.keyboard.press('Enter');
+  const tree = page.locator('.explorer-folders-view');
+  if (!(await tree.isVisible())) await page.locator('.activitybar [aria-label^="Explorer"]').first().click();
+  await tree.locator('.monaco-list-row .label-name', { hasText: new RegExp(`^${name.replace(/[.]/g, '\\.')}$`) }).first().click();
+  await page.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor();
 }
 
 /** Webviews: iframe.webview (pre/index.html) > iframe#active-frame (pre/fake.html) holding the extension's HTML.
@@ -104,6 +104,7 @@ export async function webviewFrame(page, selector, hasText, timeout = 30000) {
     }
     await page.waitForTimeout(250);
   }
+  await page.screenshot({ path: path.join(ROOT, 'test-output', `no-webview-${Date.now()}.png`) }).catch(() => {});
   throw new Error(`no webview with ${selector} containing ${hasText}`);
 }
 
