@@ -43,7 +43,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     if (typeof edit === 'string') { void vscode.window.showErrorMessage(`Activation Lens: ${edit}`); return false; }
     return vscode.workspace.applyEdit(edit);
   };
-  const panel = new DiagnosticsPanel(context.extensionUri, runs, { run: () => void runActive(), compare: l => void compare(l), apply: (r, l, s) => void apply(r, l, s) });
+  const panel = new DiagnosticsPanel(context.extensionUri, runs, context.workspaceState, { run: () => void runActive(), compare: l => void compare(l), apply: (r, l, s) => void apply(r, l, s) });
   const tensorboard = new TensorBoardSession();
   const sidebar = new SidebarProvider(context.extensionUri, runs, {
     run: () => void runActive(), stop: () => runs.stop(), showPanel: () => panel.show(), showTbRun: i => tensorboard.show(i),

@@ -16,12 +16,20 @@ export class DiagnosticsPanel implements vscode.Disposable {
   private shown?: RunRecord;
   private readonly subscriptions: vscode.Disposable[] = [];
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly runs: RunController,
+  /** The last view shown, kept in workspaceState too: a reload restarts the extension host, and the webview's own
+   *  setState is not always flushed before the window goes away. */
+  private static readonly STATE_KEY = 'activationLens.panelView';
+
+  constructor(private readonly extensionUri: vscode.Uri, private readonly runs: RunController, private readonly memento: vscode.Memento,
     private readonly actions: { run(): void; compare(layer: number | 'all'): void; apply(record: RunRecord, layers: number[], s: Suggestion): void }) {
     this.subscriptions.push(
       runs.onDidChange(e => {
         if (!this.panel) return;
-        if (e.kind === 'state') { this.shown = e.record; this.post({ type: 'state', view: e.record.view }); }
+        if (e.kind === 'state') {
+          this.shown = e.record;
+          this.post({ type: 'state', view: e.record.view });
+          if (e.record.view.status !== 'running') void this.memento.update(DiagnosticsPanel.STATE_KEY, e.record.view);
+        }
         else if (e.record === this.shown) this.post({ type: 'stats', step: e.step, probes: e.probes, lossCurve: e.lossCurve });
       }),
       vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
@@ -72,9 +80,13 @@ export class DiagnosticsPanel implements vscode.Disposable {
 
   private sendCurrent(): void {
     const record = this.runs.current();
-    if (!record) return;
-    this.shown = record;
-    this.post({ type: 'state', view: record.view });
+    if (record) {
+      this.shown = record;
+      this.post({ type: 'state', view: record.view });
+      return;
+    }
+    const saved = this.memento.get<RunView>(DiagnosticsPanel.STATE_KEY);
+    if (saved) this.post({ type: 'state', view: saved });
   }
 
   /** Shows a view that has no config behind it (a TensorBoard run); config runs take the panel back when they start. */
