@@ -143,6 +143,7 @@ describe('tensorboard tag mapping', () => {
     assert.ok(Number.isFinite(run.timeline[0].trainLoss));
     // test/loss first comes at step 938: before it, the first value after the histogram's step.
     assert.equal(run.timeline[0].valLoss, 0.2074684202671051);
-    assert.equal(run.timeline[0].valAccuracy, 93.94000244140625);
+    // logged in percent (93.94): the timeline holds the fraction the report schema expects
+    assert.equal(run.timeline[0].valAccuracy, 93.94000244140625 / 100);
   });
 });
