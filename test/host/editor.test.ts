@@ -88,6 +88,10 @@ describe('editor surfaces on real documents', () => {
     assert.match(dense1 ?? '', /dead \d.*gradRms/);
     const last = lens.runs.latest(editor.document.uri)!.view.timeline.at(-1)!;
     assert.ok(dense1!.includes(`@ step ${last.step}`));
+    // The activation hover now carries the layer's latest numbers too.
+    const doc = editor.document;
+    const hover = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, positionOf(doc, 'relu', 'activation:')));
+    assert.match(hover, new RegExp(`Latest run\\*\\* \\(step ${last.step}, layer \`dense_1\`\\): dead \\d`));
   });
 
   it('run findings appear in Problems with quick fixes, refused once the document changed', async () => {

@@ -79,10 +79,12 @@ export async function waitForWorkbench(page, activityLabel) {
 
 export async function runCommand(page, title) {
   await page.keyboard.press('F1');
-  await page.locator('.quick-input-widget input').waitFor();
-  await page.keyboard.type(title);
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  // fill, not type: keystrokes racing the palette's opening can land in whatever had focus before it.
+  await input.fill(`>${title}`);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^.*?: /, '') }).first().waitFor();
-  await page.keyboard.press('Enter');
+  await input.press('Enter');
 }
 
 /** Opens a workspace file by clicking it in the Explorer (keyboard shortcuts are unreliable while a webview has focus). */
@@ -91,6 +93,8 @@ export async function openFile(page, name) {
   if (!(await tree.isVisible())) await page.locator('.activitybar [aria-label^="Explorer"]').first().click();
   await tree.locator('.monaco-list-row .label-name', { hasText: new RegExp(`^${name.replace(/[.]/g, '\\.')}$`) }).first().click();
   await page.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor();
+  // Leave the keyboard focus in the editor, not in the Explorer tree (which takes typed keys for its own filter).
+  await page.locator('.part.editor .editor-group-container.active .monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
 }
 
 /** Webviews: iframe.webview (pre/index.html) > iframe#active-frame (pre/fake.html) holding the extension's HTML.

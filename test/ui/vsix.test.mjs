@@ -25,7 +25,7 @@ test('the installed .vsix is small and runs diagnostics from the palette', async
   assert.ok(!files.some(f => f.endsWith('.map')), 'no source maps in the package');
   assert.ok(!fs.existsSync(path.join(server.tmp, 'exts', installed[0], 'src')), 'no sources in the package');
   await openFile(page, 'spiral.nn.yaml');
-  await runCommand(page, 'Activation Lens: Show Panel');
+  await runCommand(page, 'Activation Lens: Show Panel');   // two commands from the installed package
   await webviewFrame(page, 'h2', 'Activation Lens', 60000);
   await runCommand(page, 'Activation Lens: Run Diagnostics');
   const panel = await webviewFrame(page, 'h2', 'spiral relu', 60000);
