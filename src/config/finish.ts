@@ -87,7 +87,9 @@ export function finishConfig(d: Draft, rep: Reporter, opts: FinishOptions): Netw
     const binaryTargets = classes === 2 || (classes === undefined && outUnits === 1);
     loss = outAct === 'softmax' ? 'cross_entropy' : outAct === 'sigmoid' && binaryTargets && outUnits === 1 ? 'binary_cross_entropy' : 'mse';
   }
-  if (data && out && outUnits !== undefined) checkOutput(rep, data, classes, loss, outUnits, out);
+  // A layer dropped for a bad value would make its predecessor look like the output layer: no second, misleading error.
+  const droppedLayer = rep.problems.some(p => p.severity === 'error' && p.layer !== undefined && !d.layers.some(l => l.name === p.layer));
+  if (data && out && outUnits !== undefined && !droppedLayer) checkOutput(rep, data, classes, loss, outUnits, out);
 
   const train = fillTrain(d, data, loss, rep, at);
   const probe = fillProbe(d, data, train);

@@ -194,6 +194,11 @@ model:
       'net.nn.yaml:7:28: the output layer "dense_1" has 2 units but the shapes data has 3 classes',
     ]);
   });
+  it('a bad output layer is one error, not also a complaint about the layer before it', () => {
+    const e = errors('data: {source: moons}\nmodel:\n  layers:\n    - {type: dense, units: 16, activation: relu}\n    - {type: dense, units: -1, activation: sigmoid}\n');
+    assert.equal(e.length, 1, e.join('\n'));
+    assert.match(e[0], /^net\.nn\.yaml:5:28: "units" must be >= 1, got -1/);
+  });
   it('model.input that contradicts the data', () => {
     assert.match(errors('data: {source: xor}\nmodel:\n  input: 3\n  layers:\n    - {type: dense, units: 1, activation: sigmoid}\n')[0], /^net\.nn\.yaml:3:10: model\.input \[3\] does not match the xor data, whose samples have shape \[2\]/);
   });
