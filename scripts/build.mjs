@@ -21,7 +21,10 @@ const builds = [
   { ...nodeCommon, entryPoints: { trialWorker: 'src/diagnosis/trialWorker.ts' }, outdir: out },
   { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir: out, banner: { js: '#!/usr/bin/env node' } },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022',
-    entryPoints: { 'webview/panel': 'webview/panel.ts', 'webview/sidebar': 'webview/sidebar.ts', 'webview/report': 'webview/report.ts' }, outdir: out },
+    entryPoints: { 'webview/panel': 'webview/panel.ts', 'webview/sidebar': 'webview/sidebar.ts' }, outdir: out },
+  // The HTML report inlines this script: always minified, no source map, so every report stays small.
+  { ...common, platform: 'browser', format: 'iife', target: 'es2022', minify: true, sourcemap: false,
+    entryPoints: { 'webview/report': 'webview/report.ts' }, outdir: out },
   // In-host test suite (mocha stays external: it is resolved from node_modules at run time).
   { ...nodeCommon, sourcemap: true, entryPoints: globEntries('test/host', '.test.ts', 'test/host').concat([{ in: 'test/host/index.ts', out: 'test/host/index' }]),
     outdir: path.join(root, 'out'), external: ['vscode', 'mocha'] },
