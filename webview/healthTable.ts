@@ -7,9 +7,13 @@ export interface TableLayer { index: number; name: string; type: string; activat
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${formatNumber(100 * x)}%`);
 
+// The output layer is the rules' (the last weighted layer), so the panel's ratios are the CLI's.
+export { outputLayerIndex } from '../src/diagnosis/layers';
+import { outputLayerIndex } from '../src/diagnosis/layers';
+
 export function healthTable(layers: TableLayer[], last: ProbePoint | undefined): HTMLTableElement {
-  const outputIndex = [...layers].reverse().find(l => l.activation !== undefined)?.index;
-  const outGrad = outputIndex !== undefined ? last?.layers[outputIndex]?.gradRms : undefined;
+  const outputIndex = outputLayerIndex(layers);
+  const outGrad = last?.layers[outputIndex]?.gradRms;
   const head = ['#', 'layer', 'type', 'activation', 'output', 'params', 'dead', 'saturated', 'gradRms', 'grad ratio', 'update ratio'];
   const table = el('table', { id: 'health', class: 'health' });
   table.append(el('caption', {}, last ? `Layer health at step ${last.step}` : 'Layers (no run yet)'));
@@ -27,7 +31,7 @@ export function healthTable(layers: TableLayer[], last: ProbePoint | undefined):
       el('td', { class: 'num', 'data-stat': 'ratio' }, ratio !== undefined ? formatNumber(ratio) : '–'),
       el('td', { class: 'num', 'data-stat': 'updateRatio' }, formatNumber(s?.updateRatio)));
     // An output sigmoid/softmax fused with its loss saturates on a confident classifier: not a problem to flag.
-    const judged = l.index !== outputIndex;
+    const judged = l.index < outputIndex;   // the output layer and what follows it (an activation layer) are not judged
     if (s && (s.nonFinite > 0 || (judged && ((s.deadFraction ?? 0) >= 0.5 || (s.saturatedFraction ?? 0) >= 0.5)))) row.classList.add('bad');
     body.append(row);
   }

@@ -1,6 +1,7 @@
 /** The sidebar view: the config's layers with health badges, Run/Stop, progress, Open Panel. */
 import type { RunView, TbRunsView, WebviewToHost } from '../src/protocol';
 import { formatNumber } from '../src/format';
+import { outputLayerIndex } from './healthTable';
 import { connect, el, throttle } from './vscodeApi';
 
 const app = document.getElementById('app')!;
@@ -65,9 +66,9 @@ function draw(): void {
   progress.value = view.step;
   const last = view.timeline.at(-1);
   const findings = view.findings ?? [];
-  const outputIndex = [...view.layers].reverse().find(l => l.activation !== undefined)?.index;
+  const outputIndex = outputLayerIndex(view.layers);
   list.replaceChildren(...view.layers.map(l => {
-    const s = l.index === outputIndex ? undefined : last?.layers[l.index];   // outputs are not judged for dead/saturated
+    const s = l.index >= outputIndex ? undefined : last?.layers[l.index];   // outputs are not judged for dead/saturated
     const badges: HTMLElement[] = [];
     if (l.index === outputIndex) badges.push(el('span', { class: 'badge' }, 'output'));
     if (s?.deadFraction !== null && s?.deadFraction !== undefined) {

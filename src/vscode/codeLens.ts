@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { inferShapes } from '../config/shapes';
 import { formatNumber } from '../format';
+import { outputLayerIndex } from '../diagnosis/layers';
 import type { RunController } from './runController';
 import { isConfigDocument, parseDocument, toRange } from './documents';
 
@@ -19,7 +20,8 @@ export class LayerCodeLensProvider implements vscode.CodeLensProvider {
     if (!config) return [];
     const record = this.runs.latest(doc.uri);
     const last = record?.view.timeline.at(-1);
-    const outGrad = last?.layers[config.model.layers.length - 1]?.gradRms;
+    // The same output layer the rules divide by (the last layer with an activation, not a trailing dropout/flatten).
+    const outGrad = last?.layers[outputLayerIndex(config.model.layers)]?.gradRms;
     const { shapes } = inferShapes(config.model.input, config.model.layers);
     const lenses: vscode.CodeLens[] = [];
     const first = config.model.layers[0]?.span;
