@@ -8,6 +8,7 @@ import type { ActivationName, DataSpec, LayerSpec, LossName, NetworkConfig, Opti
 import { SOURCES, sourceClasses, sourceInputShape, splitSizes } from '../data/sources';
 import { csvOutline } from '../data/csv';
 import { inferShapes } from './shapes';
+import { UserFileError, type UserFileKind } from '../io/userFile';
 import type { Reporter } from './read';
 
 /** A config before defaults: what the file said. */
@@ -27,7 +28,7 @@ export interface Draft {
 }
 
 export interface FinishOptions {
-  readFile: (absPath: string) => string;
+  readFile: (absPath: string, kind: UserFileKind) => string;
   workspaceRoot?: string;
   /** Header and data-row count of a csv; default: csvOutline(readFile(path)). The editor parses on every keystroke, so index.ts caches this. */
   csvOutline?: (absPath: string) => { columns: string[]; rows: number };
@@ -173,13 +174,17 @@ function readCsvOutline(d: Draft, data: DataSpec, opts: FinishOptions, rep: Repo
       return undefined;
     }
     try {
-      result = opts.csvOutline ? opts.csvOutline(abs) : csvOutline(opts.readFile(abs));
+      result = opts.csvOutline ? opts.csvOutline(abs) : csvOutline(opts.readFile(abs, 'csv'));
       if (result.columns.length < 2) {
         rep.error(span, `${data.path} needs a header with at least one feature column and the target column`, '/data/path');
         result = null;
       }
     } catch (e) {
-      rep.warn(span, `cannot read ${data.path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      // A missing csv may be generated later (a warning); one that can never be read as data is an error.
+      const why = e instanceof UserFileError ? e.reason : (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((e as Error).message).split('\n')[0];
+      const fatal = e instanceof UserFileError && (e.code === 'NOT_REGULAR' || e.code === 'OUTSIDE_ROOT' || e.code === 'TOO_LARGE');
+      if (fatal) rep.error(span, `cannot read ${data.path}: ${why}`, '/data/path');
+      else rep.warn(span, `cannot read ${data.path}: ${why}`);
       result = null;
     }
   }

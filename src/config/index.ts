@@ -15,34 +15,32 @@ import { schemaCheck } from './schema';
 import { jsonDepthProblem, jsonTree, LineIndex, MAX_TEXT_CHARS, yamlTree, type TreeResult } from './tree';
 import type { ParseResult } from './result';
 import { csvOutline } from '../data/csv';
+import { readUserFileText, statUserFile, UserFileError, USER_FILE_LIMITS, type UserFileKind } from '../io/userFile';
 
 export type { ParseResult } from './result';
 export { inferShapes, type LayerShape } from './shapes';
 export { importKeras, toConfigYaml } from './keras';
 
 export interface ParseOptions {
-  /** Reads a file the config refers to (model.keras, the csv header); default: the file system. */
-  readFile?: (absPath: string) => string;
-  /** When given, files the config names must lie inside it. */
+  /** Reads a file the config refers to (model.keras, the csv header); default: the file system through src/io/userFile. */
+  readFile?: (absPath: string, kind: UserFileKind) => string;
+  /** When given, files the config names must lie inside it (real path, symlinks followed). */
   workspaceRoot?: string;
 }
 
-/** Files a config reads are small; a CSV is read fully by the data loader, the parser needs its header and row count. */
-const MAX_REFERENCED_BYTES = 64 * 1024 * 1024;
-export function readFileBounded(absPath: string): string {
-  const size = fs.statSync(absPath).size;
-  if (size > MAX_REFERENCED_BYTES) throw new Error(`${path.basename(absPath)} is larger than ${MAX_REFERENCED_BYTES >> 20} MB`);
-  return fs.readFileSync(absPath, 'utf8');
+/** The default reader: regular files only, capped per kind, inside the workspace root when there is one. */
+function fileReader(root: string | undefined): (absPath: string, kind: UserFileKind) => string {
+  return (absPath, kind) => readUserFileText(absPath, { kind, root });
 }
 
 /** The csv header and row count by path, size and mtime: the parser runs on every keystroke, the csv rarely changes. */
 const outlines = new Map<string, { key: string; outline: { columns: string[]; rows: number } }>();
-function cachedCsvOutline(absPath: string): { columns: string[]; rows: number } {
-  const st = fs.statSync(absPath);
-  const key = `${st.size}:${st.mtimeMs}`;
+function cachedCsvOutline(absPath: string, root: string | undefined): { columns: string[]; rows: number } {
+  const st = statUserFile(absPath, { kind: 'csv', root });
+  const key = `${st.realPath}:${st.size}:${st.mtimeMs}`;
   const hit = outlines.get(absPath);
   if (hit && hit.key === key) return hit.outline;
-  const outline = csvOutline(readFileBounded(absPath));
+  const outline = csvOutline(readUserFileText(absPath, { kind: 'csv', root }));
   if (outlines.size >= 16) outlines.delete(outlines.keys().next().value!);
   outlines.set(absPath, { key, outline });
   return outline;
@@ -90,7 +88,7 @@ function parseUnsafe(text: string, fileName: string, opts: ParseOptions): ParseR
     if (!isConfig && (looksLikeKeras(value) || !/\.nn\.json$/i.test(fileName))) {
       const syntax = jsonTree(text, lines).problems;
       if (syntax.some(p => p.severity === 'error')) return { problems: syntax };
-      return importKeras(value, text, fileName, { readFile: opts.readFile ?? readFileBounded, workspaceRoot: opts.workspaceRoot });
+      return importKeras(value, text, fileName, { readFile: opts.readFile ?? fileReader(opts.workspaceRoot), workspaceRoot: opts.workspaceRoot });
     }
   }
   const json = !yamlName && (isJsonName(fileName) || looksJson);
@@ -104,25 +102,25 @@ function parseUnsafe(text: string, fileName: string, opts: ParseOptions): ParseR
   const { draft, kerasPath } = readConfigTree(tree.root, fileName, rep);
   schemaCheck(tree.root, rep);
   if (!draft) return { problems: rep.problems };
-  const readFile = opts.readFile ?? readFileBounded;
+  const readFile = opts.readFile ?? fileReader(opts.workspaceRoot);
   if (kerasPath) mergeKeras(draft, kerasPath, fileName, readFile, rep, opts.workspaceRoot);
   if (!draft.layers.length) return { problems: rep.problems };
   const hadErrors = rep.hasErrors;
-  const config = finishConfig(draft, rep, { readFile, workspaceRoot: opts.workspaceRoot, csvOutline: opts.readFile ? undefined : cachedCsvOutline });
+  const config = finishConfig(draft, rep, { readFile, workspaceRoot: opts.workspaceRoot, csvOutline: opts.readFile ? undefined : (p: string) => cachedCsvOutline(p, opts.workspaceRoot) });
   if (!config) return { problems: rep.problems };
   return hadErrors || rep.hasErrors ? { problems: rep.problems, partial: config } : { config, problems: rep.problems };
 }
 
 /** `model.keras: path`: import the layers (and training settings the file does not set) from a Keras JSON. */
-function mergeKeras(draft: import('./finish').Draft, ref: { path: string; span: Span }, fileName: string, readFile: (p: string) => string, rep: Reporter, workspaceRoot?: string): void {
+function mergeKeras(draft: import('./finish').Draft, ref: { path: string; span: Span }, fileName: string, readFile: (p: string, kind: UserFileKind) => string, rep: Reporter, workspaceRoot?: string): void {
   const abs = path.resolve(path.dirname(path.resolve(fileName)), ref.path);
   if (workspaceRoot && path.relative(path.resolve(workspaceRoot), abs).split(path.sep)[0] === '..') {
     rep.error(ref.span, `model.keras "${ref.path}" is outside the workspace`, '/model/keras');
     return;
   }
   let text: string;
-  try { text = readFile(abs); } catch (e) {
-    rep.error(ref.span, `cannot read ${ref.path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, '/model/keras');
+  try { text = readFile(abs, 'keras'); } catch (e) {
+    rep.error(ref.span, `cannot read ${ref.path}: ${whyUnreadable(e)}`, '/model/keras');
     return;
   }
   const errors: jsonc.ParseError[] = [];
@@ -146,18 +144,24 @@ function mergeKeras(draft: import('./finish').Draft, ref: { path: string; span: 
   draft.name ??= kd.name;
 }
 
+/** Why a referenced file could not be read, without its path (the caller names it). */
+export function whyUnreadable(e: unknown): string {
+  if (e instanceof UserFileError) return e.reason;
+  return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((e as Error).message ?? e).split('\n')[0];
+}
+
 /** Reads and parses a config file; never throws. */
 export function loadConfigFile(file: string, opts?: ParseOptions): ParseResult {
   const zero: Span = { start: { line: 0, character: 0, offset: 0 }, end: { line: 0, character: 0, offset: 0 } };
   let text: string;
   try {
-    const st = fs.statSync(file);
-    if (st.isDirectory()) return { problems: [{ severity: 'error', message: `${file} is a directory, not a config file`, span: zero }] };
-    if (st.size > MAX_TEXT_CHARS * 4) return { problems: [{ severity: 'error', message: `the file has ${(st.size / 1e6).toFixed(1)} MB: a network config is at most ${MAX_TEXT_CHARS / 1e6} MB`, span: zero }] };
-    text = fs.readFileSync(file, 'utf8');
+    text = readUserFileText(file, { kind: 'config', maxBytes: Math.min(USER_FILE_LIMITS.config, MAX_TEXT_CHARS * 4) });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return { problems: [{ severity: 'error', message: code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `cannot read the file: ${(e as Error).message}`, span: zero }] };
+    const ue = e instanceof UserFileError ? e : undefined;
+    if (ue?.code === 'TOO_LARGE') return { problems: [{ severity: 'error', message: `the file has ${(fs.statSync(file).size / 1e6).toFixed(1)} MB: a network config is at most ${MAX_TEXT_CHARS / 1e6} MB`, span: zero }] };
+    if (ue?.code === 'NOT_REGULAR') return { problems: [{ severity: 'error', message: `${file} is ${ue.reason}: not a config file`, span: zero }] };
+    const why = whyUnreadable(e);
+    return { problems: [{ severity: 'error', message: ue?.code === 'ENOENT' || ue?.code === 'EACCES' ? why : `cannot read the file: ${why}`, span: zero }] };
   }
   return parseConfigText(text, file, opts);
 }

@@ -3,12 +3,12 @@
  * the config's loss. The task follows the loss: cross_entropy -> class indices, binary_cross_entropy -> 0/1,
  * mse -> numbers (one-hot for class data). Bad input throws InputError with a span (csv: row and column).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError, type Dataset, type InputProblem, type NetworkConfig } from '../model';
 import { Rng } from '../core/rng';
 import { inferShapes } from '../config/shapes';
-import { csvFeatures, MAX_CSV_BYTES, parseCsv, targetColumn } from './csv';
+import { csvFeatures, parseCsv, targetColumn } from './csv';
+import { readUserFileText, UserFileError } from '../io/userFile';
 import { shapes } from './shapes';
 import { splitSizes } from './sources';
 import { checkerboard, circles, gaussians, moons, sine, spiral, teacher, xor, type Raw } from './synthetic';
@@ -64,12 +64,9 @@ function csvRaw(config: NetworkConfig, baseDir: string, workspaceRoot?: string):
   }
   let text: string;
   try {
-    if (fs.statSync(abs).size > MAX_CSV_BYTES) fail(config, `${d.path} is larger than ${MAX_CSV_BYTES >> 20} MB`, 'data.path');
-    text = fs.readFileSync(abs, 'utf8');
+    text = readUserFileText(abs, { kind: 'csv', root: workspaceRoot, label: d.path });
   } catch (e) {
-    if (e instanceof InputError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    return fail(config, `cannot read ${d.path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'data.path');
+    return fail(config, e instanceof UserFileError ? e.message : `cannot read ${d.path}: ${(e as Error).message}`, 'data.path');
   }
   const table = parseCsv(text, abs);
   const ti = targetColumn(table, d.target, abs);
