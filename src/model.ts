@@ -139,6 +139,8 @@ export interface NetworkConfig {
     layers: LayerSpec[];
     /** Where the layers came from when imported (`model.keras:` or a Keras file given directly). */
     keras?: string;
+    /** Where the layers came from when imported from an ONNX file (`model.onnx:` or the file given directly). */
+    onnx?: string;
   };
   train: TrainSpec;
   probe: ProbeSpec;
@@ -170,6 +172,8 @@ export class InputError extends Error {
 
 /** `file:line:col: message`, the one-line form the CLI prints on stderr. */
 export function formatProblem(file: string, p: InputProblem): string {
+  // A binary model file has no lines: its problems name the node instead (`model.onnx: node X (Conv): ...`).
+  if (!p.span && /\.(onnx|keras)$/i.test(file)) return `${file}: ${p.message}`;
   const at = p.span ? displayPos(p.span.start) : { line: 1, column: 1 };
   return `${file}:${at.line}:${at.column}: ${p.message}`;
 }

@@ -21,6 +21,7 @@ export interface Draft {
   input?: number[];
   layers: LayerSpec[];
   keras?: string;
+  onnx?: string;
   train: Partial<TrainSpec>;
   probe: Partial<ProbeSpec>;
   diagnostics: Thresholds;
@@ -57,7 +58,7 @@ function outputLayer(layers: LayerSpec[]): LayerSpec | undefined {
 }
 
 export function finishConfig(d: Draft, rep: Reporter, opts: FinishOptions): NetworkConfig | undefined {
-  const at = (p: string): Span | undefined => d.spans[p] ?? d.spans[p.split('.')[0]] ?? d.spans['model.layers'] ?? d.spans['model.keras'];
+  const at = (p: string): Span | undefined => d.spans[p] ?? d.spans[p.split('.')[0]] ?? d.spans['model.layers'] ?? d.spans['model.keras'] ?? d.spans['model.onnx'];
   const data = fillData(d, rep, at);
   // Input: the file's, else the data's.
   let input = d.input;
@@ -98,7 +99,7 @@ export function finishConfig(d: Draft, rep: Reporter, opts: FinishOptions): Netw
     file: d.file,
     seed: d.seed ?? 0,
     data: data ?? { source: 'tensorboard', samples: 0, noise: 0, validation: 0.2 },
-    model: { input, layers: d.layers, ...(d.keras ? { keras: d.keras } : {}) },
+    model: { input, layers: d.layers, ...(d.keras ? { keras: d.keras } : {}), ...(d.onnx ? { onnx: d.onnx } : {}) },
     train, probe,
     diagnostics: d.diagnostics,
     spans: d.spans,

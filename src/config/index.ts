@@ -15,17 +15,21 @@ import { schemaCheck } from './schema';
 import { jsonDepthProblem, jsonTree, LineIndex, MAX_TEXT_CHARS, yamlTree, type TreeResult } from './tree';
 import type { ParseResult } from './result';
 import { csvOutline } from '../data/csv';
-import { readUserFileText, statUserFile, UserFileError, USER_FILE_LIMITS, type UserFileKind } from '../io/userFile';
+import { readUserFile, readUserFileText, statUserFile, UserFileError, USER_FILE_LIMITS, type UserFileKind } from '../io/userFile';
+import { isOnnxName, loadOnnxFile, readOnnx } from './onnx';
 
 export type { ParseResult } from './result';
 export { inferShapes, type LayerShape } from './shapes';
 export { importKeras, toConfigYaml } from './keras';
+export { importOnnx, isOnnxName, loadOnnxFile } from './onnx';
 
 export interface ParseOptions {
   /** Reads a file the config refers to (model.keras, the csv header); default: the file system through src/io/userFile. */
   readFile?: (absPath: string, kind: UserFileKind) => string;
   /** When given, files the config names must lie inside it (real path, symlinks followed). */
   workspaceRoot?: string;
+  /** Reads a binary model the config refers to (model.onnx); default: src/io/userFile's reader. */
+  readBytes?: (absPath: string) => Uint8Array;
 }
 
 /** The default reader: regular files only, capped per kind, inside the workspace root when there is one. */
@@ -99,11 +103,12 @@ function parseUnsafe(text: string, fileName: string, opts: ParseOptions): ParseR
   }
   const rep = new Reporter();
   rep.problems.push(...tree.problems);
-  const { draft, kerasPath } = readConfigTree(tree.root, fileName, rep);
+  const { draft, kerasPath, onnxPath } = readConfigTree(tree.root, fileName, rep);
   schemaCheck(tree.root, rep);
   if (!draft) return { problems: rep.problems };
   const readFile = opts.readFile ?? fileReader(opts.workspaceRoot);
   if (kerasPath) mergeKeras(draft, kerasPath, fileName, readFile, rep, opts.workspaceRoot);
+  if (onnxPath) mergeOnnx(draft, onnxPath, fileName, rep, opts);
   if (!draft.layers.length) return { problems: rep.problems };
   const hadErrors = rep.hasErrors;
   const config = finishConfig(draft, rep, { readFile, workspaceRoot: opts.workspaceRoot, csvOutline: opts.readFile ? undefined : (p: string) => cachedCsvOutline(p, opts.workspaceRoot) });
@@ -150,9 +155,32 @@ export function whyUnreadable(e: unknown): string {
   return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((e as Error).message ?? e).split('\n')[0];
 }
 
+/** `model.onnx: path`: import the layers from an ONNX model; its problems are shown at the `onnx:` value. */
+function mergeOnnx(draft: import('./finish').Draft, ref: { path: string; span: Span }, fileName: string, rep: Reporter, opts: ParseOptions): void {
+  const abs = path.resolve(path.dirname(path.resolve(fileName)), ref.path);
+  if (opts.workspaceRoot && path.relative(path.resolve(opts.workspaceRoot), abs).split(path.sep)[0] === '..') {
+    rep.error(ref.span, `model.onnx "${ref.path}" is outside the workspace`, '/model/onnx');
+    return;
+  }
+  let bytes: Uint8Array;
+  try { bytes = opts.readBytes ? opts.readBytes(abs) : readUserFile(abs, { kind: 'onnx', root: opts.workspaceRoot }); } catch (e) {
+    rep.error(ref.span, `cannot read ${ref.path}: ${whyUnreadable(e)}`, '/model/onnx');
+    return;
+  }
+  const inner = new Reporter();
+  const od = readOnnx(bytes, abs, inner);
+  for (const p of inner.problems) rep.problems.push({ ...p, message: `${ref.path}: ${p.message}`, span: ref.span });
+  if (inner.hasErrors) rep.claimed.add('/model/onnx');
+  draft.layers = od.layers.map(l => ({ ...l, span: ref.span, spans: {} }));
+  draft.onnx = ref.path;
+  draft.input ??= od.input;
+  draft.name ??= od.name;
+}
+
 /** Reads and parses a config file; never throws. */
 export function loadConfigFile(file: string, opts?: ParseOptions): ParseResult {
   const zero: Span = { start: { line: 0, character: 0, offset: 0 }, end: { line: 0, character: 0, offset: 0 } };
+  if (isOnnxName(file)) return loadOnnxFile(file);
   let text: string;
   try {
     text = readUserFileText(file, { kind: 'config', maxBytes: Math.min(USER_FILE_LIMITS.config, MAX_TEXT_CHARS * 4) });

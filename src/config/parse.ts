@@ -11,7 +11,7 @@ import { describe, type SNode } from './tree';
 
 const TOP_KEYS = ['$schema', 'name', 'seed', 'data', 'model', 'train', 'probe', 'diagnostics'];
 const DATA_KEYS = ['source', 'samples', 'noise', 'classes', 'features', 'shape', 'size', 'validation', 'path', 'target', 'normalize', 'logdir', 'tags'];
-const MODEL_KEYS = ['input', 'layers', 'keras'];
+const MODEL_KEYS = ['input', 'layers', 'keras', 'onnx'];
 const TRAIN_KEYS = ['loss', 'optimizer', 'lr', 'batch', 'epochs', 'steps', 'clip', 'weight_decay', 'momentum', 'beta1', 'beta2', 'epsilon', 'rho'];
 const PROBE_KEYS = ['every', 'samples'];
 export const LOSS_NAMES: LossName[] = ['mse', 'binary_cross_entropy', 'cross_entropy'];
@@ -35,7 +35,7 @@ function recordSpans(map: SNode, prefix: string, spans: Record<string, Span>, de
   }
 }
 
-export interface ReadResult { draft?: Draft; kerasPath?: { path: string; span: Span } }
+export interface ReadResult { draft?: Draft; kerasPath?: { path: string; span: Span }; onnxPath?: { path: string; span: Span } }
 
 export function readConfigTree(root: SNode, file: string, rep: Reporter): ReadResult {
   const rootAt: At = { node: root, key: 'the config', pointer: '' };
@@ -63,18 +63,26 @@ export function readConfigTree(root: SNode, file: string, rep: Reporter): ReadRe
   // model
   const modelAt = get(root, 'model', '');
   let kerasPath: ReadResult['kerasPath'];
+  let onnxPath: ReadResult['onnxPath'];
   if (!modelAt) rep.error(root.span.start.line === root.span.end.line ? root.span : { start: root.span.start, end: root.span.start }, 'the config has no "model" section (model: {layers: [...]})', '/model');
   else if (checkMap(rep, modelAt, MODEL_KEYS, 'model')) {
     const inputAt = get(modelAt.node, 'input', '/model');
     if (inputAt) draft.input = readShape(rep, inputAt);
     const layersAt = get(modelAt.node, 'layers', '/model');
     const kerasAt = get(modelAt.node, 'keras', '/model');
-    if (layersAt && kerasAt) rep.error(kerasAt.node.span, 'model has both "layers" and "keras": keep one', '/model/keras');
-    else if (kerasAt) {
+    const onnxAt = get(modelAt.node, 'onnx', '/model');
+    const given = [layersAt && 'layers', kerasAt && 'keras', onnxAt && 'onnx'].filter(Boolean);
+    if (given.length > 1) {
+      const second = (given[1] === 'keras' ? kerasAt : onnxAt)!;
+      rep.error(second.node.span, `model has both "${given[0]}" and "${given[1]}": keep one`, `/model/${given[1]}`);
+    } else if (kerasAt) {
       const p = readString(rep, kerasAt);
       if (p !== undefined) kerasPath = { path: p, span: kerasAt.node.span };
+    } else if (onnxAt) {
+      const p = readString(rep, onnxAt);
+      if (p !== undefined) onnxPath = { path: p, span: onnxAt.node.span };
     } else if (layersAt) draft.layers = readLayers(rep, layersAt) ?? [];
-    else rep.error(modelAt.node.span, 'model needs "layers" (a list of layers) or "keras" (a Keras/TF.js model JSON)', '/model');
+    else rep.error(modelAt.node.span, 'model needs "layers" (a list of layers), "keras" (a Keras/TF.js model JSON) or "onnx" (an ONNX model)', '/model');
   }
 
   // train
@@ -99,7 +107,7 @@ export function readConfigTree(root: SNode, file: string, rep: Reporter): ReadRe
       if (v !== undefined) Object.defineProperty(draft.diagnostics, e.key, { value: v, enumerable: true, writable: true, configurable: true });
     }
   }
-  return { draft, kerasPath };
+  return { draft, kerasPath, onnxPath };
 }
 
 function readShape(rep: Reporter, at: At): number[] | undefined {

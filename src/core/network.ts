@@ -81,6 +81,26 @@ export class Network {
     return this;
   }
 
+  /**
+   * Replaces the drawn initial weights with given ones (`init: from-model`): weights[i][name] for layer i's
+   * parameter `name` (kernel, bias, gamma, beta, moving_mean, moving_variance, alpha), in the core's layout.
+   * Returns the names of the parameters whose size did not match (left as drawn).
+   */
+  loadWeights(weights: (Record<string, Float32Array> | undefined)[]): string[] {
+    const mismatched: string[] = [];
+    this.layers.forEach((l, i) => {
+      const w = weights[i];
+      if (!w) return;
+      for (const p of l.params) {
+        const v = w[p.name];
+        if (!v) continue;
+        if (v.length !== p.w.n) { mismatched.push(`${l.spec.name}.${p.name}`); continue; }
+        p.w.v.set(v);
+      }
+    });
+    return mismatched;
+  }
+
   /** Trainable parameter count and non-trainable (batchnorm moving statistics). */
   paramCounts(): { params: number; nonTrainable: number } {
     let params = 0, nonTrainable = 0;
