@@ -99,6 +99,8 @@ export interface DataSpec {
   /** csv: path relative to the config file; target column; normalization. */
   path?: string;
   target?: string;
+  /** csv: the file's size in bytes when the config was parsed (the loader holds its text in memory). */
+  fileBytes?: number;
   normalize?: 'standard' | 'minmax' | 'none';
   /** tensorboard: log directory and tag overrides. */
   logdir?: string;

@@ -9,6 +9,8 @@ import type { Finding, LayerSuggestions, RankedActivation } from './diagnosis/ty
 // ---- host -> worker ----------------------------------------------------------------------------------
 export type HostToWorker =
   | { type: 'start'; runId: number; config: NetworkConfig; /** absolute dir of the config (csv paths) */ baseDir: string; maxSteps: number; memoryLimitMB: number;
+      /** When set, files the config names must lie inside it (real path, symlinks followed): the editor's workspace folder. */
+      workspaceRoot?: string;
       /** Int32Array(1) flag the host sets to 1 to cancel: the training loop is synchronous and polls it every step. */
       cancelFlag?: SharedArrayBuffer }
   | { type: 'cancel'; runId: number };

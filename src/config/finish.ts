@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { ActivationName, DataSpec, LayerSpec, LossName, NetworkConfig, OptimizerName, ProbeSpec, Span, Thresholds, TrainSpec } from '../model';
 import { SOURCES, sourceClasses, sourceInputShape, splitSizes } from '../data/sources';
-import { csvOutline } from '../data/csv';
+import { csvOutline, type CsvOutline } from '../data/csv';
 import { inferShapes } from './shapes';
 import { UserFileError, type UserFileKind } from '../io/userFile';
 import type { Reporter } from './read';
@@ -32,7 +32,7 @@ export interface FinishOptions {
   readFile: (absPath: string, kind: UserFileKind) => string;
   workspaceRoot?: string;
   /** Header and data-row count of a csv; default: csvOutline(readFile(path)). The editor parses on every keystroke, so index.ts caches this. */
-  csvOutline?: (absPath: string) => { columns: string[]; rows: number };
+  csvOutline?: (absPath: string) => CsvOutline;
 }
 
 export const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.01, momentum: 0.01, adam: 0.001, rmsprop: 0.001 };
@@ -164,8 +164,8 @@ function csvFeatureCount(d: Draft, data: DataSpec, opts: FinishOptions, rep: Rep
 }
 
 /** Header and row count of the csv (the parser's view; the loader reads it fully), problems at data.path. */
-function readCsvOutline(d: Draft, data: DataSpec, opts: FinishOptions, rep: Reporter): { columns: string[]; rows: number } | undefined {
-  let result: { columns: string[]; rows: number } | null = null;
+function readCsvOutline(d: Draft, data: DataSpec, opts: FinishOptions, rep: Reporter): CsvOutline | undefined {
+  let result: CsvOutline | null = null;
   const span = d.spans['data.path'];
   if (data.path) {
     const abs = path.resolve(path.dirname(path.resolve(d.file)), data.path);
@@ -191,6 +191,7 @@ function readCsvOutline(d: Draft, data: DataSpec, opts: FinishOptions, rep: Repo
   }
   if (result) {
     data.samples = result.rows;
+    data.fileBytes = result.bytes;
     if (data.target !== undefined && !result.columns.includes(data.target) && !(/^\d+$/.test(data.target) && Number(data.target) < result.columns.length)) {
       // A wrong target name is worth knowing while typing, not only at run time.
       rep.error(d.spans['data.target'], `target column "${data.target}" is not in the CSV header (${result.columns.join(', ')})`, '/data/target');

@@ -14,7 +14,7 @@ import { Reporter } from './read';
 import { schemaCheck } from './schema';
 import { jsonDepthProblem, jsonTree, LineIndex, MAX_TEXT_CHARS, yamlTree, type TreeResult } from './tree';
 import type { ParseResult } from './result';
-import { csvOutline } from '../data/csv';
+import { csvOutline, type CsvOutline } from '../data/csv';
 import { readUserFile, readUserFileText, statUserFile, UserFileError, USER_FILE_LIMITS, type UserFileKind } from '../io/userFile';
 import { isOnnxName, loadOnnxFile, readOnnx } from './onnx';
 
@@ -38,8 +38,8 @@ function fileReader(root: string | undefined): (absPath: string, kind: UserFileK
 }
 
 /** The csv header and row count by path, size and mtime: the parser runs on every keystroke, the csv rarely changes. */
-const outlines = new Map<string, { key: string; outline: { columns: string[]; rows: number } }>();
-function cachedCsvOutline(absPath: string, root: string | undefined): { columns: string[]; rows: number } {
+const outlines = new Map<string, { key: string; outline: CsvOutline }>();
+function cachedCsvOutline(absPath: string, root: string | undefined): CsvOutline {
   const st = statUserFile(absPath, { kind: 'csv', root });
   const key = `${st.realPath}:${st.size}:${st.mtimeMs}`;
   const hit = outlines.get(absPath);

@@ -16,16 +16,22 @@ export function bufferRows(config: NetworkConfig): number {
   return Math.max(1, config.train.batch, probe);
 }
 
-export function estimateMemory(config: NetworkConfig): { bytes: number; driver: { layer: string; batch: number; bytes: number } } {
+export function estimateMemory(config: NetworkConfig): { bytes: number; dataBytes: number; driver: { layer: string; batch: number; bytes: number } } {
   const rows = bufferRows(config);
   const net = new Network(config, { rows, kernels: 'plan' });
   new Optimizer(config.train, net.params, net.heap);
   const samples = Math.max(0, config.data.samples || 0);
-  const dataBytes = samples * (prod(config.model.input) + net.outWidth) * 4 + samples * 4;
+  const per = prod(config.model.input);
+  // The data set (train + validation split), and while it is built: the loader's arrays (features, targets,
+  // encoded targets, the shuffle order) and, for a csv, the file read and its decoded text (up to 2 bytes a byte).
+  const dataBytes = samples * (per + net.outWidth) * 4 + samples * 4
+    + samples * (per + 1 + net.outWidth + 1) * 4
+    + (config.data.source === 'csv' ? 3 * (config.data.fileBytes ?? 0) : 0);
   let worst = 0;
   net.layerBytes.forEach((b, i) => { if (b > net.layerBytes[worst]) worst = i; });
   return {
     bytes: net.heap.bytes + dataBytes,
+    dataBytes,
     driver: { layer: config.model.layers[worst]?.name ?? 'input', batch: rows, bytes: net.layerBytes[worst] ?? 0 },
   };
 }
@@ -35,5 +41,10 @@ export function memoryRefusal(config: NetworkConfig, limitMB: number): string | 
   const est = estimateMemory(config);
   if (est.bytes <= limitMB * 1024 * 1024) return null;
   const mb = (b: number) => `${Math.ceil(b / (1024 * 1024))} MB`;
+  if (est.dataBytes >= est.bytes / 2) {
+    const d = config.data;
+    const file = d.source === 'csv' && d.fileBytes ? `, read from a ${mb(d.fileBytes)} csv` : '';
+    return `estimated memory ${mb(est.bytes)} exceeds the limit of ${limitMB} MB; the data takes ${mb(est.dataBytes)} while it is loaded (${d.samples} samples${file}): use fewer samples or a smaller file`;
+  }
   return `estimated memory ${mb(est.bytes)} exceeds the limit of ${limitMB} MB; layer ${est.driver.layer} takes ${mb(est.driver.bytes)} at ${est.driver.batch} rows (batch or probe samples): reduce train.batch / probe.samples or the layer's size`;
 }

@@ -5,15 +5,6 @@
  */
 import { InputError, type InputProblem, type Span } from '../model';
 
-export interface CsvTable {
-  header: string[];
-  /** Data rows (header excluded), each with its 0-based line in the file and its cells' start columns. */
-  rows: { line: number; cells: string[]; starts: number[] }[];
-  delimiter: string;
-}
-
-export const MAX_CSV_BYTES = 64 * 1024 * 1024;
-
 function splitLine(line: string, delimiter: string): { cells: string[]; starts: number[] } {
   const cells: string[] = []; const starts: number[] = [];
   let i = 0;
@@ -48,69 +39,194 @@ function fail(file: string, message: string, span?: Span): never {
   throw new InputError(p, file);
 }
 
-export function parseCsv(text: string, file: string): CsvTable {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  let h = 0;
-  while (h < lines.length && lines[h].trim() === '') h++;
-  if (h >= lines.length) fail(file, `${file} is empty: expected a header row and data rows`);
-  const headerLine = lines[h];
-  const delimiter = [',', ';', '\t'].map(d => [d, headerLine.split(d).length] as const).sort((a, b) => b[1] - a[1])[0][0];
-  const header = splitLine(headerLine, delimiter).cells;
-  const rows: CsvTable['rows'] = [];
-  for (let i = h + 1; i < lines.length; i++) {
-    if (lines[i].trim() === '') continue;
-    const { cells, starts } = splitLine(lines[i], delimiter);
-    if (cells.length !== header.length) {
-      fail(file, `row ${i + 1}: ${cells.length} columns, but the header has ${header.length}`, cellSpan(i, 0, lines[i].length));
-    }
-    rows.push({ line: i, cells, starts });
-  }
-  if (!rows.length) fail(file, `${file} has a header but no data rows`, cellSpan(h, 0, headerLine.length));
-  return { header, rows, delimiter };
+/** The delimiter the header uses most (',' on a tie). */
+function detectDelimiter(headerLine: string): string {
+  return [',', ';', '\t'].map(d => [d, headerLine.split(d).length] as const).sort((a, b) => b[1] - a[1])[0][0];
+}
+
+/** Index just past the line starting at pos (its '\n' excluded) and the index after its line break. */
+function lineEnd(text: string, pos: number): { end: number; next: number } {
+  const nl = text.indexOf('\n', pos);
+  const brk = nl < 0 ? text.length : nl;
+  return { end: brk > pos && text.charCodeAt(brk - 1) === 13 ? brk - 1 : brk, next: nl < 0 ? text.length : nl + 1 };
+}
+
+function isBlank(text: string, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) { const c = text.charCodeAt(i); if (c !== 32 && c !== 9 && c !== 13 && c !== 0xfeff && c !== 0xa0) return false; }
+  return true;
 }
 
 /** Column index of the target: a header name, a 0-based index, or the last column by default. */
-export function targetColumn(table: CsvTable, target: string | undefined, file: string): number {
-  if (target === undefined) return table.header.length - 1;
-  const byName = table.header.indexOf(target);
+export function targetColumn(header: string[], target: string | undefined, file: string): number {
+  if (target === undefined) return header.length - 1;
+  const byName = header.indexOf(target);
   if (byName >= 0) return byName;
-  if (/^\d+$/.test(target) && Number(target) < table.header.length) return Number(target);
-  return fail(file, `target column "${target}" is not in the header (${table.header.join(', ')})`);
+  if (/^\d+$/.test(target) && Number(target) < header.length) return Number(target);
+  return fail(file, `target column "${target}" is not in the header (${header.join(', ')})`);
 }
 
 export interface CsvData {
+  header: string[];
+  /** Index of the target column in the header. */
+  target: number;
   x: Float32Array; features: number; n: number;
-  /** Raw target strings, one per row. */
-  targets: string[];
   featureNames: string[];
+  /** targets 'numbers': the target of each row. */
+  numbers?: Float32Array;
+  /** targets 'classes': each row's index into classValues (first-seen order). */
+  classIds?: Int32Array;
+  classValues?: string[];
+  /** More distinct target values than maxClasses: classIds is incomplete. */
+  tooManyClasses?: boolean;
 }
 
-/** Numeric features (every column but the target); a non-number names its row and column. */
-export function csvFeatures(table: CsvTable, targetIdx: number, file: string): CsvData {
-  const cols = table.header.map((_, i) => i).filter(i => i !== targetIdx);
+export interface CsvParseOptions {
+  target?: string;
+  /** 'numbers': the target must be numeric (mse); 'classes': target strings become class ids. */
+  targets: 'numbers' | 'classes';
+  /** Stop collecting classes beyond this many (default 1000). */
+  maxClasses?: number;
+}
+
+/**
+ * Parses a CSV text straight into typed arrays: numeric features (every column but the target) and the
+ * target as numbers or class ids. Memory is the text plus 4 bytes per cell; no per-row objects or strings
+ * are kept, so a file of millions of short rows costs what the estimate says. A non-number, a short row or a
+ * bad target names its row and column.
+ */
+export function parseCsvData(text: string, file: string, opts: CsvParseOptions): CsvData {
+  let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let line = 0;
+  let header: string[] | undefined, headerLine = '', hLine = 0;
+  while (pos < text.length) {
+    const { end, next } = lineEnd(text, pos);
+    const blank = isBlank(text, pos, end);
+    if (!blank) { headerLine = text.slice(pos, end); hLine = line; header = splitLine(headerLine, detectDelimiter(headerLine)).cells; }
+    pos = next; line++;
+    if (!blank) break;
+  }
+  if (!header) return fail(file, `${file} is empty: expected a header row and data rows`);
+  const delimiter = detectDelimiter(headerLine);
+  const ncols = header.length;
+  const ti = targetColumn(header, opts.target, file);
+  const cols = header.map((_, i) => i).filter(i => i !== ti);
   if (!cols.length) fail(file, 'the CSV has only the target column: no features');
-  const n = table.rows.length;
-  const x = new Float32Array(n * cols.length);
-  const targets: string[] = [];
-  table.rows.forEach((r, ri) => {
-    cols.forEach((c, j) => {
-      const s = r.cells[c];
+  const f = cols.length;
+  // featureOf[c]: position of column c among the features, -1 for the target.
+  const featureOf = header.map((_, c) => c === ti ? -1 : c < ti ? c : c - 1);
+
+  // Rows are at most the remaining line breaks + 1.
+  let bound = 1;
+  for (let i = text.indexOf('\n', pos); i >= 0; i = text.indexOf('\n', i + 1)) bound++;
+  let x = new Float32Array(bound * f);
+  const numbers = opts.targets === 'numbers' ? new Float32Array(bound) : undefined;
+  const classIds = opts.targets === 'classes' ? new Int32Array(bound) : undefined;
+  const classIndex = new Map<string, number>();
+  const classValues: string[] = [];
+  const maxClasses = opts.maxClasses ?? 1000;
+  let tooManyClasses = false;
+  const delimCode = delimiter.charCodeAt(0);
+  let nextQuote = text.indexOf('"', pos);
+  let n = 0;
+
+  const classOf = (s: string): number => {
+    const id = classIndex.get(s);
+    if (id !== undefined) return id;
+    if (classValues.length >= maxClasses) { tooManyClasses = true; return -1; }
+    classIndex.set(s, classValues.length);
+    classValues.push(s);
+    return classValues.length - 1;
+  };
+  const targetNumber = (s: string, lineNo: number, start: number): number => {
+    const v = s === '' ? NaN : Number(s);
+    if (!Number.isFinite(v)) {
+      fail(file, `row ${lineNo + 1}, column "${header[ti]}" (${ti + 1}): the target "${s.slice(0, 40)}" is not a number (mse needs numeric targets; for classes use cross_entropy)`,
+        cellSpan(lineNo, start, s.length));
+    }
+    return v;
+  };
+
+  /** The general path (quoted cells, and every row with a problem, so the message is exact). */
+  const slowRow = (a: number, b: number) => {
+    const l = text.slice(a, b);
+    const { cells, starts } = splitLine(l, delimiter);
+    if (cells.length !== ncols) fail(file, `row ${line + 1}: ${cells.length} columns, but the header has ${ncols}`, cellSpan(line, 0, l.length));
+    for (let c = 0; c < ncols; c++) {
+      const s = cells[c];
+      if (c === ti) {
+        if (numbers) numbers[n] = targetNumber(s, line, starts[c]);
+        else classIds![n] = classOf(s);
+        continue;
+      }
       const v = s === '' ? NaN : Number(s);
       if (!Number.isFinite(v)) {
-        fail(file, `row ${r.line + 1}, column "${table.header[c]}" (${c + 1}): ${s === '' ? 'empty cell' : `"${s.slice(0, 40)}" is not a number`}`,
-          cellSpan(r.line, r.starts[c], s.length));
+        fail(file, `row ${line + 1}, column "${header[c]}" (${c + 1}): ${s === '' ? 'empty cell' : `"${s.slice(0, 40)}" is not a number`}`, cellSpan(line, starts[c], s.length));
       }
-      x[ri * cols.length + j] = v;
-    });
-    targets.push(r.cells[targetIdx]);
-  });
-  return { x, features: cols.length, n, targets, featureNames: cols.map(c => table.header[c]) };
+      x[n * f + featureOf[c]] = v;
+    }
+  };
+
+  /** The common row: no quotes, every cell a number; false sends the row to slowRow. */
+  const fastRow = (a: number, b: number): boolean => {
+    let p = a, c = 0;
+    const base = n * f;
+    for (;;) {
+      let q = p;
+      while (q < b && text.charCodeAt(q) !== delimCode) q++;
+      if (c >= ncols) return false;
+      const s = text.slice(p, q);
+      if (c === ti) {
+        if (numbers) {
+          const v = Number(s);
+          if (!Number.isFinite(v) || (v === 0 && s.trim() === '')) return false;
+          numbers[n] = v;
+        } else classIds![n] = classOf(s.trim());
+      } else {
+        const v = Number(s);
+        if (!Number.isFinite(v) || (v === 0 && s.trim() === '')) return false;
+        x[base + featureOf[c]] = v;
+      }
+      c++;
+      if (q >= b) break;
+      p = q + 1;
+      if (p === b) return false; // a trailing delimiter: an empty last cell
+    }
+    return c === ncols;
+  };
+
+  while (pos < text.length) {
+    const { end, next } = lineEnd(text, pos);
+    if (!isBlank(text, pos, end)) {
+      if (nextQuote >= 0 && nextQuote < pos) nextQuote = text.indexOf('"', pos);
+      if ((nextQuote >= 0 && nextQuote < end) || !fastRow(pos, end)) slowRow(pos, end);
+      n++;
+    }
+    pos = next; line++;
+  }
+  if (!n) fail(file, `${file} has a header but no data rows`, cellSpan(hLine, 0, headerLine.length));
+  if (n < bound) x = x.slice(0, n * f);
+  return {
+    header, target: ti, x, features: f, n, featureNames: cols.map(c => header[c]),
+    ...(numbers ? { numbers: n < bound ? numbers.slice(0, n) : numbers } : {}),
+    ...(classIds ? { classIds: n < bound ? classIds.slice(0, n) : classIds, classValues, tooManyClasses } : {}),
+  };
 }
 
-/** Header-only look at a CSV text: number of feature columns and data rows (for the parser's defaults). */
-export function csvOutline(text: string): { columns: string[]; rows: number } {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/).filter(l => l.trim() !== '');
-  if (!lines.length) return { columns: [], rows: 0 };
-  const delimiter = [',', ';', '\t'].map(d => [d, lines[0].split(d).length] as const).sort((a, b) => b[1] - a[1])[0][0];
-  return { columns: splitLine(lines[0], delimiter).cells, rows: lines.length - 1 };
+export interface CsvOutline { columns: string[]; rows: number; /** UTF-8 size of the text */ bytes: number }
+
+/** Header-only look at a CSV text: its columns and the number of data rows (for the parser's defaults). */
+export function csvOutline(text: string): CsvOutline {
+  let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let columns: string[] | undefined;
+  let rows = 0;
+  while (pos < text.length) {
+    const { end, next } = lineEnd(text, pos);
+    if (!isBlank(text, pos, end)) {
+      if (columns) rows++;
+      else { const h = text.slice(pos, end); columns = splitLine(h, detectDelimiter(h)).cells; }
+    }
+    pos = next;
+  }
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return columns ? { columns, rows, bytes } : { columns: [], rows: 0, bytes };
 }

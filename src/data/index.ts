@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { InputError, type Dataset, type InputProblem, type NetworkConfig } from '../model';
 import { Rng } from '../core/rng';
 import { inferShapes } from '../config/shapes';
-import { csvFeatures, parseCsv, targetColumn } from './csv';
+import { parseCsvData } from './csv';
 import { readUserFileText, UserFileError } from '../io/userFile';
 import { shapes } from './shapes';
 import { splitSizes } from './sources';
@@ -54,6 +54,9 @@ export function loadDataset(config: NetworkConfig, baseDir: string, opts?: { wor
   return encode(config, raw, outDim);
 }
 
+/** More distinct targets than this is a numeric column, not classes. */
+const MAX_CLASSES = 1000;
+
 function csvRaw(config: NetworkConfig, baseDir: string, workspaceRoot?: string): Raw {
   const d = config.data;
   if (!d.path) fail(config, 'data.source csv needs "path"');
@@ -68,32 +71,24 @@ function csvRaw(config: NetworkConfig, baseDir: string, workspaceRoot?: string):
   } catch (e) {
     return fail(config, e instanceof UserFileError ? e.message : `cannot read ${d.path}: ${(e as Error).message}`, 'data.path');
   }
-  const table = parseCsv(text, abs);
-  const ti = targetColumn(table, d.target, abs);
-  const feats = csvFeatures(table, ti, abs);
-  normalize(feats.x, feats.n, feats.features, d.normalize ?? 'standard');
-  const raw: Raw = { x: feats.x, shape: [feats.features], n: feats.n };
-  if (config.train.loss === 'mse') {
-    const targets = new Float32Array(feats.n);
-    feats.targets.forEach((s, i) => {
-      const v = s === '' ? NaN : Number(s);
-      if (!Number.isFinite(v)) {
-        const r = table.rows[i];
-        throw new InputError({ severity: 'error', message: `row ${r.line + 1}, column "${table.header[ti]}" (${ti + 1}): the target "${s.slice(0, 40)}" is not a number (mse needs numeric targets; for classes use cross_entropy)`,
-          span: { start: { line: r.line, character: r.starts[ti], offset: 0 }, end: { line: r.line, character: r.starts[ti] + Math.max(1, s.length), offset: 0 } } }, abs);
-      }
-      targets[i] = v;
-    });
-    return { ...raw, targets, targetDim: 1 };
-  }
+  const mse = config.train.loss === 'mse';
+  const csv = parseCsvData(text, abs, { target: d.target, targets: mse ? 'numbers' : 'classes', maxClasses: MAX_CLASSES });
+  text = ''; // the parsed arrays are all that is needed from here on
+  normalize(csv.x, csv.n, csv.features, d.normalize ?? 'standard');
+  const raw: Raw = { x: csv.x, shape: [csv.features], n: csv.n };
+  if (mse) return { ...raw, targets: csv.numbers!, targetDim: 1 };
+  const targetName = csv.header[csv.target];
+  if (csv.tooManyClasses) fail(config, `the target column "${targetName}" has more than ${MAX_CLASSES} distinct values: too many classes (use loss: mse for a numeric target)`, 'data.target', abs);
   // Classes: distinct target values, numerically sorted when they are numbers.
-  const distinct = [...new Set(feats.targets)];
-  const numeric = distinct.every(s => s !== '' && Number.isFinite(Number(s)));
-  distinct.sort(numeric ? (a, b) => Number(a) - Number(b) : undefined);
-  if (distinct.length > 1000) fail(config, `the target column "${table.header[ti]}" has ${distinct.length} distinct values: too many classes (use loss: mse for a numeric target)`, 'data.target', abs);
-  const index = new Map(distinct.map((s, i) => [s, i]));
-  const labels = Int32Array.from(feats.targets, s => index.get(s)!);
-  return { ...raw, labels, classes: distinct.length, classNames: distinct };
+  const values = csv.classValues!;
+  const numeric = values.every(s => s !== '' && Number.isFinite(Number(s)));
+  const order = values.map((_, i) => i);
+  order.sort(numeric ? (a, b) => Number(values[a]) - Number(values[b]) : (a, b) => values[a] < values[b] ? -1 : values[a] > values[b] ? 1 : 0);
+  const rank = new Int32Array(values.length);
+  order.forEach((id, r) => { rank[id] = r; });
+  const labels = csv.classIds!;
+  for (let i = 0; i < labels.length; i++) labels[i] = rank[labels[i]];
+  return { ...raw, labels, classes: values.length, classNames: order.map(i => values[i]) };
 }
 
 function normalize(x: Float32Array, n: number, f: number, how: 'standard' | 'minmax' | 'none'): void {
@@ -142,16 +137,19 @@ function encode(config: NetworkConfig, raw: Raw, outDim: number): Dataset {
     if (outDim !== targetDim) fail(config, `the ${src} data has ${targetDim} target${targetDim === 1 ? '' : 's'} per sample, the output layer has ${outDim} units`, 'model.layers');
     task = 'regression'; y = raw.targets!;
   }
-  const order = Array.from({ length: raw.n }, (_, i) => i);
+  const order = new Uint32Array(raw.n);
+  for (let i = 0; i < raw.n; i++) order[i] = i;
   Rng.derive(config.seed, 'split').shuffle(order);
   const { train: nTrain, val: nVal } = splitSizes(raw.n, config.data.validation);
   const yw = task === 'classification' ? 1 : targetDim; // class indices: one number per sample
   const pick = (from: number, count: number) => {
     const x = new Float32Array(count * per); const yy = new Float32Array(count * yw);
+    // Plain loops: a subarray per sample costs more than the copy on millions of short rows.
+    const rx = raw.x;
     for (let i = 0; i < count; i++) {
       const s = order[from + i];
-      x.set(raw.x.subarray(s * per, (s + 1) * per), i * per);
-      yy.set(y.subarray(s * yw, (s + 1) * yw), i * yw);
+      for (let k = 0, a = s * per, b = i * per; k < per; k++) x[b + k] = rx[a + k];
+      for (let k = 0, a = s * yw, b = i * yw; k < yw; k++) yy[b + k] = y[a + k];
     }
     return { x, y: yy, n: count };
   };

@@ -24,7 +24,16 @@ export interface RunCallbacks {
 const CANCEL_GRACE_MS = 2000;
 let nextRunId = 1;
 
-export function startRun(args: { config: NetworkConfig; baseDir: string; maxSteps: number; memoryLimitMB: number; workerPath?: string },
+/**
+ * The worker's V8 heap cap: the memory estimate covers everything a run allocates (typed arrays and the wasm
+ * heap live outside the V8 heap), so a JS heap over the user's limit is a bug or hostile input, and this
+ * stops it with an error instead of letting it take the machine. Headroom for the runtime itself.
+ */
+export function workerResourceLimits(memoryLimitMB: number): { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number } {
+  return { maxOldGenerationSizeMb: Math.max(64, Math.ceil(memoryLimitMB)) + 32, maxYoungGenerationSizeMb: 32 };
+}
+
+export function startRun(args: { config: NetworkConfig; baseDir: string; maxSteps: number; memoryLimitMB: number; workerPath?: string; workspaceRoot?: string },
   on: RunCallbacks): { cancel(): void; done: Promise<void> } {
   const runId = nextRunId++;
   const cancelFlag = new SharedArrayBuffer(4);
@@ -45,7 +54,7 @@ export function startRun(args: { config: NetworkConfig; baseDir: string; maxStep
     };
   };
 
-  const worker = new Worker(args.workerPath ?? path.join(__dirname, 'worker.js'));
+  const worker = new Worker(args.workerPath ?? path.join(__dirname, 'worker.js'), { resourceLimits: workerResourceLimits(args.memoryLimitMB) });
   let resolveDone!: () => void;
   const done = new Promise<void>(r => { resolveDone = r; });
   const finish = (f: () => void) => {
@@ -71,13 +80,16 @@ export function startRun(args: { config: NetworkConfig; baseDir: string; maxStep
       case 'error': finish(() => on.error(m.message, m.partial ?? (timeline.length ? partial('cancelled') : undefined))); break;
     }
   });
-  worker.on('error', e => finish(() => on.error(`the training worker crashed: ${e.message}`, timeline.length ? partial('cancelled') : undefined)));
+  worker.on('error', e => finish(() => on.error((e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
+    ? `the training worker ran out of memory: its heap is capped by activationLens.memoryLimitMB (${args.memoryLimitMB} MB)`
+    : `the training worker crashed: ${e.message}`, timeline.length ? partial('cancelled') : undefined)));
   worker.on('exit', code => finish(() => {
     if (flag[0]) on.cancelled(partial('cancelled'));
     else on.error(`the training worker exited unexpectedly (code ${code})`, timeline.length ? partial('cancelled') : undefined);
   }));
 
-  const start: HostToWorker = { type: 'start', runId, config: args.config, baseDir: args.baseDir, maxSteps: args.maxSteps, memoryLimitMB: args.memoryLimitMB, cancelFlag };
+  const start: HostToWorker = { type: 'start', runId, config: args.config, baseDir: args.baseDir, maxSteps: args.maxSteps, memoryLimitMB: args.memoryLimitMB, cancelFlag,
+    ...(args.workspaceRoot ? { workspaceRoot: args.workspaceRoot } : {}) };
   worker.postMessage(start);
 
   return {

@@ -22,7 +22,7 @@ function describe(e: unknown, config: NetworkConfig): string {
 
 /** Runs one training request to its end, posting started/stats and then done, cancelled or error. */
 export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m: WorkerToHost) => void,
-  load: (c: NetworkConfig, dir: string) => Dataset = loadDataset): void {
+  load: (c: NetworkConfig, dir: string) => Dataset = (c, dir) => loadDataset(c, dir, { workspaceRoot: m.workspaceRoot })): void {
   const { runId, config } = m;
   const flag = m.cancelFlag ? new Int32Array(m.cancelFlag) : null;
   let trainer: Trainer | undefined;
