@@ -267,7 +267,7 @@ export function rmspropUpdate(w: i32, g: i32, v: i32, n: i32, lr: f64, gs: f64, 
     const wi = <f64>load<f32>(pw);
     const vi = <f64>(<f32>(rho * <f64>load<f32>(pv) + (1 - rho) * gi * gi));
     store<f32>(pv, <f32>vi);
-    const u = -lr * gi / (Math.sqrt(vi) + eps) - dl * wi;
+    const u = -lr * gi / Math.sqrt(vi + eps) - dl * wi; // Keras 3: epsilon inside the sqrt
     store<f32>(pw, <f32>(wi + u));
     usq += u * u;
   }

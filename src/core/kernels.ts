@@ -168,7 +168,7 @@ export function jsKernels(H: Float32Array): Kernels {
       for (let i = 0; i < n; i++) {
         const gi = H[g + i] * gs, wi = H[w + i];
         H[v + i] = rho * H[v + i] + (1 - rho) * gi * gi;
-        const u = -lr * gi / (Math.sqrt(H[v + i]) + eps) - dl * wi;
+        const u = -lr * gi / Math.sqrt(H[v + i] + eps) - dl * wi; // Keras 3: epsilon inside the sqrt
         H[w + i] = wi + u; usq += u * u;
       }
       return usq;

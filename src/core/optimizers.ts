@@ -1,9 +1,9 @@
 /**
- * Optimizers with Keras semantics (TF 2 / Keras 3 update rules):
+ * Optimizers with Keras 3 semantics (keras/src/optimizers/*.py update_step):
  *   sgd:      w -= lr * g
  *   momentum: v = m*v - lr*g; w += v
  *   adam:     m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)
- *   rmsprop:  v = rho v + (1-rho) g^2; w -= lr * g / (sqrt(v) + eps)
+ *   rmsprop:  v = rho v + (1-rho) g^2; w -= lr * g / sqrt(v + eps)   (TF 2's legacy RMSprop had sqrt(v) + eps)
  * Weight decay is decoupled (w -= lr * wd * w, on kernels only), applied before the gradient step, as
  * Keras 3's `weight_decay`. Global-norm clipping scales every gradient by clip/norm when norm > clip.
  */
