@@ -45,7 +45,7 @@ export type InitDistribution = 'uniform' | 'normal' | 'truncated_normal' | 'untr
  */
 export interface InitSpec {
   name: string;
-  kind: 'variance_scaling' | 'random_normal' | 'random_uniform' | 'truncated_normal' | 'orthogonal' | 'zeros' | 'ones' | 'constant';
+  kind: 'variance_scaling' | 'random_normal' | 'random_uniform' | 'truncated_normal' | 'orthogonal' | 'identity' | 'zeros' | 'ones' | 'constant';
   scale?: number; mode?: FanMode; distribution?: InitDistribution;
   mean?: number; stddev?: number; minval?: number; maxval?: number; gain?: number; value?: number;
 }

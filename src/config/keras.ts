@@ -8,8 +8,8 @@
 import * as jsonc from 'jsonc-parser';
 import * as YAML from 'yaml';
 import type { ActivationSpec, InitSpec, LayerSpec, LossName, NetworkConfig, OptimizerName, Span, TrainSpec } from '../model';
-import { resolveActivation } from '../core/activations';
-import { canonicalInitName, resolveInit } from '../core/initializers';
+import { activationSpecOf } from '../core/activations';
+import { canonicalInitName, initRankProblem, resolveInit } from '../core/initializers';
 import { finishConfig, type Draft, type FinishOptions } from './finish';
 import { LOSS_ALIASES } from './parse';
 import { Reporter } from './read';
@@ -324,10 +324,10 @@ function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasD
       if (v === undefined || v === null) return { name: 'linear' };
       put('activation', cp(key));
       const n = activationName(v);
-      const r = n ? resolveActivation(n) : undefined;
+      const r = n ? activationSpecOf(n) : undefined;
       if (!r) { err(cp(key), `unsupported activation ${n ?? JSON.stringify(v).slice(0, 60)} in layer "${name}"`); return undefined; }
       // Keras' leaky_relu function defaults to negative_slope 0.2 (the layer to 0.3).
-      return r === 'leaky_relu' ? { name: r, alpha: 0.2 } : { name: r };
+      return r.name === 'leaky_relu' ? { ...r, alpha: 0.2 } : r;
     };
     const unsupported = (what: string) => err([...l.path, 'class_name'], `unsupported layer ${l.cls} "${name}"${what}: Activation Lens handles Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Dropout, BatchNormalization, Activation, ReLU, LeakyReLU, PReLU, ELU and Softmax`);
     let layer: LayerSpec | undefined;
@@ -356,7 +356,9 @@ function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasD
         if (own(c, 'groups') !== undefined && own(c, 'groups') !== 1) { err(cp('groups'), `grouped convolution "${name}" is not supported`); break; }
         put('filters', cp('filters')); put('kernel', cp('kernel_size')); put('stride', cp('strides')); put('padding', cp('padding'));
         put('init', cp('kernel_initializer')); put('bias_init', cp('bias_initializer')); put('use_bias', cp('use_bias'));
-        const a = act(); const init = initOf(own(c, 'kernel_initializer'), cp('kernel_initializer'), loc, rep, name, DEFAULT_INIT);
+        const a = act(); let init = initOf(own(c, 'kernel_initializer'), cp('kernel_initializer'), loc, rep, name, DEFAULT_INIT);
+        const rankProblem = init && initRankProblem(init, 4);
+        if (rankProblem) { err(cp('kernel_initializer'), `${rankProblem} (Conv2D "${name}")`); init = undefined; }
         const bias = initOf(own(c, 'bias_initializer'), cp('bias_initializer'), loc, rep, name, DEFAULT_BIAS_INIT);
         if (a && init && bias) layer = { ...base, type: 'conv2d', filters, kernel, stride, padding, activation: a, init, biasInit: bias, useBias: own(c, 'use_bias') !== false };
         break;

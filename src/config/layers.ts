@@ -3,8 +3,8 @@
  * bias, activation linear), the span of the item and of each key's value.
  */
 import type { ActivationName, ActivationSpec, InitSpec, LayerSpec, LayerType, Span } from '../model';
-import { ACTIVATION_NAMES, activationSpellings, resolveActivation } from '../core/activations';
-import { canonicalInitName, INIT_NAMES, resolveInit } from '../core/initializers';
+import { ACTIVATION_NAMES, activationSpecOf, activationSpellings, resolveActivation } from '../core/activations';
+import { canonicalInitName, INIT_NAMES, initRankProblem, resolveInit } from '../core/initializers';
 
 /** The spellings the schema offers: the config language takes exactly these. */
 const SPELLINGS = new Set(activationSpellings());
@@ -43,28 +43,26 @@ const MAX_UNITS = 1_000_000;
 
 export function readActivation(rep: Reporter, at: At, layer: string): ActivationSpec | undefined {
   const { node } = at;
-  const resolveName = (n: SNode, pointer: string): ActivationName | undefined => {
+  // The spec the name stands for (gelu_new brings approximate: tanh).
+  const resolveName = (n: SNode, pointer: string): ActivationSpec | undefined => {
     if (n.kind !== 'scalar' || typeof n.value !== 'string') {
       rep.error(n.span, `activation must be a name (e.g. relu) or {name: leaky_relu, alpha: 0.1}, got ${describe(n)}`, pointer, layer);
       return undefined;
     }
-    const r = SPELLINGS.has(n.value) ? resolveActivation(n.value) : undefined;
+    const r = SPELLINGS.has(n.value) ? activationSpecOf(n.value) : undefined;
     if (!r) {
       const near = resolveActivation(n.value);
       rep.error(n.span, `unknown activation "${n.value}"${near ? ` (did you mean "${near}"?)` : didYouMean(n.value, ACTIVATION_NAMES)}`, pointer, layer);
     }
     return r;
   };
-  if (node.kind !== 'map') {
-    const name = resolveName(node, at.pointer);
-    return name ? { name } : undefined;
-  }
+  if (node.kind !== 'map') return resolveName(node, at.pointer);
   if (!checkMap(rep, at, ['name', 'alpha', 'beta', 'approximate'], 'activation', layer)) return undefined;
   const nameEntry = node.entries.find(e => e.key === 'name');
   if (!nameEntry) { rep.error(node.span, 'activation needs a "name"', at.pointer, layer); return undefined; }
-  const name = resolveName(nameEntry.value, `${at.pointer}/name`);
-  if (!name) return undefined;
-  const spec: ActivationSpec = { name };
+  const spec = resolveName(nameEntry.value, `${at.pointer}/name`);
+  if (!spec) return undefined;
+  const name: ActivationName = spec.name;
   for (const e of node.entries) {
     const sub: At = { node: e.value, key: e.key, pointer: `${at.pointer}/${e.key}` };
     if (e.key === 'alpha') spec.alpha = readNumber(rep, sub, { min: 0, max: 100 }, layer);
@@ -207,7 +205,10 @@ function readLayer(rep: Reporter, at: At, index: number, counts: Map<string, num
       const kernel = k && readPair(rep, k, name);
       const s = get('stride');
       const stride = (s && readPair(rep, s, name)) || [1, 1] as [number, number];
-      layer = { ...base, type, filters: filters ?? 1, kernel: kernel ?? [1, 1], stride, padding: padding(), activation: act(), init: init('init', DEFAULT_INIT), biasInit: init('bias_init', DEFAULT_BIAS_INIT), useBias: bool('use_bias', true) };
+      const kernelInit = init('init', DEFAULT_INIT);
+      const rankProblem = initRankProblem(kernelInit, 4);
+      if (rankProblem) rep.error(spans.init ?? node.span, `${rankProblem} (conv2d "${name}")`, `${at.pointer}/init`, name);
+      layer = { ...base, type, filters: filters ?? 1, kernel: kernel ?? [1, 1], stride, padding: padding(), activation: act(), init: kernelInit, biasInit: init('bias_init', DEFAULT_BIAS_INIT), useBias: bool('use_bias', true) };
       break;
     }
     case 'maxpool2d': case 'avgpool2d': {

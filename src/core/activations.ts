@@ -195,7 +195,7 @@ const TABLE: Record<ActivationName, Entry> = {
   },
   gelu: {
     aliases: ['gelu', 'gelu_new'],
-    formula: 'x*Phi(x) (exact, erf); approximate: tanh', derivative: 'Phi(x) + x*phi(x)', range: '(-0.17, inf)',
+    formula: 'x*Phi(x) (exact, erf); approximate: tanh (gelu_new)', derivative: 'Phi(x) + x*phi(x)', range: '(-0.17, inf)',
     zeroCentered: false, smooth: true, monotonic: false, defaults: { approximate: 'none' },
     f: (x, p) => (p?.approximate === 'tanh' ? geluTanh(x) : geluExact(x)),
     df: (x, p) => (p?.approximate === 'tanh' ? geluTanhD(x) : geluExactD(x)),
@@ -285,7 +285,9 @@ function maxDerivativeOf(e: Entry): number {
 function saturationThreshold(e: Entry, threshold: number): number {
   let lo = 0, hi = 1e4;
   for (let i = 0; i < 200; i++) { const mid = (lo + hi) / 2; if (e.df(mid, e.defaults) < threshold) hi = mid; else lo = mid; }
-  return hi;
+  // lo is the last |x| that is not saturated, so "|z| > lo" holds exactly where f' < threshold, boundary
+  // included: hard_sigmoid's f'(3) = 0 makes z = 3 saturated (hi = 3 would miss it).
+  return lo;
 }
 
 export const ACTIVATIONS: Record<ActivationName, ActivationInfo> = Object.fromEntries(
@@ -311,6 +313,22 @@ const ALIAS: Map<string, ActivationName> = new Map();
 for (const name of ACTIVATION_NAMES) {
   ALIAS.set(name, name);
   for (const a of TABLE[name].aliases) ALIAS.set(a, name);
+}
+
+/**
+ * Aliases that are a parameterization, not just a spelling: gelu_new is the tanh approximation (as
+ * tfjs-layers and HuggingFace define it).
+ */
+const ALIAS_PARAMS: Record<string, Omit<ActivationSpec, 'name'>> = { gelu_new: { approximate: 'tanh' } };
+
+/**
+ * The spec a name or alias stands for: its canonical name plus the parameters the alias implies
+ * (gelu_new -> {name: gelu, approximate: tanh}); undefined when unknown.
+ */
+export function activationSpecOf(nameOrAlias: string): ActivationSpec | undefined {
+  const name = resolveActivation(nameOrAlias);
+  if (!name) return undefined;
+  return { name, ...ALIAS_PARAMS[nameOrAlias.trim().toLowerCase().replace(/-/g, '_')] };
 }
 
 /** Canonical name for a name or alias (case-insensitive, '-' and '_' equivalent); undefined when unknown. */

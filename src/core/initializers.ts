@@ -31,6 +31,7 @@ const TABLE: Record<string, InitEntry> = {
   random_uniform: { spec: { kind: 'random_uniform', minval: -0.05, maxval: 0.05 }, varianceFormula: 'Var(w) = (maxval - minval)^2 / 12', description: 'U[minval, maxval], independent of the fans' },
   truncated_normal: { spec: { kind: 'truncated_normal', mean: 0, stddev: 0.05 }, varianceFormula: 'Var(w) = 0.774 * stddev^2 (normal cut at 2 stddev)', description: 'N(mean, stddev^2) redrawn outside 2 stddev, not rescaled' },
   orthogonal: { spec: { kind: 'orthogonal', gain: 1 }, varianceFormula: 'Var(w) = gain^2 / max(fan_in, fan_out)', description: 'Saxe et al. 2014: a (semi-)orthogonal matrix times gain' },
+  identity: { spec: { kind: 'identity', gain: 1 }, varianceFormula: 'w = gain * eye(fan_in, fan_out); E[w^2] = gain^2 * min(fan_in, fan_out) / (fan_in * fan_out)', description: 'Keras Identity: the identity matrix times gain (ones on the main diagonal of a non-square kernel); dense kernels only' },
   zeros: { spec: { kind: 'zeros' }, varianceFormula: 'w = 0', description: 'all zeros (the default for biases)' },
   ones: { spec: { kind: 'ones' }, varianceFormula: 'w = 1', description: 'all ones' },
   constant: { spec: { kind: 'constant', value: 0 }, varianceFormula: 'w = value', description: 'all equal to value' },
@@ -42,7 +43,7 @@ const ALIASES: Record<string, string> = {
   xavier_uniform: 'glorot_uniform', xavier_normal: 'glorot_normal', kaiming_uniform: 'he_uniform', kaiming_normal: 'he_normal',
   glorotuniform: 'glorot_uniform', glorotnormal: 'glorot_normal', heuniform: 'he_uniform', henormal: 'he_normal',
   lecununiform: 'lecun_uniform', lecunnormal: 'lecun_normal', variancescaling: 'variance_scaling', randomnormal: 'random_normal',
-  randomuniform: 'random_uniform', truncatednormal: 'truncated_normal', zero: 'zeros', one: 'ones', identity: 'orthogonal',
+  randomuniform: 'random_uniform', truncatednormal: 'truncated_normal', zero: 'zeros', one: 'ones',
 };
 
 /** Canonical table name for a Keras/TF.js/PyTorch spelling (GlorotUniform, glorotUniform, xavier_uniform...). */
@@ -113,6 +114,7 @@ export function effectiveVariance(init: InitSpec, fanIn: number, fanOut: number)
     case 'random_uniform': { const lo = init.minval ?? -0.05, hi = init.maxval ?? 0.05; return (lo * lo + lo * hi + hi * hi) / 3; }
     case 'truncated_normal': { const s = (init.stddev ?? 0.05) * TRUNCATED_NORMAL_STDDEV, m = init.mean ?? 0; return s * s + m * m; }
     case 'orthogonal': { const g = init.gain ?? 1; return (g * g) / Math.max(1, fanIn, fanOut); }
+    case 'identity': { const g = init.gain ?? 1; return (g * g) * Math.min(fanIn, fanOut) / Math.max(1, fanIn * fanOut); }
     case 'zeros': return 0;
     case 'ones': return 1;
     case 'constant': { const v = init.value ?? 0; return v * v; }
@@ -120,8 +122,21 @@ export function effectiveVariance(init: InitSpec, fanIn: number, fanOut: number)
   }
 }
 
+/**
+ * Why an initializer cannot fill a kernel of this rank (undefined when it can). Keras' Identity only makes
+ * 2D matrices; a conv kernel is 4D.
+ */
+export function initRankProblem(init: InitSpec, rank: number): string | undefined {
+  if (init.kind === 'identity' && rank !== 2) {
+    return `the identity initializer makes 2D matrices only (a dense kernel); this kernel has ${rank} dimensions`;
+  }
+  return undefined;
+}
+
 /** Fill `out` (a kernel of `shape`, row-major, last axis = outputs) per the initializer, drawing from rng. */
 export function fillInit(init: InitSpec, shape: number[], out: Float32Array, rng: Rng): void {
+  const problem = initRankProblem(init, shape.length);
+  if (problem) throw new Error(problem);
   const n = shape.reduce((a, b) => a * b, 1);
   const { fanIn, fanOut } = computeFans(shape);
   switch (init.kind) {
@@ -144,6 +159,13 @@ export function fillInit(init: InitSpec, shape: number[], out: Float32Array, rng
     case 'random_uniform': { const lo = init.minval ?? -0.05, hi = init.maxval ?? 0.05; for (let i = 0; i < n; i++) out[i] = rng.uniform(lo, hi); return; }
     case 'truncated_normal': { const m = init.mean ?? 0, s = init.stddev ?? 0.05; for (let i = 0; i < n; i++) out[i] = m + s * rng.truncatedNormal(); return; }
     case 'orthogonal': fillOrthogonal(shape, out, rng, init.gain ?? 1); return;
+    case 'identity': {
+      // Keras: gain * eye(rows, cols), also for non-square kernels.
+      const [rows, cols] = shape, g = init.gain ?? 1;
+      out.fill(0, 0, n);
+      for (let i = 0; i < Math.min(rows, cols); i++) out[i * cols + i] = g;
+      return;
+    }
     case 'zeros': out.fill(0, 0, n); return;
     case 'ones': out.fill(1, 0, n); return;
     case 'constant': out.fill(init.value ?? 0, 0, n); return;

@@ -5,7 +5,7 @@
  * steps are kept (older ones thinned out evenly) and scalar series are thinned the same way.
  */
 import type { ActivationSpec } from '../model';
-import { resolveActivation } from '../core/activations';
+import { activationSpecOf } from '../core/activations';
 import type { Histogram, LayerStats, NonFiniteEvent, ProbePoint } from '../core/types';
 import type { TbEvent, TbHistogram } from './events';
 import { chartEdges, deadEstimate, Estimate, moments, nonFiniteIn, rebin, saturationEstimate } from './histStats';
@@ -121,7 +121,7 @@ export class TbRunBuilder {
 
   private activationOf(layer: string): ActivationSpec | undefined {
     const fromOpts = this.opts.activations?.[layer];
-    if (fromOpts) { const n = resolveActivation(fromOpts); if (n) return { name: n }; }
+    if (fromOpts) { const spec = activationSpecOf(fromOpts); if (spec) return spec; }
     return this.metaActivations.get(layer);
   }
 
@@ -133,8 +133,8 @@ export class TbRunBuilder {
       if (typeof item?.name !== 'string') continue;
       this.layer(item.name);
       if (item.type === 'conv2d' || item.type === 'dense') this.metaTypes.set(item.name, item.type);
-      const n = typeof item.activation === 'string' ? resolveActivation(item.activation) : undefined;
-      if (n) this.metaActivations.set(item.name, { name: n, ...(typeof item.alpha === 'number' ? { alpha: item.alpha } : {}) });
+      const spec = typeof item.activation === 'string' ? activationSpecOf(item.activation) : undefined;
+      if (spec) this.metaActivations.set(item.name, { ...spec, ...(typeof item.alpha === 'number' ? { alpha: item.alpha } : {}) });
     }
   }
 
