@@ -584,7 +584,7 @@ export function toConfigYaml(config: NetworkConfig, sourceName?: string): string
     train,
   };
   const header = [
-    sourceName ? `# Imported from the Keras model ${sourceName} by Activation Lens.` : '# Written by Activation Lens.',
+    sourceName ? `# Imported from the ${/\.onnx$/i.test(sourceName) ? 'ONNX' : 'Keras'} model ${sourceName} by Activation Lens.` : '# Written by Activation Lens.',
     '# Without real data the network trains on a random teacher network of the same input shape (data.source: teacher);',
     '# point data: at your own data (csv) to diagnose it on that.',
   ].join('\n');

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { formatProblem } from '../model';
 import { importKeras, toConfigYaml } from '../config/keras';
+import { importOnnx } from '../config/onnx';
 import { loadDataset } from '../data';
 import { compareActivations } from '../diagnosis/trials';
 import { buildReport } from '../report/json';
@@ -66,6 +67,39 @@ export async function createConfigFromKeras(source?: vscode.Uri): Promise<vscode
   await createFile(target, Buffer.from(toConfigYaml(parsed.config, path.basename(uri.fsPath))));
   await vscode.window.showTextDocument(target);
   return target;
+}
+
+/**
+ * "Create Config from ONNX Model": import a *.onnx (e.g. torch.onnx.export) and write a *.nn.yaml with its
+ * layers written out, beside it. An existing file of that name is replaced only when the user says so.
+ */
+export async function createConfigFromOnnx(source?: vscode.Uri, target?: vscode.Uri): Promise<vscode.Uri | undefined> {
+  const uri = source ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'ONNX model': ['onnx'] }, title: 'ONNX model' }))?.[0];
+  if (!uri) return undefined;
+  const rel = vscode.workspace.asRelativePath(uri);
+  let bytes: Uint8Array;
+  try {
+    const st = await vscode.workspace.fs.stat(uri);
+    if (st.size > 512 * 1024 * 1024) throw new Error(`it has ${Math.round(st.size / 2 ** 20)} MB (at most 512 MB)`);
+    bytes = await vscode.workspace.fs.readFile(uri);
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Activation Lens: cannot read ${rel}: ${(e as Error).message}`);
+    return undefined;
+  }
+  const parsed = importOnnx(bytes, uri.fsPath);
+  if (!parsed.config) {
+    const p = parsed.problems.find(x => x.severity === 'error') ?? parsed.problems[0];
+    void vscode.window.showErrorMessage(`Activation Lens: ${p ? formatProblem(rel, p) : 'not an ONNX model'}`);
+    return undefined;
+  }
+  const dest = target ?? vscode.Uri.file(path.join(path.dirname(uri.fsPath), `${path.basename(uri.fsPath).replace(/\.onnx$/i, '')}.nn.yaml`));
+  if (fs.existsSync(dest.fsPath)) {
+    const choice = await vscode.window.showWarningMessage(`${vscode.workspace.asRelativePath(dest)} already exists. Replace it with the config imported from ${rel}?`, { modal: true }, 'Replace');
+    if (choice !== 'Replace') return undefined;
+  }
+  await createFile(dest, Buffer.from(toConfigYaml(parsed.config, path.basename(uri.fsPath))));
+  await vscode.window.showTextDocument(dest);
+  return dest;
 }
 
 /** "Export HTML Report": the latest run of the active config as one self-contained HTML file. */

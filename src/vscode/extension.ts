@@ -6,7 +6,7 @@ import { ConfigHoverProvider } from './hover';
 import { ProblemsReporter } from './problems';
 import { QuickFixProvider, suggestionWorkspaceEdit } from './quickFixes';
 import { LayerCodeLensProvider } from './codeLens';
-import { compareLayer, createConfigFromKeras, exportHtml, newConfig } from './commands';
+import { compareLayer, createConfigFromKeras, createConfigFromOnnx, exportHtml, newConfig } from './commands';
 import { CONFIG_SELECTOR, isConfigDocument } from './documents';
 import { TensorBoardSession } from './tensorboard';
 import type { Suggestion } from '../diagnosis/types';
@@ -65,6 +65,8 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     vscode.commands.registerCommand('activationLens.newConfig', (example?: string, to?: vscode.Uri) =>
       newConfig(context.extensionUri, typeof example === 'string' ? example : undefined, to instanceof vscode.Uri ? to : undefined)),
     vscode.commands.registerCommand('activationLens.importKeras', (uri?: vscode.Uri) => createConfigFromKeras(uri instanceof vscode.Uri ? uri : undefined)),
+    vscode.commands.registerCommand('activationLens.importOnnx', (uri?: vscode.Uri, to?: vscode.Uri) =>
+      createConfigFromOnnx(uri instanceof vscode.Uri ? uri : undefined, to instanceof vscode.Uri ? to : undefined)),
     vscode.commands.registerCommand('activationLens.diagnoseTensorBoard', (dir?: vscode.Uri) => tensorboard.pickAndWatch(dir instanceof vscode.Uri ? dir : undefined)),
     vscode.commands.registerCommand('activationLens.staleFix', () => vscode.window.showWarningMessage(
       'Activation Lens: the config changed since the run that made this finding; run diagnostics again to refresh it.')),

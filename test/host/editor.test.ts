@@ -153,6 +153,24 @@ describe('editor surfaces on real documents', () => {
     fs.rmSync(created.fsPath);
   });
 
+  it('Create Config from ONNX Model writes the layers out; the new config has hovers and a CodeLens per layer', async () => {
+    // mnist-cnn.onnx is corpus file 05 (torch.onnx.export of a Conv/Conv/Gemm/Gemm MNIST net, 3,047 parameters).
+    const target = tmpUri('mnist-cnn.nn.yaml');
+    const created = await vscode.commands.executeCommand<vscode.Uri>('activationLens.importOnnx', workspaceFile('mnist-cnn.onnx'), target);
+    assert.equal(created.fsPath, target.fsPath);
+    const doc = await vscode.workspace.openTextDocument(created);
+    assert.match(doc.getText(), /^# Imported from the ONNX model mnist-cnn\.onnx/);
+    const parsed = parseConfigText(doc.getText(), created.fsPath);
+    assert.deepEqual(parsed.problems.filter(p => p.severity === 'error'), []);
+    assert.deepEqual(parsed.config!.model.layers.map(l => l.type), ['conv2d', 'conv2d', 'flatten', 'dense', 'dense']);
+    const hover = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, positionOf(doc, 'relu', 'activation:')));
+    assert.match(hover, /relu/i);
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
+    const titles = lenses.map(l => l.command?.title ?? '');
+    for (const name of ['conv2d_1', 'conv2d_2', 'dense_1', 'dense_2']) assert.ok(titles.some(t => t.startsWith(`${name}:`)), titles.join(' | '));
+    fs.rmSync(created.fsPath);
+  });
+
   it('Export HTML Report writes one self-contained file with the report data and chart script', async () => {
     await openConfig('spiral.nn.yaml');
     const target = tmpUri('report.html');

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { api, hoverText, openConfig, positionOf, waitFor } from './util';
 
-const COMMANDS = ['run', 'stop', 'showPanel', 'compare', 'exportHtml', 'newConfig', 'importKeras', 'diagnoseTensorBoard'].map(c => `activationLens.${c}`);
+const COMMANDS = ['run', 'stop', 'showPanel', 'compare', 'exportHtml', 'newConfig', 'importKeras', 'importOnnx', 'diagnoseTensorBoard'].map(c => `activationLens.${c}`);
 
 describe('extension in the real VS Code extension host', () => {
   it('registers every command of the manifest', async () => {

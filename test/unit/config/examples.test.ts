@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { loadConfigFile } from '../../../src/config';
+import { inferShapes, loadConfigFile } from '../../../src/config';
 import { loadDataset } from '../../../src/data';
 import { train } from '../../../src/core/train';
 import { diagnose } from '../../../src/diagnosis/rules';
@@ -64,5 +64,13 @@ describe('bundled examples show their phenomenon', function () {
     const { findings, layers } = run('keras-import.nn.yaml');
     assert.deepEqual(layers, ['dense', 'dense_1', 'dense_2', 'dense_3', 'dense_4']);
     assert.ok(findings.some(f => f.kind === 'activation-choice' && f.severity === 'warning'));
+  });
+
+  it('onnx-mnist-cnn: the torch-exported CNN imports with its 3,047 parameters and trains end to end', () => {
+    const { layers } = run('onnx-mnist-cnn.nn.yaml');
+    assert.deepEqual(layers, ['conv2d_1', 'conv2d_2', 'flatten_1', 'dense_1', 'dense_2']);
+    const config = loadConfigFile(path.join(EXAMPLES, 'onnx-mnist-cnn.nn.yaml')).config!;
+    assert.deepEqual(config.model.input, [28, 28, 1]);
+    assert.equal(inferShapes(config.model.input, config.model.layers).shapes.reduce((a, s) => a + s.params, 0), 3047);
   });
 });
