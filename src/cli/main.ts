@@ -6,16 +6,17 @@
 import fs from 'node:fs';
 import { parseArgs, UsageError, intOption, type ArgSpec, type ParsedArgs } from './args';
 import { InputFailure, applyEpochs, applyOverrides, loadConfig, loadData } from './input';
-import { findingsText, layerTable, suggestionsText, summaryLine, trialsText } from './output';
+import { findingsText, layerTable, suggestionsText, summaryLine, trialsText, verificationsText } from './output';
 import { Progress } from './progress';
 import type { Io } from './io';
 import { train } from '../core/train';
 import { diagnose, orderFindings } from '../diagnosis/rules';
 import { staticRules } from '../diagnosis/staticRules';
 import { suggestActivations } from '../diagnosis/suggestions';
-import { compareActivations, targetLayers } from '../diagnosis/trials';
+import { RANKING_RULE, RETRY_RULE, compareActivations, compareVerdict, targetLayers } from '../diagnosis/trials';
 import type { Finding, Severity } from '../diagnosis/types';
 import { buildReport, reportJson } from '../report/json';
+import { verificationTargets, verifySuggestion } from '../diagnosis/verify';
 import { renderHtmlReport } from '../report/html';
 import { diagnoseRunCommand } from '../tensorboard/diagnoseRun';
 
@@ -41,8 +42,8 @@ function configArg(args: ParsedArgs, usage: string): string {
 }
 
 const diagnoseCmd: Command = {
-  usage: 'activation-lens diagnose <config> [--json] [--html <file>] [--seed N] [--steps N | --epochs N] [--fail-on error|warning|never]',
-  args: { flags: ['json'], values: ['html', 'seed', 'steps', 'epochs', 'fail-on'] },
+  usage: 'activation-lens diagnose <config> [--json] [--html <file>] [--seed N] [--steps N | --epochs N] [--verify] [--fail-on error|warning|never]',
+  args: { flags: ['json', 'verify'], values: ['html', 'seed', 'steps', 'epochs', 'fail-on'] },
   async run(args, io) {
     const file = configArg(args, this.usage);
     const failOn = args.values.get('fail-on') ?? 'error';
@@ -65,9 +66,27 @@ const diagnoseCmd: Command = {
     }
     const findings = diagnose(config, result);
     const report = buildReport({ configPath: file, config, result, findings, suggestions: suggestActivations(config, findings) });
+    if (args.flags.has('verify')) {
+      // Each verification is one more run of the same length, from the same seed and data.
+      const targets = verificationTargets(findings);
+      const vp = new Progress(io.stderr, !json, 0);
+      report.verifications = [];
+      try {
+        for (const [i, t] of targets.entries()) {
+          vp.note(`verifying ${i + 1}/${targets.length}: ${t.finding.kind} ${t.finding.layerName}`);
+          report.verifications.push(verifySuggestion({ config, result, findings }, data, t.finding, t.suggestion));
+        }
+      } finally {
+        vp.done();
+      }
+    }
     report.timing.wallMs = Math.round(performance.now() - t0);
     if (json) io.stdout.write(`${reportJson(report)}\n`);
-    else io.stdout.write([summaryLine(report), '', layerTable(report), '', findingsText(report), '', suggestionsText(report), ''].join('\n'));
+    else {
+      const parts = [summaryLine(report), '', layerTable(report), '', findingsText(report), '', suggestionsText(report), ''];
+      if (report.verifications) parts.push(verificationsText(report), '');
+      io.stdout.write(parts.join('\n'));
+    }
     const html = args.values.get('html');
     if (html) {
       fs.writeFileSync(html, renderHtmlReport(report));
@@ -133,11 +152,23 @@ const compareCmd: Command = {
     }
     const findings = orderFindings(staticRules(config));
     const targets = targetLayers(config, layer);
+    const where = layer === 'all' ? 'all hidden layers' : layers[layer].name;
+    const currentOf = (t: number) => ('activation' in layers[t] ? (layers[t] as { activation: { name: string } }).activation.name : 'linear');
+    const verdict = compareVerdict(ranked, currentOf(targets[0]), where);
     const report = buildReport({ configPath: file, config, findings,
-      suggestions: targets.map(t => ({ layer: t, current: 'activation' in layers[t] ? (layers[t] as { activation: { name: string } }).activation.name : 'linear', ranked })),
+      suggestions: targets.map(t => ({ layer: t, current: currentOf(t), ranked })),
       wallMs: performance.now() - t0 });
+    report.compare = { layer, layers: targets, steps: ranked[0]?.trial?.lossCurve.length ?? 0, lr: config.train.lr,
+      rule: RANKING_RULE, retryRule: RETRY_RULE, verdict: verdict.message, winner: verdict.winner?.activation ?? null };
     if (json) io.stdout.write(`${reportJson(report)}\n`);
-    else io.stdout.write([`${file}: ${ranked.length} trials for ${layer === 'all' ? 'all hidden layers' : layers[layer].name}, same seed and data, ${formatSeconds(performance.now() - t0)}`, '', trialsText(ranked), ''].join('\n'));
+    else {
+      const lowered = ranked.some(r => r.lr !== undefined);
+      io.stdout.write([`${file}: ${ranked.length} candidates for ${where}, same seed and data, ${formatSeconds(performance.now() - t0)}`, '',
+        trialsText(ranked, config.train.lr), '',
+        `Ranking: ${RANKING_RULE}.`,
+        `Fair trials: ${RETRY_RULE}.${lowered ? ` * = a lower rate than the config's ${config.train.lr}; the rate is global (Apply sets train.lr for the whole network).` : ''}`,
+        '', verdict.message, ''].join('\n'));
+    }
     return 0;
   },
 };

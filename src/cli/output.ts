@@ -66,12 +66,32 @@ export function suggestionsText(report: Report, top = 3): string {
   return lines.join('\n');
 }
 
-export function trialsText(ranked: RankedActivation[]): string {
+export function trialsText(ranked: RankedActivation[], configLr?: number): string {
   // Dead / saturated only where the activation has such a region (relu has no saturation, tanh no dead units).
   const has = (a: string, key: 'isDead' | 'isSaturated') => { const n = resolveActivation(a); return n !== undefined && ACTIVATIONS[n][key] !== null; };
-  const rows = ranked.map((r, i) => [String(i + 1), r.activation, r.init, formatNumber(r.trial?.valLoss), formatNumber(r.trial?.trainLoss),
+  const rows = ranked.map((r, i) => [String(i + 1), r.activation + (r.trial?.diverged ? ' (diverged)' : ''), r.init,
+    r.trial?.lr !== undefined ? `${formatNumber(r.trial.lr)}${configLr !== undefined && r.trial.lr !== configLr ? '*' : ''}` : '–',
+    formatNumber(r.trial?.valLoss), formatNumber(r.trial?.trainLoss),
     r.trial?.valAccuracy !== undefined ? pct(r.trial.valAccuracy) : '–',
     has(r.activation, 'isDead') ? pct(r.trial?.deadFraction) : '–', has(r.activation, 'isSaturated') ? pct(r.trial?.saturatedFraction) : '–',
     formatNumber(r.trial?.gradRatio)]);
-  return table(['rank', 'activation', 'init', 'val loss', 'train loss', 'val acc', 'dead', 'saturated', 'grad ratio'], rows, new Set([0, 3, 4, 5, 6, 7, 8]));
+  return table(['rank', 'activation', 'init', 'lr', 'val loss', 'train loss', 'val acc', 'dead', 'saturated', 'grad ratio'], rows, new Set([0, 3, 4, 5, 6, 7, 8, 9]));
+}
+
+/** diagnose --verify: each suggestion's before/after, side by side. */
+export function verificationsText(report: Report): string {
+  const v = report.verifications ?? [];
+  if (!v.length) return 'Verification: no finding with a suggestion to verify.';
+  const lines = [`Verification (${v.length} suggestion${v.length > 1 ? 's' : ''}, each a run with the change applied, same seed and data):`];
+  for (const x of v) {
+    const name = (i: number) => report.model.layers[i]?.name ?? 'network';
+    lines.push(`  ${x.improved ? 'helps    ' : 'no help  '} ${x.suggestion.finding.kind} ${name(x.suggestion.finding.layer)}: ${x.message}`);
+    const rows = x.before.layers.map((b, i) => {
+      const a = x.after.layers[i];
+      const pair = (p: number | null | undefined, q: number | null | undefined, f: (n: number | null | undefined) => string) => `${f(p)} -> ${f(q)}`;
+      return [b.name, pair(b.gradRatio, a?.gradRatio, n => formatNumber(n ?? undefined)), pair(b.deadFraction, a?.deadFraction, pct), pair(b.saturatedFraction, a?.saturatedFraction, pct)];
+    });
+    lines.push(table(['    layer', 'grad ratio', 'dead', 'saturated'], rows.map(r => [`    ${r[0]}`, ...r.slice(1)]), new Set([1, 2, 3])));
+  }
+  return lines.join('\n');
 }

@@ -137,11 +137,16 @@ function deadUnits(s: Series): { findings: Finding[]; fullyDead: number[] } {
     } else {
       message = `${pct(final)} of the units of ${l.name} (${act}) are dead (f'(z)=0 on every probe sample, median of the last probes): ${when}`;
     }
+    // The suggestion follows the cause: units that died during training were pushed there by large updates (a
+    // smaller rate first); a network dead from a layer needs every layer that can die changed, not that one.
+    const stack = l.index === firstDead
+      ? s.input.layers.filter(x => !x.isOutput && ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.isDead).map(x => x.index) : undefined;
+    const where = stack && stack.length > 1 ? { layers: stack } : {};
     const suggestions: Suggestion[] = [
-      { activation: 'leaky_relu', init: 'he_normal', reason: 'leaky_relu keeps a small gradient where relu is flat, so units cannot die' },
-      { activation: 'elu', init: 'he_normal', reason: 'elu has a non-zero gradient for negative inputs and pushes mean activations toward 0' },
+      { activation: 'leaky_relu', init: 'he_normal', ...where, reason: `leaky_relu keeps a small gradient where relu is flat, so units cannot die${stack && stack.length > 1 ? ` (on all ${stack.length} layers that can die)` : ''}` },
+      { activation: 'elu', init: 'he_normal', ...where, reason: 'elu has a non-zero gradient for negative inputs and pushes mean activations toward 0' },
     ];
-    if (!born) suggestions.push(...lowerLr(s.input.lr, 'the units died during training: a smaller learning rate avoids the large updates that push them below 0 for every input'));
+    if (!born) suggestions.unshift(...lowerLr(s.input.lr, 'the units died during training: a smaller learning rate avoids the large updates that push them below 0 for every input'));
     else if (l.index === firstDead) suggestions.push({ init: 'he_normal', reason: 'deep narrow relu nets are born dead with high probability (Lu et al. 2019): widen the layers or use fewer of them, with He init' });
     findings.push(make(l, 'dead-units', severity, sinceStep, message, evidence, suggestions));
   }
@@ -242,7 +247,10 @@ function gradients(s: Series, fullyDead: number[]): Finding[] {
     const suggestions: Suggestion[] = saturating
       ? [{ activation: 'relu', init: 'he_normal', layers: vanishing.map(l => l.index), reason: 'relu passes gradient 1 on its active side; He init keeps its variance across layers' },
         { activation: 'tanh', init: 'glorot_uniform', layers: vanishing.map(l => l.index), reason: 'tanh with Glorot (normalized) init keeps gradient variance across layers (Glorot & Bengio 2010)' }]
-      : [{ init: 'he_normal', layers: vanishing.map(l => l.index), reason: 'He init (Var = 2/fan_in) keeps the gradient variance constant through relu layers (He et al. 2015)' }];
+      // He init on every non-saturating hidden layer: the variance shrinks at each layer with a smaller init, so
+      // fixing only the layers where the gradient has already vanished leaves the shrinking above them.
+      : [{ init: 'he_normal', layers: s.input.layers.filter(x => isWeighted(x.type) && !x.isOutput && !ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.isSaturated).map(x => x.index),
+        reason: 'He init (Var = 2/fan_in) keeps the gradient variance constant through relu layers (He et al. 2015)' }];
     findings.push(make(lowest, 'vanishing-gradient', min < t.vanishing_error ? 'error' : 'warning', lastStep,
       `the gradient reaching ${lowest.name} is ${r(lowest) === 0 ? 'zero' : `${fmt(r(lowest))} of the output layer's`} (gradRms ratio, median of the last probes; ${Number.isFinite(at0) ? fmt(at0) : 'n/a'} at step 0): it vanishes in ${vanishing.length} layer(s) (${vanishing.map(l => l.name).join(', ')}), so the lower layers barely learn`,
       { ratio: Number(r(lowest).toPrecision(3)), ratioAtStep0: Number.isFinite(at0) ? Number(at0.toPrecision(3)) : null,
@@ -283,7 +291,9 @@ function gradients(s: Series, fullyDead: number[]): Finding[] {
       evidence.affectedLayers = exploding.map(l => l.index);
       evidence.ratios = exploding.map(l => Number(up(l).toPrecision(3)));
       if (ACTIVATIONS[actName(lowest) as keyof typeof ACTIVATIONS]?.isSaturated) {
-        suggestions.push({ init: 'glorot_uniform', layers: exploding.map(l => l.index), reason: 'a smaller init variance (Glorot) takes the layers out of the chaotic regime where gradients grow with depth' });
+        // A saturating stack whose gradient grows with depth is in the chaotic regime of a too-large init: the cause
+        // comes first, clipping only bounds the symptom.
+        suggestions.unshift({ init: 'glorot_uniform', layers: s.input.layers.filter(x => isWeighted(x.type) && !x.isOutput && ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.isSaturated).map(x => x.index), reason: 'a smaller init variance (Glorot) takes the layers out of the chaotic regime where gradients grow with depth' });
       }
       findings.push(make(lowest, 'exploding-gradient', max > t.exploding_error ? 'error' : 'warning', early ? steps[0] : lastStep,
         `the gradient reaching ${lowest.name} is ${fmt(up(lowest))}x the output layer's (gradRms ratio, median of the ${early ? 'first' : 'last'} probes${early ? `; ${fmt(r(lowest))}x at the end` : ''}): it grows through ${exploding.length} layer(s) (${exploding.map(l => l.name).join(', ')})${jumps.length ? `, and the gradient norm jumped above ${t.exploding_jump}x its running median ${jumps.length} time(s)` : ''}`,

@@ -144,8 +144,10 @@ export function activationChoice(config: NetworkConfig, ws: WeightedLayer[]): Fi
     out.push(finding('activation-choice', 'warning', sig[0], 'activation',
       `sigmoid in ${sig.length} of ${hidden.length} hidden layers (${list(sig)}): its derivative is at most 0.25 and it is not zero-centered, so a deep sigmoid stack saturates and starves its lower layers of gradient; use relu (he_normal) or tanh (glorot_uniform)`,
       { layers: indices(sig), hiddenLayers: hidden.length },
-      [{ activation: 'relu', init: 'he_normal', layers: indices(sig), reason: 'relu passes gradient 1 on its active side; pair it with He init' },
-        { activation: 'tanh', init: 'glorot_uniform', layers: indices(sig), reason: 'tanh is zero-centered with derivative up to 1; pair it with Glorot init' }]));
+      // tanh + Glorot first (Glorot & Bengio's own fix): it keeps the activations' scale, so a learning rate tuned for
+      // sigmoid still fits; relu + He often learns faster but can diverge at that rate (verified on their setup).
+      [{ activation: 'tanh', init: 'glorot_uniform', layers: indices(sig), reason: 'tanh is zero-centered with derivative up to 1; pair it with Glorot init (it keeps the scale, so the learning rate still fits)' },
+        { activation: 'relu', init: 'he_normal', layers: indices(sig), reason: 'relu passes gradient 1 on its active side; pair it with He init (it may need a lower learning rate)' }]));
   }
   for (let i = 0; i + 1 < ws.length; i++) {
     const a = ws[i], b = ws[i + 1];

@@ -63,7 +63,10 @@ function hiddenScores(w: WeightedLayer, findings: Finding[], ctx: { hidden: numb
     }
     if (ctx.narrow && canDie) { s.value -= 1; s.reasons.push('deep narrow relu nets are born dead with high probability (Lu et al. 2019)'); }
     if (a === current) {
+      // An init mismatch blames the init, not the activation: the current activation stays first, with its init.
+      const blaming = [...kinds].filter(k => k !== 'init-mismatch');
       if (!mine.length) { s.value += 1; s.reasons.unshift('the current choice, and no finding on this layer'); }
+      else if (!blaming.length) { s.value += 1; s.reasons.unshift(`the current choice with its matching init (${info.recommendedInit}): the only finding here is init-mismatch`); }
       else s.reasons.unshift(`the current choice; findings here: ${[...kinds].join(', ')}`);
     }
     // What sets this activation apart, from the activation table ("use it when").

@@ -10,6 +10,21 @@ import { diagnosisLayers, outputLayerIndex } from './layers';
 
 export type TrialSummary = NonNullable<RankedActivation['trial']>;
 
+/** "Loss above 3x its start" (SPEC §5): on the training loss smoothed over a window, so one noisy batch is not a divergence. */
+export const DIVERGENCE_FACTOR = 3;
+
+/** Non-finite anywhere, or the moving mean of the per-step loss (window steps/20, 1..10) above 3x its first window. */
+export function diverged(curve: number[], finalValLoss: number): boolean {
+  if (!Number.isFinite(finalValLoss) || curve.some(x => !Number.isFinite(x))) return true;
+  if (!curve.length) return false;
+  const w = Math.max(1, Math.min(10, Math.floor(curve.length / 20)));
+  const mean = (i: number) => { let s = 0; for (let j = i; j < i + w; j++) s += curve[j]; return s / w; };
+  const start = mean(0);
+  if (!(start > 0)) return false;
+  for (let i = 1; i + w <= curve.length; i++) if (mean(i) > DIVERGENCE_FACTOR * start) return true;
+  return finalValLoss > DIVERGENCE_FACTOR * start;
+}
+
 export interface TrialRequest { config: NetworkConfig; steps: number; probeEvery: number }
 
 /** Runs a trial; `shouldStop` is polled every step. */
@@ -36,6 +51,8 @@ export function runTrial(req: TrialRequest, data: Dataset, shouldStop?: () => bo
   }
   const trial: TrialSummary = {
     valLoss: r.stopped === 'non-finite' ? NaN : r.final.valLoss,
+    lr: req.config.train.lr,
+    diverged: r.stopped === 'non-finite' || diverged(r.lossCurve, r.final.valLoss),
     trainLoss: r.final.trainLoss,
     lossCurve: r.lossCurve.map(x => Number(x.toPrecision(5))),
     deadFraction: Number(dead.toFixed(4)), saturatedFraction: Number(sat.toFixed(4)),

@@ -15,7 +15,7 @@ import type { RankedActivation } from './types';
 import { HIDDEN_CANDIDATES } from './suggestions';
 import { outputLayerIndex, weightedLayers } from './layers';
 import { inferShapes } from '../config/shapes';
-import { runTrial, type TrialRequest, type TrialSummary } from './trial';
+import { DIVERGENCE_FACTOR, runTrial, type TrialRequest, type TrialSummary } from './trial';
 
 export interface CompareOptions {
   layer: number | 'all';
@@ -28,8 +28,12 @@ export interface CompareOptions {
   onTrial?(r: RankedActivation): void;
 }
 
-/** Validation losses within this relative distance are a tie, decided by health. */
-const TIE = 0.02;
+/** Validation losses within this relative distance are a tie, decided by health (and not a win over the current). */
+export const TIE = 0.02;
+/** A candidate whose val loss is above this multiple of the best is "far behind" and gets lower-rate retries. */
+export const FAR_BEHIND = 1.5;
+/** The retry rates, as fractions of the config's learning rate. */
+const RETRY_FACTORS = [1 / 3, 1 / 10];
 /**
  * Work (multiply-adds x batch x steps) below which starting threads costs more than it saves: a bundled worker
  * starts in ~50 ms (5e7 is ~0.4 s of training here); from sources each worker first compiles TypeScript (~1 s).
@@ -79,23 +83,84 @@ function healthPenalty(t: TrialSummary): number {
   return (t.deadFraction ?? 0) + (t.saturatedFraction ?? 0) + 0.25 * grad;
 }
 
-/** Ranked by validation loss (non-finite last); near-ties by health; then candidate order. */
+/** The ranking rule, as every surface states it. */
+export const RANKING_RULE = `ranked by validation loss after the trial's steps; a candidate within ${100 * TIE}% of the best val loss of its group is a near-tie, ` +
+  'ranked within the group by health (dead + saturated fraction + 0.25 x |log10 gradient ratio|, lower first); ' +
+  'a candidate that diverged at every rate tried (non-finite, or loss above 3x its start) ranks last';
+
+/** The fair-trial rule: when a candidate is retried at a lower learning rate. */
+export const RETRY_RULE = `a candidate that diverges (non-finite, or loss above ${DIVERGENCE_FACTOR}x its start) or ends far behind ` +
+  `(val loss above ${FAR_BEHIND}x the best) is retried at lr/3 and lr/10 from the same seed; the best of its rates is kept`;
+
+const usable = (r: RankedActivation) => r.trial !== undefined && !r.trial.diverged && Number.isFinite(r.trial.valLoss);
+
+/**
+ * Ranked by validation loss; diverged and non-finite trials last (in candidate order). Near-ties: sorted by val loss,
+ * the candidates within TIE of a group's best (its first member) form a group, ranked inside by health, then loss.
+ */
 export function rankTrials(results: RankedActivation[]): RankedActivation[] {
-  const loss = (r: RankedActivation) => (Number.isFinite(r.trial?.valLoss) ? r.trial!.valLoss : Infinity);
-  return results.map((r, i) => ({ r, i })).sort((a, b) => {
-    const la = loss(a.r), lb = loss(b.r);
-    if (la !== lb && !(Math.abs(la - lb) <= TIE * Math.min(la, lb))) return la - lb;
-    const h = healthPenalty(a.r.trial!) - healthPenalty(b.r.trial!);
-    return h !== 0 && Number.isFinite(h) ? h : (la - lb) || a.i - b.i;
-  }).map(x => x.r);
+  const indexed = results.map((r, i) => ({ r, i }));
+  const ok = indexed.filter(x => usable(x.r)).sort((a, b) => a.r.trial!.valLoss - b.r.trial!.valLoss || a.i - b.i);
+  const out: RankedActivation[] = [];
+  for (let g = 0; g < ok.length;) {
+    const lead = ok[g].r.trial!.valLoss;
+    let end = g + 1;
+    while (end < ok.length && ok[end].r.trial!.valLoss - lead <= TIE * Math.abs(lead)) end++;
+    const group = ok.slice(g, end).sort((a, b) => {
+      const h = healthPenalty(a.r.trial!) - healthPenalty(b.r.trial!);
+      return (Number.isFinite(h) && h !== 0 ? h : 0) || a.r.trial!.valLoss - b.r.trial!.valLoss || a.i - b.i;
+    });
+    if (group.length > 1) {
+      const names = group.map(x => x.r.activation);
+      for (const x of group) {
+        const others = names.filter(n => n !== x.r.activation).join(', ');
+        x.r = { ...x.r, reason: `${x.r.reason}; near-tie with ${others} (val losses within ${100 * TIE}%): ranked by health` };
+      }
+    }
+    out.push(...group.map(x => x.r));
+    g = end;
+  }
+  out.push(...indexed.filter(x => !usable(x.r)).map(x => x.r));
+  return out;
 }
 
-function reasonFor(a: ActivationName, t: TrialSummary, k: number): string {
+export interface CompareVerdict {
+  /** The candidate to recommend, or undefined when none beats the current activation beyond noise. */
+  winner?: RankedActivation;
+  /** One sentence for the user. */
+  message: string;
+}
+
+/**
+ * Whether the ranking names a winner: the top candidate must beat the current activation's trial by more than the
+ * near-tie margin (TIE) in val loss; otherwise the difference is noise and the current choice stays.
+ */
+export function compareVerdict(ranked: RankedActivation[], current: string | undefined, where: string): CompareVerdict {
+  const best = ranked[0];
+  if (!best || !usable(best)) return { message: `every candidate diverged for ${where}, even at lr/10: lower the learning rate and compare again` };
+  const cur = current === undefined ? undefined : ranked.find(r => r.activation === current);
+  const lrNote = best.lr !== undefined ? ` at lr ${fmt(best.lr)} (the learning rate is global: applying it changes the whole network's rate)` : '';
+  if (!cur || !usable(cur)) return { winner: best, message: `best for ${where}: ${best.activation} + ${best.init}${lrNote} (val loss ${fmt(best.trial!.valLoss)})` };
+  if (best === cur) return { winner: best, message: `the current ${current} ranks first for ${where} (val loss ${fmt(best.trial!.valLoss)}): keep it` };
+  const margin = cur.trial!.valLoss - best.trial!.valLoss;
+  if (!(margin > TIE * Math.abs(cur.trial!.valLoss))) {
+    return { message: `no candidate beats the current ${current} for ${where} beyond noise: the best, ${best.activation}, ends at val loss ${fmt(best.trial!.valLoss)} vs ${fmt(cur.trial!.valLoss)} (within ${100 * TIE}%)` };
+  }
+  return { winner: best, message: `best for ${where}: ${best.activation} + ${best.init}${lrNote} (val loss ${fmt(best.trial!.valLoss)} vs ${fmt(cur.trial!.valLoss)} for the current ${current})` };
+}
+
+function reasonFor(a: ActivationName, t: TrialSummary, k: number, configLr: number): string {
   const bits = [`val loss ${fmt(t.valLoss)} after ${k} steps`];
   if (t.valAccuracy !== undefined) bits.push(`accuracy ${Math.round(100 * t.valAccuracy)}%`);
   if (ACTIVATIONS[a].isDead) bits.push(`${Math.round(100 * (t.deadFraction ?? 0))}% dead`);
   if (ACTIVATIONS[a].isSaturated) bits.push(`${Math.round(100 * (t.saturatedFraction ?? 0))}% saturated`);
   if (t.gradRatio !== undefined) bits.push(`lowest gradient ratio ${fmt(t.gradRatio)}`);
+  if (t.attempts) {
+    const first = t.attempts[0];
+    const why = first.diverged ? 'diverged' : 'ended far behind';
+    bits.push(t.diverged ? `diverged at every rate tried (${t.attempts.map(x => fmt(x.lr)).join(', ')})`
+      : t.lr !== configLr ? `at lr ${fmt(t.lr!)}: the config's lr ${fmt(configLr)} ${why}` : `retried at lower rates after it ${why}; the config's lr ${fmt(configLr)} stayed best`);
+  }
   return `trial: ${bits.join(', ')}`;
 }
 const fmt = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(3)).toString() : 'non-finite');
@@ -152,29 +217,71 @@ export async function compareActivations(config: NetworkConfig, data: Dataset | 
   const probeEvery = Math.max(1, Math.floor(steps / 20));
   // The data set depends only on the data section, which the candidates share: load it once.
   const dataset = typeof data === 'function' ? data(config) : data;
-  const reqs: TrialRequest[] = names.map(a => ({ config: withActivation(config, targets, a), steps, probeEvery }));
-  const results: (RankedActivation | undefined)[] = new Array(names.length);
-  const done = (i: number, trial: TrialSummary) => {
-    const r: RankedActivation = { activation: names[i], init: ACTIVATIONS[names[i]].recommendedInit, reason: reasonFor(names[i], trial, steps), trial };
-    results[i] = r;
-    opts.onTrial?.(r);
+  const lr = config.train.lr;
+  const variant = (a: ActivationName, rate: number): NetworkConfig => {
+    const c = withActivation(config, targets, a);
+    return rate === lr ? c : { ...c, train: { ...c.train, lr: rate } };
   };
   const work = forwardWork(config) * Math.min(config.train.batch, dataset.train.n) * steps;
   const parallel = opts.parallel ?? true;
   const minWork = PARALLEL_MIN_WORK[workerEntry().execArgv ? 'sources' : 'bundled'];
-  if (parallel === 'always' || (parallel && names.length > 1 && work >= minWork)) {
-    await runInWorkers(reqs, dataset, 2, opts.signal, done);
-  } else {
+  const runAll = async (reqs: TrialRequest[], onResult: (i: number, t: TrialSummary) => void) => {
+    if (parallel === 'always' || (parallel && reqs.length > 1 && work >= minWork)) {
+      await runInWorkers(reqs, dataset, 2, opts.signal, onResult);
+      return;
+    }
     for (let i = 0; i < reqs.length; i++) {
       if (opts.signal?.aborted) break;
       const r = runTrial(reqs[i], dataset, () => opts.signal?.aborted ?? false);
-      if (!r.cancelled) done(i, r.trial);
+      if (!r.cancelled) onResult(i, r.trial);
       // Let the event loop see a cancel between trials.
       await new Promise(res => setImmediate(res));
     }
+  };
+  const make = (i: number, trial: TrialSummary): RankedActivation => {
+    const r: RankedActivation = { activation: names[i], init: ACTIVATIONS[names[i]].recommendedInit, reason: reasonFor(names[i], trial, steps, lr), trial };
+    if (trial.lr !== undefined && trial.lr !== lr && !trial.diverged) r.lr = trial.lr;
+    return r;
+  };
+
+  // Round 1: every candidate at the config's learning rate.
+  const first: (TrialSummary | undefined)[] = new Array(names.length);
+  await runAll(names.map(a => ({ config: variant(a, lr), steps, probeEvery })), (i, t) => { first[i] = t; opts.onTrial?.(make(i, t)); });
+  if (opts.signal?.aborted) return rankTrials(collect(first, make));
+
+  // Round 2 (fair trials): the diverged and the far-behind candidates again at lr/3 and lr/10, same seed and data.
+  const finite = first.filter((t): t is TrialSummary => !!t && !t.diverged).map(t => t.valLoss);
+  const best = finite.length ? Math.min(...finite) : Infinity;
+  const retry = names.map((_, i) => i).filter(i => {
+    const t = first[i];
+    return t !== undefined && (t.diverged || t.valLoss > FAR_BEHIND * best);
+  });
+  const retryReqs = retry.flatMap(i => RETRY_FACTORS.map(f => ({ config: variant(names[i], roundRate(lr * f)), steps, probeEvery })));
+  const second: TrialSummary[][] = retry.map(() => []);
+  if (retryReqs.length) {
+    await runAll(retryReqs, (j, t) => { second[Math.floor(j / RETRY_FACTORS.length)][j % RETRY_FACTORS.length] = t; });
   }
-  return rankTrials(results.filter((r): r is RankedActivation => r !== undefined));
+  const kept = first.slice();
+  retry.forEach((i, k) => {
+    const all = [first[i]!, ...second[k].filter(Boolean)];
+    // The best rate: lowest val loss among the non-diverged; if all diverged, the config's (first) trial.
+    // A lower rate replaces the config's only when it beats it beyond noise (or the config's rate diverged).
+    const ok = all.filter(t => !t.diverged && Number.isFinite(t.valLoss));
+    let pick = ok.length ? ok.reduce((a, b) => (b.valLoss < a.valLoss ? b : a)) : all[0];
+    const own = all[0];
+    if (!own.diverged && Number.isFinite(own.valLoss) && own.valLoss - pick.valLoss <= TIE * Math.abs(own.valLoss)) pick = own;
+    kept[i] = { ...pick, attempts: all.map(t => ({ lr: t.lr ?? lr, valLoss: t.valLoss, diverged: !!t.diverged })) };
+    if (pick !== first[i]) opts.onTrial?.(make(i, kept[i]!));
+  });
+  return rankTrials(collect(kept, make));
 }
+
+function collect(trials: (TrialSummary | undefined)[], make: (i: number, t: TrialSummary) => RankedActivation): RankedActivation[] {
+  return trials.flatMap((t, i) => (t ? [make(i, t)] : []));
+}
+
+/** lr/3 as a rate a person would write (3 significant digits). */
+const roundRate = (x: number) => Number(x.toPrecision(3));
 
 /** Multiply-adds of one sample's forward pass: each weighted layer's parameters times its output positions. */
 function forwardWork(config: NetworkConfig): number {

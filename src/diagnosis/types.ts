@@ -38,7 +38,18 @@ export interface RankedActivation {
   activation: string;
   init: string;
   reason: string;
-  trial?: { valLoss: number; trainLoss: number; valAccuracy?: number; lossCurve: number[]; deadFraction?: number; saturatedFraction?: number; gradRatio?: number };
+  /** The learning rate that goes with this choice when a fair trial had to lower the config's (global: it applies to
+   *  the whole network, not only the compared layer). Absent when the config's own rate is kept. */
+  lr?: number;
+  trial?: {
+    valLoss: number; trainLoss: number; valAccuracy?: number; lossCurve: number[]; deadFraction?: number; saturatedFraction?: number; gradRatio?: number;
+    /** The learning rate this trial trained at. */
+    lr?: number;
+    /** Non-finite, or the smoothed training loss rose above 3x its start, at every rate tried. */
+    diverged?: boolean;
+    /** Every rate tried for this candidate, in order (only when it was retried at lower rates). */
+    attempts?: { lr: number; valLoss: number; diverged: boolean }[];
+  };
 }
 
 export interface LayerSuggestions { layer: number; current: string; ranked: RankedActivation[] }

@@ -8,6 +8,21 @@ import { displayPos } from '../model';
 import type { LayerStats, RunResult, StopReason } from '../core/types';
 import type { Finding, FindingKind, LayerSuggestions, RankedActivation, Severity } from '../diagnosis/types';
 import { inferShapes, countParams } from '../config/shapes';
+import type { Verification } from '../diagnosis/verify';
+
+export interface CompareSection {
+  layer: number | 'all';
+  /** The layers whose activation each candidate replaces. */
+  layers: number[];
+  steps: number;
+  /** The config's learning rate (a candidate's `lr` differs from it only when a fair trial lowered it). */
+  lr: number;
+  rule: string;
+  retryRule: string;
+  verdict: string;
+  /** The recommended candidate, or null when none beats the current activation beyond noise. */
+  winner: string | null;
+}
 
 export const REPORT_SCHEMA_ID = 'activation-lens/report@1';
 
@@ -42,6 +57,10 @@ export interface Report {
   timeline?: ReportProbe[];
   findings: ReportFinding[];
   suggestions: { layer: number; current: string; ranked: RankedActivation[] }[];
+  /** compare: what was compared, how it is ranked, and whether a candidate beats the current choice. */
+  compare?: CompareSection;
+  /** diagnose --verify: each verified suggestion's run against the original, same seed and data. */
+  verifications?: Verification[];
   timing: { wallMs: number; stepsPerSecond: number };
 }
 

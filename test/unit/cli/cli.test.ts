@@ -126,8 +126,10 @@ describe('CLI', function () {
     const file = writeConfig('cmp', small());
     const r = await runCli(['compare', file, '--layer', 'dense_1', '--candidates', 'relu,tanh', '--steps', '20']);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /2 trials for dense_1/);
-    assert.match(r.out, /rank\s+activation\s+init\s+val loss/);
+    assert.match(r.out, /2 candidates for dense_1/);
+    assert.match(r.out, /rank\s+activation\s+init\s+lr\s+val loss/);
+    assert.match(r.out, /Ranking: ranked by validation loss .* near-tie/);
+    assert.match(r.out, /Fair trials: a candidate that diverges .* is retried at lr\/3 and lr\/10/);
     const { report } = await cliJson('compare', file, ['--layer', '0', '--candidates', 'relu,tanh', '--steps', '20']);
     assert.equal(report.suggestions.length, 1);
     assert.equal(report.suggestions[0].layer, 0);

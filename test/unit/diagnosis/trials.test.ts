@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { parseConfigText } from '../../../src/config';
 import { loadDataset } from '../../../src/data';
-import { compareActivations, rankTrials, withActivation, targetLayers } from '../../../src/diagnosis/trials';
+import { compareActivations, compareVerdict, rankTrials, withActivation, targetLayers } from '../../../src/diagnosis/trials';
+import { diverged } from '../../../src/diagnosis/trial';
 import type { RankedActivation } from '../../../src/diagnosis/types';
 
 const text = `seed: 4
@@ -55,7 +56,7 @@ describe('compare trials', function () {
   it('default candidates: the 7 of SPEC §5 plus the current one', async () => {
     const seen: string[] = [];
     const r = await compareActivations(config, () => data, { layer: 0, steps: 5, parallel: false, onTrial: t => seen.push(t.activation) });
-    assert.deepEqual(seen, ['relu', 'leaky_relu', 'elu', 'gelu', 'swish', 'tanh', 'selu', 'sigmoid']);
+    assert.deepEqual(seen.slice(0, 8), ['relu', 'leaky_relu', 'elu', 'gelu', 'swish', 'tanh', 'selu', 'sigmoid'], 'first round in candidate order');
     assert.equal(r.length, 8);
   });
 
@@ -74,5 +75,68 @@ describe('compare trials', function () {
       ({ activation, init: 'he_normal', reason: '', trial: { valLoss, trainLoss: valLoss, lossCurve: [], deadFraction, saturatedFraction: 0 } });
     const ranked = rankTrials([t('relu', 0.500, 0.6), t('elu', 0.505), t('gelu', NaN), t('tanh', 0.7)]);
     assert.deepEqual(ranked.map(r => r.activation), ['elu', 'relu', 'tanh', 'gelu']);
+  });
+});
+
+describe('fair trials', function () {
+  this.timeout(60000);
+
+  it('diverged(): non-finite, or the smoothed loss above 3x its start; a single noisy batch is not a divergence', () => {
+    const flat = Array.from({ length: 100 }, () => 1);
+    assert.equal(diverged(flat, 1), false);
+    assert.equal(diverged([...flat.slice(0, 50), NaN, ...flat.slice(51)], 1), true);
+    assert.equal(diverged(flat, NaN), true);
+    // One batch at 10x (window 5 -> mean 2.8x): not a divergence; a sustained rise to 3.5x is.
+    assert.equal(diverged(flat.map((x, i) => (i === 60 ? 10 : x)), 1), false);
+    assert.equal(diverged(flat.map((x, i) => (i >= 60 ? 3.5 : x)), 1), true);
+    assert.equal(diverged(flat, 3.5), true, 'final val loss above 3x the start');
+  });
+
+  it('near-ties form groups by the best of each group; diverged trials last even with a finite val loss', () => {
+    const t = (activation: string, valLoss: number, deadFraction = 0, div = false): RankedActivation =>
+      ({ activation, init: 'he_normal', reason: '', trial: { valLoss, trainLoss: valLoss, lossCurve: [], deadFraction, saturatedFraction: 0, diverged: div } });
+    // 0.500 and 0.509 are within 2% of 0.500; 0.515 is not (it starts the next group), even though it is within 2% of 0.509.
+    const ranked = rankTrials([t('relu', 0.500, 0.6), t('elu', 0.509), t('gelu', 0.515, 0), t('swish', 0.3, 0, true)]);
+    assert.deepEqual(ranked.map(r => r.activation), ['elu', 'relu', 'gelu', 'swish']);
+    assert.match(ranked[0].reason, /near-tie with relu/);
+    assert.doesNotMatch(ranked[2].reason, /near-tie/);
+  });
+
+  it('verdict: no winner when the best does not beat the current activation beyond 2%', () => {
+    const t = (activation: string, valLoss: number): RankedActivation =>
+      ({ activation, init: 'he_normal', reason: '', trial: { valLoss, trainLoss: valLoss, lossCurve: [] } });
+    const v = compareVerdict([t('selu', 1.105), t('sigmoid', 1.11)], 'sigmoid', 'dense_1');
+    assert.equal(v.winner, undefined);
+    assert.match(v.message, /no candidate beats the current sigmoid for dense_1 beyond noise/);
+    const w = compareVerdict([{ ...t('relu', 0.5), lr: 0.01 }, t('sigmoid', 1.11)], 'sigmoid', 'all hidden layers');
+    assert.equal(w.winner?.activation, 'relu');
+    assert.match(w.message, /at lr 0.01 \(the learning rate is global/);
+  });
+
+  it('a candidate that diverges at the config rate is retried at lr/3 and lr/10 from the same seed; its kept rate is reported', async () => {
+    // Plain SGD at lr 30 on circles: relu + he blows up (observed: smoothed loss above 3x its start), lr/3 and lr/10 do not.
+    const c = parseConfigText(`seed: 1
+data: { source: circles, samples: 300 }
+model:
+  layers:
+    - { type: dense, units: 32, activation: sigmoid }
+    - { type: dense, units: 32, activation: sigmoid }
+    - { type: dense, units: 1, activation: sigmoid }
+train: { loss: binary_cross_entropy, optimizer: sgd, lr: 30, batch: 16, steps: 80 }
+`, 'div.nn.yaml').config!;
+    const d = loadDataset(c, '.');
+    const r = await compareActivations(c, d, { layer: 'all', candidates: ['relu', 'sigmoid'], parallel: false });
+    const relu = r.find(x => x.activation === 'relu')!;
+    assert.deepEqual(relu.trial!.attempts!.map(a => a.lr), [30, 10, 3]);
+    assert.equal(relu.trial!.attempts![0].diverged, true, JSON.stringify(relu.trial!.attempts));
+    // The kept rate is the one with the lowest val loss among the attempts that did not diverge.
+    const best = relu.trial!.attempts!.filter(a => !a.diverged).reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
+    assert.equal(relu.lr, best.lr);
+    assert.equal(relu.trial!.lr, relu.lr);
+    assert.equal(relu.trial!.diverged, false);
+    assert.match(relu.reason, /the config's lr 30 diverged/);
+    // Same seed, same data: the kept trial is exactly a plain trial at that rate.
+    const again = await compareActivations({ ...c, train: { ...c.train, lr: relu.lr! } }, d, { layer: 'all', candidates: ['relu'], parallel: false });
+    assert.equal(again[0].trial!.valLoss, relu.trial!.valLoss);
   });
 });
