@@ -117,6 +117,7 @@ export async function diagnoseRun(argv: string[], io: CliIo): Promise<number> {
     if (!runs.length) return fail(`no run named "${args.run}"`);
   }
   for (const r of runs) for (const i of r.issues) io.stderr.write(`${i.file}: warning: ${i.message}\n`);
+  for (const r of runs) for (const n of r.notes ?? []) io.stderr.write(`${args.logdir}: note: run "${r.name}": ${n}\n`);
 
   const usable = runs.filter(r => r.layers.length && r.timeline.length);
   if (!usable.length) {
@@ -153,7 +154,7 @@ export function runReport(logdir: string, run: TbRun, findings: Finding[], wallM
     schema: REPORT_SCHEMA_ID,
     config: logdir,
     source: { kind: 'tensorboard', logdir, run: run.name, dir: run.dir,
-      files: run.files.map(f => ({ path: f.path, records: f.records })), issues: run.issues },
+      files: run.files.map(f => ({ path: f.path, records: f.records })), issues: run.issues, ...(run.notes ? { notes: run.notes } : {}) },
     seed: null,
     model: {
       input: null, params: null, nonTrainableParams: null,

@@ -84,7 +84,9 @@ export class LogdirReader {
     return [...this.runs.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, r]) => {
       const files = [...r.files.entries()].map(([p, f]) => ({ path: p, records: f.cursor.records, issues: [...f.cursor.issues, ...f.decodeErrors] }));
       const tails = final ? [...r.files.entries()].flatMap(([p, f]) => { const t = f.cursor.tailIssue(); return t ? [{ ...t, file: p }] : []; }) : [];
-      return r.builder.snapshot(files, tails);
+      const run = r.builder.snapshot(files, tails);
+      const notes = r.builder.limitNotes();
+      return notes.length ? { ...run, notes } : run;
     });
   }
 

@@ -12,6 +12,15 @@ import { chartEdges, deadEstimate, Estimate, moments, nonFiniteIn, rebin, satura
 import { matchTag, Quantity, SCALAR_QUANTITIES, TagRule } from './tags';
 import type { RecordIssue } from './tfrecord';
 
+/**
+ * Per-run limits: a log (or its layer metadata) may declare any number of layers and tags, and the timeline
+ * is steps x layers. Beyond these the run is read partially and says so (TbRun.notes).
+ */
+export const MAX_LAYERS_PER_RUN = 1000;
+export const MAX_TAGS_PER_RUN = 5000;
+/** Steps x layers kept in the timeline: fewer steps are kept when there are many layers. */
+export const MAX_LAYER_POINTS = 100_000;
+
 /** Tag the project's PyTorch helper (and writer) uses for layer metadata: JSON [{name, activation}]. */
 export const LAYERS_TAG = 'activation_lens/layers';
 
@@ -47,6 +56,8 @@ export interface TbRun {
   files: TbFileInfo[];
   /** Every framing problem of every file (corrupt records, a truncated tail of a finished file). */
   issues: (RecordIssue & { file: string })[];
+  /** What was left out by a per-run limit (layers, tags), one sentence each. */
+  notes?: string[];
   /** First NaN/Inf seen: loss, then forward (z, a), then backward (dL/dz), by step. */
   nonFinite?: NonFiniteEvent;
   /** Steps dropped because the writer restarted (SessionLog START), as TensorBoard does. */
@@ -80,12 +91,31 @@ export class TbRunBuilder {
   private readonly scalars = new Map<Quantity, [number, number][]>();
   private readonly tagInfo = new Map<string, TbTagInfo>();
   private readonly edges = new Map<string, number[]>();
-  private readonly maxPoints: number;
+  private readonly pointLimit: number;
+  /** Names left out by a limit (themselves capped: counting is all they are for). */
+  private readonly droppedLayers = new Set<string>();
+  private readonly droppedTags = new Set<string>();
   private restarts = 0;
   private nonFinite?: NonFiniteEvent;
 
   constructor(readonly name: string, readonly dir: string, private readonly opts: RunOptions) {
-    this.maxPoints = Math.max(16, opts.maxPoints ?? 2000);
+    this.pointLimit = Math.max(16, opts.maxPoints ?? 2000);
+    // Layer names are user text: no inherited keys (a layer named "constructor").
+    if (opts.activations) this.opts = { ...opts, activations: Object.assign(Object.create(null) as Record<string, string>, opts.activations) };
+  }
+
+  /** Steps kept: the option, fewer when the layers are many (steps x layers stays within MAX_LAYER_POINTS). */
+  private get maxPoints(): number {
+    return Math.max(16, Math.min(this.pointLimit, Math.floor(MAX_LAYER_POINTS / Math.max(1, this.layerList.length))));
+  }
+
+  /** Sentences for what a per-run limit left out. */
+  limitNotes(): string[] {
+    const notes: string[] = [];
+    const count = (s: Set<string>) => s.size >= MAX_TAGS_PER_RUN ? `at least ${s.size}` : `${s.size}`;
+    if (this.droppedLayers.size) notes.push(`the run has more than ${MAX_LAYERS_PER_RUN} layers: only the first ${MAX_LAYERS_PER_RUN} are read (${count(this.droppedLayers)} more left out)`);
+    if (this.droppedTags.size) notes.push(`the run has more than ${MAX_TAGS_PER_RUN} tags: only the first ${MAX_TAGS_PER_RUN} are listed (${count(this.droppedTags)} more left out)`);
+    return notes;
   }
 
   add(e: TbEvent): void {
@@ -100,6 +130,7 @@ export class TbRunBuilder {
   }
 
   snapshot(files: TbFileInfo[], finalIssues: (RecordIssue & { file: string })[] = []): TbRun {
+    while (this.steps.size > this.maxPoints) this.thinSteps();
     const layers = this.layerList.map(l => ({ ...l, activation: this.activationOf(l.name), type: this.metaTypes.get(l.name) ?? 'dense' }));
     const loss = this.scalars.get('loss') ?? [], val = this.scalars.get('val_loss') ?? [];
     const acc = this.scalars.get('val_accuracy') ?? [], norm = this.scalars.get('grad_norm') ?? [];
@@ -131,16 +162,18 @@ export class TbRunBuilder {
     if (!Array.isArray(list)) return;
     for (const item of list) {
       if (typeof item?.name !== 'string') continue;
-      this.layer(item.name);
+      if (this.layer(item.name) < 0) continue;
       if (item.type === 'conv2d' || item.type === 'dense') this.metaTypes.set(item.name, item.type);
       const spec = typeof item.activation === 'string' ? activationSpecOf(item.activation) : undefined;
       if (spec) this.metaActivations.set(item.name, { ...spec, ...(typeof item.alpha === 'number' ? { alpha: item.alpha } : {}) });
     }
   }
 
+  /** The layer's index, -1 beyond MAX_LAYERS_PER_RUN. */
   private layer(name: string): number {
     let i = this.layerIndex.get(name);
     if (i === undefined) {
+      if (this.layerList.length >= MAX_LAYERS_PER_RUN) { if (this.droppedLayers.size < MAX_TAGS_PER_RUN) this.droppedLayers.add(name); return -1; }
       i = this.layerList.length;
       this.layerIndex.set(name, i);
       this.layerList.push({ index: i, name, type: 'dense' });
@@ -151,6 +184,7 @@ export class TbRunBuilder {
   private noteTag(tag: string, kind: TbTagInfo['kind'], step: number, m: { quantity: Quantity; layer: string } | null, plugin?: string): void {
     const t = this.tagInfo.get(tag);
     if (t) { t.count++; t.firstStep = Math.min(t.firstStep, step); t.lastStep = Math.max(t.lastStep, step); return; }
+    if (this.tagInfo.size >= MAX_TAGS_PER_RUN) { if (this.droppedTags.size < MAX_TAGS_PER_RUN) this.droppedTags.add(tag); return; }
     const usable = m && (kind === 'scalar' ? SCALAR_QUANTITIES.has(m.quantity) : kind === 'histogram' && !SCALAR_QUANTITIES.has(m.quantity));
     this.tagInfo.set(tag, { tag, kind, count: 1, firstStep: step, lastStep: step,
       ...(usable ? { quantity: m!.quantity, ...(m!.layer ? { layer: m!.layer } : {}) } : {}), ...(plugin ? { plugin } : {}) });
@@ -166,6 +200,7 @@ export class TbRunBuilder {
   private addHistogram(q: Quantity, layerName: string, step: number, h: TbHistogram): void {
     if (q === 'bias') return;
     const index = this.layer(layerName);
+    if (index < 0) return;
     let pieces = this.steps.get(step);
     if (!pieces) {
       pieces = new Map();

@@ -7,15 +7,19 @@
  */
 import * as fs from 'node:fs';
 import { maskedCrc32c } from './crc32c';
+import { openUserFile } from '../io/userFile';
 
 export const HEADER_BYTES = 12;
 export const FOOTER_BYTES = 4;
 /** Read size; a record larger than this gets a buffer of its own size. */
 const CHUNK_BYTES = 4 << 20;
-/** Larger declared lengths are treated as corruption even with a valid length CRC (1 in 2^32 chance). */
-const MAX_RECORD_BYTES = 1 << 30;
+/**
+ * Larger records (valid length CRC) are skipped by seeking past them, never read: a header may declare any
+ * length, and an event (histogram, text) is far smaller. Images or audio above this are not what we read.
+ */
+export const MAX_RECORD_BYTES = 16 << 20;
 
-export type RecordIssueKind = 'bad-length-crc' | 'bad-data-crc' | 'truncated';
+export type RecordIssueKind = 'bad-length-crc' | 'bad-data-crc' | 'truncated' | 'oversized';
 
 /** A problem in one file at one byte offset; `skipped` is how many bytes were passed over. */
 export interface RecordIssue { kind: RecordIssueKind; offset: number; skipped: number; message: string }
@@ -63,11 +67,11 @@ export class RecordFileCursor {
    * `data` is a view into a reused buffer: decode it before returning. Returns the number of new records.
    */
   read(onRecord: (data: Uint8Array, offset: number) => void): number {
-    let fd: number;
-    try { fd = fs.openSync(this.path, 'r'); } catch { return 0; }
+    let fd: number, size: number;
+    // Regular files only (a FIFO named *.tfevents* would block); no size cap: reading is incremental.
+    try { ({ fd, size } = openUserFile(this.path, { kind: 'tfevents', maxBytes: Number.MAX_SAFE_INTEGER })); } catch { return 0; }
     const before = this.records;
     try {
-      const size = fs.fstatSync(fd).size;
       if (size < this.offset) { // truncated or replaced: start over
         this.offset = 0; this.resyncFrom = null;
       }
@@ -79,6 +83,15 @@ export class RecordFileCursor {
         const got = readFully(fd, buf, n, this.offset);
         const r = this.scan(buf, got, onRecord);
         this.offset += r.consumed;
+        if (r.skipBytes > 0) { // an oversized record: seek past it once it is all there
+          if (this.offset + r.skipBytes > size) break;
+          this.issues.push({ kind: 'oversized', offset: this.offset, skipped: r.skipBytes,
+            message: `record at byte ${this.offset} declares ${r.skipBytes - HEADER_BYTES - FOOTER_BYTES} bytes, over the ${MAX_RECORD_BYTES >> 20} MB limit; skipped unread` });
+          this.records++;
+          this.offset += r.skipBytes;
+          want = CHUNK_BYTES;
+          continue;
+        }
         if (r.needBytes > 0) { // one record does not fit the chunk
           if (this.offset + r.needBytes > size) break; // its tail is not written yet
           want = r.needBytes;
@@ -109,26 +122,26 @@ export class RecordFileCursor {
       message: `truncated record at byte ${this.offset}: the file ends ${this.pendingBytes} bytes into it` };
   }
 
-  private scan(buf: Buffer, n: number, onRecord: (data: Uint8Array, offset: number) => void): { consumed: number; needBytes: number } {
+  private scan(buf: Buffer, n: number, onRecord: (data: Uint8Array, offset: number) => void): { consumed: number; needBytes: number; skipBytes: number } {
     const view = new DataView(buf.buffer, buf.byteOffset, n);
     let p = 0;
     for (;;) {
       if (this.resyncFrom !== null) {
         let q = p;
         while (q + HEADER_BYTES <= n && !headerValid(buf, q, view)) q++;
-        if (q + HEADER_BYTES > n) return { consumed: Math.max(p, n - HEADER_BYTES + 1), needBytes: 0 };
+        if (q + HEADER_BYTES > n) return { consumed: Math.max(p, n - HEADER_BYTES + 1), needBytes: 0, skipBytes: 0 };
         this.issues.push({ kind: 'bad-length-crc', offset: this.resyncFrom, skipped: this.offset + q - this.resyncFrom,
           message: `corrupt record length at byte ${this.resyncFrom} (length CRC mismatch); skipped ${this.offset + q - this.resyncFrom} bytes to the next valid record` });
         this.records++;
         this.resyncFrom = null;
         p = q;
       }
-      if (n - p < HEADER_BYTES) return { consumed: p, needBytes: 0 };
+      if (n - p < HEADER_BYTES) return { consumed: p, needBytes: 0, skipBytes: 0 };
       if (!headerValid(buf, p, view)) { this.resyncFrom = this.offset + p; p++; continue; }
       const len = view.getUint32(p, true) + view.getUint32(p + 4, true) * 2 ** 32;
-      if (len > MAX_RECORD_BYTES) { this.resyncFrom = this.offset + p; p++; continue; }
       const total = HEADER_BYTES + len + FOOTER_BYTES;
-      if (n - p < total) return { consumed: p, needBytes: p === 0 ? total : 0 };
+      if (len > MAX_RECORD_BYTES) return { consumed: p, needBytes: 0, skipBytes: total };
+      if (n - p < total) return { consumed: p, needBytes: p === 0 ? total : 0, skipBytes: 0 };
       const dataStart = p + HEADER_BYTES;
       this.records++;
       if (maskedCrc32c(buf, dataStart, dataStart + len) !== view.getUint32(dataStart + len, true)) {
