@@ -4,6 +4,8 @@ import { parseConfigText } from '../../../src/config';
 import type { NetworkConfig } from '../../../src/model';
 import { staticFindings } from '../../../src/diagnosis/rules';
 import { suggestActivations } from '../../../src/diagnosis/suggestions';
+import type { Finding } from '../../../src/diagnosis/types';
+import { makeConfig } from '../core/helpers';
 
 function config(layers: string, extra = 'data: { source: spiral, classes: 3 }\ntrain: { loss: cross_entropy }'): NetworkConfig {
   const r = parseConfigText(`${extra}\nmodel:\n  layers:\n${layers}`, 'test.nn.yaml');
@@ -90,5 +92,32 @@ describe('rule-based suggestions', () => {
     assert.ok(suggestActivations(deep, [])[0].ranked.findIndex(r => r.activation === 'selu') <= 1);
     const shallow = config(`    - { type: dense, units: 16, activation: tanh }\n    - { type: dense, units: 3, activation: softmax }`);
     assert.equal(suggestActivations(shallow, [])[0].ranked[0].activation, 'tanh');
+  });
+});
+
+describe('rule-based suggestions: cost', () => {
+  /** A deep relu stack with a dead-units finding on every hidden layer and one finding listing all of them. */
+  function deepCase(n: number) {
+    const layers = Array.from({ length: n }, () => ({ type: 'dense' as const, units: 8, activation: 'relu' as const }));
+    const c = makeConfig([8], [...layers, { type: 'dense', units: 1 }]);
+    const findings: Finding[] = layers.map((_, i) => ({ kind: 'dead-units', severity: 'warning', layer: i, layerName: `dense_${i}`, step: 10, message: '',
+      evidence: { deadFraction: 0.5 }, suggestions: [] }));
+    findings.push({ kind: 'activation-choice', severity: 'info', layer: -1, layerName: '', step: null, message: '', evidence: { layers: layers.map((_, i) => i) }, suggestions: [] });
+    return { c, findings };
+  }
+  /** Property reads of the findings while suggesting: what an algorithm that is quadratic in layers multiplies. */
+  function reads(n: number): { reads: number; reasons: string[] } {
+    const { c, findings } = deepCase(n);
+    let count = 0;
+    const counted = findings.map(f => new Proxy(f, { get(t, k, r) { count++; return Reflect.get(t, k, r); } }));
+    const s = suggestActivations(c, counted);
+    return { reads: count, reasons: [s[3].ranked.find(r => r.activation === 'relu')!.reason] };
+  }
+
+  it('is linear in layers: 8x the layers (each with a finding) costs about 8x the finding reads, not 64x', () => {
+    const small = reads(1000), large = reads(8000);
+    assert.ok(large.reads / small.reads < 10, `${small.reads} reads for 1000 layers, ${large.reads} for 8000`);
+    // Still each layer's own evidence: layer 3's relu is marked down for its dead units.
+    assert.match(small.reasons[0], /this layer has 50% dead units and relu can die too/);
   });
 });
