@@ -143,6 +143,10 @@ export interface NetworkConfig {
     keras?: string;
     /** Where the layers came from when imported from an ONNX file (`model.onnx:` or the file given directly). */
     onnx?: string;
+    /** `model.weights`: the model file whose weights `init: from-model` starts from (default: keras/onnx). */
+    weights?: string;
+    /** `model.init: from-model`: training starts from the model's own weights instead of drawn ones. */
+    fromModel?: boolean;
   };
   train: TrainSpec;
   probe: ProbeSpec;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { formatProblem, InputError, type Dataset, type NetworkConfig } from '../model';
 import { loadConfigFile } from '../config';
 import { loadDataset } from '../data';
+import { loadModelWeights } from '../config/weights';
 import { defaultProbeEvery } from '../core/train';
 import { memoryRefusal } from '../core/memory';
 import { thresholdProblems } from '../diagnosis/thresholds';
@@ -51,6 +52,16 @@ export function loadData(config: NetworkConfig, file: string, memoryLimitMB = 10
   if (refusal) throw new InputFailure(`${file}:1:1: ${refusal}`);
   try {
     return loadDataset(config, path.dirname(path.resolve(file)));
+  } catch (e) {
+    if (e instanceof InputError) throw new InputFailure(formatProblem(e.file && e.file !== config.file ? e.file : file, e.problem));
+    throw new InputFailure(`${file}:1:1: ${(e as Error).message}`);
+  }
+}
+
+/** `init: from-model`: the model's weights by layer index (undefined when the config draws its weights). */
+export function loadWeights(config: NetworkConfig, file: string): (Record<string, Float32Array> | undefined)[] | undefined {
+  try {
+    return loadModelWeights(config, path.dirname(path.resolve(file)));
   } catch (e) {
     if (e instanceof InputError) throw new InputFailure(formatProblem(e.file && e.file !== config.file ? e.file : file, e.problem));
     throw new InputFailure(`${file}:1:1: ${(e as Error).message}`);

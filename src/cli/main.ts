@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { parseArgs, UsageError, intOption, type ArgSpec, type ParsedArgs } from './args';
-import { InputFailure, applyEpochs, applyOverrides, loadConfig, loadData } from './input';
+import { InputFailure, applyEpochs, applyOverrides, loadConfig, loadData, loadWeights } from './input';
 import { findingsText, layerTable, suggestionsText, summaryLine, trialsText, verificationsText } from './output';
 import { Progress } from './progress';
 import type { Io } from './io';
@@ -53,12 +53,13 @@ const diagnoseCmd: Command = {
     const t0 = performance.now();
     let config = applyOverrides(loadConfig(file, l => io.stderr.write(`${l}\n`)), { seed, steps });
     const data = loadData(config, file);
+    const initialWeights = loadWeights(config, file);
     if (epochs !== undefined) config = applyEpochs(config, epochs, data.train.n);
     const json = args.flags.has('json');
     const progress = new Progress(io.stderr, !json, config.train.steps);
     let result;
     try {
-      result = train(config, data, { onStep: (s, loss) => progress.update(s, loss) });
+      result = train(config, data, { initialWeights, onStep: (s, loss) => progress.update(s, loss) });
     } catch (e) {
       throw new InputFailure(`${file}:1:1: ${(e as Error).message}`);
     } finally {

@@ -22,6 +22,9 @@ export interface Draft {
   layers: LayerSpec[];
   keras?: string;
   onnx?: string;
+  /** model.weights: the file `init: from-model` reads (else the imported model). */
+  weights?: string;
+  fromModel?: boolean;
   train: Partial<TrainSpec>;
   probe: Partial<ProbeSpec>;
   diagnostics: Thresholds;
@@ -99,7 +102,7 @@ export function finishConfig(d: Draft, rep: Reporter, opts: FinishOptions): Netw
     file: d.file,
     seed: d.seed ?? 0,
     data: data ?? { source: 'tensorboard', samples: 0, noise: 0, validation: 0.2 },
-    model: { input, layers: d.layers, ...(d.keras ? { keras: d.keras } : {}), ...(d.onnx ? { onnx: d.onnx } : {}) },
+    model: { input, layers: d.layers, ...(d.keras ? { keras: d.keras } : {}), ...(d.onnx ? { onnx: d.onnx } : {}), ...(d.weights ? { weights: d.weights } : {}), ...(d.fromModel ? { fromModel: true } : {}) },
     train, probe,
     diagnostics: d.diagnostics,
     spans: d.spans,

@@ -537,7 +537,7 @@ function initYaml(i: InitSpec): unknown {
 }
 
 /** A *.nn.yaml text for a config (the imported layers written out, so they can be edited and quick-fixed). */
-export function toConfigYaml(config: NetworkConfig, sourceName?: string): string {
+export function toConfigYaml(config: NetworkConfig, sourceName?: string, opts: { weights?: string } = {}): string {
   const layers = config.model.layers.map(l => {
     const o: Record<string, unknown> = { type: l.type, name: l.name };
     switch (l.type) {
@@ -580,13 +580,15 @@ export function toConfigYaml(config: NetworkConfig, sourceName?: string): string
     ...(config.name ? { name: config.name } : {}),
     seed: config.seed,
     data,
-    model: { input: config.model.input.length === 1 ? config.model.input[0] : config.model.input, layers },
+    model: { input: config.model.input.length === 1 ? config.model.input[0] : config.model.input, ...(opts.weights ? { weights: opts.weights, init: 'random' } : {}), layers },
     train,
   };
   const header = [
     sourceName ? `# Imported from the ${/\.onnx$/i.test(sourceName) ? 'ONNX' : 'Keras'} model ${sourceName} by Activation Lens.` : '# Written by Activation Lens.',
     '# Without real data the network trains on a random teacher network of the same input shape (data.source: teacher);',
     '# point data: at your own data (csv) to diagnose it on that.',
+    ...(opts.weights ? [`# model.init: from-model starts training from the trained weights in ${opts.weights} (matched by layer name);`,
+      '# on synthetic data findings speak about the architecture and initialisation, not about learning.'] : []),
   ].join('\n');
   return `${header}\n${YAML.stringify(doc, { lineWidth: 120, flowCollectionPadding: false })}`;
 }

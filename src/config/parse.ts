@@ -11,7 +11,7 @@ import { describe, type SNode } from './tree';
 
 const TOP_KEYS = ['$schema', 'name', 'seed', 'data', 'model', 'train', 'probe', 'diagnostics'];
 const DATA_KEYS = ['source', 'samples', 'noise', 'classes', 'features', 'shape', 'size', 'validation', 'path', 'target', 'normalize', 'logdir', 'tags'];
-const MODEL_KEYS = ['input', 'layers', 'keras', 'onnx'];
+const MODEL_KEYS = ['input', 'layers', 'keras', 'onnx', 'weights', 'init'];
 const TRAIN_KEYS = ['loss', 'optimizer', 'lr', 'batch', 'epochs', 'steps', 'clip', 'weight_decay', 'momentum', 'beta1', 'beta2', 'epsilon', 'rho'];
 const PROBE_KEYS = ['every', 'samples'];
 export const LOSS_NAMES: LossName[] = ['mse', 'binary_cross_entropy', 'cross_entropy'];
@@ -83,6 +83,14 @@ export function readConfigTree(root: SNode, file: string, rep: Reporter): ReadRe
       if (p !== undefined) onnxPath = { path: p, span: onnxAt.node.span };
     } else if (layersAt) draft.layers = readLayers(rep, layersAt) ?? [];
     else rep.error(modelAt.node.span, 'model needs "layers" (a list of layers), "keras" (a Keras/TF.js model JSON) or "onnx" (an ONNX model)', '/model');
+    // Where `init: from-model` reads the trained weights: model.weights, else the imported model itself.
+    const weightsAt = get(modelAt.node, 'weights', '/model');
+    if (weightsAt) { const w = readString(rep, weightsAt); if (w !== undefined) draft.weights = w; }
+    const initAt = get(modelAt.node, 'init', '/model');
+    if (initAt && readEnum(rep, initAt, ['random', 'from-model'] as const) === 'from-model') {
+      draft.fromModel = true;
+      if (!weightsAt && !onnxAt && !kerasAt) rep.error(initAt.node.span, 'init: from-model needs the model the weights come from: model.onnx, model.keras (a TF.js model.json with its .bin files) or model.weights', '/model/init');
+    }
   }
 
   // train

@@ -21,6 +21,8 @@ export interface TrainOptions {
   onStep?: (step: number, loss: number) => void;
   shouldStop?: () => boolean;   // polled every step; true => stopped: 'cancelled', partial result kept
   kernels?: 'wasm' | 'js';
+  /** `init: from-model`: weights by layer index and parameter name, replacing the drawn ones. */
+  initialWeights?: (Record<string, Float32Array> | undefined)[];
 }
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -76,6 +78,10 @@ export class Trainer {
     this.net = new Network(config, { rows, kernels: opts.kernels ?? 'wasm' });
     this.opt = new Optimizer(config.train, this.net.params, this.net.heap);
     this.net.commit();
+    if (opts.initialWeights) {
+      const bad = this.net.loadWeights(opts.initialWeights);
+      if (bad.length) throw new Error(`the model's weights do not fit ${bad.join(', ')}: the layer's shape differs from the model's`);
+    }
     this.probes = this.net.layers.map(l => new LayerProbe(l, this.net.heap.kernels, this.net.statsScratch));
     this.shuffleRng = Rng.derive(config.seed, 'shuffle');
     this.perm = new Uint32Array(data.train.n);

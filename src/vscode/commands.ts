@@ -97,7 +97,8 @@ export async function createConfigFromOnnx(source?: vscode.Uri, target?: vscode.
     const choice = await vscode.window.showWarningMessage(`${vscode.workspace.asRelativePath(dest)} already exists. Replace it with the config imported from ${rel}?`, { modal: true }, 'Replace');
     if (choice !== 'Replace') return undefined;
   }
-  await createFile(dest, Buffer.from(toConfigYaml(parsed.config, path.basename(uri.fsPath))));
+  const rel2 = path.relative(path.dirname(dest.fsPath), uri.fsPath).split(path.sep).join('/');
+  await createFile(dest, Buffer.from(toConfigYaml(parsed.config, path.basename(uri.fsPath), { weights: rel2 })));
   await vscode.window.showTextDocument(dest);
   return dest;
 }

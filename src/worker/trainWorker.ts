@@ -11,6 +11,7 @@ import type { ProbePoint } from '../core/types';
 import { memoryRefusal } from '../core/memory';
 import { Trainer } from '../core/train';
 import { loadDataset } from '../data';
+import { loadModelWeights } from '../config/weights';
 
 /** Minimum interval between stats messages (20 per second at most). */
 export const STATS_INTERVAL_MS = 50;
@@ -40,7 +41,9 @@ export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m
     const refusal = memoryRefusal(config, m.memoryLimitMB);
     if (refusal) { post({ type: 'error', runId, message: refusal }); return; }
     const data = load(config, m.baseDir);
+    const initialWeights = loadModelWeights(config, m.baseDir);
     trainer = new Trainer(config, data, {
+      initialWeights,
       maxSteps: m.maxSteps,
       shouldStop: flag ? () => Atomics.load(flag, 0) !== 0 : undefined,
       onProbe: p => pending.push(p),

@@ -163,6 +163,7 @@ describe('editor surfaces on real documents', () => {
     const parsed = parseConfigText(doc.getText(), created.fsPath);
     assert.deepEqual(parsed.problems.filter(p => p.severity === 'error'), []);
     assert.deepEqual(parsed.config!.model.layers.map(l => l.type), ['conv2d', 'conv2d', 'flatten', 'dense', 'dense']);
+    assert.ok(parsed.config!.model.weights?.endsWith('mnist-cnn.onnx'), 'model.weights names the model, for init: from-model');
     const hover = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, positionOf(doc, 'relu', 'activation:')));
     assert.match(hover, /relu/i);
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);

@@ -81,16 +81,16 @@ export function loadOnnxFile(file: string): ParseResult {
 }
 
 /** The model's own weights for each layer of a config imported from it, in the core's layout. */
-export function onnxWeights(bytes: Uint8Array, modelPath: string): { weights: LayerWeights[]; problems: Reporter['problems'] } {
+export function onnxWeights(bytes: Uint8Array, modelPath: string): { weights: LayerWeights[]; names: string[]; problems: Reporter['problems'] } {
   const rep = new Reporter();
   const od = readOnnx(bytes, modelPath, rep);
   try {
     const weights = od.weights.map(w => Object.fromEntries(Object.entries(w).map(([k, load]) => [k, load()])));
-    return { weights, problems: rep.problems };
+    return { weights, names: od.layers.map(l => l.name), problems: rep.problems };
   } catch (e) {
     if (!(e instanceof OnnxError)) throw e;
     rep.error(undefined, e.message);
-    return { weights: [], problems: rep.problems };
+    return { weights: [], names: [], problems: rep.problems };
   }
 }
 

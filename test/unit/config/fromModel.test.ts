@@ -1,0 +1,117 @@
+/**
+ * `init: from-model`: training starts from the model's own weights. Oracles: torch's output on the stored
+ * batch for ONNX (scripts/fixtures/make-onnx-fixtures.py), TensorFlow.js's predict() for a TF.js layers-model
+ * saved with its .bin shard. The core's forward pass with the loaded weights must equal them to 1e-4.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { parseConfigText, toConfigYaml, importOnnx } from '../../../src/config';
+import { loadModelWeights } from '../../../src/config/weights';
+import { Network } from '../../../src/core/network';
+import { Trainer } from '../../../src/core/train';
+import { InputError, type NetworkConfig } from '../../../src/model';
+
+const GEN = path.join(__dirname, '../../fixtures/onnx/generated');
+
+function nchwToNhwc(x: number[], [N, C, H, W]: number[]): Float32Array {
+  const o = new Float32Array(x.length);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) o[((n * H + h) * W + w) * C + c] = x[((n * C + c) * H + h) * W + w];
+  return o;
+}
+
+function forward(config: NetworkConfig, weights: (Record<string, Float32Array> | undefined)[], x: Float32Array, rows: number): Float32Array {
+  const net = new Network(config, { rows, kernels: 'js' }).commit();
+  assert.deepEqual(net.loadWeights(weights), []);
+  net.input.v.set(x);
+  net.forward(rows, 'eval');
+  return net.layers[net.layers.length - 1].out.v.slice(0, rows * net.outWidth);
+}
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => { let m = 0; for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i])); return m; };
+
+describe('init: from-model', function () {
+  this.timeout(60000);
+
+  it('model.onnx + init: from-model: the forward pass with the loaded weights equals torch (conv, batchnorm, pooling, flatten order)', () => {
+    const cfgFile = path.join(GEN, 'from-model.nn.yaml');
+    const r = parseConfigText('model:\n  onnx: cnn-bn-pool.onnx\n  init: from-model\n', cfgFile);
+    assert.ok(r.config, r.problems.map(p => p.message).join('\n'));
+    assert.equal(r.config.model.fromModel, true);
+    const weights = loadModelWeights(r.config, GEN)!;
+    const io = JSON.parse(fs.readFileSync(path.join(GEN, 'cnn-bn-pool.io.json'), 'utf8'));
+    const y = forward(r.config, weights, nchwToNhwc(io.input.data, io.input.shape), io.input.shape[0]);
+    assert.ok(maxDiff(y, io.output.data) < 1e-4, `max diff ${maxDiff(y, io.output.data)}`);
+  });
+
+  it('a written-out config (Create Config from ONNX Model) with weights: and init: from-model matches its layers by name', () => {
+    const imported = importOnnx(fs.readFileSync(path.join(GEN, 'mlp-gemm.onnx')), path.join(GEN, 'mlp-gemm.onnx')).config!;
+    const yaml = toConfigYaml(imported, 'mlp-gemm.onnx').replace(/^model:\n/m, 'model:\n  weights: mlp-gemm.onnx\n  init: from-model\n');
+    const r = parseConfigText(yaml, path.join(GEN, 'mlp.nn.yaml'));
+    assert.ok(r.config, r.problems.map(p => p.message).join('\n'));
+    const weights = loadModelWeights(r.config, GEN)!;
+    const io = JSON.parse(fs.readFileSync(path.join(GEN, 'mlp-gemm.io.json'), 'utf8'));
+    const y = forward(r.config, weights, Float32Array.from(io.input.data), io.input.shape[0]);
+    assert.ok(maxDiff(y, io.output.data) < 1e-4, `max diff ${maxDiff(y, io.output.data)}`);
+  });
+
+  it('training starts from the loaded weights: the first probe sees the model, not a fresh draw', () => {
+    const r = parseConfigText('model:\n  onnx: mlp-gemm.onnx\n  init: from-model\ndata: {source: teacher, samples: 64, classes: 4}\ntrain: {steps: 1, batch: 8}\n', path.join(GEN, 'x.nn.yaml'));
+    const config = r.config!;
+    const weights = loadModelWeights(config, GEN)!;
+    const data = { inputShape: [8], task: 'classification' as const, targetDim: 4, train: { x: new Float32Array(8 * 8), y: new Float32Array(8), n: 8 }, val: { x: new Float32Array(8 * 8), y: new Float32Array(8), n: 8 } };
+    const t = new Trainer(config, data, { initialWeights: weights, kernels: 'js' });
+    const kernel = t.net.layers[0].params.find(p => p.name === 'kernel')!.w.v;
+    assert.deepEqual(Array.from(kernel), Array.from(weights[0]!.kernel));
+    const drawn = new Trainer(config, data, { kernels: 'js' }).net.layers[0].params.find(p => p.name === 'kernel')!.w.v;
+    assert.notDeepEqual(Array.from(drawn), Array.from(weights[0]!.kernel));
+  });
+
+  it('a layer the model has no weights for, and a layer whose shape changed, are clear errors', () => {
+    const imported = importOnnx(fs.readFileSync(path.join(GEN, 'mlp-gemm.onnx')), 'mlp-gemm.onnx').config!;
+    const yaml = toConfigYaml(imported, 'mlp-gemm.onnx').replace(/^model:\n/m, 'model:\n  weights: mlp-gemm.onnx\n  init: from-model\n');
+    const renamed = parseConfigText(yaml.replace('name: dense_2', 'name: my_dense'), path.join(GEN, 'a.nn.yaml')).config!;
+    assert.throws(() => loadModelWeights(renamed, GEN), (e: InputError) => /mlp-gemm\.onnx has no weights for layer "my_dense" \(layers are matched by name\)/.test(e.message) && e.problem.span !== undefined);
+    const wider = parseConfigText(yaml.replace('units: 12', 'units: 13'), path.join(GEN, 'b.nn.yaml')).config!;
+    const data = { inputShape: [8], task: 'regression' as const, targetDim: 4, train: { x: new Float32Array(64), y: new Float32Array(32), n: 8 }, val: { x: new Float32Array(64), y: new Float32Array(32), n: 8 } };
+    assert.throws(() => new Trainer(wider, data, { initialWeights: loadModelWeights(wider, GEN), kernels: 'js' }), /the model's weights do not fit dense_2\.kernel, dense_2\.bias/);
+  });
+
+  it('init: from-model without a model to read from is an error at the value', () => {
+    const r = parseConfigText('model:\n  init: from-model\n  layers: [{type: dense, units: 1}]\n  input: 2\n', 'x.nn.yaml');
+    const e = r.problems.find(p => /init: from-model needs the model the weights come from/.test(p.message));
+    assert.ok(e, r.problems.map(p => p.message).join('\n'));
+    assert.equal(e.span!.start.line, 1);
+  });
+
+  it('a TF.js layers-model with its .bin shard: the forward pass equals TensorFlow.js predict()', async () => {
+    const model = tfl.sequential({ layers: [
+      tfl.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3, activation: 'relu', name: 'conv' }),
+      tfl.layers.batchNormalization({ name: 'bn' }),
+      tfl.layers.flatten({ name: 'flat' }),
+      tfl.layers.dense({ units: 4, activation: 'softmax', name: 'out' }),
+    ] });
+    // Non-default batchnorm statistics, so that ignoring them would show.
+    const bn = model.getLayer('bn');
+    bn.setWeights(bn.getWeights().map((w, i) => tf.add(w, tf.randomUniform(w.shape, 0.1, 0.5, 'float32', 10 + i))));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-'));
+    await model.save(tf.io.withSaveHandler(async art => {
+      const json = { format: 'layers-model', modelTopology: art.modelTopology, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: art.weightSpecs }] };
+      fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
+      fs.writeFileSync(path.join(dir, 'group1-shard1of1.bin'), Buffer.from(art.weightData as ArrayBuffer));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    const r = parseConfigText('model:\n  keras: model.json\n  init: from-model\n', path.join(dir, 'net.nn.yaml'));
+    assert.ok(r.config, r.problems.map(p => p.message).join('\n'));
+    const weights = loadModelWeights(r.config, dir)!;
+    const x = tf.randomNormal([5, 6, 6, 2], 0, 1, 'float32', 3);
+    const want = await (model.predict(x) as tf.Tensor).data();
+    const got = forward(r.config, weights, await x.data() as Float32Array, 5);
+    assert.ok(maxDiff(got, want) < 1e-4, `max diff ${maxDiff(got, want)}`);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
