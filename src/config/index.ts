@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as jsonc from 'jsonc-parser';
-import { displayPos, type InputProblem, type Span } from '../model';
+import { displayPos, type InputProblem, type NetworkConfig, type Span } from '../model';
 import { finishConfig } from './finish';
 import { importKeras, looksLikeKeras, readKeras } from './keras';
 import { readConfigTree } from './parse';
@@ -17,6 +17,7 @@ import type { ParseResult } from './result';
 import { csvOutline, type CsvOutline } from '../data/csv';
 import { readUserFile, readUserFileText, statUserFile, UserFileError, USER_FILE_LIMITS, type UserFileKind } from '../io/userFile';
 import { isOnnxName, loadOnnxFile, readOnnx } from './onnx';
+import { isKerasZipName, kerasZipConfig, KerasZipError } from './kerasZip';
 
 export type { ParseResult } from './result';
 export { inferShapes, type LayerShape } from './shapes';
@@ -124,8 +125,9 @@ function mergeKeras(draft: import('./finish').Draft, ref: { path: string; span: 
     return;
   }
   let text: string;
-  try { text = readFile(abs, 'keras'); } catch (e) {
-    rep.error(ref.span, `cannot read ${ref.path}: ${whyUnreadable(e)}`, '/model/keras');
+  const zip = isKerasZipName(ref.path);
+  try { text = zip ? kerasZipConfig(readUserFile(abs, { kind: 'keras', root: workspaceRoot })) : readFile(abs, 'keras'); } catch (e) {
+    rep.error(ref.span, e instanceof KerasZipError ? `${ref.path}: ${e.message}` : `cannot read ${ref.path}: ${whyUnreadable(e)}`, '/model/keras');
     return;
   }
   const errors: jsonc.ParseError[] = [];
@@ -135,7 +137,8 @@ function mergeKeras(draft: import('./finish').Draft, ref: { path: string; span: 
   const kd = readKeras(value, text, inner);
   // Problems of the Keras file are shown at the `keras:` value, naming their place in that file.
   for (const p of inner.problems) {
-    const at = p.span ? `${ref.path}:${displayPos(p.span.start).line}:${displayPos(p.span.start).column}: ` : `${ref.path}: `;
+    const inFile = zip ? `${ref.path}: config.json` : ref.path;
+    const at = p.span ? `${inFile}:${displayPos(p.span.start).line}:${displayPos(p.span.start).column}: ` : `${ref.path}: `;
     const q: InputProblem = { ...p, message: at + p.message, span: ref.span };
     rep.problems.push(q);
   }
@@ -181,6 +184,7 @@ function mergeOnnx(draft: import('./finish').Draft, ref: { path: string; span: S
 export function loadConfigFile(file: string, opts?: ParseOptions): ParseResult {
   const zero: Span = { start: { line: 0, character: 0, offset: 0 }, end: { line: 0, character: 0, offset: 0 } };
   if (isOnnxName(file)) return loadOnnxFile(file);
+  if (isKerasZipName(file)) return loadKerasZipFile(file);
   let text: string;
   try {
     text = readUserFileText(file, { kind: 'config', maxBytes: Math.min(USER_FILE_LIMITS.config, MAX_TEXT_CHARS * 4) });
@@ -192,4 +196,26 @@ export function loadConfigFile(file: string, opts?: ParseOptions): ParseResult {
     return { problems: [{ severity: 'error', message: ue?.code === 'ENOENT' || ue?.code === 'EACCES' ? why : `cannot read the file: ${why}`, span: zero }] };
   }
   return parseConfigText(text, file, opts);
+}
+
+/** A Keras 3 `.keras` archive given directly: its config.json imported like a Keras JSON. */
+function loadKerasZipFile(file: string): ParseResult {
+  let text: string;
+  try { text = kerasZipConfig(readUserFile(file, { kind: 'keras' })); } catch (e) {
+    const ue = e instanceof UserFileError ? e : undefined;
+    return { problems: [{ severity: 'error', message: e instanceof KerasZipError ? e.message : ue && (ue.code === 'ENOENT' || ue.code === 'EACCES') ? ue.reason : `cannot read the file: ${whyUnreadable(e)}` }] };
+  }
+  const errors: jsonc.ParseError[] = [];
+  const value: unknown = jsonc.parse(text, errors);
+  if (errors.length) return { problems: [{ severity: 'error', message: `config.json in the archive is not valid JSON (${jsonc.printParseErrorCode(errors[0].error)} at offset ${errors[0].offset})` }] };
+  const r = importKeras(value, text, file, { readFile: fileReader(undefined) });
+  // The spans point into config.json, not into the zip: say so in the message and drop them.
+  const move = (p: InputProblem): InputProblem => {
+    if (!p.span) return p;
+    const { line, column } = displayPos(p.span.start);
+    const { span: _span, ...rest } = p;
+    return { ...rest, message: `config.json:${line}:${column}: ${p.message}` };
+  };
+  const strip = (c: NetworkConfig | undefined) => c && { ...c, spans: {}, model: { ...c.model, layers: c.model.layers.map(l => ({ ...l, span: undefined, spans: {} })) } };
+  return { ...r, problems: r.problems.map(move), ...(r.config ? { config: strip(r.config) } : {}), ...(r.partial ? { partial: strip(r.partial) } : {}) };
 }

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { formatProblem } from '../model';
 import { importKeras, toConfigYaml } from '../config/keras';
 import { importOnnx } from '../config/onnx';
+import { isKerasZipName, kerasZipConfig } from '../config/kerasZip';
 import { loadDataset } from '../data';
 import { compareActivations } from '../diagnosis/trials';
 import { buildReport } from '../report/json';
@@ -48,9 +49,16 @@ async function createFile(uri: vscode.Uri, contents: Uint8Array): Promise<void> 
 
 /** "Create Config from Keras Model": import a model.json and write a *.nn.yaml that refers to it. */
 export async function createConfigFromKeras(source?: vscode.Uri): Promise<vscode.Uri | undefined> {
-  const uri = source ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Keras / TF.js model': ['json'] }, title: 'Keras or TF.js model JSON' }))?.[0];
+  const uri = source ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Keras / TF.js model': ['json', 'keras'] }, title: 'Keras model JSON, Keras 3 .keras file or TF.js model.json' }))?.[0];
   if (!uri) return undefined;
-  const text = Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
+  let text: string;
+  try {
+    const bytes = await vscode.workspace.fs.readFile(uri);
+    text = isKerasZipName(uri.fsPath) ? kerasZipConfig(bytes) : Buffer.from(bytes).toString('utf8');
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Activation Lens: ${vscode.workspace.asRelativePath(uri)}: ${(e as Error).message}`);
+    return undefined;
+  }
   let json: unknown;
   try { json = JSON.parse(text); } catch (e) {
     void vscode.window.showErrorMessage(`Activation Lens: ${vscode.workspace.asRelativePath(uri)} is not JSON: ${(e as Error).message}`);
@@ -62,7 +70,7 @@ export async function createConfigFromKeras(source?: vscode.Uri): Promise<vscode
     void vscode.window.showErrorMessage(`Activation Lens: ${p ? formatProblem(vscode.workspace.asRelativePath(uri), p) : 'not a Keras model'}`);
     return undefined;
   }
-  const base = path.basename(uri.fsPath).replace(/(\.model)?\.json$/i, '');
+  const base = path.basename(uri.fsPath).replace(/(\.model)?\.(json|keras)$/i, '');
   const target = vscode.Uri.file(path.join(path.dirname(uri.fsPath), `${base}.nn.yaml`));
   await createFile(target, Buffer.from(toConfigYaml(parsed.config, path.basename(uri.fsPath))));
   await vscode.window.showTextDocument(target);
