@@ -122,7 +122,17 @@ export interface TrainSpec {
   weightDecay: number;
   /** momentum (momentum optimizer), beta1/beta2/epsilon (adam), rho/epsilon (rmsprop). */
   momentum: number; beta1: number; beta2: number; epsilon: number; rho: number;
+  /** Which engine trains: the built-in core (default), PyTorch, or auto (docs/engines.md). Absent = the setting's. */
+  engine?: EngineName;
+  /** torch engine: cpu, cuda, or auto (cuda when torch sees one). */
+  device?: 'cpu' | 'cuda' | 'auto';
+  /** torch engine: intra-op threads per process (default: all cores, shared by the processes). */
+  threads?: number;
+  /** torch engine: DistributedDataParallel processes on this machine (default 1). */
+  processes?: number;
 }
+
+export type EngineName = 'core' | 'torch' | 'auto';
 
 export interface ProbeSpec { every: number; samples: number }
 

@@ -250,6 +250,7 @@ function fillTrain(d: Draft, data: DataSpec | undefined, loss: LossName, rep: Re
   };
   if (epochs !== undefined) train.epochs = epochs;
   if (t.clip !== undefined) train.clip = t.clip;
+  for (const k of ['engine', 'device', 'threads', 'processes'] as const) if (t[k] !== undefined) (train as unknown as Record<string, unknown>)[k] = t[k];
   return train;
 }
 

@@ -12,7 +12,8 @@ import { describe, type SNode } from './tree';
 const TOP_KEYS = ['$schema', 'name', 'seed', 'data', 'model', 'train', 'probe', 'diagnostics'];
 const DATA_KEYS = ['source', 'samples', 'noise', 'classes', 'features', 'shape', 'size', 'validation', 'path', 'target', 'normalize', 'logdir', 'tags'];
 const MODEL_KEYS = ['input', 'layers', 'keras', 'onnx', 'weights', 'init'];
-const TRAIN_KEYS = ['loss', 'optimizer', 'lr', 'batch', 'epochs', 'steps', 'clip', 'weight_decay', 'momentum', 'beta1', 'beta2', 'epsilon', 'rho'];
+const TRAIN_KEYS = ['loss', 'optimizer', 'lr', 'batch', 'epochs', 'steps', 'clip', 'weight_decay', 'momentum', 'beta1', 'beta2', 'epsilon', 'rho',
+  'engine', 'device', 'threads', 'processes'];
 const PROBE_KEYS = ['every', 'samples'];
 export const LOSS_NAMES: LossName[] = ['mse', 'binary_cross_entropy', 'cross_entropy'];
 export const OPTIMIZER_NAMES: OptimizerName[] = ['sgd', 'momentum', 'adam', 'rmsprop'];
@@ -211,5 +212,9 @@ function readTrain(rep: Reporter, at: At): Partial<TrainSpec> {
   set('beta2', num('beta2', { min: 0, exclusiveMax: 1 }));
   set('epsilon', num('epsilon', { exclusiveMin: 0, max: 1 }));
   set('rho', num('rho', { min: 0, exclusiveMax: 1 }));
+  const engineAt = get('engine'); if (engineAt) set('engine', readEnum(rep, engineAt, ['core', 'torch', 'auto'] as const));
+  const deviceAt = get('device'); if (deviceAt) set('device', readEnum(rep, deviceAt, ['cpu', 'cuda', 'auto'] as const));
+  set('threads', num('threads', { int: true, min: 1, max: 1024 }));
+  set('processes', num('processes', { int: true, min: 1, max: 1024 }));
   return t;
 }

@@ -35,6 +35,29 @@ export function targetWidth(data: Dataset): number {
 /** Probe interval when none is configured: at least 50 probes per run. */
 export function defaultProbeEvery(steps: number): number { return Math.max(1, Math.floor(steps / 50)); }
 
+/** What a run of `config` on `data` does, as the Trainer decides it (the torch engine follows the same plan). */
+export interface RunPlan {
+  totalSteps: number; every: number; batch: number; probeRows: number;
+  /** Rows the buffers hold: max(batch, probe rows); the evaluation chunk. */
+  rows: number;
+  /** The validation loss equals the probe batch's loss (no batchnorm/dropout, the probe batch is the whole validation split). */
+  evalEqualsProbe: boolean;
+}
+
+export function runPlan(config: NetworkConfig, data: Dataset, opts: Pick<TrainOptions, 'maxSteps' | 'probeEvery'> = {}): RunPlan {
+  const steps = config.train.steps;
+  const totalSteps = opts.maxSteps !== undefined ? Math.min(steps, opts.maxSteps) : steps;
+  const every = Math.max(1, Math.floor(opts.probeEvery ?? (config.probe.every || defaultProbeEvery(steps))));
+  const batch = Math.max(1, Math.min(config.train.batch, data.train.n));
+  const probeSplit = data.val.n > 0 ? data.val : data.train;
+  const probeRows = Math.max(1, Math.min(config.probe.samples || 256, probeSplit.n));
+  const stochastic = config.model.layers.some(l => l.type === 'batchnorm' || (l.type === 'dropout' && l.rate > 0));
+  return {
+    totalSteps, every, batch, probeRows, rows: Math.max(batch, probeRows),
+    evalEqualsProbe: !stochastic && probeSplit === data.val && probeRows === data.val.n,
+  };
+}
+
 /** A trainer that can be stepped (the worker and the benchmark use it directly; train() runs it to the end). */
 export class Trainer {
   readonly net: Network;
@@ -67,13 +90,13 @@ export class Trainer {
       throw new Error(`model.input [${config.model.input}] does not match the data's input shape [${data.inputShape}]`);
     }
     if (data.train.n < 1) throw new Error('the training split is empty');
-    const steps = config.train.steps;
-    this.totalSteps = opts.maxSteps !== undefined ? Math.min(steps, opts.maxSteps) : steps;
-    this.every = Math.max(1, Math.floor(opts.probeEvery ?? (config.probe.every || defaultProbeEvery(steps))));
-    this.batch = Math.max(1, Math.min(config.train.batch, data.train.n));
+    const plan = runPlan(config, data, opts);
+    this.totalSteps = plan.totalSteps;
+    this.every = plan.every;
+    this.batch = plan.batch;
     this.probeSplit = data.val.n > 0 ? data.val : data.train;
-    this.probeRows = Math.max(1, Math.min(config.probe.samples || 256, this.probeSplit.n));
-    const rows = Math.max(this.batch, this.probeRows);
+    this.probeRows = plan.probeRows;
+    const rows = plan.rows;
     this.yWidth = targetWidth(data);
     this.net = new Network(config, { rows, kernels: opts.kernels ?? 'wasm' });
     this.opt = new Optimizer(config.train, this.net.params, this.net.heap);
@@ -88,8 +111,7 @@ export class Trainer {
     for (let i = 0; i < this.perm.length; i++) this.perm[i] = i;
     this.shuffleRng.shuffle(this.perm);
     this.permPos = 0;
-    const stochastic = config.model.layers.some(l => l.type === 'batchnorm' || (l.type === 'dropout' && l.rate > 0));
-    this.evalEqualsProbe = !stochastic && this.probeSplit === data.val && this.probeRows === data.val.n;
+    this.evalEqualsProbe = plan.evalEqualsProbe;
   }
 
   get done(): boolean { return this.stopped !== null; }

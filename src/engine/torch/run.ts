@@ -1,0 +1,131 @@
+/**
+ * Host side of a torch-engine run: writes the job, starts python/activation_lens_runner.py, turns its JSON
+ * lines into the same callbacks as the core's worker (src/worker/client.ts), cancels with a "cancel" line on
+ * stdin (killing the process if it does not answer in time), and turns a crash into an error that keeps the
+ * results received so far.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { spawn } from 'node:child_process';
+import type { Dataset, NetworkConfig } from '../../model';
+import type { ProbePoint, RunResult } from '../../core/types';
+import type { RunCallbacks } from '../../worker/client';
+import { writeTorchJob, type TorchJobOptions } from './job';
+
+/** How long a cancelled runner may take before it is killed. */
+const CANCEL_GRACE_MS = 2000;
+const RUNNER = 'activation_lens_runner.py';
+
+/** python/activation_lens_runner.py next to the bundle (dist/ -> ..) or the sources (src/engine/torch -> ../../..). */
+export function runnerPath(start = __dirname): string {
+  let dir = start;
+  for (let i = 0; i < 5; i++) {
+    const p = path.join(dir, 'python', RUNNER);
+    if (fs.existsSync(p)) return p;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`the torch engine's runner (python/${RUNNER}) is missing next to ${start}`);
+}
+
+/** JSON has no NaN/Infinity: the runner sends them as strings. */
+const revive = (_k: string, v: unknown) => (v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v);
+
+type RunnerMessage =
+  | { type: 'started'; totalSteps: number; params: number }
+  | { type: 'stats'; step: number; probes: ProbePoint[]; lossCurve: number[] }
+  | { type: 'done'; result: RunResult }
+  | { type: 'cancelled'; partial: RunResult }
+  | { type: 'error'; message: string; partial?: RunResult };
+
+export interface TorchRunArgs extends TorchJobOptions {
+  config: NetworkConfig;
+  data: Dataset;
+  python: string;
+  runner?: string;
+}
+
+export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel(): void; done: Promise<void> } {
+  const timeline: ProbePoint[] = [];
+  const lossCurve: number[] = [];
+  let step = 0, params = 0, finished = false, cancelRequested = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const t0 = Date.now();
+  let stderrTail = '';
+  const partial = (): RunResult => {
+    const last = timeline[timeline.length - 1];
+    return {
+      steps: step, stopped: 'cancelled', timeline: timeline.slice(), lossCurve: lossCurve.slice(),
+      final: last ? { trainLoss: last.trainLoss, valLoss: last.valLoss, ...(last.valAccuracy !== undefined ? { valAccuracy: last.valAccuracy } : {}) } : { trainLoss: NaN, valLoss: NaN },
+      params, nonTrainableParams: 0, wallMs: Date.now() - t0,
+    };
+  };
+  let resolveDone!: () => void;
+  const done = new Promise<void>(r => { resolveDone = r; });
+  let job: ReturnType<typeof writeTorchJob>;
+  try {
+    job = writeTorchJob(args.config, args.data, args);
+  } catch (e) {
+    queueMicrotask(() => { on.error((e as Error).message); resolveDone(); });
+    return { cancel: () => undefined, done };
+  }
+  params = job.params;
+  const child = spawn(args.python, [args.runner ?? runnerPath(), job.jobFile], { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+  const finish = (f: () => void) => {
+    if (finished) return;
+    finished = true;
+    if (killTimer) clearTimeout(killTimer);
+    try { f(); } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      fs.rmSync(job.dir, { recursive: true, force: true });
+      resolveDone();
+    }
+  };
+  const lines = readline.createInterface({ input: child.stdout });
+  lines.on('line', line => {
+    if (finished || !line.startsWith('{')) return;
+    let m: RunnerMessage;
+    try { m = JSON.parse(line, revive) as RunnerMessage; } catch { return; }
+    switch (m.type) {
+      case 'started': params = m.params; on.started?.({ type: 'started', runId: 0, totalSteps: m.totalSteps, params: m.params }); break;
+      case 'stats':
+        step = m.step; timeline.push(...m.probes); lossCurve.push(...m.lossCurve);
+        on.stats({ type: 'stats', runId: 0, step: m.step, probes: m.probes, lossCurve: m.lossCurve });
+        break;
+      case 'done': finish(() => on.done(m.result)); break;
+      case 'cancelled': finish(() => on.cancelled(m.partial)); break;
+      case 'error': finish(() => on.error(m.message, m.partial ?? (timeline.length ? partial() : undefined))); break;
+    }
+  });
+  child.stderr.on('data', (b: Buffer) => { stderrTail = (stderrTail + b.toString('utf8')).slice(-4000); });
+  child.stdin.on('error', () => undefined);
+  child.on('error', e => finish(() => on.error(`the torch engine could not start ${args.python}: ${e.message}`)));
+  child.on('close', (code, signal) => finish(() => {
+    if (cancelRequested) { on.cancelled(partial()); return; }
+    const last = stderrTail.trim().split('\n').filter(Boolean).pop();
+    on.error(`the torch engine exited (${signal ?? `code ${code}`}) before the run ended${last ? `: ${last}` : ''}`, timeline.length ? partial() : undefined);
+  }));
+  return {
+    cancel: () => {
+      if (finished || cancelRequested) return;
+      cancelRequested = true;
+      child.stdin.write('cancel\n');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), CANCEL_GRACE_MS);
+    },
+    done,
+  };
+}
+
+/** A whole run as a promise (the CLI): resolves with the result, rejects with the runner's error message. */
+export function trainTorch(args: TorchRunArgs, onStep?: (step: number, loss: number) => void, signal?: AbortSignal): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    let losses = 0;
+    const h = startTorchRun(args, {
+      stats: m => { for (const l of m.lossCurve) onStep?.(++losses, l); },
+      done: resolve,
+      cancelled: resolve,
+      error: (msg) => reject(new Error(msg)),
+    });
+    signal?.addEventListener('abort', () => h.cancel());
+  });
+}
