@@ -338,7 +338,10 @@ class Net(nn.Module):
 # ---- losses (src/core/losses.ts) ------------------------------------------------------------------------------
 
 def loss_of(kind, fused, z, a, y):
-    """Mean loss of the batch, Keras semantics; z = logits of the output layer, a = its output."""
+    """Mean loss of the batch, Keras semantics; z = logits of the output layer, a = its output.
+
+    In float64 as the core: a float32 square of a large error overflows where the core's sum does not."""
+    z, a, y = z.double(), a.double(), y.double()
     if kind == "cross_entropy":
         if fused:
             lse = torch.logsumexp(z, dim=-1, keepdim=True)
@@ -377,14 +380,15 @@ def choose_edges(v, symmetric):
 
 
 def summarize(v, edges=None, sat_above=None):
-    """Moments of the finite values (float64), non-finite count, |x| > sat_above count, histogram counts."""
-    d = v.detach().reshape(-1).double()
+    """Moments of the finite values (float64 sums), non-finite count, |x| > sat_above count, histogram counts."""
+    d = v.detach().reshape(-1)
     n = d.numel()
     finite = torch.isfinite(d)
-    f = d[finite]
-    c = f.numel()
-    mean = float(f.sum()) / c if c else 0.0
-    sq = float((f * f).sum())
+    c = int(finite.sum())
+    f = d if c == n else d[finite]
+    s = float(torch.sum(f, dtype=torch.float64)) if c else 0.0
+    sq = float(torch.sum(f * f, dtype=torch.float64)) if c else 0.0
+    mean = s / c if c else 0.0
     std = math.sqrt(max(0.0, sq / c - mean * mean)) if c else 0.0
     out = {"mean": mean, "std": std, "sumsq": sq, "nonFinite": n - c, "n": n}
     if sat_above is not None:
@@ -392,8 +396,9 @@ def summarize(v, edges=None, sat_above=None):
     if edges is not None:
         lo = edges[0]
         inv = HIST_BINS / (edges[-1] - lo)
-        b = torch.floor((d[~torch.isnan(d)] - lo) * inv).clamp(0, HIST_BINS - 1).long()
-        out["counts"] = [float(x) for x in torch.bincount(b, minlength=HIST_BINS).tolist()]
+        x = d if c == n else d[~torch.isnan(d)]
+        b = torch.floor((x.double() - lo) * inv).clamp(0, HIST_BINS - 1).long()
+        out["counts"] = [float(k) for k in torch.bincount(b, minlength=HIST_BINS).tolist()]
     return out
 
 

@@ -19,6 +19,10 @@ import { buildReport, reportJson } from '../report/json';
 import { verificationTargets, verifySuggestion } from '../diagnosis/verify';
 import { renderHtmlReport } from '../report/html';
 import { diagnoseRunCommand } from '../tensorboard/diagnoseRun';
+import { chooseEngine, isEngineName, type EngineChoice } from '../engine/select';
+import { pythonCandidates, TorchUnavailable } from '../engine/torch/python';
+import { trainTorch } from '../engine/torch/run';
+import type { NetworkConfig } from '../model';
 
 export type { Io } from './io';
 
@@ -36,14 +40,38 @@ function exitFor(findings: Finding[], failOn: string): number {
   return findings.some(f => levels.includes(f.severity)) ? 1 : 0;
 }
 
+/** --engine (and --processes/--device, which need torch) applied to the config; the engine resolved. */
+function engineFor(args: ParsedArgs, config: NetworkConfig): { config: NetworkConfig; choice: EngineChoice } {
+  const flag = args.values.get('engine');
+  if (flag !== undefined && !isEngineName(flag)) throw new UsageError(`--engine must be core, torch or auto, got "${flag}"`);
+  const device = args.values.get('device');
+  if (device !== undefined && !['cpu', 'cuda', 'auto'].includes(device)) throw new UsageError(`--device must be cpu, cuda or auto, got "${device}"`);
+  const processes = intOption(args, 'processes'), threads = intOption(args, 'threads');
+  const c: NetworkConfig = { ...config, train: { ...config.train } };
+  if (processes !== undefined) c.train.processes = processes;
+  if (threads !== undefined) c.train.threads = threads;
+  if (device !== undefined) c.train.device = device as 'cpu' | 'cuda' | 'auto';
+  let choice: EngineChoice;
+  try {
+    choice = chooseEngine(c, { flag: flag as EngineChoice['engine'] | 'auto' | undefined }, pythonCandidates());
+  } catch (e) {
+    if (e instanceof TorchUnavailable) throw new UsageError(e.message);
+    throw e;
+  }
+  if (choice.engine === 'core' && ((processes ?? 1) > 1 || device === 'cuda')) {
+    throw new UsageError(`${processes !== undefined && processes > 1 ? '--processes' : '--device cuda'} needs the torch engine (--engine torch); ${choice.why}`);
+  }
+  return { config: c, choice };
+}
+
 function configArg(args: ParsedArgs, usage: string): string {
   if (args.positionals.length !== 1) throw new UsageError(args.positionals.length ? `expected one config file, got ${args.positionals.length}` : `missing <config>\nusage: ${usage}`);
   return args.positionals[0];
 }
 
 const diagnoseCmd: Command = {
-  usage: 'activation-lens diagnose <config> [--json] [--html <file>] [--seed N] [--steps N | --epochs N] [--verify] [--fail-on error|warning|never]',
-  args: { flags: ['json', 'verify'], values: ['html', 'seed', 'steps', 'epochs', 'fail-on'] },
+  usage: 'activation-lens diagnose <config> [--json] [--html <file>] [--seed N] [--steps N | --epochs N] [--verify] [--fail-on error|warning|never] [--engine core|torch|auto] [--processes N] [--threads N] [--device cpu|cuda|auto]',
+  args: { flags: ['json', 'verify'], values: ['html', 'seed', 'steps', 'epochs', 'fail-on', 'engine', 'processes', 'threads', 'device'] },
   async run(args, io) {
     const file = configArg(args, this.usage);
     const failOn = args.values.get('fail-on') ?? 'error';
@@ -55,11 +83,17 @@ const diagnoseCmd: Command = {
     const data = loadData(config, file);
     const initialWeights = loadWeights(config, file);
     if (epochs !== undefined) config = applyEpochs(config, epochs, data.train.n);
+    const engine = engineFor(args, config);
+    config = engine.config;
     const json = args.flags.has('json');
+    if (engine.choice.engine === 'torch' && !json) io.stderr.write(`${engine.choice.why}\n`);
     const progress = new Progress(io.stderr, !json, config.train.steps);
     let result;
     try {
-      result = train(config, data, { initialWeights, onStep: (s, loss) => progress.update(s, loss) });
+      const onStep = (s: number, loss: number) => progress.update(s, loss);
+      result = engine.choice.engine === 'torch'
+        ? await trainTorch({ config, data, python: engine.choice.python.command, initialWeights }, onStep)
+        : train(config, data, { initialWeights, onStep });
     } catch (e) {
       throw new InputFailure(`${file}:1:1: ${(e as Error).message}`);
     } finally {
@@ -123,8 +157,8 @@ const lintCmd: Command = {
 };
 
 const compareCmd: Command = {
-  usage: 'activation-lens compare <config> --layer <index|name|all> [--candidates a,b,...] [--steps N] [--seed N] [--json]',
-  args: { flags: ['json'], values: ['layer', 'candidates', 'steps', 'seed'] },
+  usage: 'activation-lens compare <config> --layer <index|name|all> [--candidates a,b,...] [--steps N] [--seed N] [--json] [--engine core|torch|auto]',
+  args: { flags: ['json'], values: ['layer', 'candidates', 'steps', 'seed', 'engine'] },
   async run(args, io) {
     const file = configArg(args, this.usage);
     const layerArg = args.values.get('layer');
@@ -137,7 +171,9 @@ const compareCmd: Command = {
       throw new UsageError(`no layer "${layerArg}" (layers: ${layers.map(l => `${l.index} ${l.name}`).join(', ')})`);
     }
     const data = loadData(config, file);
+    const engine = engineFor(args, config).choice;
     const json = args.flags.has('json');
+    if (engine.engine === 'torch' && !json) io.stderr.write(`${engine.why}\n`);
     const candidates = args.values.get('candidates')?.split(',').map(s => s.trim()).filter(Boolean);
     const t0 = performance.now();
     let n = 0;
@@ -145,6 +181,7 @@ const compareCmd: Command = {
     let ranked;
     try {
       ranked = await compareActivations(config, data, { layer, candidates, steps: intOption(args, 'steps'), parallel: true,
+        train: engine.engine === 'torch' ? (req, d) => trainTorch({ config: req.config, data: d, python: engine.python.command, maxSteps: req.steps, probeEvery: req.probeEvery }) : undefined,
         onTrial: r => progress.note(`trial ${++n}: ${r.activation} val loss ${r.trial?.valLoss.toPrecision(3)}`) });
     } catch (e) {
       throw new UsageError((e as Error).message);

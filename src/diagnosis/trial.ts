@@ -5,6 +5,7 @@
 import type { Dataset, NetworkConfig } from '../model';
 import { train } from '../core/train';
 import type { RankedActivation } from './types';
+import type { RunResult } from '../core/types';
 import { median, tail } from './stats';
 import { diagnosisLayers, outputLayerIndex } from './layers';
 
@@ -29,7 +30,11 @@ export interface TrialRequest { config: NetworkConfig; steps: number; probeEvery
 
 /** Runs a trial; `shouldStop` is polled every step. */
 export function runTrial(req: TrialRequest, data: Dataset, shouldStop?: () => boolean): { trial: TrialSummary; cancelled: boolean } {
-  const r = train(req.config, data, { maxSteps: req.steps, probeEvery: req.probeEvery, shouldStop });
+  return summarizeTrial(req, train(req.config, data, { maxSteps: req.steps, probeEvery: req.probeEvery, shouldStop }));
+}
+
+/** A trial's summary from its run (whichever engine trained it). */
+export function summarizeTrial(req: TrialRequest, r: RunResult): { trial: TrialSummary; cancelled: boolean } {
   const tl = r.timeline;
   const layers = req.config.model.layers;
   const out = outputLayerIndex(layers);

@@ -15,7 +15,8 @@ import type { RankedActivation } from './types';
 import { HIDDEN_CANDIDATES } from './suggestions';
 import { outputLayerIndex, weightedLayers } from './layers';
 import { inferShapes } from '../config/shapes';
-import { DIVERGENCE_FACTOR, runTrial, type TrialRequest, type TrialSummary } from './trial';
+import { DIVERGENCE_FACTOR, runTrial, summarizeTrial, type TrialRequest, type TrialSummary } from './trial';
+import type { RunResult } from '../core/types';
 
 export interface CompareOptions {
   layer: number | 'all';
@@ -26,6 +27,8 @@ export interface CompareOptions {
   parallel?: boolean | 'always';
   signal?: AbortSignal;
   onTrial?(r: RankedActivation): void;
+  /** Another engine's training (the torch engine): trials then run one after another through it. */
+  train?: (req: TrialRequest, data: Dataset) => Promise<RunResult>;
 }
 
 /** Validation losses within this relative distance are a tie, decided by health (and not a win over the current). */
@@ -226,6 +229,13 @@ export async function compareActivations(config: NetworkConfig, data: Dataset | 
   const parallel = opts.parallel ?? true;
   const minWork = PARALLEL_MIN_WORK[workerEntry().execArgv ? 'sources' : 'bundled'];
   const runAll = async (reqs: TrialRequest[], onResult: (i: number, t: TrialSummary) => void) => {
+    if (opts.train) {
+      for (let i = 0; i < reqs.length && !opts.signal?.aborted; i++) {
+        const r = summarizeTrial(reqs[i], await opts.train(reqs[i], dataset));
+        if (!r.cancelled) onResult(i, r.trial);
+      }
+      return;
+    }
     if (parallel === 'always' || (parallel && reqs.length > 1 && work >= minWork)) {
       await runInWorkers(reqs, dataset, 2, opts.signal, onResult);
       return;

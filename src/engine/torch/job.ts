@@ -17,6 +17,8 @@ export interface TorchJobOptions {
   device?: 'cpu' | 'cuda' | 'auto';
   threads?: number;
   processes?: number;
+  /** Imported weights per layer (as the core's TrainOptions.initialWeights), over the seeded initialization. */
+  initialWeights?: (Record<string, Float32Array> | undefined)[];
 }
 
 /** What "dead" and "saturated" mean for a layer's activation, as numbers the runner can compare with. */
@@ -53,6 +55,10 @@ export function writeTorchJob(config: NetworkConfig, data: Dataset, opts: TorchJ
   if (processes > plan.batch) throw new Error(`train.processes ${processes} is more than the batch of ${plan.batch}: every process needs at least one sample per step`);
   // The core's initial weights: one row of buffers is enough to draw them.
   const net = new Network(config, { rows: 1, kernels: 'js' }).commit();
+  if (opts.initialWeights) {
+    const bad = net.loadWeights(opts.initialWeights);
+    if (bad.length) throw new Error(`the model's weights do not fit ${bad.join(', ')}: the layer's shape differs from the model's`);
+  }
   const { params, nonTrainable } = net.paramCounts();
   const inSize = config.model.input.reduce((a, b) => a * b, 1);
   const yWidth = targetWidth(data);

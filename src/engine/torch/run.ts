@@ -45,7 +45,8 @@ export interface TorchRunArgs extends TorchJobOptions {
   runner?: string;
 }
 
-export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel(): void; done: Promise<void> } {
+/** `exit` resolves with the runner's exit code (null when a signal ended it) once it has closed. */
+export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel(): void; done: Promise<void>; exit: Promise<number | null> } {
   const timeline: ProbePoint[] = [];
   const lossCurve: number[] = [];
   let step = 0, params = 0, finished = false, cancelRequested = false;
@@ -67,17 +68,19 @@ export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel():
     job = writeTorchJob(args.config, args.data, args);
   } catch (e) {
     queueMicrotask(() => { on.error((e as Error).message); resolveDone(); });
-    return { cancel: () => undefined, done };
+    return { cancel: () => undefined, done, exit: Promise.resolve(null) };
   }
   params = job.params;
   const child = spawn(args.python, [args.runner ?? runnerPath(), job.jobFile], { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+  let resolveExit!: (code: number | null) => void;
+  const exit = new Promise<number | null>(r => { resolveExit = r; });
   const finish = (f: () => void) => {
     if (finished) return;
     finished = true;
     if (killTimer) clearTimeout(killTimer);
     try { f(); } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      fs.rmSync(job.dir, { recursive: true, force: true });
+      // The runner exits by itself after its last message (closing its ranks); one that lingers is killed.
+      if (child.exitCode === null && child.signalCode === null) setTimeout(() => child.kill('SIGKILL'), CANCEL_GRACE_MS).unref();
       resolveDone();
     }
   };
@@ -100,11 +103,16 @@ export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel():
   child.stderr.on('data', (b: Buffer) => { stderrTail = (stderrTail + b.toString('utf8')).slice(-4000); });
   child.stdin.on('error', () => undefined);
   child.on('error', e => finish(() => on.error(`the torch engine could not start ${args.python}: ${e.message}`)));
-  child.on('close', (code, signal) => finish(() => {
+  child.on('close', (code, signal) => {
+    fs.rmSync(job.dir, { recursive: true, force: true });
+    resolveExit(code);
+    closed(code, signal);
+  });
+  const closed = (code: number | null, signal: NodeJS.Signals | null) => finish(() => {
     if (cancelRequested) { on.cancelled(partial()); return; }
     const last = stderrTail.trim().split('\n').filter(Boolean).pop();
     on.error(`the torch engine exited (${signal ?? `code ${code}`}) before the run ended${last ? `: ${last}` : ''}`, timeline.length ? partial() : undefined);
-  }));
+  });
   return {
     cancel: () => {
       if (finished || cancelRequested) return;
@@ -112,7 +120,7 @@ export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel():
       child.stdin.write('cancel\n');
       killTimer = setTimeout(() => child.kill('SIGKILL'), CANCEL_GRACE_MS);
     },
-    done,
+    done, exit,
   };
 }
 
