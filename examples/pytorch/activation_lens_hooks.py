@@ -23,14 +23,19 @@ Linear, ReLU, Linear, ...). Activations applied functionally in forward() (F.rel
 name them with `activations={"fc1": "relu"}`. The helper computes a = f(z) itself from that name, so what is
 logged is exactly the activation Activation Lens judges. Histograms use TensorFlow's default buckets
 (add_histogram's bins="tensorflow"): a relu's zeros land in their own bucket and the dead fraction is exact.
-Requires torch and tensorboard (pip install torch tensorboard).
+Requires only torch: the event files are written by EventWriter below (TFRecord framing, CRC-32C, and the
+Event / Summary / HistogramProto protobuf encodings in plain Python), so neither tensorboard nor tensorflow is
+needed; TensorBoard itself reads the files as usual.
 """
 import json
+import os
+import socket
+import struct
+import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.tensorboard import SummaryWriter
 
 # Tag templates; Activation Lens maps these names by default (src/tensorboard/tags.ts).
 TAG_PREACT = "{layer}/preact"
@@ -69,6 +74,157 @@ FUNCTIONS = {
 }
 
 
+# ---- TensorBoard event files without tensorboard --------------------------------------------------------
+
+def _crc32c_table():
+    table = []
+    for n in range(256):
+        c = n
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC_TABLE = _crc32c_table()
+
+
+def crc32c(data):
+    """CRC-32C (Castagnoli), the checksum TFRecord uses."""
+    c = 0xFFFFFFFF
+    for b in data:
+        c = _CRC_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def masked_crc32c(data):
+    c = crc32c(data)
+    return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def tfrecord(data):
+    """One TFRecord: length, masked CRC of the length, data, masked CRC of the data."""
+    length = struct.pack("<Q", len(data))
+    return length + struct.pack("<I", masked_crc32c(length)) + data + struct.pack("<I", masked_crc32c(data))
+
+
+def _varint(n):
+    n &= 0xFFFFFFFFFFFFFFFF  # negative int64 as two's complement, 10 bytes
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _key(field, wire):
+    return _varint((field << 3) | wire)
+
+
+def _bytes(field, data):
+    return _key(field, 2) + _varint(len(data)) + data
+
+
+def _double(field, x):
+    return _key(field, 1) + struct.pack("<d", x)
+
+
+def _packed_doubles(field, xs):
+    return _bytes(field, struct.pack("<%dd" % len(xs), *xs))
+
+
+def _tf_bucket_edges():
+    """TensorFlow's default histogram buckets: 0 and +-1e-12 * 1.1^k up to 1e20 (torch's bins="tensorflow")."""
+    v, pos = 1e-12, []
+    while v < 1e20:
+        pos.append(v)
+        v *= 1.1
+    return [-x for x in reversed(pos)] + [0.0] + pos
+
+
+_TF_EDGES = None
+
+
+def histogram_proto(values):
+    """HistogramProto of a tensor with TensorFlow's buckets, trimmed as torch's make_histogram trims them."""
+    global _TF_EDGES
+    if _TF_EDGES is None:
+        _TF_EDGES = torch.tensor(_tf_bucket_edges(), dtype=torch.float64)
+    edges = _TF_EDGES
+    v = values.detach().reshape(-1).double().cpu()
+    v = v[torch.isfinite(v)]
+    if v.numel() == 0:
+        return None
+    # Bins [e_k, e_k+1) as numpy.histogram, the last one closed; values beyond +-1e20 are dropped.
+    idx = torch.bucketize(v, edges, right=True) - 1
+    idx[v == edges[-1]] = len(edges) - 2
+    inside = (idx >= 0) & (idx < len(edges) - 1)
+    counts = torch.bincount(idx[inside], minlength=len(edges) - 1).double()
+    nz = torch.nonzero(counts).reshape(-1)
+    body = b""
+    body += _double(1, float(v.min())) + _double(2, float(v.max())) + _double(3, float(v.numel()))
+    body += _double(4, float(v.sum())) + _double(5, float(v.dot(v)))
+    if nz.numel():
+        first, last = int(nz[0]), int(nz[-1])
+        kept = counts[max(first - 1, 0): last + 1].tolist()
+        if first == 0:
+            kept = [0.0] + kept
+        limits = edges[first: last + 2].tolist()
+        body += _packed_doubles(6, limits) + _packed_doubles(7, kept)
+    return body
+
+
+class EventWriter:
+    """Writes events.out.tfevents.* files that TensorBoard and Activation Lens read (scalars, histograms, text)."""
+
+    def __init__(self, log_dir, filename_suffix=""):
+        os.makedirs(log_dir, exist_ok=True)
+        name = "events.out.tfevents.%010d.%s.%d%s" % (int(time.time()), socket.gethostname(), os.getpid(), filename_suffix)
+        self.path = os.path.join(log_dir, name)
+        self._f = open(self.path, "ab")
+        self._write_event(b"", 0, file_version="brain.Event:2")
+        self.flush()
+
+    def _write_event(self, summary, step, file_version=None):
+        body = _double(1, time.time()) + _key(2, 0) + _varint(int(step))
+        if file_version is not None:
+            body += _bytes(3, file_version.encode())
+        if summary:
+            body += _bytes(5, summary)
+        self._f.write(tfrecord(body))
+
+    def _value(self, tag, payload, step):
+        self._write_event(_bytes(1, _bytes(1, tag.encode()) + payload), step)
+
+    def add_scalar(self, tag, value, step):
+        self._value(tag, _key(2, 5) + struct.pack("<f", float(value)), step)
+        self.flush()
+
+    def add_histogram(self, tag, values, step):
+        h = histogram_proto(values)
+        if h is not None:
+            self._value(tag, _bytes(5, h), step)
+            self.flush()
+
+    def add_text(self, tag, text, step):
+        metadata = _bytes(1, _bytes(1, b"text"))  # SummaryMetadata.plugin_data.plugin_name
+        shape = _bytes(2, _key(1, 0) + _varint(1))  # TensorShapeProto.dim { size: 1 }
+        tensor = _key(1, 0) + _varint(7) + _bytes(2, shape) + _bytes(8, text.encode())  # DT_STRING, string_val
+        self._value(tag, _bytes(9, metadata) + _bytes(8, tensor), step)
+        self.flush()
+
+    def flush(self):
+        self._f.flush()
+
+    def close(self):
+        if not self._f.closed:
+            self._f.close()
+
+
 def _rank0():
     return not (torch.distributed.is_available() and torch.distributed.is_initialized()) or torch.distributed.get_rank() == 0
 
@@ -93,7 +249,7 @@ class ActivationLens:
     def __init__(self, model, log_dir, every=100, activations=None, writer=None):
         """model: the nn.Module (or its DDP wrapper). every: steps between logged steps.
         activations: {layer name: activation name} for activations not visible as modules.
-        writer: an existing SummaryWriter to share (default: a new one on log_dir)."""
+        writer: an existing writer to share, e.g. torch's SummaryWriter (default: an EventWriter on log_dir)."""
         self.every = max(1, int(every))
         self.enabled = _rank0()
         self.armed = False
@@ -104,7 +260,7 @@ class ActivationLens:
             self.writer = None
             return
         model = getattr(model, "module", model)  # DistributedDataParallel / DataParallel
-        self.writer = writer or SummaryWriter(log_dir)
+        self.writer = writer or EventWriter(log_dir)
         modules = list(model.named_modules())
         for i, (name, module) in enumerate(modules):
             if not isinstance(module, WEIGHTED):

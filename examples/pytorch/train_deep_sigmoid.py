@@ -2,6 +2,10 @@
 
     python train_deep_sigmoid.py runs/deep-sigmoid          # single process
     torchrun --nproc_per_node=2 train_deep_sigmoid.py runs/ddp  # DistributedDataParallel (rank 0 logs)
+
+Without torchrun (Debian's torch 1.13 torchrun fails under Python 3.11), start each rank yourself:
+    MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 WORLD_SIZE=2 RANK=0 python train_deep_sigmoid.py runs/ddp &
+    MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 WORLD_SIZE=2 RANK=1 python train_deep_sigmoid.py runs/ddp
     activation-lens diagnose-run runs/deep-sigmoid             # vanishing-gradient error on the lowest layers
 """
 import math
