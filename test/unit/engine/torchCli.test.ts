@@ -34,7 +34,8 @@ describe('torch engine from the CLI', function () {
       assert.deepEqual(key(torch.report), key(core.report));
       assert.equal(torch.code, core.code);
       assert.deepEqual(Object.keys(torch.report), Object.keys(core.report));
-      assert.equal(torch.report.run?.steps, core.report.run?.steps);
+      assert.equal(torch.report.training?.steps, core.report.training?.steps);
+      assert.equal(torch.report.training?.stopped, core.report.training?.stopped);
     });
   }
 
