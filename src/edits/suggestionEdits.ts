@@ -58,6 +58,11 @@ function setValue(text: string, json: boolean, span: Span | undefined, mapping: 
 export function suggestionEdits(text: string, fileName: string, config: NetworkConfig, layerIndices: number[], change: Change): EditResult {
   const json = isJson(fileName);
   const keras = !!config.model.keras && !/\.nn\.(ya?ml|json)$/i.test(fileName);
+  // A config with `model.keras: file` holds no layers of its own: their spans are the reference, which an edit
+  // would overwrite (`keras: relu`). Layer changes belong in the Keras file (see kerasReferenceEdits).
+  if (config.model.keras && !keras && (change.activation || change.init) && layerIndices.length) {
+    return { error: `the layers of ${fileName.split(/[\\/]/).pop()} come from ${config.model.keras}: change them there` };
+  }
   const str = (s: string) => (json ? JSON.stringify(s) : s);
   const edits: TextEdit[] = [];
   for (const index of layerIndices) {
@@ -94,6 +99,35 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
   // Apply from the end so earlier offsets stay valid; drop duplicates (one layer named twice).
   edits.sort((a, b) => b.offset - a.offset);
   return { edits: edits.filter((e, i) => i === 0 || e.offset !== edits[i - 1].offset) };
+}
+
+/**
+ * A suggestion for a config whose layers come from `model.keras: file`: the layer changes (activation, init) are
+ * edits of the Keras JSON, at its own values; lr / clip stay in the config. `kerasConfig` is the Keras file parsed
+ * on its own; it must list the same layers as the config imported, or nothing is edited.
+ */
+export function kerasReferenceEdits(configText: string, configFile: string, config: NetworkConfig,
+  kerasText: string, kerasFile: string, kerasConfig: NetworkConfig | undefined, layerIndices: number[], change: Change): { config: TextEdit[]; keras: TextEdit[] } | { error: string } {
+  const ref = config.model.keras ?? kerasFile;
+  const layerChange = !!(change.activation || change.init) && layerIndices.length > 0;
+  let keras: TextEdit[] = [];
+  if (layerChange) {
+    if (!kerasConfig) return { error: `${ref} has errors: fix them before applying a suggestion to its layers` };
+    const a = config.model.layers, b = kerasConfig.model.layers;
+    if (a.length !== b.length || a.some((l, i) => l.name !== b[i].name || l.type !== b[i].type)) {
+      return { error: `${ref} changed since the config was read: run the linter again` };
+    }
+    const r = suggestionEdits(kerasText, kerasFile, kerasConfig, layerIndices, { activation: change.activation, init: change.init });
+    if ('error' in r) return r;
+    keras = r.edits;
+  }
+  let own: TextEdit[] = [];
+  if (change.lr !== undefined || change.clip !== undefined) {
+    const r = suggestionEdits(configText, configFile, config, [], { lr: change.lr, clip: change.clip });
+    if ('error' in r) return r;
+    own = r.edits;
+  }
+  return { config: own, keras };
 }
 
 /** Applies edits (sorted from the end) to a string: what the editor's WorkspaceEdit does, for tests and the CLI. */

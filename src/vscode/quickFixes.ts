@@ -1,14 +1,21 @@
 import * as vscode from 'vscode';
+import * as path from 'node:path';
+import type { NetworkConfig } from '../model';
 import type { Suggestion } from '../diagnosis/types';
-import { suggestionEdits } from '../edits/suggestionEdits';
+import { kerasReferenceEdits, suggestionEdits } from '../edits/suggestionEdits';
+import { parseConfigText } from '../config';
 import type { RunController } from './runController';
 import { FindingDiagnostic } from './problems';
-import { parseDocument } from './documents';
+import { parseDocument, readConfigNamedFile, workspaceRootFor } from './documents';
+
+const isOwnConfig = (fileName: string) => /\.nn\.(ya?ml|json)$/i.test(fileName);
 
 /** A WorkspaceEdit (undoable) that applies one suggestion to the document, or a reason it cannot. */
 export function suggestionWorkspaceEdit(doc: vscode.TextDocument, layers: number[], s: Suggestion): vscode.WorkspaceEdit | string {
   const { config } = parseDocument(doc);
   if (!config) return 'the config has errors; fix them first';
+  // `model.keras: file`: the layers' ranges here are the reference itself; their values live in the Keras file.
+  if (config.model.keras && isOwnConfig(doc.fileName)) return kerasReferenceWorkspaceEdit(doc, config, layers, s);
   const result = suggestionEdits(doc.getText(), doc.fileName, config, layers, s);
   if ('error' in result) return result.error;
   const edit = new vscode.WorkspaceEdit();
@@ -16,6 +23,37 @@ export function suggestionWorkspaceEdit(doc: vscode.TextDocument, layers: number
     edit.replace(doc.uri, new vscode.Range(doc.positionAt(e.offset), doc.positionAt(e.offset + e.length)), e.text);
   }
   return edit;
+}
+
+/** Layer changes as edits of the referenced Keras JSON (its open editor's text when it has one), lr / clip in the config. */
+function kerasReferenceWorkspaceEdit(doc: vscode.TextDocument, config: NetworkConfig, layers: number[], s: Suggestion): vscode.WorkspaceEdit | string {
+  const kerasPath = path.resolve(path.dirname(doc.uri.fsPath), config.model.keras!);
+  const kerasUri = vscode.Uri.file(kerasPath);
+  const open = vscode.workspace.textDocuments.find(d => d.uri.toString() === kerasUri.toString());
+  let kerasText: string;
+  if (open) kerasText = open.getText();
+  else {
+    try { kerasText = readConfigNamedFile(kerasPath, 'keras', workspaceRootFor(doc.uri)); } catch (e) { return `cannot edit ${config.model.keras}: ${(e as Error).message}`; }
+  }
+  const kerasConfig = parseConfigText(kerasText, kerasPath, { workspaceRoot: workspaceRootFor(doc.uri) }).config;
+  const r = kerasReferenceEdits(doc.getText(), doc.fileName, config, kerasText, kerasPath, kerasConfig, layers, s);
+  if ('error' in r) return r.error;
+  const edit = new vscode.WorkspaceEdit();
+  const at = open ? (o: number) => open.positionAt(o) : positionsOf(kerasText);
+  for (const e of r.keras) edit.replace(kerasUri, new vscode.Range(at(e.offset), at(e.offset + e.length)), e.text);
+  for (const e of r.config) edit.replace(doc.uri, new vscode.Range(doc.positionAt(e.offset), doc.positionAt(e.offset + e.length)), e.text);
+  return edit;
+}
+
+/** Offset -> Position in a text that has no TextDocument. */
+function positionsOf(text: string): (offset: number) => vscode.Position {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return offset => {
+    let lo = 0, hi = starts.length - 1;
+    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid] <= offset) lo = mid; else hi = mid - 1; }
+    return new vscode.Position(lo, offset - starts[lo]);
+  };
 }
 
 export function suggestionTitle(s: Suggestion): string {
