@@ -45,7 +45,9 @@ export class ConfigHoverProvider implements vscode.HoverProvider {
         `gradRms ${formatNumber(last.gradRms)}`,
         last.preactStd !== null ? `z mean ${formatNumber(last.preactMean ?? 0)} ± ${formatNumber(last.preactStd)}` : undefined,
       ].filter(Boolean);
-      md.appendMarkdown(`**Latest run** (step ${record.view.step}, layer \`${layer.name}\`): ${parts.join(' · ')}`);
+      md.appendMarkdown(`**Latest run** (step ${record.view.step}, layer `);
+      md.appendText(layer.name);
+      md.appendMarkdown(`): ${parts.join(' · ')}`);
     }
     return md;
   }
@@ -54,7 +56,9 @@ export class ConfigHoverProvider implements vscode.HoverProvider {
 export function initHover(init: InitSpec): vscode.MarkdownString {
   const name = canonicalInitName(init.name) ?? init.name;
   const md = new vscode.MarkdownString();
-  md.appendMarkdown(`**${name}** — initializer\n\n`);
+  md.appendMarkdown('**');
+  md.appendText(name);   // an unknown name is the file's text
+  md.appendMarkdown('** — initializer\n\n');
   const formula = varianceFormula(name);
   if (formula) md.appendMarkdown(`\`${formula}\`\n\n${initDescription(name) ?? ''}`);
   else if (init.scale !== undefined) md.appendMarkdown(`\`Var(w) = ${init.scale} / ${init.mode}\` (${init.distribution})`);
@@ -65,7 +69,10 @@ export function layerHover(input: number[], layers: LayerSpec[], layer: LayerSpe
   const { shapes } = inferShapes(input, layers);
   const s = shapes[layer.index];
   const md = new vscode.MarkdownString();
-  md.appendMarkdown(`**${layer.name}** — ${layer.type} (layer ${layer.index})\n\n`);
+  // Layer names come from the file (or a Keras model someone else wrote): text, never Markdown, links or HTML.
+  md.appendMarkdown('**');
+  md.appendText(layer.name);
+  md.appendMarkdown(`** — ${layer.type} (layer ${layer.index})\n\n`);
   if (s) md.appendMarkdown(`output shape \`[${s.outputShape.join(', ')}]\` · ${s.params.toLocaleString('en-US')} parameters${s.nonTrainableParams ? ` (+${s.nonTrainableParams} non-trainable)` : ''}`);
   return md;
 }

@@ -91,7 +91,7 @@ describe('editor surfaces on real documents', () => {
     // The activation hover now carries the layer's latest numbers too.
     const doc = editor.document;
     const hover = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, positionOf(doc, 'relu', 'activation:')));
-    assert.match(hover, new RegExp(`Latest run\\*\\* \\(step ${last.step}, layer \`dense_1\`\\): dead \\d`));
+    assert.match(hover, new RegExp(`Latest run\\*\\* \\(step ${last.step}, layer dense\\\\_1\\): dead \\d`));
   });
 
   it('run findings appear in Problems with quick fixes, refused once the document changed', async () => {
