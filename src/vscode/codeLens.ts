@@ -12,6 +12,7 @@ export class LayerCodeLensProvider implements vscode.CodeLensProvider {
 
   constructor(private readonly runs: RunController) {
     runs.onDidChange(e => { if (e.kind === 'state') this.changed.fire(); });
+    vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire());
   }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
@@ -25,7 +26,8 @@ export class LayerCodeLensProvider implements vscode.CodeLensProvider {
     const { shapes } = inferShapes(config.model.input, config.model.layers);
     const lenses: vscode.CodeLens[] = [];
     const first = config.model.layers[0]?.span;
-    if (first) {
+    // Run trains on the config's data: offered only in a trusted workspace (the numbers below work everywhere).
+    if (first && vscode.workspace.isTrusted) {
       lenses.push(new vscode.CodeLens(toRange(first), { title: record ? '$(play) Re-run diagnostics' : '$(play) Run diagnostics', command: 'activationLens.run', arguments: [doc.uri] }));
     }
     for (const layer of config.model.layers) {

@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
+import * as path from 'node:path';
 import type { LayerSpec, NetworkConfig, Span } from '../model';
-import { parseConfigText, type ParseResult } from '../config';
+import { parseConfigText, readFileBounded, type ParseResult } from '../config';
+import { csvReadRefusal } from './trustPolicy';
 
 /** Config files are *.nn.yaml / *.nn.yml / *.nn.json, or a Keras/TF.js model JSON recognised by content. */
 export const CONFIG_SELECTOR: vscode.DocumentSelector = [
@@ -16,13 +18,36 @@ export function isConfigDocument(doc: vscode.TextDocument): boolean {
   return /"(class_name|modelTopology|model_config)"/.test(head);
 }
 
-/** Parses each document version once; hovers, CodeLens and diagnostics share the result. */
-const cache = new WeakMap<vscode.TextDocument, { version: number; result: ParseResult }>();
+/**
+ * The folder every file a config names (data.path, model.keras) must really lie in, symlinks followed: the
+ * workspace folder holding the config, else (a file opened on its own) the config's own directory.
+ */
+export function workspaceRootFor(uri: vscode.Uri): string {
+  return vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? path.dirname(uri.fsPath);
+}
+
+/** Reads a file a config names, through the bounded reader, inside `root`. */
+export function readConfigNamedFile(absPath: string, _kind: 'csv' | 'keras', root: string): string {
+  const rel = path.relative(path.resolve(root), path.resolve(absPath));
+  if (rel.split(path.sep)[0] === '..' || path.isAbsolute(rel)) throw new Error('outside the workspace folder');
+  return readFileBounded(absPath);
+}
+
+/** Parses each document version once (per trust state); hovers, CodeLens and diagnostics share the result. */
+const cache = new WeakMap<vscode.TextDocument, { version: number; trusted: boolean; result: ParseResult }>();
 export function parseDocument(doc: vscode.TextDocument): ParseResult {
+  const trusted = vscode.workspace.isTrusted;
   const hit = cache.get(doc);
-  if (hit && hit.version === doc.version) return hit.result;
-  const result = parseConfigText(doc.getText(), doc.uri.fsPath);
-  cache.set(doc, { version: doc.version, result });
+  if (hit && hit.version === doc.version && hit.trusted === trusted) return hit.result;
+  const root = workspaceRootFor(doc.uri);
+  // Restricted Mode: the static checks run, but the CSV a config names is not opened (see docs/security.md).
+  const readFile = trusted ? undefined : (abs: string, kind?: string) => {
+    const refusal = csvReadRefusal(kind, trusted);
+    if (refusal) throw new Error(refusal);
+    return readConfigNamedFile(abs, 'keras', root);
+  };
+  const result = parseConfigText(doc.getText(), doc.uri.fsPath, { workspaceRoot: root, readFile });
+  cache.set(doc, { version: doc.version, trusted, result });
   return result;
 }
 
