@@ -24,10 +24,27 @@ export type WorkerToHost =
   | { type: 'error'; runId: number; message: string; partial?: RunResult }
   | { type: 'cancelled'; runId: number; partial: RunResult };
 
+// ---- host <-> compare worker (the editor's Compare Activations) ----------------------------------------------
+export interface HostToCompareWorker {
+  config: NetworkConfig; baseDir: string; workspaceRoot?: string; layer: number | 'all'; memoryLimitMB: number;
+}
+export type CompareWorkerToHost =
+  | { type: 'trial'; result: RankedActivation }
+  | { type: 'done'; ranked: RankedActivation[] }
+  | { type: 'error'; message: string };
+
+// ---- host <-> TensorBoard worker (Diagnose TensorBoard Run) ------------------------------------------------------
+export interface HostToTbWorker { dir: string; /** how the directory is named in views */ label: string; thresholds?: Record<string, number> }
+export type TbWorkerToHost =
+  | { type: 'update'; names: string[]; views: RunView[] }
+  | { type: 'error'; message: string };
+
 // ---- host -> webview ---------------------------------------------------------------------------------
 /** What the panel and sidebar render; the panel persists the last `state` with setState for reload. */
 export interface RunView {
   configPath: string;
+  /** The config's URI (config runs): the panel sends it back with Run, Compare and Apply. */
+  configUri?: string;
   configName: string;
   layers: { index: number; name: string; type: string; activation?: string; outputShape: number[]; params: number }[];
   status: 'idle' | 'running' | 'done' | 'cancelled' | 'error';
@@ -68,30 +85,37 @@ export type HostToWebview =
   | { type: 'theme' };
 
 // ---- webview -> host ---------------------------------------------------------------------------------
+/**
+ * `config`: the URI of the config the panel shows (RunView.configUri). Run, Compare and Apply act on that config,
+ * not on whichever editor happens to be active; without it (the sidebar) they act on the active config.
+ */
 export type WebviewToHost =
   | { type: 'ready' }
-  | { type: 'run' }
+  | { type: 'run'; config?: string }
   | { type: 'stop' }
   | { type: 'showPanel' }
   /** Apply suggestion `suggestion` of finding `finding` (indices into the view's findings). */
-  | { type: 'applyFinding'; finding: number; suggestion: number }
+  | { type: 'applyFinding'; finding: number; suggestion: number; config?: string }
   /** Apply the ranked activation `rank` of layer `layer` from the view's suggestions. */
-  | { type: 'applyRanked'; layer: number; rank: number }
-  | { type: 'compare'; layer: number | 'all' }
+  | { type: 'applyRanked'; layer: number; rank: number; config?: string }
+  | { type: 'compare'; layer: number | 'all'; config?: string }
   /** Show run `run` of the watched TensorBoard log directory in the panel. */
   | { type: 'showTbRun'; run: number };
 
 const isIndex = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) < 1e6;
+/** Absent, or a file: URI of sane length (the host still checks it names a config it knows). */
+const isConfigRef = (v: unknown): boolean => v === undefined || (typeof v === 'string' && v.length <= 4096 && /^file:\/\//.test(v));
 
 /** Webviews are untrusted input: accept only well-formed messages, field by field. */
 export function isWebviewToHost(m: unknown): m is WebviewToHost {
   if (typeof m !== 'object' || m === null) return false;
   const r = m as Record<string, unknown>;
   switch (r.type) {
-    case 'ready': case 'run': case 'stop': case 'showPanel': return true;
-    case 'applyFinding': return isIndex(r.finding) && isIndex(r.suggestion);
-    case 'applyRanked': return isIndex(r.layer) && isIndex(r.rank);
-    case 'compare': return r.layer === 'all' || isIndex(r.layer);
+    case 'ready': case 'stop': case 'showPanel': return true;
+    case 'run': return isConfigRef(r.config);
+    case 'applyFinding': return isIndex(r.finding) && isIndex(r.suggestion) && isConfigRef(r.config);
+    case 'applyRanked': return isIndex(r.layer) && isIndex(r.rank) && isConfigRef(r.config);
+    case 'compare': return (r.layer === 'all' || isIndex(r.layer)) && isConfigRef(r.config);
     case 'showTbRun': return isIndex(r.run);
     default: return false;
   }

@@ -44,7 +44,11 @@ function onMessage(m: HostToWebview): void {
   redraw();
 }
 
-function post(m: WebviewToHost): void { vscode.postMessage(m); }
+/** Run, Compare and Apply name the config this panel shows: the active editor may hold another one. */
+function post(m: WebviewToHost): void {
+  const config = view?.source === 'tensorboard' ? undefined : view?.configUri;
+  vscode.postMessage(config && (m.type === 'run' || m.type === 'compare' || m.type === 'applyFinding' || m.type === 'applyRanked') ? { ...m, config } : m);
+}
 
 function button(label: string, message: WebviewToHost, attrs: Record<string, string> = {}): HTMLButtonElement {
   const b = el('button', { type: 'button', ...attrs }, label);

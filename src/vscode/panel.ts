@@ -21,7 +21,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
   private static readonly STATE_KEY = 'activationLens.panelView';
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly runs: RunController, private readonly memento: vscode.Memento,
-    private readonly actions: { run(): void; compare(layer: number | 'all'): void; apply(record: RunRecord, layers: number[], s: Suggestion): void }) {
+    private readonly actions: { run(config?: vscode.Uri): void; compare(layer: number | 'all', config?: vscode.Uri): void; apply(record: RunRecord, layers: number[], s: Suggestion): void }) {
     this.subscriptions.push(
       runs.onDidChange(e => {
         if (!this.panel) return;
@@ -55,27 +55,44 @@ export class DiagnosticsPanel implements vscode.Disposable {
     panel.webview.options = webviewOptions(this.extensionUri);
     panel.webview.html = webviewHtml(panel.webview, this.extensionUri, 'panel', 'Activation Lens');
     panel.onDidDispose(() => { this.panel = undefined; }, null, this.subscriptions);
-    panel.webview.onDidReceiveMessage(m => {
-      if (!isWebviewToHost(m)) return;   // untrusted input: ignore anything malformed
-      switch (m.type) {
-        case 'ready': this.sendCurrent(); break;
-        case 'run': this.actions.run(); break;
-        case 'stop': this.runs.stop(); break;
-        case 'showPanel': break;
-        case 'compare': this.actions.compare(m.layer); break;
-        case 'applyFinding': {
-          const f = this.shown?.findings[m.finding];
-          const s = f?.suggestions[m.suggestion];
-          if (this.shown && f && s) this.actions.apply(this.shown, s.layers ?? [f.layer], s);
-          break;
-        }
-        case 'applyRanked': {
-          const r = this.shown?.view.suggestions?.find(x => x.layer === m.layer)?.ranked[m.rank];
-          if (this.shown && r) this.actions.apply(this.shown, [m.layer], { activation: r.activation, init: r.init, reason: r.reason });
-          break;
-        }
+    panel.webview.onDidReceiveMessage(m => this.receive(m), null, this.subscriptions);
+  }
+
+  /** A message from the panel's webview (public for the in-host tests, which cannot click inside the iframe). */
+  receive(m: unknown): void {
+    if (!isWebviewToHost(m)) return;   // untrusted input: ignore anything malformed
+    const config = 'config' in m ? this.configRef(m.config) : undefined;
+    if ('config' in m && m.config !== undefined && !config) return;   // names a file that is not a config we know
+    switch (m.type) {
+      case 'ready': this.sendCurrent(); break;
+      case 'run': this.actions.run(config); break;
+      case 'stop': this.runs.stop(); break;
+      case 'showPanel': break;
+      case 'compare': this.actions.compare(m.layer, config); break;
+      case 'applyFinding': {
+        const record = config ? this.runs.latest(config) : this.shown;
+        const f = record?.findings[m.finding];
+        const s = f?.suggestions[m.suggestion];
+        if (record && f && s) this.actions.apply(record, s.layers ?? [f.layer], s);
+        break;
       }
-    }, null, this.subscriptions);
+      case 'applyRanked': {
+        const record = config ? this.runs.latest(config) : this.shown;
+        const r = record?.view.suggestions?.find(x => x.layer === m.layer)?.ranked[m.rank];
+        if (record && r) this.actions.apply(record, [m.layer], { activation: r.activation, init: r.init, reason: r.reason });
+        break;
+      }
+    }
+  }
+
+  /** The config a message names, if it is one the extension ran, or a config file inside a workspace folder. */
+  private configRef(ref: string | undefined): vscode.Uri | undefined {
+    if (!ref) return undefined;
+    let uri: vscode.Uri;
+    try { uri = vscode.Uri.parse(ref, true); } catch { return undefined; }
+    if (uri.scheme !== 'file') return undefined;
+    if (this.runs.latest(uri)) return uri;
+    return /\.nn\.(ya?ml|json)$/i.test(uri.path) && vscode.workspace.getWorkspaceFolder(uri) ? uri : undefined;
   }
 
   private sendCurrent(): void {
@@ -97,8 +114,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
   }
 
   /** Shows compare results (the panel opens if needed); they stay in the record's view for reloads. */
-  showCompare(compare: CompareView): void {
-    const record = this.runs.current();
+  showCompare(compare: CompareView, config?: vscode.Uri): void {
+    const record = config ? this.runs.latest(config) : this.runs.current();
     if (record) record.view.compare = compare;
     this.show();
     this.post({ type: 'compare', compare });

@@ -5,12 +5,13 @@ import { formatProblem } from '../model';
 import type { ProbePoint, RunResult } from '../core/types';
 import type { RunView } from '../protocol';
 import type { Finding } from '../diagnosis/types';
-import { parseConfigText } from '../config';
 import { inferShapes } from '../config/shapes';
 import { startRun } from '../worker/client';
 import { diagnose } from '../diagnosis/rules';
 import { suggestActivations } from '../diagnosis/suggestions';
 import { readSettings } from './settings';
+import { parseDocument, workspaceRootFor } from './documents';
+import { requireTrust } from './trust';
 
 /** What the editor knows about one config file's latest run. */
 export interface RunRecord {
@@ -38,6 +39,7 @@ export class RunController implements vscode.Disposable {
   private readonly records = new Map<string, RunRecord>();
   private active?: { record: RunRecord; cancel(): void };
   private readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
+  private statusShown = false;
 
   constructor(private readonly extensionUri: vscode.Uri) {
     this.status.name = 'Activation Lens';
@@ -51,39 +53,45 @@ export class RunController implements vscode.Disposable {
     return this.active?.record ?? [...this.records.values()].pop();
   }
 
-  /** Starts a run on the document; resolves when it ends. Refuses (with a message) while another run is active. */
+  /**
+   * Starts a run on the document; resolves when it ends. Refuses (with a message) while another run is active.
+   * Everything up to starting the worker is synchronous: two Run commands in one tick cannot both pass the check,
+   * and a Stop that arrives at any point after this returns reaches the worker.
+   */
   async run(doc: vscode.TextDocument): Promise<RunRecord | undefined> {
     if (this.active) {
       void vscode.window.showWarningMessage(`Activation Lens: a run of ${path.basename(this.active.record.view.configPath)} is in progress. Stop it first.`);
       return undefined;
     }
-    const parsed = parseConfigText(doc.getText(), doc.uri.fsPath);
+    if (!requireTrust('run')) return undefined;
+    const parsed = parseDocument(doc);
     if (!parsed.config) {
       const first = parsed.problems.find(p => p.severity === 'error') ?? parsed.problems[0];
       void vscode.window.showErrorMessage(`Activation Lens: ${first ? formatProblem(vscode.workspace.asRelativePath(doc.uri), first) : 'the config could not be read.'}`);
       return undefined;
     }
+    // The worker gets its own copy (postMessage clones); the record keeps this one for the rules and quick fixes.
     const config = parsed.config;
     const settings = readSettings(doc.uri);
-    if (settings.probeEvery) config.probe.every = settings.probeEvery;
+    const runConfig: NetworkConfig = settings.probeEvery ? { ...config, probe: { ...config.probe, every: settings.probeEvery } } : config;
     const record: RunRecord = {
-      uri: doc.uri.toString(), version: doc.version, config, findings: [],
-      view: initialView(doc.uri.fsPath, config),
+      uri: doc.uri.toString(), version: doc.version, config: runConfig, findings: [],
+      view: { ...initialView(doc.uri.fsPath, runConfig), configUri: doc.uri.toString() },
     };
     record.view.status = 'running';
     this.records.delete(record.uri);
     this.records.set(record.uri, record);
-    this.emitter.fire({ kind: 'state', record });
-    await vscode.commands.executeCommand('setContext', 'activationLens.running', true);
-    this.status.text = `$(sync~spin) ${record.view.configName}: 0/${config.train.steps}`;
-    this.status.show();
-
-    const ended = new Promise<void>(resolve => {
-      const handle = startRun({
-        config, baseDir: path.dirname(doc.uri.fsPath), maxSteps: settings.maxSteps, memoryLimitMB: settings.memoryLimitMB,
+    let resolveEnded!: () => void;
+    const ended = new Promise<void>(resolve => { resolveEnded = resolve; });
+    let handle: { cancel(): void };
+    try {
+      handle = startRun({
+        config: runConfig, baseDir: path.dirname(doc.uri.fsPath), workspaceRoot: workspaceRootFor(doc.uri),
+        maxSteps: settings.maxSteps, memoryLimitMB: settings.memoryLimitMB,
         workerPath: vscode.Uri.joinPath(this.extensionUri, 'dist', 'worker.js').fsPath,
       }, {
         stats: m => {
+          if (record.view.status !== 'running') return;
           const losses: [number, number][] = m.lossCurve.map((l, i) => [record.view.step + i + 1, l]);
           record.view.step = m.step;
           record.view.timeline.push(...m.probes);
@@ -91,12 +99,20 @@ export class RunController implements vscode.Disposable {
           this.status.text = `$(sync~spin) ${record.view.configName}: ${m.step}/${record.view.totalSteps}`;
           this.emitter.fire({ kind: 'stats', record, step: m.step, probes: m.probes, lossCurve: losses });
         },
-        done: r => { this.finish(record, r, 'done'); resolve(); },
-        cancelled: r => { this.finish(record, r, 'cancelled'); resolve(); },
-        error: (msg, partial) => { this.finish(record, partial, 'error', msg); resolve(); },
+        done: r => { this.finish(record, r, 'done'); resolveEnded(); },
+        cancelled: r => { this.finish(record, r, 'cancelled'); resolveEnded(); },
+        error: (msg, partial) => { this.finish(record, partial, 'error', msg); resolveEnded(); },
       });
-      this.active = { record, cancel: handle.cancel };
-    });
+    } catch (e) {
+      this.finish(record, undefined, 'error', `the training worker could not start: ${(e as Error).message}`);
+      return record;
+    }
+    this.active = { record, cancel: handle.cancel };
+    this.status.text = `$(sync~spin) ${record.view.configName}: 0/${runConfig.train.steps}`;
+    this.status.show();
+    this.statusShown = true;
+    void vscode.commands.executeCommand('setContext', 'activationLens.running', true);
+    this.emitter.fire({ kind: 'state', record });
     void vscode.window.withProgress({
       location: vscode.ProgressLocation.Notification, cancellable: true,
       title: `Activation Lens: training ${record.view.configName}`,
@@ -118,7 +134,9 @@ export class RunController implements vscode.Disposable {
 
   stop(): void { this.active?.cancel(); }
 
+  /** Ends a run once; the UI leaves "running" only for the run that is active (never for an older one). */
   private finish(record: RunRecord, result: RunResult | undefined, status: 'done' | 'cancelled' | 'error', message?: string): void {
+    if (record.view.status !== 'running') return;
     record.result = result;
     record.view.status = status;
     record.view.message = message;
@@ -131,12 +149,18 @@ export class RunController implements vscode.Disposable {
       record.view.findings = record.findings;
       record.view.suggestions = suggestActivations(record.config, record.findings);
     }
-    this.active = undefined;
-    this.status.hide();
-    void vscode.commands.executeCommand('setContext', 'activationLens.running', false);
+    if (this.active?.record === record) {
+      this.active = undefined;
+      this.status.hide();
+      this.statusShown = false;
+      void vscode.commands.executeCommand('setContext', 'activationLens.running', false);
+    }
     if (status === 'error') void vscode.window.showErrorMessage(`Activation Lens: ${message}`);
     this.emitter.fire({ kind: 'state', record });
   }
+
+  /** For tests: whether the status bar shows a run. */
+  get statusVisible(): boolean { return this.statusShown; }
 
   dispose(): void { this.stop(); this.status.dispose(); this.emitter.dispose(); }
 }
