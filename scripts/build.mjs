@@ -19,6 +19,10 @@ const builds = [
   { ...nodeCommon, entryPoints: { worker: 'src/worker/trainWorker.ts' }, outdir: out },
   // compare's trials on two worker threads (src/diagnosis/trials.ts looks for it next to the bundle).
   { ...nodeCommon, entryPoints: { trialWorker: 'src/diagnosis/trialWorker.ts' }, outdir: out },
+  // The editor's Compare Activations: data and trials off the extension host thread.
+  { ...nodeCommon, entryPoints: { compareWorker: 'src/worker/compareWorker.ts' }, outdir: out },
+  // Diagnose TensorBoard Run: event files are read and diagnosed off the extension host thread.
+  { ...nodeCommon, entryPoints: { tensorboardWorker: 'src/worker/tensorboardWorker.ts' }, outdir: out },
   { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir: out, banner: { js: '#!/usr/bin/env node' } },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022',
     entryPoints: { 'webview/panel': 'webview/panel.ts', 'webview/sidebar': 'webview/sidebar.ts' }, outdir: out },

@@ -5,14 +5,15 @@ import { formatProblem } from '../model';
 import { importKeras, toConfigYaml } from '../config/keras';
 import { importOnnx } from '../config/onnx';
 import { isKerasZipName, kerasZipConfig } from '../config/kerasZip';
-import { loadDataset } from '../data';
-import { compareActivations } from '../diagnosis/trials';
 import { buildReport } from '../report/json';
 import { renderHtmlReport } from '../report/html';
 import { suggestActivations } from '../diagnosis/suggestions';
 import type { CompareView } from '../protocol';
 import type { RunController } from './runController';
-import { parseDocument } from './documents';
+import { parseDocument, workspaceRootFor } from './documents';
+import { readSettings } from './settings';
+import { requireTrust } from './trust';
+import { startCompare } from '../worker/compareClient';
 
 interface ExampleEntry { file: string; title: string; description: string; /** files the example reads (csv, Keras model) */ files?: string[] }
 
@@ -71,8 +72,14 @@ export async function createConfigFromKeras(source?: vscode.Uri): Promise<vscode
     return undefined;
   }
   const base = path.basename(uri.fsPath).replace(/(\.model)?\.(json|keras)$/i, '');
-  const target = vscode.Uri.file(path.join(path.dirname(uri.fsPath), `${base}.nn.yaml`));
-  await createFile(target, Buffer.from(toConfigYaml(parsed.config, path.basename(uri.fsPath))));
+  // Never over an existing file (Undo of an overwrite would delete the user's config): the first free name.
+  const target = freshUri(path.dirname(uri.fsPath), base, '.nn.yaml');
+  const edit = new vscode.WorkspaceEdit();
+  edit.createFile(target, { overwrite: false, ignoreIfExists: false, contents: Buffer.from(toConfigYaml(parsed.config, path.basename(uri.fsPath))) });
+  if (!(await vscode.workspace.applyEdit(edit))) {
+    void vscode.window.showErrorMessage(`Activation Lens: could not create ${vscode.workspace.asRelativePath(target)}`);
+    return undefined;
+  }
   await vscode.window.showTextDocument(target);
   return target;
 }
@@ -111,6 +118,14 @@ export async function createConfigFromOnnx(source?: vscode.Uri, target?: vscode.
   return dest;
 }
 
+/** dir/base.ext, else dir/base-2.ext, base-3.ext, ...: the first name no file has. */
+function freshUri(dir: string, base: string, ext: string): vscode.Uri {
+  for (let i = 1; ; i++) {
+    const file = path.join(dir, `${base}${i === 1 ? '' : `-${i}`}${ext}`);
+    if (!fs.existsSync(file)) return vscode.Uri.file(file);
+  }
+}
+
 /** "Export HTML Report": the latest run of the active config as one self-contained HTML file. */
 export async function exportHtml(runs: RunController, doc: vscode.TextDocument | undefined, target?: vscode.Uri): Promise<vscode.Uri | undefined> {
   const record = doc ? runs.latest(doc.uri) : runs.current();
@@ -134,49 +149,64 @@ export async function exportHtml(runs: RunController, doc: vscode.TextDocument |
   return dest;
 }
 
-/** "Compare Activations for Layer...": short trials of each candidate from the same seed and data. */
-export async function compareLayer(runs: RunController, doc: vscode.TextDocument | undefined, layerArg: number | 'all' | undefined,
+/** The comparison in progress: one at a time (each loads the data and takes two cores). */
+let comparing: { layerName: string; configName: string } | undefined;
+
+/**
+ * "Compare Activations for Layer...": short trials of each candidate from the same seed and data. The memory check,
+ * the data and the trials all run in a worker (src/worker/compareWorker.ts), never on the extension host thread.
+ */
+export async function compareLayer(extensionUri: vscode.Uri, doc: vscode.TextDocument | undefined, layerArg: number | 'all' | undefined,
   show: (c: CompareView) => void): Promise<CompareView | undefined> {
+  if (comparing) {
+    void vscode.window.showInformationMessage(`Activation Lens: a comparison (${comparing.layerName} of ${comparing.configName}) is running; wait for it or cancel it first.`);
+    return undefined;
+  }
+  if (!requireTrust('compare')) return undefined;
   if (!doc) { void vscode.window.showInformationMessage('Activation Lens: open a network config first.'); return undefined; }
   const { config, problems } = parseDocument(doc);
   if (!config) {
     void vscode.window.showErrorMessage(`Activation Lens: ${formatProblem(vscode.workspace.asRelativePath(doc.uri), problems[0])}`);
     return undefined;
   }
-  let target: number | 'all';
-  if (layerArg !== undefined) target = layerArg;
-  else {
-    const items = [
-      { label: 'All hidden layers', layer: 'all' as const },
-      ...config.model.layers.filter(l => 'activation' in l).map(l => ({ label: l.name, description: `${l.type} · ${'activation' in l ? l.activation.name : ''}`, layer: l.index })),
-    ];
-    const pick = await vscode.window.showQuickPick(items, { title: 'Compare activations for which layer?' });
-    if (!pick) return undefined;
-    target = pick.layer;
-  }
-  const layerName = target === 'all' ? 'all hidden layers' : config.model.layers[target]?.name ?? String(target);
-  const view: CompareView = { layer: target, layerName, status: 'running', results: [] };
-  show(view);
-  const baseDir = path.dirname(doc.uri.fsPath);
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true,
-    title: `Activation Lens: comparing activations for ${layerName}` }, async (progress, token) => {
-    const abort = new AbortController();
-    token.onCancellationRequested(() => abort.abort());
-    try {
-      view.results = await compareActivations(config, c => loadDataset(c, baseDir), {
-        layer: target, parallel: true, signal: abort.signal,
-        onTrial: () => progress.report({ increment: 100 / 8 }),
-      });
-      view.status = abort.signal.aborted ? 'cancelled' : 'done';
-    } catch (e) {
-      view.status = abort.signal.aborted ? 'cancelled' : 'error';
-      view.message = (e as Error).message;
+  const claim = { layerName: '', configName: path.basename(doc.uri.fsPath) };
+  comparing = claim;   // before the first await: a second Compare in the same tick sees it
+  try {
+    let target: number | 'all';
+    if (layerArg !== undefined) target = layerArg;
+    else {
+      const items = [
+        { label: 'All hidden layers', layer: 'all' as const },
+        ...config.model.layers.filter(l => 'activation' in l).map(l => ({ label: l.name, description: `${l.type} · ${'activation' in l ? l.activation.name : ''}`, layer: l.index })),
+      ];
+      const pick = await vscode.window.showQuickPick(items, { title: 'Compare activations for which layer?' });
+      if (!pick) return undefined;
+      target = pick.layer;
     }
-  });
-  show(view);
-  if (view.status === 'done' && view.results[0]) {
-    void vscode.window.showInformationMessage(`Activation Lens: best for ${layerName}: ${view.results[0].activation} + ${view.results[0].init} (val loss ${view.results[0].trial?.valLoss.toPrecision(3)})`);
+    const layerName = target === 'all' ? 'all hidden layers' : config.model.layers[target]?.name ?? String(target);
+    claim.layerName = layerName;
+    const view: CompareView = { layer: target, layerName, status: 'running', results: [] };
+    show(view);
+    const settings = readSettings(doc.uri);
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true,
+      title: `Activation Lens: comparing activations for ${layerName}` }, async (progress, token) => {
+      const job = startCompare({
+        config, baseDir: path.dirname(doc.uri.fsPath), workspaceRoot: workspaceRootFor(doc.uri), layer: target,
+        memoryLimitMB: settings.memoryLimitMB, workerPath: vscode.Uri.joinPath(extensionUri, 'dist', 'compareWorker.js').fsPath,
+      }, () => progress.report({ increment: 100 / 8 }));
+      token.onCancellationRequested(() => job.cancel());
+      const outcome = await job.outcome;
+      view.status = outcome.status;
+      view.results = outcome.results;
+      view.message = outcome.message;
+    });
+    show(view);
+    if (view.status === 'error') void vscode.window.showErrorMessage(`Activation Lens: compare ${layerName}: ${view.message}`);
+    if (view.status === 'done' && view.results[0]) {
+      void vscode.window.showInformationMessage(`Activation Lens: best for ${layerName}: ${view.results[0].activation} + ${view.results[0].init} (val loss ${view.results[0].trial?.valLoss.toPrecision(3)})`);
+    }
+    return view;
+  } finally {
+    if (comparing === claim) comparing = undefined;
   }
-  void runs;
-  return view;
 }

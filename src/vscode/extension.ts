@@ -10,6 +10,7 @@ import { compareLayer, createConfigFromKeras, createConfigFromOnnx, exportHtml, 
 import { CONFIG_SELECTOR, isConfigDocument } from './documents';
 import { TensorBoardSession } from './tensorboard';
 import type { Suggestion } from '../diagnosis/types';
+import { requireTrust } from './trust';
 
 /** What activate() hands back: the in-host tests read state through it instead of poking at internals. */
 export interface ActivationLensApi {
@@ -32,7 +33,8 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     panel.show();
     return runs.run(doc);
   };
-  const compare = (layer?: number | 'all') => compareLayer(runs, configDocument(), layer, c => panel.showCompare(c));
+  const compare = async (layer?: number | 'all', uri?: vscode.Uri) =>
+    compareLayer(context.extensionUri, uri ? await vscode.workspace.openTextDocument(uri) : configDocument(), layer, c => panel.showCompare(c, uri));
   const apply = async (record: RunRecord, layers: number[], s: Suggestion) => {
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.uri));
     if (doc.version !== record.version) {
@@ -43,8 +45,8 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     if (typeof edit === 'string') { void vscode.window.showErrorMessage(`Activation Lens: ${edit}`); return false; }
     return vscode.workspace.applyEdit(edit);
   };
-  const panel = new DiagnosticsPanel(context.extensionUri, runs, context.workspaceState, { run: () => void runActive(), compare: l => void compare(l), apply: (r, l, s) => void apply(r, l, s) });
-  const tensorboard = new TensorBoardSession();
+  const panel = new DiagnosticsPanel(context.extensionUri, runs, context.workspaceState, { run: uri => void runActive(uri), compare: (l, uri) => void compare(l, uri), apply: (r, l, s) => void apply(r, l, s) });
+  const tensorboard = new TensorBoardSession(context.extensionUri);
   const sidebar = new SidebarProvider(context.extensionUri, runs, {
     run: () => void runActive(), stop: () => runs.stop(), showPanel: () => panel.show(), showTbRun: i => tensorboard.show(i),
   });
@@ -60,14 +62,18 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     vscode.commands.registerCommand('activationLens.run', (uri?: vscode.Uri) => runActive(uri instanceof vscode.Uri ? uri : undefined)),
     vscode.commands.registerCommand('activationLens.stop', () => runs.stop()),
     vscode.commands.registerCommand('activationLens.showPanel', () => panel.show()),
-    vscode.commands.registerCommand('activationLens.compare', (layer?: number | 'all') => compare(layer)),
+    vscode.commands.registerCommand('activationLens.compare', (layer?: number | 'all', uri?: vscode.Uri) =>
+      compare(layer === 'all' || (Number.isInteger(layer) && (layer as number) >= 0) ? layer : undefined, uri instanceof vscode.Uri ? uri : undefined)),
     vscode.commands.registerCommand('activationLens.exportHtml', (target?: vscode.Uri) => exportHtml(runs, configDocument(), target instanceof vscode.Uri ? target : undefined)),
     vscode.commands.registerCommand('activationLens.newConfig', (example?: string, to?: vscode.Uri) =>
       newConfig(context.extensionUri, typeof example === 'string' ? example : undefined, to instanceof vscode.Uri ? to : undefined)),
     vscode.commands.registerCommand('activationLens.importKeras', (uri?: vscode.Uri) => createConfigFromKeras(uri instanceof vscode.Uri ? uri : undefined)),
     vscode.commands.registerCommand('activationLens.importOnnx', (uri?: vscode.Uri, to?: vscode.Uri) =>
       createConfigFromOnnx(uri instanceof vscode.Uri ? uri : undefined, to instanceof vscode.Uri ? to : undefined)),
-    vscode.commands.registerCommand('activationLens.diagnoseTensorBoard', (dir?: vscode.Uri) => tensorboard.pickAndWatch(dir instanceof vscode.Uri ? dir : undefined)),
+    vscode.commands.registerCommand('activationLens.diagnoseTensorBoard', (dir?: vscode.Uri) =>
+      requireTrust('tensorboard') ? tensorboard.pickAndWatch(dir instanceof vscode.Uri ? dir : undefined) : false),
+    // Trust granted while the window is open: the linter may now read the CSVs it skipped.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => problems.refreshAll()),
     vscode.commands.registerCommand('activationLens.staleFix', () => vscode.window.showWarningMessage(
       'Activation Lens: the config changed since the run that made this finding; run diagnostics again to refresh it.')),
   );

@@ -1,0 +1,37 @@
+/**
+ * Host side of an editor comparison: one worker (dist/compareWorker.js) per comparison, cancelled by terminating
+ * it. Resolves with the ranking, or on cancel/error with the trials finished so far (ranked the same way).
+ */
+import { Worker } from 'node:worker_threads';
+import type { NetworkConfig } from '../model';
+import type { CompareWorkerToHost, HostToCompareWorker } from '../protocol';
+import type { RankedActivation } from '../diagnosis/types';
+import { rankTrials } from '../diagnosis/trials';
+
+export interface CompareOutcome { status: 'done' | 'cancelled' | 'error'; results: RankedActivation[]; message?: string }
+
+export function startCompare(args: { config: NetworkConfig; baseDir: string; workspaceRoot?: string; layer: number | 'all'; memoryLimitMB: number; workerPath: string },
+  onTrial?: (r: RankedActivation) => void): { cancel(): void; outcome: Promise<CompareOutcome> } {
+  const partial: RankedActivation[] = [];
+  let settle!: (o: CompareOutcome) => void;
+  const outcome = new Promise<CompareOutcome>(r => { settle = r; });
+  let finished = false;
+  const worker = new Worker(args.workerPath);
+  const finish = (o: CompareOutcome) => {
+    if (finished) return;
+    finished = true;
+    void worker.terminate().catch(() => undefined);
+    settle(o);
+  };
+  worker.on('message', (m: CompareWorkerToHost) => {
+    if (finished) return;
+    if (m.type === 'trial') { partial.push(m.result); onTrial?.(m.result); }
+    else if (m.type === 'done') finish({ status: 'done', results: m.ranked });
+    else finish({ status: 'error', results: rankTrials(partial), message: m.message });
+  });
+  worker.on('error', e => finish({ status: 'error', results: rankTrials(partial), message: `the compare worker crashed: ${e.message}` }));
+  worker.on('exit', code => finish({ status: 'error', results: rankTrials(partial), message: `the compare worker exited unexpectedly (code ${code})` }));
+  const start: HostToCompareWorker = { config: args.config, baseDir: args.baseDir, workspaceRoot: args.workspaceRoot, layer: args.layer, memoryLimitMB: args.memoryLimitMB };
+  worker.postMessage(start);
+  return { cancel: () => finish({ status: 'cancelled', results: rankTrials(partial) }), outcome };
+}

@@ -1,0 +1,29 @@
+/**
+ * The worker behind the editor's "Compare Activations" (bundled to dist/compareWorker.js): checks the memory
+ * estimate, loads the data and runs the trials (on two more threads when they pay), so neither the data nor the
+ * training ever touches the extension host thread. Each finished trial is posted at once: a cancel (the host
+ * terminates this worker, and with it the trial threads) keeps the trials already done.
+ */
+import { parentPort } from 'node:worker_threads';
+import { formatProblem, InputError } from '../model';
+import type { CompareWorkerToHost, HostToCompareWorker } from '../protocol';
+import { memoryRefusal } from '../core/memory';
+import { loadDataset } from '../data';
+import { compareActivations } from '../diagnosis/trials';
+
+export async function runCompare(m: HostToCompareWorker, post: (m: CompareWorkerToHost) => void): Promise<void> {
+  try {
+    // The same refusal as `activation-lens compare` and Run: before a byte of data is loaded.
+    const refusal = memoryRefusal(m.config, m.memoryLimitMB);
+    if (refusal) { post({ type: 'error', message: refusal }); return; }
+    const ranked = await compareActivations(m.config, c => loadDataset(c, m.baseDir, { workspaceRoot: m.workspaceRoot }), {
+      layer: m.layer, parallel: true, onTrial: r => post({ type: 'trial', result: r }),
+    });
+    post({ type: 'done', ranked });
+  } catch (e) {
+    const message = e instanceof InputError ? formatProblem(e.file ?? m.config.file ?? 'config', e.problem) : e instanceof Error ? e.message : String(e);
+    post({ type: 'error', message });
+  }
+}
+
+if (parentPort) parentPort.once('message', (m: HostToCompareWorker) => void runCompare(m, msg => parentPort!.postMessage(msg)));
