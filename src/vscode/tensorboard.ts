@@ -1,24 +1,24 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import type { RunView, TbRunsView } from '../protocol';
-import { watchLogdir } from '../tensorboard/logdir';
-import { diagnoseTbRun } from '../tensorboard/diagnose';
-import { tbRunView } from '../tensorboard/view';
-import type { TbRun } from '../tensorboard/run';
+import { Worker } from 'node:worker_threads';
+import type { HostToTbWorker, RunView, TbRunsView, TbWorkerToHost } from '../protocol';
 import { readSettings } from './settings';
 
 /**
  * "Diagnose TensorBoard Run...": watches a log directory that another process (PyTorch, TensorFlow, on any number of
- * machines) appends to, and shows its runs with the same statistics, rules and charts as an in-editor run.
+ * machines) appends to, and shows its runs with the same statistics, rules and charts as an in-editor run. The
+ * reading and the rules run in dist/tensorboardWorker.js: a large or hostile event file never blocks the editor.
  */
 export class TensorBoardSession implements vscode.Disposable {
-  private watcher?: { close(): void };
+  private worker?: Worker;
   private logdir = '';
-  private runs: TbRun[] = [];
+  private names: string[] = [];
   private views: RunView[] = [];
   private shown = 0;
   private readonly emitter = new vscode.EventEmitter<{ view?: RunView; list: TbRunsView }>();
   readonly onDidUpdate = this.emitter.event;
+
+  constructor(private readonly extensionUri: vscode.Uri) {}
 
   async pickAndWatch(dir?: vscode.Uri): Promise<boolean> {
     const folder = dir ?? (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false,
@@ -29,16 +29,23 @@ export class TensorBoardSession implements vscode.Disposable {
   }
 
   watch(dir: string): void {
-    this.watcher?.close();
+    void this.worker?.terminate();
     this.logdir = dir;
     this.shown = 0;
-    const thresholds = readSettings().thresholds;
-    this.watcher = watchLogdir(dir, runs => {
-      this.runs = runs;
-      const label = vscode.workspace.asRelativePath(dir);
-      this.views = runs.map(r => ({ ...tbRunView(label, r, diagnoseTbRun(r, thresholds), 'running'), source: 'tensorboard' as const }));
+    this.names = [];
+    this.views = [];
+    const worker = new Worker(vscode.Uri.joinPath(this.extensionUri, 'dist', 'tensorboardWorker.js').fsPath);
+    this.worker = worker;
+    worker.on('message', (m: TbWorkerToHost) => {
+      if (this.worker !== worker) return;   // a directory watched before this one
+      if (m.type === 'error') { void vscode.window.showWarningMessage(`Activation Lens: ${path.basename(dir)}: ${m.message}`); return; }
+      this.names = m.names;
+      this.views = m.views;
       this.fire();
-    }, { onError: e => void vscode.window.showWarningMessage(`Activation Lens: ${path.basename(dir)}: ${e.message}`) });
+    });
+    worker.on('error', e => { if (this.worker === worker) void vscode.window.showWarningMessage(`Activation Lens: reading ${path.basename(dir)} failed: ${e.message}`); });
+    const start: HostToTbWorker = { dir, label: vscode.workspace.asRelativePath(dir), thresholds: readSettings().thresholds };
+    worker.postMessage(start);
   }
 
   show(index: number): void {
@@ -51,7 +58,7 @@ export class TensorBoardSession implements vscode.Disposable {
     return {
       logdir: this.logdir, shown: this.shown,
       runs: this.views.map((v, i) => ({
-        name: this.runs[i].name, steps: v.step, layers: v.layers.length,
+        name: this.names[i], steps: v.step, layers: v.layers.length,
         errors: v.findings?.filter(f => f.severity === 'error').length ?? 0,
         warnings: v.findings?.filter(f => f.severity === 'warning').length ?? 0,
       })),
@@ -60,7 +67,10 @@ export class TensorBoardSession implements vscode.Disposable {
 
   get view(): RunView | undefined { return this.views[this.shown]; }
 
+  /** For tests: the thread that reads the logs (never the extension host's). */
+  get readerThreadId(): number | undefined { return this.worker?.threadId; }
+
   private fire(): void { this.emitter.fire({ view: this.view, list: this.list }); }
 
-  dispose(): void { this.watcher?.close(); this.emitter.dispose(); }
+  dispose(): void { void this.worker?.terminate(); this.worker = undefined; this.emitter.dispose(); }
 }
