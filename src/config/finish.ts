@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { ActivationName, DataSpec, LayerSpec, LossName, NetworkConfig, OptimizerName, ProbeSpec, Span, Thresholds, TrainSpec } from '../model';
 import { SOURCES, sourceClasses, sourceInputShape, splitSizes } from '../data/sources';
-import { csvOutline, type CsvOutline } from '../data/csv';
+import { columnList, columnName, csvOutline, type CsvOutline } from '../data/csv';
 import { inferShapes } from './shapes';
 import { UserFileError, type UserFileKind } from '../io/userFile';
 import type { Reporter } from './read';
@@ -197,7 +197,7 @@ function readCsvOutline(d: Draft, data: DataSpec, opts: FinishOptions, rep: Repo
     data.fileBytes = result.bytes;
     if (data.target !== undefined && !result.columns.includes(data.target) && !(/^\d+$/.test(data.target) && Number(data.target) < result.columns.length)) {
       // A wrong target name is worth knowing while typing, not only at run time.
-      rep.error(d.spans['data.target'], `target column "${data.target}" is not in the CSV header (${result.columns.join(', ')})`, '/data/target');
+      rep.error(d.spans['data.target'], `target column ${columnName(data.target)} is not in the CSV header (${columnList(result.columns)})`, '/data/target');
     }
   }
   return result ?? undefined;

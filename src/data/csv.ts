@@ -56,13 +56,27 @@ function isBlank(text: string, a: number, b: number): boolean {
   return true;
 }
 
+/**
+ * How messages name columns: a CSV may be anyone's file, so messages quote at most its column names, each shortened
+ * and without control characters, and never the contents of a cell (the error's range points at the cell).
+ */
+export function columnName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return `"${clean.length > 32 ? `${clean.slice(0, 31)}…` : clean}"`;
+}
+export function columnList(header: string[]): string {
+  const shown = header.slice(0, 8).map(columnName).join(', ');
+  return header.length > 8 ? `${shown}, … (${header.length} columns)` : shown;
+}
+
 /** Column index of the target: a header name, a 0-based index, or the last column by default. */
 export function targetColumn(header: string[], target: string | undefined, file: string): number {
   if (target === undefined) return header.length - 1;
   const byName = header.indexOf(target);
   if (byName >= 0) return byName;
   if (/^\d+$/.test(target) && Number(target) < header.length) return Number(target);
-  return fail(file, `target column "${target}" is not in the header (${header.join(', ')})`);
+  return fail(file, `target column ${columnName(target)} is not in the header (${columnList(header)})`);
 }
 
 export interface CsvData {
@@ -140,7 +154,7 @@ export function parseCsvData(text: string, file: string, opts: CsvParseOptions):
   const targetNumber = (s: string, lineNo: number, start: number): number => {
     const v = s === '' ? NaN : Number(s);
     if (!Number.isFinite(v)) {
-      fail(file, `row ${lineNo + 1}, column "${header[ti]}" (${ti + 1}): the target "${s.slice(0, 40)}" is not a number (mse needs numeric targets; for classes use cross_entropy)`,
+      fail(file, `row ${lineNo + 1}, column ${columnName(header[ti])} (${ti + 1}): the target is not a number (mse needs numeric targets; for classes use cross_entropy)`,
         cellSpan(lineNo, start, s.length));
     }
     return v;
@@ -160,7 +174,7 @@ export function parseCsvData(text: string, file: string, opts: CsvParseOptions):
       }
       const v = s === '' ? NaN : Number(s);
       if (!Number.isFinite(v)) {
-        fail(file, `row ${line + 1}, column "${header[c]}" (${c + 1}): ${s === '' ? 'empty cell' : `"${s.slice(0, 40)}" is not a number`}`, cellSpan(line, starts[c], s.length));
+        fail(file, `row ${line + 1}, column ${columnName(header[c])} (${c + 1}): ${s === '' ? 'empty cell' : 'not a number'}`, cellSpan(line, starts[c], s.length));
       }
       x[n * f + featureOf[c]] = v;
     }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { InputError, type Dataset, type InputProblem, type NetworkConfig } from '../model';
 import { Rng } from '../core/rng';
 import { inferShapes } from '../config/shapes';
-import { parseCsvData } from './csv';
+import { columnName, parseCsvData } from './csv';
 import { readUserFileText, UserFileError } from '../io/userFile';
 import { shapes } from './shapes';
 import { splitSizes } from './sources';
@@ -78,7 +78,7 @@ function csvRaw(config: NetworkConfig, baseDir: string, workspaceRoot?: string):
   const raw: Raw = { x: csv.x, shape: [csv.features], n: csv.n };
   if (mse) return { ...raw, targets: csv.numbers!, targetDim: 1 };
   const targetName = csv.header[csv.target];
-  if (csv.tooManyClasses) fail(config, `the target column "${targetName}" has more than ${MAX_CLASSES} distinct values: too many classes (use loss: mse for a numeric target)`, 'data.target', abs);
+  if (csv.tooManyClasses) fail(config, `the target column ${columnName(targetName)} has more than ${MAX_CLASSES} distinct values: too many classes (use loss: mse for a numeric target)`, 'data.target', abs);
   // Classes: distinct target values, numerically sorted when they are numbers.
   const values = csv.classValues!;
   const numeric = values.every(s => s !== '' && Number.isFinite(Number(s)));

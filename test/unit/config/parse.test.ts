@@ -229,7 +229,7 @@ describe('config: model.keras and csv references', () => {
     fs.writeFileSync(path.join(dir, 'd.csv'), 'a,b,c,label\n1,2,3,0\n4,5,6,1\n7,8,9,0\n1,1,1,1\n');
     const c = ok('data: {source: csv, path: d.csv, target: label}\nmodel:\n  layers:\n    - {type: dense, units: 1, activation: sigmoid}\n', path.join(dir, 'c.nn.yaml'), {});
     assert.deepEqual([c.model.input, c.data.samples, c.train.loss], [[3], 4, 'binary_cross_entropy']);
-    assert.match(errors('data: {source: csv, path: d.csv, target: lable}\nmodel:\n  layers:\n    - {type: dense, units: 1}\n', path.join(dir, 'c.nn.yaml'), {})[0], /c\.nn\.yaml:1:42: target column "lable" is not in the CSV header \(a, b, c, label\)/);
+    assert.match(errors('data: {source: csv, path: d.csv, target: lable}\nmodel:\n  layers:\n    - {type: dense, units: 1}\n', path.join(dir, 'c.nn.yaml'), {})[0], /c\.nn\.yaml:1:42: target column "lable" is not in the CSV header \("a", "b", "c", "label"\)/);
     assert.match(errors('data: {source: csv, path: ../x.csv}\nmodel:\n  layers:\n    - {type: dense, units: 1}\n', path.join(dir, 'c.nn.yaml'), { workspaceRoot: dir })[0], /outside the workspace/);
   });
 });

@@ -140,7 +140,8 @@ describe('data: csv', () => {
     write('bad.csv', 'x1,x2,y\n1,2,0\n3,abc,1\n');
     assert.throws(() => loadDataset(csvNet('bad.csv'), dir), (e: unknown) => {
       assert.ok(e instanceof InputError);
-      assert.equal(e.message, 'row 3, column "x2" (2): "abc" is not a number');
+      // The cell's text is not quoted (a CSV may be anyone's file): its range points at it.
+      assert.equal(e.message, 'row 3, column "x2" (2): not a number');
       assert.equal(e.file, path.join(dir, 'bad.csv'));
       assert.deepEqual([e.problem.span!.start.line, e.problem.span!.start.character, e.problem.span!.end.character], [2, 2, 5]);
       return true;
@@ -177,5 +178,19 @@ describe('data: mismatches are InputErrors with a place', () => {
   it('tensorboard logs are not training data', () => {
     const c = config('data: {source: tensorboard, logdir: runs}\nmodel:\n  input: 2\n  layers:\n    - {type: dense, units: 1}\n');
     assert.throws(() => loadDataset(c, '/tmp'), /no samples to train on/);
+  });
+});
+
+describe('csv messages quote at most column names, shortened', () => {
+  it('a wrong target in a 500-column header with a long, escape-laden name stays one short line', () => {
+    const long = `\u001b]52;c;${'A'.repeat(300)}\u0007`;   // an OSC 52 "set clipboard" sequence as a column name
+    const header = [long, ...Array.from({ length: 499 }, (_, i) => `c${i}`)];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-cols-'));
+    fs.writeFileSync(path.join(dir, 'wide.csv'), `${header.join(',')}\n${header.map(() => '1').join(',')}\n${header.map(() => '2').join(',')}\n`);
+    const text = 'data: {source: csv, path: wide.csv, target: nope}\nmodel:\n  layers:\n    - {type: dense, units: 1}\ntrain: {loss: mse}\n';
+    const msg = parseConfigText(text, path.join(dir, 'w.nn.yaml')).problems.find(p => /target column/.test(p.message))?.message ?? '';
+    assert.match(msg, /target column "nope" is not in the CSV header \("\?\]52;c;A+…", "c0", .*"c6", … \(500 columns\)\)/);
+    assert.ok(msg.length < 200, `${msg.length} characters`);
+    assert.ok(!/[\u0000-\u001f]/.test(msg), 'no control characters');
   });
 });
