@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { LayerSpec, NetworkConfig, Span } from '../model';
-import { parseConfigText, readFileBounded, type ParseResult } from '../config';
+import { parseConfigText, type ParseResult } from '../config';
+import { readUserFileText, type UserFileKind } from '../io/userFile';
 import { csvReadRefusal } from './trustPolicy';
 
 /** Config files are *.nn.yaml / *.nn.yml / *.nn.json, or a Keras/TF.js model JSON recognised by content. */
@@ -26,11 +27,9 @@ export function workspaceRootFor(uri: vscode.Uri): string {
   return vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? path.dirname(uri.fsPath);
 }
 
-/** Reads a file a config names, through the bounded reader, inside `root`. */
-export function readConfigNamedFile(absPath: string, _kind: 'csv' | 'keras', root: string): string {
-  const rel = path.relative(path.resolve(root), path.resolve(absPath));
-  if (rel.split(path.sep)[0] === '..' || path.isAbsolute(rel)) throw new Error('outside the workspace folder');
-  return readFileBounded(absPath);
+/** Reads a file a config names through the one bounded reader: regular files only, capped, really inside `root`. */
+export function readConfigNamedFile(absPath: string, kind: UserFileKind, root: string): string {
+  return readUserFileText(absPath, { kind, root });
 }
 
 /** Parses each document version once (per trust state); hovers, CodeLens and diagnostics share the result. */
@@ -41,10 +40,10 @@ export function parseDocument(doc: vscode.TextDocument): ParseResult {
   if (hit && hit.version === doc.version && hit.trusted === trusted) return hit.result;
   const root = workspaceRootFor(doc.uri);
   // Restricted Mode: the static checks run, but the CSV a config names is not opened (see docs/security.md).
-  const readFile = trusted ? undefined : (abs: string, kind?: string) => {
+  const readFile = trusted ? undefined : (abs: string, kind: UserFileKind) => {
     const refusal = csvReadRefusal(kind, trusted);
     if (refusal) throw new Error(refusal);
-    return readConfigNamedFile(abs, 'keras', root);
+    return readConfigNamedFile(abs, kind, root);
   };
   const result = parseConfigText(doc.getText(), doc.uri.fsPath, { workspaceRoot: root, readFile });
   cache.set(doc, { version: doc.version, trusted, result });
