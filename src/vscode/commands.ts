@@ -118,11 +118,12 @@ export async function createConfigFromOnnx(source?: vscode.Uri, target?: vscode.
   return dest;
 }
 
-/** dir/base.ext, else dir/base-2.ext, base-3.ext, ...: the first name no file has. */
+/** dir/base.ext, else dir/base-2.ext, base-3.ext, ...: the first name that neither a file nor an open editor has. */
 function freshUri(dir: string, base: string, ext: string): vscode.Uri {
+  const open = new Set(vscode.workspace.textDocuments.map(d => d.uri.fsPath));
   for (let i = 1; ; i++) {
     const file = path.join(dir, `${base}${i === 1 ? '' : `-${i}`}${ext}`);
-    if (!fs.existsSync(file)) return vscode.Uri.file(file);
+    if (!open.has(file) && !fs.existsSync(file)) return vscode.Uri.file(file);
   }
 }
 

@@ -28,7 +28,7 @@ describe('a hostile workspace (issue 11)', () => {
     const title = html.split('</p>')[0];   // the hover's first line: **name** — type (layer i)
     assert.ok(!/<(a|b|em|code)\b/.test(title), `no markup from the name: ${title}`);
     // The rendered text (tags stripped, entities decoded) contains the name exactly as written.
-    const text = html.replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+    const text = html.replace(/<[^>]+>/g, '').replace(/&nbsp;|\u00a0/g, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
     assert.ok(text.includes(name), text);
   });
 
@@ -59,7 +59,7 @@ describe('a hostile workspace (issue 11)', () => {
   });
 
   it('Create Config from Keras never overwrites an existing <base>.nn.yaml', async () => {
-    const existing = workspaceFile('keras-moons.nn.yaml').fsPath;
+    const existing = workspaceFile('keras-moons-model.nn.yaml').fsPath;   // the name the import would take
     fs.writeFileSync(existing, '# my own config, not to be lost\n');
     try {
       const created = await vscode.commands.executeCommand<vscode.Uri>('activationLens.importKeras', workspaceFile('keras-moons-model.json'));

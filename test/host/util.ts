@@ -43,3 +43,8 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 export function hoverText(hovers: vscode.Hover[]): string {
   return hovers.flatMap(h => h.contents).map(c => (typeof c === 'string' ? c : c.value)).join('\n');
 }
+
+/** Hover Markdown as the reader sees it: backslash escapes and &nbsp; (MarkdownString.appendText) undone. */
+export function plainHover(md: string): string {
+  return md.replace(/\\([\\`*_{}[\]()#+\-.!|<>~$])/g, '$1').replace(/&nbsp;/g, ' ');
+}

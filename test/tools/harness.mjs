@@ -18,13 +18,15 @@ const SETTINGS = { 'workbench.startupEditor': 'none', 'chat.disableAIFeatures': 
 const freePort = () => new Promise(r => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
 
 /** Start code-server on a free loopback port with throw-away dirs and a copy of the fixture workspace. */
-export async function startCodeServer({ workspace, vsix, settings = {} } = {}) {
+export async function startCodeServer({ workspace, vsix, settings = {}, untrusted = false } = {}) {
   const port = await freePort();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vscode-it-'));
   const ws = path.join(tmp, 'workspace');
   fs.cpSync(workspace, ws, { recursive: true });
   fs.mkdirSync(path.join(tmp, 'data/User'), { recursive: true });
-  fs.writeFileSync(path.join(tmp, 'data/User/settings.json'), JSON.stringify({ ...SETTINGS, ...settings }));
+  // untrusted: workspace trust on, no startup prompt, so the folder opens in Restricted Mode.
+  const trust = untrusted ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.emptyWindow': false } : {};
+  fs.writeFileSync(path.join(tmp, 'data/User/settings.json'), JSON.stringify({ ...SETTINGS, ...trust, ...settings }));
   fs.writeFileSync(path.join(tmp, 'config.yaml'), 'auth: none\n');
   const entry = path.join(CODE_SERVER_DIR, 'node_modules/code-server/out/node/entry.js');
   const env = { ...process.env, PATH: `${path.dirname(NODE24)}:${process.env.PATH}`, XDG_CONFIG_HOME: path.join(tmp, 'xdg'), XDG_DATA_HOME: path.join(tmp, 'xdg') };
@@ -33,7 +35,7 @@ export async function startCodeServer({ workspace, vsix, settings = {} } = {}) {
     .on('exit', c => c === 0 ? res() : rej(new Error(`--install-extension failed (${c})`))));
   const log = fs.openSync(path.join(tmp, 'server.log'), 'a');
   const proc = spawn(NODE24, [entry, ...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    '--disable-telemetry', '--disable-update-check', ...(untrusted ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override',
     '--disable-proxy', '--ignore-last-opened',
     // VS Code >= ~1.10x only honours ?payload= dev options (extensionDevelopmentPath/extensionTestsPath) in a built
     // workbench when the server runs with enable-smoke-test-driver; older code-server (4.100) lacks --vscode-option but needs none.
