@@ -7,6 +7,7 @@ import type { NetworkConfig } from '../model';
 import type { CompareWorkerToHost, HostToCompareWorker } from '../protocol';
 import type { RankedActivation } from '../diagnosis/types';
 import { rankTrials } from '../diagnosis/trials';
+import { workerResourceLimits } from './client';
 
 export interface CompareOutcome { status: 'done' | 'cancelled' | 'error'; results: RankedActivation[]; message?: string }
 
@@ -16,7 +17,8 @@ export function startCompare(args: { config: NetworkConfig; baseDir: string; wor
   let settle!: (o: CompareOutcome) => void;
   const outcome = new Promise<CompareOutcome>(r => { settle = r; });
   let finished = false;
-  const worker = new Worker(args.workerPath);
+  // The same V8 heap cap as a training run's worker (the data and the trials' buffers live outside the V8 heap).
+  const worker = new Worker(args.workerPath, { resourceLimits: workerResourceLimits(args.memoryLimitMB) });
   const finish = (o: CompareOutcome) => {
     if (finished) return;
     finished = true;
