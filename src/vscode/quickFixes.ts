@@ -28,6 +28,9 @@ export function suggestionWorkspaceEdit(doc: vscode.TextDocument, layers: number
 /** Layer changes as edits of the referenced Keras JSON (its open editor's text when it has one), lr / clip in the config. */
 function kerasReferenceWorkspaceEdit(doc: vscode.TextDocument, config: NetworkConfig, layers: number[], s: Suggestion): vscode.WorkspaceEdit | string {
   const kerasPath = path.resolve(path.dirname(doc.uri.fsPath), config.model.keras!);
+  if ((s.activation || s.init) && !/\.json$/i.test(kerasPath)) {
+    return `the layers come from ${config.model.keras}, which is not a JSON file to edit: change them in the model (or Create Config from Keras to get editable layers)`;
+  }
   const kerasUri = vscode.Uri.file(kerasPath);
   const open = vscode.workspace.textDocuments.find(d => d.uri.toString() === kerasUri.toString());
   let kerasText: string;
