@@ -5,6 +5,8 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { api, hoverText, openConfig, positionOf, waitFor, workspaceFile } from './util';
 
@@ -30,6 +32,29 @@ describe('a hostile workspace (issue 11)', () => {
     // The rendered text (tags stripped, entities decoded) contains the name exactly as written.
     const text = html.replace(/<[^>]+>/g, '').replace(/&nbsp;|\u00a0/g, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
     assert.ok(text.includes(name), text);
+  });
+
+  it('a data.path that is a symbolic link out of the workspace folder is an error, and its file is not read', async () => {
+    const outside = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'al-outside-')), 'secret.csv');
+    fs.writeFileSync(outside, 'token,label\nhunter2,1\nhunter3,0\n');
+    const link = workspaceFile('linked.csv').fsPath;
+    fs.rmSync(link, { force: true });
+    fs.symlinkSync(outside, link);
+    const config = workspaceFile('linked.nn.yaml');
+    fs.writeFileSync(config.fsPath, 'data: {source: csv, path: linked.csv, target: nope}\nmodel:\n  layers:\n    - {type: dense, units: 2, activation: softmax}\n');
+    try {
+      const doc = await vscode.workspace.openTextDocument(config);
+      await vscode.window.showTextDocument(doc);
+      const d = await waitFor('the outside-the-workspace error', () => ours(doc.uri).find(x => /outside the workspace/.test(x.message)));
+      assert.equal(d.severity, vscode.DiagnosticSeverity.Error);
+      assert.equal(doc.getText(d.range), 'linked.csv');
+      // Had the file been read, the wrong target would be reported with the file's column names.
+      assert.ok(!ours(doc.uri).some(x => /token|hunter/.test(x.message)), ours(doc.uri).map(x => x.message).join(' | '));
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    } finally {
+      fs.rmSync(link, { force: true });
+      fs.rmSync(config.fsPath, { force: true });
+    }
   });
 
   it('a quick fix on a config with model.keras edits the Keras JSON (undoable), never the keras: reference', async () => {
