@@ -7,3 +7,18 @@ export function formatNumber(x: number | null | undefined, digits = 3): string {
   if (a >= 1e4 || a < 1e-3) return x.toExponential(digits - 1).replace('e+', 'e');
   return Number(x.toPrecision(digits)).toString();
 }
+
+/**
+ * Control characters that must not reach a terminal from user text (layer, tag and file names): C0 but tab and
+ * newline, DEL, C1 (0x9b is CSI on some terminals), the bidi overrides and isolates that reorder what is
+ * shown, and the Unicode line separators.
+ */
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text safe to print: each unsafe character becomes its \uXXXX escape, visible and inert. The escape is also
+ * valid inside a JSON string, so a JSON document stays the same data.
+ */
+export function safeText(s: string): string {
+  return s.replace(UNSAFE, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -28,11 +28,13 @@ export function parseArgs(argv: string[], spec: ArgSpec): ParsedArgs {
   return { positionals, flags, values };
 }
 
-/** A positive integer option, or undefined when absent. */
-export function intOption(args: ParsedArgs, name: string, min = 1): number | undefined {
+/** An integer option in [min, max], or undefined when absent. */
+export function intOption(args: ParsedArgs, name: string, min = 1, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const v = args.values.get(name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  if (!/^\s*[+-]?\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be an integer ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `>= ${min}`}, got "${v.slice(0, 40)}"`);
+  }
   return n;
 }

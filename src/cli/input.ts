@@ -7,6 +7,9 @@ import { loadModelWeights } from '../config/weights';
 import { defaultProbeEvery } from '../core/train';
 import { memoryRefusal } from '../core/memory';
 import { thresholdProblems } from '../diagnosis/thresholds';
+import { TRAIN_LIMITS } from '../config/parse';
+import { outputPathProblem } from '../io/outputPath';
+import { UsageError } from './args';
 
 /** Thrown for input that cannot be used (exit code 2); `line` is what goes to stderr. */
 export class InputFailure extends Error {
@@ -36,7 +39,9 @@ export function applyOverrides(config: NetworkConfig, o: { seed?: number; steps?
 /** --epochs: steps from the loaded training split (a csv's size is known only once it is read). */
 export function applyEpochs(config: NetworkConfig, epochs: number, trainSamples: number): NetworkConfig {
   const c: NetworkConfig = { ...config, train: { ...config.train }, probe: { ...config.probe } };
-  setSteps(c, config, epochs * Math.max(1, Math.ceil(trainSamples / c.train.batch)));
+  const steps = epochs * Math.max(1, Math.ceil(trainSamples / c.train.batch));
+  if (steps > TRAIN_LIMITS.steps) throw new InputFailure(`${config.file ?? 'config'}:1:1: --epochs ${epochs} is ${steps} steps at batch ${c.train.batch}, more than the ${TRAIN_LIMITS.steps} a run may take`);
+  setSteps(c, config, steps);
   c.train.epochs = epochs;
   return c;
 }
@@ -45,6 +50,12 @@ function setSteps(c: NetworkConfig, original: NetworkConfig, steps: number): voi
   c.train.steps = steps;
   delete c.train.epochs;
   if (!original.spans['probe.every']) c.probe.every = defaultProbeEvery(steps);
+}
+
+/** Refuses an output path (--html) before any work: one line, exit 2. */
+export function checkOutputPath(flag: string, out: string, inputs: string[]): void {
+  const problem = outputPathProblem(out, inputs);
+  if (problem) throw new UsageError(`cannot write ${flag} ${out}: ${problem}`);
 }
 
 export function loadData(config: NetworkConfig, file: string, memoryLimitMB = 1024): Dataset {

@@ -5,10 +5,11 @@
  */
 import fs from 'node:fs';
 import { parseArgs, UsageError, intOption, type ArgSpec, type ParsedArgs } from './args';
-import { InputFailure, applyEpochs, applyOverrides, loadConfig, loadData, loadWeights } from './input';
+import { InputFailure, applyEpochs, applyOverrides, checkOutputPath, loadConfig, loadData, loadWeights } from './input';
+import { TRAIN_LIMITS } from '../config/parse';
 import { findingsText, layerTable, suggestionsText, summaryLine, trialsText, verificationsText } from './output';
 import { Progress } from './progress';
-import type { Io } from './io';
+import { safeIo, type Io } from './io';
 import { train } from '../core/train';
 import { diagnose, orderFindings } from '../diagnosis/rules';
 import { staticRules } from '../diagnosis/staticRules';
@@ -35,7 +36,7 @@ export interface Command {
 const FAIL_ON: Record<string, Severity[]> = { error: ['error'], warning: ['error', 'warning'], never: [] };
 
 function exitFor(findings: Finding[], failOn: string): number {
-  const levels = FAIL_ON[failOn];
+  const levels = Object.hasOwn(FAIL_ON, failOn) ? FAIL_ON[failOn] : undefined;
   if (!levels) throw new UsageError(`--fail-on must be error, warning or never, got "${failOn}"`);
   return findings.some(f => levels.includes(f.severity)) ? 1 : 0;
 }
@@ -76,8 +77,11 @@ const diagnoseCmd: Command = {
     const file = configArg(args, this.usage);
     const failOn = args.values.get('fail-on') ?? 'error';
     exitFor([], failOn);
-    const steps = intOption(args, 'steps'), epochs = intOption(args, 'epochs'), seed = intOption(args, 'seed', 0);
+    const steps = intOption(args, 'steps', 1, TRAIN_LIMITS.steps), epochs = intOption(args, 'epochs', 1, TRAIN_LIMITS.epochs), seed = intOption(args, 'seed', 0);
     if (steps !== undefined && epochs !== undefined) throw new UsageError('give --steps or --epochs, not both');
+    // Where the report goes is checked before training: a bad path must not cost the run, nor replace the config.
+    const html = args.values.get('html');
+    if (html !== undefined) checkOutputPath('--html', html, [file]);
     const t0 = performance.now();
     let config = applyOverrides(loadConfig(file, l => io.stderr.write(`${l}\n`)), { seed, steps });
     const data = loadData(config, file);
@@ -122,9 +126,10 @@ const diagnoseCmd: Command = {
       if (report.verifications) parts.push(verificationsText(report), '');
       io.stdout.write(parts.join('\n'));
     }
-    const html = args.values.get('html');
-    if (html) {
-      fs.writeFileSync(html, renderHtmlReport(report));
+    if (html !== undefined) {
+      try { fs.writeFileSync(html, renderHtmlReport(report)); } catch (e) {
+        throw new UsageError(`cannot write --html ${html}: ${(e as Error).message.split('\n')[0]}`);
+      }
       io.stderr.write(`wrote ${html}\n`);
     }
     return exitFor(findings, failOn);
@@ -170,6 +175,7 @@ const compareCmd: Command = {
     if (layer === undefined || (layer !== 'all' && !layers[layer])) {
       throw new UsageError(`no layer "${layerArg}" (layers: ${layers.map(l => `${l.index} ${l.name}`).join(', ')})`);
     }
+    const trialSteps = intOption(args, 'steps', 1, TRAIN_LIMITS.steps);
     const data = loadData(config, file);
     const engine = engineFor(args, config).choice;
     const json = args.flags.has('json');
@@ -180,7 +186,7 @@ const compareCmd: Command = {
     const progress = new Progress(io.stderr, !json, 0);
     let ranked;
     try {
-      ranked = await compareActivations(config, data, { layer, candidates, steps: intOption(args, 'steps'), parallel: true,
+      ranked = await compareActivations(config, data, { layer, candidates, steps: trialSteps, parallel: true,
         train: engine.engine === 'torch' ? (req, d) => trainTorch({ config: req.config, data: d, python: engine.python.command, maxSteps: req.steps, probeEvery: req.probeEvery }) : undefined,
         onTrial: r => progress.note(`trial ${++n}: ${r.activation} val loss ${r.trial?.valLoss.toPrecision(3)}`) });
     } catch (e) {
@@ -226,13 +232,14 @@ function help(): string {
     '', 'exit codes: 0 = no finding at or above --fail-on (default error), 1 = such findings, 2 = unusable input'].join('\n');
 }
 
-export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(argv: string[], rawIo: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const io = safeIo(rawIo);
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     (name ? io.stdout : io.stderr).write(`${help()}\n`);
     return name ? 0 : 2;
   }
-  const cmd = COMMANDS[name];
+  const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!cmd) { io.stderr.write(`activation-lens: unknown command "${name}"\n${help()}\n`); return 2; }
   try {
     return await cmd.run(parseArgs(rest, cmd.args), io);

@@ -24,7 +24,7 @@ export class Progress {
   }
 
   done(): void {
-    if (this.shown) this.out.write('\r\x1b[K');
+    if (this.shown) (this.out.raw ?? this.out).write('\r\x1b[K');
     this.shown = false;
   }
 
@@ -37,7 +37,8 @@ export class Progress {
   }
 
   private write(text: string): void {
-    this.out.write(`\r\x1b[K${text}`);
+    (this.out.raw ?? this.out).write('\r\x1b[K');
+    this.out.write(text);
     this.shown = true;
   }
 }

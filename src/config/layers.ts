@@ -28,11 +28,12 @@ const LAYER_KEYS: Record<LayerType, string[]> = {
 };
 
 /** Type spellings people bring from Keras/PyTorch. */
-const TYPE_ALIASES: Record<string, LayerType> = {
+/* Null prototype: looked up with user text ("constructor" is no alias). */
+const TYPE_ALIASES: Record<string, LayerType> = Object.assign(Object.create(null), {
   linear: 'dense', fully_connected: 'dense', conv: 'conv2d', convolution2d: 'conv2d', maxpool: 'maxpool2d', maxpooling2d: 'maxpool2d', max_pooling2d: 'maxpool2d',
   avgpool: 'avgpool2d', averagepooling2d: 'avgpool2d', average_pooling2d: 'avgpool2d', globalaveragepooling2d: 'global_avgpool2d',
   global_average_pooling2d: 'global_avgpool2d', batch_normalization: 'batchnorm', batchnormalization: 'batchnorm', bn: 'batchnorm',
-};
+});
 
 export const DEFAULT_INIT = 'glorot_uniform';
 export const DEFAULT_BIAS_INIT = 'zeros';

@@ -15,16 +15,18 @@ const MODEL_KEYS = ['input', 'layers', 'keras', 'onnx', 'weights', 'init'];
 const TRAIN_KEYS = ['loss', 'optimizer', 'lr', 'batch', 'epochs', 'steps', 'clip', 'weight_decay', 'momentum', 'beta1', 'beta2', 'epsilon', 'rho',
   'engine', 'device', 'threads', 'processes'];
 const PROBE_KEYS = ['every', 'samples'];
+/** Bounds of train.epochs and train.steps (the schema says the same); the CLI's --epochs/--steps use them too. */
+export const TRAIN_LIMITS = { epochs: 100_000, steps: 10_000_000 } as const;
 export const LOSS_NAMES: LossName[] = ['mse', 'binary_cross_entropy', 'cross_entropy'];
 export const OPTIMIZER_NAMES: OptimizerName[] = ['sgd', 'momentum', 'adam', 'rmsprop'];
 
 /** Loss spellings from Keras/PyTorch mapped to ours. */
-export const LOSS_ALIASES: Record<string, LossName> = {
+export const LOSS_ALIASES: Record<string, LossName> = Object.assign(Object.create(null), {
   mse: 'mse', mean_squared_error: 'mse', meansquarederror: 'mse', l2: 'mse',
   binary_cross_entropy: 'binary_cross_entropy', binary_crossentropy: 'binary_cross_entropy', bce: 'binary_cross_entropy', binarycrossentropy: 'binary_cross_entropy',
   cross_entropy: 'cross_entropy', categorical_crossentropy: 'cross_entropy', sparse_categorical_crossentropy: 'cross_entropy',
   categorical_cross_entropy: 'cross_entropy', crossentropy: 'cross_entropy', ce: 'cross_entropy', categoricalcrossentropy: 'cross_entropy', sparsecategoricalcrossentropy: 'cross_entropy',
-};
+});
 
 /** Records the value span of every key under `map` by dotted path (two levels: "train.lr", "data.tags"). */
 function recordSpans(map: SNode, prefix: string, spans: Record<string, Span>, depth: number): void {
@@ -203,8 +205,8 @@ function readTrain(rep: Reporter, at: At): Partial<TrainSpec> {
   const set = <K extends keyof TrainSpec>(k: K, v: TrainSpec[K] | undefined) => { if (v !== undefined) t[k] = v; };
   set('lr', num('lr', { exclusiveMin: 0, max: 100 }));
   set('batch', num('batch', { int: true, min: 1, max: 65536 }));
-  set('epochs', num('epochs', { int: true, min: 1, max: 100_000 }));
-  set('steps', num('steps', { int: true, min: 1, max: 10_000_000 }));
+  set('epochs', num('epochs', { int: true, min: 1, max: TRAIN_LIMITS.epochs }));
+  set('steps', num('steps', { int: true, min: 1, max: TRAIN_LIMITS.steps }));
   set('clip', num('clip', { exclusiveMin: 0, max: 1e9 }));
   set('weightDecay', num('weight_decay', { min: 0, max: 1 }));
   set('momentum', num('momentum', { min: 0, exclusiveMax: 1 }));

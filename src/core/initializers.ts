@@ -19,7 +19,7 @@ interface InitEntry {
 const VS = (scale: number, mode: FanMode, distribution: InitDistribution): Omit<InitSpec, 'name'> =>
   ({ kind: 'variance_scaling', scale, mode, distribution });
 
-const TABLE: Record<string, InitEntry> = {
+const TABLE: Record<string, InitEntry> = Object.assign(Object.create(null), {
   glorot_uniform: { spec: VS(1, 'fan_avg', 'uniform'), varianceFormula: 'Var(w) = 2 / (fan_in + fan_out), U[-l, l], l = sqrt(6 / (fan_in + fan_out))', description: 'Glorot & Bengio 2010 (Xavier); the Keras default' },
   glorot_normal: { spec: VS(1, 'fan_avg', 'truncated_normal'), varianceFormula: 'Var(w) = 2 / (fan_in + fan_out), truncated normal', description: 'Glorot & Bengio 2010 (Xavier), normal' },
   he_uniform: { spec: VS(2, 'fan_in', 'uniform'), varianceFormula: 'Var(w) = 2 / fan_in, U[-l, l], l = sqrt(6 / fan_in)', description: 'He et al. 2015, for relu-family' },
@@ -35,16 +35,16 @@ const TABLE: Record<string, InitEntry> = {
   zeros: { spec: { kind: 'zeros' }, varianceFormula: 'w = 0', description: 'all zeros (the default for biases)' },
   ones: { spec: { kind: 'ones' }, varianceFormula: 'w = 1', description: 'all ones' },
   constant: { spec: { kind: 'constant', value: 0 }, varianceFormula: 'w = value', description: 'all equal to value' },
-};
+});
 
 export const INIT_NAMES = Object.keys(TABLE);
 
-const ALIASES: Record<string, string> = {
+const ALIASES: Record<string, string> = Object.assign(Object.create(null), {
   xavier_uniform: 'glorot_uniform', xavier_normal: 'glorot_normal', kaiming_uniform: 'he_uniform', kaiming_normal: 'he_normal',
   glorotuniform: 'glorot_uniform', glorotnormal: 'glorot_normal', heuniform: 'he_uniform', henormal: 'he_normal',
   lecununiform: 'lecun_uniform', lecunnormal: 'lecun_normal', variancescaling: 'variance_scaling', randomnormal: 'random_normal',
   randomuniform: 'random_uniform', truncatednormal: 'truncated_normal', zero: 'zeros', one: 'ones',
-};
+});
 
 /** Canonical table name for a Keras/TF.js/PyTorch spelling (GlorotUniform, glorotUniform, xavier_uniform...). */
 export function canonicalInitName(name: string): string | undefined {

@@ -100,6 +100,10 @@ function checkRegular(st: fs.Stats, label: string, o: UserFileOptions): void {
 /** Resolves symlinks and checks root; refuses non-regular targets before opening them (opening a device can have effects). */
 function resolveChecked(absPath: string, o: UserFileOptions): { real: string; label: string } {
   const label = o.label ?? absPath;
+  // stat first: it follows /proc's magic links (/dev/stdin -> a pipe), whose realpath names nothing.
+  let st: fs.Stats;
+  try { st = fs.statSync(absPath); } catch (e) { throw errnoError(e, label); }
+  checkRegular(st, label, o);
   let real: string;
   try { real = fs.realpathSync(absPath); } catch (e) { throw errnoError(e, label); }
   if (o.root !== undefined) {
@@ -107,9 +111,6 @@ function resolveChecked(absPath: string, o: UserFileOptions): { real: string; la
     try { root = fs.realpathSync(o.root); } catch { root = path.resolve(o.root); }
     if (!isInsideRoot(root, real)) throw new UserFileError('OUTSIDE_ROOT', label, 'outside the workspace folder (symbolic links followed)');
   }
-  let st: fs.Stats;
-  try { st = fs.statSync(real); } catch (e) { throw errnoError(e, label); }
-  checkRegular(st, label, o);
   return { real, label };
 }
 
@@ -184,6 +185,7 @@ export function readUserFileText(absPath: string, opts: UserFileOptions = {}): s
 /** Async twin of readUserFile, for callers that must not block their thread (the extension host). */
 export async function readUserFileAsync(absPath: string, opts: UserFileOptions = {}): Promise<Buffer> {
   const label = opts.label ?? absPath;
+  try { checkRegular(await fs.promises.stat(absPath), label, opts); } catch (e) { throw e instanceof UserFileError ? e : errnoError(e, label); }
   let real: string;
   try { real = await fs.promises.realpath(absPath); } catch (e) { throw errnoError(e, label); }
   if (opts.root !== undefined) {
@@ -191,7 +193,6 @@ export async function readUserFileAsync(absPath: string, opts: UserFileOptions =
     try { root = await fs.promises.realpath(opts.root); } catch { root = path.resolve(opts.root); }
     if (!isInsideRoot(root, real)) throw new UserFileError('OUTSIDE_ROOT', label, 'outside the workspace folder (symbolic links followed)');
   }
-  try { checkRegular(await fs.promises.stat(real), label, opts); } catch (e) { throw e instanceof UserFileError ? e : errnoError(e, label); }
   let fh: fs.promises.FileHandle;
   try { fh = await fs.promises.open(real, OPEN_FLAGS); } catch (e) { throw errnoError(e, label); }
   const max = limitOf(opts);

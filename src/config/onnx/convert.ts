@@ -42,13 +42,13 @@ const KNOWN = new Set([...LAYER_OPS, ...ACTIVATION_OPS, ...PATTERN_OPS, ...PLUMB
 export const SUPPORTED_TEXT = 'supported: Gemm, MatMul, Conv (each + bias Add), BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Flatten, '
   + 'flattening Reshape, Dropout, Identity, Relu, LeakyRelu, Elu, Selu, Sigmoid, Tanh, Softmax, LogSoftmax, Softplus, Softsign, HardSigmoid, '
   + 'Clip(0, 6), PRelu, Gelu, x*Sigmoid(x), constant plumbing';
-const WHY: Record<string, string> = {
+const WHY: Record<string, string> = Object.assign(Object.create(null), {
   LSTM: 'recurrent layers are not supported', GRU: 'recurrent layers are not supported', RNN: 'recurrent layers are not supported',
   If: 'control flow (subgraphs) is not supported', Loop: 'control flow (subgraphs) is not supported', Scan: 'control flow (subgraphs) is not supported',
   Attention: 'attention is not supported', MultiHeadAttention: 'attention is not supported',
   Resize: 'resizing (upsampling) is not supported', Upsample: 'resizing (upsampling) is not supported',
   ConvTranspose: 'transposed convolution is not supported',
-};
+});
 
 const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
 const near = (a: number, b: number, tol = 1e-4) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));

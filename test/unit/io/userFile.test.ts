@@ -7,7 +7,8 @@ import { openUserFile, readUserFile, readUserFileAsync, readUserFileText, statUs
 
 const posix = process.platform !== 'win32';
 
-describe('userFile: the reader for files a config names', () => {
+describe('userFile: the reader for files a config names', function () {
+  this.timeout(20000);
   let dir: string;
   before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-userfile-')); });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -81,7 +82,8 @@ describe('userFile: the reader for files a config names', () => {
   });
 });
 
-describe('userFile: configs that name hostile files', () => {
+describe('userFile: configs that name hostile files', function () {
+  this.timeout(20000);
   let dir: string;
   before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-hostile-cfg-')); });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
