@@ -81,7 +81,8 @@ export type LayerSpec =
 export type LayerType = LayerSpec['type'];
 
 export type DataSourceName =
-  | 'spiral' | 'circles' | 'xor' | 'moons' | 'gaussians' | 'checkerboard' | 'sine' | 'teacher' | 'shapes' | 'csv' | 'iris' | 'tensorboard';
+  | 'spiral' | 'circles' | 'xor' | 'moons' | 'gaussians' | 'checkerboard' | 'sine' | 'teacher' | 'shapes' | 'csv' | 'iris' | 'tensorboard'
+  | 'npy' | 'npz' | 'idx' | 'images';
 
 export interface DataSpec {
   source: DataSourceName;

@@ -143,6 +143,10 @@ function fillData(d: Draft, rep: Reporter, at: (p: string) => Span | undefined):
     if (!data.path) rep.error(at('data'), 'data.source csv needs "path" (relative to this file)', '/data/path');
     data.normalize ??= 'standard';
   }
+  if (given.source === 'npy' || given.source === 'npz' || given.source === 'idx' || given.source === 'images') {
+    if (!data.path) rep.error(at('data'), `data.source ${given.source} needs "path" (relative to this file)`, '/data/path');
+    if ((given.source === 'npy' || given.source === 'idx') && !data.target) rep.error(at('data'), `data.source ${given.source} needs "target": the file with the labels`, '/data/target');
+  }
   if (given.source === 'tensorboard' && !data.logdir) rep.error(at('data'), 'data.source tensorboard needs "logdir"', '/data/logdir');
   if (given.source === 'spiral' || given.source === 'gaussians') {
     if ((data.classes ?? 0) < 2) rep.error(d.spans['data.classes'], `"classes" must be at least 2 for ${given.source}`, '/data/classes');

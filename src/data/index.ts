@@ -6,7 +6,11 @@
 import * as path from 'node:path';
 import { InputError, type Dataset, type InputProblem, type NetworkConfig } from '../model';
 import { Rng } from '../core/rng';
-import { inferShapes } from '../config/shapes';
+import { layerShapes } from '../core/network';
+import { ArrayFormatError, parseIdx, parseNpy, parseNpz, MAX_ARRAY_BYTES, type NdArray } from './arrays';
+import { decodePng, ImageError, isJpeg, isPng, resizeTo } from './images';
+import * as fs from 'node:fs';
+import { readUserFile } from '../io/userFile';
 import { columnName, parseCsvData } from './csv';
 import { readUserFileText, UserFileError } from '../io/userFile';
 import { shapes } from './shapes';
@@ -23,9 +27,13 @@ function fail(config: NetworkConfig, message: string, key = 'data.source', file?
 
 /** Width of the network's output (last axis of the last layer). */
 function outputWidth(config: NetworkConfig): number {
-  const { shapes: s } = inferShapes(config.model.input, config.model.layers);
-  const last = s[s.length - 1]?.outputShape ?? [1];
-  return last[last.length - 1];
+  try {
+    const s = layerShapes(config.model.input, config.model.layers);
+    const last = s[s.length - 1]?.out ?? [1];
+    return last[last.length - 1];
+  } catch {
+    return 1; // the shapes are reported by the parser; the loader only needs a width
+  }
 }
 
 export function loadDataset(config: NetworkConfig, baseDir: string, opts?: { workspaceRoot?: string }): Dataset {
@@ -45,6 +53,8 @@ export function loadDataset(config: NetworkConfig, baseDir: string, opts?: { wor
     case 'shapes': raw = shapes(d, rng); break;
     case 'iris': raw = irisRaw(); break;
     case 'csv': raw = csvRaw(config, baseDir, opts?.workspaceRoot); break;
+    case 'npy': case 'npz': case 'idx': raw = arrayRaw(config, baseDir, opts?.workspaceRoot); break;
+    case 'images': raw = imageFolderRaw(config, baseDir, opts?.workspaceRoot); break;
     case 'tensorboard': return fail(config, 'data.source tensorboard reads logged statistics; it has no samples to train on');
   }
   const want = config.model.input.reduce((a, b) => a * b, 1);
@@ -89,6 +99,104 @@ function csvRaw(config: NetworkConfig, baseDir: string, workspaceRoot?: string):
   const labels = csv.classIds!;
   for (let i = 0; i < labels.length; i++) labels[i] = rank[labels[i]];
   return { ...raw, labels, classes: values.length, classNames: order.map(i => values[i]) };
+}
+
+function readData(config: NetworkConfig, baseDir: string, rel: string, key: string, root?: string): Buffer {
+  const abs = path.resolve(baseDir, rel);
+  try {
+    return readUserFile(abs, { kind: 'weights', maxBytes: MAX_ARRAY_BYTES, root, label: rel });
+  } catch (e) {
+    return fail(config, e instanceof UserFileError ? e.message : `cannot read ${rel}: ${(e as Error).message}`, key);
+  }
+}
+
+/** npy / npz / idx: inputs [N, ...] and labels [N] (classes) or targets [N] / [N, k] (regression). */
+function arrayRaw(config: NetworkConfig, baseDir: string, root?: string): Raw {
+  const d = config.data;
+  let x: NdArray; let y: NdArray;
+  try {
+    if (d.source === 'npz') {
+      const arrays = parseNpz(readData(config, baseDir, d.path!, 'data.path', root), d.path);
+      const pick = (names: string[], what: string, key: string): NdArray => {
+        const name = names.find(n => arrays.has(n));
+        if (!name) return fail(config, `${d.path} has no ${what} array (looked for ${names.join(', ')}; it has ${[...arrays.keys()].join(', ') || 'none'})`, key);
+        return arrays.get(name)!();
+      };
+      x = pick(['x', 'x_train', 'X', 'X_train', 'inputs', 'features', 'data', 'images', 'arr_0'], 'input', 'data.path');
+      y = pick(d.target ? [d.target] : ['y', 'y_train', 'Y', 'Y_train', 'labels', 'targets', 'target', 'arr_1'], 'label', d.target ? 'data.target' : 'data.path');
+    } else {
+      const parse = d.source === 'npy' ? parseNpy : parseIdx;
+      x = parse(readData(config, baseDir, d.path!, 'data.path', root), d.path);
+      y = parse(readData(config, baseDir, d.target!, 'data.target', root), d.target);
+    }
+  } catch (e) {
+    if (e instanceof ArrayFormatError) fail(config, e.message, 'data.path');
+    throw e;
+  }
+  const n0 = x.shape[0] ?? 0;
+  if (x.shape.length < 2) fail(config, `the inputs have shape [${x.shape.join(', ')}]: expected [samples, features...]`, 'data.path');
+  if (y.shape[0] !== n0) fail(config, `the inputs have ${n0} samples but the labels have ${y.shape[0] ?? 0}`, d.source === 'npz' ? 'data.path' : 'data.target');
+  const n = d.samples > 0 ? Math.min(d.samples, n0) : n0;
+  const per = x.data.length / Math.max(1, n0);
+  const xs = x.data.subarray(0, n * per);
+  // Pixels stored as bytes are scaled to [0, 1] (what ToTensor does); other arrays are used as they are.
+  if (d.normalize) normalize(xs, n, per, d.normalize);
+  else if (x.dtype === 'u1') for (let i = 0; i < xs.length; i++) xs[i] /= 255;
+  const raw: Raw = { x: xs, shape: x.shape.slice(1), n };
+  const ys = y.data.subarray(0, n * (y.data.length / Math.max(1, n0)));
+  const integral = y.shape.length === 1 && (y.integer || ys.every(v => Number.isInteger(v)));
+  if (config.train.loss === 'mse' && !integral) return { ...raw, targets: Float32Array.from(ys), targetDim: y.shape.length === 1 ? 1 : y.data.length / n0 };
+  if (!integral) fail(config, `the labels have shape [${y.shape.join(', ')}]${y.shape.length === 1 ? ' and fractional values' : ''}: class labels are one integer per sample (use loss: mse for numeric targets)`, d.source === 'npz' ? 'data.path' : 'data.target');
+  let max = -1;
+  for (const v of ys) { if (v < 0) fail(config, `the labels contain ${v}: class labels are 0, 1, 2, ...`, d.source === 'npz' ? 'data.path' : 'data.target'); if (v > max) max = v; }
+  if (max + 1 > MAX_CLASSES) fail(config, `the labels go up to ${max}: more than ${MAX_CLASSES} classes`, d.source === 'npz' ? 'data.path' : 'data.target');
+  return { ...raw, labels: Int32Array.from(ys), classes: Math.max(2, max + 1) };
+}
+
+/** At most this many images are read from a folder (more is a data set to subsample first). */
+const MAX_IMAGES = 100_000;
+
+/** ImageFolder: class sub-folders (sorted, as torchvision) of PNG images, resized to model.input. */
+function imageFolderRaw(config: NetworkConfig, baseDir: string, root?: string): Raw {
+  const d = config.data;
+  const dir = path.resolve(baseDir, d.path!);
+  const input = config.model.input;
+  const [h, w, c] = input.length === 3 ? input : input.length === 2 ? [input[0], input[1], 1] : [0, 0, 0];
+  if (!h) fail(config, `data.source images needs an image input [height, width, channels], model.input is [${input.join(', ')}]`, 'data.source');
+  let classes: string[];
+  try {
+    classes = fs.readdirSync(dir, { withFileTypes: true }).filter(e => e.isDirectory() && !e.name.startsWith('.')).map(e => e.name).sort();
+  } catch (e) {
+    return fail(config, `cannot read the folder ${d.path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (e as Error).message}`, 'data.path');
+  }
+  if (classes.length < 2) fail(config, `${d.path} has ${classes.length} class folder${classes.length === 1 ? '' : 's'}: the ImageFolder layout is one sub-folder of images per class (at least 2)`, 'data.path');
+  const files: { file: string; label: number }[] = [];
+  classes.forEach((cls, label) => {
+    const names = fs.readdirSync(path.join(dir, cls)).filter(f => /\.(png|jpe?g)$/i.test(f)).sort();
+    for (const f of names) if (files.length < MAX_IMAGES) files.push({ file: path.join(cls, f), label });
+  });
+  if (!files.length) fail(config, `${d.path} has no .png images in its class folders`, 'data.path');
+  // Interleave the classes so that a samples cap keeps every class.
+  const byClass = classes.map((_, k) => files.filter(f => f.label === k));
+  const order: typeof files = [];
+  for (let i = 0; order.length < files.length; i++) for (const list of byClass) if (i < list.length) order.push(list[i]);
+  const n = d.samples > 0 ? Math.min(d.samples, order.length) : order.length;
+  const per = h * w * c;
+  const x = new Float32Array(n * per);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const { file, label } = order[i];
+    const rel = path.join(d.path!, file);
+    const bytes = readData(config, baseDir, rel, 'data.path', root);
+    if (isJpeg(bytes)) fail(config, `${rel} is a JPEG: this build decodes PNG images only (convert with: mogrify -format png *.jpg)`, 'data.path');
+    if (!isPng(bytes)) fail(config, `${rel} is not a PNG image`, 'data.path');
+    try { resizeTo(decodePng(bytes, rel), h, w, c, x, i * per); } catch (e) {
+      if (e instanceof ImageError) fail(config, e.message, 'data.path');
+      throw e;
+    }
+    labels[i] = label;
+  }
+  return { x, shape: [h, w, c], n, labels, classes: classes.length, classNames: classes };
 }
 
 function normalize(x: Float32Array, n: number, f: number, how: 'standard' | 'minmax' | 'none'): void {

@@ -25,6 +25,10 @@ export const SOURCES: Record<DataSourceName, SourceInfo> = {
   shapes: { description: 'grayscale images of triangles, squares and ellipses (after Glorot & Bengio\'s Shapeset)', keys: ['samples', 'noise', 'size'], defaults: { samples: 1500, noise: 0.1, classes: 3, size: 16 }, kind: 'classification' },
   csv: { description: 'a CSV file in the workspace: numeric features and a target column', keys: ['path', 'target', 'normalize'], defaults: { samples: 0, noise: 0 }, kind: 'file' },
   iris: { description: 'Fisher\'s iris flowers: 4 features, 3 classes, 150 samples', keys: [], defaults: { samples: 150, noise: 0, classes: 3 }, kind: 'classification' },
+  npy: { description: 'NumPy .npy arrays: path the inputs [N, ...], target the labels [N] or targets [N, k]', keys: ['path', 'target', 'normalize', 'samples'], defaults: { samples: 0, noise: 0 }, kind: 'file' },
+  npz: { description: 'a NumPy .npz archive: inputs x (or x_train, X, ...), labels y (or y_train, ...; target names another)', keys: ['path', 'target', 'normalize', 'samples'], defaults: { samples: 0, noise: 0 }, kind: 'file' },
+  idx: { description: 'IDX files as MNIST ships them (gzipped or not): path the images, target the labels', keys: ['path', 'target', 'normalize', 'samples'], defaults: { samples: 0, noise: 0 }, kind: 'file' },
+  images: { description: 'a folder of class sub-folders of PNG images (torchvision ImageFolder), resized to model.input', keys: ['path', 'samples'], defaults: { samples: 0, noise: 0 }, kind: 'file' },
   tensorboard: { description: 'statistics read from TensorBoard event files', keys: ['logdir', 'tags'], defaults: { samples: 0, noise: 0 }, kind: 'logs' },
 };
 
@@ -43,7 +47,7 @@ export function sourceInputShape(d: DataSpec, csvFeatures?: number): number[] | 
     case 'shapes': return [d.size ?? 16, d.size ?? 16, 1];
     case 'iris': return [4];
     case 'csv': return csvFeatures !== undefined ? [csvFeatures] : undefined;
-    case 'tensorboard': return undefined;
+    case 'tensorboard': case 'npy': case 'npz': case 'idx': case 'images': return undefined;
   }
 }
 

@@ -1,0 +1,137 @@
+/**
+ * Real-data sources: NumPy .npy/.npz, MNIST's IDX files and ImageFolder PNGs, checked against what numpy and
+ * PIL wrote (scripts/fixtures/make-data-fixtures.py records it in expected.json), end to end through
+ * parseConfigText + loadDataset, and refusing malformed files with a message at data.path / data.target.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseConfigText } from '../../../src/config';
+import { loadDataset } from '../../../src/data';
+import { parseIdx, parseNpy, parseNpz, ArrayFormatError } from '../../../src/data/arrays';
+import { decodePng, ImageError, resizeTo } from '../../../src/data/images';
+import { Rng } from '../../../src/core/rng';
+import { InputError } from '../../../src/model';
+
+const DIR = path.join(__dirname, '../../fixtures/data');
+const exp = JSON.parse(fs.readFileSync(path.join(DIR, 'expected.json'), 'utf8'));
+const read = (f: string) => fs.readFileSync(path.join(DIR, f));
+
+function load(yaml: string) {
+  const r = parseConfigText(yaml, path.join(DIR, 'net.nn.yaml'));
+  assert.ok(r.config, r.problems.map(p => p.message).join('\n'));
+  return { config: r.config, data: loadDataset(r.config, DIR) };
+}
+
+describe('data from files: npy, npz, IDX, ImageFolder', function () {
+  this.timeout(60_000);
+  it('.npy: float32 little-endian and float64 big-endian inputs, int64 labels, as numpy wrote them', () => {
+    const x = parseNpy(read('x.npy'));
+    assert.deepEqual(x.shape, [40, 4, 4, 1]);
+    assert.deepEqual(Array.from(x.data.subarray(0, 5)), exp.npy.x_first.map(Math.fround));
+    assert.ok(Math.abs(x.data.reduce((a, b) => a + b, 0) - exp.npy.x_sum) < 1e-3);
+    const be = parseNpy(read('x-f8-be.npy'));
+    assert.deepEqual(Array.from(be.data), Array.from(x.data));
+    assert.deepEqual(Array.from(parseNpy(read('y.npy')).data), exp.npy.y);
+    assert.deepEqual(Array.from(parseNpy(read('x-u8.npy')).data.subarray(0, 5)), exp.npy.u8_first);
+  });
+
+  it('.npy that cannot be data says why: strings, Fortran order, truncated, not npy', () => {
+    assert.throws(() => parseNpy(read('strings.npy')), /holds '<U1': only numeric arrays/);
+    assert.throws(() => parseNpy(read('x-fortran.npy')), /Fortran order: save it with np\.save\(path, np\.ascontiguousarray\(a\)\)/);
+    assert.throws(() => parseNpy(read('x.npy').subarray(0, 500)), /bytes of data for shape \(40, 4, 4, 1\)/);
+    assert.throws(() => parseNpy(Buffer.from('a,b\n1,2\n')), /not a NumPy \.npy file/);
+  });
+
+  it('a config with source npy trains on the arrays: samples, shape, 3 classes', () => {
+    const { data } = load('data: {source: npy, path: x.npy, target: y.npy}\nmodel:\n  input: [4, 4, 1]\n  layers: [{type: flatten}, {type: dense, units: 3, activation: softmax}]\n');
+    assert.equal(data.train.n + data.val.n, 40);
+    assert.equal(data.task, 'classification');
+    assert.equal(data.targetDim, 3);
+  });
+
+  it('.npz: np.savez (x_train/y_train, uint8 scaled to [0, 1]) and np.savez_compressed (x/y)', () => {
+    const arrays = parseNpz(read('mnist-like.npz'));
+    assert.deepEqual([...arrays.keys()].sort(), ['x_test', 'x_train', 'y_test', 'y_train']);
+    const { data } = load('data: {source: npz, path: mnist-like.npz}\nmodel:\n  input: [4, 4, 1]\n  layers: [{type: flatten}, {type: dense, units: 3, activation: softmax}]\n');
+    assert.equal(data.train.n + data.val.n, 40);
+    const all = [...data.train.x, ...data.val.x];
+    assert.ok(all.every(v => v >= 0 && v <= 1) && all.some(v => v > 0.5), 'bytes scaled by 1/255');
+    const c = parseNpz(read('xy-compressed.npz'));
+    assert.deepEqual(Array.from(c.get('x')!().data.subarray(0, 5)), exp.npy.x_first.map(Math.fround));
+  });
+
+  it('IDX (MNIST format), the labels gzipped, and samples: N takes the first N', () => {
+    const img = parseIdx(read('images-idx3-ubyte'));
+    assert.deepEqual(img.shape, [40, 4, 4]);
+    assert.deepEqual(Array.from(img.data.subarray(0, 5)), exp.npy.u8_first);
+    assert.deepEqual(Array.from(parseIdx(read('labels-idx1-ubyte.gz')).data), exp.npy.y);
+    const { data } = load('data: {source: idx, path: images-idx3-ubyte, target: labels-idx1-ubyte.gz, samples: 30}\nmodel:\n  input: [4, 4, 1]\n  layers: [{type: flatten}, {type: dense, units: 3, activation: softmax}]\n');
+    assert.equal(data.train.n + data.val.n, 30);
+    assert.throws(() => parseIdx(read('x.npy')), /not an IDX file/);
+  });
+
+  it('PNG in every encoding PIL writes (gray, RGB, RGBA, palette, 16-bit) decodes to PIL\'s pixels', () => {
+    for (const [name, rgb] of Object.entries(exp.images.rgb as Record<string, number[]>)) {
+      const img = decodePng(read(path.join('images', name)), name);
+      assert.equal(img.width * img.height, 36);
+      for (let i = 0; i < 36; i++) {
+        for (let c = 0; c < 3; c++) {
+          const got = img.channels === 3 ? img.pixels[i * 3 + c] : img.pixels[i];
+          assert.ok(Math.abs(got - rgb[i * 3 + c]) < 1 / 255 + 1e-6, `${name} pixel ${i} channel ${c}: ${got} vs ${rgb[i * 3 + c]}`);
+        }
+      }
+    }
+  });
+
+  it('ImageFolder: class folders in sorted order; every sample is one of its class\'s images as PIL reads it', () => {
+    const { data } = load('data: {source: images, path: images, validation: 0.2}\nmodel:\n  input: [6, 6, 3]\n  layers: [{type: flatten}, {type: dense, units: 2, activation: softmax}]\n');
+    assert.equal(data.train.n + data.val.n, 10);
+    assert.deepEqual(data.classNames, exp.images.classes);
+    const byClass = (label: number) => Object.entries(exp.images.rgb as Record<string, number[]>).filter(([k]) => k.startsWith(`${exp.images.classes[label]}/`)).map(([, v]) => v);
+    const seen = new Set<string>();
+    for (const s of [data.train, data.val]) for (let i = 0; i < s.n; i++) {
+      const x = s.x.subarray(i * 108, i * 108 + 108);
+      const match = byClass(s.y[i]).findIndex(ref => ref.every((v, k) => Math.abs(v - x[k]) < 1 / 255 + 1e-6));
+      assert.ok(match >= 0, `sample ${i} of class ${s.y[i]} matches none of its class's images`);
+      seen.add(`${s.y[i]}:${match}`);
+    }
+    assert.equal(seen.size, 10, 'each image once');
+  });
+
+  it('resizing: bilinear down-sampling averages, gray <-> RGB conversion uses the luminance weights', () => {
+    const img = { width: 2, height: 2, channels: 3 as const, pixels: Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1]) };
+    const out = new Float32Array(1);
+    resizeTo(img, 1, 1, 1, out, 0);
+    // The 1x1 output samples the centre: the mean of the four pixels, then 0.299 R + 0.587 G + 0.114 B.
+    assert.ok(Math.abs(out[0] - (0.299 * 2 + 0.587 * 2 + 0.114 * 2) / 4) < 1e-6, String(out[0]));
+  });
+
+  it('a missing file and wrong sample shapes are errors at data.path / model.input', () => {
+    const r = parseConfigText('data: {source: npy, path: nope.npy, target: y.npy}\nmodel:\n  input: [16]\n  layers: [{type: dense, units: 3, activation: softmax}]\n', path.join(DIR, 'net.nn.yaml'));
+    assert.throws(() => loadDataset(r.config!, DIR), (e: InputError) => /cannot read nope\.npy: no such file/.test(e.message) && e.problem.span!.start.line === 0);
+    const wrong = parseConfigText('data: {source: npy, path: x.npy, target: y.npy}\nmodel:\n  input: [15]\n  layers: [{type: dense, units: 3, activation: softmax}]\n', path.join(DIR, 'net.nn.yaml'));
+    assert.throws(() => loadDataset(wrong.config!, DIR), /samples of shape \[4, 4, 1\] but model\.input is \[15\]/);
+    const noTarget = parseConfigText('data: {source: npy, path: x.npy}\nmodel:\n  input: [16]\n  layers: [{type: dense, units: 3}]\n', path.join(DIR, 'net.nn.yaml'));
+    assert.ok(noTarget.problems.some(p => /needs "target": the file with the labels/.test(p.message)));
+  });
+
+  it('1,000 mutated npy/npz/IDX/PNG buffers give an ArrayFormatError / ImageError or a value, never another exception', () => {
+    const seeds = ['x.npy', 'x-f8-be.npy', 'mnist-like.npz', 'xy-compressed.npz', 'images-idx3-ubyte', 'labels-idx1-ubyte.gz', 'images/cat/1-RGB.png', 'images/dog/3-P.png'].map(f => [f, read(f)] as const);
+    const rng = new Rng(11);
+    for (let i = 0; i < 1000; i++) {
+      const [name, good] = seeds[i % seeds.length];
+      const b = Buffer.from(good);
+      if (rng.next() < 0.4) for (let k = 0; k < 1 + rng.int(6); k++) b[rng.int(b.length)] = rng.int(256);
+      const bytes = rng.next() < 0.4 ? b.subarray(0, rng.int(b.length)) : b;
+      try {
+        if (name.endsWith('.npy')) parseNpy(bytes);
+        else if (name.endsWith('.npz')) for (const get of parseNpz(bytes).values()) get();
+        else if (name.endsWith('.png')) decodePng(bytes);
+        else parseIdx(bytes);
+      } catch (e) {
+        assert.ok(e instanceof ArrayFormatError || e instanceof ImageError, `input ${i} (${name}): ${(e as Error).stack}`);
+      }
+    }
+  });
+});
