@@ -60,6 +60,8 @@ export interface RunView {
   compare?: CompareView;
   /** 'tensorboard' when the view comes from event logs: nothing to apply suggestions to, no trials. */
   source?: 'config' | 'tensorboard';
+  /** Said plainly when an imported model trains on synthetic data (report/json.ts dataNote). */
+  dataNote?: string;
 }
 
 /** The runs of a watched TensorBoard log directory, as the sidebar lists them. */

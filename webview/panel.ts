@@ -21,11 +21,13 @@ const runButton = button('Run', { type: 'run' }, { id: 'btn-run' });
 const stopButton = button('Stop', { type: 'stop' }, { id: 'btn-stop' });
 const compareAll = button('Compare all hidden layers', { type: 'compare', layer: 'all' }, { id: 'btn-compare-all', class: 'secondary' });
 const header = el('header', { class: 'bar' }, title, statusText, progress, runButton, stopButton, compareAll);
+const noteBox = el('p', { class: 'data-note', role: 'note' });
+noteBox.hidden = true;
 const tableBox = el('div', { class: 'table-box' });
 const findingsBox = el('section', { class: 'findings-box', 'aria-label': 'findings' });
 const compareBox = el('section', { class: 'compare-box', 'aria-label': 'activation trials' });
 const chartsBox = el('div', { class: 'charts' });
-app.replaceChildren(header, tableBox, findingsBox, compareBox, chartsBox);
+app.replaceChildren(header, noteBox, tableBox, findingsBox, compareBox, chartsBox);
 const charts = new RunCharts(chartsBox);
 const redraw = throttle(draw, 100);
 
@@ -70,6 +72,8 @@ function draw(): void {
   statusText.textContent = running ? `training: step ${view.step} / ${view.totalSteps}`
     : view.status === 'done' ? `done: ${view.step} steps` : view.status === 'cancelled' ? `stopped at step ${view.step}`
     : view.status === 'error' ? `error: ${view.message ?? ''}` : 'not run yet';
+  noteBox.textContent = view.dataNote ?? '';
+  noteBox.hidden = !view.dataNote;
   progress.max = view.totalSteps;
   progress.value = view.step;
   tableBox.replaceChildren(healthTable(view.layers, view.timeline.at(-1)));

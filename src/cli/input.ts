@@ -29,9 +29,12 @@ export function loadConfig(file: string, warn: (line: string) => void): NetworkC
 }
 
 /** --seed and --steps applied; the probe interval re-derived unless the config sets it. */
-export function applyOverrides(config: NetworkConfig, o: { seed?: number; steps?: number }): NetworkConfig {
+export function applyOverrides(config: NetworkConfig, o: { seed?: number; steps?: number; batch?: number; probeSamples?: number }): NetworkConfig {
   const c: NetworkConfig = { ...config, train: { ...config.train }, probe: { ...config.probe } };
   if (o.seed !== undefined) c.seed = o.seed;
+  // --batch / --probe-samples: fit a large imported model under the memory limit without writing a config.
+  if (o.batch !== undefined) c.train.batch = o.batch;
+  if (o.probeSamples !== undefined) c.probe.samples = Math.min(4096, o.probeSamples);
   if (o.steps !== undefined) setSteps(c, config, o.steps);
   return c;
 }

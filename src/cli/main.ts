@@ -71,8 +71,8 @@ function configArg(args: ParsedArgs, usage: string): string {
 }
 
 const diagnoseCmd: Command = {
-  usage: 'activation-lens diagnose <config> [--json] [--html <file>] [--seed N] [--steps N | --epochs N] [--verify] [--fail-on error|warning|never] [--engine core|torch|auto] [--processes N] [--threads N] [--device cpu|cuda|auto]',
-  args: { flags: ['json', 'verify'], values: ['html', 'seed', 'steps', 'epochs', 'fail-on', 'engine', 'processes', 'threads', 'device'] },
+  usage: 'activation-lens diagnose <config> [--json] [--html <file>] [--seed N] [--steps N | --epochs N] [--batch N] [--probe-samples N] [--verify] [--fail-on error|warning|never] [--engine core|torch|auto] [--processes N] [--threads N] [--device cpu|cuda|auto]',
+  args: { flags: ['json', 'verify'], values: ['html', 'seed', 'steps', 'epochs', 'fail-on', 'batch', 'probe-samples', 'engine', 'processes', 'threads', 'device'] },
   async run(args, io) {
     const file = configArg(args, this.usage);
     const failOn = args.values.get('fail-on') ?? 'error';
@@ -83,7 +83,7 @@ const diagnoseCmd: Command = {
     const html = args.values.get('html');
     if (html !== undefined) checkOutputPath('--html', html, [file]);
     const t0 = performance.now();
-    let config = applyOverrides(loadConfig(file, l => io.stderr.write(`${l}\n`)), { seed, steps });
+    let config = applyOverrides(loadConfig(file, l => io.stderr.write(`${l}\n`)), { seed, steps, batch: intOption(args, 'batch'), probeSamples: intOption(args, 'probe-samples') });
     const data = loadData(config, file);
     const initialWeights = loadWeights(config, file);
     if (epochs !== undefined) config = applyEpochs(config, epochs, data.train.n);
@@ -162,13 +162,13 @@ const lintCmd: Command = {
 };
 
 const compareCmd: Command = {
-  usage: 'activation-lens compare <config> --layer <index|name|all> [--candidates a,b,...] [--steps N] [--seed N] [--json] [--engine core|torch|auto]',
-  args: { flags: ['json'], values: ['layer', 'candidates', 'steps', 'seed', 'engine'] },
+  usage: 'activation-lens compare <config> --layer <index|name|all> [--candidates a,b,...] [--steps N] [--seed N] [--batch N] [--probe-samples N] [--json] [--engine core|torch|auto]',
+  args: { flags: ['json'], values: ['layer', 'candidates', 'steps', 'seed', 'batch', 'probe-samples', 'engine'] },
   async run(args, io) {
     const file = configArg(args, this.usage);
     const layerArg = args.values.get('layer');
     if (!layerArg) throw new UsageError(`--layer is required\nusage: ${this.usage}`);
-    const config = applyOverrides(loadConfig(file, l => io.stderr.write(`${l}\n`)), { seed: intOption(args, 'seed', 0) });
+    const config = applyOverrides(loadConfig(file, l => io.stderr.write(`${l}\n`)), { seed: intOption(args, 'seed', 0), batch: intOption(args, 'batch'), probeSamples: intOption(args, 'probe-samples') });
     const layers = config.model.layers;
     const layer = layerArg === 'all' ? 'all' as const
       : /^\d+$/.test(layerArg) ? Number(layerArg) : layers.find(l => l.name === layerArg)?.index;

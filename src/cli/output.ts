@@ -38,7 +38,7 @@ export function summaryLine(report: Report): string {
     bits.push(`${t.steps} steps (${t.stopped}) in ${formatNumber(report.timing.wallMs / 1000)} s, ${report.timing.stepsPerSecond} steps/s`);
     bits.push(`train loss ${formatNumber(t.final.trainLoss)}, val loss ${formatNumber(t.final.valLoss)}${t.final.valAccuracy !== undefined ? `, val accuracy ${pct(t.final.valAccuracy)}` : ''}`);
   }
-  return `${report.config}: ${bits.join(', ')}`;
+  return `${report.config}: ${bits.join(', ')}${report.dataNote ? `\nnote: ${report.dataNote}` : ''}`;
 }
 
 function findingText(f: ReportFinding, file: string): string {

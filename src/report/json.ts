@@ -26,6 +26,16 @@ export interface CompareSection {
 
 export const REPORT_SCHEMA_ID = 'activation-lens/report@1';
 
+/**
+ * An imported model trained on a random teacher (no data given) cannot show what it learns from real data:
+ * the report and the panel say so plainly.
+ */
+export function dataNote(config: NetworkConfig): string | undefined {
+  if (config.data.source !== 'teacher' || !(config.model.onnx || config.model.keras)) return undefined;
+  return 'This imported model trains on synthetic data (a random teacher network of its input shape): the findings speak about '
+    + 'its architecture and initialisation, not about what it learns. Point data: at your own data (npy, npz, idx, images or csv) to diagnose its learning.';
+}
+
 export interface SourcePos { line: number; column: number }
 
 export interface ReportLayer {
@@ -62,6 +72,8 @@ export interface Report {
   /** diagnose --verify: each verified suggestion's run against the original, same seed and data. */
   verifications?: Verification[];
   timing: { wallMs: number; stepsPerSecond: number };
+  /** Present when the findings come from synthetic data on an imported model (see dataNote). */
+  dataNote?: string;
 }
 
 const pos = (span: Span | undefined): SourcePos => (span ? displayPos(span.start) : { line: 1, column: 1 });
@@ -123,6 +135,8 @@ export function buildReport(args: { configPath: string; config: NetworkConfig; r
     suggestions: args.suggestions.map(s => ({ layer: s.layer, current: s.current, ranked: s.ranked })),
     timing: { wallMs: 0, stepsPerSecond: 0 },
   };
+  const note = dataNote(config);
+  if (note) report.dataNote = note;
   if (result) {
     const final: NonNullable<Report['training']>['final'] = { trainLoss: num(result.final.trainLoss), valLoss: num(result.final.valLoss) };
     if (result.final.valAccuracy !== undefined) final.valAccuracy = result.final.valAccuracy;

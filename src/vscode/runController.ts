@@ -7,6 +7,7 @@ import type { RunView } from '../protocol';
 import type { Finding } from '../diagnosis/types';
 import { inferShapes } from '../config/shapes';
 import { startRun } from '../worker/client';
+import { dataNote } from '../report/json';
 import { diagnose } from '../diagnosis/rules';
 import { suggestActivations } from '../diagnosis/suggestions';
 import { readSettings } from './settings';
@@ -176,5 +177,6 @@ export function initialView(configPath: string, config: NetworkConfig): RunView 
       outputShape: shapes[i]?.outputShape ?? [], params: shapes[i]?.params ?? 0,
     })),
     status: 'idle', step: 0, totalSteps: config.train.steps, timeline: [], lossCurve: [],
+    ...(dataNote(config) ? { dataNote: dataNote(config) } : {}),
   };
 }
