@@ -95,7 +95,8 @@ describe('rule-based suggestions', () => {
   });
 });
 
-describe('rule-based suggestions: cost', () => {
+describe('rule-based suggestions: cost', function () {
+  this.timeout(60000); // building 8k-layer configs, not the suggestions, takes the time under load
   /** A deep relu stack with a dead-units finding on every hidden layer and one finding listing all of them. */
   function deepCase(n: number) {
     const layers = Array.from({ length: n }, () => ({ type: 'dense' as const, units: 8, activation: 'relu' as const }));
