@@ -34,7 +34,9 @@ export type CompareWorkerToHost =
   | { type: 'error'; message: string };
 
 // ---- host <-> TensorBoard worker (Diagnose TensorBoard Run) ------------------------------------------------------
-export interface HostToTbWorker { dir: string; /** how the directory is named in views */ label: string; thresholds?: Record<string, number> }
+export interface HostToTbWorker { dir: string; /** how the directory is named in views */ label: string; thresholds?: Record<string, number>;
+  /** Activations chosen in the panel, by logged layer name. */
+  activations?: Record<string, string> }
 export type TbWorkerToHost =
   | { type: 'update'; names: string[]; views: RunView[] }
   | { type: 'error'; message: string };
@@ -46,7 +48,9 @@ export interface RunView {
   /** The config's URI (config runs): the panel sends it back with Run, Compare and Apply. */
   configUri?: string;
   configName: string;
-  layers: { index: number; name: string; type: string; activation?: string; outputShape: number[]; params: number }[];
+  /** `params` is absent when unknown (logs without biases); `activationSource` says where a log's activation came from. */
+  layers: { index: number; name: string; type: string; activation?: string; outputShape: number[]; params?: number;
+    activationSource?: 'given' | 'metadata' | 'inferred'; inferred?: string }[];
   status: 'idle' | 'running' | 'done' | 'cancelled' | 'error';
   step: number;
   totalSteps: number;
@@ -62,6 +66,12 @@ export interface RunView {
   source?: 'config' | 'tensorboard';
   /** Said plainly when an imported model trains on synthetic data (report/json.ts dataNote). */
   dataNote?: string;
+  /** For logs: what could not be measured and why (shown instead of "looks healthy"); empty when all was measured. */
+  missing?: string[];
+  /** For logs: layers whose outputs are logged but whose activation is not given (the panel offers a choice). */
+  needsActivation?: string[];
+  /** For logs: what the step axis counts. */
+  stepUnit?: 'step' | 'epoch';
 }
 
 /** The runs of a watched TensorBoard log directory, as the sidebar lists them. */
@@ -102,7 +112,9 @@ export type WebviewToHost =
   | { type: 'applyRanked'; layer: number; rank: number; config?: string }
   | { type: 'compare'; layer: number | 'all'; config?: string }
   /** Show run `run` of the watched TensorBoard log directory in the panel. */
-  | { type: 'showTbRun'; run: number };
+  | { type: 'showTbRun'; run: number }
+  /** Set the activation of a logged layer (by name) for the watched TensorBoard logs; '' clears it. */
+  | { type: 'setTbActivation'; layer: string; activation: string };
 
 const isIndex = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) < 1e6;
 /** Absent, or a file: URI of sane length (the host still checks it names a config it knows). */
@@ -119,6 +131,8 @@ export function isWebviewToHost(m: unknown): m is WebviewToHost {
     case 'applyRanked': return isIndex(r.layer) && isIndex(r.rank) && isConfigRef(r.config);
     case 'compare': return (r.layer === 'all' || isIndex(r.layer)) && isConfigRef(r.config);
     case 'showTbRun': return isIndex(r.run);
+    case 'setTbActivation': return typeof r.layer === 'string' && r.layer.length > 0 && r.layer.length <= 500
+      && typeof r.activation === 'string' && r.activation.length <= 50;
     default: return false;
   }
 }

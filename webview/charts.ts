@@ -19,22 +19,8 @@ Chart.register(LineController, BarController, LineElement, PointElement, BarElem
 export interface ChartLayer { index: number; name: string; type: string; activation?: string }
 export interface ChartData { layers: ChartLayer[]; timeline: ProbePoint[]; lossCurve: [number, number][] }
 
-/** Keeps at most `max` points, always the first and the last, so long runs stay cheap to draw. */
-export function decimate<T>(points: T[], max = 400): T[] {
-  if (points.length <= max) return points;
-  const stride = points.length / (max - 1);
-  const out: T[] = [];
-  for (let i = 0; i < max - 1; i++) out.push(points[Math.floor(i * stride)]);
-  out.push(points[points.length - 1]);
-  return out;
-}
-
-/** Exponential moving average of minibatch losses (the per-step curve is mostly sampling noise). */
-export function smooth(points: [number, number][], window = 20): [number, number][] {
-  const a = 2 / (window + 1);
-  let ema: number | undefined;
-  return points.map(([x, y]) => [x, (ema = ema === undefined ? y : ema + a * (y - ema))]);
-}
+export { decimate, smooth } from './series';
+import { decimate, smooth } from './series';
 
 /** Regions of [lo, hi] where the activation is dead or saturated, clipped from the activation table's intervals. */
 export function shadedRegions(name: ActivationName, lo: number, hi: number): { from: number; to: number; kind: 'dead' | 'saturated' }[] {
@@ -105,7 +91,38 @@ export class RunCharts {
     this.gradientFlow(data);
     this.gradientOverSteps(data);
     this.fractionsOverSteps(data);
+    this.weightTimelines(data);
     this.activationCurves(data);
+  }
+
+  /**
+   * Logs with weight histograms: each layer's weight norm, and the lower bound of its update ratio ||dW||/||W||
+   * per step (docs/tensorboard.md, "Weights"), over the logged steps. Nothing is drawn for runs without weights.
+   */
+  private weightTimelines(d: ChartData): void {
+    const t = this.theme;
+    const points = decimate(d.timeline, 300);
+    const layers = d.layers.filter(l => points.some(p => p.layers[l.index]?.weights));
+    if (!layers.length) return;
+    this.upsert('weightnorm', 'Weight norm ||W|| per layer over steps (from the weight histograms, log scale)', () => ({
+      type: 'line', data: { datasets: [] },
+      options: { ...baseOptions(t, ''), scales: { ...baseOptions(t, '').scales, y: logAxis(t) } },
+    }), c => {
+      c.data.datasets = layers.map((l, i) => ({
+        label: l.name, borderColor: this.color(i), borderWidth: 1.4, pointRadius: 1.5,
+        data: points.map(p => ({ x: p.step, y: p.layers[l.index]?.weights?.norm })).filter(p => p.y !== undefined && p.y > 0 && Number.isFinite(p.y)),
+      })) as typeof c.data.datasets;
+    });
+    this.upsert('updateratio', 'Update ratio ||dW||/||W|| per step, lower bound from the weight histograms (log scale; ~1e-3 is typical)', () => ({
+      type: 'line', data: { datasets: [] },
+      options: { ...baseOptions(t, ''), scales: { ...baseOptions(t, '').scales, y: logAxis(t) } },
+    }), c => {
+      c.data.datasets = layers.map((l, i) => ({
+        label: l.name, borderColor: this.color(i), borderWidth: 1.4, pointRadius: 1.5,
+        data: points.map(p => ({ x: p.step, y: p.layers[l.index]?.weights?.updateRatioLower ?? undefined }))
+          .filter(p => p.y !== undefined && p.y > 0 && Number.isFinite(p.y)),
+      })) as typeof c.data.datasets;
+    });
   }
 
   private section(id: string, title: string, height = 220, parent: HTMLElement = this.root): HTMLCanvasElement {

@@ -7,6 +7,14 @@ export interface TableLayer { index: number; name: string; type: string; activat
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${formatNumber(100 * x)}%`);
 
+/** The core's measured ratio, or for logs the lower bound from the weight histograms ("≥ x"; "0" when unchanged). */
+function updateRatioText(s: ProbePoint['layers'][number] | undefined): string {
+  if (s?.updateRatio !== null && s?.updateRatio !== undefined) return formatNumber(s.updateRatio);
+  const w = s?.weights;
+  if (!w || w.updateRatioLower === null) return '–';
+  return w.unchanged ? '0 (unchanged)' : w.updateRatioLower > 0 ? `≥ ${formatNumber(w.updateRatioLower)}` : '≥ 0 (below bucket resolution)';
+}
+
 // The output layer is the rules' (the last weighted layer), so the panel's ratios are the CLI's.
 export { outputLayerIndex } from '../src/diagnosis/layers';
 import { outputLayerIndex } from '../src/diagnosis/layers';
@@ -24,12 +32,12 @@ export function healthTable(layers: TableLayer[], last: ProbePoint | undefined):
     const ratio = s && outGrad ? s.gradRms / outGrad : undefined;
     const row = el('tr', { 'data-layer': String(l.index) },
       el('td', {}, String(l.index)), el('th', { scope: 'row' }, l.name), el('td', {}, l.type), el('td', {}, l.activation ?? ''),
-      el('td', {}, l.outputShape ? `[${l.outputShape.join(', ')}]` : ''), el('td', { class: 'num' }, l.params !== undefined ? String(l.params) : ''),
+      el('td', {}, l.outputShape ? `[${l.outputShape.join(', ')}]` : ''), el('td', { class: 'num' }, l.params !== undefined && Number.isFinite(l.params) ? String(l.params) : ''),
       el('td', { class: 'num', 'data-stat': 'dead' }, pct(s?.deadFraction)),
       el('td', { class: 'num', 'data-stat': 'saturated' }, pct(s?.saturatedFraction)),
       el('td', { class: 'num', 'data-stat': 'gradRms' }, s ? formatNumber(s.gradRms) : '–'),
       el('td', { class: 'num', 'data-stat': 'ratio' }, ratio !== undefined ? formatNumber(ratio) : '–'),
-      el('td', { class: 'num', 'data-stat': 'updateRatio' }, formatNumber(s?.updateRatio)));
+      el('td', { class: 'num', 'data-stat': 'updateRatio' }, updateRatioText(s)));
     // An output sigmoid/softmax fused with its loss saturates on a confident classifier: not a problem to flag.
     const judged = l.index < outputIndex;   // the output layer and what follows it (an activation layer) are not judged
     if (s && (s.nonFinite > 0 || (judged && ((s.deadFraction ?? 0) >= 0.5 || (s.saturatedFraction ?? 0) >= 0.5)))) row.classList.add('bad');

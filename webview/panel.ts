@@ -2,6 +2,7 @@
 import type { Chart } from 'chart.js';
 import type { CompareView, HostToWebview, RunView, WebviewToHost } from '../src/protocol';
 import { formatNumber } from '../src/format';
+import { ACTIVATION_NAMES } from '../src/core/activations';
 import { RunCharts, drawCompare } from './charts';
 import { healthTable } from './healthTable';
 import { onThemeChange } from './theme';
@@ -26,8 +27,9 @@ noteBox.hidden = true;
 const tableBox = el('div', { class: 'table-box' });
 const findingsBox = el('section', { class: 'findings-box', 'aria-label': 'findings' });
 const compareBox = el('section', { class: 'compare-box', 'aria-label': 'activation trials' });
+const activationBox = el('section', { class: 'activation-box', id: 'tb-activations', 'aria-label': 'activations of logged layers' });
 const chartsBox = el('div', { class: 'charts' });
-app.replaceChildren(header, noteBox, tableBox, findingsBox, compareBox, chartsBox);
+app.replaceChildren(header, noteBox, tableBox, findingsBox, activationBox, compareBox, chartsBox);
 const charts = new RunCharts(chartsBox);
 const redraw = throttle(draw, 100);
 
@@ -59,17 +61,22 @@ function button(label: string, message: WebviewToHost, attrs: Record<string, str
 }
 
 function draw(): void {
-  const running = view?.status === 'running';
-  runButton.hidden = running;
+  const logs = view?.source === 'tensorboard';
+  // Logs are written by another process: nothing here trains them or can stop them.
+  const running = view?.status === 'running' && !logs;
+  runButton.hidden = running || logs;
   stopButton.hidden = !running;
-  compareAll.hidden = !view || view.source === 'tensorboard';
-  runButton.hidden ||= view?.source === 'tensorboard';
-  progress.hidden = !view;
+  compareAll.hidden = !view || logs;
+  progress.hidden = !view || logs;
   if (!view) return;
   vscode.setState({ view });
   title.textContent = view.configName;
-  statusText.className = `status ${view.status}`;
-  statusText.textContent = running ? `training: step ${view.step} / ${view.totalSteps}`
+  statusText.className = `status ${logs ? 'done' : view.status}`;
+  const first = view.timeline[0]?.step, unit = view.stepUnit === 'epoch' ? 'epoch' : 'step';
+  statusText.textContent = logs
+    ? (view.timeline.length ? `event log: ${view.timeline.length} logged ${unit}${view.timeline.length === 1 ? '' : 's'} (${first}..${view.step}); updates when the files grow` : 'event log: no logged steps with layer data')
+      + (view.message ? ` · ${view.message}` : '')
+    : running ? `training: step ${view.step} / ${view.totalSteps}`
     : view.status === 'done' ? `done: ${view.step} steps` : view.status === 'cancelled' ? `stopped at step ${view.step}`
     : view.status === 'error' ? `error: ${view.message ?? ''}` : 'not run yet';
   noteBox.textContent = view.dataNote ?? '';
@@ -78,6 +85,7 @@ function draw(): void {
   progress.value = view.step;
   tableBox.replaceChildren(healthTable(view.layers, view.timeline.at(-1)));
   drawFindings(view);
+  drawActivationChoice(view);
   drawCompareBox(view.compare);
   charts.update({ layers: view.layers, timeline: view.timeline, lossCurve: view.lossCurve });
 }
@@ -105,8 +113,36 @@ function drawFindings(v: RunView): void {
       el('span', { class: 'name' }, `${layer.name} (${s.current}): `),
       ...top.map((r, rank) => button(`${rank + 1}. ${r.activation} + ${r.init}`, { type: 'applyRanked', layer: s.layer, rank }, { title: r.reason, class: 'secondary' }))));
   }
+  if (v.source === 'tensorboard') {
+    // A log tells only what it holds: never call a run healthy when part of it could not be measured.
+    const missing = v.missing ?? [];
+    const heading = v.findings.length ? `Findings (${v.findings.length})`
+      : missing.length ? 'Findings: none in what the log holds' : 'Findings: none';
+    const notMeasured = missing.length
+      ? [el('h3', {}, 'Not measured'), el('ul', { class: 'missing', id: 'missing' }, ...missing.map(m => el('li', {}, m)))] : [];
+    findingsBox.replaceChildren(el('h3', {}, heading), list, ...notMeasured);
+    return;
+  }
   findingsBox.replaceChildren(el('h3', {}, v.findings.length ? `Findings (${v.findings.length})` : 'Findings: none, the network looks healthy'),
     list, el('h3', {}, 'Suggested activations per layer (click to apply)'), suggestions);
+}
+
+/** Logged layers whose activation the log does not say: a choice per layer, re-read with it. */
+function drawActivationChoice(v: RunView): void {
+  const names = v.source === 'tensorboard' ? v.needsActivation ?? [] : [];
+  if (!names.length) { activationBox.replaceChildren(); return; }
+  const rows = names.map(name => {
+    const layer = v.layers.find(l => l.name === name);
+    const current = layer?.activationSource === 'inferred' ? '' : layer?.activation ?? '';
+    const select = el('select', { 'data-layer': name, 'aria-label': `activation of ${name}` },
+      el('option', { value: '' }, layer?.activationSource === 'inferred' ? `${layer.activation} (inferred)` : 'unknown'),
+      ...ACTIVATION_NAMES.map(a => el('option', { value: a }, a)));
+    select.value = current;
+    select.addEventListener('change', () => post({ type: 'setTbActivation', layer: name, activation: select.value }));
+    return el('li', {}, el('label', {}, `${name}: `, select),
+      layer?.inferred ? el('span', { class: 'muted' }, ` inferred from its outputs (${layer.inferred})`) : '');
+  });
+  activationBox.replaceChildren(el('h3', {}, 'Activations of logged layers (dead/saturated fractions depend on them)'), el('ul', { class: 'layers' }, ...rows));
 }
 
 function drawCompareBox(c: CompareView | undefined): void {

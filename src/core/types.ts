@@ -28,6 +28,30 @@ export interface LayerStats {
    * [lower, upper] bounds of deadFraction / saturatedFraction (the value is the interpolated estimate).
    */
   estimated?: { deadFraction?: [number, number]; saturatedFraction?: [number, number] };
+  /** Set when the layer's weights come from logged histograms (TensorBoard): see WeightStats. */
+  weights?: WeightStats;
+}
+
+/** A layer's weights at one logged step, from their histogram (docs/tensorboard.md, "Weights"). */
+export interface WeightStats {
+  count: number;
+  mean: number;
+  std: number;
+  /** L2 norm; exact when the log has sum_squares, else from buckets with `normBounds`. */
+  norm: number;
+  normBounds?: [number, number];
+  exact: boolean;
+  /**
+   * Lower bound on the mean per-step ||dW|| / ||W|| since the previous logged step (the displacement bound
+   * divided by the steps between and the larger norm); null at the first logged step.
+   */
+  updateRatioLower: number | null;
+  /** Steps since the previous logged weights; null at the first. */
+  interval: number | null;
+  /** The histogram is identical to the previous one (the tensor did not change); null at the first. */
+  unchanged: boolean | null;
+  /** 1 when the weights hold NaN/Inf (non-finite sum, sum of squares, min or max). */
+  nonFinite: number;
 }
 
 export interface ProbePoint {

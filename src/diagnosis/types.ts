@@ -4,7 +4,9 @@ import type { Span } from '../model';
 export type Severity = 'error' | 'warning' | 'info';
 export type FindingKind =
   | 'dead-units' | 'saturation' | 'vanishing-gradient' | 'exploding-gradient' | 'non-finite'
-  | 'output-mismatch' | 'init-mismatch' | 'activation-choice';
+  | 'output-mismatch' | 'init-mismatch' | 'activation-choice'
+  /** From weight histograms of logs (src/tensorboard/weightRules.ts). */
+  | 'update-ratio' | 'frozen-weights' | 'weight-growth';
 
 /** One concrete change to the config. Quick fixes apply exactly these fields. */
 export interface Suggestion {

@@ -78,7 +78,8 @@ function layerTable(report: Report): string {
     const width = l.units ?? l.filters;
     return `<tr data-layer="${l.index}"${bad ? ' class="bad"' : ''}><td>${l.index}</td><th scope="row">${escapeHtml(l.name)}</th><td>${l.type}</td>`
       + `<td>${escapeHtml(l.activation ?? '')}</td><td>${escapeHtml(l.init ?? '')}</td><td class="num">${width ?? ''}</td>`
-      + `<td>[${l.outputShape.join(', ')}]</td><td class="num">${l.params}</td>`
+      // Reports from logs (diagnose-run) have no shapes or parameter counts: null.
+      + `<td>${l.outputShape ? `[${l.outputShape.join(', ')}]` : ''}</td><td class="num">${l.params ?? ''}</td>`
       + (last ? `<td class="num">${pct(s?.deadFraction)}</td><td class="num">${pct(s?.saturatedFraction)}</td>`
         + `<td class="num">${s ? formatNumber(s.gradRms) : '–'}</td><td class="num">${ratio !== undefined ? formatNumber(ratio) : '–'}</td>` : '')
       + '</tr>';
@@ -86,6 +87,23 @@ function layerTable(report: Report): string {
   const head = ['#', 'layer', 'type', 'activation', 'init', 'units', 'output', 'params', ...(last ? ['dead', 'saturated', 'gradRms', 'grad ratio'] : [])];
   return `<div class="table-box"><table class="health" id="layers"><caption>${last ? `Layer health at step ${last.step}` : 'Layers (static)'}</caption>`
     + `<thead><tr>${head.map(h => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+}
+
+/** Weight statistics of reports from logs (diagnose-run): the last logged step, per layer with weights. */
+function weightTable(report: Report): string {
+  const tl = report.timeline ?? [];
+  const last = tl[tl.length - 1];
+  const rows = report.model.layers.filter(l => tl.some(p => p.layers[l.index]?.weights)).map(l => {
+    const series = tl.map(p => p.layers[l.index]?.weights).filter((w): w is NonNullable<typeof w> => !!w);
+    const w = series[series.length - 1], first = series[0];
+    const ratio = w.updateRatioLower === null ? '–' : w.unchanged ? '0 (unchanged)' : `&ge; ${formatNumber(w.updateRatioLower)}`;
+    return `<tr data-layer="${l.index}"><th scope="row">${escapeHtml(l.name)}</th><td class="num">${w.count}</td><td class="num">${formatNumber(w.mean)}</td>`
+      + `<td class="num">${formatNumber(w.std)}</td><td class="num">${formatNumber(w.norm)}${w.normBounds ? ` (${formatNumber(w.normBounds[0])}-${formatNumber(w.normBounds[1])})` : ''}</td>`
+      + `<td class="num">${formatNumber(w.norm / first.norm)}</td><td class="num">${ratio}</td></tr>`;
+  });
+  if (!rows.length || !last) return '';
+  return `<h2>Weights</h2><div class="table-box"><table class="health" id="weights"><caption>Weights at step ${last.step} (from their histograms; the update ratio is a lower bound per step)</caption>`
+    + `<thead><tr>${['layer', 'count', 'mean', 'std', 'norm', 'norm / first', 'update ratio'].map(h => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 function findingList(report: Report): string {
@@ -97,7 +115,7 @@ function findingList(report: Report): string {
       return `<li>${change ? `<code>${escapeHtml(change)}</code> — ` : ''}${escapeHtml(s.reason)}</li>`;
     }).join('');
     return `<li class="${f.severity}" data-kind="${f.kind}"><span class="sev">${f.severity}</span><strong>${f.kind}</strong> `
-      + `<span class="where">${escapeHtml(f.layerName)} (line ${f.source.line})${f.step !== null ? `, step ${f.step}` : ''}</span>`
+      + `<span class="where">${escapeHtml(f.layerName)} (${typeof f.evidence.tag === 'string' ? `tag ${escapeHtml(f.evidence.tag)}` : `line ${f.source.line}`})${f.step !== null ? `, step ${f.step}` : ''}</span>`
       + `<div>${escapeHtml(f.message)}</div>${fixes ? `<ul class="fixes">${fixes}</ul>` : ''}</li>`;
   });
   return `<ol class="findings" id="findings">${items.join('')}</ol>`;
@@ -119,9 +137,10 @@ function suggestionTable(report: Report): string {
 
 function summary(report: Report): string {
   const t = report.training;
-  const bits = [`seed ${report.seed}`, `${report.model.params} parameters`];
+  // Reports from logs carry null where the logs cannot tell (seed, parameters, loss function, optimizer).
+  const bits = [report.seed !== null ? `seed ${report.seed}` : '', report.model.params !== null ? `${report.model.params} parameters` : ''].filter(Boolean);
   if (t) {
-    bits.push(`${t.steps} steps (${t.stopped})`, `${t.loss}, ${t.optimizer}`, `train loss ${formatNumber(t.final.trainLoss)}`, `val loss ${formatNumber(t.final.valLoss)}`);
+    bits.push(`${t.steps} steps (${t.stopped})`, t.loss !== null ? `${t.loss}, ${t.optimizer}` : '', `train loss ${formatNumber(t.final.trainLoss)}`, `val loss ${formatNumber(t.final.valLoss)}`);
     if (t.final.valAccuracy !== undefined) bits.push(`val accuracy ${pct(t.final.valAccuracy)}`);
     bits.push(`${formatNumber(report.timing.wallMs / 1000)} s`);
   }
@@ -155,6 +174,7 @@ ${stylesheet()}</style>
 <main>
 <h2>Layers</h2>
 ${layerTable(report)}
+${weightTable(report)}
 <h2>Findings</h2>
 ${findingList(report)}
 ${suggestionTable(report)}

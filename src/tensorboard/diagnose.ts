@@ -7,6 +7,7 @@ import { runFindings, type DiagnosisLayer } from '../diagnosis/rules';
 import type { Finding, FindingKind } from '../diagnosis/types';
 import type { TbRun } from './run';
 import type { Quantity } from './tags';
+import { weightFindings, type ModelShapes } from './weightRules';
 
 /** The run's layers as the rules see them; the last one is the output layer. */
 export function tbDiagnosisLayers(run: TbRun): DiagnosisLayer[] {
@@ -23,11 +24,15 @@ const SERIES: Record<FindingKind, Quantity[]> = {
   'exploding-gradient': ['grad'],
   'non-finite': ['preact', 'activation', 'grad'],
   'output-mismatch': [], 'init-mismatch': [], 'activation-choice': [],
+  'update-ratio': ['weight'], 'frozen-weights': ['weight'], 'weight-growth': ['weight'],
 };
 
-export function diagnoseTbRun(run: TbRun, thresholds?: Thresholds): Finding[] {
+export function diagnoseTbRun(run: TbRun, thresholds?: Thresholds, shapes?: ModelShapes): Finding[] {
   const findings = runFindings({ layers: tbDiagnosisLayers(run), timeline: run.timeline, nonFinite: run.nonFinite,
-    thresholds, source: `tensorboard run "${run.name}"` });
+    thresholds, source: `tensorboard run "${run.name}"` })
+    // The reader notes every NaN/Inf it sees (run.nonFinite); without one, a NaN in the timeline is a series the
+    // log does not have (no loss scalar), not a divergence.
+    .filter(f => f.kind !== 'non-finite' || run.nonFinite);
   for (const f of findings) {
     f.evidence.run = run.name;
     const name = run.layers[f.layer]?.name;
@@ -44,6 +49,12 @@ export function diagnoseTbRun(run: TbRun, thresholds?: Thresholds): Finding[] {
         : 'histogram: fraction of values in the saturated region';
       if (bounds) f.evidence.bounds = bounds;
     }
+    const layer = run.layers[f.layer];
+    if (layer?.activationSource === 'inferred' && (f.kind === 'dead-units' || f.kind === 'saturation')) {
+      f.evidence.activation = `${layer.activation?.name} (inferred: ${layer.inferred?.evidence})`;
+    }
   }
-  return findings;
+  const weights = weightFindings(run, shapes);
+  const order = { error: 0, warning: 1, info: 2 };
+  return [...findings, ...weights].sort((a, b) => order[a.severity] - order[b.severity]);
 }

@@ -1,19 +1,23 @@
 /**
- * `activation-lens diagnose-run <logdir | config.nn.yaml> [--json] [--fail-on error|warning|never] [--run NAME]
- *   [--tag QUANTITY=TEMPLATE[,...]]... [--activation LAYER=NAME[,...]]... [--threshold KEY=VALUE[,...]]...`
+ * `activation-lens diagnose-run <logdir | config.nn.yaml> [--json] [--html FILE] [--model FILE] [--fail-on error|warning|never]
+ *   [--run NAME] [--tag QUANTITY=TEMPLATE[,...]]... [--activation LAYER=NAME[,...]]... [--threshold KEY=VALUE[,...]]...`
  * Diagnoses TensorBoard runs with the SPEC §4 rules: a per-layer table and findings per run, or the §6.1
  * JSON report (one object for one run; {schema: "activation-lens/runs@1", runs: [...]} for several).
  * Exit codes as SPEC §6: 0 clean, 1 findings at or above --fail-on, 2 unusable input (one line on stderr).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError, formatProblem, type Thresholds } from '../model';
 import { InputFailure, loadConfig } from '../cli/input';
 import { formatNumber as fmt } from '../format';
 import type { Finding, Severity } from '../diagnosis/types';
-import { REPORT_SCHEMA_ID } from '../report/json';
+import { REPORT_SCHEMA_ID, type Report } from '../report/json';
+import { renderHtmlReport } from '../report/html';
 import { diagnoseTbRun } from './diagnose';
 import { logdirFromConfig, readLogdir, type LogdirOptions } from './logdir';
 import type { TbRun } from './run';
+import { modelShapes } from './modelShapes';
+import type { ModelShapes } from './weightRules';
 
 export interface CliIo {
   stdout: { write(s: string): unknown };
@@ -21,11 +25,11 @@ export interface CliIo {
 }
 
 export const DIAGNOSE_RUN_USAGE =
-  'usage: activation-lens diagnose-run <logdir|config> [--json] [--fail-on error|warning|never] [--run NAME] ' +
+  'usage: activation-lens diagnose-run <logdir|config> [--json] [--html FILE] [--model FILE] [--fail-on error|warning|never] [--run NAME] ' +
   '[--tag QUANTITY=TEMPLATE[,...]]... [--activation LAYER=NAME[,...]]... [--threshold KEY=VALUE[,...]]...';
 
 interface Args {
-  logdir: string; json: boolean; failOn: Severity | 'never'; run?: string;
+  logdir: string; json: boolean; failOn: Severity | 'never'; run?: string; html?: string; model?: string;
   tags: Record<string, string>; activations: Record<string, string>; thresholds: Thresholds;
 }
 
@@ -50,6 +54,8 @@ function parseArgs(argv: string[]): Args {
         a.failOn = v; break;
       }
       case '--run': a.run = argv[++i]; if (a.run === undefined) throw new UsageError('--run expects a run name'); break;
+      case '--html': a.html = argv[++i]; if (!a.html) throw new UsageError('--html expects a file name'); break;
+      case '--model': a.model = argv[++i]; if (!a.model) throw new UsageError('--model expects a config, Keras model JSON or ONNX file'); break;
       case '--tag': // QUANTITY=TEMPLATE, repeated or comma-separated
         for (const item of (argv[++i] ?? '').split(',')) { const [k, v] = pair(arg, item); a.tags[k] = v; }
         break;
@@ -88,8 +94,15 @@ export async function diagnoseRun(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   let runs: TbRun[];
+  let shapes: ModelShapes = {};
   try {
     let options: LogdirOptions = { tags: args.tags, activations: args.activations };
+    if (args.model) {
+      // Layer shapes (fan-in/out of conv kernels) and activations from the user's model; --activation wins.
+      const model = modelShapes(loadConfig(args.model, line => io.stderr.write(`${line}\n`)));
+      shapes = model.shapes;
+      options = { ...options, activations: { ...model.activations, ...args.activations } };
+    }
     let logdir = args.logdir;
     if (CONFIG_FILE.test(args.logdir)) {
       // A config with data.source: tensorboard: its logdir, tags and layer activations; options on top.
@@ -100,13 +113,14 @@ export async function diagnoseRun(argv: string[], io: CliIo): Promise<number> {
       }
       const fromConfig = logdirFromConfig(config, path.dirname(args.logdir));
       logdir = fromConfig.logdir;
-      options = { tags: { ...fromConfig.options.tags, ...args.tags }, activations: { ...fromConfig.options.activations, ...args.activations } };
+      options = { tags: { ...fromConfig.options.tags, ...args.tags }, activations: { ...fromConfig.options.activations, ...options.activations } };
+      if (!args.model) shapes = modelShapes(config).shapes;
       args.thresholds = { ...config.diagnostics, ...args.thresholds };
     }
     runs = readLogdir(logdir, options);
   } catch (e) {
     if (e instanceof InputFailure) { io.stderr.write(`${e.line}\n`); return 2; }
-    if (e instanceof InputError) { io.stderr.write(formatProblem(args.logdir, e.problem) + '\n'); return 2; }
+    if (e instanceof InputError) { io.stderr.write(formatProblem(e.file ?? args.logdir, e.problem) + '\n'); return 2; }
     io.stderr.write(`${args.logdir}:1:1: cannot read the log directory: ${(e as Error).message}\n`);
     return 2;
   }
@@ -122,17 +136,30 @@ export async function diagnoseRun(argv: string[], io: CliIo): Promise<number> {
   const usable = runs.filter(r => r.layers.length && r.timeline.length);
   if (!usable.length) {
     const tags = [...new Set(runs.flatMap(r => r.tags.map(t => t.tag)))];
-    return fail(`no histograms found that map to layers (tags: ${tags.slice(0, 12).join(', ') || 'none'}${tags.length > 12 ? ', ...' : ''}); ` +
-      'log pre-activation, activation and gradient histograms (examples/pytorch/activation_lens_hooks.py) or map tags with --tag QUANTITY=TEMPLATE');
+    const hists = [...new Set(runs.flatMap(r => r.tags.filter(t => t.kind === 'histogram').map(t => t.tag)))];
+    const what = hists.length
+      ? `no layers: none of the ${hists.length} histogram tag(s) names a layer's weights, outputs or gradients (${hists.slice(0, 12).join(', ')}${hists.length > 12 ? ', ...' : ''})`
+      : `no layers: the log holds no histograms (tags: ${tags.slice(0, 12).join(', ') || 'none'}${tags.length > 12 ? ', ...' : ''})`;
+    return fail(`${what}; log "<layer>/weight", "<layer>/activation" or "<layer>/grad_preact" histograms (examples/pytorch/activation_lens_hooks.py) or map tags with --tag QUANTITY=TEMPLATE`);
   }
-  const results = usable.map(run => ({ run, findings: diagnoseTbRun(run, args.thresholds) }));
+  const results = usable.map(run => ({ run, findings: diagnoseTbRun(run, args.thresholds, shapes) }));
   for (const { run } of results) {
     if (!run.tags.some(t => t.quantity && DIAGNOSABLE.has(t.quantity))) {
-      io.stderr.write(`${args.logdir}: note: run "${run.name}" has only weight histograms: dead units, saturation and gradient flow need ` +
-        '"<layer>/preact", "<layer>/activation" and "<layer>/grad_preact" histograms (see docs/tensorboard.md)\n');
+      io.stderr.write(`${args.logdir}: note: run "${run.name}" has only weight histograms: weight statistics and update ratios are measured, but dead units, saturation and gradient flow need ` +
+        '"<layer>/activation" (or "<layer>/preact") and "<layer>/grad_preact" histograms (see docs/tensorboard.md)\n');
     }
   }
   const wallMs = Date.now() - t0;
+  if (args.html) {
+    // One page per run: the first run's report (with several runs, name one with --run).
+    const r = results[0];
+    try {
+      fs.writeFileSync(args.html, renderHtmlReport(runReport(args.logdir, r.run, r.findings, wallMs) as unknown as Report));
+    } catch (e) {
+      return fail(`cannot write ${args.html}: ${(e as Error).message}`);
+    }
+    io.stderr.write(`wrote ${args.html}${results.length > 1 ? ` (run "${r.run.name}"; choose another with --run)` : ''}\n`);
+  }
   if (args.json) {
     const reports = results.map(r => runReport(args.logdir, r.run, r.findings, wallMs));
     io.stdout.write(JSON.stringify(reports.length === 1 ? reports[0] : { schema: 'activation-lens/runs@1', logdir: args.logdir, runs: reports }, null, 2) + '\n');
@@ -159,12 +186,14 @@ export function runReport(logdir: string, run: TbRun, findings: Finding[], wallM
     model: {
       input: null, params: null, nonTrainableParams: null,
       layers: run.layers.map(l => ({ index: l.index, name: l.name, type: l.type, activation: l.activation?.name ?? null,
+        ...(l.activationSource ? { activationSource: l.activationSource } : {}), ...(l.inferred ? { inferred: l.inferred } : {}),
+        ...(l.weightCount !== undefined ? { weightCount: l.weightCount } : {}), ...(l.biasCount !== undefined ? { biasCount: l.biasCount } : {}),
         init: null, outputShape: null, params: null, source: null, tags: tagsOf(l.name) })),
     },
     training: {
       steps: last?.step ?? 0, loss: null, optimizer: null,
       final: { trainLoss: last?.trainLoss ?? null, valLoss: last?.valLoss ?? null, ...(last?.valAccuracy !== undefined ? { valAccuracy: last.valAccuracy } : {}) },
-      stopped: run.nonFinite ? 'non-finite' : 'completed',
+      stopped: run.nonFinite ? 'non-finite' : 'completed', stepUnit: run.stepUnit,
     },
     timeline: run.timeline.map(p => ({ step: p.step, trainLoss: p.trainLoss, valLoss: p.valLoss, layers: p.layers })),
     findings: findings.map(f => ({ kind: f.kind, severity: f.severity, layer: f.layer, layerName: f.layerName, step: f.step,
@@ -181,22 +210,46 @@ const pct = (x: number | null, bounds?: [number, number]) =>
 export function textReport(run: TbRun, findings: Finding[]): string {
   const tl = run.timeline, last = tl[tl.length - 1];
   const records = run.files.reduce((a, f) => a + f.records, 0);
-  const lines = [`TensorBoard run "${run.name}" (${run.dir}): ${run.layers.length} layers, ${tl.length} steps (${tl[0].step}..${last.step}), ` +
+  const unit = run.stepUnit === 'epoch' ? 'epochs (Keras logs one step per epoch)' : 'steps';
+  const lines = [`TensorBoard run "${run.name}" (${run.dir}): ${run.layers.length} layers, ${tl.length} logged ${unit} (${tl[0].step}..${last.step}), ` +
     `${run.files.length} file${run.files.length === 1 ? '' : 's'}, ${records} records`];
-  const out = run.layers.length - 1;
+  const has = (q: string) => run.tags.some(t => t.quantity === q);
   const w = Math.max(5, ...run.layers.map(l => l.name.length)) + 1;
-  lines.push(`  ${pad('layer', w)}${pad('activation', 12)}${pad('dead', 16)}${pad('saturated', 16)}${pad('gradRms', 10)}ratio to output`);
-  for (const l of run.layers) {
-    const s = last.layers[l.index];
-    const ratio = s.gradRms / last.layers[out].gradRms;
-    lines.push(`  ${pad(l.name, w)}${pad(l.activation?.name ?? '?', 12)}${pad(pct(s.deadFraction, s.estimated?.deadFraction), 16)}` +
-      `${pad(pct(s.saturatedFraction, s.estimated?.saturatedFraction), 16)}${pad(fmt(Number.isFinite(s.gradRms) ? s.gradRms : null), 10)}` +
-      `${Number.isFinite(ratio) ? fmt(ratio) : '–'}`);
+  const actName = (l: TbRun['layers'][number]) => (l.activation ? `${l.activation.name}${l.activationSource === 'inferred' ? '*' : ''}` : '?');
+  if (has('preact') || has('activation') || has('grad')) {
+    const out = run.layers.length - 1;
+    lines.push(`  ${pad('layer', w)}${pad('activation', 12)}${pad('dead', 16)}${pad('saturated', 16)}${pad('gradRms', 10)}ratio to output`);
+    for (const l of run.layers) {
+      const s = last.layers[l.index];
+      const ratio = s.gradRms / last.layers[out].gradRms;
+      lines.push(`  ${pad(l.name, w)}${pad(actName(l), 12)}${pad(pct(s.deadFraction, s.estimated?.deadFraction), 16)}` +
+        `${pad(pct(s.saturatedFraction, s.estimated?.saturatedFraction), 16)}${pad(fmt(Number.isFinite(s.gradRms) ? s.gradRms : null), 10)}` +
+        `${Number.isFinite(ratio) ? fmt(ratio) : '–'}`);
+    }
+    for (const l of run.layers.filter(x => x.activationSource === 'inferred')) {
+      lines.push(`  * ${l.name}: ${l.activation!.name} inferred from its outputs (${l.inferred!.family}: ${l.inferred!.evidence}); override with --activation ${l.name}=NAME`);
+    }
+    if (run.layers.some(l => !l.activation && run.tags.some(t => t.layer === l.name && (t.quantity === 'preact' || t.quantity === 'activation')))) {
+      lines.push('  (activation "?": dead/saturated fractions need the activation; give it with --activation LAYER=NAME)');
+    }
+    lines.push(`  Values at step ${last.step}; dead/saturated fractions are estimated from histogram buckets (bounds in parentheses when they differ).`);
+  } else {
+    lines.push('  No activation or gradient histograms: dead/saturated fractions and gradient flow cannot be measured (log "<layer>/activation" and "<layer>/grad_preact").');
   }
-  if (run.layers.some(l => !l.activation)) {
-    lines.push('  (activation "?": dead/saturated fractions need the activation; give it with --activation LAYER=NAME)');
+  const weighted = run.layers.filter(l => tl.some(p => p.layers[l.index]?.weights));
+  if (weighted.length) {
+    lines.push('', `  weights (from their histograms)`);
+    lines.push(`  ${pad('layer', w)}${pad('count', 9)}${pad('fan-in', 8)}${pad('mean', 11)}${pad('std', 10)}${pad('norm', 10)}${pad('norm x', 8)}update ratio >= (per ${run.stepUnit}, last interval)`);
+    for (const l of weighted) {
+      const series = tl.map(p => p.layers[l.index]?.weights).filter((x): x is NonNullable<typeof x> => !!x);
+      const first = series[0], s = series[series.length - 1];
+      const fanIn = l.weightCount && l.biasCount ? fmt(l.weightCount / l.biasCount) : '–';
+      const norm = s.exact ? fmt(s.norm) : `${fmt(s.norm)}±${fmt(((s.normBounds![1] - s.normBounds![0]) / 2))}`;
+      lines.push(`  ${pad(l.name, w)}${pad(String(s.count), 9)}${pad(fanIn, 8)}${pad(fmt(s.mean), 11)}${pad(fmt(s.std), 10)}${pad(norm, 10)}` +
+        `${pad(fmt(s.norm / first.norm), 8)}${s.updateRatioLower === null ? '–' : s.unchanged ? '0 (unchanged)' : fmt(s.updateRatioLower)}`);
+    }
+    lines.push(`  Values at step ${last.step}; "norm x" = norm now / at the first logged step. The update ratio is a lower bound on ||dW||/||W|| (docs/tensorboard.md, "Weights").`);
   }
-  lines.push(`  Values at step ${last.step}; dead/saturated fractions are estimated from histogram buckets (bounds in parentheses when they differ).`);
   if (!findings.length) lines.push('  No findings.');
   for (const f of findings) {
     const where = [f.step !== null ? `step ${f.step}` : '', f.evidence.tag ? `tag ${f.evidence.tag}` : ''].filter(Boolean).join(', ');
@@ -212,7 +265,7 @@ export function textReport(run: TbRun, findings: Finding[]): string {
  */
 export const diagnoseRunCommand = {
   usage: DIAGNOSE_RUN_USAGE.replace(/^usage: /, ''),
-  args: { flags: ['json'], values: ['fail-on', 'run', 'tag', 'activation', 'threshold'] },
+  args: { flags: ['json'], values: ['fail-on', 'run', 'tag', 'activation', 'threshold', 'html', 'model'] },
   run(args: { positionals: string[]; flags: Set<string>; values: Map<string, string> }, io: CliIo): Promise<number> {
     const argv = [...args.positionals, ...[...args.flags].map(f => `--${f}`), ...[...args.values].flatMap(([k, v]) => [`--${k}`, v])];
     return diagnoseRun(argv, io);

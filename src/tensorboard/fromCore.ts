@@ -42,3 +42,20 @@ export function logProbe(writer: EventFileWriter, trainer: Trainer, point: Probe
   writer.flush();
 }
 
+
+/**
+ * Writes only the weights and biases of every dense/conv2d layer ("<layer>/weight", "<layer>/bias"), as a
+ * PyTorch `named_parameters()` loop or the Keras callback (`tf2: true`: [k,3] tensors, "<layer>/kernel_0/histogram")
+ * would: the weight-only logs most runs in the wild have. Call from TrainOptions.onProbe.
+ */
+export function logWeights(writer: EventFileWriter, trainer: Trainer, step: number, opts: { tf2?: boolean } = {}): void {
+  for (const l of trainer.net.layers) {
+    for (const p of l.params) {
+      if (!p.trainable || (!p.kernel && p.name !== 'bias')) continue;
+      const values = p.w.v.slice(0, p.w.n);
+      if (opts.tf2) writer.histogramTensor(`${l.spec.name}/${p.kernel ? 'kernel_0' : 'bias_0'}/histogram`, values, step);
+      else writer.histogram(`${l.spec.name}/${p.kernel ? 'weight' : 'bias'}`, values, step);
+    }
+  }
+  writer.flush();
+}

@@ -6,10 +6,11 @@
  */
 import type { ActivationSpec } from '../model';
 import { activationSpecOf } from '../core/activations';
-import type { Histogram, LayerStats, NonFiniteEvent, ProbePoint } from '../core/types';
+import type { Histogram, LayerStats, NonFiniteEvent, ProbePoint, WeightStats } from '../core/types';
 import type { TbEvent, TbHistogram } from './events';
 import { chartEdges, deadEstimate, Estimate, moments, nonFiniteIn, rebin, saturationEstimate } from './histStats';
 import { matchTag, Quantity, SCALAR_QUANTITIES, TagRule } from './tags';
+import { displacementLowerBound, inferActivation, stillFits, weightMoments, type InferredActivation } from './weights';
 import type { RecordIssue } from './tfrecord';
 
 /**
@@ -30,6 +31,13 @@ export interface TbLayer {
   activation?: ActivationSpec;
   /** 'dense' or 'conv2d' as the helper's metadata says; 'dense' when unknown (the rules judge weighted layers). */
   type: string;
+  /** Where the activation came from: options (CLI/config/settings), the helper's metadata, or inferred from outputs. */
+  activationSource?: 'given' | 'metadata' | 'inferred';
+  /** For an inferred activation: its family ("relu-family", ...) and the evidence ("values in [0, 2.04], 38% exactly 0"). */
+  inferred?: { family: string; evidence: string };
+  /** Number of weights and of biases, from their histograms (fan-in of a dense layer = weights / biases). */
+  weightCount?: number;
+  biasCount?: number;
 }
 
 export interface TbTagInfo {
@@ -64,6 +72,8 @@ export interface TbRun {
   restarts: number;
   /** The training-loss scalar as [step, value] (thinned like the steps), for loss charts. */
   lossCurve: [number, number][];
+  /** What the step axis counts: 'epoch' for Keras callback logs (epoch_* scalars), else optimizer steps. */
+  stepUnit: 'step' | 'epoch';
 }
 
 /** What a layer's histograms at one step reduce to. */
@@ -72,6 +82,7 @@ interface LayerPiece {
   activation?: { mean: number; std: number; hist: Histogram; dead: Estimate | null; sat: Estimate | null; nonFinite: number };
   gradRms?: number; gradNonFinite?: number;
   weightGradRms?: number;
+  weights?: WeightStats;
 }
 
 export interface RunOptions {
@@ -97,6 +108,11 @@ export class TbRunBuilder {
   private readonly droppedTags = new Set<string>();
   private restarts = 0;
   private nonFinite?: NonFiniteEvent;
+  /** Per layer: the last weight histogram and its step, for the displacement to the next one. */
+  private readonly lastWeights = new Map<number, { step: number; hist: TbHistogram }>();
+  private readonly counts = new Map<string, { weights?: number; biases?: number }>();
+  /** Activations inferred from output histograms; null once a later histogram contradicted the inference. */
+  private readonly inferred = new Map<string, InferredActivation | null>();
 
   constructor(readonly name: string, readonly dir: string, private readonly opts: RunOptions) {
     this.pointLimit = Math.max(16, opts.maxPoints ?? 2000);
@@ -131,14 +147,24 @@ export class TbRunBuilder {
 
   snapshot(files: TbFileInfo[], finalIssues: (RecordIssue & { file: string })[] = []): TbRun {
     while (this.steps.size > this.maxPoints) this.thinSteps();
-    const layers = this.layerList.map(l => ({ ...l, activation: this.activationOf(l.name), type: this.metaTypes.get(l.name) ?? 'dense' }));
+    const layers: TbLayer[] = this.layerList.map(l => {
+      const given = this.givenActivation(l.name);
+      // A linear regression output often lies inside (-1, 1) too: tanh-like is not inferred for the last layer.
+      const last = l.index === this.layerList.length - 1;
+      const inf0 = given ? undefined : this.inferred.get(l.name) ?? undefined;
+      const inf = inf0 && !(last && inf0.name === 'tanh') ? inf0 : undefined;
+      const c = this.counts.get(l.name);
+      return { ...l, activation: given?.spec ?? (inf ? { name: inf.name } : undefined), type: this.metaTypes.get(l.name) ?? 'dense',
+        ...(given ? { activationSource: given.source } : inf ? { activationSource: 'inferred' as const, inferred: { family: inf.family, evidence: inf.evidence } } : {}),
+        ...(c?.weights !== undefined ? { weightCount: c.weights } : {}), ...(c?.biases !== undefined ? { biasCount: c.biases } : {}) };
+    });
     const loss = this.scalars.get('loss') ?? [], val = this.scalars.get('val_loss') ?? [];
     const acc = this.scalars.get('val_accuracy') ?? [], norm = this.scalars.get('grad_norm') ?? [];
     const timeline: ProbePoint[] = [...this.steps.keys()].sort((a, b) => a - b).map(step => {
       const pieces = this.steps.get(step)!;
       const p: ProbePoint = {
         step, trainLoss: valueAt(loss, step), valLoss: valueAt(val, step), gradNorm: valueAt(norm, step),
-        layers: layers.map(l => layerStats(pieces.get(l.index))),
+        layers: layers.map(l => layerStats(pieces.get(l.index), !!l.activation)),
       };
       // Some scripts log accuracy in percent (98.1): the report's valAccuracy is a fraction.
       const a = valueAt(acc, step);
@@ -147,13 +173,28 @@ export class TbRunBuilder {
     });
     const issues = [...files.flatMap(f => f.issues.map(i => ({ ...i, file: f.path }))), ...finalIssues];
     return { name: this.name, dir: this.dir, layers, timeline, tags: [...this.tagInfo.values()], files, issues,
-      nonFinite: this.nonFinite, restarts: this.restarts, lossCurve: loss.map(([st, v]) => [st, v] as [number, number]) };
+      nonFinite: this.nonFinite, restarts: this.restarts, lossCurve: loss.map(([st, v]) => [st, v] as [number, number]),
+      stepUnit: [...this.tagInfo.values()].some(t => t.kind === 'scalar' && t.quantity && /^epoch_/i.test(t.tag)) ? 'epoch' : 'step' };
   }
 
-  private activationOf(layer: string): ActivationSpec | undefined {
+  private givenActivation(layer: string): { spec: ActivationSpec; source: 'given' | 'metadata' } | undefined {
     const fromOpts = this.opts.activations?.[layer];
-    if (fromOpts) { const spec = activationSpecOf(fromOpts); if (spec) return spec; }
-    return this.metaActivations.get(layer);
+    if (fromOpts) { const spec = activationSpecOf(fromOpts); if (spec) return { spec, source: 'given' }; }
+    const meta = this.metaActivations.get(layer);
+    return meta ? { spec: meta, source: 'metadata' } : undefined;
+  }
+
+  /** Given, else inferred from this layer's outputs (first histogram; dropped when a later one contradicts it). */
+  private activationOf(layer: string, q?: Quantity, h?: TbHistogram): ActivationSpec | undefined {
+    const given = this.givenActivation(layer);
+    if (given) return given.spec;
+    if (q === 'activation' && h) {
+      const known = this.inferred.get(layer);
+      if (known === undefined) this.inferred.set(layer, inferActivation(h));
+      else if (known && !stillFits(known.name, h)) this.inferred.set(layer, null);
+    }
+    const inf = this.inferred.get(layer);
+    return inf ? { name: inf.name } : undefined;
   }
 
   private readLayerMetadata(text: string): void {
@@ -198,7 +239,13 @@ export class TbRunBuilder {
   }
 
   private addHistogram(q: Quantity, layerName: string, step: number, h: TbHistogram): void {
-    if (q === 'bias') return;
+    if (q === 'bias') {
+      // Biases only count (fan-in of a dense layer = weights / biases); they do not make a layer.
+      if (!this.counts.has(layerName) && this.counts.size >= 2 * MAX_LAYERS_PER_RUN) return;
+      const c = this.counts.get(layerName) ?? this.counts.set(layerName, {}).get(layerName)!;
+      c.biases ??= h.num;
+      return;
+    }
     const index = this.layer(layerName);
     if (index < 0) return;
     let pieces = this.steps.get(step);
@@ -208,7 +255,7 @@ export class TbRunBuilder {
       if (this.steps.size > this.maxPoints) this.thinSteps();
     }
     const piece = pieces.get(index) ?? pieces.set(index, {}).get(index)!;
-    const act = this.activationOf(layerName)?.name;
+    const act = this.activationOf(layerName, q, h)?.name;
     const bad = nonFiniteIn(h);
     if (q === 'preact' || q === 'activation') {
       const key = `${index}/${q}`;
@@ -223,7 +270,31 @@ export class TbRunBuilder {
       if (bad) this.noteNonFinite({ step, layer: index, where: 'backward' });
     } else if (q === 'weight_grad') {
       piece.weightGradRms = moments(h).rms;
+    } else if (q === 'weight') {
+      piece.weights = this.weightStats(index, layerName, step, h);
     }
+  }
+
+  private weightStats(index: number, layerName: string, step: number, h: TbHistogram): WeightStats {
+    const m = weightMoments(h);
+    const c = this.counts.get(layerName) ?? this.counts.set(layerName, {}).get(layerName)!;
+    c.weights ??= h.num;
+    const prev = this.lastWeights.get(index);
+    this.lastWeights.set(index, { step, hist: h });
+    let updateRatioLower: number | null = null, interval: number | null = null, unchanged: boolean | null = null;
+    if (prev && prev.step < step) {
+      const d = displacementLowerBound(prev.hist, h);
+      if (d) {
+        interval = step - prev.step;
+        unchanged = d.identical;
+        // Per step: the steps between moved W at least this far in total (triangle inequality); the larger
+        // norm keeps it a lower bound of the ratio when the norm changed in between.
+        const norm = Math.max(weightMoments(prev.hist).normBounds[1], m.normBounds[1]);
+        updateRatioLower = norm > 0 ? d.lower / norm / interval : null;
+      }
+    }
+    return { count: m.count, mean: m.mean, std: m.std, norm: m.norm, ...(m.exact ? {} : { normBounds: m.normBounds }), exact: m.exact,
+      updateRatioLower, interval, unchanged, nonFinite: m.nonFinite ? 1 : 0 };
   }
 
   private noteNonFinite(ev: NonFiniteEvent): void {
@@ -243,6 +314,7 @@ export class TbRunBuilder {
   private restart(step: number): void {
     let dropped = 0;
     for (const s of [...this.steps.keys()]) if (s >= step) { this.steps.delete(s); dropped++; }
+    for (const [i, w] of [...this.lastWeights]) if (w.step >= step) this.lastWeights.delete(i);
     for (const series of this.scalars.values()) {
       const keep = series.filter(([s]) => s < step);
       dropped += series.length - keep.length;
@@ -273,11 +345,12 @@ function valueAt(series: [number, number][], step: number): number {
 }
 
 /** Missing measurements: NaN for numbers the type requires, null where the type allows it. */
-function layerStats(p: LayerPiece | undefined): LayerStats {
+function layerStats(p: LayerPiece | undefined, hasActivation: boolean): LayerStats {
   const pre = p?.preact, act = p?.activation;
-  // Dead/saturated: from z when logged (the regions are defined on z), else from a = f(z).
-  const dead = pre?.dead ?? act?.dead ?? null;
-  const sat = pre?.sat ?? act?.sat ?? null;
+  // Dead/saturated: from z when logged (the regions are defined on z), else from a = f(z). None when the
+  // activation is unknown (an inference that a later histogram contradicted leaves earlier estimates stale).
+  const dead = hasActivation ? pre?.dead ?? act?.dead ?? null : null;
+  const sat = hasActivation ? pre?.sat ?? act?.sat ?? null : null;
   const stats: LayerStats = {
     deadFraction: dead ? dead.value : null,
     saturatedFraction: sat ? sat.value : null,
@@ -289,6 +362,7 @@ function layerStats(p: LayerPiece | undefined): LayerStats {
     updateRatio: null,
     nonFinite: (pre?.nonFinite ?? 0) + (act?.nonFinite ?? 0) + (p?.gradNonFinite ?? 0),
   };
+  if (p?.weights) stats.weights = p.weights;
   if (dead || sat) {
     stats.estimated = {
       ...(dead ? { deadFraction: [dead.lower, dead.upper] as [number, number] } : {}),

@@ -30,6 +30,10 @@ export const DEFAULT_TAG_RULES: TagRule[] = [
   rule('bias', `${L}${SEP}(bias|biases|bias_0)[/._](grad|grads|gradient|gradients)(/histogram)?`),
   rule('weight', `${L}${SEP}(weight|weights|kernel|kernel_0)(/histogram)?`),
   rule('bias', `${L}${SEP}(bias|biases|bias_0)(/histogram)?`),
+  // A last segment that starts with the word: "MyLinearLayer/Weights_Distribution", "dense/kernel:0",
+  // "fc1/weight-hist" (not "weight_decay", not a gradient, which the rules above took).
+  rule('weight', `${L}${SEP}(weight|weights|kernel)(?![a-z])(?![^/]*(decay|grad))[^/]*(/histogram)?`),
+  rule('bias', `${L}${SEP}(bias|biases)(?![a-z])(?![^/]*grad)[^/]*(/histogram)?`),
   rule('preact', `${L}${SEP}(preact|preacts|preactivation|preactivations|pre_activation|pre_activations|z)(/histogram)?`),
   rule('activation', `${L}${SEP}(activation|activations|act|acts|output|outputs|a)(/histogram)?`),
   rule('val_loss', `(epoch_)?(val|valid|validation|test|eval)[/_]loss`),

@@ -45,7 +45,8 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     if (typeof edit === 'string') { void vscode.window.showErrorMessage(`Activation Lens: ${edit}`); return false; }
     return vscode.workspace.applyEdit(edit);
   };
-  const panel = new DiagnosticsPanel(context.extensionUri, runs, context.workspaceState, { run: uri => void runActive(uri), compare: (l, uri) => void compare(l, uri), apply: (r, l, s) => void apply(r, l, s) });
+  const panel = new DiagnosticsPanel(context.extensionUri, runs, context.workspaceState, { run: uri => void runActive(uri), compare: (l, uri) => void compare(l, uri), apply: (r, l, s) => void apply(r, l, s),
+    setTbActivation: (l, a) => tensorboard.setActivation(l, a) });
   const tensorboard = new TensorBoardSession(context.extensionUri);
   const sidebar = new SidebarProvider(context.extensionUri, runs, {
     run: () => void runActive(), stop: () => runs.stop(), showPanel: () => panel.show(), showTbRun: i => tensorboard.show(i),

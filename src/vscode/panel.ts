@@ -21,7 +21,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
   private static readonly STATE_KEY = 'activationLens.panelView';
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly runs: RunController, private readonly memento: vscode.Memento,
-    private readonly actions: { run(config?: vscode.Uri): void; compare(layer: number | 'all', config?: vscode.Uri): void; apply(record: RunRecord, layers: number[], s: Suggestion): void }) {
+    private readonly actions: { run(config?: vscode.Uri): void; compare(layer: number | 'all', config?: vscode.Uri): void; apply(record: RunRecord, layers: number[], s: Suggestion): void;
+      setTbActivation?(layer: string, activation: string): void }) {
     this.subscriptions.push(
       runs.onDidChange(e => {
         if (!this.panel) return;
@@ -68,6 +69,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
       case 'run': this.actions.run(config); break;
       case 'stop': this.runs.stop(); break;
       case 'showPanel': break;
+      case 'setTbActivation': this.actions.setTbActivation?.(m.layer, m.activation); break;
       case 'compare': this.actions.compare(m.layer, config); break;
       case 'applyFinding': {
         const record = config ? this.runs.latest(config) : this.shown;

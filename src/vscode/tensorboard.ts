@@ -15,6 +15,8 @@ export class TensorBoardSession implements vscode.Disposable {
   private names: string[] = [];
   private views: RunView[] = [];
   private shown = 0;
+  /** Activations the user chose in the panel, by layer name (they win over inferred ones). */
+  private activations: Record<string, string> = {};
   private readonly emitter = new vscode.EventEmitter<{ view?: RunView; list: TbRunsView }>();
   readonly onDidUpdate = this.emitter.event;
 
@@ -28,10 +30,11 @@ export class TensorBoardSession implements vscode.Disposable {
     return true;
   }
 
-  watch(dir: string): void {
+  watch(dir: string, keepShown = false): void {
     void this.worker?.terminate();
+    if (dir !== this.logdir) this.activations = {};
     this.logdir = dir;
-    this.shown = 0;
+    if (!keepShown) this.shown = 0;
     this.names = [];
     this.views = [];
     const worker = new Worker(vscode.Uri.joinPath(this.extensionUri, 'dist', 'tensorboardWorker.js').fsPath);
@@ -44,8 +47,17 @@ export class TensorBoardSession implements vscode.Disposable {
       this.fire();
     });
     worker.on('error', e => { if (this.worker === worker) void vscode.window.showWarningMessage(`Activation Lens: reading ${path.basename(dir)} failed: ${e.message}`); });
-    const start: HostToTbWorker = { dir, label: vscode.workspace.asRelativePath(dir), thresholds: readSettings().thresholds };
+    const start: HostToTbWorker = { dir, label: vscode.workspace.asRelativePath(dir), thresholds: readSettings().thresholds, activations: this.activations };
     worker.postMessage(start);
+  }
+
+  /** The panel's activation choice for a logged layer: the logs are read again with it ('' clears the choice). */
+  setActivation(layer: string, activation: string): void {
+    if (!this.logdir) return;
+    const next = { ...this.activations };
+    if (activation) next[layer] = activation; else delete next[layer];
+    this.activations = next;
+    this.watch(this.logdir, true);
   }
 
   show(index: number): void {

@@ -11,9 +11,10 @@ import { tbRunView } from '../tensorboard/view';
 
 export function watchForHost(m: HostToTbWorker, post: (m: TbWorkerToHost) => void): { close(): void } {
   return watchLogdir(m.dir, runs => {
-    const views: RunView[] = runs.map(r => ({ ...tbRunView(m.label, r, diagnoseTbRun(r, m.thresholds), 'running'), source: 'tensorboard' as const }));
+    // 'done': what was read so far. The log's writer is another process; nothing here trains or can stop it.
+    const views: RunView[] = runs.map(r => ({ ...tbRunView(m.label, r, diagnoseTbRun(r, m.thresholds)), source: 'tensorboard' as const }));
     post({ type: 'update', names: runs.map(r => r.name), views });
-  }, { onError: e => post({ type: 'error', message: e.message.split('\n')[0] }) });
+  }, { activations: m.activations, onError: e => post({ type: 'error', message: e.message.split('\n')[0] }) });
 }
 
 if (parentPort) parentPort.once('message', (m: HostToTbWorker) => { watchForHost(m, msg => parentPort!.postMessage(msg)); });

@@ -69,7 +69,7 @@ describe('diagnose-run', () => {
     assert.equal(missing.err, '/no/such/logdir:1:1: log directory not found: /no/such/logdir\n');
     const scalars = await run([path.join(FIXTURES, '08-keras-tf1-creditcard-scalars-only.tfevents')]);
     assert.equal(scalars.code, 2);
-    assert.match(scalars.err, /no histograms found that map to layers \(tags: loss, acc\)/);
+    assert.match(scalars.err, /no layers: the log holds no histograms \(tags: loss, acc\)/);
     assert.equal((await run(['x', '--fail-on', 'sometimes'])).code, 2);
     assert.equal((await run(['x', '--tag', 'nonsense'])).code, 2);
     const badTag = await run([FIXTURES, '--tag', 'speed=x/{layer}']);
