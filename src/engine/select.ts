@@ -7,7 +7,7 @@
  */
 import type { EngineName, NetworkConfig } from '../model';
 import { inferShapes } from '../config/shapes';
-import { findTorchPython, requireTorchPython, type PythonCandidate, type TorchPython } from './torch/python';
+import { findTorchPython, findTorchPythonAsync, requireTorchPython, TorchUnavailable, type PythonCandidate, type TorchPython } from './torch/python';
 
 /** Multiply-adds per training step from which `auto` prefers torch (W1 at batch 64 is 1.5e7; W2 is 1e4). */
 export const AUTO_MIN_WORK = 1e7;
@@ -37,6 +37,19 @@ export function chooseEngine(config: NetworkConfig, requested: { flag?: EngineNa
   const found = findTorchPython(candidates);
   if ('attempts' in found) return { engine: 'core', why: 'engine auto: core (no interpreter with torch found)' };
   return { engine: 'torch', python: found, why: `engine auto: torch (a step is ${work.toExponential(1)} multiply-adds; ${found.command}, torch ${found.torchVersion})` };
+}
+
+/** chooseEngine without blocking the event loop while interpreters are tried (the editor). */
+export async function chooseEngineAsync(config: NetworkConfig, requested: { flag?: EngineName; setting?: EngineName }, candidates: () => Promise<PythonCandidate[]>): Promise<EngineChoice> {
+  const want = requested.flag ?? config.train.engine ?? requested.setting ?? 'core';
+  if (want === 'core' || (want === 'auto' && stepWork(config) < AUTO_MIN_WORK)) return chooseEngine(config, requested, []);
+  const found = await findTorchPythonAsync(await candidates());
+  if ('attempts' in found) {
+    if (want === 'torch') throw new TorchUnavailable(found.attempts);
+    return { engine: 'core', why: 'engine auto: core (no interpreter with torch found)' };
+  }
+  // The interpreter is cached now: the synchronous choice reuses it.
+  return chooseEngine(config, requested, [{ command: found.command, source: found.source }]);
 }
 
 export function isEngineName(s: string): s is EngineName { return s === 'core' || s === 'torch' || s === 'auto'; }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Thresholds } from '../model';
+import type { EngineName, Thresholds } from '../model';
 
 /** The `activationLens.*` settings, read in one place. */
 export interface Settings {
@@ -8,6 +8,10 @@ export interface Settings {
   maxSteps: number;
   memoryLimitMB: number;
   thresholds: Thresholds;
+  /** Which engine trains when the config does not say (train.engine). */
+  engine: EngineName;
+  /** Interpreter for the torch engine; empty: ACTIVATION_LENS_PYTHON, the Python extension's, PATH. */
+  pythonPath: string;
 }
 
 export function readSettings(scope?: vscode.Uri): Settings {
@@ -22,5 +26,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     maxSteps: c.get('maxSteps', 20000),
     memoryLimitMB: c.get('memoryLimitMB', 1024),
     thresholds,
+    engine: (['core', 'torch', 'auto'] as const).find(e => e === c.get('engine')) ?? 'core',
+    pythonPath: c.get('pythonPath', ''),
   };
 }

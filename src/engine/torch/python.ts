@@ -4,7 +4,7 @@
  * python3. The first that imports torch wins; when none does, one message names each interpreter tried and
  * what it said, and how to install PyTorch.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 
 export interface PythonCandidate { command: string; source: string }
 export interface TorchPython { command: string; source: string; torchVersion: string; cuda: boolean }
@@ -77,4 +77,37 @@ export function requireTorchPython(candidates: PythonCandidate[]): TorchPython {
   const r = findTorchPython(candidates);
   if ('attempts' in r) throw new TorchUnavailable(r.attempts);
   return r;
+}
+
+/** checkPython without blocking the caller's event loop (the extension host). */
+export function checkPythonAsync(candidate: PythonCandidate, timeoutMs = 60_000): Promise<TorchPython | Attempt> {
+  const hit = cache.get(candidate.command);
+  if (hit) return Promise.resolve('torchVersion' in hit ? { ...hit, source: candidate.source } : { candidate, problem: hit.problem });
+  return new Promise(resolve => {
+    execFile(candidate.command, ['-c', PROBE], { encoding: 'utf8', timeout: timeoutMs, windowsHide: true }, (err, stdout, stderr) => {
+      let out: TorchPython | Attempt;
+      if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') out = { candidate, problem: 'not found' };
+      else if (err && err.killed) out = { candidate, problem: `no answer in ${timeoutMs / 1000} s` };
+      else if (err) {
+        const lines = (stderr || '').trim().split('\n');
+        const last = lines[lines.length - 1] || err.message;
+        out = { candidate, problem: /No module named/.test(last) ? 'has no torch' : last.slice(0, 200) };
+      } else {
+        const [version, cuda] = stdout.trim().split(' ');
+        out = { command: candidate.command, source: candidate.source, torchVersion: version, cuda: cuda === '1' };
+      }
+      cache.set(candidate.command, out);
+      resolve(out);
+    });
+  });
+}
+
+export async function findTorchPythonAsync(candidates: PythonCandidate[]): Promise<TorchPython | { attempts: Attempt[] }> {
+  const attempts: Attempt[] = [];
+  for (const c of candidates) {
+    const r = await checkPythonAsync(c);
+    if ('torchVersion' in r) return r;
+    attempts.push(r);
+  }
+  return { attempts };
 }

@@ -1,0 +1,49 @@
+/**
+ * Starts a run on the engine the config and settings choose, with the callbacks of the core's worker client:
+ * the editor's Run calls this one function and shows either engine's run in the same panel.
+ */
+import { formatProblem, InputError, type EngineName, type NetworkConfig } from '../model';
+import { startRun, type RunCallbacks } from '../worker/client';
+import { loadDataset } from '../data';
+import { chooseEngineAsync } from './select';
+import { startTorchRun } from './torch/run';
+import type { PythonCandidate } from './torch/python';
+
+export interface EngineRunArgs {
+  config: NetworkConfig; baseDir: string; maxSteps: number; memoryLimitMB: number; workerPath?: string;
+  /** The setting activationLens.engine (the config's train.engine wins). */
+  engine?: EngineName;
+  pythonCandidates: () => Promise<PythonCandidate[]>;
+  /** Told which engine runs and why (e.g. for a status line). */
+  onEngine?: (why: string) => void;
+}
+
+export function startEngineRun(args: EngineRunArgs, on: RunCallbacks): { cancel(): void; done: Promise<void> } {
+  let inner: { cancel(): void; done: Promise<void> } | undefined;
+  let cancelled = false;
+  const done = (async () => {
+    let choice;
+    try {
+      choice = await chooseEngineAsync(args.config, { setting: args.engine }, args.pythonCandidates);
+    } catch (e) {
+      on.error((e as Error).message);
+      return;
+    }
+    args.onEngine?.(choice.why);
+    if (cancelled) { on.cancelled({ steps: 0, stopped: 'cancelled', timeline: [], lossCurve: [], final: { trainLoss: NaN, valLoss: NaN }, params: 0, nonTrainableParams: 0, wallMs: 0 }); return; }
+    if (choice.engine === 'core') {
+      inner = startRun(args, on);
+    } else {
+      let data;
+      try {
+        data = loadDataset(args.config, args.baseDir);
+      } catch (e) {
+        on.error(e instanceof InputError ? formatProblem(e.file ?? args.config.file ?? 'config', e.problem) : (e as Error).message);
+        return;
+      }
+      inner = startTorchRun({ config: args.config, data, python: choice.python.command, maxSteps: args.maxSteps }, on);
+    }
+    await inner.done;
+  })();
+  return { cancel: () => { cancelled = true; inner?.cancel(); }, done };
+}
