@@ -11,6 +11,8 @@ import type { PythonCandidate } from './torch/python';
 
 export interface EngineRunArgs {
   config: NetworkConfig; baseDir: string; maxSteps: number; memoryLimitMB: number; workerPath?: string;
+  /** Data paths must stay inside it (as the core's worker checks). */
+  workspaceRoot?: string;
   /** The setting activationLens.engine (the config's train.engine wins). */
   engine?: EngineName;
   pythonCandidates: () => Promise<PythonCandidate[]>;
@@ -36,7 +38,7 @@ export function startEngineRun(args: EngineRunArgs, on: RunCallbacks): { cancel(
     } else {
       let data;
       try {
-        data = loadDataset(args.config, args.baseDir);
+        data = loadDataset(args.config, args.baseDir, args.workspaceRoot ? { workspaceRoot: args.workspaceRoot } : undefined);
       } catch (e) {
         on.error(e instanceof InputError ? formatProblem(e.file ?? args.config.file ?? 'config', e.problem) : (e as Error).message);
         return;

@@ -6,7 +6,8 @@ import type { ProbePoint, RunResult } from '../core/types';
 import type { RunView } from '../protocol';
 import type { Finding } from '../diagnosis/types';
 import { inferShapes } from '../config/shapes';
-import { startRun } from '../worker/client';
+import { startEngineRun } from '../engine/start';
+import { editorPythonCandidates } from './engine';
 import { dataNote } from '../report/json';
 import { diagnose } from '../diagnosis/rules';
 import { suggestActivations } from '../diagnosis/suggestions';
@@ -86,10 +87,11 @@ export class RunController implements vscode.Disposable {
     const ended = new Promise<void>(resolve => { resolveEnded = resolve; });
     let handle: { cancel(): void };
     try {
-      handle = startRun({
+      handle = startEngineRun({
         config: runConfig, baseDir: path.dirname(doc.uri.fsPath), workspaceRoot: workspaceRootFor(doc.uri),
         maxSteps: settings.maxSteps, memoryLimitMB: settings.memoryLimitMB,
         workerPath: vscode.Uri.joinPath(this.extensionUri, 'dist', 'worker.js').fsPath,
+        engine: settings.engine, pythonCandidates: () => editorPythonCandidates(doc.uri, settings.pythonPath),
       }, {
         stats: m => {
           if (record.view.status !== 'running') return;
