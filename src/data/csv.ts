@@ -39,10 +39,28 @@ function fail(file: string, message: string, span?: Span): never {
   throw new InputError(p, file);
 }
 
+/** Columns beyond this are not a table we can train on; a one-line 64 MB file would otherwise be 16M strings. */
+export const MAX_CSV_COLUMNS = 100_000;
+
+function countOf(s: string, ch: string): number {
+  let n = 0;
+  for (let i = s.indexOf(ch); i >= 0; i = s.indexOf(ch, i + 1)) n++;
+  return n;
+}
+
 /** The delimiter the header uses most (',' on a tie). */
 function detectDelimiter(headerLine: string): string {
-  return [',', ';', '\t'].map(d => [d, headerLine.split(d).length] as const).sort((a, b) => b[1] - a[1])[0][0];
+  return [',', ';', '\t'].map(d => [d, countOf(headerLine, d)] as const).sort((a, b) => b[1] - a[1])[0][0];
 }
+
+/** The header's cells; throws when it has more than MAX_CSV_COLUMNS. */
+function headerCells(headerLine: string, onTooMany: (n: number) => never): string[] {
+  const d = detectDelimiter(headerLine);
+  const n = countOf(headerLine, d) + 1;
+  if (n > MAX_CSV_COLUMNS) onTooMany(n);
+  return splitLine(headerLine, d).cells;
+}
+const tooMany = (n: number) => `the header has ${n} columns, more than the ${MAX_CSV_COLUMNS} a CSV may have`;
 
 /** Index just past the line starting at pos (its '\n' excluded) and the index after its line break. */
 function lineEnd(text: string, pos: number): { end: number; next: number } {
@@ -115,7 +133,7 @@ export function parseCsvData(text: string, file: string, opts: CsvParseOptions):
   while (pos < text.length) {
     const { end, next } = lineEnd(text, pos);
     const blank = isBlank(text, pos, end);
-    if (!blank) { headerLine = text.slice(pos, end); hLine = line; header = splitLine(headerLine, detectDelimiter(headerLine)).cells; }
+    if (!blank) { headerLine = text.slice(pos, end); hLine = line; header = headerCells(headerLine, n => fail(file, tooMany(n), cellSpan(line, 0, 1))); }
     pos = next; line++;
     if (!blank) break;
   }
@@ -163,6 +181,11 @@ export function parseCsvData(text: string, file: string, opts: CsvParseOptions):
   /** The general path (quoted cells, and every row with a problem, so the message is exact). */
   const slowRow = (a: number, b: number) => {
     const l = text.slice(a, b);
+    // A row of millions of cells is refused by counting, before it is split into strings.
+    if (!l.includes('"')) {
+      const count = countOf(l, delimiter) + 1;
+      if (count !== ncols) fail(file, `row ${line + 1}: ${count} columns, but the header has ${ncols}`, cellSpan(line, 0, l.length));
+    }
     const { cells, starts } = splitLine(l, delimiter);
     if (cells.length !== ncols) fail(file, `row ${line + 1}: ${cells.length} columns, but the header has ${ncols}`, cellSpan(line, 0, l.length));
     for (let c = 0; c < ncols; c++) {
@@ -237,7 +260,7 @@ export function csvOutline(text: string): CsvOutline {
     const { end, next } = lineEnd(text, pos);
     if (!isBlank(text, pos, end)) {
       if (columns) rows++;
-      else { const h = text.slice(pos, end); columns = splitLine(h, detectDelimiter(h)).cells; }
+      else columns = headerCells(text.slice(pos, end), n => { throw new Error(tooMany(n)); });
     }
     pos = next;
   }

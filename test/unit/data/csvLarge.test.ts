@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseCsvData } from '../../../src/data/csv';
+import { csvOutline, MAX_CSV_COLUMNS, parseCsvData } from '../../../src/data/csv';
 import { loadConfigFile } from '../../../src/config';
 import { estimateMemory, memoryRefusal } from '../../../src/core/memory';
 import { startRun } from '../../../src/worker/client';
@@ -40,6 +40,14 @@ print(json.dumps({'header':rows[0],'rows':[[c.strip() for c in r] for r in rows[
     const num = (s: string) => s.startsWith('0x') ? parseInt(s, 16) : parseFloat(s);
     assert.deepEqual([...d.x], want.rows.flatMap(r => [Math.fround(num(r[0])), Math.fround(num(r[1]))]));
     assert.deepEqual([...d.classIds!].map(i => d.classValues![i]), want.rows.map(r => r[2]));
+  });
+
+  it('a header of millions of columns and a row of millions of cells are refused by counting', () => {
+    const wide = '1,'.repeat(2_000_000) + '1\n1,2\n';
+    assert.throws(() => parseCsvData(wide, 'w.csv', { targets: 'classes' }), new RegExp(`^InputError: the header has 2000001 columns, more than the ${MAX_CSV_COLUMNS} a CSV may have$`));
+    assert.throws(() => csvOutline(wide), /the header has 2000001 columns/);
+    const long = 'a,b,y\n1,2,0\n' + '1,'.repeat(1_000_000) + '1\n';
+    assert.throws(() => parseCsvData(long, 'l.csv', { targets: 'classes' }), /^InputError: row 3: 1000001 columns, but the header has 3$/);
   });
 
   it('the memory estimate counts the csv text: a file of few, long rows is refused before it is read', () => {
