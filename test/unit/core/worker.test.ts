@@ -1,9 +1,11 @@
 /**
- * The worker protocol: the request runner in-process (message sequence, batching, memory refusal, bad data),
- * and the real worker thread from dist/worker.js (npm run build) for cancel latency and crash handling.
+ * The worker protocol: the request runner in-process (message sequence, batching on the worker's clock, memory
+ * refusal, bad data), and the real worker thread from dist/worker.js (npm run build) for cancel and real crashes.
+ * No wall-clock assertion: cancel latency and the stats rate on a real machine are measured by bench/worker.ts.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { runRequest, STATS_INTERVAL_MS } from '../../../src/worker/trainWorker';
 import { startRun, type StatsMessage } from '../../../src/worker/client';
@@ -24,20 +26,49 @@ function spiralConfig(steps: number): NetworkConfig {
 
 describe('worker request runner (in-process)', function () {
   this.timeout(60000);
-  it('posts started, stats (batched, carrying every probe and loss) and done', () => {
+  it('posts started, stats (carrying every probe and loss once) and done', () => {
     const msgs: WorkerToHost[] = [];
     const c = makeConfig([4], [{ type: 'dense', units: 16, activation: 'tanh' }, { type: 'dense', units: 2 }], { steps: 3000 });
     c.probe.every = 10;
-    const t0 = performance.now();
     runRequest({ type: 'start', runId: 7, config: c, baseDir: '.', maxSteps: 20000, memoryLimitMB: 64 }, m => msgs.push(m), () => randomData([4], 2, 200, 1));
-    const wall = performance.now() - t0;
     assert.equal(msgs[0].type, 'started');
     const done = msgs[msgs.length - 1] as Extract<WorkerToHost, { type: 'done' }>;
     assert.equal(done.type, 'done'); assert.equal(done.runId, 7);
     const stats = msgs.filter((m): m is StatsMessage => m.type === 'stats');
-    assert.ok(stats.length <= Math.ceil(wall / STATS_INTERVAL_MS) + 1, `${stats.length} stats messages in ${wall.toFixed(0)} ms`);
+    assert.ok(stats.length >= 1);
     assert.equal(stats.flatMap(s => s.probes).length, done.result.timeline.length);
+    assert.equal(done.result.timeline.length, 3000 / 10 + 1, 'a probe every 10 steps and one at step 0');
     assert.deepEqual(stats.flatMap(s => s.lossCurve), done.result.lossCurve);
+    assert.equal(done.result.lossCurve.length, 3000);
+  });
+  it('batches stats on its own clock: a message at most every STATS_INTERVAL_MS (20 a second), none lost', () => {
+    // The worker's clock is replaced by one that advances 1 ms each time it is read, so the batching is exact
+    // whatever the machine's load: the promise "at most 20 messages a second" is checked on the worker's own time.
+    const real = performance.now;
+    let clock = 0;
+    const sentAt: number[] = [];
+    const msgs: WorkerToHost[] = [];
+    const c = makeConfig([4], [{ type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 2 }], { steps: 2000 });
+    c.probe.every = 7;
+    performance.now = () => ++clock;
+    try {
+      runRequest({ type: 'start', runId: 3, config: c, baseDir: '.', maxSteps: 20000, memoryLimitMB: 64 },
+        m => { msgs.push(m); if (m.type === 'stats') sentAt.push(clock); }, () => randomData([4], 2, 200, 1));
+    } finally { performance.now = real; }
+    assert.equal(STATS_INTERVAL_MS, 50);
+    const stats = msgs.filter((m): m is StatsMessage => m.type === 'stats');
+    // The loop reads the clock once per step (2000 steps, plus the probes' reads): about 2000/50 messages.
+    assert.ok(stats.length >= 2000 / STATS_INTERVAL_MS / 2, `${stats.length} stats messages over ${clock} ticks`);
+    assert.ok(stats.length <= clock / STATS_INTERVAL_MS + 1, `${stats.length} stats messages over ${clock} ticks`);
+    // Every gap between two messages is at least the interval, except before the final flush at the end of the run.
+    const gaps = sentAt.slice(1, -1).map((t, i) => t - sentAt[i]);
+    assert.deepEqual(gaps.filter(g => g < STATS_INTERVAL_MS), [], 'messages closer than the interval');
+    const done = msgs[msgs.length - 1] as Extract<WorkerToHost, { type: 'done' }>;
+    assert.equal(done.type, 'done');
+    assert.equal(stats.flatMap(s => s.probes).length, done.result.timeline.length, 'every probe sent once');
+    assert.deepEqual(stats.flatMap(s => s.probes.map(p => p.step)), done.result.timeline.map(p => p.step));
+    assert.deepEqual(stats.flatMap(s => s.lossCurve), done.result.lossCurve);
+    assert.equal(stats.at(-1)!.step, 2000);
   });
   it('refuses a run over the memory limit with the layer and batch, before loading data', () => {
     const msgs: WorkerToHost[] = [];
@@ -63,20 +94,33 @@ describe('worker thread (dist/worker.js)', function () {
   this.timeout(60000);
   before(function () { if (!fs.existsSync(WORKER)) throw new Error('dist/worker.js is missing: run `npm run build` first'); });
 
-  function run(config: NetworkConfig, opts: { memoryLimitMB?: number; cancelAfterStats?: boolean } = {}) {
-    const events: { kind: string; at: number; msg?: string; result?: RunResult; stats?: StatsMessage }[] = [];
+  function run(config: NetworkConfig, opts: { memoryLimitMB?: number; cancelAfterStats?: boolean; workerPath?: string } = {}) {
+    const events: { kind: string; msg?: string; result?: RunResult; stats?: StatsMessage }[] = [];
     let handle!: ReturnType<typeof startRun>;
-    let cancelAt = 0;
-    handle = startRun({ config, baseDir: process.cwd(), maxSteps: 100000, memoryLimitMB: opts.memoryLimitMB ?? 256, workerPath: WORKER }, {
+    let cancelledAtStep = -1;
+    handle = startRun({ config, baseDir: process.cwd(), maxSteps: 100000, memoryLimitMB: opts.memoryLimitMB ?? 256, workerPath: opts.workerPath ?? WORKER }, {
       stats: m => {
-        events.push({ kind: 'stats', at: performance.now(), stats: m });
-        if (opts.cancelAfterStats && !cancelAt && m.step > 0) { cancelAt = performance.now(); handle.cancel(); }
+        events.push({ kind: 'stats', stats: m });
+        if (opts.cancelAfterStats && cancelledAtStep < 0 && m.step > 0) { cancelledAtStep = m.step; handle.cancel(); }
       },
-      done: r => events.push({ kind: 'done', at: performance.now(), result: r }),
-      error: (msg, partial) => events.push({ kind: 'error', at: performance.now(), msg, result: partial }),
-      cancelled: r => events.push({ kind: 'cancelled', at: performance.now(), result: r }),
+      done: r => events.push({ kind: 'done', result: r }),
+      error: (msg, partial) => events.push({ kind: 'error', msg, result: partial }),
+      cancelled: r => events.push({ kind: 'cancelled', result: r }),
     });
-    return handle.done.then(() => ({ events, cancelAt }));
+    return handle.done.then(() => ({ events, cancelledAtStep }));
+  }
+
+  /** A worker script that runs the real dist/worker.js and dies: after its second stats message, or as it loads. */
+  function crashingWorker(crash: { midRun?: string; atLoad?: string }): string {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'al-crash-')), 'worker.js');
+    fs.writeFileSync(file, `const { parentPort } = require('node:worker_threads');
+let stats = 0;
+const post = parentPort.postMessage.bind(parentPort);
+parentPort.postMessage = m => { post(m); if (m.type === 'stats' && ++stats === 2) { ${crash.midRun ?? ''} } };
+require(${JSON.stringify(WORKER)});
+${crash.atLoad ?? ''}
+`);
+    return file;
   }
 
   it('trains a spiral from its config and reports done with the full timeline', async () => {
@@ -86,22 +130,42 @@ describe('worker thread (dist/worker.js)', function () {
     assert.equal(last.result!.steps, 400);
     assert.ok(last.result!.timeline.length >= 50);
   });
-  it('cancel stops the run within 250 ms and keeps the partial result', async () => {
-    const { events, cancelAt } = await run(spiralConfig(1_000_000), { cancelAfterStats: true });
+  it('cancel stops a long run early and keeps the partial result', async () => {
+    const { events, cancelledAtStep } = await run(spiralConfig(1_000_000), { cancelAfterStats: true });
     const last = events[events.length - 1];
     assert.equal(last.kind, 'cancelled');
-    const latency = last.at - cancelAt;
-    assert.ok(latency < 250, `cancelled after ${latency.toFixed(0)} ms`);
-    assert.ok(last.result!.steps > 0 && last.result!.timeline.length > 0);
+    assert.equal(last.result!.stopped, 'cancelled');
+    assert.ok(cancelledAtStep > 0);
+    assert.ok(last.result!.steps >= cancelledAtStep && last.result!.steps < 1_000_000, `stopped at step ${last.result!.steps}`);
+    const streamed = events.filter(e => e.kind === 'stats').flatMap(e => e.stats!.probes.map(p => p.step));
+    assert.deepEqual(last.result!.timeline.map(p => p.step).slice(0, streamed.length), streamed, 'the partial result keeps every probe streamed');
   });
-  it('stats messages arrive at most 20 times a second', async () => {
-    const t0 = performance.now();
+  it('streams the run as stats messages that add up to the result', async () => {
     const { events } = await run(spiralConfig(6000));
-    const wall = performance.now() - t0;
-    const stats = events.filter(e => e.kind === 'stats');
-    // Receipt times can bunch up on a busy host; the count over the run is what the worker controls.
-    assert.ok(stats.length >= 2, `${stats.length} stats messages`);
-    assert.ok(stats.length <= wall / STATS_INTERVAL_MS + 2, `${stats.length} stats messages in ${wall.toFixed(0)} ms`);
+    const last = events[events.length - 1];
+    assert.equal(last.kind, 'done', last.msg);
+    const stats = events.filter(e => e.kind === 'stats').map(e => e.stats!);
+    assert.ok(stats.length >= 1);
+    assert.deepEqual(stats.flatMap(s => s.probes.map(p => p.step)), last.result!.timeline.map(p => p.step));
+    assert.equal(stats.flatMap(s => s.lossCurve).length, 6000);
+  });
+  it('a worker that exits mid-run is an error that keeps the probes received so far', async () => {
+    const { events } = await run(spiralConfig(1_000_000), { workerPath: crashingWorker({ midRun: 'process.exit(7);' }) });
+    const last = events[events.length - 1];
+    assert.equal(last.kind, 'error');
+    assert.equal(last.msg, 'the training worker exited unexpectedly (code 7)');
+    const streamed = events.filter(e => e.kind === 'stats').flatMap(e => e.stats!.probes);
+    assert.ok(streamed.length > 0);
+    assert.deepEqual(last.result!.timeline, streamed, 'the partial result is what arrived before the crash');
+    assert.equal(last.result!.steps, events.filter(e => e.kind === 'stats').at(-1)!.stats!.step);
+  });
+  it('a worker that dies of an uncaught exception is an error naming it, not a hang', async () => {
+    // Errors inside a run are caught and reported by the runner; an uncaught one (here: as the script loads) is
+    // the worker thread's 'error' event.
+    const { events } = await run(spiralConfig(1_000_000), { workerPath: crashingWorker({ atLoad: "throw new Error('simulated crash');" }) });
+    assert.deepEqual(events.map(e => e.kind), ['error']);
+    assert.equal(events[0].msg, 'the training worker crashed: simulated crash');
+    assert.equal(events[0].result, undefined, 'nothing was measured');
   });
   it('a refused run is an error naming the layer', async () => {
     const c = spiralConfig(10);
