@@ -9,7 +9,9 @@ export const PANEL_VIEW_TYPE = 'activationLens.panel';
 
 /**
  * The diagnostics panel: one WebviewPanel showing the current run live. It survives a window reload through a
- * serializer (the webview keeps its last view in setState; the host re-sends the record when it has one).
+ * serializer (the webview keeps its last view in setState; the host re-sends the record when it has one). The web
+ * workbench (code-server) saves its editor layout only as the page unloads, which a busy machine can lose; the panel
+ * then reopens itself from workspaceState, which is written when it opens and closes.
  */
 export class DiagnosticsPanel implements vscode.Disposable {
   private panel?: vscode.WebviewPanel;
@@ -19,6 +21,9 @@ export class DiagnosticsPanel implements vscode.Disposable {
   /** The last view shown, kept in workspaceState too: a reload restarts the extension host, and the webview's own
    *  setState is not always flushed before the window goes away. */
   private static readonly STATE_KEY = 'activationLens.panelView';
+  /** Whether the panel was open: true from show() until the user closes it (not when the window goes away). */
+  private static readonly OPEN_KEY = 'activationLens.panelOpen';
+  private disposed = false;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly runs: RunController, private readonly memento: vscode.Memento,
     private readonly actions: { run(config?: vscode.Uri): void; compare(layer: number | 'all', config?: vscode.Uri): void; apply(record: RunRecord, layers: number[], s: Suggestion): void;
@@ -34,9 +39,16 @@ export class DiagnosticsPanel implements vscode.Disposable {
         else if (e.record === this.shown) this.post({ type: 'stats', step: e.step, probes: e.probes, lossCurve: e.lossCurve });
       }),
       vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
-        deserializeWebviewPanel: async (panel: vscode.WebviewPanel) => { this.attach(panel); },
+        deserializeWebviewPanel: async (panel: vscode.WebviewPanel) => {
+          // Reopened from workspaceState already (the workbench had lost the tab, then found it): keep one panel.
+          if (this.panel) { panel.dispose(); return; }
+          this.attach(panel);
+        },
       }),
     );
+    const restoredByWorkbench = vscode.window.tabGroups.all.some(g => g.tabs.some(t =>
+      t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(PANEL_VIEW_TYPE)));
+    if (memento.get<boolean>(DiagnosticsPanel.OPEN_KEY) && !restoredByWorkbench) this.show();
   }
 
   get visible(): boolean { return !!this.panel; }
@@ -55,7 +67,12 @@ export class DiagnosticsPanel implements vscode.Disposable {
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.svg');
     panel.webview.options = webviewOptions(this.extensionUri);
     panel.webview.html = webviewHtml(panel.webview, this.extensionUri, 'panel', 'Activation Lens');
-    panel.onDidDispose(() => { this.panel = undefined; }, null, this.subscriptions);
+    void this.memento.update(DiagnosticsPanel.OPEN_KEY, true);
+    panel.onDidDispose(() => {
+      if (this.panel === panel) this.panel = undefined;
+      // Closed by the user, not torn down with the window: a reload must not bring it back.
+      if (!this.disposed) void this.memento.update(DiagnosticsPanel.OPEN_KEY, false);
+    }, null, this.subscriptions);
     panel.webview.onDidReceiveMessage(m => this.receive(m), null, this.subscriptions);
   }
 
@@ -128,5 +145,6 @@ export class DiagnosticsPanel implements vscode.Disposable {
   /** For tests: the view the panel was last sent. */
   get lastView(): RunView | undefined { return this.shown?.view; }
 
-  dispose(): void { this.panel?.dispose(); for (const d of this.subscriptions) d.dispose(); }
+  /** The extension is shutting down (window closing or reloading): the panel stays the workbench's to restore. */
+  dispose(): void { this.disposed = true; for (const d of this.subscriptions) d.dispose(); }
 }
