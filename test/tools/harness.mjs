@@ -15,6 +15,22 @@ const SETTINGS = { 'workbench.startupEditor': 'none', 'chat.disableAIFeatures': 
   'workbench.tips.enabled': false, 'security.workspace.trust.enabled': false,
   'workbench.secondarySideBar.defaultVisibility': 'hidden' };
 
+/** How long any one wait may take before it counts as a failure. It bounds a hang and measures nothing: on a 2-core
+ *  machine shared with other work (load average 20), a workbench (re)load has taken over 2 minutes. */
+export const UI_TIMEOUT_MS = Number(process.env.UI_TIMEOUT_MS || 240000);
+
+/** Resolves with probe()'s first truthy value, re-checking every 100 ms; throws naming `what` after timeoutMs.
+ *  The way to wait for a file, a frame or a server: on a condition, never for a fixed time. */
+export async function until(what, probe, timeoutMs = UI_TIMEOUT_MS) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
 const freePort = () => new Promise(r => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
 
 /** Start code-server on a free loopback port with throw-away dirs and a copy of the fixture workspace. */
@@ -44,10 +60,15 @@ export async function startCodeServer({ workspace, vsix, settings = {}, untruste
     ws], { detached: true, stdio: ['ignore', log, log], env });
   const stop = () => { try { process.kill(-proc.pid, 'SIGTERM'); } catch {} };   // the process group we created
   process.once('exit', stop);
-  for (let i = 0; ; i++) {
-    try { if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break; } catch {}
-    if (i > 300 || proc.exitCode !== null) { stop(); throw new Error('code-server did not start:\n' + fs.readFileSync(path.join(tmp, 'server.log'), 'utf8')); }
-    await new Promise(r => setTimeout(r, 100));
+  const healthy = async () => { try { return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok; } catch { return false; } };
+  try {
+    await until('code-server to answer /healthz', async () => {
+      if (proc.exitCode !== null) throw new Error(`exited with code ${proc.exitCode}`);
+      return healthy();
+    });
+  } catch (e) {
+    stop();
+    throw new Error(`code-server did not start (${e.message}):\n` + fs.readFileSync(path.join(tmp, 'server.log'), 'utf8'));
   }
   const authority = `127.0.0.1:${port}`;
   return {
@@ -69,14 +90,16 @@ export async function launchBrowser(profileDir) {
   const dir = profileDir || fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
   const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true,
     viewport: { width: 1400, height: 900 }, args: CHROMIUM_ARGS });
+  context.setDefaultTimeout(UI_TIMEOUT_MS);
+  context.setDefaultNavigationTimeout(UI_TIMEOUT_MS);
   return { context, page: context.pages()[0] || await context.newPage(),
     async close() { await context.close(); if (!profileDir) fs.rmSync(dir, { recursive: true, force: true }); } };
 }
 
 /** Wait until the workbench is up and the extension host has registered `activityLabel`'s view container. */
 export async function waitForWorkbench(page, activityLabel) {
-  await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
-  if (activityLabel) await page.locator(`.activitybar [aria-label^="${activityLabel}"]`).first().waitFor({ timeout: 60000 });
+  await page.locator('.monaco-workbench').waitFor();
+  if (activityLabel) await page.locator(`.activitybar [aria-label^="${activityLabel}"]`).first().waitFor();
 }
 
 export async function runCommand(page, title) {
@@ -101,27 +124,32 @@ export async function openFile(page, name) {
 
 /** Webviews: iframe.webview (pre/index.html) > iframe#active-frame (pre/fake.html) holding the extension's HTML.
  *  They are overlays attached at the workbench root, so find them by content. */
-export async function webviewFrame(page, selector, hasText, timeout = 30000) {
-  const end = Date.now() + timeout;
-  while (Date.now() < end) {
+export async function webviewFrame(page, selector, hasText, timeout = UI_TIMEOUT_MS) {
+  const find = async () => {
     for (const f of page.frames()) {
       if (!f.url().includes('/webview/browser/pre/fake.html')) continue;
-      try { if (await f.locator(selector, { hasText }).count()) return f; } catch {}
+      try { if (await f.locator(selector, { hasText }).count()) return f; } catch { /* a frame navigating away */ }
     }
-    await page.waitForTimeout(250);
+    return undefined;
+  };
+  try {
+    return await until(`a webview with ${selector} containing ${hasText}`, find, timeout);
+  } catch (e) {
+    fs.mkdirSync(path.join(ROOT, 'test-output'), { recursive: true });
+    await page.screenshot({ path: path.join(ROOT, 'test-output', `no-webview-${Date.now()}.png`) }).catch(() => {});
+    throw e;
   }
-  await page.screenshot({ path: path.join(ROOT, 'test-output', `no-webview-${Date.now()}.png`) }).catch(() => {});
-  throw new Error(`no webview with ${selector} containing ${hasText}`);
 }
 
 export async function hoverText(page, word, expect) {
   const token = page.locator('.editor-instance .view-line span span', { hasText: new RegExp(`^${word}$`) }).first();
-  await token.waitFor({ timeout: 30000 });
+  await token.waitFor();
+  // Re-hovered until the hover shows: the first hover can come before the language features are ready.
   for (let i = 0; i < 5; i++) {
     await page.mouse.move(0, 0);
     await token.hover();
     const h = page.locator('.monaco-hover-content', { hasText: expect }).first();
-    try { await h.waitFor({ timeout: 5000 }); return await h.innerText(); } catch {}
+    try { await h.waitFor({ timeout: 20000 }); return await h.innerText(); } catch {}
   }
   return '';
 }
@@ -135,12 +163,41 @@ export async function openWorkbench({ workspace, vsix, dev = true }) {
   return { server, browser, page: browser.page, async close() { await browser.close(); await server.stop(); } };
 }
 
-/** Pixels of a canvas that are not fully transparent: proof chart.js really drew. */
-export async function paintedPixels(frame, selector) {
-  return frame.locator(selector).first().evaluate(c => {
+/** The chart series colours of webview/theme.ts: a VS Code theme variable, and the colour used without one (the
+ *  exported HTML report). test/ui/chartcheck.test.mjs fails if these stop matching what the charts draw. */
+export const SERIES = {
+  loss: { cssVar: '--vscode-charts-blue', fallback: '#3794ff' },       // series 0: the smoothed train loss
+  gradient: { cssVar: '--vscode-charts-green', fallback: '#89d185' },  // series 2: the gradient-flow bars
+};
+
+/**
+ * Where a canvas shows one data series: the pixels drawn in that series' colour (opaque enough, RGB within a small
+ * distance, so anti-aliasing counts), and how many distinct rows and columns they cover. Axes, grid lines, tick labels
+ * and the legend's text are other colours; a legend swatch covers about 10 x 11 px.
+ */
+export async function seriesPixels(frame, selector, series) {
+  return frame.locator(selector).first().evaluate((c, { cssVar, fallback }) => {
+    const css = getComputedStyle(document.body).getPropertyValue(cssVar).trim() || fallback;
+    const probe = document.createElement('canvas').getContext('2d', { willReadFrequently: true });
+    probe.fillStyle = css; probe.fillRect(0, 0, 1, 1);
+    const [r, g, b] = probe.getImageData(0, 0, 1, 1).data;
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
-    return n;
-  });
+    const rows = new Set(), cols = new Set();
+    let pixels = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] < 128 || Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) > 48) continue;
+      pixels++; rows.add(Math.floor(i / 4 / c.width)); cols.add((i / 4) % c.width);
+    }
+    return { color: css, pixels, rows: rows.size, cols: cols.size };
+  }, series);
+}
+
+/** Throws unless the canvas draws the series as data: spread over at least 40 columns and 15 rows, which neither an
+ *  empty chart (axes and legend only) nor one whose values are all zero (nothing on a log axis) does. */
+export async function assertChartShowsData(frame, selector, series, what = selector) {
+  const s = await seriesPixels(frame, selector, series);
+  if (!(s.pixels >= 100 && s.cols >= 40 && s.rows >= 15)) {
+    throw new Error(`${what}: no data drawn in ${s.color} (${s.pixels} px over ${s.cols} columns and ${s.rows} rows)`);
+  }
+  return s;
 }

@@ -26,9 +26,9 @@ test('the installed .vsix is small and runs diagnostics from the palette', async
   assert.ok(!fs.existsSync(path.join(server.tmp, 'exts', installed[0], 'src')), 'no sources in the package');
   await openFile(page, 'spiral.nn.yaml');
   await runCommand(page, 'Activation Lens: Show Panel');   // two commands from the installed package
-  await webviewFrame(page, 'h2', 'Activation Lens', 60000);
+  await webviewFrame(page, '#panel-title', 'Activation Lens');
   await runCommand(page, 'Activation Lens: Run Diagnostics');
-  const panel = await webviewFrame(page, 'h2', 'spiral relu', 60000);
-  await panel.locator('#status', { hasText: 'done' }).waitFor({ timeout: 120000 });
+  const panel = await webviewFrame(page, '#panel-title', 'spiral relu');
+  await panel.locator('#status', { hasText: 'done' }).waitFor();
   assert.ok(await panel.locator('#health tbody tr').count() === 3);
 });
