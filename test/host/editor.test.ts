@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseConfigText } from '../../src/config';
+import { formatNumber } from '../../src/format';
 import { api, hoverText, openConfig, plainHover, positionOf, waitFor, workspaceFile } from './util';
 
 const ours = (uri: vscode.Uri) => vscode.languages.getDiagnostics(uri).filter(d => d.source === 'Activation Lens');
@@ -39,7 +40,7 @@ describe('editor surfaces on real documents', () => {
     const diags = await waitFor('init-mismatch', () => { const d = ours(doc.uri).filter(x => x.code === 'init-mismatch'); return d.length ? d : undefined; });
     assert.equal(doc.getText(diags[0].range), 'lecun_normal');
     await replaceAll(doc, 'lecun_normal', 'he_normal');
-    await waitFor('the finding to go away', () => !ours(doc.uri).some(x => x.code === 'init-mismatch'), 5000);
+    await waitFor('the finding to go away', () => !ours(doc.uri).some(x => x.code === 'init-mismatch'));
     // A bad value gets an error at that value, with the layer named.
     await replaceAll(doc, 'units: 1\n', 'units: -1\n');
     const bad = await waitFor('the units error', () => ours(doc.uri).find(x => x.severity === vscode.DiagnosticSeverity.Error && /"units" must be >= 1/.test(x.message)));
@@ -80,16 +81,23 @@ describe('editor surfaces on real documents', () => {
   it('CodeLens shows each layer before a run and its numbers after', async () => {
     const lens = await api();
     const editor = await openConfig('spiral.nn.yaml');
-    await vscode.commands.executeCommand('activationLens.run', editor.document.uri);
-    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri);
-    const titles = lenses.map(l => l.command?.title ?? '');
-    assert.ok(titles.some(t => /Re-run diagnostics/.test(t)), titles.join(' | '));
-    const dense1 = titles.find(t => t.startsWith('dense_1:'));
-    assert.match(dense1 ?? '', /dead \d.*gradRms/);
-    const last = lens.runs.latest(editor.document.uri)!.view.timeline.at(-1)!;
-    assert.ok(dense1!.includes(`@ step ${last.step}`));
-    // The activation hover now carries the layer's latest numbers too.
     const doc = editor.document;
+    const titlesNow = async () => (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri)).map(l => l.command?.title ?? '');
+    assert.equal(lens.runs.latest(doc.uri), undefined, 'precondition: spiral.nn.yaml has not been run in this window');
+    // Before a run: each layer's output shape and parameter count (hand-computed: 2 inputs -> 32 -> 32 -> 3).
+    assert.deepEqual(await titlesNow(), ['$(play) Run diagnostics', 'dense_1: [32] · 96 params', 'dense_2: [32] · 1056 params', 'dense_3: [3] · 99 params']);
+    await vscode.commands.executeCommand('activationLens.run', doc.uri);
+    const titles = await titlesNow();
+    assert.equal(titles[0], '$(play) Re-run diagnostics');
+    const last = lens.runs.latest(doc.uri)!.view.timeline.at(-1)!;
+    assert.equal(last.step, 300, 'the last probe is at the last step');
+    // After: each layer's own numbers from the run's last probe (output layer 2 is the gradient reference).
+    const out = last.layers[2].gradRms;
+    // relu (dense_1) has a dead fraction and no saturation; tanh (dense_2) saturates and cannot be dead.
+    const [relu, tanh] = last.layers;
+    assert.equal(titles[1], `dense_1: dead ${formatNumber(100 * relu.deadFraction!, 2)}% · gradRms ${formatNumber(relu.gradRms)} (×${formatNumber(relu.gradRms / out, 2)} of output) @ step 300`);
+    assert.equal(titles[2], `dense_2: saturated ${formatNumber(100 * tanh.saturatedFraction!, 2)}% · gradRms ${formatNumber(tanh.gradRms)} (×${formatNumber(tanh.gradRms / out, 2)} of output) @ step 300`);
+    // The activation hover now carries the layer's latest numbers too.
     const hover = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, positionOf(doc, 'relu', 'activation:')));
     assert.match(plainHover(hover), new RegExp(`Latest run\\*\\* \\(step ${last.step}, layer dense_1\\): dead \\d`));
   });
@@ -110,31 +118,50 @@ describe('editor surfaces on real documents', () => {
     await revert(editor);
   });
 
-  it('Stop cancels a run within 250 ms and keeps what it measured', async () => {
+  it('Stop cancels a running run early and keeps what it measured', async () => {
     const lens = await api();
     const editor = await openConfig('long.nn.yaml');
-    const running = vscode.commands.executeCommand<{ view: { status: string; timeline: unknown[] } }>('activationLens.run', editor.document.uri);
-    await waitFor('the first probes', () => (lens.runs.running?.view.timeline.length ?? 0) >= 2, 30000);
+    const running = vscode.commands.executeCommand<{ view: { status: string; step: number; totalSteps: number; timeline: { step: number }[] } }>('activationLens.run', editor.document.uri);
+    await waitFor('the first probes', () => (lens.runs.running?.view.timeline.length ?? 0) >= 2);
     const t0 = Date.now();
     await vscode.commands.executeCommand('activationLens.stop');
     const record = await running;
-    const ms = Date.now() - t0;
-    console.log(`measured: stop to cancelled: ${ms} ms`);
+    // Printed, not asserted: wall time on a shared machine measures the neighbours (bench/worker.ts holds the promise).
+    console.log(`measured: stop to cancelled: ${Date.now() - t0} ms`);
     assert.equal(record.view.status, 'cancelled');
+    assert.ok(record.view.step < record.view.totalSteps, `stopped at step ${record.view.step} of ${record.view.totalSteps}`);
     assert.ok(record.view.timeline.length >= 2);
-    assert.ok(ms < 1000, `stopped in ${ms} ms`);   // 250 ms in the worker, plus the extension host's message hops
+    assert.ok(record.view.timeline.every(p => p.step <= record.view.step), 'every probe kept is from before the stop');
+    assert.equal(lens.runs.running, undefined);
   });
 
-  it('Compare Activations ranks the candidates with a loss curve each and shows them in the panel', async () => {
+  it('Compare Activations ranks the candidates by validation loss with a loss curve each and sends them to the panel', async () => {
     const lens = await api();
     await openConfig('spiral.nn.yaml');
-    const view = await vscode.commands.executeCommand<{ status: string; results: { activation: string; trial?: { valLoss: number; lossCurve: number[] } }[] }>('activationLens.compare', 0);
+    await vscode.commands.executeCommand('activationLens.showPanel');
+    const webview = (await waitFor('the panel', () => lens.panel.webviewPanel)).webview;
+    const posted: { type: string; compare?: { status: string; results: { activation: string }[] } }[] = [];
+    const post = webview.postMessage.bind(webview);
+    // A copy at the time of posting: the command posts the same view object again once it is filled in.
+    webview.postMessage = (m: (typeof posted)[number]) => { posted.push(JSON.parse(JSON.stringify(m))); return post(m); };
+    let view;
+    try {
+      view = await vscode.commands.executeCommand<{ status: string; results: { activation: string; trial?: { valLoss: number; lossCurve: number[]; diverged?: boolean } }[] }>('activationLens.compare', 0);
+    } finally { webview.postMessage = post; }
     assert.equal(view.status, 'done');
-    assert.ok(view.results.length >= 7, `candidates: ${view.results.length}`);
+    // SPEC §5: relu, leaky_relu, elu, gelu, swish, tanh, selu, plus the current one (relu, already among them).
+    assert.deepEqual(view.results.map(r => r.activation).sort(), ['elu', 'gelu', 'leaky_relu', 'relu', 'selu', 'swish', 'tanh']);
+    // Ranked by validation loss; near-ties (within 2 % of their group's best) may be ordered by health instead, and
+    // diverged trials come last (SPEC §5, RANKING_RULE in trials.ts). None of these candidates diverges on spiral.
+    assert.deepEqual(view.results.filter(r => r.trial?.diverged || !Number.isFinite(r.trial?.valLoss)).map(r => r.activation), []);
     const losses = view.results.map(r => r.trial!.valLoss);
-    assert.deepEqual([...losses].sort((a, b) => a - b).slice(0, 1), [Math.min(...losses)]);
+    for (let i = 1; i < losses.length; i++) assert.ok(losses[i - 1] <= losses[i] * 1.02, `rank ${i}: ${losses[i - 1]} before ${losses[i]} (${losses.join(', ')})`);
+    assert.ok(losses[0] <= Math.min(...losses) * 1.02, `first ${losses[0]} vs best ${Math.min(...losses)}`);
     assert.ok(view.results.every(r => (r.trial?.lossCurve.length ?? 0) > 10));
-    assert.ok(lens.panel.visible);
+    // The panel was sent the finished ranking, in the same order.
+    const shown = posted.filter(m => m.type === 'compare').at(-1);
+    assert.equal(shown?.compare?.status, 'done', `messages to the panel: ${posted.map(m => m.type).join(', ')}`);
+    assert.deepEqual(shown!.compare!.results.map(r => r.activation), view.results.map(r => r.activation));
   });
 
   it('New Network Config writes a template and the data it reads; Create Config from Keras Model imports', async () => {

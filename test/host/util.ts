@@ -30,12 +30,16 @@ export function positionOf(doc: vscode.TextDocument, needle: string, after = '')
   return doc.positionAt(at + 1);
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30000): Promise<T> {
+/** How long a wait may take before it fails: it bounds a hang and measures nothing (the machine may be shared). */
+export const WAIT_MS = 240000;
+
+/** Resolves with probe()'s first truthy value, re-checked every 100 ms: wait on a condition, never for a time. */
+export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();
     if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise(r => setTimeout(r, 100));
   }
 }
