@@ -19,13 +19,16 @@ async function replaceAll(doc: vscode.TextDocument, from: string, to: string): P
   assert.ok(await vscode.workspace.applyEdit(edit));
 }
 
-/** Puts the document back to its text on disk (the tests leave no edits behind for the next one). */
+/** Puts the document back to the fixture's text and saves it (the tests leave no edits behind for the next one).
+ *  The fixture in test/workspace, not the file on disk: anything that saved an edit midway must not become the text. */
 async function revert(editor: vscode.TextEditor): Promise<void> {
   const doc = editor.document;
+  const original = fs.readFileSync(path.join(__dirname, '../../../test/workspace', path.basename(doc.uri.fsPath)), 'utf8');
   const edit = new vscode.WorkspaceEdit();
-  edit.replace(doc.uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), fs.readFileSync(doc.uri.fsPath, 'utf8'));
+  edit.replace(doc.uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), original);
   assert.ok(await vscode.workspace.applyEdit(edit));
-  await doc.save();
+  assert.equal(doc.getText(), original);
+  assert.ok(await doc.save(), 'saved');
 }
 
 describe('editor surfaces on real documents', () => {

@@ -13,7 +13,9 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 const SETTINGS = { 'workbench.startupEditor': 'none', 'chat.disableAIFeatures': true, 'extensions.autoUpdate': false,
   'extensions.autoCheckUpdates': false, 'telemetry.telemetryLevel': 'off', 'update.mode': 'none',
   'workbench.tips.enabled': false, 'security.workspace.trust.enabled': false,
-  'workbench.secondarySideBar.defaultVisibility': 'hidden' };
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  // The tests save when they mean to: an auto save in the middle of a test's edits would become the "original" text.
+  'files.autoSave': 'off' };
 
 /** How long any one wait may take before it counts as a failure. It bounds a hang and measures nothing: on a 2-core
  *  machine shared with other work (load average 20), a workbench (re)load has taken over 2 minutes. */
