@@ -57,8 +57,10 @@ export async function startCodeServer({ workspace, vsix, settings = {}, untruste
     '--disable-proxy', '--ignore-last-opened',
     // VS Code >= ~1.10x only honours ?payload= dev options (extensionDevelopmentPath/extensionTestsPath) in a built
     // workbench when the server runs with enable-smoke-test-driver; older code-server (4.100) lacks --vscode-option but needs none.
+    // force-disable-user-env: the server would spawn a login shell to read its environment for every extension host;
+    // on a loaded machine that times out after 10 s and delays the host (the tests need no shell environment).
     ...(fs.readFileSync(path.join(CODE_SERVER_DIR, 'node_modules/code-server/out/node/cli.js'), 'utf8').includes('vscode-option')
-      ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
+      ? ['--vscode-option', 'enable-smoke-test-driver', '--vscode-option', 'force-disable-user-env'] : []),
     ws], { detached: true, stdio: ['ignore', log, log], env });
   const stop = () => { try { process.kill(-proc.pid, 'SIGTERM'); } catch {} };   // the process group we created
   process.once('exit', stop);
