@@ -202,6 +202,25 @@ describe('editor surfaces on real documents', () => {
     fs.rmSync(created.fsPath);
   });
 
+  it('an ONNX model with init: from-model runs in the worker; the panel says it trains on synthetic data; a missing weights file is an error', async () => {
+    const lens = await api();
+    const uri = workspaceFile('onnx-from-model.nn.yaml');
+    await vscode.commands.executeCommand('activationLens.run', uri);
+    const view = lens.runs.latest(uri)!.view;
+    assert.equal(view.status, 'done', view.message);
+    assert.match(view.dataNote ?? '', /synthetic data .* not about what it learns/);
+    const broken = vscode.Uri.file(path.join(path.dirname(uri.fsPath), 'onnx-missing-weights.nn.yaml'));
+    fs.writeFileSync(broken.fsPath, fs.readFileSync(uri.fsPath, 'utf8').replace('init: from-model', 'init: from-model\n  weights: gone.onnx'));
+    try {
+      await vscode.commands.executeCommand('activationLens.run', broken);
+      const bad = lens.runs.latest(broken)!.view;
+      assert.equal(bad.status, 'error');
+      assert.match(bad.message ?? '', /cannot read gone\.onnx: no such file/);
+    } finally {
+      fs.rmSync(broken.fsPath);
+    }
+  });
+
   it('Export HTML Report writes one self-contained file with the report data and chart script', async () => {
     await openConfig('spiral.nn.yaml');
     const target = tmpUri('report.html');
