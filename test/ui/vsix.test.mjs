@@ -23,6 +23,8 @@ test('the installed .vsix is small and runs diagnostics from the palette', async
   assert.equal(installed.length, 1, 'installed into the extensions dir');
   const files = fs.readdirSync(path.join(server.tmp, 'exts', installed[0], 'dist'));
   assert.ok(!files.some(f => f.endsWith('.map')), 'no source maps in the package');
+  // Every worker the extension starts (Run, Compare and its trials, TensorBoard) ships with it.
+  for (const f of ['extension.js', 'worker.js', 'trialWorker.js', 'compareWorker.js', 'tensorboardWorker.js']) assert.ok(files.includes(f), `dist/${f} is in the package`);
   assert.ok(!fs.existsSync(path.join(server.tmp, 'exts', installed[0], 'src')), 'no sources in the package');
   await openFile(page, 'spiral.nn.yaml');
   await runCommand(page, 'Activation Lens: Show Panel');   // two commands from the installed package
