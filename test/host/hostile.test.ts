@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import * as vscode from 'vscode';
 import { api, hoverText, openConfig, positionOf, waitFor, workspaceFile } from './util';
 
@@ -54,6 +55,31 @@ describe('a hostile workspace (issue 11)', () => {
     } finally {
       fs.rmSync(link, { force: true });
       fs.rmSync(config.fsPath, { force: true });
+    }
+  });
+
+  it('a data.path naming a FIFO or a link to /dev/zero gets a Problems entry, and the editor keeps answering', async () => {
+    const fifo = workspaceFile('pipe.csv').fsPath;
+    const zero = workspaceFile('zero.csv').fsPath;
+    for (const f of [fifo, zero]) fs.rmSync(f, { force: true });
+    execFileSync('mkfifo', [fifo]);
+    fs.symlinkSync('/dev/zero', zero);
+    const files = ['pipe', 'zero'].map(n => workspaceFile(`${n}.nn.yaml`));
+    try {
+      for (const [i, kind] of [[0, /FIFO/], [1, /character device|outside the workspace/]] as const) {
+        fs.writeFileSync(files[i].fsPath, `data: {source: csv, path: ${path.basename(i ? zero : fifo)}}\nmodel:\n  layers:\n    - {type: dense, units: 2, activation: softmax}\n`);
+        const doc = await vscode.workspace.openTextDocument(files[i]);
+        await vscode.window.showTextDocument(doc);
+        const d = await waitFor(`the ${kind} error`, () => ours(doc.uri).find(x => kind.test(x.message)));
+        assert.equal(d.severity, vscode.DiagnosticSeverity.Error);
+        // The extension host thread is free: a hover in another config is answered.
+        const spiral = await vscode.workspace.openTextDocument(workspaceFile('spiral.nn.yaml'));
+        const hover = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', spiral.uri, positionOf(spiral, 'he_normal')));
+        assert.match(hover, /fan_in/);
+        await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+      }
+    } finally {
+      for (const f of [fifo, zero, ...files.map(u => u.fsPath)]) fs.rmSync(f, { force: true });
     }
   });
 
