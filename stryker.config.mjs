@@ -1,0 +1,61 @@
+// Mutation testing (StrykerJS): `npm run mutation` runs every group below, one at a time;
+// `npm run mutation -- losses` runs one. Results and how to read them: docs/testing.md "Mutation testing".
+// Each group runs only the unit tests that exercise its files, so that the mutants executed while a module
+// loads ("static" ones, e.g. the activation table's f' used to find max f') do not run the whole suite.
+const core = f => `test/unit/core/${f}.test.ts`;
+export const GROUPS = {
+  activations: {
+    mutate: ['src/core/activations.ts'],
+    spec: [core('gradients'), core('activation-params'), core('saturation'), core('tfjs-oracle'), 'test/unit/diagnosis/static.test.ts'],
+  },
+  layers: {
+    mutate: ['src/core/layers.ts'],
+    spec: [core('gradients'), core('tfjs-oracle'), core('batchnorm-dropout'), core('activation-params'), core('training')],
+  },
+  losses: { mutate: ['src/core/losses.ts'], spec: [core('gradients'), core('tfjs-oracle'), core('training')] },
+  training: {
+    mutate: ['src/core/optimizers.ts', 'src/core/probes.ts', 'src/core/train.ts'],
+    spec: [core('optimizer-rules'), core('saturation'), core('training'), core('tfjs-oracle'), core('batchnorm-dropout')],
+  },
+  diagnosis: {
+    mutate: ['src/diagnosis/runRules.ts', 'src/diagnosis/staticRules.ts', 'src/diagnosis/suggestions.ts', 'src/diagnosis/trials.ts'],
+    spec: ['test/unit/diagnosis/*.test.ts', 'test/unit/edits/*.test.ts'],
+  },
+  histStats: {
+    mutate: ['src/tensorboard/histStats.ts'],
+    spec: ['test/unit/tensorboard/stats.test.ts', 'test/unit/tensorboard/liveVsLogs.test.ts', 'test/unit/tensorboard/diagnoseRun.test.ts'],
+  },
+};
+
+/** @returns {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export function strykerOptions(name) {
+  const group = GROUPS[name];
+  if (!group) throw new Error(`unknown mutation group ${name}; one of ${Object.keys(GROUPS).join(', ')}`);
+  return {
+  testRunner: 'mocha',
+  mochaOptions: { spec: group.spec, require: ['tsx/cjs'], 'no-config': true, 'no-package': true },
+  mutate: group.mutate,
+  coverageAnalysis: 'perTest',
+  // The machine is shared: at most two test processes.
+  concurrency: 2,
+  // Per group, git-ignored: a local cache of results (see docs/testing.md for why it is not committed).
+  incremental: true,
+  incrementalFile: `reports/mutation/${name}.incremental.json`,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: `reports/mutation/${name}.html` },
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true, reportMutants: true },
+  timeoutMS: 20000,
+  timeoutFactor: 2,
+  tempDirName: '.stryker-tmp',
+  // The sandbox needs src, test, dist (gemm.wasm: the tests require the wasm kernels) and the files tests read.
+  ignorePatterns: ['/.vscode-test', '/reports', '/bench', '/docs', '/media', '/webview', '/out', '*.vsix', '/demo-report.html'],
+  disableTypeChecks: 'src/**/*.ts',
+  cleanTempDir: true,
+  plugins: ['@stryker-mutator/mocha-runner'],
+  testRunnerNodeArgs: ['--require', './scripts/mocha12-cjs.cjs'],
+  };
+}
+
+// For `npx stryker run` (Node >= 22): MUTATION_GROUP picks the group.
+export default strykerOptions(process.env.MUTATION_GROUP ?? 'histStats');
