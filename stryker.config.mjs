@@ -23,7 +23,7 @@ export const GROUPS = {
   },
   histStats: {
     mutate: ['src/tensorboard/histStats.ts'],
-    spec: ['test/unit/tensorboard/stats.test.ts', 'test/unit/tensorboard/liveVsLogs.test.ts', 'test/unit/tensorboard/diagnoseRun.test.ts'],
+    spec: ['test/unit/tensorboard/histStats.test.ts', 'test/unit/tensorboard/stats.test.ts', 'test/unit/tensorboard/liveVsLogs.test.ts', 'test/unit/tensorboard/diagnoseRun.test.ts'],
   },
 };
 
