@@ -12,7 +12,7 @@ export const GROUPS = {
     mutate: ['src/core/layers.ts'],
     spec: [core('gradients'), core('tfjs-oracle'), core('batchnorm-dropout'), core('activation-params'), core('training')],
   },
-  losses: { mutate: ['src/core/losses.ts'], spec: [core('gradients'), core('tfjs-oracle'), core('training')] },
+  losses: { mutate: ['src/core/losses.ts'], spec: [core('losses'), core('gradients'), core('tfjs-oracle'), core('training')] },
   training: {
     mutate: ['src/core/optimizers.ts', 'src/core/probes.ts', 'src/core/train.ts'],
     spec: [core('optimizer-rules'), core('saturation'), core('training'), core('tfjs-oracle'), core('batchnorm-dropout')],
