@@ -111,9 +111,11 @@ describe('layer gradients (float32 network, central differences)', () => {
     assert.ok(gradCheck(makeConfig([4], [{ type: 'dense', units: 6, activation: 'tanh' }, { type: 'dense', units: 3, activation: 'softmax' }], { loss: 'cross_entropy' }), 3) < 2e-2);
     assert.ok(gradCheck(makeConfig([4], [{ type: 'dense', units: 6, activation: 'tanh' }, { type: 'dense', units: 1, activation: 'sigmoid' }], { loss: 'binary_cross_entropy' }), 1) < 2e-2);
   });
-  it('softmax output with mse (unfused Jacobian) and sigmoid output with cross-entropy (unfused)', () => {
+  it('softmax output with mse (unfused Jacobian), sigmoid output with cross-entropy and tanh output with BCE (unfused)', () => {
     assert.ok(gradCheck(makeConfig([4], [{ type: 'dense', units: 6, activation: 'tanh' }, { type: 'dense', units: 3, activation: 'softmax' }], { loss: 'mse' })) < 2e-2);
-    assert.ok(gradCheck(makeConfig([4], [{ type: 'dense', units: 6, activation: 'tanh' }, { type: 'dense', units: 3, activation: 'sigmoid' }], { loss: 'binary_cross_entropy' })) < 2e-2);
+    assert.ok(gradCheck(makeConfig([4], [{ type: 'dense', units: 6, activation: 'tanh' }, { type: 'dense', units: 3, activation: 'sigmoid' }], { loss: 'cross_entropy' }), 3) < 2e-2);
+    // A linear activation layer after the sigmoid output makes binary cross-entropy unfused (it reads a, not z).
+    assert.ok(gradCheck(makeConfig([4], [{ type: 'dense', units: 6, activation: 'tanh' }, { type: 'dense', units: 3, activation: 'sigmoid' }, { type: 'activation', activation: 'linear' }], { loss: 'binary_cross_entropy' })) < 2e-2);
   });
   it('conv2d valid/same with stride, maxpool, avgpool, flatten', () => {
     for (const kernels of ['js', 'wasm'] as const) {
