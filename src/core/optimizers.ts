@@ -23,9 +23,6 @@ export class Optimizer {
     this.slots = params.filter(p => p.trainable).map(p => ({ p, m: needM ? heap.alloc(p.w.n) : null, v: needV ? heap.alloc(p.w.n) : null }));
   }
 
-  /** Clears the moment buffers (heap memory starts zeroed, this is for re-use). */
-  reset(): void { this.t = 0; for (const s of this.slots) { s.m?.v.fill(0); s.v?.v.fill(0); } }
-
   /**
    * One update with gradients scaled by `gradScale` (clipping). When `measure` is given, it receives per
    * parameter the squared norm of the applied update.
