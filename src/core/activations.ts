@@ -96,6 +96,9 @@ type Entry = Omit<ActivationInfo, 'name' | 'isSaturated' | 'maxDerivative' | 'sa
   saturation: 'derivative' | ((z: number) => boolean) | null;
 };
 
+// Stryker disable StringLiteral: the table's strings are hover and chart text (formula, range, useWhen,
+// notes) plus names that the parser, trial and static-rule tests check through their own paths; mutating
+// each text would only be "killed" by a test that copies our own strings.
 const TABLE: Record<ActivationName, Entry> = {
   linear: {
     aliases: ['identity', 'none', 'linear'],
@@ -270,6 +273,8 @@ const TABLE: Record<ActivationName, Entry> = {
     notes: 'vector function; the curve shows one logit against a zero rest',
   },
 };
+
+// Stryker restore StringLiteral
 
 /** max f' with default parameters, found numerically once (the table stays the single source). */
 function maxDerivativeOf(e: Entry): number {
