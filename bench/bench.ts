@@ -8,6 +8,9 @@
  * probeOverhead: the extra time of probes at the default interval (steps / 50) of a 5000-step run, i.e. one
  * probe of 256 samples every 100 steps: median probe time / (100 * median step time). probeSteps is the
  * cost of one probe in training steps, so the overhead at any other interval is probeSteps / interval.
+ *
+ * When a Python interpreter with torch is found (src/engine/torch/python.ts), the torch engine's runner is
+ * measured too, out of process after the in-process peers: `torch-1t` (one thread) and `torch` (all threads).
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +21,11 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { Trainer } from '../src/core/train';
 import { wasmAvailable } from '../src/core/kernels';
 import { WORKLOADS, flopsPerSample, workloadConfig, workloadData, type Workload } from './workloads';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { findTorchPython, pythonCandidates } from '../src/engine/torch/python';
+import { writeTorchJob } from '../src/engine/torch/job';
+import { runnerPath } from '../src/engine/torch/run';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -27,8 +35,23 @@ const BUDGET_MS = 250;
 const RUN_STEPS = 5000;
 const log = (...a: unknown[]) => { if (!json) console.log(...a); };
 
-type PeerName = 'core' | 'tfjs-cpu' | 'tfjs-wasm';
+type PeerName = 'core' | 'tfjs-cpu' | 'tfjs-wasm' | 'torch-1t' | 'torch';
 interface Peer { name: PeerName; backend?: string; step(): void; sync(): void }
+
+/** The torch runner's training throughput (median of `rounds` slices), or undefined when it fails. */
+function torchSamplesPerSec(python: string, w: Workload, batch: number, threads: number): number | undefined {
+  const job = writeTorchJob(workloadConfig(w, batch, 1e9), workloadData(w, batch * 8, 256), { threads });
+  try {
+    const spec = JSON.parse(fs.readFileSync(job.jobFile, 'utf8'));
+    spec.bench = { rounds, sliceMs: BUDGET_MS };
+    fs.writeFileSync(job.jobFile, JSON.stringify(spec));
+    const r = spawnSync(python, [runnerPath(path.join(__dirname, '..', 'dist')), job.jobFile], { encoding: 'utf8' });
+    const line = r.stdout.split('\n').find(l => l.includes('"bench"'));
+    return line ? JSON.parse(line).samplesPerSec : undefined;
+  } finally {
+    fs.rmSync(job.dir, { recursive: true, force: true });
+  }
+}
 
 function median(xs: number[]): number { const s = xs.slice().sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; }
 
@@ -105,7 +128,10 @@ async function main(): Promise<void> {
   const wasmSimd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   await tf.setBackend('cpu'); await tf.ready();
   const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} vCPU, Node ${process.version}, tfjs ${tf.version_core} (wasm SIMD ${wasmSimd ? 'on' : 'off'})`;
+  const torchFound = findTorchPython(pythonCandidates());
+  const torchPython = 'command' in torchFound ? torchFound : undefined;
   log(`Machine: ${machine}`);
+  log(torchPython ? `torch peers: ${torchPython.command}, torch ${torchPython.torchVersion} (out of process, after the others)` : 'torch peers: skipped, no Python interpreter imports torch');
   log(`Medians of ${rounds} interleaved rounds after a warm-up round; ${BUDGET_MS} ms slices.\n`);
   const results: { name: string; batch: number; samplesPerSec: Record<PeerName, number>; gflops: Record<PeerName, number>; probeOverhead: number; probeSteps: number }[] = [];
   for (const w of WORKLOADS) {
@@ -117,7 +143,7 @@ async function main(): Promise<void> {
       await tf.setBackend('wasm');
       const wasm = tfPeer(w, batch, 'wasm', trainer);
       const peers = [core, cpu, wasm];
-      const samples: Record<PeerName, number[]> = { core: [], 'tfjs-cpu': [], 'tfjs-wasm': [] };
+      const samples: Record<string, number[]> = { core: [], 'tfjs-cpu': [], 'tfjs-wasm': [] };
       // Probe overhead: probes on a 256-sample probe batch every RUN_STEPS/50 steps.
       const every = Math.floor(RUN_STEPS / 50);
       const probeMs: number[] = [], stepMs: number[] = [];
@@ -131,13 +157,18 @@ async function main(): Promise<void> {
         if (r > 0) { probeMs.push(t1 - t0); stepMs.push(1000 * batch / samples.core[samples.core.length - 1]); }
       }
       const sps = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<PeerName, number>;
+      if (torchPython) {
+        const one = torchSamplesPerSec(torchPython.command, w, batch, 1), all = torchSamplesPerSec(torchPython.command, w, batch, os.cpus().length);
+        if (one !== undefined) sps['torch-1t'] = one;
+        if (all !== undefined) sps.torch = all;
+      }
       const fl = flopsPerSample(w);
       const gflops = Object.fromEntries(Object.entries(sps).map(([k, v]) => [k, (v * fl) / 1e9])) as Record<PeerName, number>;
       const probeSteps = median(probeMs) / median(stepMs);
       const probeOverhead = probeSteps / every;
       results.push({ name: w.name, batch, samplesPerSec: sps, gflops, probeOverhead, probeSteps });
       log(`${w.name} b${batch} (${w.description}; ${(fl / 1e6).toFixed(4)} MFLOP/sample)`);
-      for (const p of peers) log(`  ${p.name.padEnd(10)} ${sps[p.name].toFixed(0).padStart(9)} samples/s ${gflops[p.name].toFixed(2).padStart(7)} GFLOP/s`);
+      for (const name of Object.keys(sps) as PeerName[]) log(`  ${name.padEnd(10)} ${sps[name].toFixed(0).padStart(9)} samples/s ${gflops[name].toFixed(2).padStart(7)} GFLOP/s`);
       log(`  core/tfjs-cpu ${(sps.core / sps['tfjs-cpu']).toFixed(1)}x, core/tfjs-wasm ${(sps.core / sps['tfjs-wasm']).toFixed(1)}x, probe overhead ${(100 * probeOverhead).toFixed(1)}% (one probe = ${probeSteps.toFixed(1)} steps)\n`);
       tf.disposeVariables();
     }

@@ -821,6 +821,26 @@ def run(job, rank, world, device, cancel):
     return 0
 
 
+def bench(job, device):
+    """Training throughput without probes: the median samples/s of `rounds` slices after a warm-up slice."""
+    b = job["bench"]
+    runner = Runner(job, 0, 1, device)
+    budget = b.get("sliceMs", 250) / 1000.0
+    rates = []
+    for r in range(b.get("rounds", 7) + 1):
+        steps, t0 = 0, time.perf_counter()
+        while True:
+            runner.train_step()
+            steps += 1
+            if time.perf_counter() - t0 >= budget:
+                break
+        if r > 0:
+            rates.append(steps * runner.batch / (time.perf_counter() - t0))
+    rates.sort()
+    emit({"type": "bench", "samplesPerSec": rates[len(rates) // 2], "threads": torch.get_num_threads(), "torch": torch.__version__})
+    return 0
+
+
 def describe(e):
     msg = str(e) or e.__class__.__name__
     if isinstance(e, RuntimeError) and "out of memory" in msg:
@@ -894,6 +914,8 @@ def main(argv):
                 watch_parent(int(os.environ.get("ACTIVATION_LENS_PARENT", os.getppid())))
             backend = "nccl" if device.type == "cuda" else "gloo"
             torch.distributed.init_process_group(backend, init_method="env://", world_size=world, rank=rank)
+        if job.get("bench"):
+            return bench(job, device)
         if rank == 0:
             watch_stdin(cancel)
         code = run(job, rank, world, device, cancel)
