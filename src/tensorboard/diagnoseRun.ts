@@ -246,7 +246,7 @@ export function textReport(run: TbRun, findings: Finding[]): string {
       const fanIn = l.weightCount && l.biasCount ? fmt(l.weightCount / l.biasCount) : '–';
       const norm = s.exact ? fmt(s.norm) : `${fmt(s.norm)}±${fmt(((s.normBounds![1] - s.normBounds![0]) / 2))}`;
       lines.push(`  ${pad(l.name, w)}${pad(String(s.count), 9)}${pad(fanIn, 8)}${pad(fmt(s.mean), 11)}${pad(fmt(s.std), 10)}${pad(norm, 10)}` +
-        `${pad(fmt(s.norm / first.norm), 8)}${s.updateRatioLower === null ? '–' : s.unchanged ? '0 (unchanged)' : fmt(s.updateRatioLower)}`);
+        `${pad(fmt(s.norm / first.norm), 8)}${s.updateRatioLower === null ? '–' : s.unchanged ? '0 (unchanged)' : s.updateRatioLower === 0 ? '0 (below the buckets\' resolution)' : fmt(s.updateRatioLower)}`);
     }
     lines.push(`  Values at step ${last.step}; "norm x" = norm now / at the first logged step. The update ratio is a lower bound on ||dW||/||W|| (docs/tensorboard.md, "Weights").`);
   }

@@ -63,14 +63,23 @@ export function weightFindings(run: TbRun, shapes: ModelShapes = {}): Finding[] 
     if (!intervals.length) continue;
     // Frozen: every logged histogram identical to the one before.
     if (intervals.every(x => x.w.unchanged)) { frozen.push(l); continue; }
-    // Stopped: identical over the whole second half after changing before (dead units, a vanished gradient).
-    const tail = intervals.slice(Math.floor(intervals.length / 2));
-    if (intervals.length >= 2 && tail.every(x => x.w.unchanged)) {
-      let k = intervals.length - 1;
-      while (k > 0 && intervals[k - 1].w.unchanged) k--;
+    // Stopped: identical over the last intervals (at least 3 and a tenth of them) after changing before (dead
+    // units, a vanished gradient whose updates fall below float32 resolution, a stopped optimizer).
+    // With exact moments a bound of 0 means no change above the producer's float32 rounding.
+    const still = (w: WeightStats) => !!w.unchanged || (w.exact && w.updateRatioLower === 0);
+    let k = intervals.length;
+    while (k > 0 && still(intervals[k - 1].w)) k--;
+    if (k === 0) {
+      // Never a resolvable change (exact moments equal to rounding): far below any working update ratio.
+      out.push(make(l, 'update-ratio', 'warning', intervals[intervals.length - 1].step,
+        `the weights of ${l.name} did not measurably change over ${intervals.length} logged intervals (${series[0].step}..${series[series.length - 1].step}): every change is below the log's float32 rounding, so the update ratio is far below the typical ~1e-3: the layer is not learning (learning rate too low, or a vanished gradient)`,
+        { updateRatioLower: 0, intervals: intervals.length, estimator: 'exact moments equal to float32 rounding at every logged interval' }));
+      continue;
+    }
+    if (intervals.length - k >= Math.max(3, intervals.length / 10)) {
       const since = k > 0 ? intervals[k - 1].step : series[0].step;
       out.push(make(l, 'frozen-weights', 'warning', since,
-        `the weights of ${l.name} stopped changing at step ${since} (identical at the ${intervals.length - k + 1} logged steps since, after changing before): no gradient reaches them (dead units, a vanished gradient) or the optimizer stopped`,
+        `the weights of ${l.name} stopped changing at step ${since} (identical, or equal to float32 rounding, at the ${intervals.length - k + 1} logged steps since, after changing before): no gradient reaches them (dead units, a vanished gradient) or the optimizer stopped`,
         { stoppedAt: since, unchangedSteps: intervals.length - k + 1, lastStep: series[series.length - 1].step }));
       continue;
     }

@@ -249,6 +249,14 @@ describe('tensorboard: weights from histograms', function () {
       assert.match(f[0].message, /stopped changing at step 3/);
     });
 
+    it('weights that change only at float32 rounding (one ulp of one weight per step) "did not measurably change": not learning', () => {
+      const base = [normal(512, 12, 0.1), normal(256, 13, 0.1)];
+      const run = synthetic(12, (step, layer) => { const w = Float32Array.from(base[layer]); w[step % w.length] = Math.fround(w[step % w.length] * (1 + 2 ** -22)); return w; });
+      const f = diagnoseTbRun(run).filter(x => x.kind === 'update-ratio');
+      assert.equal(f.length, 2);
+      assert.match(f[0].message, /did not measurably change over 11 logged intervals/);
+    });
+
     it('weights scaled by 1.02 every step: unstable update ratio (>= 2% per step) and unbounded norm growth', () => {
       const base = [normal(512, 5, 0.1), normal(256, 6, 0.1)];
       const run = synthetic(80, (step, layer) => base[layer].map(x => x * 1.02 ** step));
@@ -313,6 +321,18 @@ describe('tensorboard: weights from histograms', function () {
     const bad = await cli([path.join(FIXTURES, '03-tensorboardx-mnist-cnn-params.tfevents'), '--model', '/no/such/model.nn.yaml']);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /^\/no\/such\/model\.nn\.yaml:1:1: /);
+  });
+
+  it('the bundled example logs (examples/tensorboard): dead units in dying-relu, weight statistics and no finding in weights-only', async () => {
+    const r = await cli([path.join(__dirname, '../../../examples/tensorboard'), '--json']);
+    assert.equal(r.code, 1, r.err);
+    const rep = JSON.parse(r.out);
+    const [dying, weights] = rep.runs;
+    assert.deepEqual([dying.source.run, weights.source.run], ['dying-relu', 'weights-only']);
+    assert.ok(dying.findings.some((f: { kind: string; severity: string }) => f.kind === 'dead-units' && f.severity === 'error'));
+    assert.deepEqual(weights.findings, []);
+    assert.equal(weights.training.stepUnit, 'epoch');
+    assert.ok(weights.timeline.at(-1).layers.every((l: { weights?: unknown }) => l.weights));
   });
 
   it('the smoothed loss follows a logged curve (04: 20 points falling by two decades)', () => {
