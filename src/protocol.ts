@@ -5,6 +5,7 @@
 import type { NetworkConfig } from './model';
 import type { ProbePoint, RunResult } from './core/types';
 import type { Finding, LayerSuggestions, RankedActivation } from './diagnosis/types';
+import type { Verification } from './diagnosis/verify';
 
 // ---- host -> worker ----------------------------------------------------------------------------------
 export type HostToWorker =
@@ -62,6 +63,8 @@ export interface RunView {
   suggestions?: LayerSuggestions[];
   /** The latest trials of "Compare Activations" for this config. */
   compare?: CompareView;
+  /** The latest Verify of a suggestion: the run with it applied next to this one. */
+  verification?: VerificationView;
   /** 'tensorboard' when the view comes from event logs: nothing to apply suggestions to, no trials. */
   source?: 'config' | 'tensorboard';
   /** Said plainly when an imported model trains on synthetic data (report/json.ts dataNote). */
@@ -87,12 +90,32 @@ export interface CompareView {
   status: 'running' | 'done' | 'cancelled' | 'error';
   results: RankedActivation[];
   message?: string;
+  /** The config compared, and its document version then: Apply is refused once the text changed. */
+  uri?: string;
+  version?: number;
+  /** The layers each candidate replaces (Apply edits these), and the config's learning rate. */
+  layers?: number[];
+  configLr?: number;
+  /** The ranking rule and the fair-trial rule, stated where the ranking is shown. */
+  rule?: string;
+  retryRule?: string;
+  /** The winner, or that none beats the current activation beyond noise. */
+  verdict?: string;
+}
+
+export interface VerificationView {
+  status: 'running' | 'done' | 'error';
+  /** What is being verified, e.g. "init he_normal on dense_1..dense_5 (init-mismatch)". */
+  title: string;
+  result?: Verification;
+  message?: string;
 }
 
 export type HostToWebview =
   | { type: 'state'; view: RunView }
   | { type: 'stats'; step: number; probes: ProbePoint[]; lossCurve: [number, number][] }
   | { type: 'compare'; compare: CompareView }
+  | { type: 'verification'; verification: VerificationView }
   | { type: 'tbRuns'; tb: TbRunsView }
   | { type: 'theme' };
 
@@ -111,6 +134,11 @@ export type WebviewToHost =
   /** Apply the ranked activation `rank` of layer `layer` from the view's suggestions. */
   | { type: 'applyRanked'; layer: number; rank: number; config?: string }
   | { type: 'compare'; layer: number | 'all'; config?: string }
+  /** Apply row `rank` of the shown compare ranking (activation + init on its layers, and its lr when a trial lowered it). */
+  | { type: 'applyTrial'; rank: number; config?: string }
+  /** Verify suggestion `suggestion` of finding `finding`, or ranked activation `rank` of layer `layer`. */
+  | { type: 'verifyFinding'; finding: number; suggestion: number; config?: string }
+  | { type: 'verifyRanked'; layer: number; rank: number; config?: string }
   /** Show run `run` of the watched TensorBoard log directory in the panel. */
   | { type: 'showTbRun'; run: number }
   /** Set the activation of a logged layer (by name) for the watched TensorBoard logs; '' clears it. */
@@ -130,6 +158,9 @@ export function isWebviewToHost(m: unknown): m is WebviewToHost {
     case 'applyFinding': return isIndex(r.finding) && isIndex(r.suggestion) && isConfigRef(r.config);
     case 'applyRanked': return isIndex(r.layer) && isIndex(r.rank) && isConfigRef(r.config);
     case 'compare': return (r.layer === 'all' || isIndex(r.layer)) && isConfigRef(r.config);
+    case 'applyTrial': return isIndex(r.rank) && isConfigRef(r.config);
+    case 'verifyFinding': return isIndex(r.finding) && isIndex(r.suggestion) && isConfigRef(r.config);
+    case 'verifyRanked': return isIndex(r.layer) && isIndex(r.rank) && isConfigRef(r.config);
     case 'showTbRun': return isIndex(r.run);
     case 'setTbActivation': return typeof r.layer === 'string' && r.layer.length > 0 && r.layer.length <= 500
       && typeof r.activation === 'string' && r.activation.length <= 50;

@@ -272,16 +272,49 @@ export class RunCharts {
   }
 }
 
-/** Loss curves of the activation trials ("Compare Activations"), one line per candidate, best first. */
-export function drawCompare(canvas: HTMLCanvasElement, results: { activation: string; init: string; trial?: { lossCurve: number[] } }[], existing?: Chart): Chart {
+/**
+ * The y range of the trials that did not diverge (positive finite values): a diverged trial's 1e11 would squash every
+ * useful curve, so its line is drawn dashed and clipped to this range instead.
+ */
+export function compareRange(results: { trial?: { lossCurve: number[]; diverged?: boolean } }[]): { min: number; max: number } | undefined {
+  let min = Infinity, max = -Infinity;
+  for (const r of results) {
+    if (!r.trial || r.trial.diverged) continue;
+    for (const y of r.trial.lossCurve) if (y > 0 && Number.isFinite(y)) { if (y < min) min = y; if (y > max) max = y; }
+  }
+  return min <= max ? { min, max } : undefined;
+}
+
+/** Loss curves of the activation trials ("Compare Activations"), one line per candidate, best first; diverged ones dashed, off the axis range. */
+export function drawCompare(canvas: HTMLCanvasElement, results: { activation: string; init: string; lr?: number; trial?: { lossCurve: number[]; diverged?: boolean } }[], existing?: Chart): Chart {
   const theme = readTheme();
   existing?.destroy();
+  const range = compareRange(results);
+  const y = { ...logAxis(theme), ...(range ? { min: range.min, max: range.max } : {}) };
   return new Chart(canvas, {
     type: 'line',
     data: { datasets: results.map((r, i) => ({
-      label: `${i + 1}. ${r.activation} + ${r.init}`, borderColor: theme.series[i % theme.series.length], borderWidth: i === 0 ? 2.2 : 1.2, pointRadius: 0,
-      data: decimate((r.trial?.lossCurve ?? []).map((y, x) => ({ x: x + 1, y })).filter(p => p.y > 0 && Number.isFinite(p.y)), 300),
+      label: `${i + 1}. ${r.activation} + ${r.init}${r.lr !== undefined ? ` (lr ${formatNumber(r.lr)})` : ''}${r.trial?.diverged ? ' (diverged)' : ''}`,
+      borderColor: theme.series[i % theme.series.length], borderWidth: i === 0 ? 2.2 : 1.2, pointRadius: 0,
+      borderDash: r.trial?.diverged ? [4, 3] : undefined,
+      data: decimate((r.trial?.lossCurve ?? []).map((y, x) => ({ x: x + 1, y: range ? Math.min(Math.max(y, range.min), range.max) : y }))
+        .filter(p => p.y > 0 && Number.isFinite(p.y)), 300),
     })) },
-    options: { ...baseOptions(theme, 'Trials'), scales: { ...baseOptions(theme, '').scales, y: logAxis(theme) } },
+    options: { ...baseOptions(theme, 'Trials'), scales: { ...baseOptions(theme, '').scales, y } },
+  });
+}
+
+/** Verify: the loss curves of the run as it is and with the suggestion applied, overlaid (same seed and data). */
+export function drawVerification(canvas: HTMLCanvasElement, before: [number, number][], after: [number, number][], existing?: Chart): Chart {
+  const theme = readTheme();
+  existing?.destroy();
+  const pts = (c: [number, number][]) => c.filter(([, y]) => y > 0 && Number.isFinite(y)).map(([x, y]) => ({ x, y }));
+  return new Chart(canvas, {
+    type: 'line',
+    data: { datasets: [
+      { label: 'before', borderColor: theme.muted, borderWidth: 1.4, pointRadius: 0, data: pts(before) },
+      { label: 'after (suggestion applied)', borderColor: theme.series[0], borderWidth: 2, pointRadius: 0, data: pts(after) },
+    ] },
+    options: { ...baseOptions(theme, 'Verify'), scales: { ...baseOptions(theme, '').scales, y: logAxis(theme) } },
   });
 }

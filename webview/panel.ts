@@ -1,9 +1,9 @@
 /** The diagnostics panel (WebviewPanel). Draws the run it is sent, live, at most 10 times a second. */
 import type { Chart } from 'chart.js';
-import type { CompareView, HostToWebview, RunView, WebviewToHost } from '../src/protocol';
+import type { CompareView, HostToWebview, RunView, VerificationView, WebviewToHost } from '../src/protocol';
 import { formatNumber } from '../src/format';
 import { ACTIVATION_NAMES } from '../src/core/activations';
-import { RunCharts, drawCompare } from './charts';
+import { RunCharts, drawCompare, drawVerification } from './charts';
 import { healthTable } from './healthTable';
 import { onThemeChange } from './theme';
 import { connect, el, throttle } from './vscodeApi';
@@ -13,6 +13,7 @@ interface PanelState { view: RunView }
 const app = document.getElementById('app')!;
 let view: RunView | undefined;
 let compareChart: Chart | undefined;
+let verifyChart: Chart | undefined;
 const vscode = connect<PanelState>(onMessage);
 // The header's controls persist across redraws (updated in place), so clicks during a live run are never lost.
 const title = el('h2', { id: 'panel-title' }, 'Activation Lens');
@@ -28,22 +29,27 @@ const tableBox = el('div', { class: 'table-box' });
 const findingsBox = el('section', { class: 'findings-box', 'aria-label': 'findings' });
 const compareBox = el('section', { class: 'compare-box', 'aria-label': 'activation trials' });
 const activationBox = el('section', { class: 'activation-box', id: 'tb-activations', 'aria-label': 'activations of logged layers' });
+const verifyBox = el('section', { class: 'verify-box', id: 'verify', 'aria-label': 'verification of a suggestion' });
 const chartsBox = el('div', { class: 'charts' });
-app.replaceChildren(header, noteBox, tableBox, findingsBox, activationBox, compareBox, chartsBox);
+app.replaceChildren(header, noteBox, tableBox, findingsBox, activationBox, verifyBox, compareBox, chartsBox);
 const charts = new RunCharts(chartsBox);
 const redraw = throttle(draw, 100);
 
 function onMessage(m: HostToWebview): void {
   if (m.type === 'state') {
     if (view?.configPath !== m.view.configPath || m.view.timeline.length < (view?.timeline.length ?? 0)) charts.reset();
-    const compare = m.view.compare ?? (view?.configPath === m.view.configPath ? view?.compare : undefined);
-    view = { ...m.view, compare };
+    const same = view?.configPath === m.view.configPath;
+    const compare = m.view.compare ?? (same ? view?.compare : undefined);
+    const verification = m.view.verification ?? (same ? view?.verification : undefined);
+    view = { ...m.view, compare, verification };
   } else if (m.type === 'stats' && view) {
     view.step = m.step;
     view.timeline.push(...m.probes);
     view.lossCurve.push(...m.lossCurve);
   } else if (m.type === 'compare' && view) {
     view.compare = m.compare;
+  } else if (m.type === 'verification' && view) {
+    view.verification = m.verification;
   } else if (m.type === 'theme') { charts.reset(); }
   redraw();
 }
@@ -51,7 +57,8 @@ function onMessage(m: HostToWebview): void {
 /** Run, Compare and Apply name the config this panel shows: the active editor may hold another one. */
 function post(m: WebviewToHost): void {
   const config = view?.source === 'tensorboard' ? undefined : view?.configUri;
-  vscode.postMessage(config && (m.type === 'run' || m.type === 'compare' || m.type === 'applyFinding' || m.type === 'applyRanked') ? { ...m, config } : m);
+  vscode.postMessage(config && (m.type === 'run' || m.type === 'compare' || m.type === 'applyFinding' || m.type === 'applyRanked'
+    || m.type === 'applyTrial' || m.type === 'verifyFinding' || m.type === 'verifyRanked') ? { ...m, config } : m);
 }
 
 function button(label: string, message: WebviewToHost, attrs: Record<string, string> = {}): HTMLButtonElement {
@@ -86,6 +93,7 @@ function draw(): void {
   tableBox.replaceChildren(healthTable(view.layers, view.timeline.at(-1)));
   drawFindings(view);
   drawActivationChoice(view);
+  drawVerifyBox(view.verification);
   drawCompareBox(view.compare);
   charts.update({ layers: view.layers, timeline: view.timeline, lossCurve: view.lossCurve });
 }
@@ -96,8 +104,9 @@ function drawFindings(v: RunView): void {
   v.findings.forEach((f, fi) => {
     const actions = f.suggestions.map((s, si) => {
       const label = [s.activation, s.init, s.lr !== undefined ? `lr ${formatNumber(s.lr)}` : '', s.clip !== undefined ? `clip ${formatNumber(s.clip)}` : ''].filter(Boolean).join(' + ');
-      return label ? button(`Apply ${label}`, { type: 'applyFinding', finding: fi, suggestion: si }, { title: s.reason, class: 'apply' }) : undefined;
-    }).filter((b): b is HTMLButtonElement => !!b);
+      return label ? [button(`Apply ${label}`, { type: 'applyFinding', finding: fi, suggestion: si }, { title: s.reason, class: 'apply' }),
+        button('Verify', { type: 'verifyFinding', finding: fi, suggestion: si }, { title: `Run the config with ${label} applied (same seed and data) and show before/after`, class: 'secondary verify' })] : [];
+    }).flat();
     if (v.source === 'tensorboard') actions.length = 0;   // logs have no config to edit and no trainer to compare with
     else if (f.layer >= 0) actions.push(button('Compare', { type: 'compare', layer: f.layer }, { class: 'secondary' }));
     list.append(el('li', { class: f.severity, 'data-kind': f.kind },
@@ -111,7 +120,8 @@ function drawFindings(v: RunView): void {
     if (!layer || !top.length) continue;
     suggestions.append(el('div', { class: 'suggestion', 'data-layer': String(s.layer) },
       el('span', { class: 'name' }, `${layer.name} (${s.current}): `),
-      ...top.map((r, rank) => button(`${rank + 1}. ${r.activation} + ${r.init}`, { type: 'applyRanked', layer: s.layer, rank }, { title: r.reason, class: 'secondary' }))));
+      ...top.flatMap((r, rank) => [button(`${rank + 1}. ${r.activation} + ${r.init}`, { type: 'applyRanked', layer: s.layer, rank }, { title: r.reason, class: 'secondary' }),
+        ...(v.source === 'tensorboard' || r.activation === s.current ? [] : [button('Verify', { type: 'verifyRanked', layer: s.layer, rank }, { title: `Run with ${r.activation} + ${r.init} on ${layer.name} and show before/after`, class: 'secondary verify' })])])));
   }
   if (v.source === 'tensorboard') {
     // A log tells only what it holds: never call a run healthy when part of it could not be measured.
@@ -148,14 +158,53 @@ function drawActivationChoice(v: RunView): void {
 function drawCompareBox(c: CompareView | undefined): void {
   if (!c) { compareBox.replaceChildren(); return; }
   const title = el('h3', { id: 'compare-title' }, `Activation trials for ${c.layerName}: ${c.status}${c.message ? ` (${c.message})` : ''}`);
-  const ranking = el('ol', { class: 'ranking' }, ...c.results.map(r =>
-    el('li', {}, `${r.activation} + ${r.init}: val loss ${formatNumber(r.trial?.valLoss)}${r.trial?.valAccuracy !== undefined ? `, accuracy ${formatNumber(r.trial.valAccuracy)}` : ''}`)));
+  const lowered = c.results.some(r => r.lr !== undefined);
+  const head = el('tr', {}, ...['#', 'activation + init', 'lr', 'val loss', 'val acc', ''].map(h => el('th', { scope: 'col' }, h)));
+  const rows = c.results.map((r, rank) => el('tr', { class: r.trial?.diverged ? 'diverged' : '', 'data-activation': r.activation },
+    el('td', {}, String(rank + 1)),
+    el('td', { title: r.reason }, `${r.activation} + ${r.init}${r.trial?.diverged ? ' (diverged)' : ''}`),
+    el('td', {}, r.trial?.lr !== undefined ? `${formatNumber(r.trial.lr)}${r.lr !== undefined ? '*' : ''}` : '–'),
+    el('td', {}, formatNumber(r.trial?.valLoss)),
+    el('td', {}, r.trial?.valAccuracy !== undefined ? `${Math.round(100 * r.trial.valAccuracy)}%` : '–'),
+    el('td', {}, c.status === 'done' && !r.trial?.diverged
+      ? button(`Apply`, { type: 'applyTrial', rank }, { class: 'secondary apply-trial',
+        title: `Set ${r.activation} + ${r.init} on ${c.layerName}${r.lr !== undefined ? ` and train.lr ${r.lr} (global: the whole network's rate)` : ''}` })
+      : '')));
+  const ranking = el('table', { class: 'ranking', id: 'compare-ranking' }, el('thead', {}, head), el('tbody', {}, ...rows));
+  const notes = el('p', { class: 'rule' }, `Ranking: ${c.rule ?? 'by validation loss'}.`,
+    ...(c.retryRule ? [el('br'), `Fair trials: ${c.retryRule}.`] : []),
+    ...(lowered ? [el('br'), `* a lower learning rate than the config's ${formatNumber(c.configLr)}: the rate is global, so Apply sets train.lr for the whole network, not only ${c.layerName}.`] : []));
+  const verdict = c.verdict ? el('p', { class: 'verdict', id: 'compare-verdict' }, c.verdict) : '';
   const wrap = el('div', { class: 'canvas-wrap' });
   wrap.style.height = '220px';   // CSSOM, not a style attribute: the CSP allows no inline styles
   const canvas = el('canvas', { id: 'chart-compare', role: 'img', 'aria-label': 'trial loss curves' });
   wrap.append(canvas);
-  compareBox.replaceChildren(title, ranking, wrap);
+  compareBox.replaceChildren(title, verdict, ranking, notes, wrap);
   if (c.results.length) compareChart = drawCompare(canvas, c.results, compareChart);
+}
+
+function drawVerifyBox(v: VerificationView | undefined): void {
+  if (!v) { verifyBox.replaceChildren(); return; }
+  const r = v.result;
+  const title = el('h3', { id: 'verify-title' }, `Verify ${v.title}: ${v.status === 'done' ? (r?.improved ? 'helps' : 'does not help') : v.status}`);
+  if (!r) { verifyBox.replaceChildren(title, ...(v.message ? [el('p', {}, v.message)] : [])); return; }
+  const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${formatNumber(100 * x, 2)}%`);
+  const pair = (a: string, b: string) => `${a} → ${b}`;
+  const rows = r.before.layers.map((b, i) => {
+    const a = r.after.layers[i];
+    return el('tr', {}, el('td', {}, b.name), el('td', {}, pair(formatNumber(b.gradRatio ?? undefined), formatNumber(a?.gradRatio ?? undefined))),
+      el('td', {}, pair(pct(b.deadFraction), pct(a?.deadFraction))), el('td', {}, pair(pct(b.saturatedFraction), pct(a?.saturatedFraction))));
+  });
+  const table = el('table', { class: 'verify-table' },
+    el('thead', {}, el('tr', {}, ...['layer', 'grad ratio', 'dead', 'saturated'].map(h => el('th', { scope: 'col' }, h)))), el('tbody', {}, ...rows));
+  const summary = el('p', { class: r.improved ? 'verdict helps' : 'verdict no-help', id: 'verify-message' }, r.message);
+  const finding = r.suggestion.finding ? el('p', {}, `${r.suggestion.finding.kind} on ${view?.layers[r.suggestion.finding.layer]?.name ?? 'the network'}: ${r.findingGone ? 'gone' : 'still there'} · findings before: ${r.before.findings.length || 'none'}, after: ${r.after.findings.length ? r.after.findings.join(', ') : 'none'}`) : '';
+  const wrap = el('div', { class: 'canvas-wrap' });
+  wrap.style.height = '200px';
+  const canvas = el('canvas', { id: 'chart-verify', role: 'img', 'aria-label': 'loss before and after the suggestion' });
+  wrap.append(canvas);
+  verifyBox.replaceChildren(title, summary, finding, table, wrap);
+  verifyChart = drawVerification(canvas, r.before.lossCurve, r.after.lossCurve, verifyChart);
 }
 
 onThemeChange(() => { charts.reset(); redraw(); });

@@ -85,13 +85,16 @@ export function verificationsText(report: Report): string {
   const lines = [`Verification (${v.length} suggestion${v.length > 1 ? 's' : ''}, each a run with the change applied, same seed and data):`];
   for (const x of v) {
     const name = (i: number) => report.model.layers[i]?.name ?? 'network';
-    lines.push(`  ${x.improved ? 'helps    ' : 'no help  '} ${x.suggestion.finding.kind} ${name(x.suggestion.finding.layer)}: ${x.message}`);
-    const rows = x.before.layers.map((b, i) => {
+    const f = x.suggestion.finding;
+    lines.push(`  ${x.improved ? 'helps    ' : 'no help  '} ${f ? `${f.kind} ${name(f.layer)}` : x.suggestion.layers.map(name).join(', ')}: ${x.message}`);
+    const pair = (p: number | null | undefined, q: number | null | undefined, fmt: (n: number | null | undefined) => string) => `${fmt(p)} -> ${fmt(q)}`;
+    const rows = x.before.layers.flatMap((b, i) => {
       const a = x.after.layers[i];
-      const pair = (p: number | null | undefined, q: number | null | undefined, f: (n: number | null | undefined) => string) => `${f(p)} -> ${f(q)}`;
-      return [b.name, pair(b.gradRatio, a?.gradRatio, n => formatNumber(n ?? undefined)), pair(b.deadFraction, a?.deadFraction, pct), pair(b.saturatedFraction, a?.saturatedFraction, pct)];
+      const values = [b.gradRatio, b.deadFraction, b.saturatedFraction, a?.gradRatio, a?.deadFraction, a?.saturatedFraction];
+      if (values.every(v => v === null || v === undefined)) return [];   // e.g. a softmax output: nothing to compare
+      return [[b.name, pair(b.gradRatio, a?.gradRatio, n => formatNumber(n ?? undefined)), pair(b.deadFraction, a?.deadFraction, pct), pair(b.saturatedFraction, a?.saturatedFraction, pct)]];
     });
-    lines.push(table(['    layer', 'grad ratio', 'dead', 'saturated'], rows.map(r => [`    ${r[0]}`, ...r.slice(1)]), new Set([1, 2, 3])));
+    if (rows.length) lines.push(table(['layer', 'grad ratio', 'dead', 'saturated'], rows, new Set([1, 2, 3])).split('\n').map(l => `    ${l}`).join('\n'));
   }
   return lines.join('\n');
 }

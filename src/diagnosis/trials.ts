@@ -14,7 +14,7 @@ import { resolveInit } from '../core/initializers';
 import type { RankedActivation } from './types';
 import { HIDDEN_CANDIDATES } from './suggestions';
 import { outputLayerIndex, weightedLayers } from './layers';
-import { inferShapes } from '../config/shapes';
+import { forwardMacs } from '../config/cost';
 import { DIVERGENCE_FACTOR, runTrial, summarizeTrial, type TrialRequest, type TrialSummary } from './trial';
 import type { RunResult } from '../core/types';
 
@@ -225,7 +225,7 @@ export async function compareActivations(config: NetworkConfig, data: Dataset | 
     const c = withActivation(config, targets, a);
     return rate === lr ? c : { ...c, train: { ...c.train, lr: rate } };
   };
-  const work = forwardWork(config) * Math.min(config.train.batch, dataset.train.n) * steps;
+  const work = forwardMacs(config) * Math.min(config.train.batch, dataset.train.n) * steps;
   const parallel = opts.parallel ?? true;
   const minWork = PARALLEL_MIN_WORK[workerEntry().execArgv ? 'sources' : 'bundled'];
   const runAll = async (reqs: TrialRequest[], onResult: (i: number, t: TrialSummary) => void) => {
@@ -292,14 +292,3 @@ function collect(trials: (TrialSummary | undefined)[], make: (i: number, t: Tria
 
 /** lr/3 as a rate a person would write (3 significant digits). */
 const roundRate = (x: number) => Number(x.toPrecision(3));
-
-/** Multiply-adds of one sample's forward pass: each weighted layer's parameters times its output positions. */
-function forwardWork(config: NetworkConfig): number {
-  const { shapes } = inferShapes(config.model.input, config.model.layers);
-  let n = 0;
-  for (const s of shapes) {
-    const positions = s.outputShape.slice(0, -1).reduce((a, b) => a * b, 1);
-    n += s.params * positions;
-  }
-  return Math.max(1, n);
-}

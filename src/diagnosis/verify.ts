@@ -34,7 +34,8 @@ export interface RunSummary {
 
 export interface Verification {
   /** What was applied: the suggestion's fields, the layers it changed, the finding it came from. */
-  suggestion: { activation?: string; init?: string; lr?: number; clip?: number; reason: string; layers: number[]; finding: { kind: string; layer: number; severity: Severity } };
+  /** The finding it came from (absent for a per-layer ranked suggestion, which answers no finding). */
+  suggestion: { activation?: string; init?: string; lr?: number; clip?: number; reason: string; layers: number[]; finding?: { kind: string; layer: number; severity: Severity } };
   before: RunSummary;
   after: RunSummary;
   /** The validation loss dropped by more than the near-tie margin (2%). */
@@ -144,8 +145,11 @@ function describe(s: Suggestion): string {
   return bits.join(', ');
 }
 
-/** Compares two runs of the same seed and data: the original and the one with `suggestion` applied. */
-export function compareRuns(finding: Finding, suggestion: Suggestion, before: { config: NetworkConfig; result: RunResult; findings: Finding[] },
+/**
+ * Compares two runs of the same seed and data: the original and the one with `suggestion` applied to `layers`.
+ * Without a finding (a per-layer ranked suggestion) only the validation loss decides.
+ */
+export function compareRuns(finding: Finding | undefined, suggestion: Suggestion, layers: number[], before: { config: NetworkConfig; result: RunResult; findings: Finding[] },
   after: { config: NetworkConfig; result: RunResult; findings: Finding[] }): Verification {
   const b = summarizeRun(before.config, before.result, before.findings);
   const a = summarizeRun(after.config, after.result, after.findings);
@@ -154,20 +158,20 @@ export function compareRuns(finding: Finding, suggestion: Suggestion, before: { 
   const bv = loss(b), av = loss(a);
   const valLossImproved = av < bv && (bv === Infinity || bv - av > TIE * Math.abs(bv));
   const worse = av > bv && (av === Infinity || av - bv > TIE * Math.abs(bv));
-  const findingGone = !stillThere(finding, after.findings);
+  const findingGone = finding ? !stillThere(finding, after.findings) : false;
   // A change that makes the run diverge helps nothing, whatever findings it no longer measures.
   const improved = a.stopped !== 'non-finite' && (valLossImproved || (findingGone && !worse));
   const what = describe(suggestion);
   const change = `val loss ${fmt(b.valLoss)} -> ${fmt(a.valLoss)}`;
-  const gone = findingGone ? `the ${finding.kind} finding is gone` : `the ${finding.kind} finding remains`;
+  const gone = !finding ? `findings ${b.findings.length} -> ${a.findings.length}`
+    : findingGone ? `the ${finding.kind} finding is gone` : `the ${finding.kind} finding remains`;
   const message = improved
     ? `${what} helps: ${change}, ${gone}`
     : a.stopped === 'non-finite' ? `${what} does not help here: the run with it diverged (non-finite at step ${after.result.steps})`
       : `${what} does not help here: ${change}${worse ? ' (worse)' : ' (no change beyond noise)'}, ${gone}`;
-  return {
-    suggestion: { ...pick(suggestion), layers: suggestionLayers(finding, suggestion), finding: { kind: finding.kind, layer: finding.layer, severity: finding.severity } },
-    before: b, after: a, valLossImproved, findingGone, improved, message,
-  };
+  const applied: Verification['suggestion'] = { ...pick(suggestion), layers };
+  if (finding) applied.finding = { kind: finding.kind, layer: finding.layer, severity: finding.severity };
+  return { suggestion: applied, before: b, after: a, valLossImproved, findingGone, improved, message };
 }
 
 function pick(s: Suggestion): Omit<Suggestion, 'layers'> {
@@ -185,9 +189,10 @@ function pick(s: Suggestion): Omit<Suggestion, 'layers'> {
  */
 export function verifySuggestion(before: { config: NetworkConfig; result: RunResult; findings: Finding[] }, data: Dataset,
   finding: Finding, suggestion: Suggestion, opts: { thresholds?: Thresholds; train?: TrainOptions } = {}): Verification {
-  const config = applySuggestion(before.config, suggestionLayers(finding, suggestion), suggestion);
+  const layers = suggestionLayers(finding, suggestion);
+  const config = applySuggestion(before.config, layers, suggestion);
   const result = train(config, data, opts.train);
-  return compareRuns(finding, suggestion, before, { config, result, findings: diagnose(config, result, opts.thresholds) });
+  return compareRuns(finding, suggestion, layers, before, { config, result, findings: diagnose(config, result, opts.thresholds) });
 }
 
 /**
@@ -201,7 +206,8 @@ export function verificationTargets(findings: Finding[], max = 8): { finding: Fi
   for (const f of severe.length ? severe : findings) {
     const s = f.suggestions.find(isVerifiable);
     if (!s) continue;
-    const key = JSON.stringify([describe(s), suggestionLayers(f, s)]);
+    // lr and clip are global: the same rate from two findings is one change.
+    const key = JSON.stringify([describe(s), s.activation || s.init ? suggestionLayers(f, s) : []]);
     if (seen.has(key)) continue;
     seen.add(key);
     out.push({ finding: f, suggestion: s });

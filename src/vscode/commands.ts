@@ -5,6 +5,7 @@ import { formatProblem } from '../model';
 import { importKeras, toConfigYaml } from '../config/keras';
 import { importOnnx } from '../config/onnx';
 import { isKerasZipName, kerasZipConfig } from '../config/kerasZip';
+import { RANKING_RULE, RETRY_RULE, compareVerdict, targetLayers } from '../diagnosis/trials';
 import { buildReport } from '../report/json';
 import { renderHtmlReport } from '../report/html';
 import { suggestActivations } from '../diagnosis/suggestions';
@@ -186,7 +187,10 @@ export async function compareLayer(extensionUri: vscode.Uri, doc: vscode.TextDoc
     }
     const layerName = target === 'all' ? 'all hidden layers' : config.model.layers[target]?.name ?? String(target);
     claim.layerName = layerName;
-    const view: CompareView = { layer: target, layerName, status: 'running', results: [] };
+    let layers: number[];
+    try { layers = targetLayers(config, target); } catch (e) { void vscode.window.showErrorMessage(`Activation Lens: ${(e as Error).message}`); return undefined; }
+    const view: CompareView = { layer: target, layerName, status: 'running', results: [], uri: doc.uri.toString(), version: doc.version,
+      layers, configLr: config.train.lr, rule: RANKING_RULE, retryRule: RETRY_RULE };
     show(view);
     const settings = readSettings(doc.uri);
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true,
@@ -194,18 +198,21 @@ export async function compareLayer(extensionUri: vscode.Uri, doc: vscode.TextDoc
       const job = startCompare({
         config, baseDir: path.dirname(doc.uri.fsPath), workspaceRoot: workspaceRootFor(doc.uri), layer: target,
         memoryLimitMB: settings.memoryLimitMB, workerPath: vscode.Uri.joinPath(extensionUri, 'dist', 'compareWorker.js').fsPath,
-      }, () => progress.report({ increment: 100 / 8 }));
+      }, r => progress.report({ increment: 100 / 8, message: `${r.activation}${r.trial?.lr !== undefined && r.trial.lr !== config.train.lr ? ` at lr ${r.trial.lr}` : ''}` }));
       token.onCancellationRequested(() => job.cancel());
       const outcome = await job.outcome;
       view.status = outcome.status;
       view.results = outcome.results;
       view.message = outcome.message;
     });
+    if (view.status === 'done') {
+      // A winner only beyond noise; otherwise the message says the current activation stays.
+      const cur = config.model.layers[layers[0]];
+      view.verdict = compareVerdict(view.results, cur && 'activation' in cur ? cur.activation.name : undefined, layerName).message;
+    }
     show(view);
     if (view.status === 'error') void vscode.window.showErrorMessage(`Activation Lens: compare ${layerName}: ${view.message}`);
-    if (view.status === 'done' && view.results[0]) {
-      void vscode.window.showInformationMessage(`Activation Lens: best for ${layerName}: ${view.results[0].activation} + ${view.results[0].init} (val loss ${view.results[0].trial?.valLoss.toPrecision(3)})`);
-    }
+    if (view.verdict) void vscode.window.showInformationMessage(`Activation Lens: ${view.verdict}`);
     return view;
   } finally {
     if (comparing === claim) comparing = undefined;

@@ -11,6 +11,10 @@ import { CONFIG_SELECTOR, isConfigDocument } from './documents';
 import { TensorBoardSession } from './tensorboard';
 import type { Suggestion } from '../diagnosis/types';
 import { requireTrust } from './trust';
+import type { Finding } from '../diagnosis/types';
+import type { CompareView } from '../protocol';
+import { verifySuggestionInEditor } from './verify';
+import { RunOnSave } from './runOnSave';
 
 /** What activate() hands back: the in-host tests read state through it instead of poking at internals. */
 export interface ActivationLensApi {
@@ -45,8 +49,27 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     if (typeof edit === 'string') { void vscode.window.showErrorMessage(`Activation Lens: ${edit}`); return false; }
     return vscode.workspace.applyEdit(edit);
   };
-  const panel = new DiagnosticsPanel(context.extensionUri, runs, context.workspaceState, { run: uri => void runActive(uri), compare: (l, uri) => void compare(l, uri), apply: (r, l, s) => void apply(r, l, s),
-    setTbActivation: (l, a) => tensorboard.setActivation(l, a) });
+  // A compare row: activation + init on the compared layers, and the learning rate a fair trial found (global).
+  const applyTrial = async (c: CompareView, rank: number) => {
+    const r = c.results[rank];
+    if (!c.uri || !c.layers || !r) return false;
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(c.uri));
+    if (doc.version !== c.version) {
+      void vscode.window.showWarningMessage('Activation Lens: the config changed since these trials; compare again before applying a row.');
+      return false;
+    }
+    const edit = suggestionWorkspaceEdit(doc, c.layers, { activation: r.activation, init: r.init, lr: r.lr, reason: r.reason });
+    if (typeof edit === 'string') { void vscode.window.showErrorMessage(`Activation Lens: ${edit}`); return false; }
+    return vscode.workspace.applyEdit(edit);
+  };
+  // Verify trains (reads the config's data files), so it needs a trusted workspace like Run.
+  const verify = (record: RunRecord, layers: number[], s: Suggestion, finding?: Finding) => requireTrust('run')
+    && verifySuggestionInEditor({ record, layers, suggestion: s, finding, extensionUri: context.extensionUri, show: v => panel.showVerification(record, v) });
+  const panel = new DiagnosticsPanel(context.extensionUri, runs, context.workspaceState, {
+    run: uri => void runActive(uri), compare: (l, uri) => void compare(l, uri), apply: (r, l, s) => void apply(r, l, s),
+    applyTrial: (c, rank) => void applyTrial(c, rank), verify: (r, l, s, f) => void verify(r, l, s, f),
+    setTbActivation: (l, a) => tensorboard.setActivation(l, a),
+  });
   const tensorboard = new TensorBoardSession(context.extensionUri);
   const sidebar = new SidebarProvider(context.extensionUri, runs, {
     run: () => void runActive(), stop: () => runs.stop(), showPanel: () => panel.show(), showTbRun: i => tensorboard.show(i),
@@ -55,7 +78,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
   const problems = new ProblemsReporter(runs);
 
   context.subscriptions.push(
-    runs, panel, sidebar, problems, tensorboard,
+    runs, panel, sidebar, problems, tensorboard, new RunOnSave(runs),
     vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW_ID, sidebar),
     vscode.languages.registerHoverProvider(CONFIG_SELECTOR, new ConfigHoverProvider(runs)),
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new QuickFixProvider(runs), { providedCodeActionKinds: QuickFixProvider.kinds }),

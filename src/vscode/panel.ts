@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import type { CompareView, HostToWebview, RunView } from '../protocol';
-import type { Suggestion } from '../diagnosis/types';
+import type { CompareView, HostToWebview, RunView, VerificationView } from '../protocol';
+import type { Finding, Suggestion } from '../diagnosis/types';
 import { isWebviewToHost } from '../protocol';
 import type { RunController, RunRecord } from './runController';
 import { webviewHtml, webviewOptions } from './webviewHtml';
@@ -27,7 +27,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly runs: RunController, private readonly memento: vscode.Memento,
     private readonly actions: { run(config?: vscode.Uri): void; compare(layer: number | 'all', config?: vscode.Uri): void; apply(record: RunRecord, layers: number[], s: Suggestion): void;
-      setTbActivation?(layer: string, activation: string): void }) {
+      setTbActivation?(layer: string, activation: string): void;
+      applyTrial?(compare: CompareView, rank: number): void; verify?(record: RunRecord, layers: number[], s: Suggestion, finding?: Finding): void }) {
     this.subscriptions.push(
       runs.onDidChange(e => {
         if (!this.panel) return;
@@ -101,6 +102,24 @@ export class DiagnosticsPanel implements vscode.Disposable {
         if (record && r) this.actions.apply(record, [m.layer], { activation: r.activation, init: r.init, reason: r.reason });
         break;
       }
+      case 'applyTrial': {
+        const c = (config ? this.runs.latest(config) : this.shown)?.view.compare ?? this.lastCompare;
+        if (c && c.results[m.rank] && (!config || c.uri === config.toString())) this.actions.applyTrial?.(c, m.rank);
+        break;
+      }
+      case 'verifyFinding': {
+        const record = config ? this.runs.latest(config) : this.shown;
+        const f = record?.findings[m.finding];
+        const s = f?.suggestions[m.suggestion];
+        if (record && f && s) this.actions.verify?.(record, s.layers ?? [f.layer], s, f);
+        break;
+      }
+      case 'verifyRanked': {
+        const record = config ? this.runs.latest(config) : this.shown;
+        const r = record?.view.suggestions?.find(x => x.layer === m.layer)?.ranked[m.rank];
+        if (record && r) this.actions.verify?.(record, [m.layer], { activation: r.activation, init: r.init, reason: r.reason });
+        break;
+      }
     }
   }
 
@@ -119,6 +138,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
     if (record) {
       this.shown = record;
       this.post({ type: 'state', view: record.view });
+      // Trials shown while the webview was still loading (Compare can create the panel) would be lost otherwise.
+      if (this.lastCompare && !record.view.compare) this.post({ type: 'compare', compare: this.lastCompare });
       return;
     }
     const saved = this.memento.get<RunView>(DiagnosticsPanel.STATE_KEY);
@@ -136,9 +157,19 @@ export class DiagnosticsPanel implements vscode.Disposable {
   showCompare(compare: CompareView, config?: vscode.Uri): void {
     const record = config ? this.runs.latest(config) : this.runs.current();
     if (record) record.view.compare = compare;
+    this.lastCompare = compare;
     this.show();
     this.post({ type: 'compare', compare });
   }
+
+  /** Shows a verification (the panel opens if needed, without taking focus); kept in the record's view. */
+  showVerification(record: RunRecord, verification: VerificationView): void {
+    record.view.verification = verification;
+    this.show();
+    if (this.shown === record) this.post({ type: 'verification', verification });
+  }
+
+  private lastCompare?: CompareView;
 
   private post(m: HostToWebview): void { void this.panel?.webview.postMessage(m); }
 

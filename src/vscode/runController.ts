@@ -26,6 +26,8 @@ export interface RunRecord {
   findings: Finding[];
 }
 
+interface ActiveRun { record: RunRecord; cancel(): void; /** a run on save */ quiet?: boolean; ended?: Promise<void> }
+
 export type RunEvent =
   | { kind: 'state'; record: RunRecord }
   | { kind: 'stats'; record: RunRecord; step: number; probes: ProbePoint[]; lossCurve: [number, number][] };
@@ -39,7 +41,7 @@ export class RunController implements vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<RunEvent>();
   readonly onDidChange = this.emitter.event;
   private readonly records = new Map<string, RunRecord>();
-  private active?: { record: RunRecord; cancel(): void };
+  private active?: ActiveRun;
   private readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
   private statusShown = false;
 
@@ -59,9 +61,17 @@ export class RunController implements vscode.Disposable {
    * Starts a run on the document; resolves when it ends. Refuses (with a message) while another run is active.
    * Everything up to starting the worker is synchronous: two Run commands in one tick cannot both pass the check,
    * and a Stop that arrives at any point after this returns reaches the worker.
+   * `quiet` (run on save): progress in the status bar instead of a notification, and no message on refusal; a run
+   * that is asked for supersedes a quiet one (stops it, waits for it to end, then checks again).
    */
-  async run(doc: vscode.TextDocument): Promise<RunRecord | undefined> {
+  async run(doc: vscode.TextDocument, opts: { quiet?: boolean } = {}): Promise<RunRecord | undefined> {
+    if (this.active?.quiet && !opts.quiet) {
+      const ended = this.active.ended;
+      this.active.cancel();
+      await ended;
+    }
     if (this.active) {
+      if (opts.quiet) return undefined;
       void vscode.window.showWarningMessage(`Activation Lens: a run of ${path.basename(this.active.record.view.configPath)} is in progress. Stop it first.`);
       return undefined;
     }
@@ -110,14 +120,14 @@ export class RunController implements vscode.Disposable {
       this.finish(record, undefined, 'error', `the training worker could not start: ${(e as Error).message}`);
       return record;
     }
-    this.active = { record, cancel: handle.cancel };
+    this.active = { record, cancel: handle.cancel, quiet: opts.quiet, ended };
     this.status.text = `$(sync~spin) ${record.view.configName}: 0/${runConfig.train.steps}`;
     this.status.show();
     this.statusShown = true;
     void vscode.commands.executeCommand('setContext', 'activationLens.running', true);
     this.emitter.fire({ kind: 'state', record });
     void vscode.window.withProgress({
-      location: vscode.ProgressLocation.Notification, cancellable: true,
+      location: opts.quiet ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification, cancellable: !opts.quiet,
       title: `Activation Lens: training ${record.view.configName}`,
     }, async (progress, token) => {
       token.onCancellationRequested(() => this.stop());

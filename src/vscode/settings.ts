@@ -4,6 +4,7 @@ import type { EngineName, Thresholds } from '../model';
 /** The `activationLens.*` settings, read in one place. */
 export interface Settings {
   lintOnType: boolean;
+  runOnSave: 'auto' | 'always' | 'never';
   probeEvery: number | null;
   maxSteps: number;
   memoryLimitMB: number;
@@ -22,6 +23,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
   }
   return {
     lintOnType: c.get('lintOnType', true),
+    runOnSave: (['auto', 'always', 'never'] as const).find(v => v === c.get('runOnSave')) ?? 'auto',
     probeEvery: c.get<number | null>('probeEvery', null),
     maxSteps: c.get('maxSteps', 20000),
     memoryLimitMB: c.get('memoryLimitMB', 1024),

@@ -162,7 +162,8 @@ export async function hoverText(page, word, expect) {
 export async function openWorkbench({ workspace, vsix, dev = true }) {
   const server = await startCodeServer({ workspace, vsix });
   const browser = await launchBrowser();
-  await browser.page.goto(server.url(dev ? { extensionDevelopmentPath: ROOT } : {}));
+  // A loaded machine (many agents on 2 cores) can take longer than playwright's default 30 s to serve the workbench.
+  await browser.page.goto(server.url(dev ? { extensionDevelopmentPath: ROOT } : {}), { timeout: 180000 });
   await waitForWorkbench(browser.page, 'Activation Lens');
   return { server, browser, page: browser.page, async close() { await browser.close(); await server.stop(); } };
 }

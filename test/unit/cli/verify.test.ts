@@ -29,8 +29,8 @@ function checkTop(name: string, report: Report): void {
   if (!top) { assert.deepEqual(report.verifications, [], `${name}: nothing to verify`); return; }
   const v = report.verifications![0];
   assert.ok(v, `${name}: no verification`);
-  assert.equal(v.suggestion.finding.kind, top.kind);
-  assert.equal(v.suggestion.finding.layer, top.layer);
+  assert.equal(v.suggestion.finding?.kind, top.kind);
+  assert.equal(v.suggestion.finding?.layer, top.layer);
   if (v.after.stopped === 'completed') assert.equal(v.after.steps, v.before.steps, 'same length of run');
   const bv = report.training!.final.valLoss;
   assert.ok(bv === null ? v.before.valLoss === null : Math.abs(v.before.valLoss! - bv) <= 1e-4 * bv, 'before is the diagnosed run');

@@ -1,0 +1,99 @@
+// Suggestions the user can trust (issue 12), in the real workbench: Verify runs a finding's suggestion and shows
+// before/after, a saved config re-diagnoses in place (run on save) without taking focus, and a compare row applies.
+// Timings are printed, not asserted.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import fs from 'node:fs';
+import { openWorkbench, paintedPixels, runCommand, openFile, webviewFrame, ROOT } from '../tools/harness.mjs';
+
+const OUT = path.resolve(ROOT, process.env.UI_SCREENSHOTS || 'test-output/ui');
+let wb, server, page;
+
+before(async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  wb = await openWorkbench({ workspace: path.join(ROOT, 'test/workspace') });
+  ({ server, page } = wb);
+  page.setDefaultTimeout(90000);   // the shared 2-core machine can be very slow; every wait still ends on a condition
+});
+after(async () => { await wb?.close(); });
+
+const editorFocused = () => page.evaluate(() => !!document.activeElement?.closest('.part.editor .monaco-editor'));
+
+/** Opens `file`, runs it and waits for the panel to show the finished run. */
+async function runToDone(file, title) {
+  await openFile(page, file);
+  await runCommand(page, 'Activation Lens: Run Diagnostics');
+  const panel = await webviewFrame(page, 'h2', title, 120000);
+  await panel.locator('#status', { hasText: 'done' }).waitFor({ timeout: 180000 });
+  return panel;
+}
+
+test('Verify on a finding runs its suggestion from the same seed and shows before and after', async () => {
+  const panel = await runToDone('dying.nn.yaml', 'dying relu');
+  // Plain SGD at lr 3 kills relu units during training: the first suggestion is a 10x smaller rate.
+  const dead = panel.locator('#findings li[data-kind="dead-units"]').first();
+  await dead.waitFor({ timeout: 10000 });
+  assert.match(await dead.locator('button.apply').first().innerText(), /lr 0\.3/);
+  await dead.locator('button.verify').first().click();
+  await panel.locator('#verify-title', { hasText: /helps|does not help/ }).waitFor({ timeout: 120000 });
+  const message = await panel.locator('#verify-message').innerText();
+  assert.match(message, /^lr 0\.3 helps: val loss [\d.]+ -> [\d.]+/, message);
+  assert.ok(await panel.locator('.verify-table tbody tr').count() >= 3, 'per-layer before/after rows');
+  assert.ok(await paintedPixels(panel, '#chart-verify') > 500, 'loss curves overlaid');
+  await page.screenshot({ path: path.join(OUT, 'verify.png') });
+});
+
+test('saving a config re-diagnoses it in place: the panel and Problems update, the editor keeps focus', async () => {
+  const panel = await runToDone('dying.nn.yaml', 'dying relu');
+  await panel.locator('#findings li[data-kind="dead-units"]').first().waitFor({ timeout: 30000 });
+  // Lower the learning rate in the editor (double-click selects the number) and save.
+  // (Monaco renders spaces as U+00A0, which \s matches and a literal space does not.)
+  const lrLine = page.locator('.part.editor .view-line', { hasText: /^\s*lr:\s3$/ }).first();
+  await lrLine.locator('span span', { hasText: /^3$/ }).first().dblclick();
+  await page.keyboard.type('0.05');
+  const t0 = Date.now();
+  await page.keyboard.press('Control+S');
+  const file = path.join(server.workspace, 'dying.nn.yaml');
+  for (let i = 0; i < 50 && !/lr: 0\.05/.test(fs.readFileSync(file, 'utf8')); i++) await page.waitForTimeout(200);
+  assert.match(fs.readFileSync(file, 'utf8'), /lr: 0\.05/);
+  // The run on save ends with no dead-units finding (a healthy rate).
+  await panel.locator('#status', { hasText: /training|done/ }).waitFor({ timeout: 30000 });
+  const cleared = Date.now();
+  for (;;) {
+    const n = await panel.locator('#findings li[data-kind="dead-units"]').count();
+    const done = await panel.locator('#status', { hasText: 'done' }).count();
+    if (n === 0 && done) break;
+    assert.ok(Date.now() - cleared < 120000, 'the panel updated after the save');
+    await page.waitForTimeout(250);
+  }
+  console.log(`measured: save to updated panel (run on save, done): ${Date.now() - t0} ms`);
+  assert.ok(await editorFocused(), 'the editor keeps the keyboard focus');
+  await page.locator('.tabs-container .tab.active', { hasText: 'dying.nn.yaml' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'run-on-save.png') });
+});
+
+test('compare states its ranking rule and verdict, and a row applies its activation (and found lr) to the config', async () => {
+  await runToDone('spiral.nn.yaml', 'spiral relu');
+  const file = path.join(server.workspace, 'spiral.nn.yaml');
+  const before = fs.readFileSync(file, 'utf8');
+  await runCommand(page, 'Activation Lens: Compare Activations for Layer');
+  // spiral's dense_2 is the tanh layer: its row says so (the quick pick lists the active config's layers).
+  const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: /dense_2.*tanh/ }).first();
+  await pick.waitFor({ timeout: 20000 }).catch(async e => { await page.screenshot({ path: path.join(OUT, 'compare-pick-failure.png') }); throw e; });
+  await pick.click();
+  const panel = await webviewFrame(page, '#compare-title', 'dense_2', 120000);
+  await panel.locator('#compare-title', { hasText: 'done' }).waitFor({ timeout: 240000 });
+  assert.match(await panel.locator('.compare-box .rule').innerText(), /near-tie/);
+  assert.match(await panel.locator('#compare-verdict').innerText(), /best for dense_2|no candidate beats the current tanh|the current tanh ranks first/);
+  const rows = panel.locator('#compare-ranking tbody tr');
+  assert.equal(await rows.count(), 8, 'the 7 candidates and the current tanh');
+  const first = await rows.first().getAttribute('data-activation');
+  await rows.first().locator('button.apply-trial').click();
+  // Applied as an undoable edit in the editor (not saved): the compared layer's activation line shows the row's choice.
+  await page.locator('.tabs-container .tab.active.dirty', { hasText: 'spiral.nn.yaml' }).waitFor({ timeout: 20000 });
+  await page.locator('.part.editor .view-line', { hasText: new RegExp(`activation: ${first}(\\s|$)`) }).first().waitFor({ timeout: 20000 });
+  assert.equal(fs.readFileSync(file, 'utf8'), before, 'nothing saved behind the user\'s back');
+  await page.keyboard.press('Control+Z');
+  await page.screenshot({ path: path.join(OUT, 'compare-apply.png') });
+});
