@@ -23,7 +23,7 @@ const editorFocused = () => page.evaluate(() => !!document.activeElement?.closes
 /** Opens `file`, runs it and waits for the panel to show the finished run. */
 async function runToDone(file, title) {
   await openFile(page, file);
-  await runCommand(page, 'Activation Lens: Run Diagnostics');
+  await runCommand(page, 'Activation Lens: Run Diagnostics').catch(async e => { await page.screenshot({ path: path.join(OUT, `run-failure-${file}.png`) }); throw e; });
   const panel = await webviewFrame(page, 'h2', title, 120000);
   await panel.locator('#status', { hasText: 'done' }).waitFor({ timeout: 180000 });
   return panel;

@@ -84,6 +84,18 @@ describe('diagnose --verify', function () {
     assert.deepEqual(report.verifications, [], 'a healthy run has nothing to verify');
   });
 
+  it("compare names no winner when no candidate beats the current activation beyond noise (deep sigmoid example's dense_1)", async () => {
+    // One layer of a 5-layer sigmoid stack: whatever it becomes, the starved stack above keeps the net at chance
+    // (3 classes: val loss ln 3 = 1.10), so every candidate ends within 2% of sigmoid.
+    const { report } = await cliJson('compare', path.join(EXAMPLES, 'deep-sigmoid-spiral.nn.yaml'), ['--layer', 'dense_1', '--steps', '150']);
+    const ranked = report.suggestions[0].ranked;
+    const sig = ranked.find(r => r.activation === 'sigmoid')!;
+    for (const r of ranked) assert.ok(Math.abs(r.trial!.valLoss - Math.log(3)) < 0.1, `${r.activation} at chance: ${r.trial!.valLoss}`);
+    assert.ok(ranked[0].trial!.valLoss > sig.trial!.valLoss * 0.98);
+    assert.equal(report.compare!.winner, null);
+    assert.match(report.compare!.verdict, /^no candidate beats the current sigmoid for dense_1 beyond noise/);
+  });
+
   it('a rule suggestion follows its finding: the SELU MLP of the Keras corpus keeps selu and fixes the init', () => {
     const r = loadConfigFile(path.join(__dirname, '../../fixtures/keras/12-keras3-sequential-mlp-selu.json'));
     const config = r.config!;
