@@ -18,6 +18,8 @@ import type { TbRun } from '../../../src/tensorboard/run';
 import { displacementLowerBound, weightMoments } from '../../../src/tensorboard/weights';
 import { EventFileWriter, histogramOf, histogramTensorOf } from '../../../src/tensorboard/writer';
 import { smooth } from '../../../webview/series';
+import { tbRunView } from '../../../src/tensorboard/view';
+import { watchForHost } from '../../../src/worker/tensorboardWorker';
 import { makeConfig, randomData } from '../core/helpers';
 
 const FIXTURES = path.join(__dirname, '../../fixtures/tfevents');
@@ -333,6 +335,27 @@ describe('tensorboard: weights from histograms', function () {
     assert.deepEqual(weights.findings, []);
     assert.equal(weights.training.stepUnit, 'epoch');
     assert.ok(weights.timeline.at(-1).layers.every((l: { weights?: unknown }) => l.weights));
+  });
+
+  it('the editor\'s view of a log: never "training", says what is missing, offers the activation of logged outputs', async () => {
+    const v01 = tbRunView('logs', corpus('01'), diagnoseTbRun(corpus('01')));
+    assert.equal(v01.status, 'done');
+    assert.ok(v01.missing!.some(m => /no activation or pre-activation histograms/.test(m)));
+    assert.ok(v01.missing!.some(m => /no gradient histograms/.test(m)));
+    assert.ok(v01.missing!.some(m => /no loss scalar/.test(m)));
+    assert.equal(v01.layers[0].params, 100);
+    const v04 = tbRunView('logs', corpus('04'), diagnoseTbRun(corpus('04')));
+    assert.deepEqual(v04.needsActivation, ['layer1', 'layer2']);
+    assert.ok(v04.missing!.some(m => /activation unknown for layer2/.test(m)));
+    assert.equal(v04.layers[0].activationSource, 'inferred');
+    // The worker the editor uses posts 'done' views, with the panel's activation choice applied.
+    const views = await new Promise<import('../../../src/protocol').RunView[]>((resolve, reject) => {
+      const w = watchForHost({ dir: path.join(FIXTURES, '04-tf1-morvan-layers-outputs.tfevents'), label: '04', activations: { layer2: 'linear' } },
+        m => { w.close(); if (m.type === 'update') resolve(m.views); else reject(new Error(m.message)); });
+    });
+    assert.equal(views[0].status, 'done');
+    assert.equal(views[0].layers[1].activation, 'linear');
+    assert.ok(!views[0].missing!.some(m => /activation unknown/.test(m)));
   });
 
   it('the smoothed loss follows a logged curve (04: 20 points falling by two decades)', () => {
