@@ -52,6 +52,11 @@ describe('cross-entropy', () => {
     near(grad[1], -1 / 0.5 / 2, 1e-6, 'dL/da kept');
     assert.equal(grad[3], 0, 'a clipped at 1e-7 has no gradient');
     for (const i of [0, 2, 4, 5]) assert.ok(grad[i] === 0, `zero where y is 0 (${i}: ${grad[i]})`);
+    // A certain prediction a = 1 is clipped to 1 - 1e-7 (Keras): loss -log(1 - 1e-7) ~ 1e-7, no gradient.
+    const gc = new Float32Array(3);
+    near(computeLoss(setup, new Float32Array(3), f32([1, 0, 0]), f32([1, 0, 0]), 1, 3, gc), -Math.log(1 - 1e-7), 1e-9, 'loss at a = 1');
+    assert.ok(computeLoss(setup, new Float32Array(3), f32([1, 0, 0]), f32([1, 0, 0]), 1, 3, null) > 5e-8, 'not 0');
+    assert.ok(gc[0] === 0, `no gradient at a = 1: ${gc[0]}`);
     const num = numericGrad(v => computeLoss(setup, new Float32Array(3), v, f32([0, 1, 0]), 1, 3, null), [0.2, 0.5, 0.3]);
     const g1 = new Float32Array(3);
     computeLoss(setup, new Float32Array(3), f32([0.2, 0.5, 0.3]), f32([0, 1, 0]), 1, 3, g1);

@@ -40,6 +40,13 @@ describe('histogram mass in a region (hand-computed)', () => {
     const e = massIn(hist([-4, -2, 2, 4], [2, 6, 2]), [[-Infinity, -3], [3, Infinity]]);
     assert.deepEqual(e, { value: 0.2, lower: 0, upper: 0.4 });
   });
+  it('a bucket that ends where the region starts may hold mass on the boundary: it counts in upper only', () => {
+    // [-1,0]: 5 touches [0, inf) at 0 (closed interval); [0,1]: 5 inside.
+    assert.deepEqual(massIn(hist([-1, 0, 1], [5, 5]), [[0, Infinity]]), { value: 0.5, lower: 0.5, upper: 1 });
+  });
+  it('a NaN bucket edge (a damaged file) leaves the estimate finite: the bucket counts as possibly inside', () => {
+    assert.deepEqual(massIn(hist([0, NaN, 2], [1, 1]), [[0.5, 1.5]]), { value: 1, lower: 0, upper: 1 });
+  });
   it('an empty histogram gives NaN (unknown), not 0', () => {
     const e = massIn(hist([0, 1], [0]), [[0, 1]]);
     assert.ok(Number.isNaN(e.value) && Number.isNaN(e.lower) && Number.isNaN(e.upper), JSON.stringify(e));
@@ -54,6 +61,11 @@ describe('dead and saturated estimates from the activation table', () => {
     const a = deadEstimate(hist([0, 1e-12, 3], [6, 4]), 'activation', 'relu')!;
     assert.equal(a.lower, 0.6);
     assert.ok(Math.abs(a.value - 0.6) < 1e-6 && a.upper === 1, JSON.stringify(a));
+  });
+  it('tanh saturation from outputs: a bucket ending exactly at tanh(t) is outside, one starting there inside', () => {
+    const t = ACTIVATIONS.tanh.saturatedAbove!, edge = Math.tanh(t);
+    // [0.5, tanh t]: 5 touches the region [tanh t, 1] at its start; [tanh t, 1]: 5 inside -> 5 of 10 exactly.
+    assert.deepEqual(saturationEstimate(hist([0.5, edge, 1], [5, 5]), 'activation', 'tanh'), { value: 0.5, lower: 0.5, upper: 1 });
   });
   it('activations without a dead region or saturation judgement give null', () => {
     const h = hist([-1, 1], [5]);
