@@ -9,6 +9,7 @@ import { LayerCodeLensProvider } from './codeLens';
 import { compareLayer, createConfigFromKeras, createConfigFromOnnx, exportHtml, newConfig } from './commands';
 import { CONFIG_SELECTOR, isConfigDocument } from './documents';
 import { TensorBoardSession } from './tensorboard';
+import { COMPLETION_SELECTOR, ConfigCompletionProvider } from './completions';
 import type { Suggestion } from '../diagnosis/types';
 import { requireTrust } from './trust';
 import type { Finding } from '../diagnosis/types';
@@ -83,6 +84,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     vscode.languages.registerHoverProvider(CONFIG_SELECTOR, new ConfigHoverProvider(runs)),
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new QuickFixProvider(runs), { providedCodeActionKinds: QuickFixProvider.kinds }),
     vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, new LayerCodeLensProvider(runs)),
+    vscode.languages.registerCompletionItemProvider(COMPLETION_SELECTOR, new ConfigCompletionProvider(), ...ConfigCompletionProvider.triggers),
     vscode.commands.registerCommand('activationLens.run', (uri?: vscode.Uri) => runActive(uri instanceof vscode.Uri ? uri : undefined)),
     vscode.commands.registerCommand('activationLens.stop', () => runs.stop()),
     vscode.commands.registerCommand('activationLens.showPanel', () => panel.show()),
