@@ -7,6 +7,7 @@
  * nesting stops at MAX_DEPTH, keys like `__proto__` are plain data.
  */
 import * as YAML from 'yaml';
+import { plainYamlMessage, plainYamlMistake } from './yamlHints';
 import * as jsonc from 'jsonc-parser';
 import type { InputProblem, Pos, Span } from '../model';
 
@@ -63,11 +64,18 @@ export function yamlTree(text: string, lines: LineIndex): TreeResult {
   } finally {
     Error.stackTraceLimit = limit;
   }
-  for (const e of [...doc.errors, ...doc.warnings].slice(0, 20)) {
-    const [s, t] = e.pos ?? [0, 0];
-    problems.push({ severity: e instanceof YAML.YAMLWarning ? 'warning' : 'error', message: yamlMessage(e.message), span: lines.span(s, t) });
+  if (doc.errors.length) {
+    // Errors after the first are mostly the parser losing its way: say the first one, in plain words.
+    const [s, t] = doc.errors[0].pos ?? [0, 0];
+    const first: InputProblem = { severity: 'error', message: plainYamlMessage(doc.errors[0].message), span: lines.span(s, t) };
+    const mistake = plainYamlMistake(text, lines);
+    // The parser notices a bad line at the earliest on the line before it (the key it was reading).
+    return { problems: [mistake && mistake.span!.start.line <= first.span!.start.line + 1 ? mistake : first] };
   }
-  if (doc.errors.length) return { problems };
+  for (const e of doc.warnings.slice(0, 20)) {
+    const [s, t] = e.pos ?? [0, 0];
+    problems.push({ severity: 'warning', message: yamlMessage(e.message), span: lines.span(s, t) });
+  }
   if (doc.contents === null) return { problems };
   const budget = new Budget();
   // Anchors by name, collected once (Alias.resolve would search the whole document for every alias).
