@@ -59,12 +59,20 @@ function positionsOf(text: string): (offset: number) => vscode.Position {
   };
 }
 
-export function suggestionTitle(s: Suggestion): string {
+export function suggestionTitle(s: Suggestion, layerNames?: string[]): string {
   const parts = [
     s.activation && `activation: ${s.activation}`, s.init && `init: ${s.init}`,
     s.lr !== undefined && `lr: ${Number(s.lr.toPrecision(3))}`, s.clip !== undefined && `clip: ${Number(s.clip.toPrecision(3))}`,
   ].filter(Boolean);
-  return `Activation Lens: set ${parts.join(', ')}`;
+  // A fix that edits several layers says so before it is applied.
+  const several = (s.activation || s.init) && s.layers && s.layers.length > 1
+    ? ` on ${s.layers.length} layers (${s.layers.map(i => layerNames?.[i] ?? `layer ${i}`).join(', ')})` : '';
+  return `Activation Lens: set ${parts.join(', ')}${several}`;
+}
+
+/** `unknown activation "rleu" (did you mean "relu"?)`: the replacement our parser proposed, if any. */
+export function didYouMeanOf(message: string): string | undefined {
+  return /\(did you mean "([^"]+)"\?\)/.exec(message)?.[1];
 }
 
 /** Quick fixes on our diagnostics: each suggestion of the finding becomes one code action. */
@@ -74,13 +82,24 @@ export class QuickFixProvider implements vscode.CodeActionProvider {
 
   provideCodeActions(doc: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
     const actions: vscode.CodeAction[] = [];
+    // A static finding and a run finding on the same value often propose the same change: list it once.
+    const titles = new Set<string>();
+    const layerNames = parseDocument(doc).config?.model.layers.map(l => l.name);
     for (const diag of context.diagnostics) {
+      if (diag.source === 'Activation Lens' && !(diag instanceof FindingDiagnostic)) {
+        const fix = this.typoFix(doc, diag);
+        if (fix && !titles.has(fix.title)) { titles.add(fix.title); actions.push(fix); }
+        continue;
+      }
       if (!(diag instanceof FindingDiagnostic)) continue;
       const { finding, fromRun } = diag;
       const stale = fromRun && this.runs.latest(doc.uri)?.version !== doc.version;
       for (const [i, s] of finding.suggestions.entries()) {
         if (!s.activation && !s.init && s.lr === undefined && s.clip === undefined) continue;
-        const action = new vscode.CodeAction(suggestionTitle(s), vscode.CodeActionKind.QuickFix);
+        const title = suggestionTitle(s, layerNames);
+        if (titles.has(title)) continue;
+        titles.add(title);
+        const action = new vscode.CodeAction(title, vscode.CodeActionKind.QuickFix);
         action.diagnostics = [diag];
         action.isPreferred = i === 0;
         if (stale) {
@@ -95,5 +114,22 @@ export class QuickFixProvider implements vscode.CodeActionProvider {
       }
     }
     return actions;
+  }
+
+  /** "did you mean" from the parser (keys, layer types, activations, initializers) as a one-word edit. */
+  private typoFix(doc: vscode.TextDocument, diag: vscode.Diagnostic): vscode.CodeAction | undefined {
+    const word = didYouMeanOf(diag.message);
+    if (!word) return undefined;
+    const old = doc.getText(diag.range);
+    // Keep the user's quotes: only the word inside them changes.
+    const quoted = /^(["'])(.*)\1$/s.exec(old);
+    const range = quoted ? new vscode.Range(diag.range.start.translate(0, 1), diag.range.end.translate(0, -1)) : diag.range;
+    if (!(quoted ? quoted[2] : old) || /[\n:{}[\],]/.test(quoted ? quoted[2] : old)) return undefined;
+    const action = new vscode.CodeAction(`Change to "${word}"`, vscode.CodeActionKind.QuickFix);
+    action.diagnostics = [diag];
+    action.isPreferred = true;
+    action.edit = new vscode.WorkspaceEdit();
+    action.edit.replace(doc.uri, range, word);
+    return action;
   }
 }
