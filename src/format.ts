@@ -22,3 +22,11 @@ const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028
 export function safeText(s: string): string {
   return s.replace(UNSAFE, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/**
+ * How a layer is named to the user everywhere (Problems, hovers, CodeLens, CLI, reports): its name, then its
+ * position counted from 0 in config order, as in the table's # column and `compare --layer <index>`.
+ */
+export function layerLabel(layer: { name: string; index: number }): string {
+  return `${layer.name} (#${layer.index})`;
+}

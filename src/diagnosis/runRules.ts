@@ -7,7 +7,7 @@
 import type { LossName } from '../model';
 import type { LayerStats, NonFiniteEvent, ProbePoint } from '../core/types';
 import { ACTIVATIONS } from '../core/activations';
-import { formatNumber as fmt } from '../format';
+import { formatNumber as fmt, layerLabel } from '../format';
 import type { Finding, Severity, Suggestion } from './types';
 import { isWeighted, type DiagnosisLayer } from './layers';
 import { resolveThresholds, type ThresholdKey } from './thresholds';
@@ -133,7 +133,7 @@ function deadUnits(s: Series): { findings: Finding[]; fullyDead: number[] } {
     if (l.index === firstDead) {
       const above = fullyDead.filter(i => i > l.index);
       evidence.deadLayers = fullyDead;
-      message = `the network is dead from layer ${l.index} (${l.name}): every unit of this ${act} layer has f'(z)=0 on every probe sample, ${when}, so no gradient reaches the layers below and ${above.length ? `${above.length} layer(s) above it are dead too` : 'the layers above see a constant input'}`;
+      message = `the network is dead from layer ${layerLabel(l)}: every unit of this ${act} layer has f'(z)=0 on every probe sample, ${when}, so no gradient reaches the layers below and ${above.length ? `${above.length} layer(s) above it are dead too` : 'the layers above see a constant input'}`;
     } else {
       message = `${pct(final)} of the units of ${l.name} (${act}) are dead (f'(z)=0 on every probe sample, median of the last probes): ${when}`;
     }
@@ -332,7 +332,7 @@ function nonFinite(s: Series): Finding[] {
   const clip = norms.length ? round2(quantile(norms, 0.9)) : 0;
   if (clip > 0) suggestions.push({ clip, reason: `clip the gradient norm at ${fmt(clip)}, the 90th percentile of the norms observed before the run diverged` });
   return [make(l, 'non-finite', 'error', ev.step,
-    `NaN/Inf first appeared in ${where} at step ${ev.step}${l ? `, layer ${l.index} (${l.name})` : ''}: the run stopped there and kept what it measured`,
+    `NaN/Inf first appeared in ${where} at step ${ev.step}${l ? `, layer ${layerLabel(l)}` : ''}: the run stopped there and kept what it measured`,
     { step: ev.step, layer: ev.layer, where: ev.where }, suggestions)];
 }
 

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { inferShapes } from '../config/shapes';
-import { formatNumber } from '../format';
+import { formatNumber, layerLabel } from '../format';
 import { outputLayerIndex } from '../diagnosis/layers';
 import type { RunController } from './runController';
 import { isConfigDocument, parseDocument, toRange } from './documents';
@@ -20,7 +20,9 @@ export class LayerCodeLensProvider implements vscode.CodeLensProvider {
     const { config } = parseDocument(doc);
     if (!config) return [];
     const record = this.runs.latest(doc.uri);
-    const last = record?.view.timeline.at(-1);
+    // Numbers from a run of other text would sit on layers they were not measured on.
+    const stale = !!record && record.version !== doc.version;
+    const last = stale ? undefined : record?.view.timeline.at(-1);
     // The same output layer the rules divide by (the last layer with an activation, not a trailing dropout/flatten).
     const outGrad = last?.layers[outputLayerIndex(config.model.layers)]?.gradRms;
     const { shapes } = inferShapes(config.model.input, config.model.layers);
@@ -28,24 +30,40 @@ export class LayerCodeLensProvider implements vscode.CodeLensProvider {
     const first = config.model.layers[0]?.span;
     // Run trains on the config's data: offered only in a trusted workspace (the numbers below work everywhere).
     if (first && vscode.workspace.isTrusted) {
-      lenses.push(new vscode.CodeLens(toRange(first), { title: record ? '$(play) Re-run diagnostics' : '$(play) Run diagnostics', command: 'activationLens.run', arguments: [doc.uri] }));
+      const title = !record ? '$(play) Run diagnostics' : stale ? '$(warning) Config changed since the run: re-run' : '$(play) Re-run diagnostics';
+      lenses.push(new vscode.CodeLens(toRange(first), { title, command: 'activationLens.run', arguments: [doc.uri] }));
     }
+    // Imported layers (model.keras: / model.onnx:) all point at the one reference line: one short lens there.
+    const byLine = new Map<number, typeof config.model.layers>();
     for (const layer of config.model.layers) {
       if (!layer.span) continue;
+      const line = layer.span.start.line;
+      byLine.set(line, [...(byLine.get(line) ?? []), layer]);
+    }
+    for (const [, layers] of byLine) {
+      if (layers.length > 1) {
+        const params = layers.reduce((n, l) => n + (shapes[l.index]?.params ?? 0), 0);
+        const worst = last ? layers.filter(l => (last.layers[l.index]?.deadFraction ?? 0) >= 0.5 || (last.layers[l.index]?.saturatedFraction ?? 0) >= 0.5).length : 0;
+        const title = `${layers.length} imported layers · ${params} params${last ? ` · ${worst} dead or saturated` : ''}`;
+        lenses.push(new vscode.CodeLens(toRange(layers[0].span!), { title, command: 'activationLens.showPanel' }));
+        continue;
+      }
+      const layer = layers[0];
       const s = last?.layers[layer.index];
       const shape = shapes[layer.index];
       let title: string;
-      if (s && record) {
+      if (s) {
+        // Short enough not to be cut at the editor's edge: the panel has the rest.
         const parts = [
           s.deadFraction !== null ? `dead ${formatNumber(100 * s.deadFraction, 2)}%` : '',
-          s.saturatedFraction !== null ? `saturated ${formatNumber(100 * s.saturatedFraction, 2)}%` : '',
-          `gradRms ${formatNumber(s.gradRms)}${outGrad ? ` (×${formatNumber(s.gradRms / outGrad, 2)} of output)` : ''}`,
+          s.saturatedFraction !== null ? `sat ${formatNumber(100 * s.saturatedFraction, 2)}%` : '',
+          outGrad ? `grad ×${formatNumber(s.gradRms / outGrad, 2)} of output` : `gradRms ${formatNumber(s.gradRms)}`,
         ].filter(Boolean);
-        title = `${layer.name}: ${parts.join(' · ')} @ step ${last!.step}`;
+        title = `${layerLabel(layer)}: ${parts.join(' · ')}`;
       } else {
-        title = `${layer.name}: [${shape?.outputShape.join(', ') ?? '?'}] · ${shape?.params ?? 0} params`;
+        title = `${layerLabel(layer)}: [${shape?.outputShape.join(', ') ?? '?'}] · ${shape?.params ?? 0} params`;
       }
-      lenses.push(new vscode.CodeLens(toRange(layer.span), { title, command: 'activationLens.showPanel' }));
+      lenses.push(new vscode.CodeLens(toRange(layer.span!), { title, command: 'activationLens.showPanel' }));
     }
     return lenses;
   }
