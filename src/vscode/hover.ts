@@ -5,8 +5,8 @@ import { canonicalInitName, initDescription, varianceFormula } from '../core/ini
 import { inferShapes } from '../config/shapes';
 import type { RunController } from './runController';
 import { isConfigDocument, layerAt, parseDocument, toRange } from './documents';
-import { curveSvg } from './curveSvg';
-import { formatNumber } from '../format';
+import { CURVE_COLORS, curveSvg, symbolsUsed, type CurveColors } from './curveSvg';
+import { formatNumber, layerLabel } from '../format';
 
 /** Hovers in config files: activation names, initializer names, and layers. */
 export class ConfigHoverProvider implements vscode.HoverProvider {
@@ -30,26 +30,41 @@ export class ConfigHoverProvider implements vscode.HoverProvider {
     const a = ACTIVATIONS[name];
     const md = new vscode.MarkdownString(undefined, true);
     md.supportHtml = true;
-    md.appendMarkdown(`**${name}** — activation\n\n`);
-    md.appendMarkdown(`| | |\n|---|---|\n| f(x) | \`${a.formula}\` |\n| f'(x) | \`${a.derivative}\` |\n| range | ${a.range} |\n`);
-    md.appendMarkdown(`| properties | ${[a.zeroCentered ? 'zero-centered' : 'not zero-centered', a.smooth ? 'smooth' : 'not smooth', a.monotonic ? 'monotonic' : 'non-monotonic'].join(', ')} |\n`);
-    md.appendMarkdown(`| init | \`${a.recommendedInit}\` |\n\n`);
-    md.appendMarkdown(`![curve of ${name}](${curveSvg(name)})\n\n`);
-    md.appendMarkdown(`${a.useWhen}\n\n`);
+    md.appendMarkdown(`**${name}** on `);
+    md.appendText(layerLabel(layer));   // a name from the file: text, never Markdown
+    md.appendMarkdown('\n\n');
+    // What the user came for first: this layer's numbers from the latest run, then the curve, then the textbook.
     const record = this.runs.latest(doc.uri);
     const last = record?.view.timeline.at(-1)?.layers[layer.index];
-    if (record && last) {
+    if (record && last && record.version === doc.version) {
       const parts = [
         last.deadFraction !== null ? `dead ${formatNumber(100 * last.deadFraction)}%` : undefined,
         last.saturatedFraction !== null ? `saturated ${formatNumber(100 * last.saturatedFraction)}%` : undefined,
         `gradRms ${formatNumber(last.gradRms)}`,
         last.preactStd !== null ? `z mean ${formatNumber(last.preactMean ?? 0)} ± ${formatNumber(last.preactStd)}` : undefined,
       ].filter(Boolean);
-      md.appendMarkdown(`**Latest run** (step ${record.view.step}, layer `);
-      md.appendText(layer.name);
-      md.appendMarkdown(`): ${parts.join(' · ')}`);
+      md.appendMarkdown(`**Latest run** (step ${record.view.step}): ${parts.join(' · ')}\n\n`);
+    } else if (record && last) {
+      md.appendMarkdown(`*The config changed since the last run: run again for this layer's numbers.*\n\n`);
     }
+    md.appendMarkdown(`![f and f' of ${name} over x from -5 to 5](${curveSvg(name, curveColors())})\n\n`);
+    md.appendMarkdown(`${a.useWhen}\n\n`);
+    md.appendMarkdown(`| | |\n|---|---|\n| f(x) | \`${a.formula}\` |\n| f'(x) | \`${a.derivative}\` |\n| range | ${a.range} |\n`);
+    md.appendMarkdown(`| properties | ${[a.zeroCentered ? 'zero-centered' : 'not zero-centered', a.smooth ? 'smooth' : 'not smooth', a.monotonic ? 'monotonic' : 'non-monotonic'].join(', ')} |\n`);
+    md.appendMarkdown(`| init | \`${a.recommendedInit}\` |\n\n`);
+    const symbols = symbolsUsed(a.formula, a.derivative);
+    if (symbols.length) md.appendMarkdown(`where ${symbols.join('; ')}\n\n`);
     return md;
+  }
+}
+
+/** The hover curve's colours for the current colour theme. */
+function curveColors(): CurveColors {
+  switch (vscode.window.activeColorTheme.kind) {
+    case vscode.ColorThemeKind.Light: return CURVE_COLORS.light;
+    case vscode.ColorThemeKind.HighContrast: return CURVE_COLORS.highContrast;
+    case vscode.ColorThemeKind.HighContrastLight: return CURVE_COLORS.highContrastLight;
+    default: return CURVE_COLORS.dark;
   }
 }
 
@@ -71,8 +86,8 @@ export function layerHover(input: number[], layers: LayerSpec[], layer: LayerSpe
   const md = new vscode.MarkdownString();
   // Layer names come from the file (or a Keras model someone else wrote): text, never Markdown, links or HTML.
   md.appendMarkdown('**');
-  md.appendText(layer.name);
-  md.appendMarkdown(`** — ${layer.type} (layer ${layer.index})\n\n`);
+  md.appendText(layerLabel(layer));
+  md.appendMarkdown(`** — ${layer.type}\n\n`);
   if (s) md.appendMarkdown(`output shape \`[${s.outputShape.join(', ')}]\` · ${s.params.toLocaleString('en-US')} parameters${s.nonTrainableParams ? ` (+${s.nonTrainableParams} non-trainable)` : ''}`);
   return md;
 }

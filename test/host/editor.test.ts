@@ -88,7 +88,7 @@ describe('editor surfaces on real documents', () => {
     const titlesNow = async () => (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri)).map(l => l.command?.title ?? '');
     assert.equal(lens.runs.latest(doc.uri), undefined, 'precondition: spiral.nn.yaml has not been run in this window');
     // Before a run: each layer's output shape and parameter count (hand-computed: 2 inputs -> 32 -> 32 -> 3).
-    assert.deepEqual(await titlesNow(), ['$(play) Run diagnostics', 'dense_1: [32] · 96 params', 'dense_2: [32] · 1056 params', 'dense_3: [3] · 99 params']);
+    assert.deepEqual(await titlesNow(), ['$(play) Run diagnostics', 'dense_1 (#0): [32] · 96 params', 'dense_2 (#1): [32] · 1056 params', 'dense_3 (#2): [3] · 99 params']);
     await vscode.commands.executeCommand('activationLens.run', doc.uri);
     const titles = await titlesNow();
     assert.equal(titles[0], '$(play) Re-run diagnostics');
@@ -98,11 +98,13 @@ describe('editor surfaces on real documents', () => {
     const out = last.layers[2].gradRms;
     // relu (dense_1) has a dead fraction and no saturation; tanh (dense_2) saturates and cannot be dead.
     const [relu, tanh] = last.layers;
-    assert.equal(titles[1], `dense_1: dead ${formatNumber(100 * relu.deadFraction!, 2)}% · gradRms ${formatNumber(relu.gradRms)} (×${formatNumber(relu.gradRms / out, 2)} of output) @ step 300`);
-    assert.equal(titles[2], `dense_2: saturated ${formatNumber(100 * tanh.saturatedFraction!, 2)}% · gradRms ${formatNumber(tanh.gradRms)} (×${formatNumber(tanh.gradRms / out, 2)} of output) @ step 300`);
+    assert.equal(titles[1], `dense_1 (#0): dead ${formatNumber(100 * relu.deadFraction!, 2)}% · grad ×${formatNumber(relu.gradRms / out, 2)} of output`);
+    assert.equal(titles[2], `dense_2 (#1): sat ${formatNumber(100 * tanh.saturatedFraction!, 2)}% · grad ×${formatNumber(tanh.gradRms / out, 2)} of output`);
     // The activation hover now carries the layer's latest numbers too.
     const hover = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, positionOf(doc, 'relu', 'activation:')));
-    assert.match(plainHover(hover), new RegExp(`Latest run\\*\\* \\(step ${last.step}, layer dense_1\\): dead \\d`));
+    assert.match(plainHover(hover), new RegExp(`Latest run\\*\\* \\(step ${last.step}\\): dead \\d`));
+    // The layer's numbers come before the textbook table.
+    assert.ok(hover.indexOf('Latest run') < hover.indexOf('| f(x) |'), hover);
   });
 
   it('run findings appear in Problems with quick fixes, refused once the document changed', async () => {
