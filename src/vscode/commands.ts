@@ -39,8 +39,18 @@ export async function newConfig(extensionUri: vscode.Uri, example?: string, to?:
     const dst = vscode.Uri.file(path.join(path.dirname(target.fsPath), rel));
     if (fs.existsSync(src) && !fs.existsSync(dst.fsPath)) await createFile(dst, fs.readFileSync(src));
   }
-  await vscode.window.showTextDocument(target);
+  // A normal tab: the next template must not replace this one as a preview would.
+  await vscode.window.showTextDocument(target, { preview: false });
+  await walkthroughDone('createdConfig');
   return target;
+}
+
+/**
+ * Checks a walkthrough step off once the user has really done it (created a config, finished a run, applied a
+ * fix): package.json's completionEvents listen for these context keys.
+ */
+export async function walkthroughDone(step: 'createdConfig' | 'ranDiagnostics' | 'appliedFix'): Promise<void> {
+  await vscode.commands.executeCommand('setContext', `activationLens.walkthrough.${step}`, true);
 }
 
 async function createFile(uri: vscode.Uri, contents: Uint8Array): Promise<void> {

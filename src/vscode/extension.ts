@@ -6,7 +6,7 @@ import { ConfigHoverProvider } from './hover';
 import { ProblemsReporter } from './problems';
 import { QuickFixProvider, suggestionWorkspaceEdit } from './quickFixes';
 import { LayerCodeLensProvider } from './codeLens';
-import { compareLayer, createConfigFromKeras, createConfigFromOnnx, exportHtml, newConfig } from './commands';
+import { compareLayer, createConfigFromKeras, createConfigFromOnnx, exportHtml, newConfig, walkthroughDone } from './commands';
 import { CONFIG_SELECTOR, isConfigDocument } from './documents';
 import { TensorBoardSession } from './tensorboard';
 import { COMPLETION_SELECTOR, ConfigCompletionProvider } from './completions';
@@ -36,7 +36,9 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
       return undefined;
     }
     panel.show();
-    return runs.run(doc);
+    const record = await runs.run(doc);
+    if (record?.view.status === 'done') await walkthroughDone('ranDiagnostics');
+    return record;
   };
   const compare = async (layer?: number | 'all', uri?: vscode.Uri) =>
     compareLayer(context.extensionUri, uri ? await vscode.workspace.openTextDocument(uri) : configDocument(), layer, c => panel.showCompare(c, uri));
@@ -48,7 +50,9 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     }
     const edit = suggestionWorkspaceEdit(doc, layers, s);
     if (typeof edit === 'string') { void vscode.window.showErrorMessage(`Activation Lens: ${edit}`); return false; }
-    return vscode.workspace.applyEdit(edit);
+    const applied = await vscode.workspace.applyEdit(edit);
+    if (applied) await walkthroughDone('appliedFix');
+    return applied;
   };
   // A compare row: activation + init on the compared layers, and the learning rate a fair trial found (global).
   const applyTrial = async (c: CompareView, rank: number) => {
@@ -100,6 +104,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
       requireTrust('tensorboard') ? tensorboard.pickAndWatch(dir instanceof vscode.Uri ? dir : undefined) : false),
     // Trust granted while the window is open: the linter may now read the CSVs it skipped.
     vscode.workspace.onDidGrantWorkspaceTrust(() => problems.refreshAll()),
+    vscode.commands.registerCommand('activationLens.fixApplied', () => walkthroughDone('appliedFix')),
     vscode.commands.registerCommand('activationLens.staleFix', () => vscode.window.showWarningMessage(
       'Activation Lens: the config changed since the run that made this finding; run diagnostics again to refresh it.')),
   );

@@ -75,8 +75,18 @@ export class ProblemsReporter implements vscode.Disposable {
       const findings = staticFindings(config, { ...settings.thresholds, ...config.diagnostics });
       const record = this.runs.latest(doc.uri);
       const runOnly = (record?.findings ?? []).filter(f => f.step !== null);
+      // Findings of a run on other text are kept (the user may undo) but dimmed and marked, never shown as current.
+      const stale = !!record && record.version !== doc.version;
       for (const f of findings) out.push(this.findingDiagnostic(config, f, false));
-      for (const f of runOnly) out.push(this.findingDiagnostic(config, f, true));
+      for (const f of runOnly) {
+        const d = this.findingDiagnostic(config, f, true);
+        if (stale) {
+          d.message = `(config changed since this run: re-run to refresh) ${d.message}`;
+          d.severity = vscode.DiagnosticSeverity.Hint;
+          d.tags = [vscode.DiagnosticTag.Unnecessary];
+        }
+        out.push(d);
+      }
     }
     this.collection.set(doc.uri, out);
   }

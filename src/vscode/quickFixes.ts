@@ -108,7 +108,11 @@ export class QuickFixProvider implements vscode.CodeActionProvider {
         } else {
           const edit = suggestionWorkspaceEdit(doc, s.layers ?? [finding.layer], s);
           if (typeof edit === 'string') { action.disabled = { reason: edit }; }
-          else action.edit = edit;
+          else {
+            action.edit = edit;
+            // Run after the edit is applied: checks the walkthrough's "Apply a suggestion" step off.
+            action.command = { title: action.title, command: 'activationLens.fixApplied' };
+          }
         }
         actions.push(action);
       }
