@@ -162,7 +162,7 @@ describe('literature scenarios (CLI JSON)', function () {
       assert.equal(err.evidence.bornDead, true);
       assert.equal(err.evidence.atStep0, 1);
       assert.equal(err.evidence.deadSinceStep, 0);
-      assert.match(err.message, /the network is dead from layer \d+/);
+      assert.match(err.message, /the network is dead from layer dense_\d+ \(#\d+\)/);
       // Observed (seed 0): the first fully dead layer is layer 3; every layer above it is dead too.
       assert.ok((err.evidence.deadLayers as number[]).length >= 10);
       assert.equal(code, 1);
@@ -227,7 +227,7 @@ describe('literature scenarios (CLI JSON)', function () {
       const broken = lastProbe.layers.map((l, i) => (l.nonFinite > 0 ? i : -1)).filter(i => i >= 0);
       assert.equal(Math.max(...broken), 29, `layers with NaN/Inf at the last probe: ${broken}`);
       assert.equal(nf.layer, 29);
-      assert.match(nf.message, /in the backward pass at step \d+, layer 29 \(dense_30\)/);
+      assert.match(nf.message, /in the backward pass at step \d+, layer dense_30 \(#29\)/);
       assert.ok(nf.suggestions.some(s => s.lr !== undefined && s.lr < 2));
       // The clip value comes from the norms before the blow-up (observed: 260, the step-0 norm), not from the
       // 1e20 norms of the diverging steps.
