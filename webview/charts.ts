@@ -11,7 +11,8 @@ import type { ActivationName } from '../src/model';
 import type { ProbePoint } from '../src/core/types';
 import { ACTIVATIONS, resolveActivation } from '../src/core/activations';
 import { formatNumber } from '../src/format';
-import { readTheme, withAlpha, type Theme } from './theme';
+import { layerColorMap, readTheme, withAlpha, type Theme } from './theme';
+import { distinctLabels, logRange, logTicks, onLogAxis, type LogRange } from './axes';
 
 Chart.register(LineController, BarController, LineElement, PointElement, BarElement, LinearScale, LogarithmicScale,
   CategoryScale, Filler, Legend, Tooltip);
@@ -49,32 +50,114 @@ const regionPlugin: Plugin = {
   },
 };
 
-/** A log-scale y axis with compact tick labels (1e-5, 0.003, 12). */
-function logAxis(theme: Theme) {
-  return { type: 'logarithmic' as const, grid: { color: theme.grid },
-    ticks: { color: theme.muted, maxTicksLimit: 6, callback: (v: number | string) => formatNumber(Number(v), 2) } };
+/** An axis title in the theme's text colour. */
+function axisTitle(theme: Theme, text: string) {
+  return { display: true, text, color: theme.fg, font: { size: 11 }, padding: 2 };
 }
 
-function baseOptions(theme: Theme, title: string) {
+/**
+ * A log-scale y axis spanning every value drawn (`range`, from logRange), ticks from logTicks with labels that
+ * never repeat, the floor (where zeros are drawn) labelled "0".
+ */
+function logAxis(theme: Theme, title: string, range: LogRange = { min: 0.1, max: 1 }) {
+  return {
+    type: 'logarithmic' as const, min: range.min, max: range.max, grid: { color: theme.grid },
+    title: axisTitle(theme, title),
+    afterBuildTicks: (axis: { ticks: { value: number }[]; min: number; max: number }) => {
+      axis.ticks = logTicks(rangeOf(axis)).map(value => ({ value }));
+    },
+    ticks: { color: theme.muted, autoSkip: false,
+      callback(this: unknown, v: number | string, i: number, ticks: { value: number }[]) {
+        return distinctLabels(ticks.map(t => t.value), { floor: floorOf(this) })[i] ?? String(v);
+      } },
+  };
+}
+
+/** The current range of a log axis, kept on its options (updated each time the data changes). */
+function rangeOf(axis: { min: number; max: number }): LogRange {
+  return { min: axis.min, max: axis.max, floor: floorOf(axis) };
+}
+const floorOf = (axis: unknown) => (axis as { options?: { floorValue?: number } }).options?.floorValue;
+
+/** Sets a chart's y log axis to `range` (the floor goes on the axis options, where the tick callbacks read it). */
+function setLogRange(chart: Chart, range: LogRange, axis = 'y'): void {
+  const o = chart.options.scales![axis] as { min?: number; max?: number; floorValue?: number };
+  o.min = range.min; o.max = range.max; o.floorValue = range.floor;
+  (chart.options.plugins as { floor?: { value?: number } }).floor!.value = range.floor;
+}
+
+/** A linear x axis (steps, z) whose tick labels never repeat (12300 and 12340 are not both "1.23e4"). */
+function linearAxis(theme: Theme, title: string, maxTicksLimit = 8) {
+  return { type: 'linear' as const, grid: { color: theme.grid }, title: axisTitle(theme, title),
+    ticks: { color: theme.muted, maxTicksLimit,
+      callback: (v: number | string, i: number, ticks: { value: number }[]) => distinctLabels(ticks.map(t => t.value))[i] ?? String(v) } };
+}
+
+/**
+ * Draws a log axis' floor (where zeros are drawn) as a dashed line, and for bar charts a marker with a label
+ * ("0 (dead)") at each zero, so a dead layer's missing bar reads as a measured zero, not as a missing value.
+ */
+const floorPlugin: Plugin = {
+  id: 'floor',
+  afterDatasetsDraw(chart, _args, opts: { value?: number; color?: string; marker?: string; text?: string; zeros?: { index: number; label: string }[] }) {
+    if (opts.value === undefined) return;
+    const y = chart.scales.y, x = chart.scales.x;
+    const py = y.getPixelForValue(opts.value);
+    const { left, right } = chart.chartArea;
+    const ctx = chart.ctx;
+    ctx.save();
+    ctx.strokeStyle = opts.color ?? '#888';
+    ctx.setLineDash([3, 3]);
+    ctx.lineWidth = 1;
+    ctx.beginPath(); ctx.moveTo(left, py); ctx.lineTo(right, py); ctx.stroke();
+    ctx.setLineDash([]);
+    for (const z of opts.zeros ?? []) {
+      const px = x.getPixelForValue(z.index);
+      ctx.fillStyle = opts.marker ?? '#f14c4c';
+      ctx.beginPath(); ctx.moveTo(px - 6, py); ctx.lineTo(px, py - 8); ctx.lineTo(px + 6, py); ctx.closePath(); ctx.fill();
+      ctx.fillStyle = opts.text ?? '#ccc';
+      ctx.font = '11px sans-serif';
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'bottom';
+      ctx.fillText(z.label, px, py - 10);
+    }
+    ctx.restore();
+  },
+};
+
+function baseOptions(theme: Theme, x = 'step') {
   return {
     animation: false as const, responsive: true, maintainAspectRatio: false, parsing: false as const, normalized: true,
     color: theme.fg,
     plugins: {
       legend: { labels: { color: theme.fg, boxWidth: 10, font: { size: 11 } } },
       tooltip: { mode: 'nearest' as const, intersect: false },
-      title: { display: false, text: title },
+      floor: { color: theme.muted, marker: theme.dead, text: theme.fg },
     },
     scales: {
-      x: { type: 'linear' as const, ticks: { color: theme.muted, maxTicksLimit: 8 }, grid: { color: theme.grid } },
+      x: linearAxis(theme, x),
       y: { ticks: { color: theme.muted, maxTicksLimit: 6 }, grid: { color: theme.grid } },
     },
   };
+}
+
+/** What a chart shows, for the UI tests and screen readers: plot area, tick labels, bars. */
+export interface ChartDescription {
+  id: string;
+  area: { left: number; top: number; right: number; bottom: number };
+  xTitle?: string; yTitle?: string;
+  xTicks: string[]; yTicks: string[];
+  bars?: { label: string; top: number; bottom: number; left: number; right: number; value: number | null }[];
+  zeros?: { index: number; label: string }[];
 }
 
 /** Owns the chart instances inside a container; `update` redraws in place (no re-creation while training). */
 export class RunCharts {
   private charts = new Map<string, Chart>();
   private theme = readTheme();
+  /** One colour per layer (by its place among the probed layers), the same in every chart and in the table. */
+  private layerColors = new Map<number, string>();
+  private zeros: { index: number; label: string }[] = [];
 
   constructor(private readonly root: HTMLElement) {}
 
@@ -87,12 +170,33 @@ export class RunCharts {
   }
 
   update(data: ChartData): void {
+    this.layerColors = layerColorMap(data.layers, this.theme);
     this.lossChart(data);
     this.gradientFlow(data);
     this.gradientOverSteps(data);
     this.fractionsOverSteps(data);
     this.weightTimelines(data);
     this.activationCurves(data);
+  }
+
+  /** Plot areas, tick labels and bars of every chart (the UI tests check them; see ChartDescription). */
+  describe(): ChartDescription[] {
+    return [...this.charts.entries()].map(([id, c]) => {
+      const { left, top, right, bottom } = c.chartArea;
+      const ticks = (axis: string) => (c.scales[axis]?.ticks ?? []).map(t => String(t.label));
+      const title = (axis: string) => (c.options.scales?.[axis] as { title?: { text?: string } } | undefined)?.title?.text;
+      const d: ChartDescription = { id, area: { left, top, right, bottom }, xTicks: ticks('x'), yTicks: ticks('y'), xTitle: title('x'), yTitle: title('y') };
+      if (id === 'gradflow') {
+        const meta = c.getDatasetMeta(0);
+        d.bars = meta.data.map((el, i) => {
+          const { x, y, base, width } = el.getProps(['x', 'y', 'base', 'width'], true) as { x: number; y: number; base: number; width: number };
+          const value = c.data.datasets[0].data[i] as number | null;
+          return { label: String(c.data.labels?.[i]), top: Math.min(y, base), bottom: Math.max(y, base), left: x - width / 2, right: x + width / 2, value };
+        });
+        d.zeros = this.zeros;
+      }
+      return d;
+    });
   }
 
   /**
@@ -104,25 +208,25 @@ export class RunCharts {
     const points = decimate(d.timeline, 300);
     const layers = d.layers.filter(l => points.some(p => p.layers[l.index]?.weights));
     if (!layers.length) return;
-    this.upsert('weightnorm', 'Weight norm ||W|| per layer over steps (from the weight histograms, log scale)', () => ({
-      type: 'line', data: { datasets: [] },
-      options: { ...baseOptions(t, ''), scales: { ...baseOptions(t, '').scales, y: logAxis(t) } },
-    }), c => {
-      c.data.datasets = layers.map((l, i) => ({
-        label: l.name, borderColor: this.color(i), borderWidth: 1.4, pointRadius: 1.5,
-        data: points.map(p => ({ x: p.step, y: p.layers[l.index]?.weights?.norm })).filter(p => p.y !== undefined && p.y > 0 && Number.isFinite(p.y)),
-      })) as typeof c.data.datasets;
-    });
-    this.upsert('updateratio', 'Update ratio ||dW||/||W|| per step, lower bound from the weight histograms (log scale; ~1e-3 is typical)', () => ({
-      type: 'line', data: { datasets: [] },
-      options: { ...baseOptions(t, ''), scales: { ...baseOptions(t, '').scales, y: logAxis(t) } },
-    }), c => {
-      c.data.datasets = layers.map((l, i) => ({
-        label: l.name, borderColor: this.color(i), borderWidth: 1.4, pointRadius: 1.5,
-        data: points.map(p => ({ x: p.step, y: p.layers[l.index]?.weights?.updateRatioLower ?? undefined }))
-          .filter(p => p.y !== undefined && p.y > 0 && Number.isFinite(p.y)),
-      })) as typeof c.data.datasets;
-    });
+    const series = (get: (p: ProbePoint, l: ChartLayer) => number | null | undefined) =>
+      layers.map(l => ({ l, values: points.map(p => ({ x: p.step, v: get(p, l) })) }));
+    const draw = (id: string, title: string, yTitle: string, get: (p: ProbePoint, l: ChartLayer) => number | null | undefined) =>
+      this.upsert(id, title, () => ({
+        type: 'line', data: { datasets: [] },
+        options: { ...baseOptions(t), scales: { ...baseOptions(t).scales, y: logAxis(t, yTitle) } },
+        plugins: [floorPlugin],
+      }), c => {
+        const all = series(get);
+        const range = logRange(all.flatMap(s => s.values.map(p => p.v ?? NaN)));
+        setLogRange(c, range);
+        c.data.datasets = all.map(({ l, values }) => ({
+          label: l.name, borderColor: this.layerColor(l), borderWidth: 1.4, pointRadius: 1.5,
+          data: values.map(p => ({ x: p.x, y: onLogAxis(p.v, range) })).filter(p => p.y !== null),
+        })) as typeof c.data.datasets;
+      });
+    draw('weightnorm', 'Weight norm ||W|| per layer over steps (from the weight histograms, log scale)', '||W||', (p, l) => p.layers[l.index]?.weights?.norm);
+    draw('updateratio', 'Update ratio ||dW||/||W|| per step, lower bound from the weight histograms (log scale; ~1e-3 is typical)', '||dW|| / ||W||',
+      (p, l) => p.layers[l.index]?.weights?.updateRatioLower);
   }
 
   private section(id: string, title: string, height = 220, parent: HTMLElement = this.root): HTMLCanvasElement {
@@ -158,6 +262,7 @@ export class RunCharts {
   }
 
   private color(i: number): string { return this.theme.series[i % this.theme.series.length]; }
+  private layerColor(l: ChartLayer): string { return this.layerColors.get(l.index) ?? this.color(0); }
 
   private lossChart(d: ChartData): void {
     const t = this.theme;
@@ -167,12 +272,18 @@ export class RunCharts {
         { label: 'train loss (smoothed)', data: [], borderColor: this.color(0), borderWidth: 1.8, pointRadius: 0 },
         { label: 'validation loss', data: [], borderColor: this.color(1), borderWidth: 1.5, pointRadius: 1.5 },
       ] },
-      options: { ...baseOptions(t, 'Loss'), scales: { ...baseOptions(t, '').scales, y: logAxis(t) } },
+      options: { ...baseOptions(t), scales: { ...baseOptions(t).scales, y: logAxis(t, 'loss (log)') } },
+      plugins: [floorPlugin],
     }), c => {
-      const finite = d.lossCurve.filter(([, y]) => y > 0 && Number.isFinite(y));
-      c.data.datasets[0].data = decimate(finite).map(([x, y]) => ({ x, y }));
-      c.data.datasets[1].data = decimate(smooth(finite)).map(([x, y]) => ({ x, y }));
-      c.data.datasets[2].data = d.timeline.filter(p => p.valLoss > 0 && Number.isFinite(p.valLoss)).map(p => ({ x: p.step, y: p.valLoss }));
+      const finite = d.lossCurve.filter(([, y]) => y >= 0 && Number.isFinite(y));
+      const train = decimate(finite), smoothed = decimate(smooth(finite));
+      const val = d.timeline.filter(p => p.valLoss >= 0 && Number.isFinite(p.valLoss)).map(p => [p.step, p.valLoss] as [number, number]);
+      const range = logRange([...train, ...smoothed, ...val].map(([, y]) => y));
+      setLogRange(c, range);
+      const points = (s: [number, number][]) => s.map(([x, y]) => ({ x, y: onLogAxis(y, range) })).filter(p => p.y !== null);
+      c.data.datasets[0].data = points(train) as never;
+      c.data.datasets[1].data = points(smoothed) as never;
+      c.data.datasets[2].data = points(val) as never;
     });
   }
 
@@ -186,13 +297,25 @@ export class RunCharts {
     const layers = this.probedLayers(d);
     const last = d.timeline.at(-1);
     this.upsert('gradflow', 'Gradient flow: RMS of dLoss/dz per layer (latest probe, log scale)', () => ({
-      type: 'bar', data: { labels: [], datasets: [{ label: 'gradRms', data: [], backgroundColor: withAlpha(this.color(2), 0.7), borderColor: this.color(2) }] },
-      options: { ...baseOptions(t, ''), parsing: undefined, plugins: { legend: { display: false } },
-        scales: { x: { type: 'category', ticks: { color: t.muted }, grid: { color: t.grid } },
-          y: logAxis(t) } } as ChartConfiguration['options'],
+      type: 'bar', data: { labels: [], datasets: [{ label: 'gradRms', data: [], backgroundColor: [], borderColor: [] }] },
+      options: { ...baseOptions(t), parsing: undefined, plugins: { legend: { display: false }, floor: baseOptions(t).plugins.floor },
+        scales: { x: { type: 'category', ticks: { color: t.muted }, grid: { color: t.grid }, title: axisTitle(t, 'layer') },
+          y: logAxis(t, 'gradient RMS (log)') } } as ChartConfiguration['options'],
+      plugins: [floorPlugin],
     }), c => {
+      const stats = layers.map(l => last?.layers[l.index]);
+      const range = logRange(stats.map(s => s?.gradRms ?? NaN));
+      setLogRange(c, range);
       c.data.labels = layers.map(l => l.name);
-      c.data.datasets[0].data = layers.map(l => { const g = last?.layers[l.index]?.gradRms ?? 0; return g > 0 && Number.isFinite(g) ? g : null; });
+      const ds = c.data.datasets[0];
+      // A zero has no bar on a log axis: it gets a marker and a label at the floor instead (floorPlugin).
+      ds.data = stats.map(s => (s && s.gradRms > 0 && Number.isFinite(s.gradRms) ? s.gradRms : null));
+      ds.backgroundColor = layers.map(l => withAlpha(this.layerColor(l), 0.75));
+      ds.borderColor = layers.map(l => this.layerColor(l));
+      this.zeros = stats.flatMap((s, index) => (s && s.gradRms === 0 ? [{ index, label: s.deadFraction === 1 ? '0 (dead)' : '0 (no gradient)' }] : []));
+      (c.options.plugins as { floor: { zeros?: unknown } }).floor.zeros = this.zeros;
+      c.canvas.setAttribute('aria-label', `Gradient flow, RMS of dLoss/dz per layer: ${layers.map((l, i) =>
+        `${l.name} ${stats[i] ? (stats[i]!.gradRms === 0 ? this.zeros.find(z => z.index === i)?.label : formatNumber(stats[i]!.gradRms)) : 'not measured'}`).join(', ')}`);
     });
   }
 
@@ -201,13 +324,17 @@ export class RunCharts {
     const layers = this.probedLayers(d);
     this.upsert('gradsteps', 'Gradient RMS per layer over steps (log scale)', () => ({
       type: 'line', data: { datasets: [] },
-      options: { ...baseOptions(t, ''), scales: { ...baseOptions(t, '').scales, y: logAxis(t) } },
+      options: { ...baseOptions(t), scales: { ...baseOptions(t).scales, y: logAxis(t, 'gradient RMS (log)') } },
+      plugins: [floorPlugin],
     }), c => {
       const points = decimate(d.timeline, 300);
-      c.data.datasets = layers.map((l, i) => ({
-        label: l.name, borderColor: this.color(i), borderWidth: 1.2, pointRadius: 0,
-        data: points.map(p => ({ x: p.step, y: p.layers[l.index]?.gradRms })).filter(p => p.y !== undefined && p.y > 0 && Number.isFinite(p.y)),
-      }));
+      const range = logRange(points.flatMap(p => layers.map(l => p.layers[l.index]?.gradRms ?? NaN)));
+      setLogRange(c, range);
+      // Zeros stay on the chart, along the floor: a dead layer's line does not just stop.
+      c.data.datasets = layers.map(l => ({
+        label: l.name, borderColor: this.layerColor(l), borderWidth: 1.2, pointRadius: 0,
+        data: points.map(p => ({ x: p.step, y: onLogAxis(p.layers[l.index]?.gradRms, range) })).filter(p => p.y !== null),
+      })) as typeof c.data.datasets;
     });
   }
 
@@ -217,14 +344,15 @@ export class RunCharts {
     const layers = this.probedLayers(d);
     this.upsert('fractions', 'Dead (solid) and saturated (dashed) fraction per layer over steps', () => ({
       type: 'line', data: { datasets: [] },
-      options: { ...baseOptions(t, ''), scales: { ...baseOptions(t, '').scales, y: { min: 0, max: 1, ticks: { color: t.muted }, grid: { color: t.grid } } } },
+      options: { ...baseOptions(t), scales: { ...baseOptions(t).scales,
+        y: { min: 0, max: 1, ticks: { color: t.muted }, grid: { color: t.grid }, title: axisTitle(t, 'fraction of units') } } },
     }), c => {
       const sets = [];
-      for (const [i, l] of layers.entries()) {
+      for (const l of layers) {
         const dead = points.map(p => ({ x: p.step, y: p.layers[l.index]?.deadFraction })).filter(p => typeof p.y === 'number');
         const sat = points.map(p => ({ x: p.step, y: p.layers[l.index]?.saturatedFraction })).filter(p => typeof p.y === 'number');
-        if (dead.length) sets.push({ label: `${l.name} dead`, data: dead, borderColor: this.color(i), borderWidth: 1.4, pointRadius: 0 });
-        if (sat.length) sets.push({ label: `${l.name} saturated`, data: sat, borderColor: this.color(i), borderDash: [4, 3], borderWidth: 1.4, pointRadius: 0 });
+        if (dead.length) sets.push({ label: `${l.name} dead`, data: dead, borderColor: this.layerColor(l), borderWidth: 1.4, pointRadius: 0 });
+        if (sat.length) sets.push({ label: `${l.name} saturated`, data: sat, borderColor: this.layerColor(l), borderDash: [4, 3], borderWidth: 1.4, pointRadius: 0 });
       }
       c.data.datasets = sets as typeof c.data.datasets;
     });
@@ -235,7 +363,7 @@ export class RunCharts {
     let grid = this.root.querySelector<HTMLElement>('.curves');
     if (!grid) {
       const box = document.createElement('section');
-      box.className = 'chart';
+      box.className = 'chart wide';
       box.innerHTML = '<h3>Where the units live on the activation curve: f (solid), f\' (dashed), pre-activation histogram (filled); dead and saturated regions shaded</h3>';
       grid = document.createElement('div');
       grid.className = 'curves';
@@ -243,25 +371,26 @@ export class RunCharts {
       this.root.append(box);
     }
     const last = d.timeline.at(-1);
-    for (const [i, l] of this.probedLayers(d).entries()) {
+    for (const l of this.probedLayers(d)) {
       const name = resolveActivation(l.activation ?? '') ?? 'linear';
+      const color = this.layerColor(l);
+      if (name === 'softmax') { this.outputDistribution(l, last?.layers[l.index]?.activationHist ?? null, color, grid); continue; }
       const hist = last?.layers[l.index]?.preactHist;
       const lo = Math.min(hist?.edges[0] ?? -4, -1), hi = Math.max(hist?.edges.at(-1) ?? 4, 1);
       this.upsert(`curve-${l.index}`, `${l.name}: ${name}`, () => ({
         type: 'line', data: { datasets: [
-          { label: 'f', data: [], borderColor: this.color(i), borderWidth: 1.6, pointRadius: 0, yAxisID: 'y' },
-          { label: "f'", data: [], borderColor: this.color(i), borderDash: [4, 3], borderWidth: 1.2, pointRadius: 0, yAxisID: 'y' },
+          { label: 'f', data: [], borderColor: color, borderWidth: 1.6, pointRadius: 0, yAxisID: 'y' },
+          { label: "f'", data: [], borderColor: color, borderDash: [4, 3], borderWidth: 1.2, pointRadius: 0, yAxisID: 'y' },
           { label: 'z histogram', data: [], borderColor: withAlpha(t.muted, 0.8), backgroundColor: withAlpha(t.muted, 0.25), fill: 'origin', stepped: 'middle', borderWidth: 1, pointRadius: 0, yAxisID: 'h' },
         ] },
-        options: { ...baseOptions(t, ''), plugins: { legend: { labels: { color: t.fg, boxWidth: 8, font: { size: 10 } } }, regions: { bands: [] } } as never,
-          scales: { x: { type: 'linear', ticks: { color: t.muted, maxTicksLimit: 6 }, grid: { color: t.grid } },
-            y: { ticks: { color: t.muted, maxTicksLimit: 5 }, grid: { color: t.grid } },
+        options: { ...baseOptions(t, 'z (pre-activation)'), plugins: { legend: { labels: { color: t.fg, boxWidth: 8, font: { size: 10 } } }, regions: { bands: [] } } as never,
+          scales: { x: linearAxis(t, 'z (pre-activation)', 6),
+            y: { ticks: { color: t.muted, maxTicksLimit: 5 }, grid: { color: t.grid }, title: axisTitle(t, "f(z), f'(z)") },
             h: { position: 'right', display: false, min: 0 } } },
         plugins: [regionPlugin],
       }), c => {
         const xs = Array.from({ length: 121 }, (_, k) => lo + ((hi - lo) * k) / 120);
         const a = ACTIVATIONS[name];
-        // softmax has no scalar curve: the table's f/df give the per-unit logistic view.
         c.data.datasets[0].data = xs.map(x => ({ x, y: a.f(x) }));
         c.data.datasets[1].data = xs.map(x => ({ x, y: a.df(x) }));
         c.data.datasets[2].data = hist ? hist.counts.map((n, k) => ({ x: (hist.edges[k] + hist.edges[k + 1]) / 2, y: n })) : [];
@@ -269,6 +398,21 @@ export class RunCharts {
           .map(r => ({ ...r, color: withAlpha(r.kind === 'dead' ? t.dead : t.saturated, 0.15) }));
       }, 160, grid);
     }
+  }
+
+  /** softmax is not elementwise (each output depends on every logit): its layer shows the distribution of its outputs. */
+  private outputDistribution(l: ChartLayer, hist: { edges: number[]; counts: number[] } | null, color: string, grid: HTMLElement): void {
+    const t = this.theme;
+    this.upsert(`curve-${l.index}`, `${l.name}: softmax output distribution (not an elementwise curve)`, () => ({
+      type: 'line', data: { datasets: [
+        { label: 'outputs', data: [], borderColor: color, backgroundColor: withAlpha(color, 0.3), fill: 'origin', stepped: 'middle', borderWidth: 1.2, pointRadius: 0 },
+      ] },
+      options: { ...baseOptions(t, 'softmax output (probability)'), plugins: { legend: { display: false } },
+        scales: { x: { ...linearAxis(t, 'softmax output (probability)', 6), min: 0, max: 1 },
+          y: { min: 0, ticks: { color: t.muted, maxTicksLimit: 5 }, grid: { color: t.grid }, title: axisTitle(t, 'count') } } },
+    }), c => {
+      c.data.datasets[0].data = hist ? hist.counts.map((n, k) => ({ x: (hist.edges[k] + hist.edges[k + 1]) / 2, y: n })) : [];
+    }, 160, grid);
   }
 }
 
@@ -290,7 +434,8 @@ export function drawCompare(canvas: HTMLCanvasElement, results: { activation: st
   const theme = readTheme();
   existing?.destroy();
   const range = compareRange(results);
-  const y = { ...logAxis(theme), ...(range ? { min: range.min, max: range.max } : {}) };
+  // The axis pads the range of the trials that did not diverge; diverged curves are clipped into it.
+  const y = logAxis(theme, 'training loss (log)', range ? logRange([range.min, range.max]) : undefined);
   return new Chart(canvas, {
     type: 'line',
     data: { datasets: results.map((r, i) => ({
@@ -300,7 +445,7 @@ export function drawCompare(canvas: HTMLCanvasElement, results: { activation: st
       data: decimate((r.trial?.lossCurve ?? []).map((y, x) => ({ x: x + 1, y: range ? Math.min(Math.max(y, range.min), range.max) : y }))
         .filter(p => p.y > 0 && Number.isFinite(p.y)), 300),
     })) },
-    options: { ...baseOptions(theme, 'Trials'), scales: { ...baseOptions(theme, '').scales, y } },
+    options: { ...baseOptions(theme), scales: { ...baseOptions(theme).scales, y } },
   });
 }
 
@@ -309,12 +454,14 @@ export function drawVerification(canvas: HTMLCanvasElement, before: [number, num
   const theme = readTheme();
   existing?.destroy();
   const pts = (c: [number, number][]) => c.filter(([, y]) => y > 0 && Number.isFinite(y)).map(([x, y]) => ({ x, y }));
+  const range = logRange([...before, ...after].map(([, y]) => y).filter(y => y > 0));
   return new Chart(canvas, {
     type: 'line',
     data: { datasets: [
       { label: 'before', borderColor: theme.muted, borderWidth: 1.4, pointRadius: 0, data: pts(before) },
       { label: 'after (suggestion applied)', borderColor: theme.series[0], borderWidth: 2, pointRadius: 0, data: pts(after) },
     ] },
-    options: { ...baseOptions(theme, 'Verify'), scales: { ...baseOptions(theme, '').scales, y: logAxis(theme) } },
+    options: { ...baseOptions(theme), scales: { ...baseOptions(theme).scales, y: logAxis(theme, 'loss (log)', range) } },
   });
 }
+

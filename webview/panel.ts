@@ -208,6 +208,8 @@ function drawVerifyBox(v: VerificationView | undefined): void {
 }
 
 onThemeChange(() => { charts.reset(); redraw(); });
+// Plot areas, ticks and bars of the charts, for the UI tests (test/ui/panel.test.mjs).
+(window as unknown as { activationLensCharts: () => unknown }).activationLensCharts = () => charts.describe();
 const saved = vscode.getState();
 if (saved?.view) view = saved.view;
 draw();

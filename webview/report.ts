@@ -15,7 +15,10 @@ const root = document.getElementById('charts');
 if (data && root) {
   const report = JSON.parse(data.textContent ?? '{}') as ReportLike;
   const timeline = report.timeline ?? [];
-  new RunCharts(root).update({
+  const charts = new RunCharts(root);
+  // Plot areas, ticks and bars of the charts, for the UI tests (test/ui/report.test.mjs).
+  (window as unknown as { activationLensCharts: () => unknown }).activationLensCharts = () => charts.describe();
+  charts.update({
     layers: report.model.layers.map(l => ({ index: l.index, name: l.name, type: l.type, activation: l.activation ?? undefined })),
     timeline,
     lossCurve: timeline.map(p => [p.step, p.trainLoss] as [number, number]),

@@ -33,3 +33,10 @@ export function withAlpha(color: string, alpha: number): string {
   const n = parseInt(m[1], 16);
   return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
 }
+
+/** One colour per probed layer (those with an activation, in layer order), shared by every chart and the health table. */
+export function layerColorMap(layers: { index: number; activation?: string }[], theme: Theme = readTheme()): Map<number, string> {
+  const m = new Map<number, string>();
+  layers.filter(l => l.activation !== undefined).forEach((l, i) => m.set(l.index, theme.series[i % theme.series.length]));
+  return m;
+}

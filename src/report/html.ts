@@ -25,7 +25,8 @@ export function chartScript(): string | undefined {
 }
 
 function stylesheet(): string {
-  return readFirst([path.resolve(__dirname, '..', 'media', 'webview.css'), path.resolve(__dirname, '..', '..', 'media', 'webview.css')]) ?? '';
+  const css = (name: string) => readFirst([path.resolve(__dirname, '..', 'media', name), path.resolve(__dirname, '..', '..', 'media', name)]) ?? '';
+  return `${css('webview.css')}\n${css('layout.css')}`;
 }
 
 export function escapeHtml(s: string): string {
@@ -76,17 +77,22 @@ function layerTable(report: Report): string {
     const ratio = s && outGrad ? s.gradRms / outGrad : undefined;
     const bad = s && ((s.deadFraction ?? 0) >= 0.5 || (s.saturatedFraction ?? 0) >= 0.5 || s.nonFinite > 0);
     const width = l.units ?? l.filters;
-    return `<tr data-layer="${l.index}"${bad ? ' class="bad"' : ''}><td>${l.index}</td><th scope="row">${escapeHtml(l.name)}</th><td>${l.type}</td>`
-      + `<td>${escapeHtml(l.activation ?? '')}</td><td>${escapeHtml(l.init ?? '')}</td><td class="num">${width ?? ''}</td>`
+    const output = l.outputShape ? `[${l.outputShape.join(', ')}]` : '';
+    // Narrow windows (media/layout.css) hide the "opt" columns and show their values in the layer's detail line.
+    const detail = [`#${l.index}`, l.type, l.init ? `init ${l.init}` : '', width !== undefined ? `${width} units` : '', output && `output ${output}`,
+      l.params !== null && l.params !== undefined ? `${l.params} params` : '', last && s ? `gradRms ${formatNumber(s.gradRms)}` : ''].filter(Boolean).join(' · ');
+    return `<tr data-layer="${l.index}"${bad ? ' class="bad"' : ''}><td class="opt">${l.index}</td><th scope="row">${escapeHtml(l.name)}<div class="detail">${escapeHtml(detail)}</div></th><td class="opt">${l.type}</td>`
+      + `<td>${escapeHtml(l.activation ?? '')}</td><td class="opt">${escapeHtml(l.init ?? '')}</td><td class="num opt">${width ?? ''}</td>`
       // Reports from logs (diagnose-run) have no shapes or parameter counts: null.
-      + `<td>${l.outputShape ? `[${l.outputShape.join(', ')}]` : ''}</td><td class="num">${l.params ?? ''}</td>`
+      + `<td class="opt">${output}</td><td class="num opt">${l.params ?? ''}</td>`
       + (last ? `<td class="num">${pct(s?.deadFraction)}</td><td class="num">${pct(s?.saturatedFraction)}</td>`
-        + `<td class="num">${s ? formatNumber(s.gradRms) : '–'}</td><td class="num">${ratio !== undefined ? formatNumber(ratio) : '–'}</td>` : '')
+        + `<td class="num opt">${s ? formatNumber(s.gradRms) : '–'}</td><td class="num">${ratio !== undefined ? formatNumber(ratio) : '–'}</td>` : '')
       + '</tr>';
   });
-  const head = ['#', 'layer', 'type', 'activation', 'init', 'units', 'output', 'params', ...(last ? ['dead', 'saturated', 'gradRms', 'grad ratio'] : [])];
+  const head = [['#', 1], ['layer', 0], ['type', 1], ['activation', 0], ['init', 1], ['units', 1], ['output', 1], ['params', 1],
+    ...(last ? [['dead', 0], ['saturated', 0], ['gradRms', 1], ['grad ratio', 0]] : [])] as [string, number][];
   return `<div class="table-box"><table class="health" id="layers"><caption>${last ? `Layer health at step ${last.step}` : 'Layers (static)'}</caption>`
-    + `<thead><tr>${head.map(h => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+    + `<thead><tr>${head.map(([h, opt]) => `<th scope="col"${opt ? ' class="opt"' : ''}>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 /** Weight statistics of reports from logs (diagnose-run): the last logged step, per layer with weights. */

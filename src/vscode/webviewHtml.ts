@@ -9,6 +9,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, s
   const nonce = randomBytes(16).toString('base64');
   const js = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${script}.js`));
   const css = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'webview.css'));
+  const layout = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'layout.css'));
   const csp = [
     "default-src 'none'",
     `img-src ${webview.cspSource} data:`,
@@ -23,6 +24,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, s
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${css}" nonce="${nonce}">
+<link rel="stylesheet" href="${layout}" nonce="${nonce}">
 <title>${title}</title>
 </head>
 <body class="al-${script}">
