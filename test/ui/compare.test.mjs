@@ -1,0 +1,63 @@
+// Compare in the real workbench (issue 12): the ranking states its rule and verdict, and a row applies to the config.
+// Its own workbench: on a shared one, other runs' CodeLens updates keep the editor moving under the clicks.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import fs from 'node:fs';
+import { openWorkbench, assertChartShowsData, SERIES, runCommand, openFile, webviewFrame, until, ROOT } from '../tools/harness.mjs';
+
+const OUT = path.resolve(ROOT, process.env.UI_SCREENSHOTS || 'test-output/ui');
+let wb, server, page;
+
+before(async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  wb = await openWorkbench({ workspace: path.join(ROOT, 'test/workspace') });
+  ({ server, page } = wb);
+  page.setDefaultTimeout(90000);   // the shared 2-core machine can be very slow; every wait still ends on a condition
+});
+after(async () => { await wb?.close(); });
+
+
+/** Opens `file`, runs it and waits for the panel to show the finished run. */
+async function runToDone(file, title) {
+  await openFile(page, file);
+  // Right after the workbench starts, the command can still be hidden (its enablement waits for the trust context).
+  await until('the Run Diagnostics command', async () => {
+    try { await runCommand(page, 'Activation Lens: Run Diagnostics'); return true; } catch {
+      await page.screenshot({ path: path.join(OUT, `run-retry-${file}.png`) });
+      await page.keyboard.press('Escape');
+      return false;
+    }
+  });
+  const panel = await webviewFrame(page, '#panel-title', title, 120000);
+  await panel.locator('#status', { hasText: 'done' }).waitFor({ timeout: 180000 });
+  return panel;
+}
+
+test('compare states its ranking rule and verdict, and a row applies its activation (and found lr) to the config', async () => {
+  await runToDone('spiral.nn.yaml', 'spiral relu');
+  const file = path.join(server.workspace, 'spiral.nn.yaml');
+  const before = fs.readFileSync(file, 'utf8');
+  await runCommand(page, 'Activation Lens: Compare Activations for Layer');
+  // spiral's dense_2 is the tanh layer: its row says so (the quick pick lists the active config's layers).
+  const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: /dense_2.*tanh/ }).first();
+  await pick.waitFor({ timeout: 20000 }).catch(async e => { await page.screenshot({ path: path.join(OUT, 'compare-pick-failure.png') }); throw e; });
+  await pick.click();
+  const panel = await webviewFrame(page, '#compare-title', 'dense_2', 120000);
+  await panel.locator('#compare-title', { hasText: 'done' }).waitFor({ timeout: 240000 });
+  assert.match(await panel.locator('.compare-box .rule').innerText(), /near-tie/);
+  assert.match(await panel.locator('#compare-verdict').innerText(), /best for dense_2|no candidate beats the current tanh|the current tanh ranks first/);
+  const rows = panel.locator('#compare-ranking tbody tr');
+  assert.equal(await rows.count(), 7, 'the 7 default candidates (tanh, the current one, is among them)');
+  const first = await rows.first().getAttribute('data-activation');
+  await rows.first().locator('button.apply-trial').click();
+  // Applied as an undoable edit in the editor (not saved): dense_2 gets the row's activation, or, when the current tanh
+  // ranks first, its init (spiral's dense_2 has none, so glorot_uniform is inserted).
+  const expected = first === 'tanh' ? /^\s*init:\sglorot_uniform/ : new RegExp(`activation:\\s${first}(\\s|$)`);
+  await page.locator('.part.editor .view-line', { hasText: expected }).first().waitFor({ timeout: 30000 })
+    .catch(async e => { await page.screenshot({ path: path.join(OUT, 'compare-apply-failure.png') }); throw e; });
+  assert.equal(fs.readFileSync(file, 'utf8'), before, 'nothing saved behind the user\'s back');
+  await page.keyboard.press('Control+Z');
+  await page.screenshot({ path: path.join(OUT, 'compare-apply.png') });
+});
+
