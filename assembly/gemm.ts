@@ -6,11 +6,12 @@
 //     A^(i, k) = A[a + i*sai + k*sak]  -> A·B and A·B^T use sai=K, sak=1; A^T·B uses sai=1, sak=M
 //     B^(k, n) = B[b + k*sbk + n*sbn]  -> B row-major: sbk=N, sbn=1; B^T: sbk=1, sbn=K
 //     C row-major with leading dimension ldc.
-//   K is cut into blocks of KC; each block's 8-column panel of B is packed contiguously (zero-padded past N)
-//   into `pack` (KC*8 + 32 floats of scratch owned by the caller) and multiplied with 4 rows of A at a time
-//   in a 4x8 register tile (8 f32x4 accumulators).
+//   K is cut into blocks of KC and N into blocks of NC; each KC x NC block of B is packed contiguously in
+//   8-column panels (zero-padded past N) into `pack` (KC*NC + 32 floats of scratch owned by the caller) and
+//   multiplied with 4 rows of A at a time in a 4x8 register tile (8 f32x4 accumulators).
 
-const KC: i32 = 256;
+const KC: i32 = 384;
+const NC: i32 = 128;
 
 // @ts-ignore: decorator
 @inline function fma4(acc: v128, x: v128, y: v128): v128 {
@@ -39,6 +40,32 @@ function packPanel(b: i32, sbk: i32, sbn: i32, k0: i32, kc: i32, j: i32, nc: i32
     }
     return;
   }
+  if (sbk == 1 && nc == 8) {
+    // B^T: 8 rows contiguous along k; 4 k at a time, two 4x4 transposes.
+    const row = addr(sbn);
+    const p0 = addr(b + k0 + j * sbn);
+    const kc4 = kc & ~3;
+    for (let k = 0; k < kc4; k += 4) {
+      const q = p0 + addr(k);
+      const r0 = v128.load(q), r1 = v128.load(q + row), r2 = v128.load(q + 2 * row), r3 = v128.load(q + 3 * row);
+      const r4 = v128.load(q + 4 * row), r5 = v128.load(q + 5 * row), r6 = v128.load(q + 6 * row), r7 = v128.load(q + 7 * row);
+      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+      const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+      const u0 = v128.shuffle<f32>(r4, r5, 0, 4, 1, 5), u1 = v128.shuffle<f32>(r6, r7, 0, 4, 1, 5);
+      const u2 = v128.shuffle<f32>(r4, r5, 2, 6, 3, 7), u3 = v128.shuffle<f32>(r6, r7, 2, 6, 3, 7);
+      v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5)); v128.store(dst, v128.shuffle<f32>(u0, u1, 0, 1, 4, 5), 16);
+      v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 32); v128.store(dst, v128.shuffle<f32>(u0, u1, 2, 3, 6, 7), 48);
+      v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 64); v128.store(dst, v128.shuffle<f32>(u2, u3, 0, 1, 4, 5), 80);
+      v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 96); v128.store(dst, v128.shuffle<f32>(u2, u3, 2, 3, 6, 7), 112);
+      dst += 128;
+    }
+    for (let k = kc4; k < kc; k++) {
+      const q = p0 + addr(k);
+      for (let jj = 0; jj < 8; jj++) store<f32>(dst + addr(jj), load<f32>(q + (<usize>jj) * row));
+      dst += 32;
+    }
+    return;
+  }
   for (let k = 0; k < kc; k++) {
     const base = b + (k0 + k) * sbk + j * sbn;
     for (let jj = 0; jj < 8; jj++) store<f32>(dst + addr(jj), jj < nc ? load<f32>(addr(base + jj * sbn)) : 0);
@@ -46,68 +73,81 @@ function packPanel(b: i32, sbk: i32, sbn: i32, k0: i32, kc: i32, j: i32, nc: i32
   }
 }
 
-// C row r, columns j..j+nc: C += alpha * (lo, hi)
+// C row r, columns j..j+nc: C += alpha * (lo, hi), or C = alpha * (lo, hi) when `set` (first K block, beta 0)
 // @ts-ignore: decorator
-@inline function storeRow(pc: usize, lo: v128, hi: v128, va: v128, nc: i32, tmp: usize): void {
+@inline function storeRow(pc: usize, lo: v128, hi: v128, va: v128, nc: i32, tmp: usize, set: bool): void {
   if (nc == 8) {
+    if (set) { v128.store(pc, f32x4.mul(va, lo)); v128.store(pc, f32x4.mul(va, hi), 16); return; }
     v128.store(pc, fma4(v128.load(pc), va, lo));
     v128.store(pc, fma4(v128.load(pc, 16), va, hi), 16);
   } else {
     v128.store(tmp, f32x4.mul(va, lo)); v128.store(tmp, f32x4.mul(va, hi), 16);
-    for (let jj = 0; jj < nc; jj++) store<f32>(pc + addr(jj), load<f32>(pc + addr(jj)) + load<f32>(tmp + addr(jj)));
+    if (set) for (let jj = 0; jj < nc; jj++) store<f32>(pc + addr(jj), load<f32>(tmp + addr(jj)));
+    else for (let jj = 0; jj < nc; jj++) store<f32>(pc + addr(jj), load<f32>(pc + addr(jj)) + load<f32>(tmp + addr(jj)));
   }
 }
 
 export function gemm(a: i32, sai: i32, sak: i32, b: i32, sbk: i32, sbn: i32, c: i32, ldc: i32,
   M: i32, K: i32, N: i32, alpha: f32, beta: f32, pack: i32): void {
-  if (beta != 1) scaleC(c, ldc, M, N, beta);
+  if (K <= 0 || (beta != 1 && beta != 0)) scaleC(c, ldc, M, N, beta);
   if (K <= 0) return;
-  // A·B^T with both operands contiguous along k: dot products of rows need no packing.
-  if (sak == 1 && sbk == 1 && K >= 16) { gemmDot(a, sai, b, sbn, c, ldc, M, K, N, alpha); return; }
   const va = f32x4.splat(alpha);
-  const tmp = addr(pack + KC * 8);
-  const saiB = addr(sai), sakB = addr(sak), ldcB = addr(ldc);
+  const tmp = addr(pack + KC * NC);
+  const saiB = addr(sai), sai2B = saiB << 1, sai3B = saiB * 3, sakB = addr(sak), ldcB = addr(ldc);
   const M4 = M & ~3;
-  for (let k0 = 0; k0 < K; k0 += KC) {
-    const kc = min(KC, K - k0);
-    for (let j = 0; j < N; j += 8) {
-      const nc = min(8, N - j);
-      packPanel(b, sbk, sbn, k0, kc, j, nc, pack);
-      const pbBase = addr(pack);
+  // Goto's order: a KC x NC block of B is packed once (8-column panels), then every 4-row strip of A (4 KB,
+  // stays in L1) meets all of the block's panels (in L2).
+  // K blocks of equal size (a multiple of 4), so no block is a short remainder.
+  const kb = (K + KC - 1) / KC;
+  const kstep = min(KC, (((K + kb - 1) / kb) + 3) & ~3);
+  for (let k0 = 0; k0 < K; k0 += kstep) {
+    const kc = min(kstep, K - k0);
+    const set = k0 == 0 && beta == 0;
+    for (let jc = 0; jc < N; jc += NC) {
+      const ncb = min(NC, N - jc);
+      for (let j = 0; j < ncb; j += 8) packPanel(b, sbk, sbn, k0, kc, jc + j, min(8, ncb - j), pack + j * kc);
       let i = 0;
       for (; i < M4; i += 4) {
-        let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-        let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-        let pa = addr(a + i * sai + k0 * sak);
-        let pb = pbBase;
-        for (let k = 0; k < kc; k++) {
-          const b0 = v128.load(pb), b1 = v128.load(pb, 16);
-          let x = f32x4.splat(load<f32>(pa));
-          c00 = fma4(c00, x, b0); c01 = fma4(c01, x, b1);
-          x = f32x4.splat(load<f32>(pa + saiB));
-          c10 = fma4(c10, x, b0); c11 = fma4(c11, x, b1);
-          x = f32x4.splat(load<f32>(pa + 2 * saiB));
-          c20 = fma4(c20, x, b0); c21 = fma4(c21, x, b1);
-          x = f32x4.splat(load<f32>(pa + 3 * saiB));
-          c30 = fma4(c30, x, b0); c31 = fma4(c31, x, b1);
-          pa += sakB; pb += 32;
+        const pa0 = addr(a + i * sai + k0 * sak);
+        for (let j = 0; j < ncb; j += 8) {
+          const nc = min(8, ncb - j);
+          let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+          let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+          let pa = pa0;
+          let pb = addr(pack + j * kc);
+          for (let k = 0; k < kc; k++) {
+            const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+            // load32_splat is a load (vbroadcastss from memory); splat(load) costs a shuffle on the FP pipes.
+            let x = v128.load32_splat(pa);
+            c00 = fma4(c00, x, b0); c01 = fma4(c01, x, b1);
+            x = v128.load32_splat(pa + saiB);
+            c10 = fma4(c10, x, b0); c11 = fma4(c11, x, b1);
+            x = v128.load32_splat(pa + sai2B);
+            c20 = fma4(c20, x, b0); c21 = fma4(c21, x, b1);
+            x = v128.load32_splat(pa + sai3B);
+            c30 = fma4(c30, x, b0); c31 = fma4(c31, x, b1);
+            pa += sakB; pb += 32;
+          }
+          let pc = addr(c + i * ldc + jc + j);
+          storeRow(pc, c00, c01, va, nc, tmp, set); pc += ldcB;
+          storeRow(pc, c10, c11, va, nc, tmp, set); pc += ldcB;
+          storeRow(pc, c20, c21, va, nc, tmp, set); pc += ldcB;
+          storeRow(pc, c30, c31, va, nc, tmp, set);
         }
-        let pc = addr(c + i * ldc + j);
-        storeRow(pc, c00, c01, va, nc, tmp); pc += ldcB;
-        storeRow(pc, c10, c11, va, nc, tmp); pc += ldcB;
-        storeRow(pc, c20, c21, va, nc, tmp); pc += ldcB;
-        storeRow(pc, c30, c31, va, nc, tmp);
       }
       for (; i < M; i++) {
-        let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-        let pa = addr(a + i * sai + k0 * sak);
-        let pb = pbBase;
-        for (let k = 0; k < kc; k++) {
-          const x = f32x4.splat(load<f32>(pa));
-          c00 = fma4(c00, x, v128.load(pb)); c01 = fma4(c01, x, v128.load(pb, 16));
-          pa += sakB; pb += 32;
+        for (let j = 0; j < ncb; j += 8) {
+          const nc = min(8, ncb - j);
+          let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+          let pa = addr(a + i * sai + k0 * sak);
+          let pb = addr(pack + j * kc);
+          for (let k = 0; k < kc; k++) {
+            const x = v128.load32_splat(pa);
+            c00 = fma4(c00, x, v128.load(pb)); c01 = fma4(c01, x, v128.load(pb, 16));
+            pa += sakB; pb += 32;
+          }
+          storeRow(addr(c + i * ldc + jc + j), c00, c01, va, nc, tmp, set);
         }
-        storeRow(addr(c + i * ldc + j), c00, c01, va, nc, tmp);
       }
     }
   }
@@ -116,61 +156,6 @@ export function gemm(a: i32, sai: i32, sak: i32, b: i32, sbk: i32, sbn: i32, c: 
 // @ts-ignore: decorator
 @inline function hsum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
-
-/** C[i, j] += alpha * dot(A row i, B row j), rows contiguous (lda, ldb); 2x4 blocks of dot products. */
-function gemmDot(a: i32, lda: i32, b: i32, ldb: i32, c: i32, ldc: i32, M: i32, K: i32, N: i32, alpha: f32): void {
-  const K4 = K & ~3;
-  const ldaB = addr(lda), ldbB = addr(ldb);
-  let i = 0;
-  for (; i < M; i += 2) {
-    const two = i + 1 < M;
-    const pa0 = addr(a + i * lda), pa1 = two ? pa0 + ldaB : pa0;
-    let j = 0;
-    for (; j + 4 <= N; j += 4) {
-      const pb0 = addr(b + j * ldb), pb1 = pb0 + ldbB, pb2 = pb1 + ldbB, pb3 = pb2 + ldbB;
-      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
-      let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
-      for (let k = 0; k < K4; k += 4) {
-        const o = addr(k);
-        const x0 = v128.load(pa0 + o), x1 = v128.load(pa1 + o);
-        const y0 = v128.load(pb0 + o), y1 = v128.load(pb1 + o), y2 = v128.load(pb2 + o), y3 = v128.load(pb3 + o);
-        s00 = fma4(s00, x0, y0); s01 = fma4(s01, x0, y1); s02 = fma4(s02, x0, y2); s03 = fma4(s03, x0, y3);
-        s10 = fma4(s10, x1, y0); s11 = fma4(s11, x1, y1); s12 = fma4(s12, x1, y2); s13 = fma4(s13, x1, y3);
-      }
-      let r00 = hsum(s00), r01 = hsum(s01), r02 = hsum(s02), r03 = hsum(s03);
-      let r10 = hsum(s10), r11 = hsum(s11), r12 = hsum(s12), r13 = hsum(s13);
-      for (let k = K4; k < K; k++) {
-        const o = addr(k);
-        const x0 = load<f32>(pa0 + o), x1 = load<f32>(pa1 + o);
-        const y0 = load<f32>(pb0 + o), y1 = load<f32>(pb1 + o), y2 = load<f32>(pb2 + o), y3 = load<f32>(pb3 + o);
-        r00 += x0 * y0; r01 += x0 * y1; r02 += x0 * y2; r03 += x0 * y3;
-        r10 += x1 * y0; r11 += x1 * y1; r12 += x1 * y2; r13 += x1 * y3;
-      }
-      const pc0 = addr(c + i * ldc + j);
-      store<f32>(pc0, load<f32>(pc0) + alpha * r00); store<f32>(pc0 + 4, load<f32>(pc0 + 4) + alpha * r01);
-      store<f32>(pc0 + 8, load<f32>(pc0 + 8) + alpha * r02); store<f32>(pc0 + 12, load<f32>(pc0 + 12) + alpha * r03);
-      if (two) {
-        const pc1 = pc0 + addr(ldc);
-        store<f32>(pc1, load<f32>(pc1) + alpha * r10); store<f32>(pc1 + 4, load<f32>(pc1 + 4) + alpha * r11);
-        store<f32>(pc1 + 8, load<f32>(pc1 + 8) + alpha * r12); store<f32>(pc1 + 12, load<f32>(pc1 + 12) + alpha * r13);
-      }
-    }
-    for (; j < N; j++) {
-      const pb = addr(b + j * ldb);
-      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-      for (let k = 0; k < K4; k += 4) {
-        const o = addr(k);
-        const y = v128.load(pb + o);
-        s0 = fma4(s0, v128.load(pa0 + o), y); s1 = fma4(s1, v128.load(pa1 + o), y);
-      }
-      let r0 = hsum(s0), r1 = hsum(s1);
-      for (let k = K4; k < K; k++) { const o = addr(k); const y = load<f32>(pb + o); r0 += load<f32>(pa0 + o) * y; r1 += load<f32>(pa1 + o) * y; }
-      const pc0 = addr(c + i * ldc + j);
-      store<f32>(pc0, load<f32>(pc0) + alpha * r0);
-      if (two) { const pc1 = pc0 + addr(ldc); store<f32>(pc1, load<f32>(pc1) + alpha * r1); }
-    }
-  }
 }
 
 /** Sum of squares of p[0..n) in float64 (global gradient norm; NaN/Inf propagate). */
@@ -381,4 +366,170 @@ export function summarize(p: i32, n: i32, lo: f64, inv: f64, bins: i32, satAbove
     }
   }
   store<f64>(o, s); store<f64>(o + 8, q); store<f64>(o + 16, c); store<f64>(o + 24, sat);
+}
+
+// ---- convolution and pooling data movement (NHWC, channels last) -------------------------------------------
+// A conv's geometry: input [rows, H, W, C], kernel kh x kw, stride sh x sw, leading padding padT/padL, output
+// OH x OW. An im2col row (one output position) is kh runs of kw*C floats; each run is contiguous in the input
+// when its kw columns are all inside the image, so the copies move whole runs with f32x4.
+
+// @ts-ignore: decorator
+@inline function copyF(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + addr(i), v128.load(src + addr(i)));
+  for (; i < n; i++) store<f32>(dst + addr(i), load<f32>(src + addr(i)));
+}
+
+// @ts-ignore: decorator
+@inline function addF(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + addr(i), f32x4.add(v128.load(dst + addr(i)), v128.load(src + addr(i))));
+  for (; i < n; i++) store<f32>(dst + addr(i), load<f32>(dst + addr(i)) + load<f32>(src + addr(i)));
+}
+
+/** cols[rows*OH*OW, kh*kw*C] from x[rows, H, W, C]; zeros where the window leaves the image. */
+export function im2col(x: i32, rows: i32, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  padT: i32, padL: i32, OH: i32, OW: i32, cols: i32): void {
+  let o = addr(cols);
+  const run = kw * C, runB = addr(run), cB = addr(C);
+  for (let r = 0; r < rows; r++) {
+    const xb = x + r * H * W * C;
+    for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+      const iw0 = ow * sw - padL;
+      const inside = iw0 >= 0 && iw0 + kw <= W;
+      for (let i = 0; i < kh; i++) {
+        const ih = oh * sh + i - padT;
+        if (ih < 0 || ih >= H) { memory.fill(o, 0, runB); o += runB; continue; }
+        if (inside) { copyF(o, addr(xb + (ih * W + iw0) * C), run); o += runB; continue; }
+        for (let j = 0; j < kw; j++) {
+          const iw = iw0 + j;
+          if (iw < 0 || iw >= W) memory.fill(o, 0, cB);
+          else copyF(o, addr(xb + (ih * W + iw) * C), C);
+          o += cB;
+        }
+      }
+    }
+  }
+}
+
+/** dx[rows, H, W, C] = the sum of dcols' entries over the windows each input value is in (im2col's adjoint). */
+export function col2im(dcols: i32, rows: i32, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  padT: i32, padL: i32, OH: i32, OW: i32, dx: i32): void {
+  memory.fill(addr(dx), 0, addr(rows * H * W * C));
+  let o = addr(dcols);
+  const run = kw * C, runB = addr(run), cB = addr(C);
+  for (let r = 0; r < rows; r++) {
+    const xb = dx + r * H * W * C;
+    for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+      const iw0 = ow * sw - padL;
+      const inside = iw0 >= 0 && iw0 + kw <= W;
+      for (let i = 0; i < kh; i++) {
+        const ih = oh * sh + i - padT;
+        if (ih < 0 || ih >= H) { o += runB; continue; }
+        if (inside) { addF(addr(xb + (ih * W + iw0) * C), o, run); o += runB; continue; }
+        for (let j = 0; j < kw; j++) {
+          const iw = iw0 + j;
+          if (iw >= 0 && iw < W) addF(addr(xb + (ih * W + iw) * C), o, C);
+          o += cB;
+        }
+      }
+    }
+  }
+}
+
+/** out[j] = sum over r of m[r, j] (bias gradients), summed row by row in order. */
+export function colSums(m: i32, rows: i32, n: i32, out: i32): void {
+  const po = addr(out);
+  memory.fill(po, 0, addr(n));
+  for (let r = 0; r < rows; r++) addF(po, addr(m + r * n), n);
+}
+
+/**
+ * Max pooling forward: out[rows, OH, OW, C] and arg (i32, the index into x of each maximum, counted from x).
+ * NaN wins (a NaN anywhere in the window makes the output NaN), ties keep the first position.
+ */
+export function maxPool(x: i32, rows: i32, H: i32, W: i32, C: i32, ph: i32, pw: i32, sh: i32, sw: i32,
+  padT: i32, padL: i32, OH: i32, OW: i32, out: i32, arg: i32): void {
+  let o = 0;
+  const C4 = C & ~3;
+  const iota = i32x4(0, 1, 2, 3);
+  for (let r = 0; r < rows; r++) {
+    const xb = r * H * W * C;
+    for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++, o += C) {
+      const h0 = oh * sh - padT, w0 = ow * sw - padL;
+      const h1 = min(h0 + ph, H), w1 = min(w0 + pw, W), hs = max(h0, 0), ws = max(w0, 0);
+      const first = xb + (hs * W + ws) * C;
+      let c = 0;
+      if (h1 - hs == 2 && w1 - ws == 2) {
+        // a whole 2x2 window: four loads per 4 channels, in the generic loop's order
+        const p1 = first + C, p2 = first + W * C, p3 = p2 + C;
+        for (; c < C4; c += 4) {
+          let cur = v128.load(addr(x + first + c));
+          let idx = i32x4.add(i32x4.splat(first + c), iota);
+          let v = v128.load(addr(x + p1 + c));
+          let m = v128.or(f32x4.gt(v, cur), f32x4.ne(v, v));
+          cur = v128.bitselect(v, cur, m); idx = v128.bitselect(i32x4.add(i32x4.splat(p1 + c), iota), idx, m);
+          v = v128.load(addr(x + p2 + c));
+          m = v128.or(f32x4.gt(v, cur), f32x4.ne(v, v));
+          cur = v128.bitselect(v, cur, m); idx = v128.bitselect(i32x4.add(i32x4.splat(p2 + c), iota), idx, m);
+          v = v128.load(addr(x + p3 + c));
+          m = v128.or(f32x4.gt(v, cur), f32x4.ne(v, v));
+          cur = v128.bitselect(v, cur, m); idx = v128.bitselect(i32x4.add(i32x4.splat(p3 + c), iota), idx, m);
+          v128.store(addr(out + o + c), cur);
+          v128.store(addr(arg + o + c), idx);
+        }
+      }
+      for (; c < C4; c += 4) {
+        let cur = v128.load(addr(x + first + c));
+        let idx = i32x4.add(i32x4.splat(first + c), iota);
+        for (let i = hs; i < h1; i++) for (let j = ws; j < w1; j++) {
+          const p = xb + (i * W + j) * C;
+          if (p == first) continue;
+          const v = v128.load(addr(x + p + c));
+          const m = v128.or(f32x4.gt(v, cur), f32x4.ne(v, v));
+          cur = v128.bitselect(v, cur, m);
+          idx = v128.bitselect(i32x4.add(i32x4.splat(p + c), iota), idx, m);
+        }
+        v128.store(addr(out + o + c), cur);
+        v128.store(addr(arg + o + c), idx);
+      }
+      for (; c < C; c++) {
+        let cur = load<f32>(addr(x + first + c));
+        let idx = first + c;
+        for (let i = hs; i < h1; i++) for (let j = ws; j < w1; j++) {
+          const p = xb + (i * W + j) * C;
+          if (p == first) continue;
+          const v = load<f32>(addr(x + p + c));
+          if (v > cur || v != v) { cur = v; idx = p + c; }
+        }
+        store<f32>(addr(out + o + c), cur);
+        store<i32>(addr(arg + o + c), idx);
+      }
+    }
+  }
+}
+
+/** Max pooling backward: dx[z0 .. z0+zn) = 0, then dx[arg[o]] += g[o] for o < n (arg counted from dx). */
+export function maxPoolBack(g: i32, arg: i32, n: i32, dx: i32, z0: i32, zn: i32): void {
+  memory.fill(addr(dx + z0), 0, addr(zn));
+  for (let o = 0; o < n; o++) {
+    const p = addr(dx + load<i32>(addr(arg + o)));
+    store<f32>(p, load<f32>(p) + load<f32>(addr(g + o)));
+  }
+}
+
+// ---- the SIMD128 ceiling: mul + add on 4 lanes with nothing else to do ----------------------------------------
+/** `iters` rounds of 8 independent f32x4 multiply-adds (64 flops a round); returns a sum so nothing is dead. */
+export function peak(iters: i32): f32 {
+  let x = f32x4.splat(1);
+  const e = f32x4.splat(1e-7), y = f32x4.splat(0.5), z = f32x4.splat(0.25);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (let i = 0; i < iters; i++) {
+    const u = f32x4.mul(x, y), v = f32x4.mul(x, z);
+    a0 = f32x4.add(a0, u); a1 = f32x4.add(a1, v); a2 = f32x4.add(a2, f32x4.mul(u, y)); a3 = f32x4.add(a3, f32x4.mul(u, z));
+    a4 = f32x4.add(a4, f32x4.mul(v, y)); a5 = f32x4.add(a5, f32x4.mul(v, z)); a6 = f32x4.add(a6, f32x4.mul(x, x)); a7 = f32x4.add(a7, f32x4.mul(u, v));
+    x = f32x4.add(x, e);
+  }
+  const s = f32x4.add(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), f32x4.add(f32x4.add(a4, a5), f32x4.add(a6, a7)));
+  return hsum(s);
 }

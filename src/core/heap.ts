@@ -14,6 +14,8 @@ export interface Buf { off: number; n: number; v: Float32Array }
 /** Floats at the bottom of the memory kept for the wasm module's static data. */
 const RESERVED = 16384;
 const EMPTY = new Float32Array(0);
+/** GEMM scratch: a packed 384 x 128 block of B plus a 32-float tile (assembly/gemm.ts KC, NC). */
+export const PACK_FLOATS = 384 * 128 + 64;
 
 export class Heap {
   private top = RESERVED;
@@ -25,7 +27,7 @@ export class Heap {
   pack!: Buf;
 
   constructor(readonly kind: 'wasm' | 'js' | 'plan' = 'wasm') {
-    this.pack = this.alloc(256 * 8 + 64);
+    this.pack = this.alloc(PACK_FLOATS);
   }
 
   alloc(n: number): Buf {

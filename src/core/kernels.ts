@@ -15,7 +15,7 @@ export interface Kernels {
   H: Float32Array;
   /**
    * C[M x N] = alpha * A^ B^ + beta * C, A^(i,k) = H[a + i*sai + k*sak], B^(k,n) = H[b + k*sbk + n*sbn],
-   * C row-major with leading dimension ldc. `pack` is scratch of 256*8+32 floats.
+   * C row-major with leading dimension ldc. `pack` is scratch of PACK_FLOATS (heap.ts).
    */
   gemm(a: number, sai: number, sak: number, b: number, sbk: number, sbn: number, c: number, ldc: number,
     M: number, K: number, N: number, alpha: number, beta: number, pack: number): void;
@@ -36,9 +36,23 @@ export interface Kernels {
    * sum, sum of squares, finite count, count of |x| > satAbove, then `bins` histogram counts.
    */
   summarize(p: number, n: number, lo: number, inv: number, bins: number, satAbove: number, out: number): void;
+  /** cols[rows*OH*OW, kh*kw*C] from x[rows, H, W, C] (NHWC), zeros outside the image. */
+  im2col(x: number, rows: number, H: number, W: number, C: number, kh: number, kw: number, sh: number, sw: number,
+    padT: number, padL: number, OH: number, OW: number, cols: number): void;
+  /** dx[rows, H, W, C] = im2col's adjoint applied to dcols (overwrites dx). */
+  col2im(dcols: number, rows: number, H: number, W: number, C: number, kh: number, kw: number, sh: number, sw: number,
+    padT: number, padL: number, OH: number, OW: number, dx: number): void;
+  /** out[j] = sum over r of m[r*n + j], row by row. */
+  colSums(m: number, rows: number, n: number, out: number): void;
+  /** Max pooling: out and arg (int32 index into x of each maximum); NaN wins, ties keep the first. */
+  maxPool(x: number, rows: number, H: number, W: number, C: number, ph: number, pw: number, sh: number, sw: number,
+    padT: number, padL: number, OH: number, OW: number, out: number, arg: number): void;
+  /** dx[z0..z0+zn) = 0, then dx[arg[o]] += g[o] for o < n. */
+  maxPoolBack(g: number, arg: number, n: number, dx: number, z0: number, zn: number): void;
 }
 
-type UpdateFns = Pick<Kernels, 'sgdUpdate' | 'momentumUpdate' | 'adamUpdate' | 'rmspropUpdate' | 'actForward' | 'actBackward' | 'summarize'>;
+type UpdateFns = Pick<Kernels, 'sgdUpdate' | 'momentumUpdate' | 'adamUpdate' | 'rmspropUpdate' | 'actForward' | 'actBackward' | 'summarize'
+  | 'im2col' | 'col2im' | 'colSums' | 'maxPool' | 'maxPoolBack'>;
 
 /** Activations with a kernel of their own (the hot ones); others run the table's scalar functions. */
 export const ACT_KERNEL: Partial<Record<ActivationName, number>> = { relu: 1, sigmoid: 2, tanh: 3 };
@@ -91,13 +105,77 @@ function wasmKernels(mod: WebAssembly.Module, floats: number): Kernels {
     kind: 'wasm', H: new Float32Array(ex.memory.buffer), gemm: ex.gemm, sumSquares: ex.sumSquares, biasAct: ex.biasAct,
     sgdUpdate: ex.sgdUpdate, momentumUpdate: ex.momentumUpdate, adamUpdate: ex.adamUpdate, rmspropUpdate: ex.rmspropUpdate,
     actForward: ex.actForward, actBackward: ex.actBackward, summarize: ex.summarize,
+    im2col: ex.im2col, col2im: ex.col2im, colSums: ex.colSums, maxPool: ex.maxPool, maxPoolBack: ex.maxPoolBack,
   };
 }
 
 /** The reference kernels: straightforward loops, float32 storage, float32 accumulation like the wasm path. */
 export function jsKernels(H: Float32Array): Kernels {
+  const I32 = new Int32Array(H.buffer, H.byteOffset, H.length);
   return {
     kind: 'js', H,
+    im2col(x, rows, Hh, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols) {
+      let o = cols;
+      for (let r = 0; r < rows; r++) {
+        const xb = x + r * Hh * W * C;
+        for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+          for (let i = 0; i < kh; i++) {
+            const ih = oh * sh + i - padT;
+            for (let j = 0; j < kw; j++) {
+              const iw = ow * sw + j - padL;
+              if (ih < 0 || ih >= Hh || iw < 0 || iw >= W) H.fill(0, o, o + C);
+              else { const src = xb + (ih * W + iw) * C; for (let c = 0; c < C; c++) H[o + c] = H[src + c]; }
+              o += C;
+            }
+          }
+        }
+      }
+    },
+    col2im(dcols, rows, Hh, W, C, kh, kw, sh, sw, padT, padL, OH, OW, dx) {
+      H.fill(0, dx, dx + rows * Hh * W * C);
+      let o = dcols;
+      for (let r = 0; r < rows; r++) {
+        const xb = dx + r * Hh * W * C;
+        for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+          for (let i = 0; i < kh; i++) {
+            const ih = oh * sh + i - padT;
+            for (let j = 0; j < kw; j++) {
+              const iw = ow * sw + j - padL;
+              if (ih >= 0 && ih < Hh && iw >= 0 && iw < W) { const d = xb + (ih * W + iw) * C; for (let c = 0; c < C; c++) H[d + c] += H[o + c]; }
+              o += C;
+            }
+          }
+        }
+      }
+    },
+    colSums(m, rows, n, out) {
+      H.fill(0, out, out + n);
+      for (let r = 0; r < rows; r++) { const o = m + r * n; for (let j = 0; j < n; j++) H[out + j] += H[o + j]; }
+    },
+    maxPool(x, rows, Hh, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg) {
+      let o = 0;
+      for (let r = 0; r < rows; r++) {
+        const xb = r * Hh * W * C;
+        for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++, o += C) {
+          const h0 = oh * sh - padT, w0 = ow * sw - padL;
+          const h1 = Math.min(h0 + ph, Hh), w1 = Math.min(w0 + pw, W), hs = Math.max(h0, 0), ws = Math.max(w0, 0);
+          const first = xb + (hs * W + ws) * C;
+          for (let c = 0; c < C; c++) { H[out + o + c] = H[x + first + c]; I32[arg + o + c] = first + c; }
+          for (let i = hs; i < h1; i++) for (let j = ws; j < w1; j++) {
+            const p = xb + (i * W + j) * C;
+            if (p === first) continue;
+            for (let c = 0; c < C; c++) {
+              const v = H[x + p + c];
+              if (v > H[out + o + c] || v !== v) { H[out + o + c] = v; I32[arg + o + c] = p + c; }
+            }
+          }
+        }
+      }
+    },
+    maxPoolBack(g, arg, n, dx, z0, zn) {
+      H.fill(0, dx + z0, dx + z0 + zn);
+      for (let o = 0; o < n; o++) H[dx + I32[arg + o]] += H[g + o];
+    },
     gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta) {
       for (let i = 0; i < M; i++) {
         const ci = c + i * ldc;

@@ -141,15 +141,10 @@ export class Dense extends Base implements Layer {
     }
     if (paramGrads) {
       k.gemm(x.off, 1, I, dz.off, O, 1, this.W.g.off, O, I, rows, O, 1, 0, this.heapRef.pack.off);
-      if (this.b) columnSums(dz.v, rows, O, this.b.g.v);
+      if (this.b) k.colSums(dz.off, rows, O, this.b.g.off);
     }
     if (dx) k.gemm(dz.off, O, 1, this.W.w.off, 1, O, dx.off, I, rows, O, I, 1, 0, this.heapRef.pack.off);
   }
-}
-
-function columnSums(m: Float32Array, rows: number, cols: number, out: Float32Array): void {
-  out.fill(0, 0, cols);
-  for (let r = 0; r < rows; r++) { const o = r * cols; for (let j = 0; j < cols; j++) out[j] += m[o + j]; }
 }
 
 // ---- conv2d (im2col onto the same GEMM) ----------------------------------------------------------------------
@@ -191,50 +186,14 @@ export class Conv2D extends Base implements Layer {
     if (this.b) fillInit(this.spec.biasInit, this.b.shape, this.b.w.v, rng);
     if (this.alpha) this.alpha.w.v.fill(this.act.p.alpha ?? 0.25);
   }
-  private im2col(x: Float32Array, rows: number): void {
-    const [H, W, C] = this.inShape, [kh, kw] = this.spec.kernel, [sh, sw] = this.spec.stride;
-    const cols = this.cols.v;
-    let o = 0;
-    for (let r = 0; r < rows; r++) {
-      const xb = r * H * W * C;
-      for (let oh = 0; oh < this.OH; oh++) for (let ow = 0; ow < this.OW; ow++) {
-        for (let i = 0; i < kh; i++) {
-          const ih = oh * sh + i - this.padT;
-          for (let j = 0; j < kw; j++) {
-            const iw = ow * sw + j - this.padL;
-            if (ih < 0 || ih >= H || iw < 0 || iw >= W) { cols.fill(0, o, o + C); o += C; continue; }
-            const src = xb + (ih * W + iw) * C;
-            if (C === 1) cols[o++] = x[src];
-            else { for (let c = 0; c < C; c++) cols[o + c] = x[src + c]; o += C; }
-          }
-        }
-      }
-    }
-  }
-  private col2im(dx: Float32Array, rows: number): void {
-    const [H, W, C] = this.inShape, [kh, kw] = this.spec.kernel, [sh, sw] = this.spec.stride;
-    const dc = this.dcols!.v;
-    dx.fill(0, 0, rows * H * W * C);
-    let o = 0;
-    for (let r = 0; r < rows; r++) {
-      const xb = r * H * W * C;
-      for (let oh = 0; oh < this.OH; oh++) for (let ow = 0; ow < this.OW; ow++) {
-        for (let i = 0; i < kh; i++) {
-          const ih = oh * sh + i - this.padT;
-          for (let j = 0; j < kw; j++) {
-            const iw = ow * sw + j - this.padL;
-            if (ih < 0 || ih >= H || iw < 0 || iw >= W) { o += C; continue; }
-            const dst = xb + (ih * W + iw) * C;
-            for (let c = 0; c < C; c++) dx[dst + c] += dc[o + c];
-            o += C;
-          }
-        }
-      }
-    }
+  /** The geometry arguments of the im2col/col2im kernels after the data pointer and row count. */
+  private geom(): [number, number, number, number, number, number, number, number, number, number, number] {
+    const [H, W, C] = this.inShape;
+    return [H, W, C, this.spec.kernel[0], this.spec.kernel[1], this.spec.stride[0], this.spec.stride[1], this.padT, this.padL, this.OH, this.OW];
   }
   forward(x: Buf, rows: number): void {
     const k = this.heapRef.kernels, F = this.spec.filters, P = rows * this.OH * this.OW, z = this.z!;
-    this.im2col(x.v, rows);
+    k.im2col(x.off, rows, ...this.geom(), this.cols.off);
     k.gemm(this.cols.off, this.KK, 1, this.W.w.off, F, 1, z.off, F, P, this.KK, F, 1, 0, this.heapRef.pack.off);
     if (this.b) k.biasAct(z.off, this.b.w.off, P, F, 0);
     if (!this.act.linear) this.act.forward(k, z, this.out, P * F, F, this.alpha ? this.alpha.w.v : null);
@@ -247,11 +206,11 @@ export class Conv2D extends Base implements Layer {
     }
     if (paramGrads) {
       k.gemm(this.cols.off, 1, KK, dz.off, F, 1, this.W.g.off, F, KK, P, F, 1, 0, this.heapRef.pack.off);
-      if (this.b) columnSums(dz.v, P, F, this.b.g.v);
+      if (this.b) k.colSums(dz.off, P, F, this.b.g.off);
     }
     if (dx && this.dcols) {
       k.gemm(dz.off, F, 1, this.W.w.off, 1, F, this.dcols.off, KK, P, F, KK, 1, 0, this.heapRef.pack.off);
-      this.col2im(dx.v, rows);
+      k.col2im(this.dcols.off, rows, ...this.geom(), dx.off);
     }
   }
 }
@@ -260,7 +219,8 @@ export class Conv2D extends Base implements Layer {
 
 export class Pool2D extends Base implements Layer {
   readonly OH: number; readonly OW: number; readonly padT: number; readonly padL: number;
-  private argmax: Int32Array | null = null; private argBuf: Buf | null = null;
+  /** int32 index into the input of each maximum (maxpool2d). */
+  private argBuf: Buf | null = null;
   constructor(readonly spec: PoolLayer, inShape: number[]) {
     const [H, W, C] = inShape;
     const a = convAxis(H, spec.size[0], spec.stride[0], spec.padding), b = convAxis(W, spec.size[1], spec.stride[1], spec.padding);
@@ -273,9 +233,11 @@ export class Pool2D extends Base implements Layer {
   }
   forward(x: Buf, rows: number): void {
     const [H, W, C] = this.inShape, [ph, pw] = this.spec.size, [sh, sw] = this.spec.stride;
-    const xv = x.v, out = this.out.v, max = this.spec.type === 'maxpool2d';
-    if (max && !this.argmax) this.argmax = new Int32Array(this.argBuf!.v.buffer, this.argBuf!.off * 4, this.argBuf!.n);
-    const arg = this.argmax!;
+    if (this.spec.type === 'maxpool2d') {
+      this.heapRef.kernels.maxPool(x.off, rows, H, W, C, ph, pw, sh, sw, this.padT, this.padL, this.OH, this.OW, this.out.off, this.argBuf!.off);
+      return;
+    }
+    const xv = x.v, out = this.out.v;
     let o = 0;
     // Channels innermost: each window position is one contiguous run of C values (NHWC).
     for (let r = 0; r < rows; r++) {
@@ -283,39 +245,25 @@ export class Pool2D extends Base implements Layer {
       for (let oh = 0; oh < this.OH; oh++) for (let ow = 0; ow < this.OW; ow++, o += C) {
         const h0 = oh * sh - this.padT, w0 = ow * sw - this.padL;
         const h1 = Math.min(h0 + ph, H), w1 = Math.min(w0 + pw, W), hs = Math.max(h0, 0), ws = Math.max(w0, 0);
-        const first = xb + (hs * W + ws) * C;
-        if (max) {
-          for (let c = 0; c < C; c++) { out[o + c] = xv[first + c]; arg[o + c] = first + c; }
-          for (let i = hs; i < h1; i++) for (let j = ws; j < w1; j++) {
-            const p = xb + (i * W + j) * C;
-            if (p === first) continue;
-            for (let c = 0; c < C; c++) {
-              const v = xv[p + c];
-              if (v > out[o + c] || v !== v) { out[o + c] = v; arg[o + c] = p + c; }
-            }
-          }
-        } else {
-          const inv = 1 / ((h1 - hs) * (w1 - ws));
-          for (let c = 0; c < C; c++) out[o + c] = 0;
-          for (let i = hs; i < h1; i++) for (let j = ws; j < w1; j++) {
-            const p = xb + (i * W + j) * C;
-            for (let c = 0; c < C; c++) out[o + c] += xv[p + c];
-          }
-          for (let c = 0; c < C; c++) out[o + c] *= inv;
+        const inv = 1 / ((h1 - hs) * (w1 - ws));
+        for (let c = 0; c < C; c++) out[o + c] = 0;
+        for (let i = hs; i < h1; i++) for (let j = ws; j < w1; j++) {
+          const p = xb + (i * W + j) * C;
+          for (let c = 0; c < C; c++) out[o + c] += xv[p + c];
         }
+        for (let c = 0; c < C; c++) out[o + c] *= inv;
       }
     }
   }
   backward(_x: Buf, dx: Buf | null, rows: number): void {
     if (!dx) return;
     const [H, W, C] = this.inShape, [ph, pw] = this.spec.size, [sh, sw] = this.spec.stride;
-    const d = dx.v, g = this.dOut.v;
-    d.fill(0, 0, rows * this.inSize);
     if (this.spec.type === 'maxpool2d') {
-      const arg = this.argmax!, n = rows * this.outSize;
-      for (let o = 0; o < n; o++) d[arg[o]] += g[o];
+      this.heapRef.kernels.maxPoolBack(this.dOut.off, this.argBuf!.off, rows * this.outSize, dx.off, 0, rows * this.inSize);
       return;
     }
+    const d = dx.v, g = this.dOut.v;
+    d.fill(0, 0, rows * this.inSize);
     let o = 0;
     for (let r = 0; r < rows; r++) {
       const xb = r * H * W * C;

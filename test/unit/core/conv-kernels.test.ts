@@ -1,0 +1,138 @@
+/**
+ * The wasm convolution kernels (im2col, col2im, max pooling, column sums, the blocked GEMM) on the shapes
+ * that take their fast paths: channel counts that are multiples of 4 (whole f32x4 runs), a remainder channel
+ * count, 2x2 windows, stride 2, 'same' padding. Oracle: TensorFlow.js (cpu backend) for the forward output and
+ * every gradient of a two-conv net; the plain loops of the JS kernels (the implementation the tfjs oracle
+ * tests validated first) for odd geometries and NaN handling, which tfjs does not pin down.
+ */
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-backend-cpu';
+import { Network } from '../../../src/core/network';
+import { jsKernels, loadKernels, wasmAvailable, type Kernels } from '../../../src/core/kernels';
+import { Rng } from '../../../src/core/rng';
+import type { Conv2D } from '../../../src/core/layers';
+import { makeConfig } from './helpers';
+
+function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let d = 0, s = 0;
+  assert.equal(ours.length, ref.length);
+  for (let i = 0; i < ref.length; i++) { d = Math.max(d, Math.abs(ours[i] - ref[i])); s = Math.max(s, Math.abs(ref[i])); }
+  return d / Math.max(s, 1e-6);
+}
+
+describe('convolution kernels', function () {
+  this.timeout(60000);
+  before(async function () {
+    if (!wasmAvailable()) this.skip();
+    await tf.setBackend('cpu'); await tf.ready();
+  });
+
+  for (const [C, label] of [[4, 'C=4 (whole f32x4 runs)'], [3, 'C=3 (scalar remainder)'], [8, 'C=8, 5x3 kernel']] as const) {
+    it(`two convs and a max pool against TensorFlow.js: forward and every gradient, ${label}`, () => {
+      const B = 3, k2: [number, number] = C === 8 ? [5, 3] : [3, 2];
+      const config = makeConfig([11, 10, C], [
+        { type: 'conv2d', filters: 8, kernel: [3, 3], padding: 'same', activation: 'linear' },
+        { type: 'conv2d', filters: 12, kernel: k2, stride: [2, 2], padding: 'valid', activation: 'linear' },
+        { type: 'maxpool2d', size: [2, 2], stride: [2, 2], padding: 'same' },
+      ]);
+      const net = new Network(config, { rows: B, kernels: 'wasm' }).commit();
+      const rng = new Rng(7);
+      const xs = Float32Array.from({ length: B * net.inputSize }, () => rng.normal());
+      net.input.v.set(xs);
+      net.forward(B, 'train');
+      const last = net.layers[2];
+      const R = Float32Array.from({ length: B * last.outSize }, () => rng.normal());
+      last.dOut.v.set(R);
+      net.backward(B, true);
+
+      const [c1, c2] = [net.layers[0] as Conv2D, net.layers[1] as Conv2D];
+      const vars = [c1.W, c1.b!, c2.W, c2.b!].map(p => tf.variable(tf.tensor(Float32Array.from(p.w.v), p.shape)));
+      const x = tf.tensor4d(xs, [B, ...config.model.input] as [number, number, number, number]);
+      const f = () => {
+        let h = tf.add(tf.conv2d(x, vars[0] as tf.Tensor4D, 1, 'same'), vars[1]) as tf.Tensor4D;
+        h = tf.add(tf.conv2d(h, vars[2] as tf.Tensor4D, 2, 'valid'), vars[3]) as tf.Tensor4D;
+        return tf.maxPool(h, 2, 2, 'same');
+      };
+      const out = f();
+      assert.deepEqual(out.shape.slice(1), last.outShape);
+      assert.ok(relErr(last.out.v.subarray(0, B * last.outSize), out.dataSync()) < 1e-5, 'forward');
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(f(), tf.tensor(R, out.shape))) as tf.Scalar, vars);
+      [c1.W, c1.b!, c2.W, c2.b!].forEach((p, i) => {
+        const e = relErr(p.g.v, grads[vars[i].name].dataSync());
+        assert.ok(e < 1e-4, `gradient of ${['conv1 kernel', 'conv1 bias', 'conv2 kernel', 'conv2 bias'][i]}: relative error ${e}`);
+      });
+      vars.forEach(v => v.dispose());
+    });
+  }
+
+  /** The same call on both kernel sets over copies of the same memory; returns both memories. */
+  function both(fill: (H: Float32Array) => void, run: (k: Kernels) => void, floats: number): [Float32Array, Float32Array] {
+    const w = loadKernels('wasm', floats), j = jsKernels(new Float32Array(w.H.length));
+    fill(w.H); j.H.set(w.H);
+    run(w); run(j);
+    return [w.H, j.H];
+  }
+
+  it('im2col, col2im and max pooling equal the plain loops on odd geometries (padding, stride, 1..9 channels, NaN)', () => {
+    const rng = new Rng(11);
+    for (let t = 0; t < 40; t++) {
+      // the first cases are 2x2/2 pools over whole f32x4 channel runs with NaNs (the pool's fast path)
+      const fixed = t < 4;
+      const H = fixed ? 6 + t : 3 + rng.int(8), W = fixed ? 7 : 3 + rng.int(8), C = fixed ? 4 * (1 + (t & 1)) + (t >> 1) : 1 + rng.int(9), rows = 1 + rng.int(3);
+      const kh = fixed ? 2 : 1 + rng.int(3), kw = fixed ? 2 : 1 + rng.int(4), sh = fixed ? 2 : 1 + rng.int(2), sw = fixed ? 2 : 1 + rng.int(3);
+      const same = fixed ? t < 2 : rng.next() < 0.5;
+      const axis = (n: number, k: number, s: number) => {
+        if (!same) return { out: Math.floor((n - k) / s) + 1, pad: 0 };
+        const out = Math.ceil(n / s); return { out, pad: Math.floor(Math.max((out - 1) * s + k - n, 0) / 2) };
+      };
+      const a = axis(H, kh, sh), b = axis(W, kw, sw);
+      if (a.out < 1 || b.out < 1) continue;
+      const nx = rows * H * W * C, KK = kh * kw * C, P = rows * a.out * b.out;
+      // regions: x, cols, col2im's dx, pool output, pool's dx, argmax, column sums (4 floats of slack between)
+      const x = 64, cols = x + nx + 4, dx = cols + P * KK + 4, out = dx + nx + 4, pdx = out + P * C + 4, arg = pdx + nx + 4, sums = arg + P * C + 4, end = sums + C + 4;
+      const g = [H, W, C, kh, kw, sh, sw, a.pad, b.pad, a.out, b.out] as const;
+      const seed = rng.int(1 << 30), nans = fixed ? 6 : t % 3 === 0 ? 1 : 0;
+      const [wm, jm] = both(M => {
+        const r = new Rng(seed);
+        for (let i = x; i < end; i++) M[i] = r.normal();
+        for (let q = 0; q < nans; q++) M[x + r.int(nx)] = NaN;
+      }, k => {
+        k.im2col(x, rows, ...g, cols);
+        k.col2im(cols, rows, ...g, dx);
+        k.maxPool(x, rows, H, W, C, kh, kw, sh, sw, a.pad, b.pad, a.out, b.out, out, arg);
+        k.maxPoolBack(out, arg, P * C, pdx, 0, nx);
+        k.colSums(x, rows * H * W, C, sums);
+      }, end + 64);
+      const same32 = (from: number, n: number, what: string) => {
+        for (let i = from; i < from + n + 4; i++) {
+          const u = wm[i], v = jm[i];
+          assert.ok(Object.is(u, v), `${what} differs at ${i - from} (${JSON.stringify({ H, W, C, rows, kh, kw, sh, sw, same })}): ${u} vs ${v}`);
+        }
+      };
+      same32(cols, P * KK, 'im2col');
+      same32(dx, nx, 'col2im');
+      same32(out, P * C, 'max pool');
+      same32(pdx, nx, 'max pool gradient');
+      same32(sums, C, 'column sums');
+      assert.deepEqual(new Int32Array(wm.buffer, wm.byteOffset + arg * 4, P * C), new Int32Array(jm.buffer, jm.byteOffset + arg * 4, P * C), 'argmax');
+    }
+  });
+
+  it('the blocked GEMM equals the reference loops up to float rounding, for every operand layout and ragged sizes', () => {
+    const rng = new Rng(5);
+    for (const [M, K, N] of [[1, 1, 1], [5, 3, 9], [13, 400, 17], [4, 800, 136], [70, 9, 33], [3, 385, 7]]) {
+      for (const layout of ['NN', 'TN', 'NT'] as const) {
+        const a = 64, b = a + M * K + 8, c = b + K * N + 8, pack = c + M * N + 8;
+        const args = layout === 'NN' ? [a, K, 1, b, N, 1] : layout === 'TN' ? [a, 1, M, b, N, 1] : [a, K, 1, b, 1, K];
+        const seed = rng.int(1 << 30);
+        const [wm, jm] = both(H => { const r = new Rng(seed); for (let i = a; i < pack; i++) H[i] = r.normal(); },
+          k => k.gemm(...(args as [number, number, number, number, number, number]), c, N, M, K, N, 1, layout === 'TN' ? 1 : 0, pack), pack + 384 * 128 + 64);
+        const e = relErr(wm.subarray(c, c + M * N), jm.subarray(c, c + M * N));
+        assert.ok(e < 1e-5, `${layout} ${M}x${K}x${N}: relative error ${e}`);
+        assert.equal(wm[c + M * N], jm[c + M * N], `${layout} ${M}x${K}x${N}: wrote past C`);
+      }
+    }
+  });
+});
