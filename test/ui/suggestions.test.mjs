@@ -1,5 +1,5 @@
 // Suggestions the user can trust (issue 12), in the real workbench: Verify runs a finding's suggestion and shows
-// before/after, a saved config re-diagnoses in place (run on save) without taking focus, and a compare row applies.
+// before/after, and a saved config re-diagnoses in place (run on save) without taking focus (compare: compare.test.mjs).
 // Timings are printed, not asserted.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
