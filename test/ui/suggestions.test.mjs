@@ -57,7 +57,8 @@ test('saving a config re-diagnoses it in place: the panel and Problems update, t
   await panel.locator('#findings li[data-kind="dead-units"]').first().waitFor({ timeout: 30000 });
   // Lower the learning rate in the editor and save.
   // (Monaco renders spaces as U+00A0, which \s matches and a literal space does not.)
-  const lrLine = page.locator('.part.editor .editor-group-container.active .view-line', { hasText: /^\s*lr:\s3$/ }).first();
+  // :visible: the file can also be open, hidden, in the panel's editor group.
+  const lrLine = page.locator('.part.editor .view-line:visible', { hasText: /^\s*lr:\s3$/ }).first();
   await lrLine.waitFor().catch(async e => { await page.screenshot({ path: path.join(OUT, 'run-on-save-failure.png') }); throw e; });
   // Select the line's text after its indentation and retype it.
   await lrLine.click();
