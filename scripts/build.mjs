@@ -25,7 +25,7 @@ const builds = [
   { ...nodeCommon, entryPoints: { tensorboardWorker: 'src/worker/tensorboardWorker.ts' }, outdir: out },
   { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir: out, banner: { js: '#!/usr/bin/env node' } },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022',
-    entryPoints: { 'webview/panel': 'webview/panel.ts', 'webview/sidebar': 'webview/sidebar.ts' }, outdir: out },
+    entryPoints: { 'webview/panel': 'webview/panel.ts', 'webview/sidebar': 'webview/sidebar.ts', 'webview/explorer': 'webview/explorer.ts' }, outdir: out },
   // The HTML report inlines this script: always minified, no source map, so every report stays small.
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', minify: true, sourcemap: false,
     entryPoints: { 'webview/report': 'webview/report.ts' }, outdir: out },

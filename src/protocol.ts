@@ -117,6 +117,8 @@ export type HostToWebview =
   | { type: 'compare'; compare: CompareView }
   | { type: 'verification'; verification: VerificationView }
   | { type: 'tbRuns'; tb: TbRunsView }
+  /** The Activation Explorer: show this activation first and pick this layer of the run (from a hover's link). */
+  | { type: 'explorerFocus'; activation?: string; layer?: number }
   | { type: 'theme' };
 
 // ---- webview -> host ---------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ export function shadedRegions(name: ActivationName, lo: number, hi: number): { f
 }
 
 /** Draws `options.plugins.regions` as translucent bands behind the datasets. */
-const regionPlugin: Plugin = {
+export const regionPlugin: Plugin = {
   id: 'regions',
   beforeDatasetsDraw(chart, _args, opts: { bands?: { from: number; to: number; color: string }[] }) {
     const x = chart.scales.x;
@@ -51,7 +51,7 @@ const regionPlugin: Plugin = {
 };
 
 /** An axis title in the theme's text colour. */
-function axisTitle(theme: Theme, text: string) {
+export function axisTitle(theme: Theme, text: string) {
   return { display: true, text, color: theme.fg, font: { size: 11 }, padding: 2 };
 }
 
@@ -87,7 +87,7 @@ function setLogRange(chart: Chart, range: LogRange, axis = 'y'): void {
 }
 
 /** A linear x axis (steps, z) whose tick labels never repeat (12300 and 12340 are not both "1.23e4"). */
-function linearAxis(theme: Theme, title: string, maxTicksLimit = 8) {
+export function linearAxis(theme: Theme, title: string, maxTicksLimit = 8) {
   return { type: 'linear' as const, grid: { color: theme.grid }, title: axisTitle(theme, title),
     ticks: { color: theme.muted, maxTicksLimit,
       callback: (v: number | string, i: number, ticks: { value: number }[]) => distinctLabels(ticks.map(t => t.value))[i] ?? String(v) } };

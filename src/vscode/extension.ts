@@ -16,6 +16,7 @@ import type { Finding } from '../diagnosis/types';
 import type { CompareView } from '../protocol';
 import { verifySuggestionInEditor } from './verify';
 import { RunOnSave } from './runOnSave';
+import { ActivationExplorer } from './explorer';
 
 /** What activate() hands back: the in-host tests read state through it instead of poking at internals. */
 export interface ActivationLensApi {
@@ -81,6 +82,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
   });
   tensorboard.onDidUpdate(({ view, list }) => { if (view) panel.showView(view); sidebar.showTbRuns(list); });
   const problems = new ProblemsReporter(runs);
+  const explorer = new ActivationExplorer(context.extensionUri, runs);
 
   context.subscriptions.push(
     runs, panel, sidebar, problems, tensorboard, new RunOnSave(runs),
@@ -92,6 +94,8 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     vscode.commands.registerCommand('activationLens.run', (uri?: vscode.Uri) => runActive(uri instanceof vscode.Uri ? uri : undefined)),
     vscode.commands.registerCommand('activationLens.stop', () => runs.stop()),
     vscode.commands.registerCommand('activationLens.showPanel', () => panel.show()),
+    explorer,
+    vscode.commands.registerCommand('activationLens.openExplorer', (activation?: unknown, config?: unknown, layer?: unknown) => explorer.open(activation, config, layer)),
     vscode.commands.registerCommand('activationLens.compare', (layer?: number | 'all', uri?: vscode.Uri) =>
       compare(layer === 'all' || (Number.isInteger(layer) && (layer as number) >= 0) ? layer : undefined, uri instanceof vscode.Uri ? uri : undefined)),
     vscode.commands.registerCommand('activationLens.exportHtml', (target?: vscode.Uri) => exportHtml(runs, configDocument(), target instanceof vscode.Uri ? target : undefined)),

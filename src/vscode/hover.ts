@@ -54,6 +54,9 @@ export class ConfigHoverProvider implements vscode.HoverProvider {
     md.appendMarkdown(`| init | \`${a.recommendedInit}\` |\n\n`);
     const symbols = symbolsUsed(a.formula, a.derivative);
     if (symbols.length) md.appendMarkdown(`where ${symbols.join('; ')}\n\n`);
+    // The one command this hover may run (a trusted link, nothing else): every activation on this layer's inputs.
+    md.isTrusted = { enabledCommands: ['activationLens.openExplorer'] };
+    md.appendMarkdown(`[Compare every activation in the Activation Explorer](command:activationLens.openExplorer?${encodeURIComponent(JSON.stringify([name, doc.uri.toString(), layer.index]))})\n\n`);
     return md;
   }
 }

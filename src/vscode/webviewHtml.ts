@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
  * The HTML shell shared by the panel and the sidebar: a strict CSP with a per-load nonce, our bundled script and
  * stylesheet only (no remote content), and the VS Code theme variables doing the colours.
  */
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, script: 'panel' | 'sidebar', title: string): string {
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, script: 'panel' | 'sidebar' | 'explorer', title: string): string {
   const nonce = randomBytes(16).toString('base64');
   const js = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${script}.js`));
   const css = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'webview.css'));
