@@ -60,7 +60,7 @@ export class ActivationExplorer implements vscode.Disposable {
 
   private post(m: HostToWebview): void { void this.panel?.webview.postMessage(m); }
 
-  get visible(): boolean { return !!this.panel; }
+  get webviewPanel(): vscode.WebviewPanel | undefined { return this.panel; }
 
   dispose(): void { this.panel?.dispose(); for (const d of this.subscriptions) d.dispose(); }
 }

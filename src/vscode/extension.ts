@@ -24,6 +24,7 @@ export interface ActivationLensApi {
   panel: DiagnosticsPanel;
   problems: ProblemsReporter;
   tensorboard: TensorBoardSession;
+  explorer: ActivationExplorer;
   activationMs: number;
 }
 
@@ -112,7 +113,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     vscode.commands.registerCommand('activationLens.staleFix', () => vscode.window.showWarningMessage(
       'Activation Lens: the config changed since the run that made this finding; run diagnostics again to refresh it.')),
   );
-  return { runs, panel, problems, tensorboard, activationMs: performance.now() - t0 };
+  return { runs, panel, problems, tensorboard, explorer, activationMs: performance.now() - t0 };
 }
 
 /** The config to act on: the active editor's, else the last visible config editor's. */

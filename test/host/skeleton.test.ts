@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { api, hoverText, openConfig, plainHover, positionOf, waitFor } from './util';
 
-const COMMANDS = ['run', 'stop', 'showPanel', 'compare', 'exportHtml', 'newConfig', 'importKeras', 'importOnnx', 'diagnoseTensorBoard'].map(c => `activationLens.${c}`);
+const COMMANDS = ['run', 'stop', 'showPanel', 'compare', 'exportHtml', 'newConfig', 'importKeras', 'importOnnx', 'diagnoseTensorBoard', 'openExplorer'].map(c => `activationLens.${c}`);
 
 describe('extension in the real VS Code extension host', () => {
   it('registers every command of the manifest', async () => {
@@ -31,6 +31,15 @@ describe('extension in the real VS Code extension host', () => {
     assert.match(plainHover(text), /\*\*relu\*\* on dense_1 \(#0\)/);
     assert.match(text, /max\(0, ?x\)/);
     assert.match(text, /he_normal/);
+    // Its one command link opens the Activation Explorer on this activation and layer.
+    const link = /command:activationLens\.openExplorer\?([^)\s]+)/.exec(text);
+    assert.ok(link, text);
+    assert.deepEqual(JSON.parse(decodeURIComponent(link[1])), ['relu', editor.document.uri.toString(), 0]);
+    const lens = await api();
+    await vscode.commands.executeCommand('activationLens.openExplorer', ...JSON.parse(decodeURIComponent(link[1])));
+    const explorer = await waitFor('the Activation Explorer', () => lens.explorer.webviewPanel);
+    assert.equal(explorer.title, 'Activation Explorer');
+    explorer.dispose();
   });
 
   it('runs diagnostics in a worker and keeps the probe timeline', async () => {
