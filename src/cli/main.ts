@@ -19,7 +19,7 @@ import type { Finding, Severity } from '../diagnosis/types';
 import { buildReport, reportJson } from '../report/json';
 import { verificationTargets, verifySuggestion } from '../diagnosis/verify';
 import { renderHtmlReport } from '../report/html';
-import { diagnoseRunCommand } from '../tensorboard/diagnoseRun';
+import { diagnoseRunCommand } from './diagnoseRun';
 import { chooseEngine, isEngineName, type EngineChoice } from '../engine/select';
 import { pythonCandidates, TorchUnavailable } from '../engine/torch/python';
 import { trainTorch } from '../engine/torch/run';

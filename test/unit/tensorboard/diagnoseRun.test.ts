@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../../src/cli/main';
-import { diagnoseRun } from '../../../src/tensorboard/diagnoseRun';
+import { diagnoseRun } from '../../../src/cli/diagnoseRun';
 import { LAYERS_TAG } from '../../../src/tensorboard/run';
 import { EventFileWriter } from '../../../src/tensorboard/writer';
 

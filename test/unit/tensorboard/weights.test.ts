@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Trainer } from '../../../src/core/train';
 import { Rng } from '../../../src/core/rng';
 import { diagnoseTbRun } from '../../../src/tensorboard/diagnose';
-import { diagnoseRun } from '../../../src/tensorboard/diagnoseRun';
+import { diagnoseRun } from '../../../src/cli/diagnoseRun';
 import { decodeEvent, encodeEvent, type TbHistogram } from '../../../src/tensorboard/events';
 import { logWeights } from '../../../src/tensorboard/fromCore';
 import { readLogdir } from '../../../src/tensorboard/logdir';
@@ -311,6 +311,21 @@ describe('tensorboard: weights from histograms', function () {
       assert.ok(run.timeline.every(p => p.layers[2].deadFraction === null));
       assert.ok(run.timeline.every(p => p.layers[1].saturatedFraction !== null));
     });
+  });
+
+  it('diagnose-run --html never replaces an input and fails on a bad path before reading the logs', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-whtml-'));
+    const log = path.join(dir, 'events.out.tfevents.1');
+    fs.copyFileSync(path.join(FIXTURES, '01-pytorch-linear-weights.tfevents'), log);
+    const before = fs.readFileSync(log);
+    const onInput = await cli([log, '--html', log]);
+    assert.equal(onInput.code, 2);
+    assert.match(onInput.err, /cannot write --html/);
+    assert.ok(fs.readFileSync(log).equals(before), 'the event file is untouched');
+    const missingDir = await cli([log, '--html', path.join(dir, 'no', 'such', 'r.html')]);
+    assert.equal(missingDir.code, 2);
+    assert.equal(missingDir.err.trim().split('\n').length, 1, missingDir.err);
+    assert.ok(!/\n\s+at /.test(missingDir.err), 'no stack trace');
   });
 
   it('diagnose-run --html writes the report with the weights table; --model gives the fan-in of a conv layer', async () => {

@@ -8,16 +8,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError, formatProblem, type Thresholds } from '../model';
-import { InputFailure, loadConfig } from '../cli/input';
+import { InputFailure, checkOutputPath, loadConfig } from './input';
 import { formatNumber as fmt } from '../format';
 import type { Finding, Severity } from '../diagnosis/types';
 import { REPORT_SCHEMA_ID, type Report } from '../report/json';
 import { renderHtmlReport } from '../report/html';
-import { diagnoseTbRun } from './diagnose';
-import { logdirFromConfig, readLogdir, type LogdirOptions } from './logdir';
-import type { TbRun } from './run';
-import { modelShapes } from './modelShapes';
-import type { ModelShapes } from './weightRules';
+import { diagnoseTbRun } from '../tensorboard/diagnose';
+import { logdirFromConfig, readLogdir, type LogdirOptions } from '../tensorboard/logdir';
+import type { TbRun } from '../tensorboard/run';
+import { modelShapes } from '../tensorboard/modelShapes';
+import type { ModelShapes } from '../tensorboard/weightRules';
 
 export interface CliIo {
   stdout: { write(s: string): unknown };
@@ -92,6 +92,13 @@ export async function diagnoseRun(argv: string[], io: CliIo): Promise<number> {
   try { args = parseArgs(argv); } catch (e) {
     io.stderr.write(`${(e as Error).message}\n${DIAGNOSE_RUN_USAGE}\n`);
     return 2;
+  }
+  // Before any log is read: a report must never replace an input, and a bad path fails now, not after the work.
+  if (args.html) {
+    try { checkOutputPath('--html', args.html, [args.logdir, ...(args.model ? [args.model] : [])]); } catch (e) {
+      io.stderr.write(`${(e as Error).message}\n`);
+      return 2;
+    }
   }
   let runs: TbRun[];
   let shapes: ModelShapes = {};
