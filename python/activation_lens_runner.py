@@ -660,7 +660,7 @@ class Runner:
                 gd = g.double() * gs
                 v = slot.setdefault("v", torch.zeros_like(p))
                 v.copy_(rho * v.double() + (1 - rho) * gd * gd)
-                u = -lr * gd / (torch.sqrt(v.double()) + eps) - dl * p.double()
+                u = -lr * gd / torch.sqrt(v.double() + eps) - dl * p.double()   # Keras 3: epsilon inside the sqrt, as the core
             p.add_(u.to(p.dtype))
             if measure and is_kernel:
                 self.last_update_sq[id(p)] = float((u.double() ** 2).sum())
