@@ -51,23 +51,24 @@ if (built && !fs.existsSync(path.join(root, 'dist/gemm.wasm'))) {
   console.log('build: dist/gemm.wasm is missing (the AssemblyScript kernels did not compile): the tests need them.');
   totals.failed++; built = false;
 }
+// Setup first: it also installs the Debian torch/onnx packages that unit tests use as oracles (they skip without).
+let setupOk = false;
+if (built && !process.env.UNIT_ONLY) {
+  const setup = await run(['bash', ['scripts/setup-vscode-test.sh']]);
+  setupOk = setup.code === 0;
+  if (!setupOk) { totals.failed++; console.log('setup of the VS Code test environment failed: see the message above.'); }
+}
 if (built) {
   count('unit', await run(npx('mocha', '--require', 'tsx/cjs', '--reporter', 'spec', 'test/unit/**/*.test.ts')), /(\d+) passing/, /(\d+) failing/);
 }
-if (built && !process.env.UNIT_ONLY) {
-  const setup = await run(['bash', ['scripts/setup-vscode-test.sh']]);
-  if (setup.code !== 0) {
-    totals.failed++;
-    console.log('setup of the VS Code test environment failed: see the message above.');
-  } else {
-    count('in-host', await run(['node', ['test/tools/run-host-tests.mjs']]), /host: (\d+) passed/, /host: \d+ passed, (\d+) failed/);
-    const packed = await step('package .vsix', ['npm', ['run', 'package', '--silent']]);
-    if (packed) {
-      fs.mkdirSync(path.join(root, 'test-output'), { recursive: true });
-      count('ui', await run(['node', ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', '--test-reporter-destination=stdout',
-        '--test-reporter=tap', `--test-reporter-destination=${path.join(root, 'test-output/ui.tap')}`,
-        ...fs.readdirSync(path.join(root, 'test/ui')).filter(f => f.endsWith('.test.mjs')).sort().map(f => `test/ui/${f}`)]]), /ℹ pass (\d+)/, /ℹ fail (\d+)/);
-    }
+if (built && setupOk) {
+  count('in-host', await run(['node', ['test/tools/run-host-tests.mjs']]), /host: (\d+) passed/, /host: \d+ passed, (\d+) failed/);
+  const packed = await step('package .vsix', ['npm', ['run', 'package', '--silent']]);
+  if (packed) {
+    fs.mkdirSync(path.join(root, 'test-output'), { recursive: true });
+    count('ui', await run(['node', ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${path.join(root, 'test-output/ui.tap')}`,
+      ...fs.readdirSync(path.join(root, 'test/ui')).filter(f => f.endsWith('.test.mjs')).sort().map(f => `test/ui/${f}`)]]), /ℹ pass (\d+)/, /ℹ fail (\d+)/);
   }
 }
 console.log(`${totals.passed} passed, ${totals.failed} failed`);
