@@ -50,7 +50,7 @@ describe('Restricted Mode (untrusted workspace)', function () {
     assert.equal(lens.tensorboard.view, undefined);
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
     const titles = lenses.map(l => l.command?.title ?? '');
-    assert.ok(titles.some(t => t.startsWith('dense_1:')), titles.join(' | '));
+    assert.ok(titles.some(t => t.startsWith('dense_1 (#0):')), titles.join(' | '));
     assert.ok(!titles.some(t => /Run diagnostics/.test(t)), titles.join(' | '));
   });
 
