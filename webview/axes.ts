@@ -16,9 +16,9 @@ const finitePositive = (v: number) => v > 0 && Number.isFinite(v);
 /**
  * The range of a log axis for `values` (non-finite ones ignored): every positive value lies strictly inside it,
  * and when some value is exactly 0 a floor lies well below the smallest positive one, so a zero never reads as
- * "small but measured".
+ * "small but measured". `bars`: the values are bars, drawn from the axis minimum up.
  */
-export function logRange(values: Iterable<number>): LogRange {
+export function logRange(values: Iterable<number>, opts: { bars?: boolean } = {}): LogRange {
   let lo = Infinity, hi = -Infinity, zero = false;
   for (const v of values) {
     if (v === 0) zero = true;
@@ -28,7 +28,9 @@ export function logRange(values: Iterable<number>): LogRange {
   // A single value gets a third of a decade around it; a narrow spread (a flat loss) is not flattened further.
   const span = hi > lo ? Math.max(Math.log10(hi / lo), 0.01) : 0.3;
   const pad = Math.pow(10, 0.08 * span);
-  let min = lo / pad;
+  // Bars grow from the axis minimum: leave the smallest a third of the height (or half a decade), so it does not read as
+  // nearly nothing next to the others.
+  let min = opts.bars ? lo / Math.pow(10, Math.max(0.5, span / 2)) : lo / pad;
   const max = hi * pad;
   let floor: number | undefined;
   if (zero) {

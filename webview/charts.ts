@@ -304,7 +304,7 @@ export class RunCharts {
       plugins: [floorPlugin],
     }), c => {
       const stats = layers.map(l => last?.layers[l.index]);
-      const range = logRange(stats.map(s => s?.gradRms ?? NaN));
+      const range = logRange(stats.map(s => s?.gradRms ?? NaN), { bars: true });
       setLogRange(c, range);
       c.data.labels = layers.map(l => l.name);
       const ds = c.data.datasets[0];

@@ -1,6 +1,6 @@
 // The exported HTML report in a plain browser (no workbench): accessible (axe-core: no serious or critical
 // violations, light and dark), charts that show every value with distinct ticks and axis titles, and a layer table
-// that keeps its key columns without horizontal scrolling in a 420 px window. Screenshot: report.png.
+// that keeps its key columns without horizontal scrolling in a 420 px window. Screenshot: report-charts.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -22,8 +22,8 @@ before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
   // The dying-relu example (relu layers dying, a softmax output), as it ran, and with its last probe as the issue
   // saw it: both relu layers fully dead, their gradient exactly 0 (the evidence of the finding).
-  report = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'diagnose', path.join(ROOT, 'examples/dying-relu-high-lr.nn.yaml'),
-    '--json', '--fail-on', 'never'], { encoding: 'utf8' }));
+  report = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'diagnose', 'examples/dying-relu-high-lr.nn.yaml',
+    '--json', '--fail-on', 'never'], { encoding: 'utf8', cwd: ROOT }));
   const dead = structuredClone(report);
   const last = dead.timeline.at(-1);
   for (const l of dead.model.layers) if (l.activation === 'relu') Object.assign(last.layers[l.index], { gradRms: 0, deadFraction: 1 });
@@ -74,7 +74,7 @@ test('the report charts draw every layer with distinct ticks and axis titles, so
   // The per-layer curves share the width: at 1200 px the first two sit side by side.
   const [a, b] = await page.locator('.curves canvas').evaluateAll(cs => cs.slice(0, 2).map(c => c.getBoundingClientRect().toJSON()));
   assert.ok(Math.abs(a.top - b.top) < 2 && b.left > a.right, `curves stacked: ${JSON.stringify([a, b])}`);
-  await page.screenshot({ path: path.join(OUT, 'report.png') });
+  await page.locator('#charts').screenshot({ path: path.join(OUT, 'report-charts.png') });
   await page.close();
 });
 

@@ -77,3 +77,12 @@ describe('linear ticks', () => {
     assert.deepEqual(logTicks({ min: 0, max: 1 }), []);
   });
 });
+
+describe('log axis of bars', () => {
+  it('leaves the smallest bar at least a third of the height (2.79e-4 next to 1.78e-3 was a sliver)', () => {
+    const r = logRange([7.13e-4, 2.79e-4, 1.78e-3], { bars: true });
+    const height = (v: number) => Math.log10(v / r.min) / Math.log10(r.max / r.min);
+    assert.ok(height(2.79e-4) >= 1 / 3, `smallest bar at ${height(2.79e-4)} of the axis`);
+    assert.ok(height(1.78e-3) < 1);
+  });
+});
