@@ -98,7 +98,12 @@ function draw(): void {
   charts.update({ layers: view.layers, timeline: view.timeline, lossCurve: view.lossCurve });
 }
 
+let findingsKey = '';
 function drawFindings(v: RunView): void {
+  // Rebuilt only when they change: a redraw (any message) must not take the keyboard focus off an Apply button.
+  const key = JSON.stringify([v.configUri, v.source, v.findings, v.suggestions, v.missing]);
+  if (key === findingsKey) return;
+  findingsKey = key;
   if (!v.findings) { findingsBox.replaceChildren(); return; }
   const list = el('ul', { class: 'findings', id: 'findings' });
   v.findings.forEach((f, fi) => {
