@@ -65,7 +65,7 @@ export function resolveThresholds(...overrides: (Thresholds | undefined)[]): Rec
   for (const o of overrides) {
     if (!o) continue;
     for (const [k, v] of Object.entries(o)) {
-      if (k in t && typeof v === 'number' && Number.isFinite(v)) t[k as ThresholdKey] = v;
+      if (Object.hasOwn(t, k) && typeof v === 'number' && Number.isFinite(v)) t[k as ThresholdKey] = v;
     }
   }
   return t;
@@ -77,7 +77,7 @@ export function resolveThresholds(...overrides: (Thresholds | undefined)[]): Rec
  */
 export function thresholdProblems(diagnostics: Thresholds, spans: Record<string, Span>): InputProblem[] {
   const known = Object.keys(DEFAULT_THRESHOLDS);
-  return Object.keys(diagnostics).filter(k => !known.includes(k)).map(k => ({
+  return Object.keys(diagnostics).filter(k => !Object.hasOwn(DEFAULT_THRESHOLDS, k)).map(k => ({
     severity: 'warning' as const,
     message: `unknown threshold "${k}", it is ignored${didYouMean(k, known)}`,
     span: spans[`diagnostics.${k}`] ?? spans.diagnostics,

@@ -145,6 +145,18 @@ describe('CLI: hostile workspace', function () {
     const layers = JSON.parse(r.out).model.layers as { name: string; activation: string | null }[];
     assert.deepEqual(layers.map(l => [l.name, l.activation]), [['constructor', 'tanh'], ['toString', null], ['__proto__', null], ['hasOwnProperty', null]]);
   });
+
+  it('--threshold with a key that is no threshold (constructor, a typo) is a usage error (exit 2), not silently ignored', () => {
+    const logs = path.join(dir, 'logs');
+    for (const [arg, expected] of [['constructor=1', /unknown threshold "constructor"/], ['dead_warnin=0.4', /unknown threshold "dead_warnin" \(did you mean "dead_warning"\?\)/]] as const) {
+      const r = cli(['diagnose-run', logs, '--threshold', arg], dir);
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err.split('\n')[0], expected);
+      assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
+    }
+    const ok = cli(['diagnose-run', logs, '--json', '--fail-on', 'never', '--threshold', 'dead_warning=0.4'], dir);
+    assert.equal(ok.code, 0, ok.err);
+  });
 });
 
 describe('safeText', () => {
