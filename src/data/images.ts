@@ -2,9 +2,11 @@
  * Image folders in torchvision's ImageFolder layout (`root/<class>/<image>.png`, classes in sorted order),
  * decoded here without native code and resized to the model's input [h, w, c] with bilinear interpolation,
  * pixel values scaled to [0, 1]. PNG is decoded with node's zlib (all color types, bit depths 1-16, no
- * interlacing); JPEG needs a decoder this build does not have and is refused by name.
+ * interlacing); JPEG (baseline and progressive, gray or YCbCr) with jpeg-js, pure JavaScript, after our own
+ * look at the frame header so that a file claiming a huge size is refused before anything is allocated.
  */
 import * as zlib from 'node:zlib';
+import { decode as jpegJsDecode } from 'jpeg-js';
 
 export class ImageError extends Error {}
 
@@ -85,6 +87,68 @@ export function decodePng(buf: Uint8Array, what = 'the image'): Image {
     prev.set(cur);
   }
   return { width, height, channels, pixels };
+}
+
+/** What a JPEG's frame header (SOFn) says, read by walking the marker segments up to it. */
+interface JpegFrame { marker: number; width: number; height: number; components: number; end: number }
+
+function jpegFrame(buf: Uint8Array, what: string): JpegFrame {
+  let p = 2;
+  while (p + 4 <= buf.length) {
+    if (buf[p] !== 0xff) fail(`${what} is a damaged JPEG (no marker at byte ${p})`);
+    const marker = buf[p + 1];
+    if (marker === 0xff) { p++; continue; } // fill byte
+    const len = (buf[p + 2] << 8) | buf[p + 3];
+    if (len < 2 || p + 2 + len > buf.length) fail(`${what} is a truncated JPEG (its header ends early)`);
+    // SOF0-15 except DHT (C4), JPG (C8) and DAC (CC).
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (len < 8) fail(`${what} has a damaged JPEG frame header`);
+      return { marker, height: (buf[p + 5] << 8) | buf[p + 6], width: (buf[p + 7] << 8) | buf[p + 8], components: buf[p + 9], end: p + 2 + len };
+    }
+    if (marker === 0xda || marker === 0xd9) break; // scan or end before any frame header
+    p += 2 + len;
+  }
+  return fail(`${what} is a truncated or damaged JPEG (no frame header)`);
+}
+
+/** Bytes jpeg-js may allocate for one image: its coefficient blocks (4 bytes a sample) and the output. */
+const JPEG_MEMORY_MB = Math.ceil((MAX_PIXELS * 3 * 4 * 1.5 + MAX_PIXELS * 3) / 2 ** 20);
+
+/** A JPEG (baseline or progressive; gray or color) as gray or RGB floats in [0, 1]. */
+export function decodeJpeg(buf: Uint8Array, what = 'the image'): Image {
+  if (!isJpeg(buf)) fail(`${what} is not a JPEG file`);
+  const f = jpegFrame(buf, what);
+  if (f.marker === 0xc3 || f.marker === 0xc7 || f.marker === 0xcb || f.marker === 0xcf) fail(`${what} is a lossless JPEG, which this decoder does not read: save it as a baseline or progressive JPEG or a PNG`);
+  if (f.marker >= 0xc9) fail(`${what} uses arithmetic coding, which this decoder does not read: save it as a baseline or progressive JPEG or a PNG`);
+  if (!f.width || !f.height) fail(`${what} has no image size in its JPEG header`);
+  if (f.width * f.height > MAX_PIXELS) fail(`${what} is ${f.width}x${f.height}: more than ${MAX_PIXELS} pixels`);
+  if (f.components !== 1 && f.components !== 3) fail(`${what} is a ${f.components === 4 ? 'CMYK' : `${f.components}-component`} JPEG: save it as gray or RGB`);
+  let out: { width: number; height: number; data: Uint8Array };
+  try {
+    out = jpegJsDecode(buf, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: JPEG_MEMORY_MB });
+  } catch (e) {
+    // A file cut short (a partial download) has no end-of-image marker after its frame (in the scans 0xFF is
+    // always followed by 0 or a restart marker); say so rather than the decoder's words.
+    let eoi = false;
+    for (let i = f.end; i + 1 < buf.length && !eoi; i++) eoi = buf[i] === 0xff && buf[i + 1] === 0xd9;
+    const why = String((e as Error)?.message ?? e).split('\n')[0];
+    return fail(eoi ? `${what} is a damaged JPEG (${why})` : `${what} is a truncated JPEG (it ends before its end-of-image marker; the decoder says: ${why})`);
+  }
+  if (out.width !== f.width || out.height !== f.height) fail(`${what} is a damaged JPEG (decoded ${out.width}x${out.height}, the header says ${f.width}x${f.height})`);
+  const n = f.width * f.height;
+  const channels: 1 | 3 = f.components === 1 ? 1 : 3;
+  const pixels = new Float32Array(n * channels);
+  // jpeg-js writes RGB triples even for gray images (the gray value three times).
+  if (channels === 1) for (let i = 0; i < n; i++) pixels[i] = out.data[3 * i] / 255;
+  else for (let i = 0; i < 3 * n; i++) pixels[i] = out.data[i] / 255;
+  return { width: f.width, height: f.height, channels, pixels };
+}
+
+/** A PNG or JPEG by its signature. */
+export function decodeImage(buf: Uint8Array, what = 'the image'): Image {
+  if (isPng(buf)) return decodePng(buf, what);
+  if (isJpeg(buf)) return decodeJpeg(buf, what);
+  return fail(`${what} is neither a PNG nor a JPEG image`);
 }
 
 /** Resized (bilinear, align corners off as in PIL/torchvision) to h x w with c channels (gray <-> RGB). */

@@ -8,7 +8,7 @@ import { InputError, type Dataset, type InputProblem, type NetworkConfig } from 
 import { Rng } from '../core/rng';
 import { layerShapes } from '../core/network';
 import { ArrayFormatError, parseIdx, parseNpy, parseNpz, MAX_ARRAY_BYTES, type NdArray } from './arrays';
-import { decodePng, ImageError, isJpeg, isPng, resizeTo } from './images';
+import { decodeImage, ImageError, resizeTo } from './images';
 import * as fs from 'node:fs';
 import { readUserFile } from '../io/userFile';
 import { columnName, parseCsvData } from './csv';
@@ -156,7 +156,7 @@ function arrayRaw(config: NetworkConfig, baseDir: string, root?: string): Raw {
 /** At most this many images are read from a folder (more is a data set to subsample first). */
 const MAX_IMAGES = 100_000;
 
-/** ImageFolder: class sub-folders (sorted, as torchvision) of PNG images, resized to model.input. */
+/** ImageFolder: class sub-folders (sorted, as torchvision) of PNG / JPEG images, resized to model.input. */
 function imageFolderRaw(config: NetworkConfig, baseDir: string, root?: string): Raw {
   const d = config.data;
   const dir = path.resolve(baseDir, d.path!);
@@ -175,7 +175,7 @@ function imageFolderRaw(config: NetworkConfig, baseDir: string, root?: string): 
     const names = fs.readdirSync(path.join(dir, cls)).filter(f => /\.(png|jpe?g)$/i.test(f)).sort();
     for (const f of names) if (files.length < MAX_IMAGES) files.push({ file: path.join(cls, f), label });
   });
-  if (!files.length) fail(config, `${d.path} has no .png images in its class folders`, 'data.path');
+  if (!files.length) fail(config, `${d.path} has no .png or .jpg images in its class folders`, 'data.path');
   // Interleave the classes so that a samples cap keeps every class.
   const byClass = classes.map((_, k) => files.filter(f => f.label === k));
   const order: typeof files = [];
@@ -188,9 +188,7 @@ function imageFolderRaw(config: NetworkConfig, baseDir: string, root?: string): 
     const { file, label } = order[i];
     const rel = path.join(d.path!, file);
     const bytes = readData(config, baseDir, rel, 'data.path', root);
-    if (isJpeg(bytes)) fail(config, `${rel} is a JPEG: this build decodes PNG images only (convert with: mogrify -format png *.jpg)`, 'data.path');
-    if (!isPng(bytes)) fail(config, `${rel} is not a PNG image`, 'data.path');
-    try { resizeTo(decodePng(bytes, rel), h, w, c, x, i * per); } catch (e) {
+    try { resizeTo(decodeImage(bytes, rel), h, w, c, x, i * per); } catch (e) {
       if (e instanceof ImageError) fail(config, e.message, 'data.path');
       throw e;
     }

@@ -28,7 +28,7 @@ export const SOURCES: Record<DataSourceName, SourceInfo> = {
   npy: { description: 'NumPy .npy arrays: path the inputs [N, ...], target the labels [N] or targets [N, k]', keys: ['path', 'target', 'normalize', 'samples'], defaults: { samples: 0, noise: 0 }, kind: 'file' },
   npz: { description: 'a NumPy .npz archive: inputs x (or x_train, X, ...), labels y (or y_train, ...; target names another)', keys: ['path', 'target', 'normalize', 'samples'], defaults: { samples: 0, noise: 0 }, kind: 'file' },
   idx: { description: 'IDX files as MNIST ships them (gzipped or not): path the images, target the labels', keys: ['path', 'target', 'normalize', 'samples'], defaults: { samples: 0, noise: 0 }, kind: 'file' },
-  images: { description: 'a folder of class sub-folders of PNG images (torchvision ImageFolder), resized to model.input', keys: ['path', 'samples'], defaults: { samples: 0, noise: 0 }, kind: 'file' },
+  images: { description: 'a folder of class sub-folders of PNG or JPEG images (torchvision ImageFolder), resized to model.input', keys: ['path', 'samples'], defaults: { samples: 0, noise: 0 }, kind: 'file' },
   tensorboard: { description: 'statistics read from TensorBoard event files', keys: ['logdir', 'tags'], defaults: { samples: 0, noise: 0 }, kind: 'logs' },
 };
 

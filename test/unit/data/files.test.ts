@@ -1,15 +1,16 @@
 /**
- * Real-data sources: NumPy .npy/.npz, MNIST's IDX files and ImageFolder PNGs, checked against what numpy and
- * PIL wrote (scripts/fixtures/make-data-fixtures.py records it in expected.json), end to end through
+ * Real-data sources: NumPy .npy/.npz, MNIST's IDX files and ImageFolder PNGs and JPEGs, checked against what
+ * numpy and PIL (libjpeg-turbo for JPEG) wrote and decoded (scripts/fixtures/make-data-fixtures.py records it in expected.json), end to end through
  * parseConfigText + loadDataset, and refusing malformed files with a message at data.path / data.target.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseConfigText } from '../../../src/config';
 import { loadDataset } from '../../../src/data';
 import { parseIdx, parseNpy, parseNpz, ArrayFormatError } from '../../../src/data/arrays';
-import { decodePng, ImageError, resizeTo } from '../../../src/data/images';
+import { decodeJpeg, decodePng, ImageError, resizeTo } from '../../../src/data/images';
 import { Rng } from '../../../src/core/rng';
 import { InputError } from '../../../src/model';
 
@@ -99,6 +100,59 @@ describe('data from files: npy, npz, IDX, ImageFolder', function () {
     assert.equal(seen.size, 10, 'each image once');
   });
 
+  // jpeg-js and libjpeg-turbo round their IDCTs differently: a few levels apart. For 4:2:0 chroma libjpeg-turbo
+  // interpolates ("fancy upsampling") where jpeg-js repeats each chroma sample, so edges differ more there.
+  const jpegTolerance = (name: string) => name.includes('420') ? { max: 12 / 255, mean: 3 / 255 } : { max: 3 / 255, mean: 1 / 255 };
+  it('JPEG gray, RGB 4:4:4, RGB 4:2:0 and progressive decode to the pixels PIL (libjpeg-turbo) decodes', () => {
+    for (const [name, e] of Object.entries(exp.jpeg.images as Record<string, { mode: string; size: number[]; rgb: number[] }>)) {
+      const img = decodeJpeg(read(path.join('jpeg', name)), name);
+      assert.deepEqual([img.width, img.height], e.size, name);
+      assert.equal(img.channels, e.mode === 'L' ? 1 : 3, name);
+      const tol = jpegTolerance(name);
+      let sum = 0;
+      for (let i = 0; i < img.width * img.height; i++) for (let c = 0; c < 3; c++) {
+        const d = Math.abs((img.channels === 3 ? img.pixels[i * 3 + c] : img.pixels[i]) - e.rgb[i * 3 + c]);
+        assert.ok(d <= tol.max + 1e-6, `${name} pixel ${i} channel ${c}: off by ${d * 255} levels`);
+        sum += d;
+      }
+      assert.ok(sum / (img.width * img.height * 3) <= tol.mean, `${name}: mean difference ${sum / (img.width * img.height * 3) * 255} levels`);
+    }
+  });
+
+  it('ImageFolder of JPEGs: every sample is one of its class\'s images as PIL decodes it', () => {
+    const { data } = load('data: {source: images, path: jpeg, validation: 0.25}\nmodel:\n  input: [12, 16, 3]\n  layers: [{type: flatten}, {type: dense, units: 2, activation: softmax}]\n');
+    assert.deepEqual(data.classNames, exp.jpeg.classes);
+    assert.equal(data.train.n + data.val.n, 8);
+    const per = 12 * 16 * 3;
+    const seen = new Set<string>();
+    for (const s of [data.train, data.val]) for (let i = 0; i < s.n; i++) {
+      const x = s.x.subarray(i * per, (i + 1) * per);
+      const refs = Object.entries(exp.jpeg.images as Record<string, { rgb: number[] }>).filter(([k]) => k.startsWith(`${exp.jpeg.classes[s.y[i]]}/`));
+      const match = refs.find(([k, ref]) => ref.rgb.every((v, j) => Math.abs(v - x[j]) <= jpegTolerance(k).max + 1e-6));
+      assert.ok(match, `sample ${i} of class ${s.y[i]} matches none of its class's JPEGs`);
+      seen.add(match[0]);
+    }
+    assert.equal(seen.size, 8, 'each image once');
+  });
+
+  it('a truncated JPEG and one whose header claims 65535x65535 are refused by name at data.path, nothing allocated', () => {
+    assert.throws(() => decodeJpeg(read('jpeg-bad/truncated.jpg'), 'truncated.jpg'), (e: Error) => e instanceof ImageError && /^truncated\.jpg is a truncated JPEG/.test(e.message));
+    const before = process.memoryUsage().arrayBuffers;
+    assert.throws(() => decodeJpeg(read('jpeg-bad/bomb.jpg'), 'bomb.jpg'), (e: Error) => e instanceof ImageError && /^bomb\.jpg is 65535x65535: more than 16777216 pixels/.test(e.message));
+    // 65535^2 RGB pixels would be 12 GB; the header check refuses before the decoder allocates its blocks.
+    assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 2 ** 20);
+    for (const bad of ['truncated.jpg', 'bomb.jpg']) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-jpeg-'));
+      try {
+        for (const cls of ['a', 'b']) { fs.mkdirSync(path.join(dir, cls)); fs.copyFileSync(path.join(DIR, 'jpeg/cat/1-RGB.jpg'), path.join(dir, cls, '0.jpg')); }
+        fs.copyFileSync(path.join(DIR, 'jpeg-bad', bad), path.join(dir, 'b', '1.jpg'));
+        const r = parseConfigText('data: {source: images, path: imgs}\nmodel:\n  input: [12, 16, 3]\n  layers: [{type: flatten}, {type: dense, units: 2, activation: softmax}]\n', path.join(path.dirname(dir), 'net.nn.yaml'));
+        const cfg = { ...r.config!, data: { ...r.config!.data, path: path.basename(dir) } };
+        assert.throws(() => loadDataset(cfg, path.dirname(dir)), (e: InputError) => e instanceof InputError && e.message.includes(path.join(path.basename(dir), 'b', '1.jpg')) && e.problem.span!.start.line === 0 && /truncated JPEG|65535x65535/.test(e.message));
+      } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+    }
+  });
+
   it('resizing: bilinear down-sampling averages, gray <-> RGB conversion uses the luminance weights', () => {
     const img = { width: 2, height: 2, channels: 3 as const, pixels: Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1]) };
     const out = new Float32Array(1);
@@ -116,8 +170,8 @@ describe('data from files: npy, npz, IDX, ImageFolder', function () {
     assert.ok(noTarget.problems.some(p => /needs "target": the file with the labels/.test(p.message)));
   });
 
-  it('1,000 mutated npy/npz/IDX/PNG buffers give an ArrayFormatError / ImageError or a value, never another exception', () => {
-    const seeds = ['x.npy', 'x-f8-be.npy', 'mnist-like.npz', 'xy-compressed.npz', 'images-idx3-ubyte', 'labels-idx1-ubyte.gz', 'images/cat/1-RGB.png', 'images/dog/3-P.png'].map(f => [f, read(f)] as const);
+  it('1,000 mutated npy/npz/IDX/PNG/JPEG buffers give an ArrayFormatError / ImageError or a value, never another exception', () => {
+    const seeds = ['x.npy', 'x-f8-be.npy', 'mnist-like.npz', 'xy-compressed.npz', 'images-idx3-ubyte', 'labels-idx1-ubyte.gz', 'images/cat/1-RGB.png', 'images/dog/3-P.png', 'jpeg/cat/0-L.jpg', 'jpeg/dog/2-RGB-420.jpg', 'jpeg/cat/3-RGB-progressive.jpg'].map(f => [f, read(f)] as const);
     const rng = new Rng(11);
     for (let i = 0; i < 1000; i++) {
       const [name, good] = seeds[i % seeds.length];
@@ -128,6 +182,7 @@ describe('data from files: npy, npz, IDX, ImageFolder', function () {
         if (name.endsWith('.npy')) parseNpy(bytes);
         else if (name.endsWith('.npz')) for (const get of parseNpz(bytes).values()) get();
         else if (name.endsWith('.png')) decodePng(bytes);
+        else if (name.endsWith('.jpg')) decodeJpeg(bytes);
         else parseIdx(bytes);
       } catch (e) {
         assert.ok(e instanceof ArrayFormatError || e instanceof ImageError, `input ${i} (${name}): ${(e as Error).stack}`);
