@@ -15,7 +15,7 @@ export const GROUPS = {
   losses: { mutate: ['src/core/losses.ts'], spec: [core('losses'), core('gradients'), core('tfjs-oracle'), core('training')] },
   // One file per group here: train.ts and probes.ts are covered by the slow end-to-end training tests.
   optimizers: { mutate: ['src/core/optimizers.ts'], spec: [core('optimizer-rules'), core('tfjs-oracle'), core('batchnorm-dropout')] },
-  probes: { mutate: ['src/core/probes.ts'], spec: [core('saturation'), core('training'), core('batchnorm-dropout')] },
+  probes: { mutate: ['src/core/probes.ts'], spec: [core('probes'), core('saturation'), core('batchnorm-dropout')] },
   train: { mutate: ['src/core/train.ts'], spec: [core('optimizer-rules'), core('saturation'), core('training'), core('tfjs-oracle')] },
   diagnosis: {
     mutate: ['src/diagnosis/runRules.ts', 'src/diagnosis/staticRules.ts', 'src/diagnosis/suggestions.ts', 'src/diagnosis/trials.ts'],

@@ -1,0 +1,154 @@
+/**
+ * The per-layer statistics of a probe (SPEC §4), every expected value computed by hand: the helpers of
+ * probes.ts on small arrays, and LayerProbe through the real Trainer probe on a network whose values are
+ * known exactly (an activation layer first sees the input itself; a dense layer with `ones` weights and zero
+ * bias passes its single input through). MSE is Keras': mean over rows and width, so dL/da = 2 (a - y) / (rows n).
+ */
+import assert from 'node:assert/strict';
+import type { Dataset } from '../../../src/model';
+import { chooseEdges, deadFraction, fractionWhere, histogram, meanStd } from '../../../src/core/probes';
+import { Trainer } from '../../../src/core/train';
+import { makeConfig, type LayerInput } from './helpers';
+
+const f32 = (v: number[]) => Float32Array.from(v);
+const close = (got: number | null, want: number, what: string, tol = 1e-6) =>
+  assert.ok(got !== null && Math.abs(got - want) <= tol * Math.max(1, Math.abs(want)), `${what}: ${got} vs ${want}`);
+const closeAll = (got: number[], want: number[], what: string) => {
+  assert.equal(got.length, want.length, `${what}: length`);
+  got.forEach((g, i) => close(g, want[i], `${what}[${i}]`, 1e-9));
+};
+
+describe('probe helpers, hand-computed', () => {
+  it('meanStd: population moments of the first n values, NaN and ±Infinity skipped', () => {
+    const a = meanStd(f32([1, 2, 3, 4]), 4); // mean 2.5, variance (2.25 + .25 + .25 + 2.25) / 4 = 1.25
+    close(a.mean, 2.5, 'mean'); close(a.std, Math.sqrt(1.25), 'std'); assert.equal(a.finite, 4);
+    const b = meanStd(f32([1, NaN, 3, Infinity, -Infinity, 1000]), 5); // finite: 1 and 3; 1000 lies past n
+    close(b.mean, 2, 'mean'); close(b.std, 1, 'std'); assert.equal(b.finite, 2);
+    const c = meanStd(f32([-2, -4]), 2);
+    close(c.mean, -3, 'negative mean'); close(c.std, 1, 'negative std');
+    assert.deepEqual(meanStd(f32([NaN, Infinity]), 2), { mean: 0, std: 0, finite: 0 });
+    assert.deepEqual(meanStd(f32([5]), 0), { mean: 0, std: 0, finite: 0 });
+  });
+
+  it('chooseEdges: [min, max] widened by 10% of the span, or ±1.2 max|x| when symmetric', () => {
+    closeAll(chooseEdges(f32([3, 1, 2, 100]), 3, false, 2), [0.8, 2, 3.2], 'span 2, pad 0.2; 100 lies past n');
+    closeAll(chooseEdges(f32([-1, 2, 0.5]), 3, true, 2), [-2.4, 0, 2.4], 'symmetric: r = 1.2 * 2');
+    closeAll(chooseEdges(f32([-3, 1]), 2, true, 4), [-3.6, -1.8, 0, 1.8, 3.6], 'symmetric, larger |min|');
+    closeAll(chooseEdges(f32([-5, -2]), 2, false, 3), [-5.3, -4.1, -2.9, -1.7], 'negative values, pad 0.3');
+    // A constant layer: no span, so a pad of max(10% of |x|, 1).
+    closeAll(chooseEdges(f32([5, 5]), 2, false, 2), [4, 5, 6], 'constant 5: pad 1');
+    closeAll(chooseEdges(f32([20, 20]), 2, false, 2), [18, 20, 22], 'constant 20: pad 2');
+    closeAll(chooseEdges(f32([-20, -20]), 2, false, 2), [-22, -20, -18], 'constant -20: pad 2');
+    closeAll(chooseEdges(f32([0, 0]), 2, true, 2), [-1, 0, 1], 'symmetric all-zero: r = 1');
+    // Nothing finite to range over: [-1, 1], then padded as any span.
+    closeAll(chooseEdges(f32([NaN, NaN]), 2, false, 2), [-1.2, 0, 1.2], 'all NaN');
+    closeAll(chooseEdges(f32([7]), 0, false, 2), [-1.2, 0, 1.2], 'no values');
+    assert.equal(chooseEdges(f32([0, 1]), 2, false).length, 31, '30 bins by default');
+  });
+
+  it('histogram: counts per bin, values outside go to the end bins, NaN not counted', () => {
+    const edges = [0, 1, 2, 3];
+    // -5 and 0 and 0.5 -> bin 0; 1 -> bin 1; 2.999, 3 (the last edge) and 10 -> bin 2; NaN skipped; 1.5 lies past n.
+    const h = histogram(f32([-5, 0, 0.5, 1, 2.999, 3, 10, NaN, 1.5]), 8, edges);
+    assert.deepEqual(h.counts, [3, 1, 3]);
+    assert.equal(h.edges, edges);
+    assert.deepEqual(histogram(f32([-1.5, -0.5, 0.5]), 3, [-2, 0, 2]).counts, [2, 1], 'edges not starting at 0');
+    assert.deepEqual(histogram(f32([]), 0, [0, 1, 2]).counts, [0, 0]);
+  });
+
+  it('deadFraction: a unit is dead when every row is dead (units on the last axis)', () => {
+    const isDead = (z: number) => z <= 0;
+    // 3 rows x 3 units: unit 0 dead in every row, unit 1 alive in row 0 only, unit 2 alive in row 2 only.
+    const z = f32([0, 1, -1, -2, 0, 0, -3, -1, 4]);
+    close(deadFraction(z, 9, 3, isDead), 1 / 3, 'one of three dead');
+    close(deadFraction(z, 6, 3, isDead), 2 / 3, 'first two rows: units 0 and 2 dead');
+    close(deadFraction(f32([1, 2, 0, 3]), 4, 2, isDead), 0, 'all alive');
+    close(deadFraction(f32([-1, -2, 0, -3]), 4, 4, isDead), 1, 'one row, all dead');
+  });
+
+  it('fractionWhere: share of the first n values where the predicate holds', () => {
+    close(fractionWhere(f32([1, 2, 3, 4]), 3, z => z > 1.5), 2 / 3, '2 of 3');
+    close(fractionWhere(f32([5, 6]), 2, z => z > 5.5), 1 / 2, '1 of 2');
+    assert.equal(fractionWhere(f32([1]), 0, () => true), 0);
+  });
+});
+
+/** A trainer whose probe split is exactly (x, y): `rows` rows of width `w`. */
+function trainerOn(input: number, list: LayerInput[], x: number[], y: number[], kernels: 'js' | 'wasm'): { t: Trainer; data: Dataset } {
+  const rows = x.length / input;
+  const c = makeConfig([input], list, { loss: 'mse' });
+  c.probe.samples = rows;
+  const split = { x: f32(x), y: f32(y), n: rows };
+  const data: Dataset = { inputShape: [input], task: 'regression', targetDim: y.length / rows, train: split, val: split };
+  return { t: new Trainer(c, data, { kernels }), data };
+}
+
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+const std = (v: number[]) => Math.sqrt(mean(v.map(x => (x - mean(v)) ** 2)));
+const rms = (v: number[]) => Math.sqrt(mean(v.map(x => x * x)));
+
+describe('LayerProbe statistics through the Trainer probe, hand-computed', () => {
+  for (const kernels of ['js', 'wasm'] as const) {
+    it(`${kernels}: relu layer on known pre-activations: moments, dead units, histograms, gradient RMS`, () => {
+      // 2 rows x 4 units; unit 1 is dead (z <= 0 in both rows), the others are alive in some row.
+      const z = [1, -1.8, 5, -1, 3, -0.2, -4.6, 2.2]; // chosen mid-bin in the histograms below
+      const y = [0, 0, 1, 1, 1, 1, 0, 0];
+      const { t } = trainerOn(4, [{ type: 'activation', activation: 'relu' }], z, y, kernels);
+      const s = t.probe().layers[0];
+      const a = z.map(v => Math.max(0, v)); // [1, 0, 5, 0, 3, 0, 0, 2.2]
+      close(s.preactMean, mean(z), 'preactMean'); close(s.preactStd, std(z), 'preactStd');
+      close(s.activationMean, mean(a), 'activationMean'); close(s.activationStd, std(a), 'activationStd');
+      assert.equal(s.deadFraction, 1 / 4);
+      assert.equal(s.saturatedFraction, null, 'relu has no saturation judgement');
+      assert.equal(s.nonFinite, 0);
+      // dL/dz = 2 (a - y) / 8 where z > 0, else 0: [.25, 0, 1, 0, .5, 0, 0, .55].
+      close(s.gradRms, rms([0.25, 0, 1, 0, 0.5, 0, 0, 0.55]), 'gradRms');
+      // Pre-activation edges: symmetric (not [-4.6, 5] padded), r = 1.2 * 5 = 6, bins of 0.4 from -6. Bin of x: floor((x + 6) / 0.4).
+      const zh = s.preactHist!;
+      close(zh.edges[0], -6, 'z lo'); close(zh.edges[30], 6, 'z hi'); close(zh.edges[1], -5.6, 'z edge 1');
+      const zc = new Array(30).fill(0);
+      for (const [bin, n] of [[17, 1], [10, 1], [27, 1], [12, 1], [22, 1], [14, 1], [3, 1], [20, 1]]) zc[bin] += n;
+      assert.deepEqual(zh.counts, zc, 'z counts');
+      // Activation edges: [0, 5] padded by 0.5: lo -0.5, width 0.2. Bin of a: floor((a + 0.5) / 0.2).
+      const ah = s.activationHist;
+      close(ah.edges[0], -0.5, 'a lo'); close(ah.edges[30], 5.5, 'a hi');
+      const ac = new Array(30).fill(0);
+      ac[2] = 4; ac[7] = 1; ac[27] = 1; ac[17] = 1; ac[13] = 1; // 0 x4, 1, 5, 3, 2.2
+      assert.deepEqual(ah.counts, ac, 'a counts');
+    });
+
+    it(`${kernels}: the histogram edges of the first probe are kept for later probes`, () => {
+      const { t, data } = trainerOn(2, [{ type: 'activation', activation: 'relu' }], [1, -1, 2, -2], [0, 0, 0, 0], kernels);
+      const first = t.probe().layers[0];
+      data.val.x.set([10, -10, 20, -20]); // the probe split now ranges 10x wider
+      const second = t.probe().layers[0];
+      assert.deepEqual(second.preactHist!.edges, first.preactHist!.edges);
+      assert.deepEqual(second.activationHist.edges, first.activationHist.edges);
+      // Out-of-range values land in the end bins: z -10 and -20 in bin 0, 10 and 20 in bin 29.
+      assert.equal(second.preactHist!.counts[0], 2); assert.equal(second.preactHist!.counts[29], 2);
+      close(second.preactMean, 0, 'second probe moments are of the new values');
+      close(second.preactStd, Math.sqrt(250), 'second preactStd');
+    });
+
+    it(`${kernels}: non-finite values are counted once per buffer; gradient RMS over the finite ones`, () => {
+      // Dense with weight 1, bias 0, linear: a = z = x (one buffer, counted once). Row 0 is +Infinity.
+      const { t } = trainerOn(1, [{ type: 'dense', units: 1, init: 'ones' }], [Infinity, 3], [0, 1], kernels);
+      const d = t.probe().layers[0];
+      assert.equal(d.nonFinite, 2, 'a (= z) at row 0, and its gradient');
+      close(d.activationMean, 3, 'finite activations only');
+      // dL/da at row 1 = 2 (3 - 1) / 2 = 2; RMS over both entries = sqrt(4 / 2).
+      close(d.gradRms, Math.sqrt(2), 'gradRms');
+      // An activation layer keeps z apart from a: a non-finite z is counted in z, a and the gradient.
+      const { t: t2 } = trainerOn(2, [{ type: 'activation', activation: 'relu' }], [Infinity, 1], [0, 0], kernels);
+      assert.equal(t2.probe().layers[0].nonFinite, 3);
+    });
+
+    it(`${kernels}: layers without an activation have no pre-activation statistics`, () => {
+      const { t } = trainerOn(2, [{ type: 'dropout', rate: 0.5 }, { type: 'dense', units: 2, init: 'ones' }], [1, 2, 3, 4], [0, 0, 0, 0], kernels);
+      const s = t.probe().layers[0];
+      assert.equal(s.preactMean, null); assert.equal(s.preactHist, null); assert.equal(s.deadFraction, null);
+      assert.equal(s.saturatedFraction, null);
+      close(s.activationMean, 2.5, 'the probe turns dropout off');
+    });
+  }
+});
