@@ -33,7 +33,9 @@ export function strykerOptions(name) {
   if (!group) throw new Error(`unknown mutation group ${name}; one of ${Object.keys(GROUPS).join(', ')}`);
   return {
   testRunner: 'mocha',
-  mochaOptions: { spec: group.spec, require: ['tsx/cjs'], 'no-config': true, 'no-package': true },
+  // timeouts.test.ts is mocha's root hook that lifts every test's 2 s timeout (a wall-clock assertion that a
+  // loaded machine fails): without it a slow test would count as a killed mutant. Stryker's own timeout remains.
+  mochaOptions: { spec: ['test/unit/timeouts.test.ts', ...group.spec], require: ['tsx/cjs'], 'no-config': true, 'no-package': true },
   mutate: group.mutate,
   coverageAnalysis: 'perTest',
   // The machine is shared: at most two test processes.
