@@ -28,6 +28,10 @@ export type WorkerToHost =
 // ---- host <-> compare worker (the editor's Compare Activations) ----------------------------------------------
 export interface HostToCompareWorker {
   config: NetworkConfig; baseDir: string; workspaceRoot?: string; layer: number | 'all'; memoryLimitMB: number;
+  /** The torch engine's interpreter: the trials then train through PyTorch (src/engine), else on the core. */
+  torchPython?: string;
+  /** The activations to try (default: every hidden candidate). */
+  candidates?: string[];
 }
 export type CompareWorkerToHost =
   | { type: 'trial'; result: RankedActivation }
@@ -69,6 +73,8 @@ export interface RunView {
   source?: 'config' | 'tensorboard';
   /** Said plainly when an imported model trains on synthetic data (report/json.ts dataNote). */
   dataNote?: string;
+  /** Config runs: which engine trains and why, e.g. "engine torch (/usr/bin/python3, torch 1.13.1)". */
+  engine?: string;
   /** For logs: what could not be measured and why (shown instead of "looks healthy"); empty when all was measured. */
   missing?: string[];
   /** For logs: layers whose outputs are logged but whose activation is not given (the panel offers a choice). */
@@ -101,6 +107,8 @@ export interface CompareView {
   retryRule?: string;
   /** The winner, or that none beats the current activation beyond noise. */
   verdict?: string;
+  /** Which engine trained the trials and why (as RunView.engine). */
+  engine?: string;
 }
 
 export interface VerificationView {
@@ -109,6 +117,8 @@ export interface VerificationView {
   title: string;
   result?: Verification;
   message?: string;
+  /** Which engine trained the run with the suggestion applied and why (as RunView.engine). */
+  engine?: string;
 }
 
 export type HostToWebview =

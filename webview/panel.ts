@@ -86,6 +86,8 @@ function draw(): void {
     : running ? `training: step ${view.step} / ${view.totalSteps}`
     : view.status === 'done' ? `done: ${view.step} steps` : view.status === 'cancelled' ? `stopped at step ${view.step}`
     : view.status === 'error' ? `error: ${view.message ?? ''}` : 'not run yet';
+  // Which engine trained (and why): a torch run and a core run look alike otherwise.
+  if (!logs && view.engine) statusText.textContent += ` · ${view.engine}`;
   noteBox.textContent = view.dataNote ?? '';
   noteBox.hidden = !view.dataNote;
   progress.max = view.totalSteps;
@@ -162,7 +164,7 @@ function drawActivationChoice(v: RunView): void {
 
 function drawCompareBox(c: CompareView | undefined): void {
   if (!c) { compareBox.replaceChildren(); return; }
-  const title = el('h3', { id: 'compare-title' }, `Activation trials for ${c.layerName}: ${c.status}${c.message ? ` (${c.message})` : ''}`);
+  const title = el('h3', { id: 'compare-title' }, `Activation trials for ${c.layerName}: ${c.status}${c.message ? ` (${c.message})` : ''}${c.engine ? ` · ${c.engine}` : ''}`);
   const lowered = c.results.some(r => r.lr !== undefined);
   const head = el('tr', {}, ...['#', 'activation + init', 'lr', 'val loss', 'val acc', ''].map(h => el('th', { scope: 'col' }, h)));
   const rows = c.results.map((r, rank) => el('tr', { class: r.trial?.diverged ? 'diverged' : '', 'data-activation': r.activation },
@@ -191,7 +193,7 @@ function drawCompareBox(c: CompareView | undefined): void {
 function drawVerifyBox(v: VerificationView | undefined): void {
   if (!v) { verifyBox.replaceChildren(); return; }
   const r = v.result;
-  const title = el('h3', { id: 'verify-title' }, `Verify ${v.title}: ${v.status === 'done' ? (r?.improved ? 'helps' : 'does not help') : v.status}`);
+  const title = el('h3', { id: 'verify-title' }, `Verify ${v.title}: ${v.status === 'done' ? (r?.improved ? 'helps' : 'does not help') : v.status}${v.engine ? ` · ${v.engine}` : ''}`);
   if (!r) { verifyBox.replaceChildren(title, ...(v.message ? [el('p', {}, v.message)] : [])); return; }
   const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${formatNumber(100 * x, 2)}%`);
   const pair = (a: string, b: string) => `${a} → ${b}`;

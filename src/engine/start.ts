@@ -15,9 +15,11 @@ export interface EngineRunArgs {
   workspaceRoot?: string;
   /** The setting activationLens.engine (the config's train.engine wins). */
   engine?: EngineName;
+  /** Overrides the config and the setting (Verify trains on the engine its run used). */
+  engineOverride?: 'core' | 'torch';
   pythonCandidates: () => Promise<PythonCandidate[]>;
   /** Told which engine runs and why (e.g. for a status line). */
-  onEngine?: (why: string) => void;
+  onEngine?: (why: string, engine: 'core' | 'torch') => void;
 }
 
 export function startEngineRun(args: EngineRunArgs, on: RunCallbacks): { cancel(): void; done: Promise<void> } {
@@ -26,12 +28,12 @@ export function startEngineRun(args: EngineRunArgs, on: RunCallbacks): { cancel(
   const done = (async () => {
     let choice;
     try {
-      choice = await chooseEngineAsync(args.config, { setting: args.engine }, args.pythonCandidates);
+      choice = await chooseEngineAsync(args.config, { setting: args.engine, flag: args.engineOverride }, args.pythonCandidates);
     } catch (e) {
       on.error((e as Error).message);
       return;
     }
-    args.onEngine?.(choice.why);
+    args.onEngine?.(choice.why, choice.engine);
     if (cancelled) { on.cancelled({ steps: 0, stopped: 'cancelled', timeline: [], lossCurve: [], final: { trainLoss: NaN, valLoss: NaN }, params: 0, nonTrainableParams: 0, wallMs: 0 }); return; }
     if (choice.engine === 'core') {
       inner = startRun(args, on);

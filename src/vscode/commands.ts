@@ -14,7 +14,8 @@ import type { RunController } from './runController';
 import { parseDocument, workspaceRootFor } from './documents';
 import { readSettings } from './settings';
 import { requireTrust } from './trust';
-import { startCompare } from '../worker/compareClient';
+import { startEngineCompare } from '../engine/compare';
+import { editorPythonCandidates } from './engine';
 
 interface ExampleEntry { file: string; title: string; description: string; /** files the example reads (csv, Keras model) */ files?: string[] }
 
@@ -205,9 +206,11 @@ export async function compareLayer(extensionUri: vscode.Uri, doc: vscode.TextDoc
     const settings = readSettings(doc.uri);
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true,
       title: `Activation Lens: comparing activations for ${layerName}` }, async (progress, token) => {
-      const job = startCompare({
+      const job = startEngineCompare({
         config, baseDir: path.dirname(doc.uri.fsPath), workspaceRoot: workspaceRootFor(doc.uri), layer: target,
         memoryLimitMB: settings.memoryLimitMB, workerPath: vscode.Uri.joinPath(extensionUri, 'dist', 'compareWorker.js').fsPath,
+        engine: settings.engine, pythonCandidates: () => editorPythonCandidates(doc.uri, settings.pythonPath),
+        onEngine: why => { view.engine = why; show(view); },
       }, r => progress.report({ increment: 100 / 8, message: `${r.activation}${r.trial?.lr !== undefined && r.trial.lr !== config.train.lr ? ` at lr ${r.trial.lr}` : ''}` }));
       token.onCancellationRequested(() => job.cancel());
       const outcome = await job.outcome;

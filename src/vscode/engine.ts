@@ -1,6 +1,7 @@
 /** The editor's side of engine choice: the interpreters to try, including the Python extension's selection. */
 import * as vscode from 'vscode';
 import { pythonCandidates, type PythonCandidate } from '../engine/torch/python';
+import { trustRefusal } from './trustPolicy';
 
 interface PythonExtensionApi {
   environments?: { getActiveEnvironmentPath?(resource?: vscode.Uri): { path?: string } | undefined };
@@ -19,6 +20,11 @@ async function pythonExtensionInterpreter(resource: vscode.Uri): Promise<string 
   }
 }
 
+/**
+ * Trying an interpreter runs it, and the torch engine then runs a process on the workspace's config: never in
+ * Restricted Mode, whichever command asks (Run, Compare and Verify also refuse there before getting here).
+ */
 export async function editorPythonCandidates(resource: vscode.Uri, pythonPath: string): Promise<PythonCandidate[]> {
+  if (!vscode.workspace.isTrusted) throw new Error(trustRefusal('run', false));
   return pythonCandidates({ setting: pythonPath, extension: await pythonExtensionInterpreter(resource) });
 }

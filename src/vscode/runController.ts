@@ -24,6 +24,8 @@ export interface RunRecord {
   view: RunView;
   result?: RunResult;
   findings: Finding[];
+  /** The engine that trained it (Verify trains the changed config on the same one). */
+  engine?: 'core' | 'torch';
 }
 
 interface ActiveRun { record: RunRecord; cancel(): void; /** a run on save */ quiet?: boolean; ended?: Promise<void> }
@@ -102,6 +104,11 @@ export class RunController implements vscode.Disposable {
         maxSteps: settings.maxSteps, memoryLimitMB: settings.memoryLimitMB,
         workerPath: vscode.Uri.joinPath(this.extensionUri, 'dist', 'worker.js').fsPath,
         engine: settings.engine, pythonCandidates: () => editorPythonCandidates(doc.uri, settings.pythonPath),
+        onEngine: (why, engine) => {
+          record.engine = engine;
+          record.view.engine = why;
+          this.emitter.fire({ kind: 'state', record });
+        },
       }, {
         stats: m => {
           if (record.view.status !== 'running') return;

@@ -4,7 +4,8 @@ import type { VerificationView } from '../protocol';
 import type { Finding, Suggestion } from '../diagnosis/types';
 import { applySuggestion, compareRuns } from '../diagnosis/verify';
 import { diagnose } from '../diagnosis/rules';
-import { startRun } from '../worker/client';
+import { startEngineRun } from '../engine/start';
+import { editorPythonCandidates } from './engine';
 import type { RunRecord } from './runController';
 import { readSettings } from './settings';
 import { workspaceRootFor } from './documents';
@@ -46,9 +47,13 @@ export async function verifySuggestionInEditor(args: { record: RunRecord; layers
   const settings = readSettings(vscode.Uri.parse(record.uri));
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true,
     title: `Activation Lens: verifying ${view.title}` }, (_progress, token) => new Promise<void>(resolve => {
-    const handle = startRun({
-      config, baseDir: path.dirname(vscode.Uri.parse(record.uri).fsPath), workspaceRoot: workspaceRootFor(vscode.Uri.parse(record.uri)), maxSteps: settings.maxSteps, memoryLimitMB: settings.memoryLimitMB,
+    const uri = vscode.Uri.parse(record.uri);
+    // The engine the record's run used: before and after must come from the same trainer.
+    const handle = startEngineRun({
+      config, baseDir: path.dirname(uri.fsPath), workspaceRoot: workspaceRootFor(uri), maxSteps: settings.maxSteps, memoryLimitMB: settings.memoryLimitMB,
       workerPath: vscode.Uri.joinPath(args.extensionUri, 'dist', 'worker.js').fsPath,
+      engine: settings.engine, engineOverride: record.engine, pythonCandidates: () => editorPythonCandidates(uri, settings.pythonPath),
+      onEngine: why => { view.engine = why; args.show(view); },
     }, {
       stats: () => undefined,
       done: result => {

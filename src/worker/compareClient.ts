@@ -11,7 +11,7 @@ import { workerResourceLimits } from './client';
 
 export interface CompareOutcome { status: 'done' | 'cancelled' | 'error'; results: RankedActivation[]; message?: string }
 
-export function startCompare(args: { config: NetworkConfig; baseDir: string; workspaceRoot?: string; layer: number | 'all'; memoryLimitMB: number; workerPath: string },
+export function startCompare(args: { config: NetworkConfig; baseDir: string; workspaceRoot?: string; layer: number | 'all'; memoryLimitMB: number; workerPath: string; torchPython?: string; candidates?: string[] },
   onTrial?: (r: RankedActivation) => void): { cancel(): void; outcome: Promise<CompareOutcome> } {
   const partial: RankedActivation[] = [];
   let settle!: (o: CompareOutcome) => void;
@@ -33,7 +33,8 @@ export function startCompare(args: { config: NetworkConfig; baseDir: string; wor
   });
   worker.on('error', e => finish({ status: 'error', results: rankTrials(partial), message: `the compare worker crashed: ${e.message}` }));
   worker.on('exit', code => finish({ status: 'error', results: rankTrials(partial), message: `the compare worker exited unexpectedly (code ${code})` }));
-  const start: HostToCompareWorker = { config: args.config, baseDir: args.baseDir, workspaceRoot: args.workspaceRoot, layer: args.layer, memoryLimitMB: args.memoryLimitMB };
+  const start: HostToCompareWorker = { config: args.config, baseDir: args.baseDir, workspaceRoot: args.workspaceRoot, layer: args.layer, memoryLimitMB: args.memoryLimitMB,
+    ...(args.torchPython ? { torchPython: args.torchPython } : {}), ...(args.candidates ? { candidates: args.candidates } : {}) };
   worker.postMessage(start);
   return { cancel: () => finish({ status: 'cancelled', results: rankTrials(partial) }), outcome };
 }

@@ -10,6 +10,7 @@ import type { CompareWorkerToHost, HostToCompareWorker } from '../protocol';
 import { memoryRefusal } from '../core/memory';
 import { loadDataset } from '../data';
 import { compareActivations } from '../diagnosis/trials';
+import { trainTorch } from '../engine/torch/run';
 
 export async function runCompare(m: HostToCompareWorker, post: (m: CompareWorkerToHost) => void): Promise<void> {
   try {
@@ -17,7 +18,9 @@ export async function runCompare(m: HostToCompareWorker, post: (m: CompareWorker
     const refusal = memoryRefusal(m.config, m.memoryLimitMB);
     if (refusal) { post({ type: 'error', message: refusal }); return; }
     const ranked = await compareActivations(m.config, c => loadDataset(c, m.baseDir, { workspaceRoot: m.workspaceRoot }), {
-      layer: m.layer, parallel: true, onTrial: r => post({ type: 'trial', result: r }),
+      layer: m.layer, candidates: m.candidates, parallel: true, onTrial: r => post({ type: 'trial', result: r }),
+      // The torch engine: each trial is a runner process (a cancel terminates this worker, closing the runner's stdin, which stops it).
+      ...(m.torchPython ? { train: (req, data) => trainTorch({ config: req.config, data, python: m.torchPython!, maxSteps: req.steps, probeEvery: req.probeEvery }) } : {}),
     });
     post({ type: 'done', ranked });
   } catch (e) {

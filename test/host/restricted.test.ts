@@ -7,7 +7,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { api, hoverText, openConfig, positionOf, waitFor, workspaceFile } from './util';
+import { api, hoverText, markerPython, openConfig, positionOf, waitFor, workspaceFile } from './util';
+import { editorPythonCandidates } from '../../src/vscode/engine';
 
 const ours = (uri: vscode.Uri) => vscode.languages.getDiagnostics(uri).filter(d => d.source === 'Activation Lens');
 
@@ -52,6 +53,31 @@ describe('Restricted Mode (untrusted workspace)', function () {
     const titles = lenses.map(l => l.command?.title ?? '');
     assert.ok(titles.some(t => t.startsWith('dense_1 (#0):')), titles.join(' | '));
     assert.ok(!titles.some(t => /Run diagnostics/.test(t)), titles.join(' | '));
+  });
+
+  it('with activationLens.engine = torch, no Python interpreter is ever run (Run, Compare, or the interpreter search called directly)', async () => {
+    const lens = await api();
+    // engine.test.ts shows the same stand-in being run in a trusted workspace: here nothing may run it.
+    const fake = markerPython();
+    process.env.ACTIVATION_LENS_PYTHON = fake.command;
+    const dir = path.join(workspaceFile('.').fsPath, '.vscode');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'settings.json'), JSON.stringify({ 'activationLens.engine': 'torch' }));
+    try {
+      await waitFor('the workspace settings', () => vscode.workspace.getConfiguration('activationLens').get('engine') === 'torch', 30000);
+      const doc = (await openConfig('dying.nn.yaml')).document;
+      const tryCommand = async (id: string, ...args: unknown[]) => { try { return await vscode.commands.executeCommand(id, ...args); } catch (e) { return e; } };
+      await tryCommand('activationLens.run', doc.uri);
+      assert.equal(await lens.runs.run(doc), undefined);
+      await tryCommand('activationLens.compare', 0, doc.uri);
+      assert.equal(lens.runs.latest(doc.uri), undefined, 'no run was started');
+      // The editor's interpreter discovery itself refuses in Restricted Mode, whichever caller asks.
+      await assert.rejects(editorPythonCandidates(doc.uri, ''), /only in a trusted workspace/);
+      assert.ok(!fs.existsSync(fake.marker), `the interpreter was run: ${fs.existsSync(fake.marker) ? fs.readFileSync(fake.marker, 'utf8') : ''}`);
+    } finally {
+      delete process.env.ACTIVATION_LENS_PYTHON;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the workspace settings cannot raise maxSteps, memoryLimitMB or probeEvery', async () => {

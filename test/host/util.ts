@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ActivationLensApi } from '../../src/vscode/extension';
 
@@ -51,4 +53,13 @@ export function hoverText(hovers: vscode.Hover[]): string {
 /** Hover Markdown as the reader sees it: backslash escapes and &nbsp; (MarkdownString.appendText) undone. */
 export function plainHover(md: string): string {
   return md.replace(/\\([\\`*_{}[\]()#+\-.!|<>~$])/g, '$1').replace(/&nbsp;/g, ' ');
+}
+
+/** A stand-in interpreter that records each time it is run (then fails, as an interpreter without torch). */
+export function markerPython(): { command: string; marker: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-python-'));
+  const marker = path.join(dir, 'ran');
+  const command = path.join(dir, 'python3');
+  fs.writeFileSync(command, `#!/bin/sh\necho "$@" >> '${marker}'\nexit 1\n`, { mode: 0o755 });
+  return { command, marker };
 }
