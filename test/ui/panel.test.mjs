@@ -149,14 +149,19 @@ test('the sidebar is accessible', shotOnFailure(5, async () => {
 }));
 
 test('a high-contrast theme set through settings keeps text and chart lines visible', shotOnFailure(6, async () => {
-  // A workbench of its own whose user settings name the theme (the first one's panel stays as it is).
+  // A workbench of its own (the first one's panel stays as it is) whose user settings are then set to the theme. A
+  // theme named in settings.json before the first load is not applied by this code-server (4.139: the workbench
+  // starts in its default theme and keeps it); a change of the file while it runs is, as when a user edits it.
   await wb.close(); wb = undefined;
-  const server = await startCodeServer({ workspace: path.join(ROOT, 'test/workspace'), settings: { 'workbench.colorTheme': 'Default High Contrast' } });
+  const server = await startCodeServer({ workspace: path.join(ROOT, 'test/workspace') });
   const browser = await launchBrowser();
   wb = { page: browser.page, async close() { await browser.close(); await server.stop(); } };
   page = browser.page;
   await page.goto(server.url({ extensionDevelopmentPath: ROOT }));
   await waitForWorkbench(page, 'Activation Lens');
+  const settingsFile = path.join(server.tmp, 'data/User/settings.json');
+  fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(settingsFile, 'utf8')), 'workbench.colorTheme': 'Default High Contrast' }));
+  await until('the workbench in the high-contrast theme', () => page.locator('.monaco-workbench.hc-black').count());
   await openFile(page, 'dying.nn.yaml');
   await runCommandWhenListed('Activation Lens: Run Diagnostics');
   panel = await webviewFrame(page, '#panel-title', 'dying relu');
