@@ -53,6 +53,10 @@ export interface RunView {
   /** The config's URI (config runs): the panel sends it back with Run, Compare and Apply. */
   configUri?: string;
   configName: string;
+  /** The config's workspace-relative path: the panel and sidebar headers name it (two configs may share a name). */
+  configLabel?: string;
+  /** A config not run yet that does not parse: how many errors Problems lists for it (layers are then empty). */
+  parseErrors?: number;
   /** `params` is absent when unknown (logs without biases); `activationSource` says where a log's activation came from. */
   layers: { index: number; name: string; type: string; activation?: string; outputShape: number[]; params?: number;
     activationSource?: 'given' | 'metadata' | 'inferred'; inferred?: string }[];
@@ -129,7 +133,14 @@ export type HostToWebview =
   | { type: 'tbRuns'; tb: TbRunsView }
   /** The Activation Explorer: show this activation first and pick this layer of the run (from a hover's link). */
   | { type: 'explorerFocus'; activation?: string; layer?: number }
-  | { type: 'theme' };
+  | { type: 'theme' }
+  /**
+   * Whether the config changed since the shown run (its document version differs from the run's): a banner offers
+   * Re-run and every Apply is disabled. `compare`: the same for the shown trials (they may come from another version).
+   */
+  | { type: 'stale'; stale: boolean; compare: boolean }
+  /** The sidebar has no config to show: why (no folder, no config in the workspace, none open); it offers New Network Config. */
+  | { type: 'empty'; message: string };
 
 // ---- webview -> host ---------------------------------------------------------------------------------
 /**
@@ -141,6 +152,8 @@ export type WebviewToHost =
   | { type: 'run'; config?: string }
   | { type: 'stop' }
   | { type: 'showPanel' }
+  /** The sidebar's New Network Config (empty workspace). */
+  | { type: 'newConfig' }
   /** Apply suggestion `suggestion` of finding `finding` (indices into the view's findings). */
   | { type: 'applyFinding'; finding: number; suggestion: number; config?: string }
   /** Apply the ranked activation `rank` of layer `layer` from the view's suggestions. */
@@ -165,7 +178,7 @@ export function isWebviewToHost(m: unknown): m is WebviewToHost {
   if (typeof m !== 'object' || m === null) return false;
   const r = m as Record<string, unknown>;
   switch (r.type) {
-    case 'ready': case 'stop': case 'showPanel': return true;
+    case 'ready': case 'stop': case 'showPanel': case 'newConfig': return true;
     case 'run': return isConfigRef(r.config);
     case 'applyFinding': return isIndex(r.finding) && isIndex(r.suggestion) && isConfigRef(r.config);
     case 'applyRanked': return isIndex(r.layer) && isIndex(r.rank) && isConfigRef(r.config);

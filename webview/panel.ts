@@ -23,6 +23,17 @@ const runButton = button('Run', { type: 'run' }, { id: 'btn-run' });
 const stopButton = button('Stop', { type: 'stop' }, { id: 'btn-stop' });
 const compareAll = button('Compare all hidden layers', { type: 'compare', layer: 'all' }, { id: 'btn-compare-all', class: 'secondary' });
 const header = el('header', { class: 'bar' }, title, statusText, progress, runButton, stopButton, compareAll);
+const configLabel = el('p', { id: 'panel-config', class: 'muted config-label' });
+configLabel.hidden = true;
+// The config changed since the shown run: said at once, with the one action that helps (Apply is disabled meanwhile).
+const staleRerun = button('Re-run', { type: 'run' }, { id: 'btn-stale-rerun' });
+const staleBanner = el('div', { id: 'stale-banner', class: 'stale-banner', role: 'status' },
+  el('span', {}, 'Config changed since this run: re-run'), staleRerun);
+staleBanner.hidden = true;
+/** Why Apply is disabled, shown next to each disabled button (a tooltip alone is not where the user looks). */
+const STALE_REASON = 'config changed: re-run first';
+const STALE_TRIALS = 'config changed: compare again';
+let stale = { stale: false, compare: false };
 const noteBox = el('p', { class: 'data-note', role: 'note' });
 noteBox.hidden = true;
 const tableBox = el('div', { class: 'table-box' });
@@ -31,7 +42,7 @@ const compareBox = el('section', { class: 'compare-box', 'aria-label': 'activati
 const activationBox = el('section', { class: 'activation-box', id: 'tb-activations', 'aria-label': 'activations of logged layers' });
 const verifyBox = el('section', { class: 'verify-box', id: 'verify', 'aria-label': 'verification of a suggestion' });
 const chartsBox = el('div', { class: 'charts' });
-app.replaceChildren(header, noteBox, tableBox, findingsBox, activationBox, verifyBox, compareBox, chartsBox);
+app.replaceChildren(header, configLabel, staleBanner, noteBox, tableBox, findingsBox, activationBox, verifyBox, compareBox, chartsBox);
 const charts = new RunCharts(chartsBox);
 const redraw = throttle(draw, 100);
 
@@ -50,6 +61,8 @@ function onMessage(m: HostToWebview): void {
     view.compare = m.compare;
   } else if (m.type === 'verification' && view) {
     view.verification = m.verification;
+  } else if (m.type === 'stale') {
+    stale = { stale: m.stale, compare: m.compare };
   } else if (m.type === 'theme') { charts.reset(); }
   redraw();
 }
@@ -67,6 +80,18 @@ function button(label: string, message: WebviewToHost, attrs: Record<string, str
   return b;
 }
 
+/** An Apply or Verify of a run whose config changed since: disabled, the reason in its tooltip too. */
+function disableStale<B extends HTMLButtonElement>(b: B, reason = STALE_REASON): B {
+  b.disabled = true;
+  b.title = reason;
+  b.classList.add('stale');
+  return b;
+}
+
+function staleReason(text: string): HTMLElement {
+  return el('span', { class: 'stale-reason' }, text);
+}
+
 function draw(): void {
   const logs = view?.source === 'tensorboard';
   // Logs are written by another process: nothing here trains them or can stop them.
@@ -78,6 +103,11 @@ function draw(): void {
   if (!view) return;
   vscode.setState({ view });
   title.textContent = view.configName;
+  // Two configs may share a name: the path tells them apart.
+  configLabel.textContent = view.configLabel ?? '';
+  configLabel.hidden = !view.configLabel;
+  staleBanner.hidden = !stale.stale || logs;
+  staleRerun.hidden = running;
   statusText.className = `status ${logs ? 'done' : view.status}`;
   const first = view.timeline[0]?.step, unit = view.stepUnit === 'epoch' ? 'epoch' : 'step';
   statusText.textContent = logs
@@ -103,7 +133,7 @@ function draw(): void {
 let findingsKey = '';
 function drawFindings(v: RunView): void {
   // Rebuilt only when they change: a redraw (any message) must not take the keyboard focus off an Apply button.
-  const key = JSON.stringify([v.configUri, v.source, v.findings, v.suggestions, v.missing]);
+  const key = JSON.stringify([v.configUri, v.source, v.findings, v.suggestions, v.missing, stale.stale]);
   if (key === findingsKey) return;
   findingsKey = key;
   if (!v.findings) { findingsBox.replaceChildren(); return; }
@@ -114,11 +144,15 @@ function drawFindings(v: RunView): void {
       return label ? [button(`Apply ${label}`, { type: 'applyFinding', finding: fi, suggestion: si }, { title: s.reason, class: 'apply' }),
         button('Verify', { type: 'verifyFinding', finding: fi, suggestion: si }, { title: `Run the config with ${label} applied (same seed and data) and show before/after`, class: 'secondary verify' })] : [];
     }).flat();
+    const extra: HTMLElement[] = [];
     if (v.source === 'tensorboard') actions.length = 0;   // logs have no config to edit and no trainer to compare with
-    else if (f.layer >= 0) actions.push(button('Compare', { type: 'compare', layer: f.layer }, { class: 'secondary' }));
+    else {
+      if (stale.stale && actions.length) { actions.forEach(b => disableStale(b)); extra.push(staleReason(STALE_REASON)); }
+      if (f.layer >= 0) extra.push(button('Compare', { type: 'compare', layer: f.layer }, { class: 'secondary' }));
+    }
     list.append(el('li', { class: f.severity, 'data-kind': f.kind },
       el('strong', {}, `${f.severity} · ${f.kind}`), ` ${f.layerName ? `(${f.layerName}) ` : ''}${f.message}`,
-      el('div', { class: 'actions' }, ...actions)));
+      el('div', { class: 'actions' }, ...actions, ...extra)));
   });
   const suggestions = el('div', { class: 'suggestions' });
   for (const s of v.suggestions ?? []) {
@@ -128,7 +162,9 @@ function drawFindings(v: RunView): void {
     suggestions.append(el('div', { class: 'suggestion', 'data-layer': String(s.layer) },
       el('span', { class: 'name' }, `${layer.name} (${s.current}): `),
       ...top.flatMap((r, rank) => [button(`${rank + 1}. ${r.activation} + ${r.init}`, { type: 'applyRanked', layer: s.layer, rank }, { title: r.reason, class: 'secondary' }),
-        ...(v.source === 'tensorboard' || r.activation === s.current ? [] : [button('Verify', { type: 'verifyRanked', layer: s.layer, rank }, { title: `Run with ${r.activation} + ${r.init} on ${layer.name} and show before/after`, class: 'secondary verify' })])])));
+        ...(v.source === 'tensorboard' || r.activation === s.current ? [] : [button('Verify', { type: 'verifyRanked', layer: s.layer, rank }, { title: `Run with ${r.activation} + ${r.init} on ${layer.name} and show before/after`, class: 'secondary verify' })])]),
+      ...(stale.stale && v.source !== 'tensorboard' ? [staleReason(STALE_REASON)] : [])));
+    if (stale.stale && v.source !== 'tensorboard') suggestions.lastElementChild!.querySelectorAll('button').forEach(b => disableStale(b));
   }
   if (v.source === 'tensorboard') {
     // A log tells only what it holds: never call a run healthy when part of it could not be measured.
@@ -173,10 +209,12 @@ function drawCompareBox(c: CompareView | undefined): void {
     el('td', {}, r.trial?.lr !== undefined ? `${formatNumber(r.trial.lr)}${r.lr !== undefined ? '*' : ''}` : '–'),
     el('td', {}, formatNumber(r.trial?.valLoss)),
     el('td', {}, r.trial?.valAccuracy !== undefined ? `${Math.round(100 * r.trial.valAccuracy)}%` : '–'),
-    el('td', {}, c.status === 'done' && !r.trial?.diverged
-      ? button(`Apply`, { type: 'applyTrial', rank }, { class: 'secondary apply-trial',
-        title: `Set ${r.activation} + ${r.init} on ${c.layerName}${r.lr !== undefined ? ` and train.lr ${r.lr} (global: the whole network's rate)` : ''}` })
-      : '')));
+    el('td', {}, ...(c.status === 'done' && !r.trial?.diverged
+      ? stale.compare
+        ? [disableStale(button(`Apply`, { type: 'applyTrial', rank }, { class: 'secondary apply-trial' }), STALE_TRIALS), staleReason(STALE_TRIALS)]
+        : [button(`Apply`, { type: 'applyTrial', rank }, { class: 'secondary apply-trial',
+          title: `Set ${r.activation} + ${r.init} on ${c.layerName}${r.lr !== undefined ? ` and train.lr ${r.lr} (global: the whole network's rate)` : ''}` })]
+      : []))));
   const ranking = el('table', { class: 'ranking', id: 'compare-ranking' }, el('thead', {}, head), el('tbody', {}, ...rows));
   const notes = el('p', { class: 'rule' }, `Ranking: ${c.rule ?? 'by validation loss'}.`,
     ...(c.retryRule ? [el('br'), `Fair trials: ${c.retryRule}.`] : []),

@@ -1,14 +1,19 @@
 /** The sidebar view: the config's layers with health badges, Run/Stop, progress, Open Panel. */
 import type { RunView, TbRunsView, WebviewToHost } from '../src/protocol';
-import { formatNumber } from '../src/format';
+import { formatNumber, layerLabel } from '../src/format';
 import { outputLayerIndex } from './healthTable';
 import { connect, el, throttle } from './vscodeApi';
 
 const app = document.getElementById('app')!;
 let view: RunView | undefined;
 let tb: TbRunsView | undefined;
+let stale = false;
+/** Why there is no config to show (no folder, none in the workspace, none open). */
+let empty: string | undefined;
 const vscode = connect<{ view: RunView; tb?: TbRunsView }>(m => {
-  if (m.type === 'state') view = m.view;
+  if (m.type === 'state') { view = m.view; empty = undefined; }
+  else if (m.type === 'stale') stale = m.stale;
+  else if (m.type === 'empty') { view = undefined; empty = m.message; stale = false; }
   else if (m.type === 'tbRuns') tb = m.tb;
   else if (m.type === 'stats' && view) { view.step = m.step; view.timeline.push(...m.probes); }
   redraw();
@@ -17,13 +22,19 @@ const redraw = throttle(draw, 100);
 
 // Persistent controls: redraws update them in place, so a click is never lost to a re-render mid-run.
 const title = el('h2', { id: 'sidebar-title' });
+const configLabel = el('p', { id: 'sidebar-config', class: 'muted config-label' });
 const status = el('p', { id: 'sidebar-status' });
 const progress = el('progress', { 'aria-label': 'training progress', max: '1', value: '0' });
 const runButton = action('Run', 'run', 'sb-run');
+const runReason = el('span', { id: 'sb-run-reason', class: 'stale-reason' }, 'Run needs a config: open or create one');
 const stopButton = action('Stop', 'stop', 'sb-stop');
+const newConfig = action('New Network Config', 'newConfig', 'sb-newConfig');
+const staleBanner = el('div', { id: 'stale-banner', class: 'stale-banner', role: 'status' },
+  el('span', {}, 'Config changed since this run: re-run'), action('Re-run', 'run', 'sb-stale-rerun'));
 const list = el('ul', { class: 'layers', 'aria-label': 'layers' });
 const tbBox = el('section', { id: 'tb-runs', 'aria-label': 'TensorBoard runs' });
-app.replaceChildren(title, status, progress, el('div', { class: 'actions' }, runButton, stopButton, action('Open Panel', 'showPanel', 'sb-showPanel')), list, tbBox);
+app.replaceChildren(title, configLabel, staleBanner, status, progress,
+  el('div', { class: 'actions' }, runButton, stopButton, action('Open Panel', 'showPanel', 'sb-showPanel'), newConfig, runReason), list, tbBox);
 
 /** The runs of a watched TensorBoard log directory: click one to show it in the panel. */
 function drawTbRuns(): void {
@@ -37,7 +48,7 @@ function drawTbRuns(): void {
   })));
 }
 
-function action(label: string, type: 'run' | 'stop' | 'showPanel', id: string): HTMLButtonElement {
+function action(label: string, type: 'run' | 'stop' | 'showPanel' | 'newConfig', id: string): HTMLButtonElement {
   const b = el('button', { type: 'button', id }, label);
   b.addEventListener('click', () => vscode.postMessage({ type } as WebviewToHost));
   return b;
@@ -52,16 +63,28 @@ function draw(): void {
   const running = view?.status === 'running';
   runButton.hidden = running;
   stopButton.hidden = !running;
+  // No config to show: Run has nothing to run (disabled, saying why); New Network Config is the way in.
+  runButton.disabled = !view;
+  runButton.title = view ? '' : runReason.textContent!;
+  runReason.hidden = !!view;
+  newConfig.hidden = !!view;
+  staleBanner.hidden = !view || !stale;
+  configLabel.textContent = view?.configLabel ?? '';
+  configLabel.hidden = !view?.configLabel;
   if (!view) {
-    title.textContent = 'No run yet';
-    status.textContent = 'Open a *.nn.yaml config and press Run.';
+    title.textContent = 'No network config';
+    status.textContent = empty ?? 'Open a *.nn.yaml config and press Run.';
     progress.hidden = true;
+    list.replaceChildren();
     return;
   }
   vscode.setState({ view, tb });
   title.textContent = view.configName;
-  status.textContent = running ? `step ${view.step} / ${view.totalSteps}` : view.status === 'error' ? `error: ${view.message ?? ''}` : view.status;
-  progress.hidden = false;
+  const notRun = view.status === 'idle' && !view.timeline.length;
+  status.textContent = running ? `step ${view.step} / ${view.totalSteps}` : view.status === 'error' ? `error: ${view.message ?? ''}`
+    : view.parseErrors ? `${view.parseErrors} error${view.parseErrors === 1 ? '' : 's'} in this config (see Problems): fix ${view.parseErrors === 1 ? 'it' : 'them'} to list its layers and run`
+    : notRun ? `not run yet: ${view.layers.length} layer${view.layers.length === 1 ? '' : 's'}` : view.status;
+  progress.hidden = notRun;
   progress.max = view.totalSteps;
   progress.value = view.step;
   const last = view.timeline.at(-1);
@@ -79,8 +102,10 @@ function draw(): void {
     }
     const worst = findings.filter(f => f.layer === l.index).map(f => f.severity).sort()[0];
     if (worst === 'error' || worst === 'warning') badges.push(badge(worst, worst === 'error' ? 'bad' : 'warn'));
-    return el('li', { 'data-layer': String(l.index) }, el('span', { class: 'name' }, l.name),
-      el('span', { class: 'muted' }, ` ${l.type}${l.activation ? ` · ${l.activation}` : ''}`), ...badges);
+    // A dense layer's units; other layers' output shape (a conv's [h, w, filters]).
+    const size = !l.outputShape.length ? '' : l.type === 'dense' ? ` · ${l.outputShape.at(-1)} units` : ` · [${l.outputShape.join(', ')}]`;
+    return el('li', { 'data-layer': String(l.index) }, el('span', { class: 'name' }, layerLabel(l)),
+      el('span', { class: 'muted' }, ` ${l.type}${l.activation ? ` · ${l.activation}` : ''}${size}`), ...badges);
   }));
 }
 

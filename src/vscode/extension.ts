@@ -22,6 +22,7 @@ import { ActivationExplorer } from './explorer';
 export interface ActivationLensApi {
   runs: RunController;
   panel: DiagnosticsPanel;
+  sidebar: SidebarProvider;
   problems: ProblemsReporter;
   tensorboard: TensorBoardSession;
   explorer: ActivationExplorer;
@@ -37,8 +38,12 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
       void vscode.window.showInformationMessage('Activation Lens: open a network config (*.nn.yaml, *.nn.json) or a Keras model.json first.');
       return undefined;
     }
-    panel.show();
-    const record = await runs.run(doc);
+    // The panel comes to the front only once the run starts: a refused run (a config with errors, another run in
+    // progress, Restricted Mode) must not bring up the panel of another config.
+    const started = runs.onDidChange(e => {
+      if (e.kind === 'state' && e.record.uri === doc.uri.toString() && e.record.view.status === 'running') { started.dispose(); panel.show(); }
+    });
+    const record = await runs.run(doc).finally(() => started.dispose());
     if (record?.view.status === 'done') await walkthroughDone('ranDiagnostics');
     return record;
   };
@@ -79,8 +84,9 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
   });
   const tensorboard = new TensorBoardSession(context.extensionUri);
   const sidebar = new SidebarProvider(context.extensionUri, runs, {
-    run: () => void runActive(), stop: () => runs.stop(), showPanel: () => panel.show(), showTbRun: i => tensorboard.show(i),
-  });
+    run: uri => void runActive(uri), stop: () => runs.stop(), showPanel: () => panel.show(), showTbRun: i => tensorboard.show(i),
+    newConfig: () => void vscode.commands.executeCommand('activationLens.newConfig'),
+  }, configDocument());
   tensorboard.onDidUpdate(({ view, list }) => { if (view) panel.showView(view); sidebar.showTbRuns(list); });
   const problems = new ProblemsReporter(runs);
   const explorer = new ActivationExplorer(context.extensionUri, runs);
@@ -113,7 +119,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     vscode.commands.registerCommand('activationLens.staleFix', () => vscode.window.showWarningMessage(
       'Activation Lens: the config changed since the run that made this finding; run diagnostics again to refresh it.')),
   );
-  return { runs, panel, problems, tensorboard, explorer, activationMs: performance.now() - t0 };
+  return { runs, panel, sidebar, problems, tensorboard, explorer, activationMs: performance.now() - t0 };
 }
 
 /** The config to act on: the active editor's, else the last visible config editor's. */

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { CompareView, HostToWebview, RunView, VerificationView } from '../protocol';
 import type { Finding, Suggestion } from '../diagnosis/types';
 import { isWebviewToHost } from '../protocol';
-import type { RunController, RunRecord } from './runController';
+import { openVersion, type RunController, type RunRecord } from './runController';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export const PANEL_VIEW_TYPE = 'activationLens.panel';
@@ -35,9 +35,15 @@ export class DiagnosticsPanel implements vscode.Disposable {
         if (e.kind === 'state') {
           this.shown = e.record;
           this.post({ type: 'state', view: e.record.view });
+          this.postStale();
           if (e.record.view.status !== 'running') void this.memento.update(DiagnosticsPanel.STATE_KEY, e.record.view);
         }
         else if (e.record === this.shown) this.post({ type: 'stats', step: e.step, probes: e.probes, lossCurve: e.lossCurve });
+      }),
+      // An edit (quick fix, undo, typing) of the shown config marks its run stale at once.
+      vscode.workspace.onDidChangeTextDocument(e => {
+        const uri = e.document.uri.toString();
+        if (this.panel && (uri === this.shown?.uri || uri === this.shownCompare()?.uri)) this.postStale();
       }),
       vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel: vscode.WebviewPanel) => {
@@ -138,6 +144,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
     if (record) {
       this.shown = record;
       this.post({ type: 'state', view: record.view });
+      this.postStale();
       // Trials shown while the webview was still loading (Compare can create the panel) would be lost otherwise.
       if (this.lastCompare && !record.view.compare) this.post({ type: 'compare', compare: this.lastCompare });
       return;
@@ -151,6 +158,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
     this.shown = undefined;
     if (!this.panel) this.show();
     this.post({ type: 'state', view });
+    this.postStale();
   }
 
   /** Shows compare results (the panel opens if needed); they stay in the record's view for reloads. */
@@ -160,6 +168,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
     this.lastCompare = compare;
     this.show();
     this.post({ type: 'compare', compare });
+    this.postStale();
   }
 
   /** Shows a verification (the panel opens if needed, without taking focus); kept in the record's view. */
@@ -171,7 +180,26 @@ export class DiagnosticsPanel implements vscode.Disposable {
 
   private lastCompare?: CompareView;
 
-  private post(m: HostToWebview): void { void this.panel?.webview.postMessage(m); }
+  private shownCompare(): CompareView | undefined { return this.shown?.view.compare ?? this.lastCompare; }
+
+  /** Tells the webview whether the shown run (and trials) are of the config's current text. */
+  private postStale(): void {
+    const c = this.shownCompare();
+    const compareVersion = c?.uri ? openVersion(c.uri) : undefined;
+    this.post({ type: 'stale', stale: !!this.shown && this.runs.isStale(this.shown),
+      compare: compareVersion !== undefined && compareVersion !== c?.version });
+  }
+
+  private post(m: HostToWebview): void {
+    if (!this.panel) return;
+    if (m.type === 'stale') this.staleSent = m;
+    else if (m.type === 'state') this.panel.title = m.view.configLabel ? `Activation Lens: ${m.view.configLabel}` : 'Activation Lens';
+    void this.panel.webview.postMessage(m);
+  }
+
+  private staleSent?: Extract<HostToWebview, { type: 'stale' }>;
+  /** For tests: the last staleness the webview was sent (it shows the banner and disables Apply from it). */
+  get lastStale(): { stale: boolean; compare: boolean } | undefined { return this.staleSent && { stale: this.staleSent.stale, compare: this.staleSent.compare }; }
 
   /** For tests: the view the panel was last sent. */
   get lastView(): RunView | undefined { return this.shown?.view; }

@@ -90,7 +90,7 @@ export class RunController implements vscode.Disposable {
     const runConfig: NetworkConfig = settings.probeEvery ? { ...config, probe: { ...config.probe, every: settings.probeEvery } } : config;
     const record: RunRecord = {
       uri: doc.uri.toString(), version: doc.version, config: runConfig, findings: [],
-      view: { ...initialView(doc.uri.fsPath, runConfig), configUri: doc.uri.toString() },
+      view: { ...initialView(doc.uri.fsPath, runConfig), configUri: doc.uri.toString(), configLabel: vscode.workspace.asRelativePath(doc.uri) },
     };
     record.view.status = 'running';
     this.records.delete(record.uri);
@@ -179,10 +179,39 @@ export class RunController implements vscode.Disposable {
     this.emitter.fire({ kind: 'state', record });
   }
 
+  /**
+   * Whether the config changed since the record's run: its open document is at another version (an edit, a quick
+   * fix, an undo back to the same text all count: the numbers were measured on other text). A closed document
+   * cannot be told; Apply checks the version again when it opens it.
+   */
+  isStale(record: RunRecord): boolean {
+    const v = openVersion(record.uri);
+    return v !== undefined && v !== record.version;
+  }
+
   /** For tests: whether the status bar shows a run. */
   get statusVisible(): boolean { return this.statusShown; }
 
   dispose(): void { this.stop(); this.status.dispose(); this.emitter.dispose(); }
+}
+
+/** The version of the open document at `uri`, if it is open. */
+export function openVersion(uri: string): number | undefined {
+  return vscode.workspace.textDocuments.find(d => d.uri.toString() === uri)?.version;
+}
+
+/**
+ * What the sidebar shows for a config that has no run yet: its layers from the parsed text, or (when it does not
+ * parse) no layers and the number of errors Problems lists for it.
+ */
+export function configView(doc: vscode.TextDocument): RunView {
+  const parsed = parseDocument(doc);
+  const ref = { configUri: doc.uri.toString(), configLabel: vscode.workspace.asRelativePath(doc.uri) };
+  if (parsed.config) return { ...initialView(doc.uri.fsPath, parsed.config), ...ref };
+  return {
+    configPath: doc.uri.fsPath, configName: path.basename(doc.uri.fsPath), ...ref, layers: [], status: 'idle', step: 0, totalSteps: 0,
+    timeline: [], lossCurve: [], parseErrors: Math.max(1, parsed.problems.filter(p => p.severity === 'error').length),
+  };
 }
 
 export function initialView(configPath: string, config: NetworkConfig): RunView {

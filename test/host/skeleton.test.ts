@@ -18,7 +18,7 @@ describe('extension in the real VS Code extension host', () => {
     const lens = await api();
     await vscode.commands.executeCommand('activationLens.showPanel');
     const panel = await waitFor('the panel', () => lens.panel.webviewPanel);
-    assert.equal(panel.title, 'Activation Lens');
+    assert.match(panel.title, /^Activation Lens/);
     assert.ok(panel.webview.html.includes("script-src 'nonce-"), 'the panel HTML carries a nonce CSP');
     assert.ok(!/https?:\/\//.test(panel.webview.html.replace(/https:\/\/[^"]*vscode-cdn\.net[^"]*/g, '')), 'no remote content');
   });
