@@ -17,7 +17,7 @@ import { suggestActivations } from '../diagnosis/suggestions';
 import { RANKING_RULE, RETRY_RULE, compareActivations, compareVerdict, targetLayers } from '../diagnosis/trials';
 import type { Finding, Severity } from '../diagnosis/types';
 import { buildReport, reportJson } from '../report/json';
-import { verificationTargets, verifySuggestion } from '../diagnosis/verify';
+import { verificationTargets, verifySuggestion, verifySuggestionWith } from '../diagnosis/verify';
 import { renderHtmlReport } from '../report/html';
 import { diagnoseRunCommand } from './diagnoseRun';
 import { chooseEngine, isEngineName, type EngineChoice } from '../engine/select';
@@ -113,7 +113,11 @@ const diagnoseCmd: Command = {
       try {
         for (const [i, t] of targets.entries()) {
           vp.note(`verifying ${i + 1}/${targets.length}: ${t.finding.kind} ${t.finding.layerName}`);
-          report.verifications.push(verifySuggestion({ config, result, findings }, data, t.finding, t.suggestion));
+          // On the run's engine: before and after must come from the same trainer.
+          const choice = engine.choice;
+          report.verifications.push(choice.engine === 'torch'
+            ? await verifySuggestionWith({ config, result, findings }, data, t.finding, t.suggestion, c => trainTorch({ config: c, data, python: choice.python.command }))
+            : verifySuggestion({ config, result, findings }, data, t.finding, t.suggestion));
         }
       } finally {
         vp.done();

@@ -195,6 +195,15 @@ export function verifySuggestion(before: { config: NetworkConfig; result: RunRes
   return compareRuns(finding, suggestion, layers, before, { config, result, findings: diagnose(config, result, opts.thresholds) });
 }
 
+/** verifySuggestion on another engine (the torch engine): `train` runs the changed config. */
+export async function verifySuggestionWith(before: { config: NetworkConfig; result: RunResult; findings: Finding[] }, data: Dataset,
+  finding: Finding, suggestion: Suggestion, train: (config: NetworkConfig) => Promise<RunResult>, opts: { thresholds?: Thresholds } = {}): Promise<Verification> {
+  const layers = suggestionLayers(finding, suggestion);
+  const config = applySuggestion(before.config, layers, suggestion);
+  const result = await train(config);
+  return compareRuns(finding, suggestion, layers, before, { config, result, findings: diagnose(config, result, opts.thresholds) });
+}
+
 /**
  * What `diagnose --verify` checks: the first verifiable suggestion of each warning or error finding (of each
  * finding when there are only infos), the same change once, at most `max`.

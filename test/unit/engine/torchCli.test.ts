@@ -1,10 +1,11 @@
 /**
- * `diagnose --engine torch --json` on every bundled example: a report of the same schema whose findings (kind,
+ * `diagnose --engine torch --json` on representative bundled examples: a report of the same schema whose findings (kind,
  * severity, layer) are the core's; `--processes 2` (DistributedDataParallel) too; and the one message naming
  * every interpreter tried when none has torch. Short runs (--steps) keep the suite quick.
  */
 import { strict as assert } from 'node:assert';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { cliJson } from '../cli/helpers';
 import { findTorchPython, TorchUnavailable, requireTorchPython } from '../../../src/engine/torch/python';
@@ -25,7 +26,12 @@ describe('torch engine from the CLI', function () {
     process.env.ACTIVATION_LENS_PYTHON = python;
   });
 
-  const examples = fs.readdirSync(EXAMPLES).filter(f => f.endsWith('.nn.yaml')).sort();
+  // One example per distinct path through the runner: conv + pooling + adam, CSV data, a Keras import with its
+  // weights, an ONNX import (conv net with weights), binary cross-entropy fused with a sigmoid output. The dense
+  // MLPs of the other examples differ only by activation and optimizer, which torchParity.test.ts covers one by one;
+  // the deep sigmoid net is the --processes 2 and --verify tests below.
+  const examples = ['conv-shapes', 'csv-pump-failure', 'keras-import', 'onnx-mnist-cnn', 'tanh-glorot'].map(n => `${n}.nn.yaml`);
+  it('the representative examples exist', () => { for (const f of examples) assert.ok(fs.existsSync(path.join(EXAMPLES, f)), f); });
   for (const file of examples) {
     it(`${file}: the torch engine's findings are the core's`, async () => {
       const f = path.join(EXAMPLES, file);
@@ -45,6 +51,30 @@ describe('torch engine from the CLI', function () {
     const ddp = await cliJson('diagnose', f, ['--steps', '200', '--engine', 'torch', '--processes', '2', '--threads', '1']);
     assert.ok(key(core.report).some(k => k.startsWith('vanishing-gradient:')));
     assert.deepEqual(key(ddp.report), key(core.report));
+  });
+
+  it('--verify trains each suggestion on the run\'s engine: the same verdicts as the core\'s, from torch runs', async () => {
+    const f = path.join(EXAMPLES, 'deep-sigmoid-spiral.nn.yaml');
+    const core = await cliJson('diagnose', f, ['--steps', '200', '--verify']);
+    // The interpreter through a wrapper that logs each start: one runner for the run, one per verification.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-verify-'));
+    const log = path.join(dir, 'starts'), wrapper = path.join(dir, 'python');
+    fs.writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> '${log}'\nexec '${python}' "$@"\n`, { mode: 0o755 });
+    process.env.ACTIVATION_LENS_PYTHON = wrapper;
+    let torch;
+    try {
+      torch = await cliJson('diagnose', f, ['--steps', '200', '--verify', '--engine', 'torch', '--threads', '1']);
+    } finally { process.env.ACTIVATION_LENS_PYTHON = python; }
+    const cv = core.report.verifications!, tv = torch.report.verifications!;
+    assert.ok(cv.length >= 1);
+    const verdict = (v: typeof cv[number]) => `${v.suggestion.finding?.kind}:${v.suggestion.activation ?? ''}:${v.suggestion.init ?? ''}:${v.findingGone}:${v.improved}:${v.after.findings.join(',')}`;
+    assert.deepEqual(tv.map(verdict), cv.map(verdict));
+    for (const [i, v] of tv.entries()) {
+      const [a, b] = [v.after.valLoss!, cv[i].after.valLoss!];
+      assert.ok(Math.abs(a - b) <= 1e-3 * Math.abs(b), `verification ${i}: torch val loss ${a} vs core ${b}`);
+    }
+    const runners = fs.readFileSync(log, 'utf8').split('\n').filter(l => l.includes('activation_lens_runner.py'));
+    assert.equal(runners.length, 1 + tv.length, 'one torch run, then one per verification');
   });
 });
 
