@@ -58,6 +58,8 @@ interface LayerBase {
   /** Span of the whole layer item, and of each key's value by key ("activation", "init", "units", ...). */
   span?: Span;
   spans?: Record<string, Span>;
+  /** `init: from-model` on this layer: its weights come from the model file (model.weights), the others are drawn. */
+  fromModel?: boolean;
 }
 
 export interface DenseLayer extends LayerBase {

@@ -23,7 +23,7 @@ const LAYER_KEYS: Record<LayerType, string[]> = {
   global_avgpool2d: [],
   flatten: [],
   dropout: ['rate'],
-  batchnorm: ['momentum', 'epsilon'],
+  batchnorm: ['momentum', 'epsilon', 'init'],
   activation: ['activation'],
 };
 
@@ -36,6 +36,8 @@ const TYPE_ALIASES: Record<string, LayerType> = Object.assign(Object.create(null
 });
 
 export const DEFAULT_INIT = 'glorot_uniform';
+/** A layer's `init:` value that loads its weights from the model file instead of drawing them. */
+export const FROM_MODEL = 'from-model';
 export const DEFAULT_BIAS_INIT = 'zeros';
 
 export function defaultInit(name = DEFAULT_INIT): InitSpec { return resolveInit(name)!; }
@@ -92,7 +94,9 @@ export function readInit(rep: Reporter, at: At, layer: string): InitSpec | undef
     const spec = INIT_SPELLINGS.includes(n.value) ? resolveInit(n.value, params) : undefined;
     if (!spec) {
       const near = canonicalInitName(n.value);
-      rep.error(n.span, `unknown initializer "${n.value}"${near ? ` (did you mean "${near}"?)` : didYouMean(n.value, INIT_NAMES)}`, pointer, layer);
+      // A layer's init may also be from-model (read before this); bias_init may not.
+      const names = at.key === 'init' ? [...INIT_NAMES, FROM_MODEL] : INIT_NAMES;
+      rep.error(n.span, `unknown initializer "${n.value}"${near ? ` (did you mean "${near}"?)` : didYouMean(n.value, names)}`, pointer, layer);
     }
     return spec;
   };
@@ -186,9 +190,14 @@ function readLayer(rep: Reporter, at: At, index: number, counts: Map<string, num
     if (!a) rep.error(node.span, `${type} layer "${name}" needs "${key}"`, at.pointer, name);
     return a;
   };
-  const base = { name, index, span: node.span, spans };
   const act = (): ActivationSpec => { const a = get('activation'); return (a && readActivation(rep, a, name)) || { name: 'linear' }; };
   const init = (key: string, dflt: string): InitSpec => { const a = get(key); return (a && readInit(rep, a, name)) || defaultInit(dflt); };
+  // `init: from-model`: the layer's weights come from the model file; the default initializer only fills the
+  // parameters the model has none for (a bias the model lacks).
+  const initAt = get('init');
+  const fromModel = initAt?.node.kind === 'scalar' && initAt.node.value === FROM_MODEL;
+  const kernelInit = (): InitSpec => (fromModel ? defaultInit(DEFAULT_INIT) : init('init', DEFAULT_INIT));
+  const base = { name, index, span: node.span, spans, ...(fromModel ? { fromModel: true } : {}) };
   const bool = (key: string, dflt: boolean): boolean => { const a = get(key); return (a && readBool(rep, a, name)) ?? dflt; };
   const padding = (): 'same' | 'valid' => { const a = get('padding'); return (a && readEnum(rep, a, ['same', 'valid'] as const, name)) ?? 'valid'; };
   let layer: LayerSpec | undefined;
@@ -196,7 +205,7 @@ function readLayer(rep: Reporter, at: At, index: number, counts: Map<string, num
     case 'dense': {
       const u = required('units');
       const units = u && readNumber(rep, u, { int: true, min: 1, max: MAX_UNITS }, name);
-      layer = { ...base, type, units: units ?? 1, activation: act(), init: init('init', DEFAULT_INIT), biasInit: init('bias_init', DEFAULT_BIAS_INIT), useBias: bool('use_bias', true) };
+      layer = { ...base, type, units: units ?? 1, activation: act(), init: kernelInit(), biasInit: init('bias_init', DEFAULT_BIAS_INIT), useBias: bool('use_bias', true) };
       break;
     }
     case 'conv2d': {
@@ -206,10 +215,10 @@ function readLayer(rep: Reporter, at: At, index: number, counts: Map<string, num
       const kernel = k && readPair(rep, k, name);
       const s = get('stride');
       const stride = (s && readPair(rep, s, name)) || [1, 1] as [number, number];
-      const kernelInit = init('init', DEFAULT_INIT);
-      const rankProblem = initRankProblem(kernelInit, 4);
+      const convInit = kernelInit();
+      const rankProblem = initRankProblem(convInit, 4);
       if (rankProblem) rep.error(spans.init ?? node.span, `${rankProblem} (conv2d "${name}")`, `${at.pointer}/init`, name);
-      layer = { ...base, type, filters: filters ?? 1, kernel: kernel ?? [1, 1], stride, padding: padding(), activation: act(), init: kernelInit, biasInit: init('bias_init', DEFAULT_BIAS_INIT), useBias: bool('use_bias', true) };
+      layer = { ...base, type, filters: filters ?? 1, kernel: kernel ?? [1, 1], stride, padding: padding(), activation: act(), init: convInit, biasInit: init('bias_init', DEFAULT_BIAS_INIT), useBias: bool('use_bias', true) };
       break;
     }
     case 'maxpool2d': case 'avgpool2d': {
@@ -231,6 +240,8 @@ function readLayer(rep: Reporter, at: At, index: number, counts: Map<string, num
     }
     case 'batchnorm': {
       const m = get('momentum'); const e = get('epsilon');
+      // Batch normalization has no initializer to choose: its init is either drawn (random) or the model's.
+      if (initAt && !fromModel) readEnum(rep, initAt, ['random', FROM_MODEL] as const, name);
       layer = { ...base, type, momentum: (m && readNumber(rep, m, { min: 0, exclusiveMax: 1 }, name)) ?? 0.99, epsilon: (e && readNumber(rep, e, { exclusiveMin: 0, max: 1 }, name)) ?? 1e-3 };
       break;
     }

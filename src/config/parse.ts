@@ -94,6 +94,10 @@ export function readConfigTree(root: SNode, file: string, rep: Reporter): ReadRe
       draft.fromModel = true;
       if (!weightsAt && !onnxAt && !kerasAt) rep.error(initAt.node.span, 'init: from-model needs the model the weights come from: model.onnx, model.keras (a TF.js model.json with its .bin files) or model.weights', '/model/init');
     }
+    // A layer's own `init: from-model` reads model.weights (a config with layers names no model.onnx/keras).
+    if (!weightsAt) for (const l of draft.layers ?? []) {
+      if (l.fromModel) rep.error(l.spans?.init ?? l.span!, `layer "${l.name}" has init: from-model but the config names no model file: add model.weights (an ONNX file, or a TF.js model.json with its .bin files beside it)`, `/model/layers/${l.index}/init`, l.name);
+    }
   }
 
   // train

@@ -1,13 +1,14 @@
 /**
- * `init: from-model`: the model's own weights for each layer of a config, in the core's layout, matched by
- * layer name. From an ONNX file (its initializers, external data beside it) or a TF.js layers-model
+ * `init: from-model`: the model's own weights for each layer of a config (or for the layers that say
+ * `init: from-model` themselves), in the core's layout, matched by layer name. From an ONNX file (its initializers, external data beside it) or a TF.js layers-model
  * model.json with the .bin shards its weightsManifest names beside it. Read at run time (not on every
  * keystroke), through the bounded reader; problems are an InputError at model.init / model.weights.
  */
 import * as path from 'node:path';
-import { InputError, type NetworkConfig, type Span } from '../model';
+import { InputError, type LayerSpec, type NetworkConfig, type Span } from '../model';
 import { readUserFile, readUserFileText, UserFileError } from '../io/userFile';
 import { isOnnxName, onnxWeights, type LayerWeights } from './onnx';
+import { inferShapes } from './shapes';
 
 const fail = (config: NetworkConfig, message: string, key = 'model.init'): never => {
   const span: Span | undefined = config.spans[key] ?? config.spans['model.weights'] ?? config.spans['model.onnx'] ?? config.spans['model.keras'];
@@ -19,16 +20,65 @@ export function weightsSource(config: NetworkConfig): string | undefined {
   return config.model.weights ?? config.model.onnx ?? config.model.keras;
 }
 
-/** Weights by layer index for a config with `init: from-model` (undefined otherwise). */
+/** Where a problem with a layer's model weights is shown: its own `init: from-model`, else model.init. */
+const layerFail = (config: NetworkConfig, layer: LayerSpec, message: string): never => {
+  const span = layer.fromModel ? layer.spans?.init ?? layer.span : undefined;
+  if (!span) return fail(config, message);
+  throw new InputError({ severity: 'error', message, span, layer: layer.name }, config.file);
+};
+
+/** How many values each parameter of a layer holds (the core's layout), from the config's shape flow. */
+function parameterSizes(config: NetworkConfig): Record<string, number>[] {
+  const { shapes } = inferShapes(config.model.input, config.model.layers);
+  return config.model.layers.map((l, i): Record<string, number> => {
+    const inShape = i ? shapes[i - 1]?.outputShape ?? [] : config.model.input;
+    switch (l.type) {
+      case 'dense': return { kernel: (shapes[i]?.fanIn ?? 0) * l.units, ...(l.useBias ? { bias: l.units } : {}) };
+      case 'conv2d': return { kernel: (shapes[i]?.fanIn ?? 0) * l.filters, ...(l.useBias ? { bias: l.filters } : {}) };
+      case 'batchnorm': { const c = inShape[inShape.length - 1] ?? 1; return { gamma: c, beta: c, moving_mean: c, moving_variance: c }; }
+      default: return {};
+    }
+  });
+}
+
+const WEIGHTED = new Set(['dense', 'conv2d', 'batchnorm']);
+
+/**
+ * Weights by layer index for a config with `init: from-model` on the model (every weighted layer) or on some
+ * layers (only those; the others keep their drawn weights). Undefined when nothing comes from the model.
+ */
 export function loadModelWeights(config: NetworkConfig, baseDir: string, root?: string): (LayerWeights | undefined)[] | undefined {
-  if (!config.model.fromModel) return undefined;
+  const whole = !!config.model.fromModel;
+  const own = config.model.layers.filter(l => l.fromModel);
+  if (!whole && !own.length) return undefined;
   const rel = weightsSource(config);
-  if (!rel) return fail(config, 'init: from-model needs model.onnx, model.keras or model.weights');
+  if (!rel) return whole ? fail(config, 'init: from-model needs model.onnx, model.keras or model.weights') : layerFail(config, own[0], `layer "${own[0].name}" has init: from-model but the config names no model file: add model.weights`);
   const abs = path.resolve(baseDir, rel);
   const byName = isOnnxName(rel) ? fromOnnx(config, abs, rel, root) : fromTfjs(config, abs, rel, root);
-  const out = config.model.layers.map(l => byName.get(l.name));
-  const missing = config.model.layers.filter((l, i) => !out[i] && (l.type === 'dense' || l.type === 'conv2d' || l.type === 'batchnorm'));
-  if (missing.length) fail(config, `${rel} has no weights for layer${missing.length > 1 ? 's' : ''} ${missing.map(l => `"${l.name}"`).join(', ')} (layers are matched by name)`);
+  const wanted = (l: LayerSpec) => whole || !!l.fromModel;
+  const out = config.model.layers.map(l => (wanted(l) ? byName.get(l.name) : undefined));
+  const available = () => {
+    const names = [...byName.keys()].filter(n => Object.keys(byName.get(n) ?? {}).length);
+    return names.length ? `; it has weights for ${names.slice(0, 12).map(n => `"${n}"`).join(', ')}${names.length > 12 ? ', ...' : ''}` : '; it holds no layer weights';
+  };
+  if (whole) {
+    const missing = config.model.layers.filter((l, i) => !out[i] && WEIGHTED.has(l.type));
+    if (missing.length) fail(config, `${rel} has no weights for layer${missing.length > 1 ? 's' : ''} ${missing.map(l => `"${l.name}"`).join(', ')} (layers are matched by name${available()})`);
+  }
+  for (const l of own) {
+    if (!WEIGHTED.has(l.type)) layerFail(config, l, `layer "${l.name}" (${l.type}) has no weights to take from the model`);
+    if (!out[l.index]) layerFail(config, l, `${rel} has no weights for layer "${l.name}" (layers are matched by name${available()})`);
+  }
+  // A layer whose shape differs from the model's is an error at the layer, not a silent partial load.
+  const sizes = parameterSizes(config);
+  out.forEach((w, i) => {
+    if (!w) return;
+    const l = config.model.layers[i];
+    for (const [param, n] of Object.entries(sizes[i])) {
+      const v = w[param];
+      if (v && v.length !== n) layerFail(config, l, `layer "${l.name}": the model's ${param} has ${v.length} values but this ${l.type} layer needs ${n}: its shape differs from the model's`);
+    }
+  });
   return out;
 }
 

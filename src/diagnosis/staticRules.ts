@@ -32,7 +32,9 @@ function judge(config: NetworkConfig): Judged[] {
   return weightedLayers(config).map(w => {
     const s = shapes[w.layer.index];
     const fanIn = s?.fanIn ?? 0, fanOut = s?.fanOut ?? 0;
-    const v = fanIn > 0 ? effectiveVariance(w.layer.init, fanIn, fanOut) : undefined;
+    // A layer that starts from the model's (trained) weights has no drawn init to judge.
+    const drawn = !(config.model.fromModel || w.layer.fromModel);
+    const v = fanIn > 0 && drawn ? effectiveVariance(w.layer.init, fanIn, fanOut) : undefined;
     return { ...w, fanIn, fanOut, varFanIn: v === undefined ? undefined : v * fanIn, varFanAvg: v === undefined ? undefined : v * (fanIn + fanOut) / 2 };
   });
 }

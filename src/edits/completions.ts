@@ -13,6 +13,7 @@ import { INIT_NAMES, initDescription, varianceFormula } from '../core/initialize
 import { SOURCES } from '../data/sources';
 import { THRESHOLD_DOCS } from '../diagnosis/thresholds';
 import { NETWORK_SCHEMA } from '../config/schema';
+import { FROM_MODEL } from '../config/layers';
 
 export interface CompletionEntry {
   label: string;
@@ -95,6 +96,9 @@ function schemaAt(path: (string | number)[], siblingsAtEnd: Map<string, string>)
   return deref(s);
 }
 
+const FROM_MODEL_DETAIL = "this layer's weights from model.weights";
+const FROM_MODEL_DOC = "Starts this layer from the model's own (trained) weights, read from `model.weights` (an ONNX file, or a TF.js model.json with its .bin files beside it) and matched by layer name; the other layers are drawn by their `init`. The layer's shape must equal the model's.";
+
 function enumOf(s: Schema | undefined): string[] {
   s = deref(s);
   if (!s) return [];
@@ -143,8 +147,15 @@ function valueItems(place: CursorPlace, format: 'yaml' | 'json'): CompletionEntr
       ].filter(Boolean).join('\n\n'), `${a.hidden ? 0 : 1}${n}`);
     });
   }
-  if (key === 'init' || key === 'bias_init' || (key === 'name' && ['init', 'bias_init'].includes(String(place.path[place.path.length - 2])))) {
-    return INIT_NAMES.map(n => value(n, varianceFormula(n), initDescription(n)));
+  // Initializers belong to layers; model.init (random | from-model) comes from the schema below.
+  const inLayer = place.path.includes('layers');
+  if (inLayer && key === 'init' && place.siblings.get('type') === 'batchnorm') {
+    return enumOf(schemaAt(place.path, place.siblings)).map(v => value(v, v === FROM_MODEL ? FROM_MODEL_DETAIL : 'fresh statistics: gamma 1, beta 0, mean 0, variance 1'));
+  }
+  if (inLayer && (key === 'init' || key === 'bias_init' || (key === 'name' && ['init', 'bias_init'].includes(String(place.path[place.path.length - 2]))))) {
+    const items = INIT_NAMES.map(n => value(n, varianceFormula(n), initDescription(n)));
+    if (key === 'init') items.push(value(FROM_MODEL, FROM_MODEL_DETAIL, FROM_MODEL_DOC, `2${FROM_MODEL}`));
+    return items;
   }
   if (key === 'source' && place.path[0] === 'data') {
     return Object.entries(SOURCES).map(([n, s]) => value(n, s.description, s.keys.length ? `Keys: ${s.keys.join(', ')}` : undefined));

@@ -22,6 +22,7 @@ export class ConfigHoverProvider implements vscode.HoverProvider {
     const span = key ? layer.spans?.[key] : layer.span;
     const range = span ? toRange(span) : undefined;
     if (key === 'activation' && 'activation' in layer) return new vscode.Hover(this.activationHover(doc, layer, layer.activation.name), range);
+    if (key === 'init' && layer.fromModel) return new vscode.Hover(fromModelHover(layer, config.model.weights), range);
     if (key === 'init' && 'init' in layer) return new vscode.Hover(initHover(layer.init), range);
     return new vscode.Hover(layerHover(config.model.input, config.model.layers, layer), range);
   }
@@ -80,6 +81,17 @@ export function initHover(init: InitSpec): vscode.MarkdownString {
   const formula = varianceFormula(name);
   if (formula) md.appendMarkdown(`\`${formula}\`\n\n${initDescription(name) ?? ''}`);
   else if (init.scale !== undefined) md.appendMarkdown(`\`Var(w) = ${init.scale} / ${init.mode}\` (${init.distribution})`);
+  return md;
+}
+
+/** `init: from-model` on a layer: where its weights come from and what must match. */
+export function fromModelHover(layer: LayerSpec, weights: string | undefined): vscode.MarkdownString {
+  const md = new vscode.MarkdownString();
+  md.appendMarkdown('**from-model** — this layer starts from the weights of ');
+  md.appendText(weights ?? 'model.weights (not set)');   // a path from the file: text, never Markdown
+  md.appendMarkdown(', matched by the layer name **');
+  md.appendText(layer.name);
+  md.appendMarkdown(`**; the other layers are drawn by their init.\n\n${layer.type === 'batchnorm' ? 'gamma, beta and the moving statistics' : 'kernel and bias'} come from the model, so the layer's shape must equal the model's (checked when the run starts).`);
   return md;
 }
 

@@ -75,10 +75,68 @@ describe('init: from-model', function () {
     const imported = importOnnx(fs.readFileSync(path.join(GEN, 'mlp-gemm.onnx')), 'mlp-gemm.onnx').config!;
     const yaml = toConfigYaml(imported, 'mlp-gemm.onnx').replace(/^model:\n/m, 'model:\n  weights: mlp-gemm.onnx\n  init: from-model\n');
     const renamed = parseConfigText(yaml.replace('name: dense_2', 'name: my_dense'), path.join(GEN, 'a.nn.yaml')).config!;
-    assert.throws(() => loadModelWeights(renamed, GEN), (e: InputError) => /mlp-gemm\.onnx has no weights for layer "my_dense" \(layers are matched by name\)/.test(e.message) && e.problem.span !== undefined);
+    assert.throws(() => loadModelWeights(renamed, GEN), (e: InputError) => /mlp-gemm\.onnx has no weights for layer "my_dense" \(layers are matched by name; it has weights for "dense_1"/.test(e.message) && e.problem.span !== undefined);
     const wider = parseConfigText(yaml.replace('units: 12', 'units: 13'), path.join(GEN, 'b.nn.yaml')).config!;
-    const data = { inputShape: [8], task: 'regression' as const, targetDim: 4, train: { x: new Float32Array(64), y: new Float32Array(32), n: 8 }, val: { x: new Float32Array(64), y: new Float32Array(32), n: 8 } };
-    assert.throws(() => new Trainer(wider, data, { initialWeights: loadModelWeights(wider, GEN), kernels: 'js' }), /the model's weights do not fit dense_2\.kernel, dense_2\.bias/);
+    assert.throws(() => loadModelWeights(wider, GEN), (e: InputError) => /layer "dense_2": the model's kernel has 192 values but this dense layer needs 208/.test(e.message) && e.problem.span!.start.line === yaml.split('\n').indexOf('  init: from-model'));
+  });
+
+  // Per layer: the written-out mlp-gemm config with model.weights, dense_2 and batchnorm_1 from the model, dense_1
+  // drawn by he_normal, dense_3 by the default glorot_uniform. The reference for "the model's weights" is the whole
+  // model's load, which the first tests check against torch's forward pass.
+  const perLayerYaml = () => {
+    const imported = importOnnx(fs.readFileSync(path.join(GEN, 'mlp-gemm.onnx')), 'mlp-gemm.onnx').config!;
+    return toConfigYaml(imported, 'mlp-gemm.onnx')
+      .replace(/^model:\n/m, 'model:\n  weights: mlp-gemm.onnx\n')
+      .replace('name: dense_1\n      units: 16', 'name: dense_1\n      units: 16\n      init: he_normal')
+      .replace('name: dense_2\n', 'name: dense_2\n      init: from-model\n')
+      .replace('name: batchnorm_1\n', 'name: batchnorm_1\n      init: from-model\n');
+  };
+  const lineOf = (text: string, needle: string, after = '') => text.split('\n').findIndex((l, i, all) => l.includes(needle) && all.slice(0, i).some(x => x.includes(after)));
+
+  it('init: from-model on a layer (ONNX): that layer holds the model\'s weights, the others follow their own init', () => {
+    const r = parseConfigText(perLayerYaml(), path.join(GEN, 'per-layer.nn.yaml'));
+    assert.ok(r.config, r.problems.map(p => p.message).join('\n'));
+    assert.deepEqual(r.config.model.layers.map(l => !!l.fromModel), [false, true, false, true, false]);
+    const whole = loadModelWeights({ ...r.config, model: { ...r.config.model, fromModel: true } }, GEN)!;
+    const per = loadModelWeights(r.config, GEN)!;
+    assert.equal(per[0], undefined);
+    assert.equal(per[4], undefined);
+    assert.deepEqual(per[1], whole[1]);
+    assert.deepEqual(per[3], whole[3]);
+    const data = { inputShape: [8], task: 'classification' as const, targetDim: 4, train: { x: new Float32Array(64), y: new Float32Array(8), n: 8 }, val: { x: new Float32Array(64), y: new Float32Array(8), n: 8 } };
+    const net = new Trainer(r.config, data, { initialWeights: per, kernels: 'js' }).net;
+    const drawn = new Trainer(r.config, data, { kernels: 'js' }).net;
+    const param = (n: typeof net, layer: number, name: string) => Array.from(n.layers[layer].params.find(p => p.name === name)!.w.v);
+    assert.deepEqual(param(net, 3, 'kernel'), Array.from(whole[3]!.kernel));
+    assert.deepEqual(param(net, 1, 'moving_variance'), Array.from(whole[1]!.moving_variance));
+    for (const i of [0, 4]) {
+      assert.deepEqual(param(net, i, 'kernel'), param(drawn, i, 'kernel'), `layer ${i} keeps its seeded draw`);
+      assert.notDeepEqual(param(net, i, 'kernel'), Array.from(whole[i]!.kernel), `layer ${i} is not the model's`);
+    }
+    // dense_1 follows he_normal: Var(w) = 2 / fan_in = 0.25 (128 weights: the sample variance within 40%).
+    const k = param(net, 0, 'kernel');
+    const mean = k.reduce((a, b) => a + b, 0) / k.length;
+    const v = k.reduce((a, b) => a + (b - mean) ** 2, 0) / k.length;
+    assert.ok(Math.abs(v - 0.25) < 0.1, `dense_1 variance ${v}`);
+  });
+
+  it('a layer\'s init: from-model that has no counterpart in the model, a different shape or no model file: errors at its init', () => {
+    const yaml = perLayerYaml();
+    const initLine = lineOf(yaml, 'init: from-model', 'name: dense_2');
+    const renamed = yaml.replace('name: dense_2', 'name: my_dense');
+    const a = parseConfigText(renamed, path.join(GEN, 'a.nn.yaml')).config!;
+    assert.throws(() => loadModelWeights(a, GEN), (e: InputError) => e instanceof InputError
+      && /mlp-gemm\.onnx has no weights for layer "my_dense" \(layers are matched by name; it has weights for "dense_1", "batchnorm_1", "dense_2", "dense_3"\)/.test(e.message)
+      && e.problem.span!.start.line === initLine && e.problem.span!.start.character === 12 && e.problem.layer === 'my_dense');
+    const wider = parseConfigText(yaml.replace('units: 12', 'units: 13'), path.join(GEN, 'b.nn.yaml')).config!;
+    assert.throws(() => loadModelWeights(wider, GEN), (e: InputError) => /layer "dense_2": the model's kernel has 192 values but this dense layer needs 208: its shape differs/.test(e.message) && e.problem.span!.start.line === initLine);
+    const noFile = parseConfigText(yaml.replace('  weights: mlp-gemm.onnx\n', ''), path.join(GEN, 'c.nn.yaml'));
+    const p = noFile.problems.filter(x => /has init: from-model but the config names no model file: add model\.weights/.test(x.message));
+    assert.deepEqual(p.map(x => [x.layer, x.span!.start.line]), [['batchnorm_1', lineOf(yaml, 'init: from-model', 'name: batchnorm_1') - 1], ['dense_2', initLine - 1]]);
+    const typo = parseConfigText(yaml.replace('name: dense_2\n      init: from-model', 'name: dense_2\n      init: from_model').replace('name: batchnorm_1\n      init: from-model', 'name: batchnorm_1\n      init: from_model'), path.join(GEN, 'd.nn.yaml'));
+    const said = typo.problems.map(x => x.message);
+    assert.ok(said.includes('unknown initializer "from_model" (did you mean "from-model"?)'), said.join('\n'));
+    assert.ok(said.some(m => /^unknown init "from_model" \(did you mean "from-model"\?\)/.test(m)), said.join('\n'));
   });
 
   it('init: from-model without a model to read from is an error at the value', () => {
@@ -112,6 +170,36 @@ describe('init: from-model', function () {
     const want = await (model.predict(x) as tf.Tensor).data();
     const got = forward(r.config, weights, await x.data() as Float32Array, 5);
     assert.ok(maxDiff(got, want) < 1e-4, `max diff ${maxDiff(got, want)}`);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('init: from-model on one layer of a TF.js model.json: that layer equals TensorFlow.js\'s weights, the other is drawn', async () => {
+    const model = tfl.sequential({ layers: [
+      tfl.layers.dense({ inputShape: [5], units: 7, activation: 'relu', name: 'hidden' }),
+      tfl.layers.dense({ units: 3, activation: 'softmax', name: 'out' }),
+    ] });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-'));
+    await model.save(tf.io.withSaveHandler(async art => {
+      fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: art.modelTopology, weightsManifest: [{ paths: ['w.bin'], weights: art.weightSpecs }] }));
+      fs.writeFileSync(path.join(dir, 'w.bin'), Buffer.from(art.weightData as ArrayBuffer));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    const yaml = 'seed: 5\nmodel:\n  weights: model.json\n  input: 5\n  layers:\n    - {type: dense, name: hidden, units: 7, activation: relu, init: from-model}\n    - {type: dense, name: out, units: 3, activation: softmax}\n';
+    const r = parseConfigText(yaml, path.join(dir, 'net.nn.yaml'));
+    assert.ok(r.config, r.problems.map(p => p.message).join('\n'));
+    const w = loadModelWeights(r.config, dir)!;
+    // TF.js keeps a dense kernel as [in, out], the core's layout: compare value for value.
+    const [kernel, bias] = model.getLayer('hidden').getWeights().map(t => Array.from(t.dataSync()));
+    assert.deepEqual(Array.from(w[0]!.kernel), kernel);
+    assert.deepEqual(Array.from(w[0]!.bias), bias);
+    assert.equal(w[1], undefined);
+    const data = { inputShape: [5], task: 'classification' as const, targetDim: 3, train: { x: new Float32Array(40), y: new Float32Array(8), n: 8 }, val: { x: new Float32Array(40), y: new Float32Array(8), n: 8 } };
+    const net = new Trainer(r.config, data, { initialWeights: w, kernels: 'js' }).net;
+    const drawn = new Trainer(r.config, data, { kernels: 'js' }).net;
+    const k = (n: typeof net, i: number) => Array.from(n.layers[i].params.find(p => p.name === 'kernel')!.w.v);
+    assert.deepEqual(k(net, 0), kernel);
+    assert.deepEqual(k(net, 1), k(drawn, 1));
+    assert.notDeepEqual(k(net, 1), Array.from(model.getLayer('out').getWeights()[0].dataSync()));
     fs.rmSync(dir, { recursive: true });
   });
 });

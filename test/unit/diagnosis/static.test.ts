@@ -38,6 +38,15 @@ describe('static rules', () => {
     assert.deepEqual(kinds(config(`${rep(5, relu)}\n    - { type: dense, units: 3, activation: softmax }`)), ['warning:init-mismatch@0']);
   });
 
+  it('layers that start from the model\'s weights (init: from-model) have no drawn init to judge', () => {
+    // Five relu layers with the default glorot_uniform are flagged; the same layers loaded from a model are not.
+    const stack = (init: string) => `${rep(5, `{ type: dense, units: 32, activation: relu${init} }`)}\n    - { type: dense, units: 3, activation: softmax }`;
+    assert.deepEqual(kinds(config(stack(''))), ['warning:init-mismatch@0']);
+    const r = parseConfigText(`data: { source: spiral, classes: 3 }\ntrain: { loss: cross_entropy }\nmodel:\n  weights: m.onnx\n  layers:\n${stack(', init: from-model')}`, 'test.nn.yaml');
+    assert.ok(r.config, JSON.stringify(r.problems));
+    assert.deepEqual(kinds(r.config), []);
+  });
+
   it('tanh with He variance, selu without lecun_normal', () => {
     assert.deepEqual(kinds(config(`    - { type: dense, units: 16, activation: tanh, init: he_normal }\n    - { type: dense, units: 3, activation: softmax }`)), ['warning:init-mismatch@0']);
     assert.deepEqual(kinds(config(`    - { type: dense, units: 16, activation: selu, init: he_normal }\n    - { type: dense, units: 3, activation: softmax }`)), ['warning:init-mismatch@0']);

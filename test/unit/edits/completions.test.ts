@@ -45,6 +45,16 @@ describe('config completions (no other extension needed)', () => {
     }
   });
 
+  it('init: from-model where the schema allows it: a layer\'s init (not bias_init), batchnorm\'s init, model.init', () => {
+    const dense = labels(at('model:\n  weights: m.onnx\n  layers:\n    - type: dense\n      init: |'));
+    assert.ok(dense.includes('from-model') && dense.includes('he_normal'), dense.join());
+    assert.ok(!labels(at('model:\n  layers:\n    - type: conv2d\n      bias_init: |')).includes('from-model'));
+    assert.ok(labels(at('model:\n  layers:\n    - {type: conv2d, init: |}')).includes('from-model'));
+    assert.deepEqual(labels(at('model:\n  layers:\n    - type: batchnorm\n      init: |')).sort(), ['from-model', 'random']);
+    assert.deepEqual(labels(at('model:\n  init: |')).sort(), ['from-model', 'random']);
+    assert.ok(labels(at('model:\n  layers:\n    - type: batchnorm\n      |')).includes('init'));
+  });
+
   it('lists initializers with their variance formula, layer types, sources, optimizers and losses', () => {
     const inits = at('model:\n  layers:\n    - type: dense\n      init: |');
     assert.match(inits.find(i => i.label === 'he_normal')?.detail ?? '', /2 \/ fan_in/);
