@@ -181,6 +181,7 @@ const compareCmd: Command = {
     }
     const trialSteps = intOption(args, 'steps', 1, TRAIN_LIMITS.steps);
     const data = loadData(config, file);
+    const initialWeights = loadWeights(config, file);
     const engine = engineFor(args, config).choice;
     const json = args.flags.has('json');
     if (engine.engine === 'torch' && !json) io.stderr.write(`${engine.why}\n`);
@@ -190,8 +191,8 @@ const compareCmd: Command = {
     const progress = new Progress(io.stderr, !json, 0);
     let ranked;
     try {
-      ranked = await compareActivations(config, data, { layer, candidates, steps: trialSteps, parallel: true,
-        train: engine.engine === 'torch' ? (req, d) => trainTorch({ config: req.config, data: d, python: engine.python.command, maxSteps: req.steps, probeEvery: req.probeEvery }) : undefined,
+      ranked = await compareActivations(config, data, { layer, candidates, steps: trialSteps, parallel: true, initialWeights,
+        train: engine.engine === 'torch' ? (req, d) => trainTorch({ config: req.config, data: d, python: engine.python.command, maxSteps: req.steps, probeEvery: req.probeEvery, initialWeights: req.initialWeights }) : undefined,
         onTrial: r => progress.note(`trial ${++n}: ${r.activation} val loss ${r.trial?.valLoss.toPrecision(3)}`) });
     } catch (e) {
       throw new UsageError((e as Error).message);

@@ -26,11 +26,15 @@ export function diverged(curve: number[], finalValLoss: number): boolean {
   return finalValLoss > DIVERGENCE_FACTOR * start;
 }
 
-export interface TrialRequest { config: NetworkConfig; steps: number; probeEvery: number }
+export interface TrialRequest {
+  config: NetworkConfig; steps: number; probeEvery: number;
+  /** `init: from-model`: the model's weights for the layers the trial keeps (the compared layer left out). */
+  initialWeights?: (Record<string, Float32Array> | undefined)[];
+}
 
 /** Runs a trial; `shouldStop` is polled every step. */
 export function runTrial(req: TrialRequest, data: Dataset, shouldStop?: () => boolean): { trial: TrialSummary; cancelled: boolean } {
-  return summarizeTrial(req, train(req.config, data, { maxSteps: req.steps, probeEvery: req.probeEvery, shouldStop }));
+  return summarizeTrial(req, train(req.config, data, { maxSteps: req.steps, probeEvery: req.probeEvery, shouldStop, initialWeights: req.initialWeights }));
 }
 
 /** A trial's summary from its run (whichever engine trained it). */

@@ -27,6 +27,12 @@ export interface CompareOptions {
   parallel?: boolean | 'always';
   signal?: AbortSignal;
   onTrial?(r: RankedActivation): void;
+  /**
+   * `init: from-model`: the model's weights by layer index (as loadModelWeights gives them). Each trial keeps them
+   * for every layer but the compared ones, which start from the candidate's paired init: weights trained for
+   * another activation would not say how the candidate learns.
+   */
+  initialWeights?: (Record<string, Float32Array> | undefined)[];
   /** Another engine's training (the torch engine): trials then run one after another through it. */
   train?: (req: TrialRequest, data: Dataset) => Promise<RunResult>;
 }
@@ -53,6 +59,18 @@ export function targetLayers(config: NetworkConfig, layer: number | 'all'): numb
   return [w ? w.activationLayer.index : layer];
 }
 
+/**
+ * The imported weights a trial keeps: all but those of the target layers and the weighted layers feeding them
+ * (a PReLU's alpha included), which the candidate re-initialises.
+ */
+export function trialWeights(config: NetworkConfig, targets: number[], weights: (Record<string, Float32Array> | undefined)[] | undefined):
+  (Record<string, Float32Array> | undefined)[] | undefined {
+  if (!weights) return undefined;
+  const fresh = new Set(targets);
+  for (const w of weightedLayers(config)) if (targets.includes(w.activationLayer.index)) fresh.add(w.layer.index);
+  return weights.map((w, i) => (fresh.has(i) ? undefined : w));
+}
+
 /** The config with `activation` (and its recommended init on the weighted layer) at the target layers. */
 export function withActivation(config: NetworkConfig, targets: number[], activation: ActivationName): NetworkConfig {
   const init = resolveInit(ACTIVATIONS[activation].recommendedInit)!;
@@ -65,6 +83,9 @@ export function withActivation(config: NetworkConfig, targets: number[], activat
     const w = weightedLayers(config).find(x => x.activationLayer.index === i);
     const wl = w ? layers[w.layer.index] : l;
     if (wl.type === 'dense' || wl.type === 'conv2d') wl.init = init;
+    // Re-initialised by the candidate's init, no longer the model's weights.
+    delete l.fromModel;
+    delete wl.fromModel;
   }
   return { ...config, model: { ...config.model, layers } };
 }
@@ -225,6 +246,8 @@ export async function compareActivations(config: NetworkConfig, data: Dataset | 
     const c = withActivation(config, targets, a);
     return rate === lr ? c : { ...c, train: { ...c.train, lr: rate } };
   };
+  const initialWeights = trialWeights(config, targets, opts.initialWeights);
+  const request = (a: ActivationName, rate: number): TrialRequest => ({ config: variant(a, rate), steps, probeEvery, ...(initialWeights ? { initialWeights } : {}) });
   const work = forwardMacs(config) * Math.min(config.train.batch, dataset.train.n) * steps;
   const parallel = opts.parallel ?? true;
   const minWork = PARALLEL_MIN_WORK[workerEntry().execArgv ? 'sources' : 'bundled'];
@@ -256,7 +279,7 @@ export async function compareActivations(config: NetworkConfig, data: Dataset | 
 
   // Round 1: every candidate at the config's learning rate.
   const first: (TrialSummary | undefined)[] = new Array(names.length);
-  await runAll(names.map(a => ({ config: variant(a, lr), steps, probeEvery })), (i, t) => { first[i] = t; opts.onTrial?.(make(i, t)); });
+  await runAll(names.map(a => request(a, lr)), (i, t) => { first[i] = t; opts.onTrial?.(make(i, t)); });
   if (opts.signal?.aborted) return rankTrials(collect(first, make));
 
   // Round 2 (fair trials): the diverged and the far-behind candidates again at lr/3 and lr/10, same seed and data.
@@ -266,7 +289,7 @@ export async function compareActivations(config: NetworkConfig, data: Dataset | 
     const t = first[i];
     return t !== undefined && (t.diverged || t.valLoss > FAR_BEHIND * best);
   });
-  const retryReqs = retry.flatMap(i => RETRY_FACTORS.map(f => ({ config: variant(names[i], roundRate(lr * f)), steps, probeEvery })));
+  const retryReqs = retry.flatMap(i => RETRY_FACTORS.map(f => request(names[i], roundRate(lr * f))));
   const second: TrialSummary[][] = retry.map(() => []);
   if (retryReqs.length) {
     await runAll(retryReqs, (j, t) => { second[Math.floor(j / RETRY_FACTORS.length)][j % RETRY_FACTORS.length] = t; });

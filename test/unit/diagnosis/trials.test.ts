@@ -1,9 +1,13 @@
 /** compare's trials: same seed and data per candidate, deterministic, two threads, cancellable, curves kept. */
 import assert from 'node:assert/strict';
-import { parseConfigText } from '../../../src/config';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { importOnnx, parseConfigText, toConfigYaml } from '../../../src/config';
+import { loadModelWeights } from '../../../src/config/weights';
+import { Trainer, train } from '../../../src/core/train';
 import { loadDataset } from '../../../src/data';
 import { compareActivations, compareVerdict, rankTrials, withActivation, targetLayers } from '../../../src/diagnosis/trials';
-import { diverged } from '../../../src/diagnosis/trial';
+import { diverged, runTrial, type TrialRequest } from '../../../src/diagnosis/trial';
 import type { RankedActivation } from '../../../src/diagnosis/types';
 
 const text = `seed: 4
@@ -138,5 +142,54 @@ train: { loss: binary_cross_entropy, optimizer: sgd, lr: 30, batch: 16, steps: 8
     // Same seed, same data: the kept trial is exactly a plain trial at that rate.
     const again = await compareActivations({ ...c, train: { ...c.train, lr: relu.lr! } }, d, { layer: 'all', candidates: ['relu'], parallel: false });
     assert.equal(again[0].trial!.valLoss, relu.trial!.valLoss);
+  });
+});
+
+describe('compare trials from a model\'s weights (init: from-model)', function () {
+  this.timeout(120000);
+  // The written-out mlp-gemm config (dense_1, batchnorm_1, activation_1, dense_2 tanh, dense_3) with its weights; the
+  // weights themselves are checked against torch's forward pass in test/unit/config/fromModel.test.ts.
+  const GEN = path.join(__dirname, '../../fixtures/onnx/generated');
+  const yaml = toConfigYaml(importOnnx(fs.readFileSync(path.join(GEN, 'mlp-gemm.onnx')), 'mlp-gemm.onnx').config!, 'mlp-gemm.onnx')
+    .replace(/^model:\n/m, 'model:\n  weights: mlp-gemm.onnx\n  init: from-model\n')
+    .replace(/samples: 1000/, 'samples: 120').replace(/epochs: 20/, 'steps: 4');
+  const cfg = parseConfigText(yaml, path.join(GEN, 'cmp.nn.yaml')).config!;
+  const model = loadModelWeights(cfg, GEN)!;
+  const d = loadDataset(cfg, GEN);
+
+  it('every trial keeps the other layers\' imported weights; the compared layer starts from the candidate\'s init', async () => {
+    const seen: TrialRequest[] = [];
+    const ranked = await compareActivations(cfg, d, { layer: 3, candidates: ['relu', 'selu', 'tanh'], steps: 4, initialWeights: model,
+      train: async (req, data) => { seen.push(req); return train(req.config, data, { maxSteps: req.steps, probeEvery: req.probeEvery, initialWeights: req.initialWeights, kernels: 'js' }); } });
+    assert.equal(ranked.length, 3);
+    assert.deepEqual(seen.map(r => (r.config.model.layers[3] as { activation: { name: string } }).activation.name).slice(0, 3), ['relu', 'selu', 'tanh']);
+    for (const req of seen) {
+      const act = (req.config.model.layers[3] as { activation: { name: string } }).activation.name;
+      assert.equal(req.initialWeights![3], undefined, `${act}: the compared layer is not loaded`);
+      for (const i of [0, 1, 4]) assert.equal(req.initialWeights![i], model[i], `${act}: layer ${i} keeps the model's weights`);
+      const net = new Trainer(req.config, d, { initialWeights: req.initialWeights, kernels: 'js' }).net;
+      const k = (i: number) => Array.from(net.layers[i].params.find(p => p.name === 'kernel')!.w.v);
+      assert.deepEqual(k(0), Array.from(model[0]!.kernel));
+      assert.deepEqual(k(4), Array.from(model[4]!.kernel));
+      assert.notDeepEqual(k(3), Array.from(model[3]!.kernel));
+      // The candidate's paired init on 192 weights (fan_in 16, fan_out 12): he_normal Var = 2/16 for relu,
+      // lecun_normal 1/16 for selu, glorot_uniform 2/28 for tanh; the sample variance within 35%.
+      const want = { relu: 2 / 16, selu: 1 / 16, tanh: 2 / 28 }[act as 'relu' | 'selu' | 'tanh'];
+      const w = k(3), m = w.reduce((a, b) => a + b, 0) / w.length, v = w.reduce((a, b) => a + (b - m) ** 2, 0) / w.length;
+      assert.ok(Math.abs(v / want - 1) < 0.35, `${act}: variance ${v}, init variance ${want}`);
+    }
+  });
+
+  it('the trials, in this thread or in the trial threads, start from the same weights as a run given them (equal loss curves)', async () => {
+    const ranked = await compareActivations(cfg, d, { layer: 3, candidates: ['relu'], steps: 4, parallel: false, initialWeights: model });
+    const relu = ranked.find(r => r.activation === 'relu')!;
+    const req = { config: withActivation(cfg, [3], 'relu'), steps: 4, probeEvery: 1 };
+    const withModel = runTrial({ ...req, initialWeights: model.map((w, i) => (i === 3 ? undefined : w)) }, d).trial;
+    const drawn = runTrial(req, d).trial;
+    assert.deepEqual(relu.trial!.lossCurve, withModel.lossCurve);
+    assert.notDeepEqual(relu.trial!.lossCurve, drawn.lossCurve);
+    // The same through the two trial threads (the weights are posted with each request).
+    const threaded = await compareActivations(cfg, d, { layer: 3, candidates: ['relu'], steps: 4, parallel: 'always', initialWeights: model });
+    assert.deepEqual(threaded.find(r => r.activation === 'relu')!.trial!.lossCurve, withModel.lossCurve);
   });
 });
