@@ -173,6 +173,39 @@ describe('init: from-model', function () {
     fs.rmSync(dir, { recursive: true });
   });
 
+  it('TF.js weights split over two .bin shards (cut mid-float) load as one; shards outside the folder, short or float16 are refused', async () => {
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [3], units: 5, activation: 'tanh', name: 'h' }), tfl.layers.dense({ units: 2, name: 'o' })] });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-'));
+    let specs: unknown[] = []; let topology: unknown; let bytes = Buffer.alloc(0);
+    await model.save(tf.io.withSaveHandler(async art => {
+      specs = art.weightSpecs!; topology = art.modelTopology; bytes = Buffer.from(art.weightData as ArrayBuffer);
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    const write = (paths: string[], weights = specs) => fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: topology, weightsManifest: [{ paths, weights }] }));
+    fs.writeFileSync(path.join(dir, 'group1-shard1of2.bin'), bytes.subarray(0, 37));
+    fs.writeFileSync(path.join(dir, 'group1-shard2of2.bin'), bytes.subarray(37));
+    write(['group1-shard1of2.bin', 'group1-shard2of2.bin']);
+    const cfg = parseConfigText('model:\n  keras: model.json\n  init: from-model\n', path.join(dir, 'net.nn.yaml')).config!;
+    const w = loadModelWeights(cfg, dir)!;
+    const names = cfg.model.layers.map(l => l.name);
+    for (const layer of ['h', 'o']) {
+      const [kernel, bias] = model.getLayer(layer).getWeights().map(t => Array.from(t.dataSync()));
+      assert.deepEqual(Array.from(w[names.indexOf(layer)]!.kernel), kernel);
+      assert.deepEqual(Array.from(w[names.indexOf(layer)]!.bias), bias);
+    }
+    const refused = (paths: string[], re: RegExp, weights = specs) => {
+      write(paths, weights);
+      assert.throws(() => loadModelWeights(cfg, dir), (e: InputError) => e instanceof InputError && re.test(e.message) && e.problem.span !== undefined, re.source);
+    };
+    fs.writeFileSync(path.join(path.dirname(dir), 'outside.bin'), bytes);
+    refused(['../outside.bin'], /weight file "\.\.\/outside\.bin" is not a file beside the model/);
+    refused(['group1-shard1of2.bin'], /the \.bin files hold 37 bytes, too few for weight/);
+    refused(['nope.bin'], /cannot read nope\.bin: no such file/);
+    refused(['group1-shard1of2.bin', 'group1-shard2of2.bin'], /weight "[^"]+" is float16; only float32 weights are read/, (specs as { dtype: string }[]).map((x, i) => (i ? x : { ...x, dtype: 'float16' })));
+    fs.rmSync(path.join(path.dirname(dir), 'outside.bin'));
+    fs.rmSync(dir, { recursive: true });
+  });
+
   it('init: from-model on one layer of a TF.js model.json: that layer equals TensorFlow.js\'s weights, the other is drawn', async () => {
     const model = tfl.sequential({ layers: [
       tfl.layers.dense({ inputShape: [5], units: 7, activation: 'relu', name: 'hidden' }),
