@@ -46,8 +46,11 @@ function buildWasm() {
   if (!fs.existsSync(src)) return;
   const asc = path.join(root, 'node_modules/assemblyscript/bin/asc.js');
   // No runtime, no imports: the kernels only read and write the memory the core hands them.
-  execFileSync(process.execPath, [asc, src, '-O3', '--enable', 'simd', '--runtime', 'stub', '--noAssert', '--use', 'abort=',
-    '-o', path.join(out, 'gemm.wasm')], { stdio: 'inherit', cwd: root });
+  const common = [asc, src, '-O3', '--enable', 'simd', '--runtime', 'stub', '--noAssert', '--use', 'abort='];
+  execFileSync(process.execPath, [...common, '-o', path.join(out, 'gemm.wasm')], { stdio: 'inherit', cwd: root });
+  // The same kernels over an imported shared memory, for helper threads (src/core/parallel.ts).
+  execFileSync(process.execPath, [...common, '--enable', 'threads', '--importMemory', '--sharedMemory', '--initialMemory', '1',
+    '--maximumMemory', '65536', '-o', path.join(out, 'gemm-mt.wasm')], { stdio: 'inherit', cwd: root });
 }
 
 buildWasm();

@@ -129,7 +129,11 @@ export interface TrainSpec {
   engine?: EngineName;
   /** torch engine: cpu, cuda, or auto (cuda when torch sees one). */
   device?: 'cpu' | 'cuda' | 'auto';
-  /** torch engine: intra-op threads per process (default: all cores, shared by the processes). */
+  /**
+   * Threads one run uses (default: all cores). Core engine: big GEMMs, im2col and activations are split
+   * over helper threads with bit-identical results, small nets stay on one (src/core/parallel.ts). torch
+   * engine: intra-op threads per process (shared by the processes).
+   */
   threads?: number;
   /** torch engine: DistributedDataParallel processes on this machine (default 1). */
   processes?: number;

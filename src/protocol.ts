@@ -12,6 +12,8 @@ export type HostToWorker =
   | { type: 'start'; runId: number; config: NetworkConfig; /** absolute dir of the config (csv paths) */ baseDir: string; maxSteps: number; memoryLimitMB: number;
       /** When set, files the config names must lie inside it (real path, symlinks followed): the editor's workspace folder. */
       workspaceRoot?: string;
+      /** Threads the core may use (activationLens.threads; the config's train.threads wins). Default: all cores. */
+      threads?: number;
       /** Int32Array(1) flag the host sets to 1 to cancel: the training loop is synchronous and polls it every step. */
       cancelFlag?: SharedArrayBuffer }
   | { type: 'cancel'; runId: number };

@@ -4,6 +4,7 @@
  * could not be used (one `file:line:col: message` line on stderr). Commands are a table: adding one is one line.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import { parseArgs, UsageError, intOption, type ArgSpec, type ParsedArgs } from './args';
 import { InputFailure, applyEpochs, applyOverrides, checkOutputPath, loadConfig, loadData, loadWeights } from './input';
 import { TRAIN_LIMITS } from '../config/parse';
@@ -97,7 +98,7 @@ const diagnoseCmd: Command = {
       const onStep = (s: number, loss: number) => progress.update(s, loss);
       result = engine.choice.engine === 'torch'
         ? await trainTorch({ config, data, python: engine.choice.python.command, initialWeights }, onStep)
-        : train(config, data, { initialWeights, onStep });
+        : train(config, data, { initialWeights, onStep, threads: config.train.threads ?? os.availableParallelism() });
     } catch (e) {
       throw new InputFailure(`${file}:1:1: ${(e as Error).message}`);
     } finally {

@@ -23,11 +23,14 @@ export class Heap {
   H: Float32Array = EMPTY;
   committed = false;
   kernels!: Kernels;
-  /** GEMM scratch (packed panels). */
+  /** GEMM scratch (packed panels); helperPacks: one more per helper thread. */
   pack!: Buf;
+  readonly helperPacks: Buf[] = [];
 
-  constructor(readonly kind: 'wasm' | 'js' | 'plan' = 'wasm') {
+  /** threads > 1: the kernels split big GEMMs, im2col and activations over that many threads (parallel.ts). */
+  constructor(readonly kind: 'wasm' | 'js' | 'plan' = 'wasm', readonly threads = 1) {
     this.pack = this.alloc(PACK_FLOATS);
+    for (let t = 1; t < threads; t++) this.helperPacks.push(this.alloc(PACK_FLOATS));
   }
 
   alloc(n: number): Buf {
@@ -43,7 +46,7 @@ export class Heap {
 
   commit(): void {
     if (this.kind === 'plan') throw new Error('a planning heap cannot be committed');
-    this.kernels = loadKernels(this.kind, this.top);
+    this.kernels = loadKernels(this.kind, this.top, this.threads, this.helperPacks.map(b => b.off));
     this.H = this.kernels.H;
     for (const b of this.bufs) b.v = this.H.subarray(b.off, b.off + b.n);
     this.committed = true;

@@ -8,9 +8,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ActivationName } from '../model';
 import { backwardArray, forwardArray } from './activations';
+import { HELPER_OPS, Helpers, SPLIT_ELEMENTS, SPLIT_GEMM_FLOPS, type HelperOp } from './parallel';
 
 export interface Kernels {
   kind: 'wasm' | 'js';
+  /** Threads the big kernels are split over (1: the calling thread only). */
+  threads: number;
+  /** The helper threads when threads > 1 (tests wait for them and count their slices). */
+  helpers?: Helpers;
+  /** Ends the helper threads (a no-op with one thread). */
+  dispose(): void;
   /** The whole memory as floats. */
   H: Float32Array;
   /**
@@ -80,9 +87,23 @@ export function wasmModuleOrNull(): WebAssembly.Module | null {
 
 export function wasmAvailable(): boolean { return wasmModuleOrNull() !== null; }
 
-/** Kernels over a fresh memory of at least `floats` floats. Falls back to JS when gemm.wasm is missing. */
-export function loadKernels(kind: 'wasm' | 'js', floats: number): Kernels {
+let mtModule: WebAssembly.Module | null | undefined;
+/** gemm-mt.wasm: the same kernels over an imported shared memory (helper threads), or null when missing. */
+export function mtModuleOrNull(): WebAssembly.Module | null {
+  if (mtModule !== undefined) return mtModule;
+  const p = wasmCandidates().map(c => c.replace(/gemm\.wasm$/, 'gemm-mt.wasm')).find(c => fs.existsSync(c));
+  mtModule = p ? new WebAssembly.Module(fs.readFileSync(p)) : null;
+  return mtModule;
+}
+
+/**
+ * Kernels over a fresh memory of at least `floats` floats. Falls back to JS when gemm.wasm is missing.
+ * With threads > 1 (wasm only), `helperPacks` are the GEMM scratch offsets of the threads-1 helpers.
+ */
+export function loadKernels(kind: 'wasm' | 'js', floats: number, threads = 1, helperPacks: number[] = []): Kernels {
   if (kind === 'wasm') {
+    const mt = threads > 1 && helperPacks.length >= threads - 1 ? mtModuleOrNull() : null;
+    if (mt) return parallelKernels(mt, floats, threads, helperPacks);
     const mod = wasmModuleOrNull();
     if (mod) return wasmKernels(mod, floats);
     if (process.env.ACTIVATION_LENS_REQUIRE_WASM) {
@@ -92,20 +113,69 @@ export function loadKernels(kind: 'wasm' | 'js', floats: number): Kernels {
   return jsKernels(new Float32Array(floats + 64));
 }
 
-function wasmKernels(mod: WebAssembly.Module, floats: number): Kernels {
-  const inst = new WebAssembly.Instance(mod, {});
-  const ex = inst.exports as unknown as UpdateFns & {
-    memory: WebAssembly.Memory;
-    gemm: Kernels['gemm']; sumSquares(p: number, n: number): number; biasAct: Kernels['biasAct'];
-  };
-  const needPages = Math.ceil((floats + 64) * 4 / 65536);
-  const have = ex.memory.buffer.byteLength / 65536;
-  if (needPages > have) ex.memory.grow(needPages - have);
+type WasmExports = UpdateFns & { gemm: Kernels['gemm']; sumSquares(p: number, n: number): number; biasAct: Kernels['biasAct'] };
+
+function fromExports(ex: WasmExports, memory: WebAssembly.Memory): Kernels {
   return {
-    kind: 'wasm', H: new Float32Array(ex.memory.buffer), gemm: ex.gemm, sumSquares: ex.sumSquares, biasAct: ex.biasAct,
+    kind: 'wasm', threads: 1, dispose: () => undefined,
+    H: new Float32Array(memory.buffer), gemm: ex.gemm, sumSquares: ex.sumSquares, biasAct: ex.biasAct,
     sgdUpdate: ex.sgdUpdate, momentumUpdate: ex.momentumUpdate, adamUpdate: ex.adamUpdate, rmspropUpdate: ex.rmspropUpdate,
     actForward: ex.actForward, actBackward: ex.actBackward, summarize: ex.summarize,
     im2col: ex.im2col, col2im: ex.col2im, colSums: ex.colSums, maxPool: ex.maxPool, maxPoolBack: ex.maxPoolBack,
+  };
+}
+
+function wasmKernels(mod: WebAssembly.Module, floats: number): Kernels {
+  const inst = new WebAssembly.Instance(mod, {});
+  const ex = inst.exports as unknown as WasmExports & { memory: WebAssembly.Memory };
+  const needPages = Math.ceil((floats + 64) * 4 / 65536);
+  const have = ex.memory.buffer.byteLength / 65536;
+  if (needPages > have) ex.memory.grow(needPages - have);
+  return fromExports(ex, ex.memory);
+}
+
+/**
+ * The wasm kernels over a shared memory with threads-1 helper threads (parallel.ts). Split: GEMMs by rows
+ * of C (multiples of 4, so every chunk keeps the 4-row tile), im2col/col2im by images, activations by
+ * element ranges; each only when it is big enough to pay for the hand-off.
+ */
+function parallelKernels(mod: WebAssembly.Module, floats: number, threads: number, helperPacks: number[]): Kernels {
+  const pages = Math.ceil((floats + 64) * 4 / 65536) + 1;
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  const ex = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as WasmExports;
+  const k = fromExports(ex, memory);
+  const fns = HELPER_OPS.map(n => ex[n] as (...a: number[]) => void);
+  const helpers = new Helpers(mod, memory, threads - 1, helperPacks, (op, a) => fns[op](...a));
+  /** Runs `op` split into chunks of `align` units (rows, images, elements) when a helper is up, else here. */
+  const go = (op: HelperOp, total: number, align: number, args: number[], pack: number): boolean => {
+    if (helpers.ready() === 0) return false;
+    const [chunks, size] = helpers.plan(total, align);
+    if (chunks < 2) return false;
+    helpers.parallel(op, chunks, size, args, pack);
+    return true;
+  };
+  return {
+    ...k, threads, helpers, dispose: () => helpers.dispose(),
+    gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack) {
+      if (M >= 8 && 2 * M * K * N >= SPLIT_GEMM_FLOPS && go('gemm', M, 4, [a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack], pack)) return;
+      ex.gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack);
+    },
+    im2col(x, rows, H, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols) {
+      if (rows * OH * OW * kh * kw * C >= SPLIT_ELEMENTS && go('im2col', rows, 1, [x, rows, H, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols], 0)) return;
+      ex.im2col(x, rows, H, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols);
+    },
+    col2im(dcols, rows, H, W, C, kh, kw, sh, sw, padT, padL, OH, OW, dx) {
+      if (rows * OH * OW * kh * kw * C >= SPLIT_ELEMENTS && go('col2im', rows, 1, [dcols, rows, H, W, C, kh, kw, sh, sw, padT, padL, OH, OW, dx], 0)) return;
+      ex.col2im(dcols, rows, H, W, C, kh, kw, sh, sw, padT, padL, OH, OW, dx);
+    },
+    actForward(kind, z, a, n) {
+      if (n >= SPLIT_ELEMENTS && go('actForward', n, 1024, [kind, z, a, n], 0)) return;
+      ex.actForward(kind, z, a, n);
+    },
+    actBackward(kind, z, a, g, n) {
+      if (n >= SPLIT_ELEMENTS && go('actBackward', n, 1024, [kind, z, a, g, n], 0)) return;
+      ex.actBackward(kind, z, a, g, n);
+    },
   };
 }
 
@@ -113,7 +183,7 @@ function wasmKernels(mod: WebAssembly.Module, floats: number): Kernels {
 export function jsKernels(H: Float32Array): Kernels {
   const I32 = new Int32Array(H.buffer, H.byteOffset, H.length);
   return {
-    kind: 'js', H,
+    kind: 'js', H, threads: 1, dispose: () => undefined,
     im2col(x, rows, Hh, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols) {
       let o = cols;
       for (let r = 0; r < rows; r++) {

@@ -8,6 +8,7 @@ import { Heap, type Buf } from './heap';
 import { makeLayer, type Layer, type Mode, type Param, Dropout } from './layers';
 import { computeLoss, countCorrect, lossSetup, type LossSetup } from './losses';
 import { Rng } from './rng';
+import { SPLIT_GEMM_FLOPS } from './parallel';
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -29,6 +30,24 @@ export interface BuildOptions {
   kernels: 'wasm' | 'js' | 'plan';
   /** Width of the targets per sample in the data (1 for class indices). */
   targetWidth?: number;
+  /** Threads the kernels may use (wasm only; see splitPays). */
+  threads?: number;
+}
+
+/**
+ * Whether a second thread pays for a network at `rows` rows: some GEMM of a training step (forward,
+ * weight gradient or input gradient) is at least SPLIT_GEMM_FLOPS, i.e. enough work that handing half of it
+ * to a helper beats the hand-off (a few to tens of microseconds). Small nets (W2: 2-8-8-8-1, at most 16k
+ * flops a GEMM) stay on one thread and start no helper.
+ */
+export function splitPays(input: number[], layers: LayerSpec[], rows: number): boolean {
+  let worst = 0;
+  for (const { layer, in: inShape, out } of layerShapes(input, layers)) {
+    const spec = layer.spec;
+    if (spec.type === 'dense') worst = Math.max(worst, 2 * rows * prod(inShape) * spec.units);
+    if (spec.type === 'conv2d') worst = Math.max(worst, 2 * rows * out[0] * out[1] * spec.kernel[0] * spec.kernel[1] * inShape[2] * spec.filters);
+  }
+  return worst >= SPLIT_GEMM_FLOPS;
 }
 
 export class Network {
@@ -49,7 +68,7 @@ export class Network {
 
   constructor(readonly config: NetworkConfig, opts: BuildOptions) {
     this.rows = Math.max(1, opts.rows);
-    this.heap = new Heap(opts.kernels);
+    this.heap = new Heap(opts.kernels, opts.kernels === 'js' ? 1 : Math.max(1, Math.floor(opts.threads ?? 1)));
     const inputShape = config.model.input;
     this.inputSize = prod(inputShape);
     this.layers = layerShapes(inputShape, config.model.layers).map(s => s.layer);

@@ -8,7 +8,7 @@
  */
 import type { Dataset, NetworkConfig } from '../model';
 import type { LayerStats, NonFiniteEvent, ProbePoint, RunResult, StopReason } from './types';
-import { Network, countNonFinite } from './network';
+import { Network, countNonFinite, splitPays } from './network';
 import { Optimizer } from './optimizers';
 import { LayerProbe } from './probes';
 import { Rng } from './rng';
@@ -21,6 +21,11 @@ export interface TrainOptions {
   onStep?: (step: number, loss: number) => void;
   shouldStop?: () => boolean;   // polled every step; true => stopped: 'cancelled', partial result kept
   kernels?: 'wasm' | 'js';
+  /**
+   * Threads for this run (default 1). More than one is used only when splitPays (network.ts): then big
+   * kernels are split over helper threads with bit-identical results (parallel.ts). dispose() ends them.
+   */
+  threads?: number;
   /** `init: from-model`: weights by layer index and parameter name, replacing the drawn ones. */
   initialWeights?: (Record<string, Float32Array> | undefined)[];
 }
@@ -98,7 +103,8 @@ export class Trainer {
     this.probeRows = plan.probeRows;
     const rows = plan.rows;
     this.yWidth = targetWidth(data);
-    this.net = new Network(config, { rows, kernels: opts.kernels ?? 'wasm' });
+    const threads = (opts.threads ?? 1) > 1 && splitPays(config.model.input, config.model.layers, plan.batch) ? Math.floor(opts.threads!) : 1;
+    this.net = new Network(config, { rows, kernels: opts.kernels ?? 'wasm', threads });
     this.opt = new Optimizer(config.train, this.net.params, this.net.heap);
     this.net.commit();
     if (opts.initialWeights) {
@@ -116,11 +122,19 @@ export class Trainer {
 
   get done(): boolean { return this.stopped !== null; }
 
-  /** Runs until the end, a stop request or a non-finite value. */
+  /** Threads the kernels use (1 unless opts.threads > 1 and the network is big enough). */
+  get threads(): number { return this.net.heap.kernels.threads; }
+
+  /** Runs until the end, a stop request or a non-finite value; ends the helper threads. */
   run(): RunResult {
-    while (!this.done) this.advance();
+    try {
+      while (!this.done) this.advance();
+    } finally { this.dispose(); }
     return this.result();
   }
+
+  /** Ends the helper threads (if any); a step after this runs on the calling thread alone. */
+  dispose(): void { this.net.heap.kernels.dispose(); }
 
   /** One unit of work: the probe due at this step (if any), then one training step. */
   advance(): void {

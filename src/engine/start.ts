@@ -17,6 +17,8 @@ export interface EngineRunArgs {
   engine?: EngineName;
   /** Overrides the config and the setting (Verify trains on the engine its run used). */
   engineOverride?: 'core' | 'torch';
+  /** The setting activationLens.threads for the core (the config's train.threads wins); 0/absent: all cores. */
+  threads?: number;
   pythonCandidates: () => Promise<PythonCandidate[]>;
   /** Told which engine runs and why (e.g. for a status line). */
   onEngine?: (why: string, engine: 'core' | 'torch') => void;

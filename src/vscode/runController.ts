@@ -101,7 +101,7 @@ export class RunController implements vscode.Disposable {
     try {
       handle = startEngineRun({
         config: runConfig, baseDir: path.dirname(doc.uri.fsPath), workspaceRoot: workspaceRootFor(doc.uri),
-        maxSteps: settings.maxSteps, memoryLimitMB: settings.memoryLimitMB,
+        maxSteps: settings.maxSteps, memoryLimitMB: settings.memoryLimitMB, threads: settings.threads,
         workerPath: vscode.Uri.joinPath(this.extensionUri, 'dist', 'worker.js').fsPath,
         engine: settings.engine, pythonCandidates: () => editorPythonCandidates(doc.uri, settings.pythonPath),
         onEngine: (why, engine) => {

@@ -13,6 +13,8 @@ export interface Settings {
   engine: EngineName;
   /** Interpreter for the torch engine; empty: ACTIVATION_LENS_PYTHON, the Python extension's, PATH. */
   pythonPath: string;
+  /** Threads one core run may use; 0: all cores. */
+  threads: number;
 }
 
 export function readSettings(scope?: vscode.Uri): Settings {
@@ -30,5 +32,6 @@ export function readSettings(scope?: vscode.Uri): Settings {
     thresholds,
     engine: (['core', 'torch', 'auto'] as const).find(e => e === c.get('engine')) ?? 'core',
     pythonPath: c.get('pythonPath', ''),
+    threads: Math.max(0, Math.floor(c.get<number>('threads', 0) || 0)),
   };
 }

@@ -33,7 +33,7 @@ export function workerResourceLimits(memoryLimitMB: number): { maxOldGenerationS
   return { maxOldGenerationSizeMb: Math.max(64, Math.ceil(memoryLimitMB)) + 32, maxYoungGenerationSizeMb: 32 };
 }
 
-export function startRun(args: { config: NetworkConfig; baseDir: string; maxSteps: number; memoryLimitMB: number; workerPath?: string; workspaceRoot?: string },
+export function startRun(args: { config: NetworkConfig; baseDir: string; maxSteps: number; memoryLimitMB: number; workerPath?: string; workspaceRoot?: string; threads?: number },
   on: RunCallbacks): { cancel(): void; done: Promise<void> } {
   const runId = nextRunId++;
   const cancelFlag = new SharedArrayBuffer(4);
@@ -89,7 +89,7 @@ export function startRun(args: { config: NetworkConfig; baseDir: string; maxStep
   }));
 
   const start: HostToWorker = { type: 'start', runId, config: args.config, baseDir: args.baseDir, maxSteps: args.maxSteps, memoryLimitMB: args.memoryLimitMB, cancelFlag,
-    ...(args.workspaceRoot ? { workspaceRoot: args.workspaceRoot } : {}) };
+    ...(args.workspaceRoot ? { workspaceRoot: args.workspaceRoot } : {}), ...(args.threads ? { threads: args.threads } : {}) };
   worker.postMessage(start);
 
   return {

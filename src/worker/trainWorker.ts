@@ -4,6 +4,7 @@
  * a shared Int32Array flag (the loop is synchronous, so a message could not be read until it ends), polled
  * every step: a cancel takes effect within one training step or probe.
  */
+import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { formatProblem, InputError, type Dataset, type NetworkConfig } from '../model';
 import type { HostToWorker, WorkerToHost } from '../protocol';
@@ -45,6 +46,8 @@ export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m
     trainer = new Trainer(config, data, {
       initialWeights,
       maxSteps: m.maxSteps,
+      // the config's train.threads, else the setting, else every core (the trainer stays on one thread for small nets)
+      threads: config.train.threads ?? (m.threads || os.availableParallelism()),
       shouldStop: flag ? () => Atomics.load(flag, 0) !== 0 : undefined,
       onProbe: p => pending.push(p),
     });
@@ -55,10 +58,12 @@ export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m
       if (performance.now() - lastSent >= STATS_INTERVAL_MS) flush();
     }
     flush();
+    trainer.dispose();
     const result = trainer.result();
     if (result.stopped === 'cancelled') post({ type: 'cancelled', runId, partial: result });
     else post({ type: 'done', runId, result });
   } catch (e) {
+    trainer?.dispose();
     const partial = trainer ? trainer.result() : undefined;
     post({ type: 'error', runId, message: describe(e, config), partial });
   }
