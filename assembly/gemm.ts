@@ -519,17 +519,28 @@ export function maxPoolBack(g: i32, arg: i32, n: i32, dx: i32, z0: i32, zn: i32)
 }
 
 // ---- the SIMD128 ceiling: mul + add on 4 lanes with nothing else to do ----------------------------------------
-/** `iters` rounds of 8 independent f32x4 multiply-adds (64 flops a round); returns a sum so nothing is dead. */
-export function peak(iters: i32): f32 {
-  let x = f32x4.splat(1);
-  const e = f32x4.splat(1e-7), y = f32x4.splat(0.5), z = f32x4.splat(0.25);
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-  for (let i = 0; i < iters; i++) {
-    const u = f32x4.mul(x, y), v = f32x4.mul(x, z);
-    a0 = f32x4.add(a0, u); a1 = f32x4.add(a1, v); a2 = f32x4.add(a2, f32x4.mul(u, y)); a3 = f32x4.add(a3, f32x4.mul(u, z));
-    a4 = f32x4.add(a4, f32x4.mul(v, y)); a5 = f32x4.add(a5, f32x4.mul(v, z)); a6 = f32x4.add(a6, f32x4.mul(x, x)); a7 = f32x4.add(a7, f32x4.mul(u, v));
-    x = f32x4.add(x, e);
+/**
+ * The GEMM's inner loop with every operand in L1: `iters` rounds of a 4x8 tile over 64 k of a packed panel
+ * at float offset p (64*8 B floats, then 64*4 A floats). 64 flops per k; returns a sum so nothing is dead.
+ */
+export function peak(iters: i32, p: i32): f32 {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const pbBase = addr(p), paBase = addr(p + 64 * 8);
+  for (let it = 0; it < iters; it++) {
+    let pb = pbBase, pa = paBase;
+    for (let k = 0; k < 64; k++) {
+      const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+      let x = v128.load32_splat(pa);
+      c00 = fma4(c00, x, b0); c01 = fma4(c01, x, b1);
+      x = v128.load32_splat(pa, 4);
+      c10 = fma4(c10, x, b0); c11 = fma4(c11, x, b1);
+      x = v128.load32_splat(pa, 8);
+      c20 = fma4(c20, x, b0); c21 = fma4(c21, x, b1);
+      x = v128.load32_splat(pa, 12);
+      c30 = fma4(c30, x, b0); c31 = fma4(c31, x, b1);
+      pa += 16; pb += 32;
+    }
   }
-  const s = f32x4.add(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), f32x4.add(f32x4.add(a4, a5), f32x4.add(a6, a7)));
+  const s = f32x4.add(f32x4.add(f32x4.add(c00, c01), f32x4.add(c10, c11)), f32x4.add(f32x4.add(c20, c21), f32x4.add(c30, c31)));
   return hsum(s);
 }

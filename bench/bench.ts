@@ -5,6 +5,13 @@
  *
  *   npm run bench [-- --json] [-- --rounds N] [-- --only W1,C1]
  *
+ * Peers: core (one thread), core-2t (the core with threads: 2; small nets stay on one thread), tfjs-cpu,
+ * tfjs-wasm, and torch-1t/torch when found (below). The last line is always one JSON object:
+ *   {"ceilingGflops", "workloads": [{"name", "batch", "flopsPerSample", "samplesPerSec": {"core", "core-2t",
+ *    "tfjs-cpu", "tfjs-wasm", "torch-1t"?, "torch"?}, "probeOverhead"}]}
+ * ceilingGflops: one thread's rate of the GEMM tile with every operand in L1 (assembly/gemm.ts peak),
+ * median of measurements taken before and between the workloads of this run. --json prints only that line.
+ *
  * probeOverhead: the extra time of probes at the default interval (steps / 50) of a 5000-step run, i.e. one
  * probe of 256 samples every 100 steps: median probe time / (100 * median step time). probeSteps is the
  * cost of one probe in training steps, so the overhead at any other interval is probeSteps / interval.
@@ -19,7 +26,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { Trainer } from '../src/core/train';
-import { wasmAvailable } from '../src/core/kernels';
+import { wasmAvailable, wasmModuleOrNull } from '../src/core/kernels';
 import { WORKLOADS, flopsPerSample, workloadConfig, workloadData, type Workload } from './workloads';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,7 +42,7 @@ const BUDGET_MS = 250;
 const RUN_STEPS = 5000;
 const log = (...a: unknown[]) => { if (!json) console.log(...a); };
 
-type PeerName = 'core' | 'tfjs-cpu' | 'tfjs-wasm' | 'torch-1t' | 'torch';
+type PeerName = 'core' | 'core-2t' | 'tfjs-cpu' | 'tfjs-wasm' | 'torch-1t' | 'torch';
 interface Peer { name: PeerName; backend?: string; step(): void; sync(): void }
 
 /** The torch runner's training throughput (median of `rounds` slices), or undefined when it fails. */
@@ -55,10 +62,36 @@ function torchSamplesPerSec(python: string, w: Workload, batch: number, threads:
 
 function median(xs: number[]): number { const s = xs.slice().sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; }
 
-function corePeer(w: Workload, batch: number): { peer: Peer; trainer: Trainer } {
+/** The core on one thread, or with `threads` (core-2t: what a run gets with threads: 2, one thread for small nets). */
+function corePeer(w: Workload, batch: number, threads = 1): { peer: Peer; trainer: Trainer } {
   const config = workloadConfig(w, batch, 1e9);
-  const trainer = new Trainer(config, workloadData(w, batch * 8, 256), { probeEvery: 1e12 });
-  return { trainer, peer: { name: 'core', step: () => trainer.trainSteps(1), sync: () => undefined } };
+  const trainer = new Trainer(config, workloadData(w, batch * 8, 256), { probeEvery: 1e12, threads });
+  trainer.net.heap.kernels.helpers?.waitReady();
+  return { trainer, peer: { name: threads > 1 ? 'core-2t' : 'core', step: () => trainer.trainSteps(1), sync: () => undefined } };
+}
+
+/**
+ * The SIMD128 ceiling: GFLOP/s of the GEMM's 4x8 f32x4 tile (mul + add, A broadcast, B panel) with all
+ * operands in L1 (assembly/gemm.ts `peak`): what one thread of WebAssembly SIMD can do with no memory
+ * traffic, loop or packing cost. Median of `n` slices of ~100 ms; a workload's GFLOP/s over it is its
+ * fraction of the ceiling.
+ */
+function ceilingGflops(n: number): number {
+  const ex = new WebAssembly.Instance(wasmModuleOrNull()!, {}).exports as unknown as { peak(iters: number, p: number): number; memory: WebAssembly.Memory };
+  if (ex.memory.buffer.byteLength < 65536) ex.memory.grow(1);
+  const p = 4096, H = new Float32Array(ex.memory.buffer);
+  for (let i = 0; i < 64 * 12; i++) H[p + i] = 1e-3 * ((i % 7) - 3);
+  // Many short calls: V8 runs a wasm function's first calls in its baseline compiler and swaps in the
+  // optimized code between calls, never inside one long call.
+  for (let i = 0; i < 2000; i++) ex.peak(20, p);
+  const rates: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let calls = 0;
+    const t0 = performance.now();
+    do { ex.peak(200, p); calls++; } while (performance.now() - t0 < 100);
+    rates.push(calls * 200 * 64 * 64 / ((performance.now() - t0) / 1000) / 1e9);
+  }
+  return median(rates);
 }
 
 /** The same network in tfjs-core ops with variables and optimizer.minimize (SGD), created on `backend`. */
@@ -133,17 +166,19 @@ async function main(): Promise<void> {
   log(`Machine: ${machine}`);
   log(torchPython ? `torch peers: ${torchPython.command}, torch ${torchPython.torchVersion} (out of process, after the others)` : 'torch peers: skipped, no Python interpreter imports torch');
   log(`Medians of ${rounds} interleaved rounds after a warm-up round; ${BUDGET_MS} ms slices.\n`);
-  const results: { name: string; batch: number; samplesPerSec: Record<PeerName, number>; gflops: Record<PeerName, number>; probeOverhead: number; probeSteps: number }[] = [];
+  const ceilings: number[] = [ceilingGflops(5)];
+  const results: { name: string; batch: number; flopsPerSample: number; samplesPerSec: Record<PeerName, number>; gflops: Record<PeerName, number>; probeOverhead: number; probeSteps: number }[] = [];
   for (const w of WORKLOADS) {
     if (only && !only.includes(w.name)) continue;
     for (const batch of w.batches) {
       const { peer: core, trainer } = corePeer(w, batch);
+      const { peer: core2, trainer: trainer2 } = corePeer(w, batch, 2);
       await tf.setBackend('cpu');
       const cpu = tfPeer(w, batch, 'cpu', trainer);
       await tf.setBackend('wasm');
       const wasm = tfPeer(w, batch, 'wasm', trainer);
-      const peers = [core, cpu, wasm];
-      const samples: Record<string, number[]> = { core: [], 'tfjs-cpu': [], 'tfjs-wasm': [] };
+      const peers = [core, core2, cpu, wasm];
+      const samples: Record<string, number[]> = { core: [], 'core-2t': [], 'tfjs-cpu': [], 'tfjs-wasm': [] };
       // Probe overhead: probes on a 256-sample probe batch every RUN_STEPS/50 steps.
       const every = Math.floor(RUN_STEPS / 50);
       const probeMs: number[] = [], stepMs: number[] = [];
@@ -156,6 +191,8 @@ async function main(): Promise<void> {
         const t0 = performance.now(); trainer.probe(); const t1 = performance.now();
         if (r > 0) { probeMs.push(t1 - t0); stepMs.push(1000 * batch / samples.core[samples.core.length - 1]); }
       }
+      trainer.dispose(); trainer2.dispose();
+      ceilings.push(ceilingGflops(2));
       const sps = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<PeerName, number>;
       if (torchPython) {
         const one = torchSamplesPerSec(torchPython.command, w, batch, 1), all = torchSamplesPerSec(torchPython.command, w, batch, os.cpus().length);
@@ -166,23 +203,34 @@ async function main(): Promise<void> {
       const gflops = Object.fromEntries(Object.entries(sps).map(([k, v]) => [k, (v * fl) / 1e9])) as Record<PeerName, number>;
       const probeSteps = median(probeMs) / median(stepMs);
       const probeOverhead = probeSteps / every;
-      results.push({ name: w.name, batch, samplesPerSec: sps, gflops, probeOverhead, probeSteps });
+      results.push({ name: w.name, batch, flopsPerSample: fl, samplesPerSec: sps, gflops, probeOverhead, probeSteps });
       log(`${w.name} b${batch} (${w.description}; ${(fl / 1e6).toFixed(4)} MFLOP/sample)`);
       for (const name of Object.keys(sps) as PeerName[]) log(`  ${name.padEnd(10)} ${sps[name].toFixed(0).padStart(9)} samples/s ${gflops[name].toFixed(2).padStart(7)} GFLOP/s`);
-      log(`  core/tfjs-cpu ${(sps.core / sps['tfjs-cpu']).toFixed(1)}x, core/tfjs-wasm ${(sps.core / sps['tfjs-wasm']).toFixed(1)}x, probe overhead ${(100 * probeOverhead).toFixed(1)}% (one probe = ${probeSteps.toFixed(1)} steps)\n`);
+      log(`  core-2t/core ${(sps['core-2t'] / sps.core).toFixed(2)}x (${trainer2.threads} thread${trainer2.threads > 1 ? 's' : ''}), core/tfjs-cpu ${(sps.core / sps['tfjs-cpu']).toFixed(1)}x, core/tfjs-wasm ${(sps.core / sps['tfjs-wasm']).toFixed(1)}x, probe overhead ${(100 * probeOverhead).toFixed(1)}% (one probe = ${probeSteps.toFixed(1)} steps)\n`);
       tf.disposeVariables();
     }
   }
+  const ceiling = median(ceilings);
   if (!json) {
-    console.log('| workload | batch | core samples/s | tfjs-cpu | tfjs-wasm | core GFLOP/s | vs cpu | vs wasm | probe overhead | probe cost (steps) |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    const opt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(0));
+    console.log(`SIMD128 ceiling (the GEMM's f32x4 tile in L1, one thread, median of ${ceilings.length} measurements in this run): ${ceiling.toFixed(1)} GFLOP/s\n`);
+    console.log('| workload | batch | core samples/s | core-2t | tfjs-cpu | tfjs-wasm | torch-1t | torch | core GFLOP/s | of ceiling | 2t/core | vs tfjs-wasm | probe overhead |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of results) {
       const s = r.samplesPerSec;
-      console.log(`| ${r.name} | ${r.batch} | ${s.core.toFixed(0)} | ${s['tfjs-cpu'].toFixed(0)} | ${s['tfjs-wasm'].toFixed(0)} | ${r.gflops.core.toFixed(1)} | ${(s.core / s['tfjs-cpu']).toFixed(1)}x | ${(s.core / s['tfjs-wasm']).toFixed(1)}x | ${(100 * r.probeOverhead).toFixed(1)}% | ${r.probeSteps.toFixed(1)} |`);
+      console.log(`| ${r.name} | ${r.batch} | ${s.core.toFixed(0)} | ${s['core-2t'].toFixed(0)} | ${s['tfjs-cpu'].toFixed(0)} | ${s['tfjs-wasm'].toFixed(0)} | ${opt(s['torch-1t'])} | ${opt(s.torch)} | ${r.gflops.core.toFixed(1)} | ${(100 * r.gflops.core / ceiling).toFixed(0)}% | ${(s['core-2t'] / s.core).toFixed(2)}x | ${(s.core / s['tfjs-wasm']).toFixed(1)}x | ${(100 * r.probeOverhead).toFixed(1)}% |`);
     }
   }
-  const out = { machine, workloads: results.map(r => ({ name: r.name, batch: r.batch, samplesPerSec: r.samplesPerSec, gflops: r.gflops, probeOverhead: r.probeOverhead, probeSteps: r.probeSteps })) };
-  if (json) console.log(JSON.stringify(out));
+  // The last line, always: the machine-readable result (docs/core.md, Performance).
+  const round = (v: number) => Math.round(v * 1000) / 1000;
+  console.log(JSON.stringify({
+    ceilingGflops: round(ceiling),
+    workloads: results.map(r => ({
+      name: r.name, batch: r.batch, flopsPerSample: r.flopsPerSample,
+      samplesPerSec: Object.fromEntries(Object.entries(r.samplesPerSec).map(([k, v]) => [k, round(v)])),
+      probeOverhead: round(r.probeOverhead),
+    })),
+  }));
 }
 
 main().catch(e => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
