@@ -20,7 +20,8 @@ export type HostToWorker =
 
 // ---- worker -> host ----------------------------------------------------------------------------------
 export type WorkerToHost =
-  | { type: 'started'; runId: number; totalSteps: number; params: number }
+  /** `threads`: threads the core's run uses (1 for small nets); `note`: why fewer than asked for, if so. */
+  | { type: 'started'; runId: number; totalSteps: number; params: number; threads?: number; note?: string }
   /** Batched: at most 20 messages a second. `lossCurve` holds the per-step losses since the last message. */
   | { type: 'stats'; runId: number; step: number; probes: ProbePoint[]; lossCurve: number[] }
   | { type: 'done'; runId: number; result: RunResult }

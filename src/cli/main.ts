@@ -48,7 +48,7 @@ function engineFor(args: ParsedArgs, config: NetworkConfig): { config: NetworkCo
   if (flag !== undefined && !isEngineName(flag)) throw new UsageError(`--engine must be core, torch or auto, got "${flag}"`);
   const device = args.values.get('device');
   if (device !== undefined && !['cpu', 'cuda', 'auto'].includes(device)) throw new UsageError(`--device must be cpu, cuda or auto, got "${device}"`);
-  const processes = intOption(args, 'processes'), threads = intOption(args, 'threads');
+  const processes = intOption(args, 'processes'), threads = intOption(args, 'threads', 1, 1024);
   const c: NetworkConfig = { ...config, train: { ...config.train } };
   if (processes !== undefined) c.train.processes = processes;
   if (threads !== undefined) c.train.threads = threads;
@@ -98,7 +98,7 @@ const diagnoseCmd: Command = {
       const onStep = (s: number, loss: number) => progress.update(s, loss);
       result = engine.choice.engine === 'torch'
         ? await trainTorch({ config, data, python: engine.choice.python.command, initialWeights }, onStep)
-        : train(config, data, { initialWeights, onStep, threads: config.train.threads ?? os.availableParallelism() });
+        : train(config, data, { initialWeights, onStep, threads: config.train.threads ?? os.availableParallelism(), onNote: l => io.stderr.write(`${l}\n`) });
     } catch (e) {
       throw new InputFailure(`${file}:1:1: ${(e as Error).message}`);
     } finally {

@@ -16,6 +16,8 @@ export interface Kernels {
   threads: number;
   /** The helper threads when threads > 1 (tests wait for them and count their slices). */
   helpers?: Helpers;
+  /** Why fewer threads than asked for run (e.g. gemm-mt.wasm missing): one line for the user. */
+  note?: string;
   /** Ends the helper threads (a no-op with one thread). */
   dispose(): void;
   /** The whole memory as floats. */
@@ -87,27 +89,57 @@ export function wasmModuleOrNull(): WebAssembly.Module | null {
 
 export function wasmAvailable(): boolean { return wasmModuleOrNull() !== null; }
 
-let mtModule: WebAssembly.Module | null | undefined;
-/** gemm-mt.wasm: the same kernels over an imported shared memory (helper threads), or null when missing. */
-export function mtModuleOrNull(): WebAssembly.Module | null {
+let mtModule: WebAssembly.Module | string | undefined;
+/**
+ * gemm-mt.wasm: the same kernels over an imported shared memory (helper threads), or why it cannot be used
+ * (missing, not loadable, no SharedArrayBuffer).
+ */
+export function mtModuleOrWhy(): WebAssembly.Module | string {
   if (mtModule !== undefined) return mtModule;
-  const p = wasmCandidates().map(c => c.replace(/gemm\.wasm$/, 'gemm-mt.wasm')).find(c => fs.existsSync(c));
-  mtModule = p ? new WebAssembly.Module(fs.readFileSync(p)) : null;
+  const tried = wasmCandidates().map(c => c.replace(/gemm\.wasm$/, 'gemm-mt.wasm'));
+  const p = tried.find(c => fs.existsSync(c));
+  if (typeof SharedArrayBuffer === 'undefined') mtModule = 'this runtime has no SharedArrayBuffer';
+  else if (!p) mtModule = `gemm-mt.wasm not found (looked in ${tried.join(', ')})`;
+  else {
+    try { mtModule = new WebAssembly.Module(fs.readFileSync(p)); } catch (e) {
+      mtModule = `${p} could not be loaded: ${(e as Error).message.split('\n')[0]}`;
+    }
+  }
   return mtModule;
+}
+
+export function mtModuleOrNull(): WebAssembly.Module | null {
+  const m = mtModuleOrWhy();
+  return typeof m === 'string' ? null : m;
 }
 
 /**
  * Kernels over a fresh memory of at least `floats` floats. Falls back to JS when gemm.wasm is missing.
- * With threads > 1 (wasm only), `helperPacks` are the GEMM scratch offsets of the threads-1 helpers.
+ * With threads > 1 (wasm only), `helperPacks` are the GEMM scratch offsets of the threads-1 helpers; when
+ * the threaded kernels cannot be had, one thread with `note` saying why (an error under
+ * ACTIVATION_LENS_REQUIRE_WASM, so `npm test` cannot pass on one thread by accident).
  */
 export function loadKernels(kind: 'wasm' | 'js', floats: number, threads = 1, helperPacks: number[] = []): Kernels {
   if (kind === 'wasm') {
-    const mt = threads > 1 && helperPacks.length >= threads - 1 ? mtModuleOrNull() : null;
-    if (mt) return parallelKernels(mt, floats, threads, helperPacks);
+    let why: string | undefined;
+    if (threads > 1 && helperPacks.length >= threads - 1) {
+      const mt = mtModuleOrWhy();
+      if (typeof mt === 'string') why = mt;
+      else {
+        try { return parallelKernels(mt, floats, threads, helperPacks); } catch (e) {
+          why = `helper threads could not start: ${(e as Error).message.split('\n')[0]}`;
+        }
+      }
+    }
     const mod = wasmModuleOrNull();
-    if (mod) return wasmKernels(mod, floats);
     if (process.env.ACTIVATION_LENS_REQUIRE_WASM) {
-      throw new Error(`gemm.wasm not found (looked in ${wasmPathTried.join(', ')}); run \`npm run build\` first`);
+      if (!mod) throw new Error(`gemm.wasm not found (looked in ${wasmPathTried.join(', ')}); run \`npm run build\` first`);
+      if (why) throw new Error(`${threads} threads asked for, but ${why}; run \`npm run build\` first`);
+    }
+    if (mod) {
+      const k = wasmKernels(mod, floats);
+      if (why) k.note = `training on 1 thread instead of ${threads}: ${why}`;
+      return k;
     }
   }
   return jsKernels(new Float32Array(floats + 64));

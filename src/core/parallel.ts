@@ -7,7 +7,7 @@
  * thread count, and a helper that is slow to wake (a loaded machine) only means the caller does more chunks.
  *
  * Shared control block (Int32): [0] counter = task << 16 | next chunk (0xffff: closed), [1] chunks done, [2..] helper state
- * (0 starting, 1 ready, 2 failed). Then the task (Float64): op, chunks, chunk size, 14 kernel arguments.
+ * (0 starting, 1 ready, 2 could not start: it takes no chunk, 3 failed in a chunk: the task's output is incomplete). Then the task (Float64): op, chunks, chunk size, 14 kernel arguments.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -21,6 +21,8 @@ export const SPLIT_ELEMENTS = 1 << 16;
 /** Chunks per thread: a few, so a thread that starts late still gets a share and none waits long at the end. */
 const CHUNKS_PER_THREAD = 4;
 const MAX_HELPERS = 64;
+/** Threads of one run at most (the caller and its helpers). */
+export const MAX_THREADS = MAX_HELPERS;
 const TASK_OFFSET = 8 + 4 * MAX_HELPERS;
 const HELPER_SPIN = 5000;
 
@@ -66,7 +68,7 @@ for (;;) {
   if ((c & 0xffff) < chunks && op >= 0) {
     if (Atomics.compareExchange(ctl, 0, c, c + 1) === c) {
       const a = chunkArgs(op, size, c & 0xffff, args, pack);
-      try { if (a) fns[op](...a); } catch (e) { Atomics.store(ctl, 2 + index, 2); }
+      try { if (a) fns[op](...a); } catch (e) { Atomics.store(ctl, 2 + index, 3); }
       if (Atomics.add(ctl, 1, 1) + 1 === chunks) Atomics.notify(ctl, 1);
     }
     c = Atomics.load(ctl, 0);
@@ -93,12 +95,16 @@ export class Helpers {
     this.ctl = new Int32Array(buf);
     this.task = new Float64Array(buf, TASK_OFFSET);
     this.task[1] = 0;
-    for (let i = 0; i < Math.min(count, MAX_HELPERS); i++) {
-      const w = new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, ctl: buf, names: HELPER_OPS, spin: HELPER_SPIN, index: i, pack: packs[i], taskOffset: TASK_OFFSET } });
-      w.on('error', () => undefined); // a failed helper is state 2 and claims no more work
-      w.unref();
-      this.workers.push(w);
-    }
+    try {
+      for (let i = 0; i < Math.min(count, MAX_HELPERS); i++) {
+        const w = new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, ctl: buf, names: HELPER_OPS, spin: HELPER_SPIN, index: i, pack: packs[i], taskOffset: TASK_OFFSET } });
+        // A helper that could not start (state 2) claims no work; one that failed in a chunk (3) fails the step.
+        w.on('error', () => { if (Atomics.load(this.ctl, 2 + i) === 0) Atomics.store(this.ctl, 2 + i, 2); });
+        // Helpers never keep the process alive (the CLI exits when its run ends); dispose() ends them.
+        w.unref();
+        this.workers.push(w);
+      }
+    } catch (e) { this.dispose(); throw e; }
   }
 
   /** Helpers started and not failed. */
@@ -146,7 +152,7 @@ export class Helpers {
     // counter value fails its compareExchange instead of claiming a chunk with the next task's arguments.
     Atomics.store(ctl, 0, start | 0xffff);
     this.handed += chunks - mine;
-    for (let i = 0; i < this.workers.length; i++) if (Atomics.load(ctl, 2 + i) === 2) throw new Error('a training helper thread failed');
+    for (let i = 0; i < this.workers.length; i++) if (Atomics.load(ctl, 2 + i) === 3) throw new Error('a training helper thread failed');
   }
 
   /** Chunks for `total` units over the ready threads, in multiples of `align`; [chunks, size]. */

@@ -9,6 +9,7 @@
 import type { Dataset, NetworkConfig } from '../model';
 import type { LayerStats, NonFiniteEvent, ProbePoint, RunResult, StopReason } from './types';
 import { Network, countNonFinite, splitPays } from './network';
+import { MAX_THREADS } from './parallel';
 import { Optimizer } from './optimizers';
 import { LayerProbe } from './probes';
 import { Rng } from './rng';
@@ -26,6 +27,8 @@ export interface TrainOptions {
    * kernels are split over helper threads with bit-identical results (parallel.ts). dispose() ends them.
    */
   threads?: number;
+  /** Told once, at construction, when fewer threads than asked for run and why (e.g. gemm-mt.wasm missing). */
+  onNote?: (line: string) => void;
   /** `init: from-model`: weights by layer index and parameter name, replacing the drawn ones. */
   initialWeights?: (Record<string, Float32Array> | undefined)[];
 }
@@ -103,13 +106,18 @@ export class Trainer {
     this.probeRows = plan.probeRows;
     const rows = plan.rows;
     this.yWidth = targetWidth(data);
-    const threads = (opts.threads ?? 1) > 1 && splitPays(config.model.input, config.model.layers, plan.batch) ? Math.floor(opts.threads!) : 1;
+    // At most MAX_THREADS: each thread has its own GEMM scratch, so a hostile `threads: 1024` must not cost 1024 of them.
+    const threads = (opts.threads ?? 1) > 1 && splitPays(config.model.input, config.model.layers, plan.batch) ? Math.min(MAX_THREADS, Math.floor(opts.threads!)) : 1;
     this.net = new Network(config, { rows, kernels: opts.kernels ?? 'wasm', threads });
     this.opt = new Optimizer(config.train, this.net.params, this.net.heap);
     this.net.commit();
+    if (this.net.heap.kernels.note) opts.onNote?.(this.net.heap.kernels.note);
     if (opts.initialWeights) {
       const bad = this.net.loadWeights(opts.initialWeights);
-      if (bad.length) throw new Error(`the model's weights do not fit ${bad.join(', ')}: the layer's shape differs from the model's`);
+      if (bad.length) {
+        this.dispose();
+        throw new Error(`the model's weights do not fit ${bad.join(', ')}: the layer's shape differs from the model's`);
+      }
     }
     this.probes = this.net.layers.map(l => new LayerProbe(l, this.net.heap.kernels, this.net.statsScratch));
     this.shuffleRng = Rng.derive(config.seed, 'shuffle');

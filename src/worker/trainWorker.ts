@@ -22,6 +22,9 @@ function describe(e: unknown, config: NetworkConfig): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** How long a run waits for its helper threads to start before going on without the late ones. */
+const HELPER_START_MS = 2000;
+
 /** Runs one training request to its end, posting started/stats and then done, cancelled or error. */
 export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m: WorkerToHost) => void,
   load: (c: NetworkConfig, dir: string) => Dataset = (c, dir) => loadDataset(c, dir, { workspaceRoot: m.workspaceRoot })): void {
@@ -50,8 +53,15 @@ export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m
       threads: config.train.threads ?? (m.threads || os.availableParallelism()),
       shouldStop: flag ? () => Atomics.load(flag, 0) !== 0 : undefined,
       onProbe: p => pending.push(p),
+      onNote: line => console.warn(`Activation Lens: ${line}`),
     });
-    post({ type: 'started', runId, totalSteps: trainer.totalSteps, params: trainer.net.paramCounts().params });
+    // Helpers take tens of ms to start: waiting for them here makes `threads` in 'started' true (the helpers do
+    // run), and a run's first steps as fast as the rest. Bounded, and before the first step, so cancel still answers.
+    const helpers = trainer.net.heap.kernels.helpers;
+    if (helpers && !helpers.waitReady(HELPER_START_MS)) console.warn('Activation Lens: a training helper thread did not start; the run goes on with fewer threads');
+    const note = trainer.net.heap.kernels.note;
+    post({ type: 'started', runId, totalSteps: trainer.totalSteps, params: trainer.net.paramCounts().params,
+      threads: helpers ? helpers.ready() + 1 : trainer.threads, ...(note ? { note } : {}) });
     lastSent = performance.now();
     while (!trainer.done) {
       trainer.advance();

@@ -24,7 +24,7 @@ test('the installed .vsix is small and runs diagnostics from the palette', async
   const files = fs.readdirSync(path.join(server.tmp, 'exts', installed[0], 'dist'));
   assert.ok(!files.some(f => f.endsWith('.map')), 'no source maps in the package');
   // Every worker the extension starts (Run, Compare and its trials, TensorBoard) ships with it.
-  for (const f of ['extension.js', 'worker.js', 'trialWorker.js', 'compareWorker.js', 'tensorboardWorker.js']) assert.ok(files.includes(f), `dist/${f} is in the package`);
+  for (const f of ['extension.js', 'worker.js', 'trialWorker.js', 'compareWorker.js', 'tensorboardWorker.js', 'gemm.wasm', 'gemm-mt.wasm']) assert.ok(files.includes(f), `dist/${f} is in the package`);
   assert.ok(!fs.existsSync(path.join(server.tmp, 'exts', installed[0], 'src')), 'no sources in the package');
   await openFile(page, 'spiral.nn.yaml');
   await runCommand(page, 'Activation Lens: Show Panel');   // two commands from the installed package

@@ -1,12 +1,20 @@
 /**
  * One run on more than one thread (src/core/parallel.ts): the helpers take chunks of the GEMMs, im2col,
- * col2im and activations, and every number is bit-identical to one thread (each value is computed by the
- * same code in the same order, whichever thread runs its chunk). Small nets start no helper. Nothing here
- * measures time.
+ * col2im and activations, and every number is bit-identical to one thread. Tolerance 0, stricter than "up to
+ * float summation order": a GEMM is cut by rows of C, so each output value's sum over K is still computed by
+ * the same code in the same order whichever thread runs its chunk; nothing is reduced across threads. Small
+ * nets start no helper. The CLI end to end: same report on 1 and 2 threads, one clear line and one thread when
+ * gemm-mt.wasm or SharedArrayBuffer is missing (an error under ACTIVATION_LENS_REQUIRE_WASM), and the process
+ * exits (no helper keeps it alive). Nothing here measures time.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Trainer } from '../../../src/core/train';
 import { wasmAvailable, mtModuleOrNull } from '../../../src/core/kernels';
+import { SPLIT_GEMM_FLOPS } from '../../../src/core/parallel';
 import type { NetworkConfig } from '../../../src/model';
 import { makeConfig, randomData } from './helpers';
 
@@ -20,7 +28,10 @@ function run(config: NetworkConfig, threads: number, steps: number) {
 
 describe('threads: one run split over helper threads', function () {
   this.timeout(120000);
-  before(function () { if (!wasmAvailable() || !mtModuleOrNull()) this.skip(); });
+  before(function () {
+    if (process.env.ACTIVATION_LENS_REQUIRE_WASM) assert.ok(mtModuleOrNull(), 'dist/gemm-mt.wasm is missing: run `npm run build`');
+    if (!wasmAvailable() || !mtModuleOrNull()) this.skip();
+  });
 
   const conv = makeConfig([12, 12, 4], [
     { type: 'conv2d', filters: 16, kernel: [3, 3], padding: 'same', activation: 'relu', init: 'he_normal' },
@@ -48,6 +59,25 @@ describe('threads: one run split over helper threads', function () {
     });
   }
 
+  it('same config, seed and thread count: bit-identical numbers run after run (2 threads, helpers racing for chunks)', () => {
+    for (const config of [conv, mlp]) {
+      const a = run(config, 2, 6), b = run(config, 2, 6);
+      assert.ok(a.t.net.heap.kernels.helpers!.handed > 0 && b.t.net.heap.kernels.helpers!.handed > 0, 'the helpers ran chunks');
+      assert.deepEqual(b.r.lossCurve, a.r.lossCurve);
+      assert.deepEqual(b.weights, a.weights);
+      assert.deepEqual(JSON.stringify(b.r.timeline), JSON.stringify(a.r.timeline));
+    }
+  });
+
+  it('the rule: a helper starts only when some GEMM of a step is >= 2^21 flops (README "Both cores")', () => {
+    // dense 64 -> 128 at batch b: the forward GEMM is 2 * b * 64 * 128 flops = 2^21 exactly at b = 128.
+    assert.equal(SPLIT_GEMM_FLOPS, 2 ** 21);
+    const net = (batch: number) => makeConfig([64], [{ type: 'dense', units: 128, activation: 'relu' }, { type: 'dense', units: 1 }], { batch });
+    const at = (batch: number) => { const t = new Trainer(net(batch), randomData([64], 1, 300, 3), { threads: 2 }); const n = t.threads; t.dispose(); return n; };
+    assert.equal(at(128), 2, '2 * 128 * 64 * 128 = 2^21 flops: split');
+    assert.equal(at(127), 1, '2 * 127 * 64 * 128 < 2^21 flops: one thread');
+  });
+
   it('a small net (2-8-8-1) starts no helper thread: a second thread would only add hand-off cost', () => {
     const small = makeConfig([2], [{ type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 1, activation: 'sigmoid' }],
       { loss: 'binary_cross_entropy', batch: 256 });
@@ -55,5 +85,89 @@ describe('threads: one run split over helper threads', function () {
     assert.equal(t.threads, 1);
     assert.equal(t.net.heap.kernels.helpers, undefined);
     t.dispose();
+  });
+});
+
+describe('threads: the CLI (dist/cli.js) on 2 threads, and its fallback to one', function () {
+  this.timeout(180000);
+  const dist = path.resolve(__dirname, '../../../dist');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-threads-'));
+  const config = path.join(dir, 'net.nn.yaml');
+  before(function () {
+    if (!fs.existsSync(path.join(dist, 'cli.js')) || !fs.existsSync(path.join(dist, 'gemm-mt.wasm'))) throw new Error('dist/ is not built: run `npm run build` first');
+    // 2 * 64 * 256 * 256 flops in the first layer's GEMM: far above the rule, so 2 threads split it.
+    fs.writeFileSync(config, `seed: 1
+data: { source: teacher, samples: 512, classes: 4 }
+model:
+  input: [256]
+  layers:
+    - { type: dense, units: 256, activation: relu }
+    - { type: dense, units: 4, activation: softmax }
+train: { optimizer: sgd, lr: 0.05, batch: 64, steps: 12 }
+probe: { every: 4 }
+`);
+  });
+
+  /** A copy of the bundled CLI in a folder of its own, with the wasm files given (the bundle looks next to itself). */
+  function install(name: string, files: Record<string, string | Buffer | null>): string {
+    const d = path.join(dir, name);
+    fs.mkdirSync(d);
+    fs.copyFileSync(path.join(dist, 'cli.js'), path.join(d, 'cli.js'));
+    for (const [f, content] of Object.entries(files)) if (content !== null) fs.writeFileSync(path.join(d, f), content);
+    return path.join(d, 'cli.js');
+  }
+  const wasm = () => fs.readFileSync(path.join(dist, 'gemm.wasm'));
+  const mt = () => fs.readFileSync(path.join(dist, 'gemm-mt.wasm'));
+
+  /** Runs the CLI to its exit (a helper thread left alive would keep it from exiting: the test would time out). */
+  function cli(script: string, args: string[], env: Record<string, string | undefined> = {}, nodeArgs: string[] = []): Promise<{ code: number; out: string; err: string }> {
+    const e = { ...process.env, ...env };
+    if (!('ACTIVATION_LENS_REQUIRE_WASM' in env)) delete e.ACTIVATION_LENS_REQUIRE_WASM;
+    for (const [k, v] of Object.entries(env)) if (v === undefined) delete e[k];
+    return new Promise(resolve => execFile(process.execPath, [...nodeArgs, script, 'diagnose', config, '--json', ...args], { env: e },
+      (err, out, errText) => resolve({ code: err ? (err as { code?: number }).code ?? -1 : 0, out, err: errText })));
+  }
+  /** The report without its wall-clock timing. */
+  const numbers = (out: string) => { const r = JSON.parse(out); delete r.timing; return r; };
+
+  let one: ReturnType<typeof numbers>;
+  before(async () => {
+    const r = await cli(install('one', { 'gemm.wasm': wasm(), 'gemm-mt.wasm': mt() }), ['--threads', '1']);
+    assert.equal(r.code, 0, r.err);
+    one = numbers(r.out);
+  });
+
+  it('--threads 2 gives the report of --threads 1, says nothing on stderr, and the process exits', async () => {
+    const r = await cli(install('two', { 'gemm.wasm': wasm(), 'gemm-mt.wasm': mt() }), ['--threads', '2']);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.err, '');
+    assert.deepEqual(numbers(r.out), one);
+  });
+
+  const cases: [string, Record<string, string | Buffer | null>, string[], RegExp][] = [
+    ['gemm-mt.wasm missing', { 'gemm.wasm': wasm(), 'gemm-mt.wasm': null }, [], /^training on 1 thread instead of 2: gemm-mt\.wasm not found \(looked in .*gemm-mt\.wasm.*\)\n$/],
+    ['gemm-mt.wasm not loadable', { 'gemm.wasm': wasm(), 'gemm-mt.wasm': 'not wasm' }, [], /^training on 1 thread instead of 2: .*gemm-mt\.wasm could not be loaded: .*\n$/],
+  ];
+  for (const [label, files, nodeArgs, line] of cases) {
+    it(`${label}: one clear line, one thread, the same report; under ACTIVATION_LENS_REQUIRE_WASM an error`, async () => {
+      const script = install(label.replace(/\W+/g, '-'), files);
+      const r = await cli(script, ['--threads', '2'], {}, nodeArgs);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.err, line);
+      assert.deepEqual(numbers(r.out), one);
+      const strict = await cli(script, ['--threads', '2'], { ACTIVATION_LENS_REQUIRE_WASM: '1' }, nodeArgs);
+      assert.equal(strict.code, 2);
+      assert.match(strict.err, /2 threads asked for, but .*gemm-mt\.wasm/);
+    });
+  }
+
+  it('no SharedArrayBuffer: one clear line, one thread, the same report', async () => {
+    const script = install('no-sab', { 'gemm.wasm': wasm(), 'gemm-mt.wasm': mt() });
+    const preload = path.join(dir, 'no-sab.js');
+    fs.writeFileSync(preload, 'delete globalThis.SharedArrayBuffer;\n');
+    const r = await cli(script, ['--threads', '2'], {}, ['--require', preload]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.err, 'training on 1 thread instead of 2: this runtime has no SharedArrayBuffer\n');
+    assert.deepEqual(numbers(r.out), one);
   });
 });

@@ -94,11 +94,13 @@ describe('worker thread (dist/worker.js)', function () {
   this.timeout(60000);
   before(function () { if (!fs.existsSync(WORKER)) throw new Error('dist/worker.js is missing: run `npm run build` first'); });
 
-  function run(config: NetworkConfig, opts: { memoryLimitMB?: number; cancelAfterStats?: boolean; workerPath?: string } = {}) {
-    const events: { kind: string; msg?: string; result?: RunResult; stats?: StatsMessage }[] = [];
+  function run(config: NetworkConfig, opts: { memoryLimitMB?: number; cancelAfterStats?: boolean; workerPath?: string; threads?: number } = {}) {
+    const events: { kind: string; msg?: string; result?: RunResult; stats?: StatsMessage; threads?: number }[] = [];
     let handle!: ReturnType<typeof startRun>;
     let cancelledAtStep = -1;
-    handle = startRun({ config, baseDir: process.cwd(), maxSteps: 100000, memoryLimitMB: opts.memoryLimitMB ?? 256, workerPath: opts.workerPath ?? WORKER }, {
+    handle = startRun({ config, baseDir: process.cwd(), maxSteps: 100000, memoryLimitMB: opts.memoryLimitMB ?? 256, workerPath: opts.workerPath ?? WORKER,
+      ...(opts.threads ? { threads: opts.threads } : {}) }, {
+      started: m => events.push({ kind: 'started', threads: m.threads, msg: m.note }),
       stats: m => {
         events.push({ kind: 'stats', stats: m });
         if (opts.cancelAfterStats && cancelledAtStep < 0 && m.step > 0) { cancelledAtStep = m.step; handle.cancel(); }
@@ -139,6 +141,21 @@ ${crash.atLoad ?? ''}
     assert.ok(last.result!.steps >= cancelledAtStep && last.result!.steps < 1_000_000, `stopped at step ${last.result!.steps}`);
     const streamed = events.filter(e => e.kind === 'stats').flatMap(e => e.stats!.probes.map(p => p.step));
     assert.deepEqual(last.result!.timeline.map(p => p.step).slice(0, streamed.length), streamed, 'the partial result keeps every probe streamed');
+  });
+  it('cancel stops a long 2-thread run (helper threads splitting its GEMMs) and keeps the partial result', async () => {
+    // 2 * 32 * 256 * 256 flops in the first GEMM: over the rule (2^21), so the run uses the helper thread.
+    const c = makeConfig([256], [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 4, activation: 'softmax' }],
+      { loss: 'cross_entropy', optimizer: 'sgd', lr: 0.01, batch: 32, steps: 1_000_000 });
+    c.data = { source: 'teacher', samples: 400, noise: 0, classes: 4, features: 256, validation: 0.25 };
+    c.probe = { every: 50, samples: 64 };
+    const { events, cancelledAtStep } = await run(c, { cancelAfterStats: true, threads: 2 });
+    const started = events.find(e => e.kind === 'started');
+    assert.ok(started, JSON.stringify(events.map(e => [e.kind, e.msg])));
+    assert.equal(started!.threads, 2, started!.msg);
+    const last = events[events.length - 1];
+    assert.equal(last.kind, 'cancelled', last.msg);
+    assert.equal(last.result!.stopped, 'cancelled');
+    assert.ok(cancelledAtStep > 0 && last.result!.steps >= cancelledAtStep && last.result!.steps < 1_000_000, `stopped at step ${last.result!.steps}`);
   });
   it('streams the run as stats messages that add up to the result', async () => {
     const { events } = await run(spiralConfig(6000));
