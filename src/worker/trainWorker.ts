@@ -45,7 +45,7 @@ export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m
     const refusal = memoryRefusal(config, m.memoryLimitMB);
     if (refusal) { post({ type: 'error', runId, message: refusal }); return; }
     const data = load(config, m.baseDir);
-    const initialWeights = loadModelWeights(config, m.baseDir);
+    const initialWeights = loadModelWeights(config, m.baseDir, m.workspaceRoot);
     trainer = new Trainer(config, data, {
       initialWeights,
       maxSteps: m.maxSteps,

@@ -8,9 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runRequest, STATS_INTERVAL_MS } from '../../../src/worker/trainWorker';
+import { runCompare } from '../../../src/worker/compareWorker';
+import { parseConfigText } from '../../../src/config';
 import { startRun, type StatsMessage } from '../../../src/worker/client';
 import { InputError, type NetworkConfig } from '../../../src/model';
-import type { WorkerToHost } from '../../../src/protocol';
+import type { WorkerToHost, CompareWorkerToHost } from '../../../src/protocol';
 import type { RunResult } from '../../../src/core/types';
 import { makeConfig, randomData } from './helpers';
 
@@ -190,5 +192,41 @@ ${crash.atLoad ?? ''}
     const { events } = await run(c, { memoryLimitMB: 64 });
     assert.equal(events[events.length - 1].kind, 'error');
     assert.match(events[events.length - 1].msg!, /dense_0/);
+  });
+});
+
+describe('workers: model weights named by a config stay inside the workspace folder', function () {
+  this.timeout(120_000);
+  // The weights file lies beside the workspace, not in it: like data.path, it must not be read (docs/security.md).
+  let tmp: string; let config: NetworkConfig; let ws: string;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'al-weights-root-'));
+    ws = path.join(tmp, 'ws');
+    fs.mkdirSync(ws); fs.mkdirSync(path.join(tmp, 'outside'));
+    fs.copyFileSync(path.resolve(__dirname, '../../workspace/mnist-cnn.onnx'), path.join(tmp, 'outside/mnist-cnn.onnx'));
+    fs.copyFileSync(path.resolve(__dirname, '../../workspace/mnist-cnn.onnx'), path.join(ws, 'mnist-cnn.onnx'));
+    const text = 'name: w\nseed: 1\nmodel:\n  onnx: mnist-cnn.onnx\n  weights: ../outside/mnist-cnn.onnx\n  init: from-model\ntrain: {steps: 2, batch: 4}\n';
+    const parsed = parseConfigText(text, path.join(ws, 'net.nn.yaml'));
+    assert.ok(parsed.config, JSON.stringify(parsed.problems));
+    config = parsed.config!;
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('the training worker refuses ../outside weights with the workspace root, and reads them without one (the CLI)', () => {
+    const run = (workspaceRoot?: string) => {
+      const msgs: WorkerToHost[] = [];
+      runRequest({ type: 'start', runId: 1, config, baseDir: ws, maxSteps: 2, memoryLimitMB: 512, ...(workspaceRoot ? { workspaceRoot } : {}) }, m => msgs.push(m), () => randomData([28, 28, 1], 10, 8, 1));
+      return msgs;
+    };
+    const inside = run(ws).find(m => m.type === 'error') as Extract<WorkerToHost, { type: 'error' }> | undefined;
+    assert.match(inside?.message ?? 'no error', /outside the workspace folder/);
+    assert.equal(run().find(m => m.type === 'error'), undefined, 'without a workspace root the same file is read');
+  });
+
+  it('the compare worker refuses them too', async () => {
+    const msgs: CompareWorkerToHost[] = [];
+    await runCompare({ config, baseDir: ws, workspaceRoot: ws, layer: 0, memoryLimitMB: 512, candidates: ['relu'] } as Parameters<typeof runCompare>[0], m => msgs.push(m));
+    const err = msgs.find(m => m.type === 'error') as Extract<CompareWorkerToHost, { type: 'error' }> | undefined;
+    assert.match(err?.message ?? 'no error', /outside the workspace folder/);
   });
 });
