@@ -92,6 +92,24 @@ function staleReason(text: string): HTMLElement {
   return el('span', { class: 'stale-reason' }, text);
 }
 
+/**
+ * What the page drew and when (Date.now()), for bench/ui-first-chart.mjs (Run -> first chart) and tests of the
+ * order: 'script' when this script starts, 'shown' at the first draw of a view, 'chart' at the first draw of each
+ * run's charts with data, 'end' when that run's final state is drawn.
+ */
+const marks: { what: 'script' | 'shown' | 'chart' | 'end'; t: number; status?: string; step?: number; config?: string }[] = [{ what: 'script', t: Date.now() }];
+(window as unknown as { activationLensMarks: typeof marks }).activationLensMarks = marks;
+let marked: { config: string; probes: number } | undefined, markedChart = false, markedEnd = false;
+function mark(v: RunView): void {
+  const at = (what: 'shown' | 'chart' | 'end') => marks.push({ what, t: Date.now(), status: v.status, step: v.step, config: v.configPath });
+  if (!marks.some(m => m.what === 'shown')) at('shown');
+  // A new run: a state that starts over (fewer probes than drawn, or another config).
+  if (marked && (marked.config !== v.configPath || v.timeline.length < marked.probes || (v.status === 'running' && markedEnd))) { markedChart = false; markedEnd = false; }
+  marked = { config: v.configPath, probes: v.timeline.length };
+  if (!markedChart && v.timeline.length) { markedChart = true; at('chart'); }
+  if (!markedEnd && v.status !== 'running' && v.status !== 'idle' && v.timeline.length) { markedEnd = true; at('end'); }
+}
+
 function draw(): void {
   const logs = view?.source === 'tensorboard';
   // Logs are written by another process: nothing here trains them or can stop them.
@@ -128,6 +146,7 @@ function draw(): void {
   drawVerifyBox(view.verification);
   drawCompareBox(view.compare);
   charts.update({ layers: view.layers, timeline: view.timeline, lossCurve: view.lossCurve });
+  mark(view);
 }
 
 let findingsKey = '';
@@ -255,7 +274,15 @@ function drawVerifyBox(v: VerificationView | undefined): void {
 onThemeChange(() => { charts.reset(); redraw(); });
 // Plot areas, ticks and bars of the charts, for the UI tests (test/ui/panel.test.mjs).
 (window as unknown as { activationLensCharts: () => unknown }).activationLensCharts = () => charts.describe();
-const saved = vscode.getState();
-if (saved?.view) view = saved.view;
+// The host writes the view it has into the page (the run that is starting, with its layer list, or the last one):
+// drawn at once, before any message. It is newer than this webview's own saved state, which is the fallback.
+const initial = readInitial() ?? vscode.getState();
+if (initial?.view) view = initial.view;
 draw();
 post({ type: 'ready' });
+
+function readInitial(): PanelState | undefined {
+  const text = document.getElementById('initial-state')?.textContent;
+  if (!text) return undefined;
+  try { return JSON.parse(text) as PanelState; } catch { return undefined; }
+}

@@ -73,7 +73,12 @@ export class DiagnosticsPanel implements vscode.Disposable {
     this.panel = panel;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.svg');
     panel.webview.options = webviewOptions(this.extensionUri);
-    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, 'panel', 'Activation Lens');
+    // The last state goes into the page itself: the panel draws it (or the layer list of a run that is starting) as
+    // soon as its script loads, without waiting for the 'ready' round trip.
+    const record = this.runs.current();
+    if (record) this.shown = record;
+    const view = record?.view ?? this.memento.get<RunView>(DiagnosticsPanel.STATE_KEY);
+    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, 'panel', 'Activation Lens', view ? { view } : undefined);
     void this.memento.update(DiagnosticsPanel.OPEN_KEY, true);
     panel.onDidDispose(() => {
       if (this.panel === panel) this.panel = undefined;
@@ -89,6 +94,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
     const config = 'config' in m ? this.configRef(m.config) : undefined;
     if ('config' in m && m.config !== undefined && !config) return;   // names a file that is not a config we know
     switch (m.type) {
+      // A restored page, or one whose load raced the first messages: the current view in full (stats are increments).
       case 'ready': this.sendCurrent(); break;
       case 'run': this.actions.run(config); break;
       case 'stop': this.runs.stop(); break;

@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 
 /**
  * The HTML shell shared by the panel and the sidebar: a strict CSP with a per-load nonce, our bundled script and
- * stylesheet only (no remote content), and the VS Code theme variables doing the colours.
+ * stylesheet only (no remote content), and the VS Code theme variables doing the colours. `initial` (JSON, not run:
+ * the CSP runs only the nonce'd script) is what the webview draws at once, before any message from the host arrives.
  */
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, script: 'panel' | 'sidebar' | 'explorer', title: string): string {
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, script: 'panel' | 'sidebar' | 'explorer', title: string, initial?: unknown): string {
   const nonce = randomBytes(16).toString('base64');
   const js = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${script}.js`));
   const css = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'webview.css'));
@@ -29,7 +30,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, s
 </head>
 <body class="al-${script}">
 <main id="app" aria-live="polite"><p class="muted">Loading…</p></main>
-<script nonce="${nonce}" src="${js}"></script>
+${initial === undefined ? '' : `<script type="application/json" id="initial-state">${JSON.stringify(initial).replace(/</g, '\\u003c')}</script>\n`}<script nonce="${nonce}" src="${js}"></script>
 </body>
 </html>`;
 }
