@@ -204,6 +204,16 @@ describe('editor surfaces on real documents', () => {
     fs.rmSync(created.fsPath);
   });
 
+  it('hover on a layer\'s init: from-model names the file its weights come from and the layer they match', async () => {
+    const uri = tmpUri('per-layer.nn.yaml');
+    fs.writeFileSync(uri.fsPath, 'model:\n  weights: mnist-cnn.onnx\n  input: [28, 28, 1]\n  layers:\n    - {type: conv2d, name: conv2d_1, filters: 2, kernel: 3, activation: relu, init: from-model}\n    - {type: flatten}\n    - {type: dense, units: 10, activation: softmax, init: glorot_uniform}\n');
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const at = async (needle: string) => plainHover(hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, positionOf(doc, needle))));
+    assert.match(await at('from-model'), /from-model\*\* — this layer starts from the weights of mnist-cnn\.onnx, matched by the layer name \*\*conv2d_1\*\*/);
+    assert.match(await at('glorot_uniform'), /initializer/);
+    fs.rmSync(path.dirname(uri.fsPath), { recursive: true });
+  });
+
   it('an ONNX model with init: from-model runs in the worker; the panel says it trains on synthetic data; a missing weights file is an error', async () => {
     const lens = await api();
     const uri = workspaceFile('onnx-from-model.nn.yaml');
