@@ -53,7 +53,7 @@ describe('activation names and parameters', () => {
 });
 
 describe('vectorized activations on the first n values of larger buffers', () => {
-  const z = Float32Array.from([-1, 0, 2, 5]);
+  const z = Float32Array.from([-1, 0, 2, -5]); // z[3] < 0: a step past n would change g[3] for every activation
   for (const name of ['linear', 'relu', 'sigmoid', 'tanh', 'elu'] as const) {
     it(`${name}: forward and backward touch only [0, n); relu's gradient at 0 is 0`, () => {
       const f = ACTIVATIONS[name].f;
@@ -69,14 +69,17 @@ describe('vectorized activations on the first n values of larger buffers', () =>
     });
   }
   it('softmax rows: each row from its own maximum (logits of 1000 stay finite), rows past `rows` untouched', () => {
-    const zz = Float32Array.from([0, 0, 0, 0, 0, 1000, 7, 7, 7]);
-    const a = new Float32Array(9).fill(99);
-    softmaxRows(zz, a, 2, 3);
-    assert.deepEqual(Array.from(a), [1 / 3, 1 / 3, 1 / 3, 0, 0, 1, 99, 99, 99].map(Math.fround));
-    const g = Float32Array.from([1, 0, 0, 1, 0, 0, 5, 5, 5]);
-    // g <- a * (g - a.g): row 0: a.g = 1/3, so [1/3 * 2/3, -1/9, -1/9]; row 1: a.g = 0, so a * g = [0, 0, 0].
-    softmaxBackwardRows(a, g, 2, 3);
-    [2 / 9, -1 / 9, -1 / 9, 0, 0, 0].forEach((w, i) => assert.ok(Math.abs(g[i] - w) < 1e-6, `g[${i}] = ${g[i]}`));
-    assert.deepEqual(Array.from(g.subarray(6)), [5, 5, 5]);
+    // Row 1 starts with 1000: row 0 must not take it as its maximum (every exponent would underflow). Row 2's
+    // maximum is last. The last row sums to 3 before normalizing, so a step past it would scale the sentinel 99.
+    const zz = Float32Array.from([0, 0, 0, 1000, 0, 0, 0, 0, 1000, 0, 0, 0, 7, 7, 7]);
+    const a = new Float32Array(15).fill(99);
+    softmaxRows(zz, a, 4, 3);
+    const third = 1 / 3;
+    assert.deepEqual(Array.from(a), [third, third, third, 1, 0, 0, 0, 0, 1, third, third, third, 99, 99, 99].map(Math.fround));
+    const g = Float32Array.from([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 5, 5]);
+    // g <- a * (g - a.g): row 0: a.g = 1/3, so [1/3 * 2/3, -1/9, -1/9]; the other rows: g = 0.
+    softmaxBackwardRows(a, g, 4, 3);
+    [2 / 9, -1 / 9, -1 / 9, 0, 0, 0, 0, 0, 0, 0, 0, 0].forEach((w, i) => assert.ok(Math.abs(g[i] - w) < 1e-6, `g[${i}] = ${g[i]}`));
+    assert.deepEqual(Array.from(g.subarray(12)), [5, 5, 5]);
   });
 });
