@@ -141,10 +141,14 @@ function draw(): void {
   progress.max = view.totalSteps;
   progress.value = view.step;
   tableBox.replaceChildren(healthTable(view.layers, view.timeline.at(-1)));
+  const focusInResults = findingsBox.contains(document.activeElement) || compareBox.contains(document.activeElement);
   drawFindings(view);
   drawActivationChoice(view);
   drawVerifyBox(view.verification);
   drawCompareBox(view.compare);
+  // The Apply just pressed changed the config: its button is now disabled, so the keyboard goes to the one action left.
+  if (focusInResults && (stale.stale || stale.compare) && !findingsBox.contains(document.activeElement) && !compareBox.contains(document.activeElement)
+    && !staleBanner.hidden && !staleRerun.hidden) staleRerun.focus();
   charts.update({ layers: view.layers, timeline: view.timeline, lossCurve: view.lossCurve });
   mark(view);
 }

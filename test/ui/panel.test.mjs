@@ -104,10 +104,26 @@ test('keyboard only: Run, then the findings, then Apply edits the config', shotO
   const apply = await tabTo(/^button#\.apply\|Apply /, 'an Apply button of a finding');
   const label = apply.split('|')[1];
   await page.keyboard.press('Enter');
-  assert.equal(await focused(), apply, 'the focus stays on the Apply button it pressed');
   // "Apply lr 0.3" writes lr: 0.3, "Apply leaky_relu + he_normal" writes the activation.
   const expected = /^Apply lr (\S+)/.exec(label)?.[1] ?? /^Apply (\w+)/.exec(label)[1];
   await until(`the config to change after ${label}`, async () => { const t = await editorText(); return t !== before && t.includes(expected); });
+  // The run is now of other text: the banner says so, every Apply is disabled with the reason beside it, and the
+  // keyboard focus moves from the disabled Apply to the banner's Re-run.
+  await until('the focus on the banner\'s Re-run', async () => /^button#btn-stale-rerun/.test(await focused()));
+  const staleState = () => panel.evaluate(() => {
+    const banner = document.getElementById('stale-banner');
+    return { shown: !!banner && !banner.hidden && banner.getBoundingClientRect().height > 0, text: banner?.textContent ?? '',
+      applies: [...document.querySelectorAll('button.apply, button.apply-trial, .suggestion button')].map(b => ({ label: b.textContent, disabled: b.disabled, title: b.title })),
+      reasons: [...document.querySelectorAll('#findings .stale-reason, .suggestion .stale-reason')].map(r => r.getBoundingClientRect().width > 0 ? r.textContent : '') };
+  });
+  const stale = await staleState();
+  assert.ok(stale.shown, 'the stale banner is shown');
+  assert.match(stale.text, /Config changed since this run: re-run/);
+  assert.ok(stale.applies.length > 0 && stale.applies.every(b => b.disabled && b.title === 'config changed: re-run first'), JSON.stringify(stale.applies));
+  assert.ok(stale.reasons.length > 0 && stale.reasons.every(r => r === 'config changed: re-run first'), JSON.stringify(stale.reasons));
+  // Re-run from the banner: the run of the new text, nothing stale, Apply enabled again.
+  await page.keyboard.press('Enter');
+  await until('the re-run to clear the banner', async () => { const s = await staleState(); return !s.shown && s.applies.length > 0 && s.applies.every(b => !b.disabled); });
 }));
 
 test('the Activation Explorer: every activation, and the dead/saturated shares computed from the picked layer\'s histogram', shotOnFailure(4, async () => {
