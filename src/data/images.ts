@@ -89,8 +89,12 @@ export function decodePng(buf: Uint8Array, what = 'the image'): Image {
   return { width, height, channels, pixels };
 }
 
-/** What a JPEG's frame header (SOFn) says, read by walking the marker segments up to it. */
-interface JpegFrame { marker: number; width: number; height: number; components: number; end: number }
+/** What a JPEG's frame header (SOFn) says, read by walking the marker segments up to it, and its number of scans. */
+interface JpegFrame { marker: number; precision: number; width: number; height: number; components: number; end: number; scans: number }
+
+/** More scans than any encoder writes (libjpeg-turbo limits them too): jpeg-js walks every block of the frame on
+ * each scan, so a small progressive file with thousands of ~25-byte scans would stall loading for minutes. */
+const MAX_JPEG_SCANS = 100;
 
 function jpegFrame(buf: Uint8Array, what: string): JpegFrame {
   let p = 2;
@@ -103,7 +107,13 @@ function jpegFrame(buf: Uint8Array, what: string): JpegFrame {
     // SOF0-15 except DHT (C4), JPG (C8) and DAC (CC).
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       if (len < 8) fail(`${what} has a damaged JPEG frame header`);
-      return { marker, height: (buf[p + 5] << 8) | buf[p + 6], width: (buf[p + 7] << 8) | buf[p + 8], components: buf[p + 9], end: p + 2 + len };
+      const end = p + 2 + len;
+      // Every Start-Of-Scan after the frame header. jpeg-js does not always honour segment lengths (DRI, DQT, DHT,
+      // SOS are read by their contents), so walking by lengths could skip scans it decodes; counting every FF DA
+      // pair is an upper bound instead (entropy-coded data stuffs each 0xFF with a 0x00, so it never holds one).
+      let scans = 0;
+      for (let i = end; i + 1 < buf.length; i++) if (buf[i] === 0xff && buf[i + 1] === 0xda) scans++;
+      return { marker, precision: buf[p + 4], height: (buf[p + 5] << 8) | buf[p + 6], width: (buf[p + 7] << 8) | buf[p + 8], components: buf[p + 9], end, scans };
     }
     if (marker === 0xda || marker === 0xd9) break; // scan or end before any frame header
     p += 2 + len;
@@ -120,9 +130,11 @@ export function decodeJpeg(buf: Uint8Array, what = 'the image'): Image {
   const f = jpegFrame(buf, what);
   if (f.marker === 0xc3 || f.marker === 0xc7 || f.marker === 0xcb || f.marker === 0xcf) fail(`${what} is a lossless JPEG, which this decoder does not read: save it as a baseline or progressive JPEG or a PNG`);
   if (f.marker >= 0xc9) fail(`${what} uses arithmetic coding, which this decoder does not read: save it as a baseline or progressive JPEG or a PNG`);
+  if (f.precision !== 8) fail(`${what} is a ${f.precision}-bit JPEG, which this decoder does not read: save it as an 8-bit JPEG or a PNG`);
   if (!f.width || !f.height) fail(`${what} has no image size in its JPEG header`);
   if (f.width * f.height > MAX_PIXELS) fail(`${what} is ${f.width}x${f.height}: more than ${MAX_PIXELS} pixels`);
   if (f.components !== 1 && f.components !== 3) fail(`${what} is a ${f.components === 4 ? 'CMYK' : `${f.components}-component`} JPEG: save it as gray or RGB`);
+  if (f.scans > MAX_JPEG_SCANS) fail(`${what}: ${f.scans} scans (more than ${MAX_JPEG_SCANS}): re-save it as a baseline JPEG`);
   let out: { width: number; height: number; data: Uint8Array };
   try {
     out = jpegJsDecode(buf, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: JPEG_MEMORY_MB });

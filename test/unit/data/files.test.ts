@@ -18,6 +18,30 @@ const DIR = path.join(__dirname, '../../fixtures/data');
 const exp = JSON.parse(fs.readFileSync(path.join(DIR, 'expected.json'), 'utf8'));
 const read = (f: string) => fs.readFileSync(path.join(DIR, f));
 
+/**
+ * A progressive gray JPEG of size x size that repeats one AC scan nScans times: each scan is a few 14-bit EOB runs
+ * (~25 bytes) yet jpeg-js walks every block of the frame on it. A port of the reviewer's generator
+ * (scripts/fixtures/jpeg-scan-bomb.py). All coefficients stay 0, so every pixel is the level shift, 128.
+ * With dri, the scans after the first hide inside a DRI segment's declared length (jpeg-js ignores that length).
+ */
+function scanBomb(size: number, nScans: number, opts: { precision?: number; dri?: boolean } = {}): Buffer {
+  const seg = (m: number, body: number[]) => [0xff, m, (body.length + 2) >> 8, (body.length + 2) & 255, ...body];
+  const blocks = Math.ceil(size / 8) ** 2;
+  let bits = '';
+  for (let i = 0; i < Math.ceil(blocks / 32767); i++) bits += '0' + '1'.repeat(14); // EOB run of 2^14 + (2^14 - 1)
+  bits += '1'.repeat((8 - bits.length % 8) % 8);
+  const data: number[] = [];
+  for (let i = 0; i < bits.length; i += 8) { const b = parseInt(bits.slice(i, i + 8), 2); data.push(b); if (b === 0xff) data.push(0); }
+  const scan = [...seg(0xda, [1, 1, 0x00, 1, 63, 0]), ...data];
+  const head = [0xff, 0xd8, ...seg(0xdb, [0, ...Array(64).fill(1)]),
+    ...seg(0xc2, [opts.precision ?? 8, size >> 8, size & 255, size >> 8, size & 255, 1, 1, 0x11, 0]),
+    ...seg(0xc4, [0x00, 1, ...Array(15).fill(0), 0x00]), ...seg(0xc4, [0x10, 1, ...Array(15).fill(0), 0xe0])];
+  const rest: number[] = [];
+  for (let i = 1; i < nScans; i++) rest.push(...scan);
+  const dri = opts.dri ? [0xff, 0xdd, (rest.length + 4) >> 8, (rest.length + 4) & 255, 0, 0] : [];
+  return Buffer.from([...head, ...scan, ...dri, ...rest, 0xff, 0xd9]);
+}
+
 function load(yaml: string) {
   const r = parseConfigText(yaml, path.join(DIR, 'net.nn.yaml'));
   assert.ok(r.config, r.problems.map(p => p.message).join('\n'));
@@ -151,6 +175,23 @@ describe('data from files: npy, npz, IDX, ImageFolder', function () {
         assert.throws(() => loadDataset(cfg, path.dirname(dir)), (e: InputError) => e instanceof InputError && e.message.includes(path.join(path.basename(dir), 'b', '1.jpg')) && e.problem.span!.start.line === 0 && /truncated JPEG|65535x65535/.test(e.message));
       } finally { fs.rmSync(dir, { recursive: true, force: true }); }
     }
+  });
+
+  it('a progressive JPEG with more than 100 scans is refused by name before decoding; 100 scans still decode', () => {
+    // 4096x4096 with 2,000 scans (70 KB) took jpeg-js 39 s; the refusal comes from the header walk, whatever the size.
+    for (const [size, n] of [[4096, 2000], [16, 101]]) {
+      assert.throws(() => decodeJpeg(scanBomb(size, n), 'bomb.jpg'), (e: Error) => e instanceof ImageError && e.message === `bomb.jpg: ${n} scans (more than 100): re-save it as a baseline JPEG`);
+    }
+    // Scans hidden inside a DRI segment's declared length still count: jpeg-js reads DRI by its contents.
+    assert.throws(() => decodeJpeg(scanBomb(16, 101, { dri: true }), 'dri.jpg'), (e: Error) => /^dri\.jpg: 101 scans \(more than 100\)/.test(e.message));
+    const ok = decodeJpeg(scanBomb(16, 100), 'ok.jpg');
+    assert.deepEqual([ok.width, ok.height, ok.channels], [16, 16, 1]);
+    assert.ok(ok.pixels.every(v => v === Math.fround(128 / 255)));
+  });
+
+  it('a 12-bit JPEG is refused by name rather than decoded to wrong pixels', () => {
+    assert.throws(() => decodeJpeg(scanBomb(16, 1, { precision: 12 }), 'deep.jpg'), (e: Error) => e instanceof ImageError && e.message === 'deep.jpg is a 12-bit JPEG, which this decoder does not read: save it as an 8-bit JPEG or a PNG');
+    assert.equal(decodeJpeg(scanBomb(16, 1), 'flat.jpg').pixels[0], Math.fround(128 / 255));
   });
 
   it('resizing: bilinear down-sampling averages, gray <-> RGB conversion uses the luminance weights', () => {
