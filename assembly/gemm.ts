@@ -347,25 +347,41 @@ export function actBackward(kind: i32, z: i32, a: i32, g: i32, n: i32): void {
 // ---- probe statistics: one pass over p[0..n) ------------------------------------------------------------
 // Writes float64s at out (a float offset, 8-byte aligned): [sum, sum of squares, finite count,
 // count of |x| > satAbove, then `bins` histogram counts over [lo, lo + bins/inv)]. NaN/Inf are skipped.
+// Needs 16 * bins more bytes of scratch after those (kernels.ts SUMMARY_FLOATS).
 export function summarize(p: i32, n: i32, lo: f64, inv: f64, bins: i32, satAbove: f64, out: i32): void {
   const o = addr(out);
-  for (let b = 0; b < bins + 4; b++) store<f64>(o + (<usize>b << 3), 0);
-  let s: f64 = 0, q: f64 = 0, c: f64 = 0, sat: f64 = 0;
-  const hist = o + 32;
+  // Counts go to 4 interleaved int32 histograms after the output (element i to histogram i & 3): runs of
+  // values in one bin (a relu's zeros) would otherwise wait on the previous store to the same count. Integer
+  // counts, merged at the end: the same numbers as one histogram.
+  const sub = o + (<usize>(bins + 4) << 3);
+  for (let b = 0; b < 4 * bins; b++) store<i32>(sub + (<usize>b << 2), 0);
+  let s: f64 = 0, q: f64 = 0, c: i32 = 0, sat: i32 = 0;
   const top = <f64>bins;
-  for (let i = 0; i < n; i++) {
-    const x = <f64>load<f32>(addr(p + i));
-    if (x - x != 0) continue;
-    s += x; q += x * x; c += 1;
-    if (Math.abs(x) > satAbove) sat += 1;
-    if (bins > 0) {
+  if (bins > 0) {
+    for (let i = 0; i < n; i++) {
+      const x = <f64>load<f32>(addr(p + i));
+      if (x - x != 0) continue;
+      s += x; q += x * x; c++;
+      if (Math.abs(x) > satAbove) sat++;
       const f = (x - lo) * inv;
       const b = f >= top ? bins - 1 : f < 0 ? 0 : <i32>f;
-      const pb = hist + (<usize>b << 3);
-      store<f64>(pb, load<f64>(pb) + 1);
+      const pb = sub + (<usize>((i & 3) * bins + b) << 2);
+      store<i32>(pb, load<i32>(pb) + 1);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const x = <f64>load<f32>(addr(p + i));
+      if (x - x != 0) continue;
+      s += x; q += x * x; c++;
+      if (Math.abs(x) > satAbove) sat++;
     }
   }
-  store<f64>(o, s); store<f64>(o + 8, q); store<f64>(o + 16, c); store<f64>(o + 24, sat);
+  for (let b = 0; b < bins; b++) {
+    let t = 0;
+    for (let h = 0; h < 4; h++) t += load<i32>(sub + (<usize>(h * bins + b) << 2));
+    store<f64>(o + 32 + (<usize>b << 3), <f64>t);
+  }
+  store<f64>(o, s); store<f64>(o + 8, q); store<f64>(o + 16, <f64>c); store<f64>(o + 24, <f64>sat);
 }
 
 // ---- convolution and pooling data movement (NHWC, channels last) -------------------------------------------

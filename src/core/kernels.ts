@@ -42,7 +42,8 @@ export interface Kernels {
   actBackward(kind: number, z: number, a: number, g: number, n: number): void;
   /**
    * One pass of probe statistics over H[p..p+n): writes float64s at float offset `out` (8-byte aligned):
-   * sum, sum of squares, finite count, count of |x| > satAbove, then `bins` histogram counts.
+   * sum, sum of squares, finite count, count of |x| > satAbove, then `bins` histogram counts; scratch after
+   * them (SUMMARY_FLOATS in all for up to 64 bins).
    */
   summarize(p: number, n: number, lo: number, inv: number, bins: number, satAbove: number, out: number): void;
   /** cols[rows*OH*OW, kh*kw*C] from x[rows, H, W, C] (NHWC), zeros outside the image. */
@@ -62,6 +63,9 @@ export interface Kernels {
 
 type UpdateFns = Pick<Kernels, 'sgdUpdate' | 'momentumUpdate' | 'adamUpdate' | 'rmspropUpdate' | 'actForward' | 'actBackward' | 'summarize'
   | 'im2col' | 'col2im' | 'colSums' | 'maxPool' | 'maxPoolBack'>;
+
+/** Floats `summarize` may write at `out` for up to 64 bins: (4 + bins) float64 results, 4 x bins int32 counts. */
+export const SUMMARY_FLOATS = 2 * (4 + 64) + 4 * 64;
 
 /** Activations with a kernel of their own (the hot ones); others run the table's scalar functions. */
 export const ACT_KERNEL: Partial<Record<ActivationName, number>> = { relu: 1, sigmoid: 2, tanh: 3 };

@@ -9,6 +9,7 @@ import { makeLayer, type Layer, type Mode, type Param, Dropout } from './layers'
 import { computeLoss, countCorrect, lossSetup, type LossSetup } from './losses';
 import { Rng } from './rng';
 import { SPLIT_GEMM_FLOPS } from './parallel';
+import { SUMMARY_FLOATS } from './kernels';
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -77,7 +78,7 @@ export class Network {
     this.outWidth = this.last.outSize;
     this.input = this.heap.alloc(this.rows * this.inputSize);
     this.target = this.heap.alloc(this.rows * this.outWidth);
-    this.statsScratch = this.heap.alloc(2 * 64);
+    this.statsScratch = this.heap.alloc(SUMMARY_FLOATS);
     this.layers.forEach((layer, i) => {
       const before = this.heap.bytes;
       layer.heapRef = this.heap;

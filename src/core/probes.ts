@@ -50,10 +50,10 @@ export function histogram(v: Float32Array, n: number, edges: number[]): Histogra
 /** Fraction of units (last axis) whose every value satisfies isDead. */
 export function deadFraction(z: Float32Array, n: number, units: number, isDead: (z: number) => boolean): number {
   const alive = new Uint8Array(units);
-  for (let i = 0, u = 0; i < n; i++, u = u + 1 === units ? 0 : u + 1) if (!alive[u] && !isDead(z[i])) alive[u] = 1;
-  let dead = 0;
-  for (let u = 0; u < units; u++) if (!alive[u]) dead++;
-  return dead / units;
+  let left = units;
+  // Stops as soon as every unit has been seen alive: in a healthy layer that is within the first rows.
+  for (let i = 0, u = 0; i < n && left > 0; i++, u = u + 1 === units ? 0 : u + 1) if (!alive[u] && !isDead(z[i])) { alive[u] = 1; left--; }
+  return left / units;
 }
 
 export function fractionWhere(z: Float32Array, n: number, pred: (z: number) => boolean): number {

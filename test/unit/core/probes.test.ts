@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { Dataset } from '../../../src/model';
 import { chooseEdges, deadFraction, fractionWhere, histogram, meanStd } from '../../../src/core/probes';
 import { Trainer } from '../../../src/core/train';
+import { jsKernels, loadKernels } from '../../../src/core/kernels';
 import { makeConfig, type LayerInput } from './helpers';
 
 const f32 = (v: number[]) => Float32Array.from(v);
@@ -151,4 +152,29 @@ describe('LayerProbe statistics through the Trainer probe, hand-computed', () =>
       close(s.activationMean, 2.5, 'the probe turns dropout off');
     });
   }
+});
+
+describe('summarize: the wasm kernel gives the JS reference\'s numbers exactly', () => {
+  it('sums, counts and histogram over runs of one bin (a relu\'s zeros), NaN, Inf and values past the edges', function () {
+    const wasm = loadKernels('wasm', 1 << 16), js = jsKernels(new Float32Array((1 << 16) + 64));
+    if (wasm.kind !== 'wasm') this.skip();
+    const n = 10007, p = 20000, out = 40000;
+    const v = new Float32Array(n);
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let i = 0; i < n; i++) v[i] = i % 97 < 40 ? 0 : (rnd() - 0.3) * 8;
+    v[5] = NaN; v[77] = Infinity; v[78] = -Infinity; v[500] = 1e6; v[501] = -1e6;
+    for (const k of [wasm, js]) k.H.set(v, p);
+    for (const bins of [30, 7, 0]) {
+      const lo = -2, inv = bins / 6;
+      const got = (k: typeof wasm) => { k.summarize(p, n, lo, inv, bins, 3, out); return Array.from(new Float64Array(k.H.buffer, k.H.byteOffset + out * 4, bins + 4)); };
+      const w = got(wasm), j = got(js);
+      assert.deepEqual(w, j, `${bins} bins`);
+      // Independent: the counts by hand.
+      const finite = Array.from(v).filter(Number.isFinite);
+      assert.equal(w[2], finite.length);
+      assert.equal(w[3], finite.filter(x => Math.abs(x) > 3).length);
+      if (bins) assert.equal(w.slice(4).reduce((a, b) => a + b, 0), finite.length);
+    }
+  });
 });
