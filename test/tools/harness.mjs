@@ -1,6 +1,7 @@
 // Test harness: the real VS Code (code-server 4.139.1 = VS Code 1.139.1, installed by scripts/setup-vscode-test.sh into
 // .vscode-test/) driven through Debian's chromium with playwright-core. Used by the in-host runner and the UI tests.
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs'; import os from 'node:os'; import path from 'node:path'; import net from 'node:net';
 
@@ -166,6 +167,44 @@ export async function openWorkbench({ workspace, vsix, dev = true }) {
   await browser.page.goto(server.url(dev ? { extensionDevelopmentPath: ROOT } : {}), { timeout: 180000 });
   await waitForWorkbench(browser.page, 'Activation Lens');
   return { server, browser, page: browser.page, async close() { await browser.close(); await server.stop(); } };
+}
+
+/** Where the UI tests put their screenshots: test-output/ui (git-ignored), or UI_SCREENSHOTS=docs/images to refresh the
+ *  README's pictures from the same run. */
+export const SHOTS = path.resolve(ROOT, process.env.UI_SCREENSHOTS || 'test-output/ui');
+
+/**
+ * One workbench for a test file (node:test's before/after) on a copy of `workspace`: returns an object whose `wb`,
+ * `server` and `page` are set once it is up. Its page waits up to 90 s for any one thing by default: the shared
+ * 2-core machine can be very slow, and every wait still ends on a condition.
+ */
+export function workbenchPerFile({ workspace = path.join(ROOT, 'test/workspace'), timeout = 90000 } = {}) {
+  const ctx = {};
+  before(async () => {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    ctx.wb = await openWorkbench({ workspace });
+    ctx.server = ctx.wb.server; ctx.page = ctx.wb.page;
+    ctx.page.setDefaultTimeout(timeout);
+  });
+  after(async () => { await ctx.wb?.close(); });
+  return ctx;
+}
+
+/** Opens `file`, runs Run Diagnostics on it and waits for the panel (title containing `title`) to show the finished
+ *  run. Right after the workbench starts the command can still be hidden (its enablement waits for the trust
+ *  context), so the palette is retried until it lists it. */
+export async function runToDone(page, file, title) {
+  await openFile(page, file);
+  await until('the Run Diagnostics command', async () => {
+    try { await runCommand(page, 'Activation Lens: Run Diagnostics'); return true; } catch {
+      await page.screenshot({ path: path.join(SHOTS, `run-retry-${file}.png`) });
+      await page.keyboard.press('Escape');
+      return false;
+    }
+  });
+  const panel = await webviewFrame(page, '#panel-title', title, 120000);
+  await panel.locator('#status', { hasText: 'done' }).waitFor({ timeout: 180000 });
+  return panel;
 }
 
 /** The chart series colours of webview/theme.ts: a VS Code theme variable, and the colour used without one (the

@@ -1,38 +1,15 @@
 // Compare in the real workbench (issue 12): the ranking states its rule and verdict, and a row applies to the config.
 // Its own workbench: on a shared one, other runs' CodeLens updates keep the editor moving under the clicks.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { openWorkbench, assertChartShowsData, SERIES, runCommand, openFile, webviewFrame, until, ROOT } from '../tools/harness.mjs';
+import { runCommand, webviewFrame, runToDone as runIn, workbenchPerFile, SHOTS as OUT } from '../tools/harness.mjs';
 
-const OUT = path.resolve(ROOT, process.env.UI_SCREENSHOTS || 'test-output/ui');
-let wb, server, page;
-
-before(async () => {
-  fs.mkdirSync(OUT, { recursive: true });
-  wb = await openWorkbench({ workspace: path.join(ROOT, 'test/workspace') });
-  ({ server, page } = wb);
-  page.setDefaultTimeout(90000);   // the shared 2-core machine can be very slow; every wait still ends on a condition
-});
-after(async () => { await wb?.close(); });
-
-
-/** Opens `file`, runs it and waits for the panel to show the finished run. */
-async function runToDone(file, title) {
-  await openFile(page, file);
-  // Right after the workbench starts, the command can still be hidden (its enablement waits for the trust context).
-  await until('the Run Diagnostics command', async () => {
-    try { await runCommand(page, 'Activation Lens: Run Diagnostics'); return true; } catch {
-      await page.screenshot({ path: path.join(OUT, `run-retry-${file}.png`) });
-      await page.keyboard.press('Escape');
-      return false;
-    }
-  });
-  const panel = await webviewFrame(page, '#panel-title', title, 120000);
-  await panel.locator('#status', { hasText: 'done' }).waitFor({ timeout: 180000 });
-  return panel;
-}
+const ctx = workbenchPerFile();
+let page, server;
+before(() => { ({ page, server } = ctx); });
+const runToDone = (file, title) => runIn(page, file, title);
 
 test('compare states its ranking rule and verdict, and a row applies its activation (and found lr) to the config', async () => {
   await runToDone('spiral.nn.yaml', 'spiral relu');

@@ -1,40 +1,18 @@
 // Suggestions the user can trust (issue 12), in the real workbench: Verify runs a finding's suggestion and shows
 // before/after, and a saved config re-diagnoses in place (run on save) without taking focus (compare: compare.test.mjs).
 // Timings are printed, not asserted.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { openWorkbench, assertChartShowsData, SERIES, runCommand, openFile, webviewFrame, until, ROOT } from '../tools/harness.mjs';
+import { assertChartShowsData, SERIES, runToDone as runIn, workbenchPerFile, SHOTS as OUT } from '../tools/harness.mjs';
 
-const OUT = path.resolve(ROOT, process.env.UI_SCREENSHOTS || 'test-output/ui');
-let wb, server, page;
-
-before(async () => {
-  fs.mkdirSync(OUT, { recursive: true });
-  wb = await openWorkbench({ workspace: path.join(ROOT, 'test/workspace') });
-  ({ server, page } = wb);
-  page.setDefaultTimeout(90000);   // the shared 2-core machine can be very slow; every wait still ends on a condition
-});
-after(async () => { await wb?.close(); });
+const ctx = workbenchPerFile();
+let page, server;
+before(() => { ({ page, server } = ctx); });
 
 const editorFocused = () => page.evaluate(() => !!document.activeElement?.closest('.part.editor .monaco-editor'));
-
-/** Opens `file`, runs it and waits for the panel to show the finished run. */
-async function runToDone(file, title) {
-  await openFile(page, file);
-  // Right after the workbench starts, the command can still be hidden (its enablement waits for the trust context).
-  await until('the Run Diagnostics command', async () => {
-    try { await runCommand(page, 'Activation Lens: Run Diagnostics'); return true; } catch {
-      await page.screenshot({ path: path.join(OUT, `run-retry-${file}.png`) });
-      await page.keyboard.press('Escape');
-      return false;
-    }
-  });
-  const panel = await webviewFrame(page, '#panel-title', title, 120000);
-  await panel.locator('#status', { hasText: 'done' }).waitFor({ timeout: 180000 });
-  return panel;
-}
+const runToDone = (file, title) => runIn(page, file, title);
 
 test('Verify on a finding runs its suggestion from the same seed and shows before and after', async () => {
   const panel = await runToDone('dying.nn.yaml', 'dying relu');
