@@ -128,8 +128,13 @@ export interface VerificationView {
   engine?: string;
 }
 
+/** Feedback the panel shows in its notice line (src/vscode/feedback.ts): why a Run or an Apply was refused, an error,
+ *  or news such as a report written. Cleared when the user dismisses it or a new run starts. */
+export interface PanelNotice { kind: 'refusal' | 'error' | 'info'; text: string }
+
 export type HostToWebview =
   | { type: 'state'; view: RunView }
+  | { type: 'notice'; notice: PanelNotice }
   | { type: 'stats'; step: number; probes: ProbePoint[]; lossCurve: [number, number][] }
   | { type: 'compare'; compare: CompareView }
   | { type: 'verification'; verification: VerificationView }

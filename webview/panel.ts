@@ -34,6 +34,12 @@ staleBanner.hidden = true;
 const STALE_REASON = 'config changed: re-run first';
 const STALE_TRIALS = 'config changed: compare again';
 let stale = { stale: false, compare: false };
+// Why a Run or an Apply was refused, an error, news (src/vscode/feedback.ts): here, where the user is looking.
+const noticeText = el('span', { id: 'notice-text' });
+const noticeBox = el('p', { id: 'notice', class: 'notice', role: 'status' }, noticeText,
+  el('button', { type: 'button', class: 'secondary dismiss', 'aria-label': 'Dismiss this notice', title: 'Dismiss' }, '×'));
+noticeBox.hidden = true;
+noticeBox.querySelector('button')!.addEventListener('click', () => { noticeBox.hidden = true; });
 const noteBox = el('p', { class: 'data-note', role: 'note' });
 noteBox.hidden = true;
 const tableBox = el('div', { class: 'table-box' });
@@ -42,12 +48,19 @@ const compareBox = el('section', { class: 'compare-box', 'aria-label': 'activati
 const activationBox = el('section', { class: 'activation-box', id: 'tb-activations', 'aria-label': 'activations of logged layers' });
 const verifyBox = el('section', { class: 'verify-box', id: 'verify', 'aria-label': 'verification of a suggestion' });
 const chartsBox = el('div', { class: 'charts' });
-app.replaceChildren(header, configLabel, staleBanner, noteBox, tableBox, findingsBox, activationBox, verifyBox, compareBox, chartsBox);
+app.replaceChildren(header, configLabel, staleBanner, noticeBox, noteBox, tableBox, findingsBox, activationBox, verifyBox, compareBox, chartsBox);
 const charts = new RunCharts(chartsBox);
 const redraw = throttle(draw, 100);
 
 function onMessage(m: HostToWebview): void {
+  if (m.type === 'notice') {
+    noticeBox.className = `notice ${m.notice.kind}`;
+    noticeText.textContent = m.notice.text;
+    noticeBox.hidden = false;
+    return;
+  }
   if (m.type === 'state') {
+    if (m.view.status === 'running' && view?.status !== 'running') noticeBox.hidden = true;   // a new run: old news
     if (view?.configPath !== m.view.configPath || m.view.timeline.length < (view?.timeline.length ?? 0)) charts.reset();
     const same = view?.configPath === m.view.configPath;
     const compare = m.view.compare ?? (same ? view?.compare : undefined);

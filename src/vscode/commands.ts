@@ -16,6 +16,7 @@ import { readSettings } from './settings';
 import { requireTrust } from './trust';
 import { startEngineCompare } from '../engine/compare';
 import { editorPythonCandidates } from './engine';
+import { tell, type ReportStatus } from './feedback';
 
 interface ExampleEntry { file: string; title: string; description: string; /** files the example reads (csv, Keras model) */ files?: string[] }
 
@@ -140,10 +141,10 @@ function freshUri(dir: string, base: string, ext: string): vscode.Uri {
 }
 
 /** "Export HTML Report": the latest run of the active config as one self-contained HTML file. */
-export async function exportHtml(runs: RunController, doc: vscode.TextDocument | undefined, target?: vscode.Uri): Promise<vscode.Uri | undefined> {
+export async function exportHtml(runs: RunController, doc: vscode.TextDocument | undefined, target?: vscode.Uri, status?: ReportStatus): Promise<vscode.Uri | undefined> {
   const record = doc ? runs.latest(doc.uri) : runs.current();
   if (!record?.result) {
-    void vscode.window.showInformationMessage('Activation Lens: run diagnostics first; the report shows the latest run.');
+    tell('refusal', 'run diagnostics first; the report shows the latest run.');
     return undefined;
   }
   const dest = target ?? await vscode.window.showSaveDialog({
@@ -155,10 +156,9 @@ export async function exportHtml(runs: RunController, doc: vscode.TextDocument |
     findings: record.findings, suggestions: record.view.suggestions ?? suggestActivations(record.config, record.findings),
   });
   await vscode.workspace.fs.writeFile(dest, Buffer.from(renderHtmlReport(report)));
-  if (!target) {
-    void vscode.window.showInformationMessage(`Activation Lens: report written to ${vscode.workspace.asRelativePath(dest)}`, 'Open in Browser')
-      .then(choice => { if (choice) void vscode.env.openExternal(dest); });
-  }
+  // Reachable after the news: a status bar item opens the report until the next one replaces it.
+  status?.written(dest);
+  if (!target) tell('info', `report written to ${vscode.workspace.asRelativePath(dest)}; open it from the status bar (bottom left).`);
   return dest;
 }
 
@@ -172,14 +172,14 @@ let comparing: { layerName: string; configName: string } | undefined;
 export async function compareLayer(extensionUri: vscode.Uri, doc: vscode.TextDocument | undefined, layerArg: number | 'all' | undefined,
   show: (c: CompareView) => void): Promise<CompareView | undefined> {
   if (comparing) {
-    void vscode.window.showInformationMessage(`Activation Lens: a comparison (${comparing.layerName} of ${comparing.configName}) is running; wait for it or cancel it first.`);
+    tell('refusal', `a comparison (${comparing.layerName} of ${comparing.configName}) is running; wait for it or cancel it first.`);
     return undefined;
   }
   if (!requireTrust('compare')) return undefined;
-  if (!doc) { void vscode.window.showInformationMessage('Activation Lens: open a network config first.'); return undefined; }
+  if (!doc) { tell('refusal', 'open a network config first.'); return undefined; }
   const { config, problems } = parseDocument(doc);
   if (!config) {
-    void vscode.window.showErrorMessage(`Activation Lens: ${formatProblem(vscode.workspace.asRelativePath(doc.uri), problems[0])}`);
+    tell('error', formatProblem(vscode.workspace.asRelativePath(doc.uri), problems[0]));
     return undefined;
   }
   const claim = { layerName: '', configName: path.basename(doc.uri.fsPath) };
@@ -199,7 +199,7 @@ export async function compareLayer(extensionUri: vscode.Uri, doc: vscode.TextDoc
     const layerName = target === 'all' ? 'all hidden layers' : config.model.layers[target]?.name ?? String(target);
     claim.layerName = layerName;
     let layers: number[];
-    try { layers = targetLayers(config, target); } catch (e) { void vscode.window.showErrorMessage(`Activation Lens: ${(e as Error).message}`); return undefined; }
+    try { layers = targetLayers(config, target); } catch (e) { tell('refusal', (e as Error).message); return undefined; }
     const view: CompareView = { layer: target, layerName, status: 'running', results: [], uri: doc.uri.toString(), version: doc.version,
       layers, configLr: config.train.lr, rule: RANKING_RULE, retryRule: RETRY_RULE };
     show(view);
@@ -224,8 +224,9 @@ export async function compareLayer(extensionUri: vscode.Uri, doc: vscode.TextDoc
       view.verdict = compareVerdict(view.results, cur && 'activation' in cur ? cur.activation.name : undefined, layerName).message;
     }
     show(view);
-    if (view.status === 'error') void vscode.window.showErrorMessage(`Activation Lens: compare ${layerName}: ${view.message}`);
-    if (view.verdict) void vscode.window.showInformationMessage(`Activation Lens: ${view.verdict}`);
+    // The panel shows both in its trials box; the status bar says them too, a notification only when the panel is hidden.
+    if (view.status === 'error') tell('error', `compare ${layerName}: ${view.message}`, { panelShowsIt: true });
+    if (view.verdict) tell('info', view.verdict, { panelShowsIt: true });
     return view;
   } finally {
     if (comparing === claim) comparing = undefined;

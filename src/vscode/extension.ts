@@ -17,6 +17,7 @@ import type { CompareView } from '../protocol';
 import { verifySuggestionInEditor } from './verify';
 import { RunOnSave } from './runOnSave';
 import { ActivationExplorer } from './explorer';
+import { ReportStatus, noticesGoTo, tell } from './feedback';
 
 /** What activate() hands back: the in-host tests read state through it instead of poking at internals. */
 export interface ActivationLensApi {
@@ -26,6 +27,7 @@ export interface ActivationLensApi {
   problems: ProblemsReporter;
   tensorboard: TensorBoardSession;
   explorer: ActivationExplorer;
+  report: ReportStatus;
   activationMs: number;
 }
 
@@ -35,7 +37,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
   const runActive = async (uri?: vscode.Uri) => {
     const doc = uri ? await vscode.workspace.openTextDocument(uri) : configDocument();
     if (!doc) {
-      void vscode.window.showInformationMessage('Activation Lens: open a network config (*.nn.yaml, *.nn.json) or a Keras model.json first.');
+      tell('refusal', 'open a network config (*.nn.yaml, *.nn.json) or a Keras model.json first.');
       return undefined;
     }
     // The panel comes to the front only once the run starts: a refused run (a config with errors, another run in
@@ -52,11 +54,11 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
   const apply = async (record: RunRecord, layers: number[], s: Suggestion) => {
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.uri));
     if (doc.version !== record.version) {
-      void vscode.window.showWarningMessage('Activation Lens: the config changed since this run; run diagnostics again before applying its suggestions.');
+      tell('refusal', 'the config changed since this run; run diagnostics again before applying its suggestions.');
       return false;
     }
     const edit = suggestionWorkspaceEdit(doc, layers, s);
-    if (typeof edit === 'string') { void vscode.window.showErrorMessage(`Activation Lens: ${edit}`); return false; }
+    if (typeof edit === 'string') { tell('refusal', `cannot apply: ${edit}`); return false; }
     const applied = await vscode.workspace.applyEdit(edit);
     if (applied) await walkthroughDone('appliedFix');
     return applied;
@@ -67,11 +69,11 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     if (!c.uri || !c.layers || !r) return false;
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(c.uri));
     if (doc.version !== c.version) {
-      void vscode.window.showWarningMessage('Activation Lens: the config changed since these trials; compare again before applying a row.');
+      tell('refusal', 'the config changed since these trials; compare again before applying a row.');
       return false;
     }
     const edit = suggestionWorkspaceEdit(doc, c.layers, { activation: r.activation, init: r.init, lr: r.lr, reason: r.reason });
-    if (typeof edit === 'string') { void vscode.window.showErrorMessage(`Activation Lens: ${edit}`); return false; }
+    if (typeof edit === 'string') { tell('refusal', `cannot apply: ${edit}`); return false; }
     return vscode.workspace.applyEdit(edit);
   };
   // Verify trains (reads the config's data files), so it needs a trusted workspace like Run.
@@ -90,9 +92,10 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
   tensorboard.onDidUpdate(({ view, list }) => { if (view) panel.showView(view); sidebar.showTbRuns(list); });
   const problems = new ProblemsReporter(runs);
   const explorer = new ActivationExplorer(context.extensionUri, runs);
+  const report = new ReportStatus();
 
   context.subscriptions.push(
-    runs, panel, sidebar, problems, tensorboard, new RunOnSave(runs),
+    runs, panel, sidebar, problems, tensorboard, new RunOnSave(runs), report, noticesGoTo(panel),
     vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW_ID, sidebar),
     vscode.languages.registerHoverProvider(CONFIG_SELECTOR, new ConfigHoverProvider(runs)),
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new QuickFixProvider(runs), { providedCodeActionKinds: QuickFixProvider.kinds }),
@@ -105,7 +108,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     vscode.commands.registerCommand('activationLens.openExplorer', (activation?: unknown, config?: unknown, layer?: unknown) => explorer.open(activation, config, layer)),
     vscode.commands.registerCommand('activationLens.compare', (layer?: number | 'all', uri?: vscode.Uri) =>
       compare(layer === 'all' || (Number.isInteger(layer) && (layer as number) >= 0) ? layer : undefined, uri instanceof vscode.Uri ? uri : undefined)),
-    vscode.commands.registerCommand('activationLens.exportHtml', (target?: vscode.Uri) => exportHtml(runs, configDocument(), target instanceof vscode.Uri ? target : undefined)),
+    vscode.commands.registerCommand('activationLens.exportHtml', (target?: vscode.Uri) => exportHtml(runs, configDocument(), target instanceof vscode.Uri ? target : undefined, report)),
     vscode.commands.registerCommand('activationLens.newConfig', (example?: string, to?: vscode.Uri) =>
       newConfig(context.extensionUri, typeof example === 'string' ? example : undefined, to instanceof vscode.Uri ? to : undefined)),
     vscode.commands.registerCommand('activationLens.importKeras', (uri?: vscode.Uri) => createConfigFromKeras(uri instanceof vscode.Uri ? uri : undefined)),
@@ -116,10 +119,10 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     // Trust granted while the window is open: the linter may now read the CSVs it skipped.
     vscode.workspace.onDidGrantWorkspaceTrust(() => problems.refreshAll()),
     vscode.commands.registerCommand('activationLens.fixApplied', () => walkthroughDone('appliedFix')),
-    vscode.commands.registerCommand('activationLens.staleFix', () => vscode.window.showWarningMessage(
-      'Activation Lens: the config changed since the run that made this finding; run diagnostics again to refresh it.')),
+    vscode.commands.registerCommand('activationLens.staleFix', () => tell('refusal',
+      'the config changed since the run that made this finding; run diagnostics again to refresh it.')),
   );
-  return { runs, panel, sidebar, problems, tensorboard, explorer, activationMs: performance.now() - t0 };
+  return { runs, panel, sidebar, problems, tensorboard, explorer, report, activationMs: performance.now() - t0 };
 }
 
 /** The config to act on: the active editor's, else the last visible config editor's. */

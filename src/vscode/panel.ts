@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { CompareView, HostToWebview, RunView, VerificationView } from '../protocol';
+import type { CompareView, HostToWebview, PanelNotice, RunView, VerificationView } from '../protocol';
 import type { Finding, Suggestion } from '../diagnosis/types';
 import { isWebviewToHost } from '../protocol';
 import { openVersion, type RunController, type RunRecord } from './runController';
@@ -34,6 +34,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
         if (!this.panel) return;
         if (e.kind === 'state') {
           this.shown = e.record;
+          if (e.record.view.status === 'running') this.lastNotice = undefined;   // the webview clears it too
           this.post({ type: 'state', view: e.record.view });
           this.postStale();
           if (e.record.view.status !== 'running') void this.memento.update(DiagnosticsPanel.STATE_KEY, e.record.view);
@@ -95,7 +96,10 @@ export class DiagnosticsPanel implements vscode.Disposable {
     if ('config' in m && m.config !== undefined && !config) return;   // names a file that is not a config we know
     switch (m.type) {
       // A restored page, or one whose load raced the first messages: the current view in full (stats are increments).
-      case 'ready': this.sendCurrent(); break;
+      case 'ready':
+        this.sendCurrent();
+        if (this.lastNotice) this.post({ type: 'notice', notice: this.lastNotice });
+        break;
       case 'run': this.actions.run(config); break;
       case 'stop': this.runs.stop(); break;
       case 'showPanel': break;
@@ -184,7 +188,19 @@ export class DiagnosticsPanel implements vscode.Disposable {
     if (this.shown === record) this.post({ type: 'verification', verification });
   }
 
+  /** Shows a notice (a refusal, an error) in the panel's notice line; false when the panel is not in view. */
+  notice(n: PanelNotice): boolean {
+    if (!this.panel?.visible) return false;
+    this.lastNotice = n;   // sent again if the webview is still loading (a Run can open the panel and be refused at once)
+    this.post({ type: 'notice', notice: n });
+    return true;
+  }
+
+  /** Whether the user can see the panel (it is open and its tab is the one shown in its group). */
+  get inView(): boolean { return !!this.panel?.visible; }
+
   private lastCompare?: CompareView;
+  private lastNotice?: PanelNotice;
 
   private shownCompare(): CompareView | undefined { return this.shown?.view.compare ?? this.lastCompare; }
 

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { tell } from './feedback';
 import * as path from 'node:path';
 import type { NetworkConfig } from '../model';
 import { formatProblem } from '../model';
@@ -74,14 +75,14 @@ export class RunController implements vscode.Disposable {
     }
     if (this.active) {
       if (opts.quiet) return undefined;
-      void vscode.window.showWarningMessage(`Activation Lens: a run of ${path.basename(this.active.record.view.configPath)} is in progress. Stop it first.`);
+      tell('refusal', `a run of ${path.basename(this.active.record.view.configPath)} is in progress. Stop it first.`);
       return undefined;
     }
     if (!requireTrust('run')) return undefined;
     const parsed = parseDocument(doc);
     if (!parsed.config) {
       const first = parsed.problems.find(p => p.severity === 'error') ?? parsed.problems[0];
-      void vscode.window.showErrorMessage(`Activation Lens: ${first ? formatProblem(vscode.workspace.asRelativePath(doc.uri), first) : 'the config could not be read.'}`);
+      tell('refusal', `cannot run: ${first ? formatProblem(vscode.workspace.asRelativePath(doc.uri), first) : 'the config could not be read.'}`);
       return undefined;
     }
     // The worker gets its own copy (postMessage clones); the record keeps this one for the rules and quick fixes.
@@ -175,7 +176,8 @@ export class RunController implements vscode.Disposable {
       this.statusShown = false;
       void vscode.commands.executeCommand('setContext', 'activationLens.running', false);
     }
-    if (status === 'error') void vscode.window.showErrorMessage(`Activation Lens: ${message}`);
+    // The panel's status line says it when the panel shows this run; the status bar always.
+    if (status === 'error') tell('error', message ?? 'the run failed', { panelShowsIt: true });
     this.emitter.fire({ kind: 'state', record });
   }
 

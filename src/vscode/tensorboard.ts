@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { tell } from './feedback';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { HostToTbWorker, RunView, TbRunsView, TbWorkerToHost } from '../protocol';
@@ -41,12 +42,12 @@ export class TensorBoardSession implements vscode.Disposable {
     this.worker = worker;
     worker.on('message', (m: TbWorkerToHost) => {
       if (this.worker !== worker) return;   // a directory watched before this one
-      if (m.type === 'error') { void vscode.window.showWarningMessage(`Activation Lens: ${path.basename(dir)}: ${m.message}`); return; }
+      if (m.type === 'error') { tell('error', `${path.basename(dir)}: ${m.message}`); return; }
       this.names = m.names;
       this.views = m.views;
       this.fire();
     });
-    worker.on('error', e => { if (this.worker === worker) void vscode.window.showWarningMessage(`Activation Lens: reading ${path.basename(dir)} failed: ${e.message}`); });
+    worker.on('error', e => { if (this.worker === worker) tell('error', `reading ${path.basename(dir)} failed: ${e.message}`); });
     const start: HostToTbWorker = { dir, label: vscode.workspace.asRelativePath(dir), thresholds: readSettings().thresholds, activations: this.activations };
     worker.postMessage(start);
   }
