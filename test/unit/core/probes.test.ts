@@ -111,7 +111,7 @@ describe('LayerProbe statistics through the Trainer probe, hand-computed', () =>
       for (const [bin, n] of [[17, 1], [10, 1], [27, 1], [12, 1], [22, 1], [14, 1], [3, 1], [20, 1]]) zc[bin] += n;
       assert.deepEqual(zh.counts, zc, 'z counts');
       // Activation edges: [0, 5] padded by 0.5: lo -0.5, width 0.2. Bin of a: floor((a + 0.5) / 0.2).
-      const ah = s.activationHist;
+      const ah = s.activationHist!;
       close(ah.edges[0], -0.5, 'a lo'); close(ah.edges[30], 5.5, 'a hi');
       const ac = new Array(30).fill(0);
       ac[2] = 4; ac[7] = 1; ac[27] = 1; ac[17] = 1; ac[13] = 1; // 0 x4, 1, 5, 3, 2.2
@@ -124,7 +124,7 @@ describe('LayerProbe statistics through the Trainer probe, hand-computed', () =>
       data.val.x.set([10, -10, 20, -20]); // the probe split now ranges 10x wider
       const second = t.probe().layers[0];
       assert.deepEqual(second.preactHist!.edges, first.preactHist!.edges);
-      assert.deepEqual(second.activationHist.edges, first.activationHist.edges);
+      assert.deepEqual(second.activationHist!.edges, first.activationHist!.edges);
       // Out-of-range values land in the end bins: z -10 and -20 in bin 0, 10 and 20 in bin 29.
       assert.equal(second.preactHist!.counts[0], 2); assert.equal(second.preactHist!.counts[29], 2);
       close(second.preactMean, 0, 'second probe moments are of the new values');
