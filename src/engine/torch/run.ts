@@ -43,6 +43,8 @@ export interface TorchRunArgs extends TorchJobOptions {
   data: Dataset;
   python: string;
   runner?: string;
+  /** How long a runner may take to exit after a cancel or its last message before it is killed (default 2 s). */
+  cancelGraceMs?: number;
 }
 
 /** `exit` resolves with the runner's exit code (null when a signal ended it) once it has closed. */
@@ -80,7 +82,7 @@ export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel():
     if (killTimer) clearTimeout(killTimer);
     try { f(); } finally {
       // The runner exits by itself after its last message (closing its ranks); one that lingers is killed.
-      if (child.exitCode === null && child.signalCode === null) setTimeout(() => child.kill('SIGKILL'), CANCEL_GRACE_MS).unref();
+      if (child.exitCode === null && child.signalCode === null) setTimeout(() => child.kill('SIGKILL'), args.cancelGraceMs ?? CANCEL_GRACE_MS).unref();
       resolveDone();
     }
   };
@@ -118,7 +120,7 @@ export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel():
       if (finished || cancelRequested) return;
       cancelRequested = true;
       child.stdin.write('cancel\n');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), CANCEL_GRACE_MS);
+      killTimer = setTimeout(() => child.kill('SIGKILL'), args.cancelGraceMs ?? CANCEL_GRACE_MS);
     },
     done, exit,
   };

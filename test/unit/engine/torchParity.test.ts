@@ -156,7 +156,8 @@ probe: {every: 4, samples: 40}
     const data = loadDataset(cfg, __dirname);
     let cancelledAt = 0;
     const outcome = await new Promise<{ r: RunResult; code: number | null; ms: number }>((resolve, reject) => {
-      const h = startTorchRun({ config: cfg, data, python }, {
+      // A grace long enough that a runner slowed by a loaded machine is not killed: the kill is for a hung runner.
+      const h = startTorchRun({ config: cfg, data, python, cancelGraceMs: 120_000 }, {
         stats: m => { if (!cancelledAt && m.step > 0) { cancelledAt = Date.now(); h.cancel(); } },
         done: () => reject(new Error('the run completed instead of cancelling')),
         cancelled: r => { void h.exit.then(code => resolve({ r, code, ms: Date.now() - cancelledAt })); },
