@@ -117,8 +117,9 @@ const diagnoseCmd: Command = {
           // On the run's engine: before and after must come from the same trainer.
           const choice = engine.choice;
           report.verifications.push(choice.engine === 'torch'
-            ? await verifySuggestionWith({ config, result, findings }, data, t.finding, t.suggestion, c => trainTorch({ config: c, data, python: choice.python.command }))
-            : verifySuggestion({ config, result, findings }, data, t.finding, t.suggestion));
+            ? await verifySuggestionWith({ config, result, findings }, data, t.finding, t.suggestion,
+              (c, w) => trainTorch({ config: c, data, python: choice.python.command, initialWeights: w }), { initialWeights })
+            : verifySuggestion({ config, result, findings }, data, t.finding, t.suggestion, { train: { initialWeights } }));
         }
       } finally {
         vp.done();

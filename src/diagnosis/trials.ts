@@ -66,9 +66,15 @@ export function targetLayers(config: NetworkConfig, layer: number | 'all'): numb
 export function trialWeights(config: NetworkConfig, targets: number[], weights: (Record<string, Float32Array> | undefined)[] | undefined):
   (Record<string, Float32Array> | undefined)[] | undefined {
   if (!weights) return undefined;
+  const fresh = freshLayers(config, targets);
+  return weights.map((w, i) => (fresh.has(i) ? undefined : w));
+}
+
+/** The layers a change at `targets` re-initialises: the targets and the weighted layers feeding them. */
+export function freshLayers(config: NetworkConfig, targets: number[]): Set<number> {
   const fresh = new Set(targets);
   for (const w of weightedLayers(config)) if (targets.includes(w.activationLayer.index)) fresh.add(w.layer.index);
-  return weights.map((w, i) => (fresh.has(i) ? undefined : w));
+  return fresh;
 }
 
 /** The config with `activation` (and its recommended init on the weighted layer) at the target layers. */

@@ -14,7 +14,7 @@ import type { Finding, Severity, Suggestion } from './types';
 import { diagnose } from './rules';
 import { diagnosisLayers, isWeighted, outputLayerIndex } from './layers';
 import { median, tail } from './stats';
-import { TIE } from './trials';
+import { freshLayers, TIE, trialWeights } from './trials';
 
 export interface LayerHealth { layer: number; name: string; gradRatio: number | null; deadFraction: number | null; saturatedFraction: number | null }
 
@@ -73,7 +73,37 @@ export function applySuggestion(config: NetworkConfig, layers: number[], s: Sugg
   const trainSpec = { ...config.train };
   if (s.lr !== undefined) trainSpec.lr = s.lr;
   if (s.clip !== undefined) trainSpec.clip = s.clip;
-  return { ...config, train: trainSpec, model: { ...config.model, layers: out } };
+  const model = { ...config.model, layers: out };
+  // init: from-model, as compare does it (trialWeights): the changed layers start fresh, the others keep the
+  // model's weights. A whole-model from-model becomes per layer so that loading the weights again skips them.
+  const fresh = freshLayers(config, changedLayers(config, layers, s));
+  if (fresh.size && (model.fromModel || out.some(l => l.fromModel))) {
+    if (model.fromModel) {
+      delete model.fromModel;
+      for (const l of out) if (WEIGHTED.has(l.type)) l.fromModel = true;
+    }
+    for (const i of fresh) delete out[i].fromModel;
+  }
+  return { ...config, train: trainSpec, model };
+}
+
+const WEIGHTED = new Set(['dense', 'conv2d', 'batchnorm']);
+
+/** The layers of `layers` that applySuggestion changes (lr and clip change none). */
+export function changedLayers(config: NetworkConfig, layers: number[], s: Suggestion): number[] {
+  return layers.filter(i => {
+    const l = config.model.layers[i];
+    return !!l && ((s.activation !== undefined && 'activation' in l) || (s.init !== undefined && (l.type === 'dense' || l.type === 'conv2d')));
+  });
+}
+
+/**
+ * The imported weights the run with a suggestion starts from (`init: from-model`): all but those of the layers it
+ * changes, as compare's trials do.
+ */
+export function suggestionWeights(config: NetworkConfig, layers: number[], s: Suggestion,
+  weights: (Record<string, Float32Array> | undefined)[] | undefined): (Record<string, Float32Array> | undefined)[] | undefined {
+  return trialWeights(config, changedLayers(config, layers, s), weights);
 }
 
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
@@ -191,16 +221,18 @@ export function verifySuggestion(before: { config: NetworkConfig; result: RunRes
   finding: Finding, suggestion: Suggestion, opts: { thresholds?: Thresholds; train?: TrainOptions } = {}): Verification {
   const layers = suggestionLayers(finding, suggestion);
   const config = applySuggestion(before.config, layers, suggestion);
-  const result = train(config, data, opts.train);
+  const initialWeights = suggestionWeights(before.config, layers, suggestion, opts.train?.initialWeights);
+  const result = train(config, data, { ...opts.train, initialWeights });
   return compareRuns(finding, suggestion, layers, before, { config, result, findings: diagnose(config, result, opts.thresholds) });
 }
 
 /** verifySuggestion on another engine (the torch engine): `train` runs the changed config. */
 export async function verifySuggestionWith(before: { config: NetworkConfig; result: RunResult; findings: Finding[] }, data: Dataset,
-  finding: Finding, suggestion: Suggestion, train: (config: NetworkConfig) => Promise<RunResult>, opts: { thresholds?: Thresholds } = {}): Promise<Verification> {
+  finding: Finding, suggestion: Suggestion, train: (config: NetworkConfig, initialWeights?: (Record<string, Float32Array> | undefined)[]) => Promise<RunResult>,
+  opts: { thresholds?: Thresholds; initialWeights?: (Record<string, Float32Array> | undefined)[] } = {}): Promise<Verification> {
   const layers = suggestionLayers(finding, suggestion);
   const config = applySuggestion(before.config, layers, suggestion);
-  const result = await train(config);
+  const result = await train(config, suggestionWeights(before.config, layers, suggestion, opts.initialWeights));
   return compareRuns(finding, suggestion, layers, before, { config, result, findings: diagnose(config, result, opts.thresholds) });
 }
 
