@@ -92,6 +92,11 @@ export function readConfigTree(root: SNode, file: string, rep: Reporter): ReadRe
     const initAt = get(modelAt.node, 'init', '/model');
     if (initAt && readEnum(rep, initAt, ['random', 'from-model'] as const) === 'from-model') {
       draft.fromModel = true;
+      // Every weighted layer then starts from the model: a layer's own drawn init would be silently ignored.
+      for (const l of draft.layers ?? []) {
+        const at = l.spans?.init;
+        if (at && !l.fromModel && ['dense', 'conv2d', 'batchnorm'].includes(l.type)) rep.warn(at, `model.init: from-model overrides layer "${l.name}"'s init: it starts from the model's weights`, `/model/layers/${l.index}/init`, l.name);
+      }
       if (!weightsAt && !onnxAt && !kerasAt) rep.error(initAt.node.span, 'init: from-model needs the model the weights come from: model.onnx, model.keras (a TF.js model.json with its .bin files) or model.weights', '/model/init');
     }
     // A layer's own `init: from-model` reads model.weights (a config with layers names no model.onnx/keras).
