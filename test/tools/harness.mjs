@@ -178,7 +178,7 @@ export const SHOTS = path.resolve(ROOT, process.env.UI_SCREENSHOTS || 'test-outp
  * `server` and `page` are set once it is up. Its page waits up to 90 s for any one thing by default: the shared
  * 2-core machine can be very slow, and every wait still ends on a condition.
  */
-export function workbenchPerFile({ workspace = path.join(ROOT, 'test/workspace'), timeout = 90000 } = {}) {
+export function workbenchPerFile({ workspace = path.join(ROOT, 'test/workspace'), timeout = UI_TIMEOUT_MS } = {}) {
   const ctx = {};
   before(async () => {
     fs.mkdirSync(SHOTS, { recursive: true });
