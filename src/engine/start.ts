@@ -5,6 +5,7 @@
 import { formatProblem, InputError, type EngineName, type NetworkConfig } from '../model';
 import { startRun, type RunCallbacks } from '../worker/client';
 import { loadDataset } from '../data';
+import { loadModelWeights } from '../config/weights';
 import { chooseEngineAsync } from './select';
 import { startTorchRun } from './torch/run';
 import type { PythonCandidate } from './torch/python';
@@ -40,14 +41,16 @@ export function startEngineRun(args: EngineRunArgs, on: RunCallbacks): { cancel(
     if (choice.engine === 'core') {
       inner = startRun(args, on);
     } else {
-      let data;
+      let data, initialWeights;
       try {
         data = loadDataset(args.config, args.baseDir, args.workspaceRoot ? { workspaceRoot: args.workspaceRoot } : undefined);
+        // init: from-model: the torch runner starts from the model's weights, as the core's worker does.
+        initialWeights = loadModelWeights(args.config, args.baseDir, args.workspaceRoot);
       } catch (e) {
         on.error(e instanceof InputError ? formatProblem(e.file ?? args.config.file ?? 'config', e.problem) : (e as Error).message);
         return;
       }
-      inner = startTorchRun({ config: args.config, data, python: choice.python.command, maxSteps: args.maxSteps }, on);
+      inner = startTorchRun({ config: args.config, data, python: choice.python.command, maxSteps: args.maxSteps, initialWeights }, on);
     }
     await inner.done;
   })();
