@@ -1,6 +1,6 @@
 // The editor flow a new user expects (issue 18), end to end in the real workbench: the walkthrough's New Network Config
 // writes a template into a normal tab and checks its step off, then template -> hover -> run -> quick fix -> stale
-// banner -> re-run -> report, each point asserted where the user sees it. Screenshots flow-*.png at each step
+// banner -> re-run -> undo, each point asserted where the user sees it. Screenshots flow-*.png at each step
 // (UI_SCREENSHOTS=docs/images refreshes the README's). The steps build on each other: one workbench, in order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -163,4 +163,45 @@ test('Export HTML Report: the status bar keeps the written report one click away
   await shot('report');
   // Not clicked: its action is the desktop browser (env.openExternal of the file), which a remote workbench
   // (code-server, this test) has no way to reach.
+}));
+
+test('undo restores the template exactly, and the walkthrough has checked off every step', step('undo', async page => {
+  await page.keyboard.press('Escape');   // a quick input the last step left open would take the keys
+  // The editor's tab by its resource: the panel's tab title names the config too.
+  await page.locator(`.tabs-container .tab[data-resource-name="${TEMPLATE}"]`).click();
+  await line(page, /^\s*activation:\srelu$/).click();
+  await page.keyboard.press('Control+Z');
+  await until('the quick fix undone', async () => (await line(page, /^\s*activation:\srelu$/).count()) === 0);
+  await page.keyboard.press('Control+S');
+  const file = path.join(ctx.server.workspace, TEMPLATE);
+  await until('the undone text saved', () => fs.readFileSync(file, 'utf8') === ORIGINAL, 60000)
+    .catch(() => assert.equal(fs.readFileSync(file, 'utf8'), ORIGINAL, 'the text after undo'));
+  await shot('undo');
+  await page.locator('.tabs-container .tab', { hasText: /Walkthrough|Welcome/ }).first().click();
+  for (const id of ['open', 'run', 'fix']) {
+    await until(`the walkthrough step ${id} checked`, async () => (await stepBox(page, id).getAttribute('aria-checked')) === 'true');
+  }
+}));
+
+test('a refused Run says why in the panel and the status bar, not only in a notification', step('refusal', async page => {
+  await page.keyboard.press('Escape');   // a quick input the last step left open would take the keys
+  // The editor's tab by its resource: the panel's tab title names the config too.
+  await page.locator(`.tabs-container .tab[data-resource-name="${TEMPLATE}"]`).click();
+  await goTo(page, 40, 1);   // train.lr, below the fold
+  await page.keyboard.press('End');
+  await page.keyboard.type('x');   // lr: 0.1x, not a number
+  await line(page, /^\s*lr:\s0\.1x$/).waitFor();
+  await runCommand(page, 'Activation Lens: Run Diagnostics');
+  // The place of the mistake: file:line:col (train.lr is line 40).
+  const notice = panel.locator('#notice.refusal', { hasText: /cannot run: deep-sigmoid-spiral\.nn\.yaml:40:\d+/ });
+  await notice.waitFor();
+  await page.locator('.part.statusbar', { hasText: 'cannot run: deep-sigmoid-spiral.nn.yaml:40' }).waitFor();
+  await shot('refusal');
+  await notice.locator('button.dismiss').click();
+  await notice.waitFor({ state: 'hidden' });
+  await page.keyboard.press('Escape');   // a quick input the last step left open would take the keys
+  // The editor's tab by its resource: the panel's tab title names the config too.
+  await page.locator(`.tabs-container .tab[data-resource-name="${TEMPLATE}"]`).click();
+  await page.keyboard.press('Control+Z');
+  await line(page, /^\s*lr:\s0\.1$/).waitFor();
 }));
