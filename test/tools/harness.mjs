@@ -107,6 +107,15 @@ export async function waitForWorkbench(page, activityLabel) {
   if (activityLabel) await page.locator(`.activitybar [aria-label^="${activityLabel}"]`).first().waitFor();
 }
 
+/** Puts the cursor of the active editor at line:col (Go to Line), scrolling it into view: a click on a token can
+ *  land on the minimap or the cursor layer when the panel beside it leaves the editor narrow. */
+export async function goTo(page, lineNo, col) {
+  await page.locator('.part.editor .editor-group-container.active .monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('Control+G');
+  await page.locator('.quick-input-widget input').fill(`:${lineNo}:${col}`);
+  await page.keyboard.press('Enter');
+}
+
 export async function runCommand(page, title) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');

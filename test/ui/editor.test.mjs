@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { openWorkbench, assertChartShowsData, SERIES, runCommand, openFile, webviewFrame, until, ROOT } from '../tools/harness.mjs';
+import { openWorkbench, assertChartShowsData, SERIES, runCommand, openFile, webviewFrame, until, goTo, ROOT } from '../tools/harness.mjs';
 // node runs the UI tests with --import tsx, so the panel's own formatter is imported from its TypeScript source.
 import { formatNumber as formatNumberForTest } from '../../src/format.ts';
 
@@ -59,11 +59,12 @@ test('a quick fix changes only the initializer value, and the finding goes away'
   const before = fs.readFileSync(file, 'utf8');
   const squiggle = page.locator('.squiggly-warning, .squiggly-error').first();
   await squiggle.waitFor();
-  // Click into the first lecun_normal and open the quick fix menu there (retried: the menu needs the diagnostics).
-  const token = page.locator('.editor-instance .view-line span span', { hasText: /^lecun_normal$/ }).first();
+  // The cursor into the first init: lecun_normal and the quick fix menu there (retried: the menu needs the diagnostics).
+  const lines = before.split('\n');
+  const at = lines.findIndex(l => /init: lecun_normal/.test(l));
   const fix = page.locator('.action-widget .monaco-list-row', { hasText: 'he_normal' }).first();
   for (let i = 0; ; i++) {
-    await token.click();
+    await goTo(page, at + 1, lines[at].indexOf('lecun_normal') + 3);
     await page.keyboard.press('Control+.');
     try { await fix.waitFor({ timeout: 20000 }); break; } catch (e) {
       await page.keyboard.press('Escape');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { runCommand, webviewFrame, hoverText, assertChartShowsData, SERIES, until, workbenchPerFile, SHOTS, ROOT } from '../tools/harness.mjs';
+import { runCommand, webviewFrame, hoverText, assertChartShowsData, SERIES, until, goTo, workbenchPerFile, SHOTS, ROOT } from '../tools/harness.mjs';
 // node runs the UI tests with --import tsx: the panel's own formatter, from its TypeScript source.
 import { formatNumber } from '../../src/format.ts';
 
@@ -26,13 +26,6 @@ const stepBox = (page, id) => page.locator(`.gettingStartedContainer [data-done-
 /** A line of the visible config editor (Monaco renders spaces as U+00A0, which \s matches). */
 const line = (page, re) => page.locator('.part.editor .editor-group-container .monaco-editor .view-line:visible', { hasText: re }).first();
 
-/** Puts the cursor of the active editor at line:col (Go to Line), scrolling it into view. */
-async function goTo(page, lineNo, col) {
-  await page.locator('.part.editor .editor-group-container.active .monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
-  await page.keyboard.press('Control+G');
-  await page.locator('.quick-input-widget input').fill(`:${lineNo}:${col}`);
-  await page.keyboard.press('Enter');
-}
 
 /** New Network Config's two questions: the template (by its title) and where to save it (the proposed name). */
 async function pickTemplate(page, title, file) {
