@@ -96,7 +96,14 @@ test('keyboard only: Run, then the findings, then Apply edits the config', shotO
   };
   await tabTo(/^button#btn-run/, 'Run');
   // The run is short: seen by the host's messages to the panel (a new run starts "running"), not by a redraw.
-  await panel.evaluate(() => { window.runStates = []; addEventListener('message', e => { if (e.data?.type === 'state') window.runStates.push(e.data.view.status); }); });
+  await panel.evaluate(() => {
+    window.runStates = [];
+    addEventListener('message', e => {
+      if (e.data?.type !== 'state') return;
+      window.runStates.push(e.data.view.status);
+      if (e.data.view.status === 'done') window.lastDoneView = e.data.view;   // the Explorer test's run
+    });
+  });
   await page.keyboard.press('Enter');
   await until('a new run started by the keyboard to finish', () => panel.evaluate(() => window.runStates.includes('running') && window.runStates.at(-1) === 'done'));
   await panel.locator('#status', { hasText: 'done' }).waitFor();
@@ -127,12 +134,15 @@ test('keyboard only: Run, then the findings, then Apply edits the config', shotO
 }));
 
 test('the Activation Explorer: every activation, and the dead/saturated shares computed from the picked layer\'s histogram', shotOnFailure(4, async () => {
+  // The Explorer shows the latest run. After the keyboard test's Apply and Re-run that is the run of the changed text
+  // the panel received last, not the CLI's run of dying.nn.yaml as saved (editor.test.mjs checks that those two agree).
+  const lastLayers = (await panel.evaluate(() => window.lastDoneView?.timeline.at(-1).layers)) ?? cli.timeline.at(-1).layers;
   await runCommandWhenListed('Activation Lens: Open Activation Explorer');
   const explorer = await webviewFrame(page, '#explorer-title', 'Activation Explorer');
   await explorer.locator('[data-shares="relu"][data-dead]').waitFor();
   assert.deepEqual((await explorer.locator('.candidate').evaluateAll(cs => cs.map(c => c.dataset.activation))).sort(), [...ACTIVATION_NAMES].sort());
   const layer = Number(await explorer.locator('#explorer-layer').inputValue());
-  const hist = cli.timeline.at(-1).layers[layer].preactHist;
+  const hist = lastLayers[layer].preactHist;
   for (const name of ACTIVATION_NAMES.filter(n => n !== 'softmax')) {
     const want = regionFractions(hist, name);
     const got = await explorer.locator(`[data-shares="${name}"]`).evaluate(e => ({ dead: e.dataset.dead, saturated: e.dataset.saturated }));
