@@ -116,13 +116,15 @@ export async function goTo(page, lineNo, col) {
   await page.keyboard.press('Enter');
 }
 
-export async function runCommand(page, title) {
+/** `timeout`: how long this palette may take to list the command (a caller that retries reopens it: an open palette's
+ *  list does not refresh when a command's enablement context arrives late). */
+export async function runCommand(page, title, { timeout } = {}) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
   // fill, not type: keystrokes racing the palette's opening can land in whatever had focus before it.
   await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^.*?: /, '') }).first().waitFor();
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^.*?: /, '') }).first().waitFor(timeout ? { timeout } : undefined);
   await input.press('Enter');
 }
 
@@ -205,7 +207,7 @@ export function workbenchPerFile({ workspace = path.join(ROOT, 'test/workspace')
 export async function runToDone(page, file, title) {
   await openFile(page, file);
   await until('the Run Diagnostics command', async () => {
-    try { await runCommand(page, 'Activation Lens: Run Diagnostics'); return true; } catch {
+    try { await runCommand(page, 'Activation Lens: Run Diagnostics', { timeout: 30000 }); return true; } catch {
       await page.screenshot({ path: path.join(SHOTS, `run-retry-${file}.png`) });
       await page.keyboard.press('Escape');
       return false;
