@@ -14,7 +14,7 @@ import type { Finding, Severity } from '../diagnosis/types';
 import { REPORT_SCHEMA_ID, type Report } from '../report/json';
 import { renderHtmlReport } from '../report/html';
 import { diagnoseTbRun } from '../tensorboard/diagnose';
-import { DEFAULT_THRESHOLDS } from '../diagnosis/thresholds';
+import { DEFAULT_THRESHOLDS, isThresholdKey } from '../diagnosis/thresholds';
 import { didYouMean } from '../config/names';
 import { logdirFromConfig, readLogdir, type LogdirOptions } from '../tensorboard/logdir';
 import type { TbRun } from '../tensorboard/run';
@@ -68,7 +68,7 @@ function parseArgs(argv: string[]): Args {
         for (const item of (argv[++i] ?? '').split(',')) {
           const [k, v] = pair(arg, item);
           const x = Number(v);
-          if (!Object.hasOwn(DEFAULT_THRESHOLDS, k)) {
+          if (!isThresholdKey(k)) {
             throw new UsageError(`--threshold: unknown threshold "${k}"${didYouMean(k, Object.keys(DEFAULT_THRESHOLDS))}`);
           }
           if (!Number.isFinite(x)) throw new UsageError(`--threshold ${k} expects a number, got ${v}`);

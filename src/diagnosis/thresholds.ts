@@ -39,6 +39,9 @@ export const DEFAULT_THRESHOLDS = {
 
 export type ThresholdKey = keyof typeof DEFAULT_THRESHOLDS;
 
+/** A threshold name (own keys only: `constructor` or `toString` are not thresholds). */
+export const isThresholdKey = (k: string): k is ThresholdKey => Object.hasOwn(DEFAULT_THRESHOLDS, k);
+
 /** Short documentation per key, for docs, hovers of the diagnostics: section and error messages. */
 export const THRESHOLD_DOCS: Record<ThresholdKey, string> = {
   dead_info: 'dead-units info at this dead fraction (median over the last probes)',
@@ -65,7 +68,7 @@ export function resolveThresholds(...overrides: (Thresholds | undefined)[]): Rec
   for (const o of overrides) {
     if (!o) continue;
     for (const [k, v] of Object.entries(o)) {
-      if (Object.hasOwn(t, k) && typeof v === 'number' && Number.isFinite(v)) t[k as ThresholdKey] = v;
+      if (isThresholdKey(k) && typeof v === 'number' && Number.isFinite(v)) t[k as ThresholdKey] = v;
     }
   }
   return t;
@@ -77,7 +80,7 @@ export function resolveThresholds(...overrides: (Thresholds | undefined)[]): Rec
  */
 export function thresholdProblems(diagnostics: Thresholds, spans: Record<string, Span>): InputProblem[] {
   const known = Object.keys(DEFAULT_THRESHOLDS);
-  return Object.keys(diagnostics).filter(k => !Object.hasOwn(DEFAULT_THRESHOLDS, k)).map(k => ({
+  return Object.keys(diagnostics).filter(k => !isThresholdKey(k)).map(k => ({
     severity: 'warning' as const,
     message: `unknown threshold "${k}", it is ignored${didYouMean(k, known)}`,
     span: spans[`diagnostics.${k}`] ?? spans.diagnostics,
