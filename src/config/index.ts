@@ -18,6 +18,7 @@ import { csvOutline, type CsvOutline } from '../data/csv';
 import { readUserFile, readUserFileText, statUserFile, UserFileError, USER_FILE_LIMITS, type UserFileKind } from '../io/userFile';
 import { isOnnxName, loadOnnxFile, readOnnx } from './onnx';
 import { isKerasZipName, kerasZipConfig, KerasZipError } from './kerasZip';
+import { lintModelWeights } from './weights';
 
 export type { ParseResult } from './result';
 export { inferShapes, type LayerShape } from './shapes';
@@ -114,6 +115,11 @@ function parseUnsafe(text: string, fileName: string, opts: ParseOptions): ParseR
   const hadErrors = rep.hasErrors;
   const config = finishConfig(draft, rep, { readFile, workspaceRoot: opts.workspaceRoot, csvOutline: opts.readFile ? undefined : (p: string) => cachedCsvOutline(p, opts.workspaceRoot) });
   if (!config) return { problems: rep.problems };
+  // init: from-model: the model's tensor dims against the layers' shapes (a config with errors has no shapes to trust).
+  if (!hadErrors && !rep.hasErrors) {
+    const readText = opts.readFile ? (abs: string) => opts.readFile!(abs, 'keras') : undefined;
+    for (const p of lintModelWeights(config, path.dirname(path.resolve(fileName)), { root: opts.workspaceRoot, readBytes: opts.readBytes, readText })) rep.error(p.span, p.message, undefined, p.layer);
+  }
   return hadErrors || rep.hasErrors ? { problems: rep.problems, partial: config } : { config, problems: rep.problems };
 }
 

@@ -1,47 +1,173 @@
 /**
  * `init: from-model`: the model's own weights for each layer of a config (or for the layers that say
  * `init: from-model` themselves), in the core's layout, matched by layer name. From an ONNX file (its initializers, external data beside it) or a TF.js layers-model
- * model.json with the .bin shards its weightsManifest names beside it. Read at run time (not on every
- * keystroke), through the bounded reader; problems are an InputError at model.init / model.weights.
+ * model.json with the .bin shards its weightsManifest names beside it.
+ *
+ * Two readers share one check (modelWeightProblems): lint compares the dims of the model's tensors with the
+ * layers' shapes without reading the values (on every keystroke, cached by the file's size and mtime), and
+ * loadModelWeights reads the values at run time and throws the first problem as an InputError.
  */
 import * as path from 'node:path';
-import { InputError, type LayerSpec, type NetworkConfig, type Span } from '../model';
-import { readUserFile, readUserFileText, UserFileError } from '../io/userFile';
-import { isOnnxName, onnxWeights, type LayerWeights } from './onnx';
+import { InputError, type InputProblem, type LayerSpec, type NetworkConfig, type Span } from '../model';
+import { readUserFile, readUserFileText, statUserFile, UserFileError } from '../io/userFile';
+import { isOnnxName, onnxParamShapes, onnxWeights, type LayerParamShapes, type LayerWeights } from './onnx';
 import { inferShapes } from './shapes';
-
-const fail = (config: NetworkConfig, message: string, key = 'model.init'): never => {
-  const span: Span | undefined = config.spans[key] ?? config.spans['model.weights'] ?? config.spans['model.onnx'] ?? config.spans['model.keras'];
-  throw new InputError({ severity: 'error', message, ...(span ? { span } : {}) }, config.file);
-};
 
 /** The file `from-model` reads, relative to the config's folder. */
 export function weightsSource(config: NetworkConfig): string | undefined {
   return config.model.weights ?? config.model.onnx ?? config.model.keras;
 }
 
-/** Where a problem with a layer's model weights is shown: its own `init: from-model`, else model.init. */
-const layerFail = (config: NetworkConfig, layer: LayerSpec, message: string): never => {
-  const span = layer.fromModel ? layer.spans?.init ?? layer.span : undefined;
-  if (!span) return fail(config, message);
-  throw new InputError({ severity: 'error', message, span, layer: layer.name }, config.file);
+/** What the model file holds for one layer (by name): its parameters' dims, and their values once loaded. */
+interface ModelLayer { shapes: LayerParamShapes; weights?: LayerWeights }
+type ModelLayers = Map<string, ModelLayer>;
+
+const WEIGHTED = new Set(['dense', 'conv2d', 'batchnorm']);
+const fmt = (d: number[]) => `[${d.join(', ')}]`;
+
+/** Where a problem with the model file itself is shown: model.init, else the key naming the file. */
+function configSpan(config: NetworkConfig, key = 'model.init'): Span | undefined {
+  return config.spans[key] ?? config.spans['model.weights'] ?? config.spans['model.onnx'] ?? config.spans['model.keras'];
+}
+
+const fail = (config: NetworkConfig, message: string, key = 'model.init'): never => {
+  const span = configSpan(config, key);
+  throw new InputError({ severity: 'error', message, ...(span ? { span } : {}) }, config.file);
 };
 
-/** How many values each parameter of a layer holds (the core's layout), from the config's shape flow. */
-function parameterSizes(config: NetworkConfig): Record<string, number>[] {
+/** A problem with one layer's model weights: at its own `init: from-model` (or `key`), else at model.init. */
+function layerProblem(config: NetworkConfig, layer: LayerSpec, message: string, key = 'init'): InputProblem {
+  const span = (layer.fromModel || key !== 'init' ? layer.spans?.[key] ?? layer.spans?.init ?? layer.span : undefined) ?? configSpan(config);
+  return { severity: 'error', message, ...(span ? { span } : {}), layer: layer.name };
+}
+
+/** A parameter's dims as a layer of the config needs them (the core's layout), and how to read them. */
+interface Wanted { dims: number[]; layout: string }
+
+/** The dims each parameter of each layer needs, from the config's shape flow. */
+function wantedShapes(config: NetworkConfig): Record<string, Wanted>[] {
   const { shapes } = inferShapes(config.model.input, config.model.layers);
-  return config.model.layers.map((l, i): Record<string, number> => {
+  return config.model.layers.map((l, i): Record<string, Wanted> => {
     const inShape = i ? shapes[i - 1]?.outputShape ?? [] : config.model.input;
+    const channels = inShape[inShape.length - 1] ?? 1;
+    const vec = (n: number, what: string): Wanted => ({ dims: [n], layout: what });
     switch (l.type) {
-      case 'dense': return { kernel: (shapes[i]?.fanIn ?? 0) * l.units, ...(l.useBias ? { bias: l.units } : {}) };
-      case 'conv2d': return { kernel: (shapes[i]?.fanIn ?? 0) * l.filters, ...(l.useBias ? { bias: l.filters } : {}) };
-      case 'batchnorm': { const c = inShape[inShape.length - 1] ?? 1; return { gamma: c, beta: c, moving_mean: c, moving_variance: c }; }
+      case 'dense': return {
+        kernel: { dims: [shapes[i]?.fanIn ?? 0, l.units], layout: '[in, out]' },
+        ...(l.useBias ? { bias: vec(l.units, '[units]') } : {}),
+        ...(l.activation.name === 'prelu' ? { alpha: vec(l.units, '[units]') } : {}),
+      };
+      case 'conv2d': return {
+        kernel: { dims: [l.kernel[0], l.kernel[1], channels, l.filters], layout: '[kh, kw, in, out]' },
+        ...(l.useBias ? { bias: vec(l.filters, '[filters]') } : {}),
+        ...(l.activation.name === 'prelu' ? { alpha: vec(l.filters, '[filters]') } : {}),
+      };
+      case 'batchnorm': return Object.fromEntries(['gamma', 'beta', 'moving_mean', 'moving_variance'].map(k => [k, vec(channels, '[channels]')]));
+      case 'activation': return l.activation.name === 'prelu' ? { alpha: vec(channels, '[channels]') } : {};
       default: return {};
     }
   });
 }
 
-const WEIGHTED = new Set(['dense', 'conv2d', 'batchnorm']);
+/** PReLU slopes shared over the spatial axes are [1, 1, C] in Keras: the same C values as the core's [C]. */
+const squeezeLeadingOnes = (d: number[]) => { let i = 0; while (i < d.length - 1 && d[i] === 1) i++; return d.slice(i); };
+const sameDims = (param: string, a: number[], b: number[]) => {
+  const [x, y] = param === 'alpha' ? [squeezeLeadingOnes(a), squeezeLeadingOnes(b)] : [a, b];
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+};
+
+/**
+ * The problems of taking the weights in `model` for the config's layers: a wanted layer the model has no
+ * weights for, a parameter whose dims differ from the layer's (same value count or not), a bias the layer
+ * would drop (use_bias: false). Each at the layer's `init:` (or model.init), naming the layer and both shapes.
+ */
+export function modelWeightProblems(config: NetworkConfig, model: ModelLayers, rel: string): InputProblem[] {
+  const whole = !!config.model.fromModel;
+  const own = config.model.layers.filter(l => l.fromModel);
+  const wanted = (l: LayerSpec) => whole || !!l.fromModel;
+  const problems: InputProblem[] = [];
+  const available = () => {
+    const names = [...model.keys()].filter(n => Object.keys(model.get(n)?.shapes ?? {}).length);
+    return names.length ? `; it has weights for ${names.slice(0, 12).map(n => `"${n}"`).join(', ')}${names.length > 12 ? ', ...' : ''}` : '; it holds no layer weights';
+  };
+  if (whole) {
+    const missing = config.model.layers.filter(l => !model.has(l.name) && WEIGHTED.has(l.type) && !l.fromModel);
+    if (missing.length) {
+      const span = configSpan(config);
+      problems.push({ severity: 'error', message: `${rel} has no weights for layer${missing.length > 1 ? 's' : ''} ${missing.map(l => `"${l.name}"`).join(', ')} (layers are matched by name${available()})`, ...(span ? { span } : {}) });
+    }
+  }
+  for (const l of own) {
+    if (!WEIGHTED.has(l.type)) problems.push(layerProblem(config, l, `layer "${l.name}" (${l.type}) has no weights to take from the model`));
+    else if (!model.has(l.name)) problems.push(layerProblem(config, l, `${rel} has no weights for layer "${l.name}" (layers are matched by name${available()})`));
+  }
+  const need = wantedShapes(config);
+  config.model.layers.forEach((l, i) => {
+    const m = wanted(l) ? model.get(l.name) : undefined;
+    if (!m) return;
+    // One problem per layer: the kernel's shape says it; a bias of another width follows from it.
+    const differs = Object.entries(need[i]).find(([param, want]) => m.shapes[param] && !sameDims(param, m.shapes[param].dims, want.dims));
+    if (differs) {
+      const [param, want] = differs, got = m.shapes[param];
+      problems.push(layerProblem(config, l, `layer "${l.name}": the model's ${param} is ${fmt(got.dims)}${got.origin ? ` (${got.origin})` : ''} but this ${l.type} layer needs ${fmt(want.dims)} ${want.layout}: its shape differs from the model's`));
+      return;
+    }
+    // A trained bias left out changes what every unit computes (also before a batchnorm, whose moving mean
+    // was learnt with it): an error, not a silent partial load.
+    const bias = m.shapes.bias;
+    if (bias && (l.type === 'dense' || l.type === 'conv2d') && !l.useBias) {
+      problems.push(layerProblem(config, l, `layer "${l.name}" has use_bias: false but the model has a bias for it${bias.origin ? ` (${bias.origin})` : ''}: it would be dropped and the layer would compute something else than the model; remove use_bias: false`, 'use_bias'));
+    }
+  });
+  return problems;
+}
+
+/** How a lint reads the files a config names (the parser's readers, so Restricted Mode and tests can supply theirs). */
+export interface WeightReaders {
+  root?: string;
+  readBytes?: (abs: string) => Uint8Array;
+  readText?: (abs: string) => string;
+}
+
+/** Model parameter shapes by file (real path, size, mtime): the editor lints on every keystroke, the model rarely changes. */
+const shapeCache = new Map<string, { key: string; read: (config: NetworkConfig) => ModelLayers }>();
+
+/**
+ * Lint: the problems of `init: from-model` that the model file's tensor dims show, without reading their values.
+ * A model file that cannot be read or understood gives no problem here: the run reads it and says why.
+ */
+export function lintModelWeights(config: NetworkConfig, baseDir: string, readers: WeightReaders = {}): InputProblem[] {
+  if (!config.model.fromModel && !config.model.layers.some(l => l.fromModel)) return [];
+  const rel = weightsSource(config);
+  if (!rel) return [];
+  const abs = path.resolve(baseDir, rel);
+  const onnx = isOnnxName(rel);
+  try {
+    const st = statUserFile(abs, { kind: onnx ? 'onnx' : 'keras', root: readers.root });
+    const key = `${st.realPath}:${st.size}:${st.mtimeMs}`;
+    let hit = shapeCache.get(abs);
+    if (!hit || hit.key !== key) {
+      let read: (config: NetworkConfig) => ModelLayers;
+      if (onnx) {
+        const bytes = readers.readBytes ? readers.readBytes(abs) : readUserFile(abs, { kind: 'onnx', root: readers.root });
+        const { shapes, names, problems } = onnxParamShapes(bytes, abs);
+        if (problems.some(p => p.severity === 'error')) return [];
+        const byName: ModelLayers = new Map(names.map((n, i) => [n, { shapes: shapes[i] }]));
+        read = () => byName;
+      } else {
+        const text = readers.readText ? readers.readText(abs) : readUserFileText(abs, { kind: 'keras', root: readers.root });
+        const specs = tfjsSpecs(JSON.parse(text), msg => { throw new Error(msg); });
+        read = c => tfjsLayers(c, specs);
+      }
+      hit = { key, read };
+      if (shapeCache.size >= 8) shapeCache.delete(shapeCache.keys().next().value!);
+      shapeCache.set(abs, hit);
+    }
+    return modelWeightProblems(config, hit.read(config), rel);
+  } catch {
+    return [];
+  }
+}
 
 /**
  * Weights by layer index for a config with `init: from-model` on the model (every weighted layer) or on some
@@ -52,34 +178,16 @@ export function loadModelWeights(config: NetworkConfig, baseDir: string, root?: 
   const own = config.model.layers.filter(l => l.fromModel);
   if (!whole && !own.length) return undefined;
   const rel = weightsSource(config);
-  if (!rel) return whole ? fail(config, 'init: from-model needs model.onnx, model.keras or model.weights') : layerFail(config, own[0], `layer "${own[0].name}" has init: from-model but the config names no model file: add model.weights`);
+  if (!rel) {
+    if (whole) return fail(config, 'init: from-model needs model.onnx, model.keras or model.weights');
+    throw new InputError(layerProblem(config, own[0], `layer "${own[0].name}" has init: from-model but the config names no model file: add model.weights`), config.file);
+  }
   const abs = path.resolve(baseDir, rel);
-  const byName = isOnnxName(rel) ? fromOnnx(config, abs, rel, root) : fromTfjs(config, abs, rel, root);
+  const model = isOnnxName(rel) ? fromOnnx(config, abs, rel, root) : fromTfjs(config, abs, rel, root);
+  const problem = modelWeightProblems(config, model, rel)[0];
+  if (problem) throw new InputError(problem, config.file);
   const wanted = (l: LayerSpec) => whole || !!l.fromModel;
-  const out = config.model.layers.map(l => (wanted(l) ? byName.get(l.name) : undefined));
-  const available = () => {
-    const names = [...byName.keys()].filter(n => Object.keys(byName.get(n) ?? {}).length);
-    return names.length ? `; it has weights for ${names.slice(0, 12).map(n => `"${n}"`).join(', ')}${names.length > 12 ? ', ...' : ''}` : '; it holds no layer weights';
-  };
-  if (whole) {
-    const missing = config.model.layers.filter((l, i) => !out[i] && WEIGHTED.has(l.type));
-    if (missing.length) fail(config, `${rel} has no weights for layer${missing.length > 1 ? 's' : ''} ${missing.map(l => `"${l.name}"`).join(', ')} (layers are matched by name${available()})`);
-  }
-  for (const l of own) {
-    if (!WEIGHTED.has(l.type)) layerFail(config, l, `layer "${l.name}" (${l.type}) has no weights to take from the model`);
-    if (!out[l.index]) layerFail(config, l, `${rel} has no weights for layer "${l.name}" (layers are matched by name${available()})`);
-  }
-  // A layer whose shape differs from the model's is an error at the layer, not a silent partial load.
-  const sizes = parameterSizes(config);
-  out.forEach((w, i) => {
-    if (!w) return;
-    const l = config.model.layers[i];
-    for (const [param, n] of Object.entries(sizes[i])) {
-      const v = w[param];
-      if (v && v.length !== n) layerFail(config, l, `layer "${l.name}": the model's ${param} has ${v.length} values but this ${l.type} layer needs ${n}: its shape differs from the model's`);
-    }
-  });
-  return out;
+  return config.model.layers.map(l => (wanted(l) ? model.get(l.name)?.weights : undefined));
 }
 
 function read(config: NetworkConfig, abs: string, rel: string, root: string | undefined, kind: 'onnx' | 'weights'): Buffer {
@@ -88,59 +196,102 @@ function read(config: NetworkConfig, abs: string, rel: string, root: string | un
   }
 }
 
-function fromOnnx(config: NetworkConfig, abs: string, rel: string, root: string | undefined): Map<string, LayerWeights> {
+function fromOnnx(config: NetworkConfig, abs: string, rel: string, root: string | undefined): ModelLayers {
   const bytes = read(config, abs, rel, root, 'onnx');
-  const { weights, names, problems } = onnxWeights(bytes, abs);
+  const { weights, shapes, names, problems } = onnxWeights(bytes, abs);
   const err = problems.find(p => p.severity === 'error');
   if (err) fail(config, `${rel}: ${err.message}`, 'model.weights');
-  return new Map(names.map((n, i) => [n, weights[i]]));
+  return new Map(names.map((n, i) => [n, { shapes: shapes[i], weights: weights[i] }]));
 }
 
-interface WeightSpec { name: string; shape: number[]; dtype?: string }
+/** One weight of a TF.js weightsManifest: where its float32 values lie and which parameter of which layer path it is. */
+interface TfjsSpec { name: string; group: number; paths: string[]; dims: number[]; count: number; dtype: string; path: string[]; param?: string }
+
+const TFJS_PARAMS: Record<string, string> = { kernel: 'kernel', bias: 'bias', gamma: 'gamma', beta: 'beta', moving_mean: 'moving_mean', moving_variance: 'moving_variance', alpha: 'alpha' };
+/** More values than any model the core can hold: a declared shape past it is refused before anything is allocated. */
+const MAX_WEIGHT_VALUES = 2 ** 31;
+
+/** The weight specs of a TF.js model.json, their shapes checked (non-negative integers, a bounded count). */
+function tfjsSpecs(json: unknown, refuse: (message: string) => never): TfjsSpec[] {
+  const manifest = (json as { weightsManifest?: unknown } | null)?.weightsManifest;
+  if (!Array.isArray(manifest)) refuse('has no weightsManifest: from-model reads a TF.js model.json with its .bin files (or an ONNX file)');
+  const out: TfjsSpec[] = [];
+  (manifest as { paths?: unknown; weights?: unknown }[]).forEach((group, g) => {
+    const paths = Array.isArray(group?.paths) ? group.paths as string[] : [];
+    const specs = Array.isArray(group?.weights) ? group.weights as { name?: unknown; shape?: unknown; dtype?: unknown }[] : [];
+    for (const s of specs) {
+      const name = String(s?.name);
+      const shape = s?.shape;
+      if (!Array.isArray(shape) || shape.length > 8 || !shape.every(d => Number.isSafeInteger(d) && d >= 0)) {
+        refuse(`weight "${name}" has shape ${JSON.stringify(shape)?.slice(0, 80)}: expected a list of at most 8 non-negative integers`);
+      }
+      const dims = shape as number[];
+      const count = dims.reduce((a, b) => a * b, 1);
+      if (count > MAX_WEIGHT_VALUES) refuse(`weight "${name}" declares shape ${fmt(dims)}: more values than a model can hold`);
+      // "sequential/dense_1/kernel" or "dense_1/kernel:0": the layer is a part before the parameter.
+      const parts = name.replace(/:\d+$/, '').split('/');
+      const param = TFJS_PARAMS[parts.pop()!];
+      out.push({ name, group: g, paths, dims, count, dtype: typeof s?.dtype === 'string' ? s.dtype : 'float32', path: parts, ...(param ? { param } : {}) });
+    }
+  });
+  return out;
+}
+
+/** The layer of the config a TF.js weight belongs to: the innermost part of its path that names one. */
+function tfjsLayerOf(config: NetworkConfig, s: TfjsSpec): string | undefined {
+  for (let k = s.path.length - 1; k >= 0; k--) if (config.model.layers.some(l => l.name === s.path[k])) return s.path[k];
+  return undefined;
+}
+
+/** The dims of each config layer's parameters in a TF.js manifest (Keras keeps kernels as [in, out] and HWIO, the core's layout). */
+function tfjsLayers(config: NetworkConfig, specs: TfjsSpec[]): ModelLayers {
+  const out: ModelLayers = new Map();
+  for (const s of specs) {
+    const layer = s.param ? tfjsLayerOf(config, s) : undefined;
+    if (!layer) continue;
+    const m = out.get(layer) ?? { shapes: {} };
+    m.shapes[s.param!] = { dims: s.dims, origin: `weight "${s.name}" ${fmt(s.dims)}` };
+    out.set(layer, m);
+  }
+  return out;
+}
 
 /** TF.js: weightsManifest groups of shard paths and weight specs, float32, concatenated in order. */
-function fromTfjs(config: NetworkConfig, abs: string, rel: string, root: string | undefined): Map<string, LayerWeights> {
+function fromTfjs(config: NetworkConfig, abs: string, rel: string, root: string | undefined): ModelLayers {
   let json: unknown;
   try { json = JSON.parse(readUserFileText(abs, { kind: 'keras', root, label: rel })); } catch (e) {
     return fail(config, e instanceof UserFileError ? e.message : `${rel} is not valid JSON`, 'model.weights');
   }
-  const manifest = (json as { weightsManifest?: unknown }).weightsManifest;
-  if (!Array.isArray(manifest)) return fail(config, `${rel} has no weightsManifest: from-model reads a TF.js model.json with its .bin files (or an ONNX file)`, 'model.weights');
-  const out = new Map<string, LayerWeights>();
-  for (const group of manifest as { paths?: unknown; weights?: unknown }[]) {
-    const paths = Array.isArray(group?.paths) ? group.paths : [];
-    const specs = Array.isArray(group?.weights) ? group.weights as WeightSpec[] : [];
+  const specs = tfjsSpecs(json, message => fail(config, `${rel} ${message}`, 'model.weights'));
+  const out = tfjsLayers(config, specs);
+  const groups = new Map<number, Buffer>();
+  const offsets = new Map<number, number>();
+  const groupData = (s: TfjsSpec): Buffer => {
+    let data = groups.get(s.group);
+    if (data) return data;
     const parts: Buffer[] = [];
-    for (const p of paths) {
+    for (const p of s.paths) {
       // Shards are read only from the model's own folder.
       if (typeof p !== 'string' || p !== path.basename(p) || p === '..') fail(config, `${rel}: weight file "${String(p)}" is not a file beside the model`, 'model.weights');
-      parts.push(read(config, path.join(path.dirname(abs), p as string), p as string, root, 'weights'));
+      parts.push(read(config, path.join(path.dirname(abs), p), p, root, 'weights'));
     }
-    const data = Buffer.concat(parts);
-    let off = 0;
-    for (const s of specs) {
-      const n = (Array.isArray(s.shape) ? s.shape : []).reduce((a: number, b: number) => a * b, 1);
-      if ((s.dtype ?? 'float32') !== 'float32') fail(config, `${rel}: weight "${s.name}" is ${s.dtype}; only float32 weights are read`, 'model.weights');
-      if (!Number.isSafeInteger(n) || n < 0 || off + 4 * n > data.length) fail(config, `${rel}: the .bin files hold ${data.length} bytes, too few for weight "${s.name}"`, 'model.weights');
-      const v = new Float32Array(n);
-      const dv = new DataView(data.buffer, data.byteOffset + off, 4 * n);
-      for (let i = 0; i < n; i++) v[i] = dv.getFloat32(4 * i, true);
-      off += 4 * n;
-      // "sequential/dense_1/kernel" or "dense_1/kernel:0": the layer is the part before the parameter.
-      const parts2 = String(s.name).replace(/:\d+$/, '').split('/');
-      const param = parts2.pop()!;
-      const key = { kernel: 'kernel', bias: 'bias', gamma: 'gamma', beta: 'beta', moving_mean: 'moving_mean', moving_variance: 'moving_variance', alpha: 'alpha' }[param];
-      if (!key) continue;
-      for (let k = parts2.length - 1; k >= 0; k--) {
-        const layer = parts2[k];
-        if (config.model.layers.some(l => l.name === layer)) {
-          const w = out.get(layer) ?? {};
-          w[key] = v;
-          out.set(layer, w);
-          break;
-        }
-      }
-    }
+    data = Buffer.concat(parts);
+    groups.set(s.group, data);
+    return data;
+  };
+  for (const s of specs) {
+    const data = groupData(s);
+    const off = offsets.get(s.group) ?? 0;
+    if (s.dtype !== 'float32') fail(config, `${rel}: weight "${s.name}" is ${s.dtype}; only float32 weights are read`, 'model.weights');
+    if (off + 4 * s.count > data.length) fail(config, `${rel}: the .bin files hold ${data.length} bytes, too few for weight "${s.name}" of shape ${fmt(s.dims)} (${s.count} values from byte ${off})`, 'model.weights');
+    offsets.set(s.group, off + 4 * s.count);
+    const layer = s.param ? tfjsLayerOf(config, s) : undefined;
+    if (!layer) continue;
+    const v = new Float32Array(s.count);
+    const dv = new DataView(data.buffer, data.byteOffset + off, 4 * s.count);
+    for (let i = 0; i < s.count; i++) v[i] = dv.getFloat32(4 * i, true);
+    const m = out.get(layer)!;
+    (m.weights ??= {})[s.param!] = v;
   }
   return out;
 }

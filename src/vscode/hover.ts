@@ -91,7 +91,7 @@ export function fromModelHover(layer: LayerSpec, weights: string | undefined): v
   md.appendText(weights ?? 'model.weights (not set)');   // a path from the file: text, never Markdown
   md.appendMarkdown(', matched by the layer name **');
   md.appendText(layer.name);
-  md.appendMarkdown(`**; the other layers are drawn by their init.\n\n${layer.type === 'batchnorm' ? 'gamma, beta and the moving statistics' : 'kernel and bias'} come from the model, so the layer's shape must equal the model's (checked when the run starts).`);
+  md.appendMarkdown(`**; the other layers are drawn by their init.\n\n${layer.type === 'batchnorm' ? 'gamma, beta and the moving statistics' : 'kernel and bias'} come from the model, so the layer's shape must equal the model's, dim by dim (checked as you type; kernels in \`[in, out]\` or HWIO order).`);
   return md;
 }
 

@@ -20,6 +20,9 @@ import { DTYPE, isFloatType, OnnxError, tensorFloats, tensorInts, type ExternalR
 /** A layer's parameters in the core's layout, by the core's parameter name (kernel, bias, gamma, ...). */
 export type LayerWeights = Record<string, Float32Array>;
 export type WeightLoaders = Record<string, () => Float32Array>;
+/** A parameter's dims in the core's layout, and how the model file holds it (named in shape messages). */
+export interface ParamShape { dims: number[]; origin: string }
+export type LayerParamShapes = Record<string, ParamShape>;
 
 export interface OnnxDraft {
   name?: string;
@@ -28,6 +31,8 @@ export interface OnnxDraft {
   layers: LayerSpec[];
   /** Loaders of each layer's parameters, by layer index. */
   weights: WeightLoaders[];
+  /** The dims of each layer's parameters (without reading their values), by layer index. */
+  shapes: LayerParamShapes[];
   producer: string;
   opset: number;
   complete: boolean;
@@ -52,6 +57,7 @@ const WHY: Record<string, string> = Object.assign(Object.create(null), {
 
 const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
 const near = (a: number, b: number, tol = 1e-4) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
+const fmtDims = (d: number[]) => `[${d.join(', ')}]`;
 const fmt = (d: number[]) => `[${d.map(x => (x < 0 ? 'N' : x)).join(', ')}]`;
 
 /** A constant: its shape and its values on demand. */
@@ -71,7 +77,7 @@ class Fail extends Error {}
 type LayerSpecBody = LayerSpec extends infer L ? L extends LayerSpec ? Omit<L, 'name' | 'index'> : never : never;
 
 export function convertGraph(model: OnnxModel, rep: Reporter, ext?: ExternalReader): OnnxDraft {
-  const out: OnnxDraft = { layers: [], weights: [], producer: model.producer, opset: model.opset, complete: false };
+  const out: OnnxDraft = { layers: [], weights: [], shapes: [], producer: model.producer, opset: model.opset, complete: false };
   try {
     new Converter(model, rep, out, ext).run();
     out.complete = !rep.hasErrors;
@@ -375,10 +381,11 @@ class Converter {
     return name;
   }
 
-  private emit(n: OnnxNode, spec: LayerSpecBody, w: WeightLoaders = {}): number {
+  private emit(n: OnnxNode, spec: LayerSpecBody, w: WeightLoaders = {}, shapes: LayerParamShapes = {}): number {
     const index = this.out.layers.length;
     this.out.layers.push({ ...spec, name: this.layerName(spec.type, n), index } as LayerSpec);
     this.out.weights.push(w);
+    this.out.shapes.push(shapes);
     this.fusable = spec.type === 'dense' || spec.type === 'conv2d' ? index : -1;
     return index;
   }
@@ -413,7 +420,10 @@ class Converter {
         const [scale, bias, mean, variance] = [1, 2, 3, 4].map(i => this.weight(n, i, ['', 'scale', 'bias', 'mean', 'variance'][i]));
         for (const t of [scale, bias, mean, variance]) if (prod(t.dims) !== C) this.fail(n, `its parameters have ${prod(t.dims)} values for ${C} channels`);
         const momentum = this.floatAttr(n, 'momentum', 0.9), epsilon = this.floatAttr(n, 'epsilon', 1e-5);
-        this.emit(n, { type: 'batchnorm', momentum: f32(momentum), epsilon: f32(epsilon) }, { gamma: scale.floats, beta: bias.floats, moving_mean: mean.floats, moving_variance: variance.floats });
+        const shapes: LayerParamShapes = {};
+        ([['gamma', scale, 'scale'], ['beta', bias, 'B'], ['moving_mean', mean, 'input_mean'], ['moving_variance', variance, 'input_var']] as const)
+          .forEach(([k, t, onnx]) => { shapes[k] = { dims: [C], origin: `BatchNormalization ${onnx} ${fmtDims(t.dims)}` }; });
+        this.emit(n, { type: 'batchnorm', momentum: f32(momentum), epsilon: f32(epsilon) }, { gamma: scale.floats, beta: bias.floats, moving_mean: mean.floats, moving_variance: variance.floats }, shapes);
         return same();
       }
       case 'MaxPool': case 'AveragePool': return this.pool(n, act, next);
@@ -497,22 +507,25 @@ class Converter {
   private applyActivation(n: OnnxNode, act: Act, spec: ActivationSpec, alpha?: Const): void {
     const units = act.core[act.core.length - 1];
     const loaders: WeightLoaders = {};
+    const shapes: LayerParamShapes = {};
     if (alpha) {
       const k = prod(alpha.dims);
       // PRelu slopes broadcast along the channel axis (NCHW: [C, 1, 1]) or are one shared value.
       const chanOk = act.layout === 'nchw' ? alpha.dims.length <= 1 ? k === 1 : alpha.dims.length === 3 && alpha.dims[0] === units && alpha.dims[1] === 1 && alpha.dims[2] === 1 : true;
       if (!(k === 1 || k === units) || !chanOk) this.fail(n, `slope of shape [${alpha.dims.join(', ')}] does not broadcast per channel over ${fmt(act.dims)}`);
       loaders.alpha = () => { const v = alpha.floats(); return k === 1 ? new Float32Array(units).fill(v[0]) : Float32Array.from(v); };
+      shapes.alpha = { dims: [units], origin: `PRelu slope ${fmtDims(alpha.dims)}` };
     }
     const f = this.fusable;
     const prev = f >= 0 ? this.out.layers[f] : undefined;
     if (prev && (prev.type === 'dense' || prev.type === 'conv2d') && prev.activation.name === 'linear') {
       prev.activation = spec;
       Object.assign(this.out.weights[f], loaders);
+      Object.assign(this.out.shapes[f], shapes);
       this.fusable = -1;
       return;
     }
-    this.emit(n, { type: 'activation', activation: spec }, loaders);
+    this.emit(n, { type: 'activation', activation: spec }, loaders, shapes);
     this.fusable = -1;
   }
 
@@ -619,14 +632,15 @@ class Converter {
   // ---- layers with weights ----------------------------------------------------------------------------------
 
   private denseFrom(n: OnnxNode, act: Act, K: number, M: number, kernel: () => Float32Array, bias: (() => Float32Array) | undefined,
-    next: (dims: number[], core: number[], layout?: Act['layout']) => Act): Act {
+    next: (dims: number[], core: number[], layout?: Act['layout']) => Act, origin: { kernel: string; bias?: string }): Act {
     const flat = this.flat;
     this.flat = null;
     // The rows follow ONNX's flatten order (c, h, w); the core's flatten is (h, w, c).
     const k = flat && flat.order === 'chw' && flat.h * flat.w > 1 && flat.h * flat.w * flat.c === K ? () => chwRowsToHwc(kernel(), flat, M) : kernel;
     const w: WeightLoaders = { kernel: k };
-    if (bias) w.bias = bias;
-    this.emit(n, { type: 'dense', units: M, activation: { name: 'linear' }, init: defaultInit(), biasInit: defaultInit(DEFAULT_BIAS_INIT), useBias: !!bias }, w);
+    const shapes: LayerParamShapes = { kernel: { dims: [K, M], origin: origin.kernel } };
+    if (bias) { w.bias = bias; shapes.bias = { dims: [M], origin: origin.bias ?? '' }; }
+    this.emit(n, { type: 'dense', units: M, activation: { name: 'linear' }, init: defaultInit(), biasInit: defaultInit(DEFAULT_BIAS_INIT), useBias: !!bias }, w, shapes);
     return next(act.batch ? [act.dims[0], M] : [M], [M], 'flat');
   }
 
@@ -651,14 +665,15 @@ class Converter {
       for (let i = 0; i < K; i++) for (let j = 0; j < M; j++) o[i * M + j] = alpha * (tb ? b[j * K + i] : b[i * M + j]);
       return o;
     };
-    let bias: (() => Float32Array) | undefined;
+    let bias: (() => Float32Array) | undefined, biasOrigin: string | undefined;
     if (n.inputs[2]) {
       const C = this.weight(n, 2, 'bias C');
+      biasOrigin = `Gemm C ${fmtDims(C.dims)}`;
       const cn = prod(C.dims);
       if (cn !== 1 && cn !== M) this.fail(n, `bias C of shape [${C.dims.join(', ')}] does not broadcast to ${M} units`);
       bias = () => { const v = C.floats(); const o = new Float32Array(M); for (let j = 0; j < M; j++) o[j] = beta * v[cn === 1 ? 0 : j]; return o; };
     }
-    return this.denseFrom(n, act, K, M, kernel, bias, next);
+    return this.denseFrom(n, act, K, M, kernel, bias, next, { kernel: `Gemm B ${fmtDims(B.dims)}${tb ? ' with transB = 1' : ''}`, bias: biasOrigin });
   }
 
   private matmul(n: OnnxNode, act: Act, next: (dims: number[], core: number[], layout?: Act['layout']) => Act): Act {
@@ -673,7 +688,7 @@ class Converter {
     const inK = left ? c : r, M = left ? r : c;
     if (inK !== K) this.fail(n, `weight of shape [${W.dims.join(', ')}] does not take the ${K} input features`);
     const kernel = left ? () => { const w = W.floats(), o = new Float32Array(K * M); for (let i = 0; i < K; i++) for (let j = 0; j < M; j++) o[i * M + j] = w[j * K + i]; return o; } : () => Float32Array.from(W.floats());
-    return this.denseFrom(n, act, K, M, kernel, undefined, next);
+    return this.denseFrom(n, act, K, M, kernel, undefined, next, { kernel: `MatMul weight ${fmtDims(W.dims)}${left ? ' (W @ x)' : ''}` });
   }
 
   /** Add(x, constant) right after a dense or conv layer is its bias. */
@@ -697,6 +712,8 @@ class Converter {
       for (let j = 0; j < units; j++) o[j] += v[v.length === 1 ? 0 : j];
       return o;
     };
+    const before = this.out.shapes[f].bias as ParamShape | undefined;
+    this.out.shapes[f].bias = { dims: [units], origin: `${before ? `${before.origin} + ` : ''}Add ${fmtDims(c.dims)}` };
     layer.useBias = true;
     this.fusable = f;
     return same();
@@ -764,12 +781,15 @@ class Converter {
       return o;
     };
     const w: WeightLoaders = { kernel };
+    // OIHW in the file, HWIO in the core (the kernel loader above converts).
+    const shapes: LayerParamShapes = { kernel: { dims: [kh, kw, C, F], origin: `Conv W ${fmtDims(W.dims)} (OIHW)` } };
     if (n.inputs[2]) {
       const B = this.weight(n, 2, 'bias');
       if (prod(B.dims) !== F) this.fail(n, `bias of shape [${B.dims.join(', ')}] does not have ${F} values`);
       w.bias = () => Float32Array.from(B.floats());
+      shapes.bias = { dims: [F], origin: `Conv B ${fmtDims(B.dims)}` };
     }
-    this.emit(n, { type: 'conv2d', filters: F, kernel: [kh, kw], stride, padding, activation: { name: 'linear' }, init: defaultInit(), biasInit: defaultInit(DEFAULT_BIAS_INIT), useBias: !!n.inputs[2] }, w);
+    this.emit(n, { type: 'conv2d', filters: F, kernel: [kh, kw], stride, padding, activation: { name: 'linear' }, init: defaultInit(), biasInit: defaultInit(DEFAULT_BIAS_INIT), useBias: !!n.inputs[2] }, w, shapes);
     return next([act.dims[0], F, out[0], out[1]], [out[0], out[1], F], 'nchw');
   }
 

@@ -9,10 +9,10 @@ import { finishConfig, type Draft } from '../finish';
 import { Reporter } from '../read';
 import { readUserFile, UserFileError } from '../../io/userFile';
 import type { ParseResult } from '../result';
-import { convertGraph, type LayerWeights, type OnnxDraft } from './convert';
+import { convertGraph, type LayerParamShapes, type LayerWeights, type OnnxDraft } from './convert';
 import { decodeModel, OnnxError, type ExternalReader } from './decode';
 
-export { SUPPORTED_TEXT, type LayerWeights, type OnnxDraft } from './convert';
+export { SUPPORTED_TEXT, type LayerWeights, type LayerParamShapes, type OnnxDraft, type ParamShape } from './convert';
 
 export const isOnnxName = (f: string) => /\.onnx$/i.test(f);
 
@@ -45,7 +45,7 @@ export function readOnnx(bytes: Uint8Array, modelPath: string, rep: Reporter, ex
   } catch (e) {
     if (!(e instanceof OnnxError)) throw e;
     rep.error(undefined, e.message);
-    return { layers: [], weights: [], producer: '', opset: 0, complete: false };
+    return { layers: [], weights: [], shapes: [], producer: '', opset: 0, complete: false };
   }
 }
 
@@ -80,17 +80,24 @@ export function loadOnnxFile(file: string): ParseResult {
   return importOnnx(bytes, file);
 }
 
+/** The dims of each layer's parameters (the core's layout) without reading their values: what lint compares. */
+export function onnxParamShapes(bytes: Uint8Array, modelPath: string): { shapes: LayerParamShapes[]; names: string[]; problems: Reporter['problems'] } {
+  const rep = new Reporter();
+  const od = readOnnx(bytes, modelPath, rep);
+  return { shapes: od.shapes, names: od.layers.map(l => l.name), problems: rep.problems };
+}
+
 /** The model's own weights for each layer of a config imported from it, in the core's layout. */
-export function onnxWeights(bytes: Uint8Array, modelPath: string): { weights: LayerWeights[]; names: string[]; problems: Reporter['problems'] } {
+export function onnxWeights(bytes: Uint8Array, modelPath: string): { weights: LayerWeights[]; shapes: LayerParamShapes[]; names: string[]; problems: Reporter['problems'] } {
   const rep = new Reporter();
   const od = readOnnx(bytes, modelPath, rep);
   try {
     const weights = od.weights.map(w => Object.fromEntries(Object.entries(w).map(([k, load]) => [k, load()])));
-    return { weights, names: od.layers.map(l => l.name), problems: rep.problems };
+    return { weights, shapes: od.shapes, names: od.layers.map(l => l.name), problems: rep.problems };
   } catch (e) {
     if (!(e instanceof OnnxError)) throw e;
     rep.error(undefined, e.message);
-    return { weights: [], names: [], problems: rep.problems };
+    return { weights: [], shapes: [], names: [], problems: rep.problems };
   }
 }
 

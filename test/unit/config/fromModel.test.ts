@@ -74,10 +74,13 @@ describe('init: from-model', function () {
   it('a layer the model has no weights for, and a layer whose shape changed, are clear errors', () => {
     const imported = importOnnx(fs.readFileSync(path.join(GEN, 'mlp-gemm.onnx')), 'mlp-gemm.onnx').config!;
     const yaml = toConfigYaml(imported, 'mlp-gemm.onnx').replace(/^model:\n/m, 'model:\n  weights: mlp-gemm.onnx\n  init: from-model\n');
-    const renamed = parseConfigText(yaml.replace('name: dense_2', 'name: my_dense'), path.join(GEN, 'a.nn.yaml')).config!;
+    const renamed = parseConfigText(yaml.replace('name: dense_2', 'name: my_dense'), path.join(GEN, 'a.nn.yaml')).partial!;
     assert.throws(() => loadModelWeights(renamed, GEN), (e: InputError) => /mlp-gemm\.onnx has no weights for layer "my_dense" \(layers are matched by name; it has weights for "dense_1"/.test(e.message) && e.problem.span !== undefined);
-    const wider = parseConfigText(yaml.replace('units: 12', 'units: 13'), path.join(GEN, 'b.nn.yaml')).config!;
-    assert.throws(() => loadModelWeights(wider, GEN), (e: InputError) => /layer "dense_2": the model's kernel has 192 values but this dense layer needs 208/.test(e.message) && e.problem.span!.start.line === yaml.split('\n').indexOf('  init: from-model'));
+    // A shape that differs is found as the config is linted, and again when the run loads the weights.
+    const wider = parseConfigText(yaml.replace('units: 12', 'units: 13'), path.join(GEN, 'b.nn.yaml'));
+    const shapeMsg = /layer "dense_2": the model's kernel is \[16, 12\] \(Gemm B \[12, 16\] with transB = 1\) but this dense layer needs \[16, 13\] \[in, out\]/;
+    assert.deepEqual(wider.problems.filter(p => shapeMsg.test(p.message)).map(p => p.span!.start.line), [yaml.split('\n').indexOf('  init: from-model')]);
+    assert.throws(() => loadModelWeights(wider.partial!, GEN), (e: InputError) => shapeMsg.test(e.message) && e.problem.span!.start.line === yaml.split('\n').indexOf('  init: from-model'));
   });
 
   // Per layer: the written-out mlp-gemm config with model.weights, dense_2 and batchnorm_1 from the model, dense_1
@@ -124,12 +127,12 @@ describe('init: from-model', function () {
     const yaml = perLayerYaml();
     const initLine = lineOf(yaml, 'init: from-model', 'name: dense_2');
     const renamed = yaml.replace('name: dense_2', 'name: my_dense');
-    const a = parseConfigText(renamed, path.join(GEN, 'a.nn.yaml')).config!;
+    const a = parseConfigText(renamed, path.join(GEN, 'a.nn.yaml')).partial!;
     assert.throws(() => loadModelWeights(a, GEN), (e: InputError) => e instanceof InputError
       && /mlp-gemm\.onnx has no weights for layer "my_dense" \(layers are matched by name; it has weights for "dense_1", "batchnorm_1", "dense_2", "dense_3"\)/.test(e.message)
       && e.problem.span!.start.line === initLine && e.problem.span!.start.character === 12 && e.problem.layer === 'my_dense');
-    const wider = parseConfigText(yaml.replace('units: 12', 'units: 13'), path.join(GEN, 'b.nn.yaml')).config!;
-    assert.throws(() => loadModelWeights(wider, GEN), (e: InputError) => /layer "dense_2": the model's kernel has 192 values but this dense layer needs 208: its shape differs/.test(e.message) && e.problem.span!.start.line === initLine);
+    const wider = parseConfigText(yaml.replace('units: 12', 'units: 13'), path.join(GEN, 'b.nn.yaml')).partial!;
+    assert.throws(() => loadModelWeights(wider, GEN), (e: InputError) => /layer "dense_2": the model's kernel is \[16, 12\] .* but this dense layer needs \[16, 13\] \[in, out\]: its shape differs/.test(e.message) && e.problem.span!.start.line === initLine);
     const noFile = parseConfigText(yaml.replace('  weights: mlp-gemm.onnx\n', ''), path.join(GEN, 'c.nn.yaml'));
     const p = noFile.problems.filter(x => /has init: from-model but the config names no model file: add model\.weights/.test(x.message));
     assert.deepEqual(p.map(x => [x.layer, x.span!.start.line]), [['batchnorm_1', lineOf(yaml, 'init: from-model', 'name: batchnorm_1') - 1], ['dense_2', initLine - 1]]);
