@@ -6,7 +6,7 @@
  * exceeded the truth. Run: node --require tsx/cjs bench/weightBound.ts
  */
 import { Trainer } from '../src/core/train';
-import { loadConfig, loadData } from '../src/cli/input';
+import { loadConfig, loadInputs } from '../src/cli/input';
 import { histogramOf, histogramTensorOf } from '../src/tensorboard/writer';
 import { displacementLowerBound } from '../src/tensorboard/weights';
 import type { TbHistogram } from '../src/tensorboard/events';
@@ -47,7 +47,7 @@ if (require.main === module) {
     const steps = Math.min(config.train.steps, 300);
     config.train.steps = steps;
     config.probe = { ...config.probe, every: 1 };
-    const data = loadData(config, file);
+    const { data } = loadInputs(config, file);
     const snaps: Float32Array[][] = [];
     const core: (number | null)[][] = [];
     let trainer: Trainer | null = null;

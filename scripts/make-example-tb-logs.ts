@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadConfig, loadData } from '../src/cli/input';
+import { loadConfig, loadInputs } from '../src/cli/input';
 import { Trainer } from '../src/core/train';
 import { logProbe, logWeights } from '../src/tensorboard/fromCore';
 import { EventFileWriter } from '../src/tensorboard/writer';
@@ -23,7 +23,7 @@ function write(configName: string, run: string, steps: number, every: number, sa
   const config = loadConfig(file, () => undefined);
   config.train.steps = steps;
   config.probe = { ...config.probe, every, samples };
-  const data = loadData(config, file);
+  const { data } = loadInputs(config, file);
   let t0 = 1_700_000_000;
   const writer = new EventFileWriter(path.join(out, run), { fileName: `events.out.tfevents.1700000000.activation-lens.${run}`, wallTime: () => (t0 += 0.5) });
   let trainer: Trainer | null = null;

@@ -1,9 +1,8 @@
 /** Loading what a CLI command needs: config (or Keras JSON), data set; bad input as one `file:line:col: message`. */
 import path from 'node:path';
-import { formatProblem, InputError, type Dataset, type NetworkConfig } from '../model';
+import { formatProblem, InputError, type NetworkConfig } from '../model';
 import { loadConfigFile } from '../config';
-import { loadDataset } from '../data';
-import { loadModelWeights } from '../config/weights';
+import { loadRunInputs, type RunInputs } from '../engine/inputs';
 import { defaultProbeEvery } from '../core/train';
 import { memoryRefusal } from '../core/memory';
 import { thresholdProblems } from '../diagnosis/thresholds';
@@ -61,21 +60,12 @@ export function checkOutputPath(flag: string, out: string, inputs: string[]): vo
   if (problem) throw new UsageError(`cannot write ${flag} ${out}: ${problem}`);
 }
 
-export function loadData(config: NetworkConfig, file: string, memoryLimitMB = 1024): Dataset {
+/** The data set and (`init: from-model`) the model's weights, after the memory check; a problem is one stderr line. */
+export function loadInputs(config: NetworkConfig, file: string, memoryLimitMB = 1024): RunInputs {
   const refusal = memoryRefusal(config, memoryLimitMB);
   if (refusal) throw new InputFailure(`${file}:1:1: ${refusal}`);
   try {
-    return loadDataset(config, path.dirname(path.resolve(file)));
-  } catch (e) {
-    if (e instanceof InputError) throw new InputFailure(formatProblem(e.file && e.file !== config.file ? e.file : file, e.problem));
-    throw new InputFailure(`${file}:1:1: ${(e as Error).message}`);
-  }
-}
-
-/** `init: from-model`: the model's weights by layer index (undefined when the config draws its weights). */
-export function loadWeights(config: NetworkConfig, file: string): (Record<string, Float32Array> | undefined)[] | undefined {
-  try {
-    return loadModelWeights(config, path.dirname(path.resolve(file)));
+    return loadRunInputs(config, path.dirname(path.resolve(file)));
   } catch (e) {
     if (e instanceof InputError) throw new InputFailure(formatProblem(e.file && e.file !== config.file ? e.file : file, e.problem));
     throw new InputFailure(`${file}:1:1: ${(e as Error).message}`);

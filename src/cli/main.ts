@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { parseArgs, UsageError, intOption, type ArgSpec, type ParsedArgs } from './args';
-import { InputFailure, applyEpochs, applyOverrides, checkOutputPath, loadConfig, loadData, loadWeights } from './input';
+import { InputFailure, applyEpochs, applyOverrides, checkOutputPath, loadConfig, loadInputs } from './input';
 import { TRAIN_LIMITS } from '../config/parse';
 import { findingsText, layerTable, suggestionsText, summaryLine, trialsText, verificationsText } from './output';
 import { Progress } from './progress';
@@ -85,8 +85,7 @@ const diagnoseCmd: Command = {
     if (html !== undefined) checkOutputPath('--html', html, [file]);
     const t0 = performance.now();
     let config = applyOverrides(loadConfig(file, l => io.stderr.write(`${l}\n`)), { seed, steps, batch: intOption(args, 'batch'), probeSamples: intOption(args, 'probe-samples') });
-    const data = loadData(config, file);
-    const initialWeights = loadWeights(config, file);
+    const { data, initialWeights } = loadInputs(config, file);
     if (epochs !== undefined) config = applyEpochs(config, epochs, data.train.n);
     const engine = engineFor(args, config);
     config = engine.config;
@@ -182,8 +181,7 @@ const compareCmd: Command = {
       throw new UsageError(`no layer "${layerArg}" (layers: ${layers.map(l => `${l.index} ${l.name}`).join(', ')})`);
     }
     const trialSteps = intOption(args, 'steps', 1, TRAIN_LIMITS.steps);
-    const data = loadData(config, file);
-    const initialWeights = loadWeights(config, file);
+    const { data, initialWeights } = loadInputs(config, file);
     const engine = engineFor(args, config).choice;
     const json = args.flags.has('json');
     if (engine.engine === 'torch' && !json) io.stderr.write(`${engine.why}\n`);

@@ -4,8 +4,7 @@
  */
 import { formatProblem, InputError, type EngineName, type NetworkConfig } from '../model';
 import { startRun, type RunCallbacks } from '../worker/client';
-import { loadDataset } from '../data';
-import { loadModelWeights } from '../config/weights';
+import { loadRunInputs } from './inputs';
 import { chooseEngineAsync } from './select';
 import { startTorchRun } from './torch/run';
 import type { PythonCandidate } from './torch/python';
@@ -43,9 +42,8 @@ export function startEngineRun(args: EngineRunArgs, on: RunCallbacks): { cancel(
     } else {
       let data, initialWeights;
       try {
-        data = loadDataset(args.config, args.baseDir, args.workspaceRoot ? { workspaceRoot: args.workspaceRoot } : undefined);
         // init: from-model: the torch runner starts from the model's weights, as the core's worker does.
-        initialWeights = loadModelWeights(args.config, args.baseDir, args.workspaceRoot);
+        ({ data, initialWeights } = loadRunInputs(args.config, args.baseDir, { workspaceRoot: args.workspaceRoot }));
       } catch (e) {
         on.error(e instanceof InputError ? formatProblem(e.file ?? args.config.file ?? 'config', e.problem) : (e as Error).message);
         return;

@@ -8,18 +8,17 @@ import { parentPort } from 'node:worker_threads';
 import { formatProblem, InputError } from '../model';
 import type { CompareWorkerToHost, HostToCompareWorker } from '../protocol';
 import { memoryRefusal } from '../core/memory';
-import { loadDataset } from '../data';
 import { compareActivations } from '../diagnosis/trials';
 import { trainTorch } from '../engine/torch/run';
-import { loadModelWeights } from '../config/weights';
+import { loadRunInputs } from '../engine/inputs';
 
 export async function runCompare(m: HostToCompareWorker, post: (m: CompareWorkerToHost) => void): Promise<void> {
   try {
     // The same refusal as `activation-lens compare` and Run: before a byte of data is loaded.
     const refusal = memoryRefusal(m.config, m.memoryLimitMB);
     if (refusal) { post({ type: 'error', message: refusal }); return; }
-    const initialWeights = loadModelWeights(m.config, m.baseDir, m.workspaceRoot);
-    const ranked = await compareActivations(m.config, c => loadDataset(c, m.baseDir, { workspaceRoot: m.workspaceRoot }), {
+    const { data, initialWeights } = loadRunInputs(m.config, m.baseDir, { workspaceRoot: m.workspaceRoot });
+    const ranked = await compareActivations(m.config, data, {
       layer: m.layer, candidates: m.candidates, parallel: true, initialWeights, onTrial: r => post({ type: 'trial', result: r }),
       // The torch engine: each trial is a runner process (a cancel terminates this worker, closing the runner's stdin, which stops it).
       ...(m.torchPython ? { train: (req, data) => trainTorch({ config: req.config, data, python: m.torchPython!, maxSteps: req.steps, probeEvery: req.probeEvery, initialWeights: req.initialWeights }) } : {}),

@@ -11,8 +11,7 @@ import type { HostToWorker, WorkerToHost } from '../protocol';
 import type { ProbePoint } from '../core/types';
 import { memoryRefusal } from '../core/memory';
 import { Trainer } from '../core/train';
-import { loadDataset } from '../data';
-import { loadModelWeights } from '../config/weights';
+import { loadRunInputs } from '../engine/inputs';
 
 /** Minimum interval between stats messages (20 per second at most). */
 export const STATS_INTERVAL_MS = 50;
@@ -27,7 +26,7 @@ const HELPER_START_MS = 2000;
 
 /** Runs one training request to its end, posting started/stats and then done, cancelled or error. */
 export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m: WorkerToHost) => void,
-  load: (c: NetworkConfig, dir: string) => Dataset = (c, dir) => loadDataset(c, dir, { workspaceRoot: m.workspaceRoot })): void {
+  load?: (c: NetworkConfig, dir: string) => Dataset): void {
   const { runId, config } = m;
   const flag = m.cancelFlag ? new Int32Array(m.cancelFlag) : null;
   let trainer: Trainer | undefined;
@@ -44,8 +43,7 @@ export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m
   try {
     const refusal = memoryRefusal(config, m.memoryLimitMB);
     if (refusal) { post({ type: 'error', runId, message: refusal }); return; }
-    const data = load(config, m.baseDir);
-    const initialWeights = loadModelWeights(config, m.baseDir, m.workspaceRoot);
+    const { data, initialWeights } = loadRunInputs(config, m.baseDir, { workspaceRoot: m.workspaceRoot, loadData: load });
     trainer = new Trainer(config, data, {
       initialWeights,
       maxSteps: m.maxSteps,
