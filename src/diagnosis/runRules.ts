@@ -237,7 +237,8 @@ function gradients(s: Series, fullyDead: number[]): Finding[] {
   const judged = s.input.layers.filter(l => isWeighted(l.type) && l.index !== s.out && l.index > cut && Number.isFinite(s.tailRatio[l.index]));
   const r = (l: DiagnosisLayer) => s.tailRatio[l.index];
   const ratios = (ls: DiagnosisLayer[]) => ls.map(l => Number(r(l).toPrecision(3)));
-  const outName = s.input.layers[s.out]?.name ?? 'output';
+  // By config index: the layers may be a subset, so s.out is not a position in them.
+  const outName = s.input.layers.find(l => l.index === s.out)?.name ?? 'output';
 
   const vanishing = judged.filter(l => r(l) < t.vanishing_warning);
   if (vanishing.length) {
