@@ -3,6 +3,7 @@
 // Each group runs only the unit tests that exercise its files, so that the mutants executed while a module
 // loads ("static" ones, e.g. the activation table's f' used to find max f') do not run the whole suite.
 const core = f => `test/unit/core/${f}.test.ts`;
+const diag = f => `test/unit/diagnosis/${f}.test.ts`;
 export const GROUPS = {
   activations: {
     mutate: ['src/core/activations.ts'],
@@ -20,10 +21,15 @@ export const GROUPS = {
   optimizers: { mutate: ['src/core/optimizers.ts'], spec: [core('optimizer-rules'), core('tfjs-oracle'), core('batchnorm-dropout')] },
   probes: { mutate: ['src/core/probes.ts'], spec: [core('probes'), core('saturation'), core('batchnorm-dropout')] },
   train: { mutate: ['src/core/train.ts'], spec: [core('optimizer-rules'), core('saturation'), core('training'), core('tfjs-oracle')] },
-  diagnosis: {
-    mutate: ['src/diagnosis/runRules.ts', 'src/diagnosis/staticRules.ts', 'src/diagnosis/suggestions.ts', 'src/diagnosis/trials.ts'],
-    spec: ['test/unit/diagnosis/*.test.ts', 'test/unit/edits/*.test.ts'],
+  // src/diagnosis one file per group, each with only the fast tests that reach it (a few minutes a file, where
+  // one group of all four ran trials.test.ts, which trains networks, for every mutant it covered).
+  runRules: { mutate: ['src/diagnosis/runRules.ts'], spec: [diag('runRules'), diag('runRules-evidence'), diag('runRules-edges'), diag('static')] },
+  staticRules: { mutate: ['src/diagnosis/staticRules.ts'], spec: [diag('staticRules'), diag('staticRules-edges'), diag('static')] },
+  suggestions: {
+    mutate: ['src/diagnosis/suggestions.ts'],
+    spec: [diag('suggestions-rules'), diag('static'), 'test/unit/edits/suggestionEdits.test.ts'],
   },
+  trials: { mutate: ['src/diagnosis/trials.ts'], spec: [diag('trials'), diag('verifyFromModel')] },
   histStats: {
     mutate: ['src/tensorboard/histStats.ts'],
     spec: ['test/unit/tensorboard/histStats.test.ts', 'test/unit/tensorboard/stats.test.ts', 'test/unit/tensorboard/liveVsLogs.test.ts', 'test/unit/tensorboard/diagnoseRun.test.ts'],
