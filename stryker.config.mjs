@@ -29,7 +29,7 @@ export const GROUPS = {
     mutate: ['src/diagnosis/suggestions.ts'],
     spec: [diag('suggestions-rules'), diag('static'), 'test/unit/edits/suggestionEdits.test.ts'],
   },
-  trials: { mutate: ['src/diagnosis/trials.ts'], spec: [diag('trials'), diag('verifyFromModel')] },
+  trials: { mutate: ['src/diagnosis/trials.ts'], spec: [diag('trials-rules'), diag('trials'), diag('verifyFromModel')] },
   histStats: {
     mutate: ['src/tensorboard/histStats.ts'],
     spec: ['test/unit/tensorboard/histStats.test.ts', 'test/unit/tensorboard/stats.test.ts', 'test/unit/tensorboard/liveVsLogs.test.ts', 'test/unit/tensorboard/diagnoseRun.test.ts'],
