@@ -4,6 +4,7 @@
  * judged by that layer's activation, as Keras users write it).
  */
 import type { ActivationName, ActivationSpec, LayerSpec, NetworkConfig, Span } from '../model';
+import type { FindingKind } from './types';
 import { inferShapes } from '../config/shapes';
 
 export interface DiagnosisLayer {
@@ -108,4 +109,20 @@ export function affineBetween(config: NetworkConfig, a: number, b: number): bool
 export function spanOf(l: { span?: Span; spans?: Record<string, Span> } | undefined, key?: string): Span | undefined {
   if (!l) return undefined;
   return (key && l.spans?.[key]) || l.span;
+}
+
+/** Kinds whose findings point at the layer's `init:`: every fix they offer sets an init (some also the activation). */
+const AT_INIT = new Set<FindingKind>(['init-mismatch', 'vanishing-gradient', 'exploding-gradient']);
+
+/**
+ * The key of a layer a finding points at, for every surface: the rules' spans (CLI, JSON report, panel) and the
+ * editor's Problems, which re-derive the span from the current text. One function, so they cannot disagree.
+ */
+export function findingKey(kind: FindingKind): 'init' | 'activation' {
+  return AT_INIT.has(kind) ? 'init' : 'activation';
+}
+
+/** Where a finding of `kind` about layer `l` points: its findingKey's value, else the layer item. */
+export function findingSpanOf(l: { span?: Span; spans?: Record<string, Span> } | undefined, kind: FindingKind): Span | undefined {
+  return spanOf(l, findingKey(kind));
 }

@@ -9,7 +9,7 @@ import type { LayerStats, NonFiniteEvent, ProbePoint } from '../core/types';
 import { ACTIVATIONS } from '../core/activations';
 import { formatNumber as fmt, layerLabel } from '../format';
 import type { Finding, Severity, Suggestion } from './types';
-import { isWeighted, type DiagnosisLayer } from './layers';
+import { findingSpanOf, isWeighted, type DiagnosisLayer } from './layers';
 import { resolveThresholds, type ThresholdKey } from './thresholds';
 import { finalRunStart, longestRun, median, quantile, round2, tail } from './stats';
 import type { Thresholds } from '../model';
@@ -80,10 +80,10 @@ function outputIndex(layers: DiagnosisLayer[]): number {
 }
 
 function make(l: DiagnosisLayer | undefined, kind: Finding['kind'], severity: Severity, step: number | null, message: string,
-  evidence: Finding['evidence'], suggestions: Suggestion[], key = 'activation'): Finding {
+  evidence: Finding['evidence'], suggestions: Suggestion[]): Finding {
   return {
     kind, severity, layer: l?.index ?? -1, layerName: l?.name ?? 'network', step, message, evidence, suggestions,
-    span: l ? (l.spans?.[key] ?? l.span) : undefined,
+    span: findingSpanOf(l, kind),
   };
 }
 
@@ -258,7 +258,7 @@ function gradients(s: Series, fullyDead: number[]): Finding[] {
       `the gradient reaching ${lowest.name} is ${r(lowest) === 0 ? 'zero' : `${fmt(r(lowest))} of the output layer's`} (gradRms ratio, median of the last probes; ${Number.isFinite(at0) ? fmt(at0) : 'n/a'} at step 0): it vanishes in ${vanishing.length} layer(s) (${vanishing.map(l => l.name).join(', ')}), so the lower layers barely learn`,
       { ratio: Number(r(lowest).toPrecision(3)), ratioAtStep0: Number.isFinite(at0) ? Number(at0.toPrecision(3)) : null,
         affectedLayers: vanishing.map(l => l.index), ratios: ratios(vanishing), outputLayer: outName },
-      suggestions, 'init'));
+      suggestions));
   }
 
   // Exploding: sustained at the end, or at the start (a chaotic init), whichever is larger.
@@ -300,7 +300,7 @@ function gradients(s: Series, fullyDead: number[]): Finding[] {
       }
       findings.push(make(lowest, 'exploding-gradient', max > t.exploding_error ? 'error' : 'warning', early ? steps[0] : lastStep,
         `the gradient reaching ${lowest.name} is ${fmt(up(lowest))}x the output layer's (gradRms ratio, median of the ${early ? 'first' : 'last'} probes${early ? `; ${fmt(r(lowest))}x at the end` : ''}): it grows through ${exploding.length} layer(s) (${exploding.map(l => l.name).join(', ')})${jumps.length ? `, and the gradient norm jumped above ${t.exploding_jump}x its running median ${jumps.length} time(s)` : ''}`,
-        evidence, suggestions, 'init'));
+        evidence, suggestions));
     } else {
       const i = jumps[0];
       findings.push(make(undefined, 'exploding-gradient', 'warning', steps[i],

@@ -8,7 +8,7 @@ import { ACTIVATIONS } from '../core/activations';
 import { effectiveVariance } from '../core/initializers';
 import { inferShapes } from '../config/shapes';
 import type { Finding, Severity } from './types';
-import { affineBetween, spanOf, weightedLayers, type WeightedLayer } from './layers';
+import { affineBetween, findingKey, findingSpanOf, weightedLayers, type WeightedLayer } from './layers';
 import { formatNumber as fmt } from '../format';
 import { median } from './stats';
 
@@ -39,10 +39,10 @@ function judge(config: NetworkConfig): Judged[] {
   });
 }
 
-function finding(kind: Finding['kind'], severity: Severity, w: WeightedLayer, key: string, message: string,
+function finding(kind: Finding['kind'], severity: Severity, w: WeightedLayer, message: string,
   evidence: Finding['evidence'], suggestions: Finding['suggestions']): Finding {
-  const spanLayer = key === 'activation' ? w.activationLayer : w.layer;
-  return { kind, severity, layer: spanLayer.index, layerName: spanLayer.name, step: null, message, evidence, suggestions, span: spanOf(spanLayer, key) };
+  const spanLayer = findingKey(kind) === 'activation' ? w.activationLayer : w.layer;
+  return { kind, severity, layer: spanLayer.index, layerName: spanLayer.name, step: null, message, evidence, suggestions, span: findingSpanOf(spanLayer, kind) };
 }
 
 const near = (x: number | undefined, target: number, tol: number) => x !== undefined && Math.abs(x - target) <= tol * target;
@@ -53,7 +53,7 @@ export function outputMismatch(config: NetworkConfig, ws: WeightedLayer[]): Find
   const out: Finding[] = [];
   for (const w of ws) {
     if (!w.isOutput && w.activation === 'softmax') {
-      out.push(finding('output-mismatch', 'warning', w, 'activation',
+      out.push(finding('output-mismatch', 'warning', w,
         `softmax in hidden layer ${w.layer.name}: it couples the units into one distribution and saturates; softmax belongs in the output layer`,
         { activation: 'softmax' }, [{ activation: 'relu', init: 'he_normal', reason: 'a hidden layer needs an element-wise activation' }]));
     }
@@ -65,29 +65,29 @@ export function outputMismatch(config: NetworkConfig, ws: WeightedLayer[]): Find
   const classes = config.data.classes ?? units;
   const act = o.activation;
   if (act === 'softmax' && units === 1) {
-    out.push(finding('output-mismatch', 'error', o, 'activation',
+    out.push(finding('output-mismatch', 'error', o,
       `softmax over 1 unit always outputs 1.0: its gradient is 0 and the network cannot learn; use sigmoid with binary_cross_entropy for a binary task`,
       { units, loss }, [{ activation: 'sigmoid', reason: 'one output unit of a binary classifier is a sigmoid (with binary_cross_entropy)' }]));
   } else if (act === 'sigmoid' && loss === 'cross_entropy' && Math.max(units, classes) > 2) {
-    out.push(finding('output-mismatch', 'error', o, 'activation',
+    out.push(finding('output-mismatch', 'error', o,
       `sigmoid output with cross_entropy over ${Math.max(units, classes)} classes: the outputs do not form a distribution and cross_entropy only pushes the true class up; use softmax`,
       { units, classes, loss }, [{ activation: 'softmax', reason: `softmax with cross_entropy is the fused, stable pair for ${Math.max(units, classes)} exclusive classes` }]));
   } else if (loss === 'cross_entropy' && act !== 'softmax') {
-    out.push(finding('output-mismatch', 'warning', o, 'activation',
+    out.push(finding('output-mismatch', 'warning', o,
       `${act} output with cross_entropy: cross_entropy reads the outputs as class probabilities, which ${act} does not produce; use softmax`,
       { loss }, [{ activation: 'softmax', reason: 'softmax with cross_entropy is computed stably from the logits' }]));
   } else if (loss === 'binary_cross_entropy' && act !== 'sigmoid' && !(act === 'softmax' && units === 1)) {
-    out.push(finding('output-mismatch', 'warning', o, 'activation',
+    out.push(finding('output-mismatch', 'warning', o,
       `${act} output with binary_cross_entropy: the loss expects probabilities in (0, 1); use sigmoid`,
       { loss }, [{ activation: 'sigmoid', reason: 'sigmoid with binary_cross_entropy is computed stably from the logits' }]));
   } else if (loss === 'mse' && isSignedRegression(config)) {
     const source = config.data.source;
     if (NON_NEGATIVE.has(act)) {
-      out.push(finding('output-mismatch', 'warning', o, 'activation',
+      out.push(finding('output-mismatch', 'warning', o,
         `${act} output for ${source} regression: the targets take negative values, which ${act} (range ${ACTIVATIONS[act].range}) cannot produce; use linear`,
         { loss, source, range: ACTIVATIONS[act].range }, [{ activation: 'linear', reason: 'a regression output is linear (with mse), so it covers every target value' }]));
     } else if (BOUNDED.has(act) && source === 'teacher') {
-      out.push(finding('output-mismatch', 'warning', o, 'activation',
+      out.push(finding('output-mismatch', 'warning', o,
         `${act} output for unbounded ${source} regression targets: it cannot exceed ${ACTIVATIONS[act].range}; use linear`,
         { loss, source, range: ACTIVATIONS[act].range }, [{ activation: 'linear', reason: 'a regression output is linear (with mse)' }]));
     }
@@ -106,7 +106,7 @@ export function initMismatch(js: Judged[]): Finding[] {
   const out: Finding[] = [];
   const group = (members: Judged[], severity: Severity, message: string, init: string, reason: string) => {
     if (!members.length) return;
-    out.push(finding('init-mismatch', severity, members[0], 'init', message,
+    out.push(finding('init-mismatch', severity, members[0], message,
       { layers: indices(members), varianceTimesFanIn: members.map(m => Number(m.varFanIn!.toPrecision(3))) },
       [{ init, layers: indices(members), reason }]));
   };
@@ -143,7 +143,7 @@ export function activationChoice(config: NetworkConfig, ws: WeightedLayer[]): Fi
   const hidden = ws.filter(w => !w.isOutput);
   const sig = hidden.filter(w => w.activation === 'sigmoid');
   if (hidden.length >= 3 && sig.length) {
-    out.push(finding('activation-choice', 'warning', sig[0], 'activation',
+    out.push(finding('activation-choice', 'warning', sig[0],
       `sigmoid in ${sig.length} of ${hidden.length} hidden layers (${list(sig)}): its derivative is at most 0.25 and it is not zero-centered, so a deep sigmoid stack saturates and starves its lower layers of gradient; use relu (he_normal) or tanh (glorot_uniform)`,
       { layers: indices(sig), hiddenLayers: hidden.length },
       // tanh + Glorot first (Glorot & Bengio's own fix): it keeps the activations' scale, so a learning rate tuned for
@@ -157,7 +157,7 @@ export function activationChoice(config: NetworkConfig, ws: WeightedLayer[]): Fi
     // Both linear: the two maps are one (SPEC). Linear into a non-linear layer: the weights still compose into one
     // low-rank map, which is sometimes meant (a linear bottleneck), hence only info.
     const both = b.activation === 'linear';
-    out.push(finding('activation-choice', both ? 'warning' : 'info', a, 'activation',
+    out.push(finding('activation-choice', both ? 'warning' : 'info', a,
       both ? `${a.layer.name} and ${b.layer.name} are consecutive ${a.layer.type}/${b.layer.type} layers with linear activation: they collapse into one linear map, so ${a.layer.name} adds parameters but no expressive power`
         : `${a.layer.name} has a linear activation and feeds ${b.layer.name} directly: their weights compose into one low-rank linear map; unless a linear bottleneck is intended, give ${a.layer.name} a non-linear activation`,
       { layers: [a.layer.index, b.layer.index] },

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { InputProblem, NetworkConfig, Span } from '../model';
 import type { Finding } from '../diagnosis/types';
 import { staticFindings } from '../diagnosis/rules';
+import { findingSpanOf } from '../diagnosis/layers';
 import { thresholdProblems } from '../diagnosis/thresholds';
 import type { RunController } from './runController';
 import { isConfigDocument, parseDocument, toRange } from './documents';
@@ -20,12 +21,14 @@ export class FindingDiagnostic extends vscode.Diagnostic {
   }
 }
 
-/** Where a finding points in the CURRENT text: re-derived from its layer, so it follows edits made after a run. */
+/**
+ * Where a finding points in the CURRENT text: re-derived from its layer, so it follows edits made after a run,
+ * at the key the rules chose (findingSpanOf: the same place the CLI prints).
+ */
 export function findingSpan(config: NetworkConfig, f: Finding): Span | undefined {
   const layer = config.model.layers[f.layer];
   if (!layer) return f.span;
-  const key = f.kind === 'init-mismatch' ? 'init' : 'activation';
-  return layer.spans?.[key] ?? layer.span ?? f.span;
+  return findingSpanOf(layer, f.kind) ?? f.span;
 }
 
 /**

@@ -112,10 +112,10 @@ test('run: the panel draws the run (six layers, the loss and the gradient flow)'
 test('quick fix: relu + he_normal from the vanishing-gradient finding edits the file (unsaved), and the panel says it is stale', step('quickfix', async page => {
   await page.locator('.tabs-container .tab', { hasText: TEMPLATE }).first().click();
   const fix = page.locator('.action-widget .monaco-list-row', { hasText: /activation: relu, init: he_normal/ }).first();
-  // At the finding's place in the editor (dense_1's activation, 17:19), the quick fix menu (retried: it needs the run's
-  // diagnostics).
+  // At the finding's place in the editor (dense_1's init, 18:13, where the CLI prints it too), the quick fix menu
+  // (retried: it needs the run's diagnostics).
   for (let i = 0; ; i++) {
-    await goTo(page, 17, 20);
+    await goTo(page, 18, 14);
     await page.keyboard.press('Control+.');
     try { await fix.waitFor({ timeout: 20000 }); break; } catch (e) { await shot(`quickfix-menu-${i}`); await page.keyboard.press('Escape'); if (i === 3) throw e; }
   }
