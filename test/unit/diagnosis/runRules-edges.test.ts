@@ -100,12 +100,19 @@ describe('run rules at the thresholds of SPEC §4', () => {
     const gappy = ofKind(run(mlp(['tanh']), timeline(10, 2, (i, k) => ({ saturatedFraction: i === 0 ? (k % 3 === 1 ? 0.6 : 0.95) : null }))), 'saturation');
     assert.deepEqual(gappy.map(f => f.severity), ['info']);
     // 0.95 for 5 probes, then 0.6: a long run at >= 0.9, but the last probes are at 0.6.
+    // Exactly the last 3 probes at 0.95 (a run of 3, and the last probes): an error.
+    const three = ofKind(run(mlp(['tanh']), timeline(10, 2, (i, k) => ({ saturatedFraction: i === 0 ? (k >= 7 ? 0.95 : 0.6) : null }))), 'saturation');
+    assert.deepEqual(three.map(f => f.severity), ['error']);
     const early = ofKind(run(mlp(['tanh']), timeline(10, 2, (i, k) => ({ saturatedFraction: i === 0 ? (k < 5 ? 0.95 : 0.6) : null }))), 'saturation');
     assert.deepEqual(early.map(f => f.severity), ['info']);
   });
   it('saturation hurts only below a ratio of 0.1 at this layer or below it, not at a layer above', () => {
     const sat = (g: (i: number) => number) => ofKind(run(mlp(['tanh', 'tanh']), timeline(10, 3, i => ({ saturatedFraction: i === 0 ? 0.7 : 0.1, gradRms: g(i) }))), 'saturation');
-    assert.deepEqual(sat(i => (i === 0 ? 0.1 : 1)).map(f => f.severity), ['info'], 'exactly 0.1 does not hurt');
+    const exactly = sat(i => (i === 0 ? 0.1 : 1));
+    assert.deepEqual(exactly.map(f => f.severity), ['info'], 'exactly 0.1 does not hurt');
+    mentions(exactly[0], 'the loss still fell');
+    // One layer: its own fraction, not a range.
+    assert.match(exactly[0].message, /^70% of the unit activations of dense_1 \(tanh\)/);
     assert.deepEqual(sat(i => (i === 0 ? 0.5 : i === 1 ? 0.05 : 1)).map(f => f.severity), ['info'], 'a starved layer above does not count');
     const zero = sat(i => (i === 0 ? 0 : 1));
     assert.equal(zero[0].severity, 'warning');
@@ -164,6 +171,7 @@ describe('run rules: gradient-norm jumps need a material loss rise', () => {
     // Norms 1 for probes 0-9, then 15 (a sustained jump); loss 1 then 3. The whole-run medians are 15 and 3.
     const f = jumpRun(k => (k < 10 ? 1 : 15), k => (k < 10 ? 1 : 3), 40);
     assert.deepEqual(f.map(x => [x.step, x.evidence.firstJumpStep, x.evidence.maxGradNorm]), [[100, 100, 15]]);
+    mentions(f[0], 'jumped to 15 at step 100, 15x its running median');
   });
   it('no jump: exactly 10x; 7.5x of a median of 2; a flat or 1.5x loss; a loss still below 0.25 of its start', () => {
     assert.deepEqual(jumpRun(k => (k === 20 ? 20 : 2), k => (k < 20 ? 1 : 3)), [], 'exactly 10x the median 2');
@@ -183,9 +191,15 @@ describe('run rules: gradient-norm jumps need a material loss rise', () => {
     assert.deepEqual(jumpRun(k => (k === 20 ? Infinity : 2), k => (k < 20 ? 1 : 3)), [], 'an infinite norm is the non-finite rule\'s');
   });
   it('an exploding ratio and jumps together: both in one message; no clip without measured norms', () => {
-    const both = ofKind(run(mlp(['relu', 'relu']), timeline(30, 3, i => ({ gradRms: i === 0 ? 500 : 1 }), k => (k < 20 ? 1 : 3), k => (k === 20 ? 40 : 2))), 'exploding-gradient');
+    // A norm the log lacks (NaN at probe 5) changes neither the jump nor the largest norm.
+    const both = ofKind(run(mlp(['relu', 'relu']), timeline(30, 3, i => ({ gradRms: i === 0 ? 500 : 1 }), k => (k < 20 ? 1 : 3), k => (k === 20 ? 40 : k === 5 ? NaN : 2)), { lr: 0.1 }), 'exploding-gradient');
     assert.equal(both.length, 1);
+    assert.equal(both[0].evidence.maxGradNorm, 40);
+    explained(both);
     mentions(both[0], '500x the output layer\'s (gradRms ratio, median of the last probes): it grows through 1 layer(s) (dense_1), and the gradient norm jumped above 10x its running median 1 time(s)');
+    const alone = ofKind(run(mlp(['relu', 'relu']), timeline(10, 3, i => ({ gradRms: i === 0 ? 500 : 1 }))), 'exploding-gradient');
+    assert.match(alone[0].message, /grows through 1 layer\(s\) \(dense_1\)$/, 'no jump: nothing after the layers');
+    assert.match(alone[0].suggestions[0].reason, /the 90th percentile of the norms observed$/, 'no jump: no "before the first jump"');
     const noNorm = ofKind(run(mlp(['relu', 'relu']), timeline(10, 3, i => ({ gradRms: i === 0 ? 500 : 1 }), undefined, () => NaN)), 'exploding-gradient');
     assert.deepEqual(noNorm[0].suggestions.filter(s => s.clip !== undefined), [], 'NaN norms (a log without them): no clip');
     const zeroNorm = ofKind(run(mlp(['relu', 'relu']), timeline(10, 3, i => ({ gradRms: i === 0 ? 500 : 1 }), undefined, () => 0)), 'exploding-gradient');
@@ -288,9 +302,23 @@ describe('run rules on partial inputs (what a log reader or a short run gives)',
     const tl = timeline(10, 3, i => ({ saturatedFraction: i === 0 ? 0.7 : null, deadFraction: i === 1 ? 0.6 : null, gradRms: i === 0 ? 0.001 : 1 }));
     const byKind = Object.fromEntries(run(layers, tl).map(f => [f.kind, f.span!.start.line]));
     assert.deepEqual(byKind, { 'dead-units': 2, saturation: 2, 'vanishing-gradient': 3 });
+    const up = run(layers, timeline(10, 3, i => ({ gradRms: i === 0 ? 500 : 1 })));
+    assert.deepEqual(up.map(f => [f.kind, f.span!.start.line]), [['exploding-gradient', 3]]);
     // Without a per-key span, the layer's own.
     const plain = mlp(['relu']).map(l => ({ ...l, span: span(1), spans: { init: span(3) } }));
     assert.equal((run(plain, timeline(10, 2, i => ({ deadFraction: i === 0 ? 0.6 : null })))[0].span!).start.line, 1);
+  });
+});
+
+describe('run rules: every suggestion says why', () => {
+  it('units that died in training (lower rate), a saturated sigmoid stack (tanh), a vanishing gradient through relu (He)', () => {
+    const died = ofKind(run(mlp(['relu']), timeline(10, 2, (i, k) => ({ deadFraction: i === 0 ? (k < 4 ? 0 : 0.6) : null })), { lr: 0.1 }), 'dead-units');
+    assert.deepEqual(died[0].suggestions.map(s => s.lr), [0.01, undefined, undefined]);
+    const sig = ofKind(run(mlp(['sigmoid', 'sigmoid']), timeline(10, 3, i => ({ saturatedFraction: i < 2 ? 0.7 : null, gradRms: i === 0 ? 0.05 : 1 }))), 'saturation');
+    assert.deepEqual(sig[0].suggestions.map(s => s.activation), ['relu', 'tanh']);
+    const van = ofKind(run(mlp(['relu', 'relu']), timeline(10, 3, i => ({ gradRms: i === 0 ? 0.001 : 1 }))), 'vanishing-gradient');
+    assert.deepEqual(van[0].suggestions.map(s => s.init), ['he_normal']);
+    explained([...died, ...sig, ...van]);
   });
 });
 
@@ -312,7 +340,7 @@ describe('run rules: a network dead from a layer, and merged info findings', () 
     const f = ofKind(run(mlp(['tanh', 'relu']), timeline(10, 3, i => ({ deadFraction: i === 1 ? 1 : null }))), 'dead-units');
     mentions(f[0], 'the network is dead from layer dense_2 (#1)', 'the layers above see a constant input');
     assert.equal(f[0].suggestions[0].layers, undefined);
-    assert.doesNotMatch(f[0].suggestions[0].reason, /on all/);
+    assert.match(f[0].suggestions[0].reason, /so units cannot die$/);
   });
   it('a warning next to two info layers: the warning stands alone, the info ones merge', () => {
     const f = ofKind(run(mlp(['relu', 'relu', 'relu']), timeline(10, 4, i => ({ deadFraction: [0.35, 0.6, 0.4][i] ?? null }))), 'dead-units');
