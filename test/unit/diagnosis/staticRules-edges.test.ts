@@ -125,6 +125,10 @@ describe('static findings point at the key they are about', () => {
     assert.equal(at('output-mismatch', 1), 'softmax', 'the hidden softmax, on the activation layer');
     assert.equal(at('output-mismatch', 3), 'sigmoid', 'the output sigmoid with cross_entropy');
     assert.equal(at('init-mismatch', 2), 'he_normal');
+    // A dense with its init, then a separate tanh layer: the init finding is on the dense, at its init.
+    const split = parsed('    - { type: dense, units: 16, init: he_normal }\n    - { type: activation, activation: tanh }\n    - { type: dense, units: 3, activation: softmax }', CE3);
+    const im = ofKind(staticRules(split.config), 'init-mismatch');
+    assert.deepEqual(im.map(f => [f.layer, pointsAt(f, split.text)]), [[0, 'he_normal']]);
   });
   it('each output branch and activation-choice point at the activation value', () => {
     const cases: [string, string, string][] = [
