@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ActivationName } from '../model';
 import { backwardArray, forwardArray } from './activations';
-import { HELPER_OPS, Helpers, SPLIT_ELEMENTS, SPLIT_GEMM_FLOPS, type HelperOp } from './parallel';
+import { HELPER_EXPORTS, Helpers, UPDATE_POINTERS, updateBlock, SPLIT_ELEMENTS, SPLIT_GEMM_FLOPS, type HelperOp } from './parallel';
 
 export interface Kernels {
   kind: 'wasm' | 'js';
@@ -149,16 +149,44 @@ export function loadKernels(kind: 'wasm' | 'js', floats: number, threads = 1, he
   return jsKernels(new Float32Array(floats + 64));
 }
 
+const UPDATES = ['sgdUpdate', 'momentumUpdate', 'adamUpdate', 'rmspropUpdate'] as const;
+type UpdateName = typeof UPDATES[number];
+type AnyUpdate = (...a: number[]) => number;
+
+/**
+ * The optimizer updates over blocks of updateBlock(n) elements, their squared norms summed in block order:
+ * the same sum on one thread as on many (parallelKernels hands the same blocks to the helpers).
+ */
+function blockwiseUpdates<K extends Pick<Kernels, UpdateName>>(k: K): K {
+  const out = { ...k };
+  UPDATES.forEach((name, u) => {
+    const f = k[name] as unknown as AnyUpdate, p = UPDATE_POINTERS[u];
+    (out[name] as unknown as AnyUpdate) = (...a: number[]) => {
+      const n = a[p], size = updateBlock(n);
+      if (n <= size) return f(...a);
+      const b = a.slice();
+      let sum = 0;
+      for (let r0 = 0; r0 < n; r0 += size) {
+        for (let j = 0; j < p; j++) b[j] = a[j] + r0;
+        b[p] = Math.min(size, n - r0);
+        sum += f(...b);
+      }
+      return sum;
+    };
+  });
+  return out;
+}
+
 type WasmExports = UpdateFns & { gemm: Kernels['gemm']; sumSquares(p: number, n: number): number; biasAct: Kernels['biasAct'] };
 
 function fromExports(ex: WasmExports, memory: WebAssembly.Memory): Kernels {
-  return {
+  return blockwiseUpdates({
     kind: 'wasm', threads: 1, dispose: () => undefined,
     H: new Float32Array(memory.buffer), gemm: ex.gemm, sumSquares: ex.sumSquares, biasAct: ex.biasAct,
     sgdUpdate: ex.sgdUpdate, momentumUpdate: ex.momentumUpdate, adamUpdate: ex.adamUpdate, rmspropUpdate: ex.rmspropUpdate,
     actForward: ex.actForward, actBackward: ex.actBackward, summarize: ex.summarize,
     im2col: ex.im2col, col2im: ex.col2im, colSums: ex.colSums, maxPool: ex.maxPool, maxPoolBack: ex.maxPoolBack,
-  };
+  });
 }
 
 function wasmKernels(mod: WebAssembly.Module, floats: number): Kernels {
@@ -180,8 +208,8 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const ex = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as WasmExports;
   const k = fromExports(ex, memory);
-  const fns = HELPER_OPS.map(n => ex[n] as (...a: number[]) => void);
-  const helpers = new Helpers(mod, memory, threads - 1, helperPacks, (op, a) => fns[op](...a));
+  const fns = HELPER_EXPORTS.map(n => ex[n] as (...a: number[]) => void);
+  const helpers = new Helpers(mod, memory, threads - 1, helperPacks, (op, a) => fns[op](...a) as number | void);
   /** Runs `op` split into chunks of `align` units (rows, images, elements) when a helper is up, else here. */
   const go = (op: HelperOp, total: number, align: number, args: number[], pack: number): boolean => {
     if (helpers.ready() === 0) return false;
@@ -190,10 +218,24 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
     helpers.parallel(op, chunks, size, args, pack);
     return true;
   };
+  /** An update over the same blocks as on one thread (blockwiseUpdates), the blocks shared with the helpers. */
+  const update = (name: UpdateName) => (...a: number[]): number => {
+    const n = a[UPDATE_POINTERS[UPDATES.indexOf(name)]], size = updateBlock(n);
+    if (n < 2 * size || helpers.ready() === 0) return (k[name] as unknown as AnyUpdate)(...a);
+    return helpers.parallel(name, Math.ceil(n / size), size, a, 0);
+  };
   return {
     ...k, threads, helpers, dispose: () => helpers.dispose(),
+    sgdUpdate: update('sgdUpdate') as Kernels['sgdUpdate'], momentumUpdate: update('momentumUpdate') as Kernels['momentumUpdate'],
+    adamUpdate: update('adamUpdate') as Kernels['adamUpdate'], rmspropUpdate: update('rmspropUpdate') as Kernels['rmspropUpdate'],
     gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack) {
-      if (M >= 8 && 2 * M * K * N >= SPLIT_GEMM_FLOPS && go('gemm', M, 4, [a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack], pack)) return;
+      if (2 * M * K * N >= SPLIT_GEMM_FLOPS) {
+        const args = [a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack];
+        // By columns when there are enough 8-column panels: every thread packs its own part of B once. By rows,
+        // each chunk packs all of B again (8 chunks: 8 times), which costs as much as the multiply for small M.
+        if (N >= 64 && go('gemmCols', N, 8, args, pack)) return;
+        if (M >= 8 && go('gemm', M, 4, args, pack)) return;
+      }
       ex.gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack);
     },
     im2col(x, rows, H, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols) {
@@ -218,7 +260,7 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
 /** The reference kernels: straightforward loops, float32 storage, float32 accumulation like the wasm path. */
 export function jsKernels(H: Float32Array): Kernels {
   const I32 = new Int32Array(H.buffer, H.byteOffset, H.length);
-  return {
+  return blockwiseUpdates<Kernels>({
     kind: 'js', H, threads: 1, dispose: () => undefined,
     im2col(x, rows, Hh, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols) {
       let o = cols;
@@ -357,5 +399,5 @@ export function jsKernels(H: Float32Array): Kernels {
       }
       return usq;
     },
-  };
+  });
 }

@@ -1,29 +1,46 @@
 /**
  * More than one core for one run: helper threads that share the network's memory (a shared
- * WebAssembly.Memory, dist/gemm-mt.wasm) and take chunks of the big kernels. A GEMM is cut by rows of C,
- * im2col/col2im by images, activations by ranges of elements; the calling thread and the helpers claim
- * chunks from one atomic counter until none is left. Every output value is computed by the same code in the
- * same order whichever thread claims its chunk, so the numbers are bit-identical to one thread, for any
- * thread count, and a helper that is slow to wake (a loaded machine) only means the caller does more chunks.
+ * WebAssembly.Memory, dist/gemm-mt.wasm) and take chunks of the big kernels. A GEMM is cut by columns of C
+ * (8-column panels, so each thread packs only its own part of B) or, when C is narrow, by rows; im2col/col2im
+ * by images, activations and optimizer updates by ranges of elements. The calling thread and the helpers
+ * claim chunks from one atomic counter until none is left. Every output value is computed by the same code in
+ * the same order whichever thread claims its chunk, and an update's squared norm is summed over fixed blocks
+ * in block order (updateBlock), so the numbers are bit-identical to one thread, for any thread count, and a
+ * helper that is slow to wake (a loaded machine) only means the caller does more chunks.
  *
  * Shared control block (Int32): [0] counter = task << 16 | next chunk (0xffff: closed), [1] chunks done, [2..] helper state
- * (0 starting, 1 ready, 2 could not start: it takes no chunk, 3 failed in a chunk: the task's output is incomplete). Then the task (Float64): op, chunks, chunk size, 14 kernel arguments.
+ * (0 starting, 1 ready, 2 could not start: it takes no chunk, 3 failed in a chunk: the task's output is incomplete).
+ * Then the task (Float64): op, chunks, chunk size, 14 kernel arguments; then one Float64 result per update chunk.
  */
 import { Worker } from 'node:worker_threads';
 
 /** Exports a helper can run, by op code. */
-export const HELPER_OPS = ['gemm', 'im2col', 'col2im', 'actForward', 'actBackward'] as const;
+export const HELPER_OPS = ['gemm', 'im2col', 'col2im', 'actForward', 'actBackward', 'gemmCols',
+  'sgdUpdate', 'momentumUpdate', 'adamUpdate', 'rmspropUpdate'] as const;
 export type HelperOp = typeof HELPER_OPS[number];
+/** The wasm export each op runs: a GEMM cut by columns is still `gemm`, on a narrower B and C. */
+export const HELPER_EXPORTS = HELPER_OPS.map(op => (op === 'gemmCols' ? 'gemm' : op));
 
 /** Work below this (flops of a GEMM, elements otherwise) is not split: a hand-off costs microseconds. */
 export const SPLIT_GEMM_FLOPS = 1 << 21;
 export const SPLIT_ELEMENTS = 1 << 16;
+/** The optimizer updates (ops 6-9): how many buffer pointers come before n in their arguments. */
+export const UPDATE_POINTERS = [2, 3, 4, 3];
+/**
+ * An update's squared norm is summed over blocks of this many elements (more for huge tensors, at most
+ * MAX_BLOCKS), in block order, on one thread or many: so the sum does not depend on the thread count.
+ */
+export const UPDATE_BLOCK = 16384;
+export const MAX_BLOCKS = 1024;
+export function updateBlock(n: number): number { return Math.max(UPDATE_BLOCK, Math.ceil(n / MAX_BLOCKS)); }
 /** Chunks per thread: a few, so a thread that starts late still gets a share and none waits long at the end. */
 const CHUNKS_PER_THREAD = 4;
 const MAX_HELPERS = 64;
 /** Threads of one run at most (the caller and its helpers). */
 export const MAX_THREADS = MAX_HELPERS;
 const TASK_OFFSET = 8 + 4 * MAX_HELPERS;
+/** Float64 results of the update chunks, after the task. */
+const RESULT_OFFSET = TASK_OFFSET + 17 * 8;
 const HELPER_SPIN = 5000;
 
 /**
@@ -36,6 +53,18 @@ export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<numb
     const M = a[8], r1 = Math.min(M, r0 + size);
     if (r1 <= r0) return null;
     return [a[0] + r0 * a[1], a[1], a[2], a[3], a[4], a[5], a[6] + r0 * a[7], a[7], r1 - r0, a[9], a[10], a[11], a[12], pack];
+  }
+  if (op === 5) { // gemm by columns of C (multiples of the 8-column panel): each thread packs only its own panels of B
+    const N = a[10], j1 = Math.min(N, r0 + size);
+    if (j1 <= r0) return null;
+    return [a[0], a[1], a[2], a[3] + r0 * a[5], a[4], a[5], a[6] + r0, a[7], a[8], a[9], j1 - r0, a[11], a[12], pack];
+  }
+  if (op >= 6) { // an optimizer update: element ranges of every buffer
+    const p = [2, 3, 4, 3][op - 6], n = a[p], e1 = Math.min(n, r0 + size);
+    if (e1 <= r0) return null;
+    const out: number[] = [];
+    for (let j = 0; j < 11; j++) out.push(j < p ? a[j] + r0 : j === p ? e1 - r0 : a[j]);
+    return out;
   }
   if (op === 1 || op === 2) { // im2col(x, rows, H, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols) / col2im(dcols, ..., dx): images
     const rows = a[1], r1 = Math.min(rows, r0 + size);
@@ -52,9 +81,9 @@ export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<numb
 
 const HELPER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctl: buf, names, spin, index, pack, taskOffset } = workerData;
+const { module, memory, ctl: buf, names, spin, index, pack, taskOffset, resultOffset } = workerData;
 const chunkArgs = ${chunkArgs.toString()};
-const ctl = new Int32Array(buf), task = new Float64Array(buf, taskOffset);
+const ctl = new Int32Array(buf), task = new Float64Array(buf, taskOffset, 17), result = new Float64Array(buf, resultOffset);
 let fns;
 try {
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
@@ -67,8 +96,8 @@ for (;;) {
   if (op < 0) break;
   if ((c & 0xffff) < chunks && op >= 0) {
     if (Atomics.compareExchange(ctl, 0, c, c + 1) === c) {
-      const a = chunkArgs(op, size, c & 0xffff, args, pack);
-      try { if (a) fns[op](...a); } catch (e) { Atomics.store(ctl, 2 + index, 3); }
+      const i = c & 0xffff, a = chunkArgs(op, size, i, args, pack);
+      try { const r = a ? fns[op](...a) : 0; if (op >= 6) result[i] = r; } catch (e) { Atomics.store(ctl, 2 + index, 3); }
       if (Atomics.add(ctl, 1, 1) + 1 === chunks) Atomics.notify(ctl, 1);
     }
     c = Atomics.load(ctl, 0);
@@ -83,6 +112,7 @@ for (;;) {
 export class Helpers {
   private readonly ctl: Int32Array;
   private readonly task: Float64Array;
+  private readonly result: Float64Array;
   private readonly workers: Worker[] = [];
   private seq = 0;
   /** Chunks the helpers ran so far (tests check that the helpers did take part). */
@@ -90,14 +120,15 @@ export class Helpers {
   private disposed = false;
 
   constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, readonly count: number, packs: number[],
-    private readonly run: (op: number, args: number[]) => void) {
-    const buf = new SharedArrayBuffer(TASK_OFFSET + 17 * 8);
+    private readonly run: (op: number, args: number[]) => number | void) {
+    const buf = new SharedArrayBuffer(RESULT_OFFSET + 8 * MAX_BLOCKS);
     this.ctl = new Int32Array(buf);
-    this.task = new Float64Array(buf, TASK_OFFSET);
+    this.task = new Float64Array(buf, TASK_OFFSET, 17);
+    this.result = new Float64Array(buf, RESULT_OFFSET, MAX_BLOCKS);
     this.task[1] = 0;
     try {
       for (let i = 0; i < Math.min(count, MAX_HELPERS); i++) {
-        const w = new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, ctl: buf, names: HELPER_OPS, spin: HELPER_SPIN, index: i, pack: packs[i], taskOffset: TASK_OFFSET } });
+        const w = new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, ctl: buf, names: HELPER_EXPORTS, spin: HELPER_SPIN, index: i, pack: packs[i], taskOffset: TASK_OFFSET, resultOffset: RESULT_OFFSET } });
         // A helper that could not start (state 2) claims no work; one that failed in a chunk (3) fails the step.
         w.on('error', () => { if (Atomics.load(this.ctl, 2 + i) === 0) Atomics.store(this.ctl, 2 + i, 2); });
         // Helpers never keep the process alive (the CLI exits when its run ends); dispose() ends them.
@@ -126,9 +157,10 @@ export class Helpers {
 
   /**
    * Runs a task of `chunks` chunks of `size` (rows, images or elements) on this thread and the helpers;
-   * returns when all chunks are done. `pack` is this thread's GEMM scratch.
+   * returns when all chunks are done. `pack` is this thread's GEMM scratch. For an update, the sum of its
+   * chunks' results in chunk order.
    */
-  parallel(op: HelperOp, chunks: number, size: number, args: number[], pack: number): void {
+  parallel(op: HelperOp, chunks: number, size: number, args: number[], pack: number): number {
     const code = HELPER_OPS.indexOf(op), ctl = this.ctl, task = this.task;
     task[0] = code; task[1] = chunks; task[2] = size; task.set(args, 3);
     Atomics.store(ctl, 1, 0);
@@ -142,7 +174,8 @@ export class Helpers {
       if (i >= chunks) break;
       if (Atomics.compareExchange(ctl, 0, c, c + 1) !== c) continue;
       const a = chunkArgs(code, size, i, args, pack);
-      if (a) this.run(code, a);
+      const r = a ? this.run(code, a) : 0;
+      if (code >= 6) this.result[i] = r as number;
       mine++;
       Atomics.add(ctl, 1, 1);
     }
@@ -153,6 +186,9 @@ export class Helpers {
     Atomics.store(ctl, 0, start | 0xffff);
     this.handed += chunks - mine;
     for (let i = 0; i < this.workers.length; i++) if (Atomics.load(ctl, 2 + i) === 3) throw new Error('a training helper thread failed');
+    let sum = 0;
+    if (code >= 6) for (let i = 0; i < chunks; i++) sum += this.result[i];
+    return sum;
   }
 
   /** Chunks for `total` units over the ready threads, in multiples of `align`; [chunks, size]. */

@@ -1,8 +1,9 @@
 /**
  * One run on more than one thread (src/core/parallel.ts): the helpers take chunks of the GEMMs, im2col,
- * col2im and activations, and every number is bit-identical to one thread. Tolerance 0, stricter than "up to
- * float summation order": a GEMM is cut by rows of C, so each output value's sum over K is still computed by
- * the same code in the same order whichever thread runs its chunk; nothing is reduced across threads. Small
+ * col2im, activations and optimizer updates, and every number is bit-identical to one thread. Tolerance 0,
+ * stricter than "up to float summation order": a GEMM is cut by columns or rows of C, so each output value's sum
+ * over K is still computed by the same code in the same order whichever thread runs its chunk, and an update's
+ * squared norm is summed over the same fixed blocks on any thread count. Small
  * nets start no helper. The CLI end to end: same report on 1 and 2 threads, one clear line and one thread when
  * gemm-mt.wasm or SharedArrayBuffer is missing (an error under ACTIVATION_LENS_REQUIRE_WASM), and the process
  * exits (no helper keeps it alive). Nothing here measures time.
@@ -14,7 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Trainer } from '../../../src/core/train';
 import { wasmAvailable, mtModuleOrNull } from '../../../src/core/kernels';
-import { SPLIT_GEMM_FLOPS } from '../../../src/core/parallel';
+import { SPLIT_GEMM_FLOPS, UPDATE_BLOCK } from '../../../src/core/parallel';
+import { Heap, type Buf } from '../../../src/core/heap';
 import type { NetworkConfig } from '../../../src/model';
 import { makeConfig, randomData } from './helpers';
 
@@ -76,6 +78,46 @@ describe('threads: one run split over helper threads', function () {
     const at = (batch: number) => { const t = new Trainer(net(batch), randomData([64], 1, 300, 3), { threads: 2 }); const n = t.threads; t.dispose(); return n; };
     assert.equal(at(128), 2, '2 * 128 * 64 * 128 = 2^21 flops: split');
     assert.equal(at(127), 1, '2 * 127 * 64 * 128 < 2^21 flops: one thread');
+  });
+
+  it('each optimizer update split over 2 threads: the same weights, moments and squared norm as one thread, bit for bit', () => {
+    // 3.3 blocks of UPDATE_BLOCK elements, so the helpers take whole blocks and the last is short.
+    const n = Math.floor(3.3 * UPDATE_BLOCK);
+    const heaps = [1, 2].map(threads => {
+      const h = new Heap('wasm', threads);
+      const bufs = { w: h.alloc(n), g: h.alloc(n), m: h.alloc(n), v: h.alloc(n) };
+      h.commit();
+      if (threads > 1) assert.ok(h.kernels.helpers?.waitReady(), 'helper threads started');
+      return { h, bufs };
+    });
+    const fill = (b: Buf, seed: number, positive = false) => { for (let i = 0; i < b.n; i++) { const x = Math.sin(seed * 1000 + i * 0.37) * 0.5; b.v[i] = positive ? x * x : x; } };
+    const ops: [string, (h: Heap, b: Record<'w' | 'g' | 'm' | 'v', Buf>) => number][] = [
+      ['sgd', (h, b) => h.kernels.sgdUpdate(b.w.off, b.g.off, n, 0.1, 0.9, 1e-3)],
+      ['momentum', (h, b) => h.kernels.momentumUpdate(b.w.off, b.g.off, b.m.off, n, 0.1, 0.9, 1e-3, 0.9)],
+      ['adam', (h, b) => h.kernels.adamUpdate(b.w.off, b.g.off, b.m.off, b.v.off, n, 0.01, 0.9, 1e-3, 0.9, 0.999, 1e-3)],
+      ['rmsprop', (h, b) => h.kernels.rmspropUpdate(b.w.off, b.g.off, b.v.off, n, 0.01, 0.9, 1e-3, 0.9, 1e-3)],
+    ];
+    for (const [name, op] of ops) {
+      // The caller claims blocks too and may take them all before a sleeping helper wakes: repeat until the
+      // helper took part (bounded; every repetition must already match).
+      let helped = false;
+      for (let attempt = 0; attempt < 200 && !helped; attempt++) {
+        const [one, two] = heaps.map(({ h, bufs }) => {
+          fill(bufs.w, 1); fill(bufs.g, 2); fill(bufs.m, 3); fill(bufs.v, 4, true);
+          const handed = h.kernels.helpers?.handed ?? 0;
+          const usq = op(h, bufs);
+          return { usq, handed: (h.kernels.helpers?.handed ?? 0) - handed, w: Array.from(bufs.w.v), m: Array.from(bufs.m.v), v: Array.from(bufs.v.v) };
+        });
+        helped = two.handed > 0;
+        assert.ok(one.usq > 0, `${name}: the update moved the weights`);
+        assert.equal(two.usq, one.usq, `${name}: squared norm of the update`);
+        assert.deepEqual(two.w, one.w, `${name}: weights`);
+        assert.deepEqual(two.m, one.m, `${name}: first moment`);
+        assert.deepEqual(two.v, one.v, `${name}: second moment`);
+      }
+      assert.ok(helped, `${name}: the helper took no block in 200 updates`);
+    }
+    for (const { h } of heaps) h.kernels.dispose();
   });
 
   it('a small net (2-8-8-1) starts no helper thread: a second thread would only add hand-off cost', () => {
