@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import type { LayerStats, RunResult } from '../../../src/core/types';
 import type { ActivationName } from '../../../src/model';
-import { compareActivations, compareVerdict, freshLayers, rankTrials, targetLayers, trialWeights, RANKING_RULE, RETRY_RULE } from '../../../src/diagnosis/trials';
+import { compareActivations, compareVerdict, freshLayers, rankTrials, targetLayers, trialWeights, withActivation, RANKING_RULE, RETRY_RULE } from '../../../src/diagnosis/trials';
 import type { TrialRequest } from '../../../src/diagnosis/trial';
 import type { RankedActivation } from '../../../src/diagnosis/types';
 import { makeConfig, randomData } from '../core/helpers';
@@ -19,20 +19,29 @@ const stats = (o: Partial<LayerStats>): LayerStats => ({
 });
 
 /** What the fake engine returns for one (activation, lr): the final val loss, or 'nan' for a non-finite stop. */
-interface Outcome { val: number | 'nan'; dead?: number; sat?: number; grad?: number; acc?: number }
+interface Outcome {
+  val: number | 'nan'; dead?: number; sat?: number; grad?: number; acc?: number;
+  /** The training loss rises to 4x its start (diverged, though the val loss is finite). */
+  rise?: boolean;
+  /** The engine reports the trial cancelled. */
+  cancel?: boolean;
+}
 type Table = Partial<Record<ActivationName, Record<number, Outcome> | Outcome>>;
 
 /** A 4 -> 8 -> 1 net (binary cross-entropy) whose trials come from `table`; records every (activation, lr) trained. */
-function setup(table: Table, current: ActivationName = 'relu', lr = 0.03) {
+function setup(table: Table, current: ActivationName = 'relu', lr = 0.03, onTrain?: () => void, steps = 40) {
   const config = makeConfig([4], [{ type: 'dense', units: 8, activation: current }, { type: 'dense', units: 1, activation: 'sigmoid' }],
-    { loss: 'binary_cross_entropy', lr, steps: 40 });
+    { loss: 'binary_cross_entropy', lr, steps });
   const data = randomData([4], 1, 16, 1, 1);
   const trained: string[] = [];
+  const requests: { steps: number; probeEvery: number }[] = [];
   const train = async (req: TrialRequest): Promise<RunResult> => {
     const l0 = req.config.model.layers[0];
     const act = (l0.type === 'dense' ? l0.activation.name : 'linear') as ActivationName;
     const rate = req.config.train.lr;
     trained.push(`${act}@${rate}`);
+    requests.push({ steps: req.steps, probeEvery: req.probeEvery });
+    onTrain?.();
     const entry = table[act]!;
     const o: Outcome = 'val' in entry ? entry as Outcome : (entry as Record<number, Outcome>)[rate];
     assert.ok(o, `no outcome for ${act} at ${rate}`);
@@ -42,16 +51,17 @@ function setup(table: Table, current: ActivationName = 'relu', lr = 0.03) {
       layers: [stats({ deadFraction: o.dead ?? 0, saturatedFraction: o.sat ?? 0, gradRms: o.grad ?? 1 }), stats({ gradRms: 1 })],
     });
     return {
-      steps: req.steps, stopped: o.val === 'nan' ? 'non-finite' : 'done', timeline: [probe(0), probe(10), probe(20), probe(30)],
+      steps: req.steps, stopped: o.val === 'nan' ? 'non-finite' : o.cancel ? 'cancelled' : 'done', timeline: [probe(0), probe(10), probe(20), probe(30)],
       // A falling curve: 0.7 -> 0.5, never 3x its start.
-      lossCurve: Array.from({ length: req.steps }, (_, i) => 0.7 - 0.2 * i / req.steps),
+      // (rise: 0.7 -> 2.8, above 3x its start at the end.)
+      lossCurve: Array.from({ length: req.steps }, (_, i) => (o.rise ? 0.7 + 3 * 0.7 * i / req.steps : 0.7 - 0.2 * i / req.steps)),
       final: { trainLoss: 0.5, valLoss: val, ...(o.acc !== undefined ? { valAccuracy: o.acc } : {}) },
       params: 0, nonTrainableParams: 0, wallMs: 0,
     } as RunResult;
   };
-  const run = (candidates: string[], onTrial?: (r: RankedActivation) => void) =>
-    compareActivations(config, data, { layer: 0, candidates, steps: 40, train, onTrial });
-  return { config, run, trained };
+  const run = (candidates: string[], onTrial?: (r: RankedActivation) => void, extra: { steps?: number; signal?: AbortSignal } = { steps: 40 }) =>
+    compareActivations(config, data, { layer: 0, candidates, train, onTrial, ...extra });
+  return { config, run, trained, requests };
 }
 const by = (r: RankedActivation[], a: string) => r.find(x => x.activation === a)!;
 
@@ -107,13 +117,62 @@ describe('fair trials: which candidates are retried, which rate is kept (RETRY_R
     await run(['relu', 'tanh']);
     assert.deepEqual(trained, ['relu@0.01', 'tanh@0.01', 'tanh@0.00333', 'tanh@0.001']);
   });
+  it('a rate whose training loss rose 3x (diverged, finite val loss) is never kept, nor counted as the best', async () => {
+    // tanh at 0.03 far behind (1.0 vs 0.5); at 0.01 its loss rose (val 0.3, diverged); at 0.003 0.6: 0.003 is kept.
+    const { run } = setup({ relu: { val: 0.5 }, tanh: { 0.03: { val: 1.0 }, 0.01: { val: 0.3, rise: true }, 0.003: { val: 0.6 } } });
+    const t = by(await run(['relu', 'tanh']), 'tanh');
+    assert.deepEqual([t.lr, t.trial!.valLoss, t.trial!.attempts!.map(a => a.diverged)], [0.003, 0.6, [false, true, false]]);
+    // The config rate itself rose (val 0.3): retried, and not kept though its val loss is the lowest.
+    const own = by(await setup({ relu: { val: 0.5 }, elu: { 0.03: { val: 0.3, rise: true }, 0.01: { val: 0.6 }, 0.003: { val: 0.7 } } }).run(['relu', 'elu']), 'elu');
+    assert.deepEqual([own.lr, own.trial!.diverged], [0.01, false]);
+    // A diverged candidate's low val loss is not "the best" others are far behind: tanh at 0.6 is within 1.5x of 0.5.
+    const { run: run2, trained } = setup({ relu: { val: 0.5 }, tanh: { val: 0.6 }, gelu: { val: 0.1, rise: true } });
+    await run2(['relu', 'tanh', 'gelu']);
+    assert.deepEqual(trained.filter(x => x.startsWith('tanh')), ['tanh@0.03']);
+  });
+  it('two rates with the same val loss: the higher one is kept; a lower rate must beat the config\'s by more than 2% of it', async () => {
+    const same = by(await setup({ relu: { val: 0.3 }, elu: { 0.03: { val: 'nan' }, 0.01: { val: 0.4 }, 0.003: { val: 0.4 } } }).run(['relu', 'elu']), 'elu');
+    assert.equal(same.lr, 0.01);
+    // The config's 0.5 against 0.48 at lr/3: 0.02 is more than 2% of 0.5 (0.01), so 0.01 is kept.
+    const beat = by(await setup({ relu: { val: 0.3 }, elu: { 0.03: { val: 0.5 }, 0.01: { val: 0.48 }, 0.003: { val: 0.7 } } }).run(['relu', 'elu']), 'elu');
+    assert.equal(beat.lr, 0.01);
+  });
+  it('an aborted comparison stops after the first round: no retries, no attempts', async () => {
+    const ac = new AbortController();
+    const { run, trained } = setup({ relu: { val: 0.5 }, tanh: { val: 1.0 } }, 'relu', 0.03, () => { if (trained.length === 2) ac.abort(); });
+    const r = await run(['relu', 'tanh'], undefined, { steps: 40, signal: ac.signal });
+    assert.deepEqual(trained, ['relu@0.03', 'tanh@0.03']);
+    assert.equal(by(r, 'tanh').trial!.attempts, undefined);
+  });
+  it('a trial the engine reports cancelled is left out', async () => {
+    const r = await setup({ relu: { val: 0.5 }, tanh: { val: 0.4, cancel: true } }).run(['relu', 'tanh']);
+    assert.deepEqual(r.map(x => x.activation), ['relu']);
+  });
+  it('K steps: the config\'s steps, at most 300; a probe every K/20 steps (at least 1)', async () => {
+    const a = setup({ relu: { val: 0.5 } });
+    await a.run(['relu'], undefined, {});
+    assert.deepEqual(a.requests, [{ steps: 40, probeEvery: 2 }]);
+    const b = setup({ relu: { val: 0.5 } }, 'relu', 0.03, undefined, 1000);
+    await b.run(['relu'], undefined, {});
+    assert.deepEqual(b.requests, [{ steps: 300, probeEvery: 15 }]);
+    const c = setup({ relu: { val: 0.5 } });
+    await c.run(['relu'], undefined, { steps: 10 });
+    assert.deepEqual(c.requests, [{ steps: 10, probeEvery: 1 }]);
+  });
   it('the stated rules name the numbers they use', () => {
+    assert.match(RANKING_RULE, /diverged at every rate tried \(non-finite, or loss above 3x its start\) ranks last/);
     assert.match(RETRY_RULE, /3x its start/); assert.match(RETRY_RULE, /1\.5x the best/); assert.match(RETRY_RULE, /lr\/3 and lr\/10/);
     assert.match(RANKING_RULE, /within 2% of the best/); assert.match(RANKING_RULE, /0\.25 x \|log10 gradient ratio\|/);
   });
 });
 
 describe('a trial\'s reason: what it measured, for the activation that can show it', () => {
+  it('no gradient measured: no ratio in the reason; a non-finite val loss says so', async () => {
+    const r = await setup({ relu: { val: 0.5, grad: NaN }, elu: { val: 'nan' } }).run(['relu', 'elu']);
+    assert.equal(by(r, 'relu').trial!.gradRatio, undefined);
+    assert.doesNotMatch(by(r, 'relu').reason, /gradient ratio/);
+    assert.match(by(r, 'elu').reason, /^trial: val loss non-finite after 40 steps/);
+  });
   it('accuracy, dead share for an activation that can die, saturated share for one that saturates, the gradient ratio', async () => {
     const { run } = setup({ relu: { val: 0.5, dead: 0.25, sat: 0.1, grad: 0.5, acc: 0.875 }, tanh: { val: 0.55, dead: 0.3, sat: 0.4, grad: 0.02 } });
     const r = await run(['relu', 'tanh']);
@@ -143,6 +202,10 @@ describe('ranking: validation loss, near-ties by health (RANKING_RULE)', () => {
   it('equal health: the lower val loss, then the candidate order', () => {
     assert.deepEqual(rankTrials([t('g', 1.01), t('h', 1.0), t('i', 1.0)]).map(x => x.activation), ['h', 'i', 'g']);
   });
+  it('groups start from the lowest val loss, whatever the order given', () => {
+    // Given 1.1 (healthy) before 1.0 (half dead): 1.1 is 10% behind 1.0, not a near-tie, so 1.0 leads.
+    assert.deepEqual(rankTrials([t('healthy', 1.1), t('half-dead', 1.0, { dead: 0.5 })]).map(x => x.activation), ['half-dead', 'healthy']);
+  });
   it('outside 2% of the group\'s best: the next group, however healthy', () => {
     const r = rankTrials([t('j', 1.0, { dead: 0.9 }), t('k', 1.03)]);
     assert.deepEqual(r.map(x => x.activation), ['j', 'k']);
@@ -170,6 +233,12 @@ describe('verdict', () => {
     const w = compareVerdict([t('tanh', 0.4), t('relu', NaN, { trial: { valLoss: NaN, trainLoss: NaN, lossCurve: [], diverged: true } })], 'relu', 'dense_1');
     assert.equal(w.winner?.activation, 'tanh');
   });
+  it('the 2% are of the current\'s val loss: 0.48 against 0.5 is 4%, a winner; 1.105 against 1.11 is not', () => {
+    assert.equal(compareVerdict([t('tanh', 0.48), t('relu', 0.5)], 'relu', 'dense_1').winner?.activation, 'tanh');
+    const v = compareVerdict([t('tanh', 1.105), t('relu', 1.11)], 'relu', 'dense_1');
+    assert.equal(v.winner, undefined);
+    assert.match(v.message, /ends at val loss 1\.1 vs 1\.11 \(within 2%\)$/);
+  });
   it('beats the current by more than 2%: the winner, against the current\'s val loss', () => {
     const v = compareVerdict([t('tanh', 0.4), t('relu', 0.5)], 'relu', 'dense_1');
     assert.equal(v.winner?.activation, 'tanh');
@@ -191,6 +260,11 @@ describe('candidates and target layers', () => {
     const flat = makeConfig([4], [{ type: 'dense', units: 1, activation: 'sigmoid' }], { loss: 'binary_cross_entropy' });
     await assert.rejects(compareActivations(flat, data, { layer: 'all', candidates: ['relu'] }), /no hidden layer with an activation/);
     assert.throws(() => targetLayers(config, 7), /layer 7 has no activation/);
+  });
+  it('a conv layer compared gets the candidate\'s paired init too', () => {
+    const c = makeConfig([6, 6, 1], [{ type: 'conv2d', filters: 4, kernel: [3, 3], activation: 'relu', init: 'he_normal' }, { type: 'flatten' }, { type: 'dense', units: 1, activation: 'sigmoid' }], { loss: 'binary_cross_entropy' });
+    const l0 = withActivation(c, [0], 'tanh').model.layers[0];
+    assert.deepEqual(l0.type === 'conv2d' && [l0.activation.name, l0.init.name], ['tanh', 'glorot_uniform']);
   });
   it('from a model\'s weights: the compared layer and the weighted layer feeding it start fresh, the others keep theirs', () => {
     const c = makeConfig([4], [{ type: 'dense', units: 8 }, { type: 'activation', activation: 'relu' }, { type: 'dense', units: 8, activation: 'relu' }, { type: 'dense', units: 1, activation: 'sigmoid' }], { loss: 'binary_cross_entropy' });
