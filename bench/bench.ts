@@ -14,7 +14,8 @@
  * two threads at once (the most core-2t/core can reach on this machine now). --json prints only that line.
  *
  * probeOverhead: the extra time of probes at the default interval (steps / 50) of a 5000-step run, i.e. one
- * probe of 256 samples every 100 steps: median probe time / (100 * median step time). probeSteps is the
+ * probe of 256 samples every 100 steps: median probe time / (100 * median step time), each probe timed right
+ * after a slice of the core's own training steps, as it comes in a run. probeSteps is the
  * cost of one probe in training steps, so the overhead at any other interval is probeSteps / interval.
  *
  * When a Python interpreter with torch is found (src/engine/torch/python.ts), the torch engine's runner is
@@ -223,9 +224,11 @@ async function main(): Promise<void> {
           if (p.backend) await tf.setBackend(p.backend);
           const sps = timeSlice(p, batch);
           if (r > 0) samples[p.name].push(sps);
+          // The probe right after the core's own steps, as in a run (not after another peer has evicted its caches).
+          if (p !== core) continue;
+          const t0 = performance.now(); trainer.probe(); const t1 = performance.now();
+          if (r > 0) { probeMs.push(t1 - t0); stepMs.push(1000 * batch / sps); }
         }
-        const t0 = performance.now(); trainer.probe(); const t1 = performance.now();
-        if (r > 0) { probeMs.push(t1 - t0); stepMs.push(1000 * batch / samples.core[samples.core.length - 1]); }
       }
       trainer.dispose(); trainer2.dispose();
       ceilings.push(ceilingGflops(2));
