@@ -214,6 +214,23 @@ describe('editor surfaces on real documents', () => {
     fs.rmSync(path.dirname(uri.fsPath), { recursive: true });
   });
 
+  it('a layer whose shape differs from its model weights is an error in Problems at its init: as the user types, gone once it matches', async () => {
+    const uri = tmpUri('shape.nn.yaml');
+    fs.copyFileSync(workspaceFile('mnist-cnn.onnx').fsPath, path.join(path.dirname(uri.fsPath), 'mnist-cnn.onnx'));
+    // mnist-cnn's conv2d_1 is 2 filters of 5x5 over 1 channel: ONNX W [2, 1, 5, 5], the core's HWIO [5, 5, 1, 2].
+    fs.writeFileSync(uri.fsPath, 'model:\n  weights: mnist-cnn.onnx\n  input: [28, 28, 1]\n  layers:\n    - {type: conv2d, name: conv2d_1, filters: 2, kernel: 3, activation: relu, init: from-model}\n    - {type: flatten}\n    - {type: dense, units: 10, activation: softmax}\n');
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+    const shape = (x: vscode.Diagnostic) => /^layer "conv2d_1": the model's kernel is \[5, 5, 1, 2\] \(Conv W \[2, 1, 5, 5\] \(OIHW\)\) but this conv2d layer needs \[3, 3, 1, 2\]/.test(x.message);
+    const d = await waitFor('the shape error', () => ours(doc.uri).find(shape));
+    assert.equal(d.severity, vscode.DiagnosticSeverity.Error);
+    assert.equal(doc.getText(d.range), 'from-model');
+    await replaceAll(doc, 'kernel: 3', 'kernel: 5');
+    await waitFor('the shape error to go away', () => !ours(doc.uri).some(x => x.severity === vscode.DiagnosticSeverity.Error));
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    fs.rmSync(path.dirname(uri.fsPath), { recursive: true });
+  });
+
   it('an ONNX model with init: from-model runs in the worker; the panel says it trains on synthetic data; a missing weights file is an error', async () => {
     const lens = await api();
     const uri = workspaceFile('onnx-from-model.nn.yaml');
