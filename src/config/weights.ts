@@ -130,7 +130,7 @@ export interface WeightReaders {
 }
 
 /** Model parameter shapes by file (real path, size, mtime): the editor lints on every keystroke, the model rarely changes. */
-const shapeCache = new Map<string, { key: string; read: (config: NetworkConfig) => ModelLayers }>();
+const shapeCache = new Map<string, { key: string; read: (config: NetworkConfig) => ModelLayers | null }>();
 
 /**
  * Lint: the problems of `init: from-model` that the model file's tensor dims show, without reading their values.
@@ -142,28 +142,39 @@ export function lintModelWeights(config: NetworkConfig, baseDir: string, readers
   if (!rel) return [];
   const abs = path.resolve(baseDir, rel);
   const onnx = isOnnxName(rel);
+  let key: string;
   try {
     const st = statUserFile(abs, { kind: onnx ? 'onnx' : 'keras', root: readers.root });
-    const key = `${st.realPath}:${st.size}:${st.mtimeMs}`;
-    let hit = shapeCache.get(abs);
-    if (!hit || hit.key !== key) {
-      let read: (config: NetworkConfig) => ModelLayers;
+    key = `${st.realPath}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return [];
+  }
+  let hit = shapeCache.get(abs);
+  if (!hit || hit.key !== key) {
+    // An unreadable model is cached too (read gives nothing to check: the run reports why), so a broken file
+    // is not read and parsed again on every keystroke.
+    let read: (config: NetworkConfig) => ModelLayers | null = () => null;
+    try {
       if (onnx) {
         const bytes = readers.readBytes ? readers.readBytes(abs) : readUserFile(abs, { kind: 'onnx', root: readers.root });
         const { shapes, names, problems } = onnxParamShapes(bytes, abs);
-        if (problems.some(p => p.severity === 'error')) return [];
-        const byName: ModelLayers = new Map(names.map((n, i) => [n, { shapes: shapes[i] }]));
-        read = () => byName;
+        if (!problems.some(p => p.severity === 'error')) {
+          const byName: ModelLayers = new Map(names.map((n, i) => [n, { shapes: shapes[i] }]));
+          read = () => byName;
+        }
       } else {
         const text = readers.readText ? readers.readText(abs) : readUserFileText(abs, { kind: 'keras', root: readers.root });
         const specs = tfjsSpecs(JSON.parse(text), msg => { throw new Error(msg); });
         read = c => tfjsLayers(c, specs);
       }
-      hit = { key, read };
-      if (shapeCache.size >= 8) shapeCache.delete(shapeCache.keys().next().value!);
-      shapeCache.set(abs, hit);
-    }
-    return modelWeightProblems(config, hit.read(config), rel);
+    } catch { /* unreadable: cached as nothing to check */ }
+    hit = { key, read };
+    if (shapeCache.size >= 8) shapeCache.delete(shapeCache.keys().next().value!);
+    shapeCache.set(abs, hit);
+  }
+  try {
+    const layers = hit.read(config);
+    return layers ? modelWeightProblems(config, layers, rel) : [];
   } catch {
     return [];
   }

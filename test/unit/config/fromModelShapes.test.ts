@@ -90,6 +90,27 @@ describe('init: from-model checks the model\'s tensor dims, not only their count
       /^layer "fc" has use_bias: false but the model has a bias for it \(Gemm C \[32\]\): it would be dropped .*remove use_bias: false$/);
   });
 
+  it('a conv2d with use_bias: false is refused too when the model has its bias (Conv B [8])', () => {
+    assertShapeError(convYaml('conv-4to8.onnx', '[6, 6, 4]', 8, '3').replace('      init: from-model\n', '      use_bias: false\n      init: from-model\n'),
+      'use_bias', 'conv', /^layer "conv" has use_bias: false but the model has a bias for it/);
+  });
+
+  it('an unreadable model is read once while the config is re-parsed (cached by size and mtime), not on every keystroke', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-broken-'));
+    try {
+      const bytes = Buffer.alloc(300 * 1024);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) & 255;
+      fs.writeFileSync(path.join(dir, 'broken.onnx'), bytes);
+      let reads = 0;
+      const readBytes = (p: string) => { reads++; return new Uint8Array(fs.readFileSync(p)); };
+      for (let i = 0; i < 5; i++) {
+        const r = parseConfigText(denseYaml('broken.onnx') + `# edit ${i}\n`, path.join(dir, 'net.nn.yaml'), { readBytes });
+        assert.deepEqual(r.problems.filter(p => p.severity === 'error'), [], 'lint stays quiet: the run says why');
+      }
+      assert.equal(reads, 1);
+    } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  });
+
   it('model.init: from-model (every layer) reports a shape at model.init, naming the layer', () => {
     const yaml = 'model:\n  weights: gemm-32to16.onnx\n  init: from-model\n  input: 16\n  layers:\n    - {type: dense, name: fc, units: 32}\n';
     const { problems } = errorsOf(yaml);
