@@ -4,7 +4,9 @@
 // Usage: npm run bench:ui [-- config in test/workspace, default spiral.nn.yaml]; exits 1 when a median is 1 s or more.
 // Where the time goes, from the panel's own marks (webview/panel.ts, window.activationLensMarks, Date.now() on the
 // same clock as the workbench page): Run -> the panel's script starts (webview created and its page loaded), -> the
-// first draw (the layer list), -> the first chart drawn from streamed progress, -> the run's final state.
+// first draw (the layer list), -> the first chart drawn from streamed progress, -> the run's final state. Next to them
+// the extension host's marks of the same run (RunView.marks, Date.now() on the same machine): the command arrived,
+// the panel was asked for, the engine chosen (worker taken or started), the worker's 'started', its first stats, its end.
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { openWorkbench, openFile, until, ROOT } from '../test/tools/harness.mjs';
@@ -38,10 +40,11 @@ async function marksAfter(t0) {
   return until('the run to end in the panel', async () => {
     for (const f of page.frames()) {
       if (!f.url().includes('/webview/browser/pre/fake.html')) continue;
-      const marks = await f.evaluate(() => window.activationLensMarks).catch(() => undefined);
+      const [marks, host] = await f.evaluate(() => [window.activationLensMarks, window.activationLensHostMarks]).catch(() => []);
       if (!marks) continue;
       const after = marks.filter(m => m.t >= t0 || m.what === 'script' || m.what === 'shown');
-      if (after.some(m => m.what === 'end' && m.t >= t0)) return after;
+      // The host's marks are those of the run drawn last: this one's once its command came after t0 (none before them).
+      if (after.some(m => m.what === 'end' && m.t >= t0) && (!host?.length || host[0].t >= t0)) return { marks: after, host: host ?? [] };
     }
     return undefined;
   });
@@ -62,9 +65,14 @@ try {
       if (kind === 'created') await closePanel();
       await openFile(page, CONFIG);
       const t0 = await run();
-      const marks = await marksAfter(t0);
+      const { marks, host } = await marksAfter(t0);
       const at = what => { const m = marks.find(x => x.what === what && (kind === 'created' || x.t >= t0)); return m ? m.t - t0 : NaN; };
-      const r = { script: kind === 'created' ? at('script') : NaN, shown: kind === 'created' ? at('shown') : NaN, chart: at('chart'), end: at('end') };
+      const hostAt = what => { const m = host.find(x => x.what === what); return m ? m.t - t0 : NaN; };
+      const recv = marks.filter(m => m.what === 'recv' && m.t >= t0);
+      const drawMs = (marks.find(m => m.what === 'chart' && m.t >= t0) ?? {}).drawMs;
+      console.log(`  webview received: ${recv.map(m => `${m.status} ${m.t - t0}`).join(', ')}; first chart's draw took ${drawMs} ms`);
+      const r = { command: hostAt('command'), panel: hostAt('panel'), engine: hostAt('engine'), started: hostAt('started'), stats: hostAt('stats'), hostEnd: hostAt('end'),
+        script: kind === 'created' ? at('script') : NaN, shown: kind === 'created' ? at('shown') : NaN, chart: at('chart'), end: at('end') };
       results[kind].push(r);
       console.log(`run ${i + 1} panel ${kind}: ${JSON.stringify(r)}`);
     }
@@ -79,7 +87,8 @@ const row = (kind) => {
   const rs = results[kind];
   const m = key => median(rs.map(r => r[key]).filter(Number.isFinite));
   return `panel ${kind.padEnd(7)}  Run -> first chart ${m('chart')} ms (median of ${rs.length})` +
-    (kind === 'created' ? `; page script starts ${m('script')} ms, layer list drawn ${m('shown')} ms` : '') + `; run ended ${m('end')} ms`;
+    (kind === 'created' ? `; page script starts ${m('script')} ms, layer list drawn ${m('shown')} ms` : '') + `; run ended ${m('end')} ms` +
+    `\n    host: command ${m('command')}, panel asked ${m('panel')}, engine ${m('engine')}, worker started ${m('started')}, first stats ${m('stats')}, end ${m('hostEnd')} ms`;
 };
 console.log(`\n${CONFIG}\n${row('open')}\n${row('created')}\nuptime: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
 // The promise (issue 12): under 1 s both ways, on a quiet machine.

@@ -16,7 +16,9 @@ export type HostToWorker =
       threads?: number;
       /** Int32Array(1) flag the host sets to 1 to cancel: the training loop is synchronous and polls it every step. */
       cancelFlag?: SharedArrayBuffer }
-  | { type: 'cancel'; runId: number };
+  | { type: 'cancel'; runId: number }
+  /** Prepare for a run (compile the kernels, warm the JIT) while idle: a worker started ahead of the first Run. */
+  | { type: 'warm' };
 
 // ---- worker -> host ----------------------------------------------------------------------------------
 export type WorkerToHost =
@@ -88,7 +90,12 @@ export interface RunView {
   needsActivation?: string[];
   /** For logs: what the step axis counts. */
   stepUnit?: 'step' | 'epoch';
+  /** Config runs: when the host got the command and heard from the worker (Date.now()), next to the panel's own
+   *  marks for bench/ui-first-chart.mjs: where Run -> first chart goes. */
+  marks?: HostMark[];
 }
+
+export interface HostMark { what: 'command' | 'panel' | 'engine' | 'started' | 'stats' | 'end'; t: number }
 
 /** The runs of a watched TensorBoard log directory, as the sidebar lists them. */
 export interface TbRunsView {

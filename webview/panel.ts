@@ -53,6 +53,7 @@ const charts = new RunCharts(chartsBox);
 const redraw = throttle(draw, 100);
 
 function onMessage(m: HostToWebview): void {
+  received(m);
   if (m.type === 'notice') {
     noticeBox.className = `notice ${m.notice.kind}`;
     noticeText.textContent = m.notice.text;
@@ -110,20 +111,33 @@ function staleReason(text: string): HTMLElement {
  * order: 'script' when this script starts, 'shown' at the first draw of a view, 'chart' at the first draw of each
  * run's charts with data, 'end' when that run's final state is drawn.
  */
-const marks: { what: 'script' | 'shown' | 'chart' | 'end'; t: number; status?: string; step?: number; config?: string }[] = [{ what: 'script', t: Date.now() }];
+const marks: { what: 'script' | 'shown' | 'chart' | 'end' | 'recv'; t: number; status?: string; step?: number; config?: string; drawMs?: number }[] = [{ what: 'script', t: Date.now() }];
 (window as unknown as { activationLensMarks: typeof marks }).activationLensMarks = marks;
-let marked: { config: string; probes: number } | undefined, markedChart = false, markedEnd = false;
+let lastReceived = '';
+/** 'recv' when a state arrives, and the first stats after it: the time between the host and the draw. */
+function received(m: HostToWebview): void {
+  if (m.type !== 'state' && (m.type !== 'stats' || lastReceived === 'stats')) return;
+  lastReceived = m.type;
+  marks.push({ what: 'recv', t: Date.now(), status: m.type === 'state' ? m.view.status : 'stats' });
+  if (marks.length > 400) marks.splice(1, 100);   // a long session's runs: the page's first marks and the latest
+}
+let drawStarted = 0;
+let marked: { run: string; probes: number } | undefined, markedChart = false, markedEnd = false;
 function mark(v: RunView): void {
-  const at = (what: 'shown' | 'chart' | 'end') => marks.push({ what, t: Date.now(), status: v.status, step: v.step, config: v.configPath });
+  const at = (what: 'shown' | 'chart' | 'end') => marks.push({ what, t: Date.now(), status: v.status, step: v.step, config: v.configPath, drawMs: Date.now() - drawStarted });
   if (!marks.some(m => m.what === 'shown')) at('shown');
-  // A new run: a state that starts over (fewer probes than drawn, or another config).
-  if (marked && (marked.config !== v.configPath || v.timeline.length < marked.probes || (v.status === 'running' && markedEnd))) { markedChart = false; markedEnd = false; }
-  marked = { config: v.configPath, probes: v.timeline.length };
+  // The host's marks of the run drawn (when it got the command, heard from the worker), same clock.
+  (window as unknown as { activationLensHostMarks?: RunView['marks'] }).activationLensHostMarks = v.marks;
+  // A new run: another config or command (a whole short run can fall between two draws), or a state that starts over.
+  const run = `${v.configPath}\n${v.marks?.[0]?.t ?? ''}`;
+  if (marked && (marked.run !== run || v.timeline.length < marked.probes || (v.status === 'running' && markedEnd))) { markedChart = false; markedEnd = false; }
+  marked = { run, probes: v.timeline.length };
   if (!markedChart && v.timeline.length) { markedChart = true; at('chart'); }
   if (!markedEnd && v.status !== 'running' && v.status !== 'idle' && v.timeline.length) { markedEnd = true; at('end'); }
 }
 
 function draw(): void {
+  drawStarted = Date.now();
   const logs = view?.source === 'tensorboard';
   // Logs are written by another process: nothing here trains them or can stop them.
   const running = view?.status === 'running' && !logs;

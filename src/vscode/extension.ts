@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { RunController, type RunRecord } from './runController';
+import { RunController, mark, type RunRecord } from './runController';
 import { DiagnosticsPanel } from './panel';
 import { SidebarProvider, SIDEBAR_VIEW_ID } from './sidebar';
 import { ConfigHoverProvider } from './hover';
@@ -35,6 +35,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
   const t0 = performance.now();
   const runs = new RunController(context.extensionUri);
   const runActive = async (uri?: vscode.Uri) => {
+    const requestedAt = Date.now();
     const doc = uri ? await vscode.workspace.openTextDocument(uri) : configDocument();
     if (!doc) {
       tell('refusal', 'open a network config (*.nn.yaml, *.nn.json) or a Keras model.json first.');
@@ -43,9 +44,9 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     // The panel comes to the front only once the run starts: a refused run (a config with errors, another run in
     // progress, Restricted Mode) must not bring up the panel of another config.
     const started = runs.onDidChange(e => {
-      if (e.kind === 'state' && e.record.uri === doc.uri.toString() && e.record.view.status === 'running') { started.dispose(); panel.show(); }
+      if (e.kind === 'state' && e.record.uri === doc.uri.toString() && e.record.view.status === 'running') { started.dispose(); mark(e.record, 'panel'); panel.show(); }
     });
-    const record = await runs.run(doc).finally(() => started.dispose());
+    const record = await runs.run(doc, { requestedAt }).finally(() => started.dispose());
     if (record?.view.status === 'done') await walkthroughDone('ranDiagnostics');
     return record;
   };
@@ -90,6 +91,9 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     newConfig: () => void vscode.commands.executeCommand('activationLens.newConfig'),
   }, configDocument());
   tensorboard.onDidUpdate(({ view, list }) => { if (view) panel.showView(view); sidebar.showTbRuns(list); });
+  // A config in view: the training worker starts now, on its own thread, so Run does not wait for it.
+  const prewarm = (doc?: vscode.TextDocument) => { if (doc && isConfigDocument(doc)) runs.prewarm(doc); };
+  prewarm(configDocument());
   const problems = new ProblemsReporter(runs);
   const explorer = new ActivationExplorer(context.extensionUri, runs);
   const report = new ReportStatus();
@@ -117,7 +121,8 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     vscode.commands.registerCommand('activationLens.diagnoseTensorBoard', (dir?: vscode.Uri) =>
       requireTrust('tensorboard') ? tensorboard.pickAndWatch(dir instanceof vscode.Uri ? dir : undefined) : false),
     // Trust granted while the window is open: the linter may now read the CSVs it skipped.
-    vscode.workspace.onDidGrantWorkspaceTrust(() => problems.refreshAll()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => { problems.refreshAll(); prewarm(configDocument()); }),
+    vscode.window.onDidChangeActiveTextEditor(ed => prewarm(ed?.document)),
     vscode.commands.registerCommand('activationLens.fixApplied', () => walkthroughDone('appliedFix')),
     vscode.commands.registerCommand('activationLens.staleFix', () => tell('refusal',
       'the config changed since the run that made this finding; run diagnostics again to refresh it.')),

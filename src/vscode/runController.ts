@@ -4,10 +4,11 @@ import * as path from 'node:path';
 import type { NetworkConfig } from '../model';
 import { formatProblem } from '../model';
 import type { ProbePoint, RunResult } from '../core/types';
-import type { RunView } from '../protocol';
+import type { HostMark, RunView } from '../protocol';
 import type { Finding } from '../diagnosis/types';
 import { inferShapes } from '../config/shapes';
 import { startEngineRun } from '../engine/start';
+import { disposeIdleWorker, prewarmWorker } from '../worker/client';
 import { editorPythonCandidates } from './engine';
 import { dataNote } from '../report/json';
 import { diagnose } from '../diagnosis/rules';
@@ -67,7 +68,7 @@ export class RunController implements vscode.Disposable {
    * `quiet` (run on save): progress in the status bar instead of a notification, and no message on refusal; a run
    * that is asked for supersedes a quiet one (stops it, waits for it to end, then checks again).
    */
-  async run(doc: vscode.TextDocument, opts: { quiet?: boolean } = {}): Promise<RunRecord | undefined> {
+  async run(doc: vscode.TextDocument, opts: { quiet?: boolean; /** Date.now() as the command arrived */ requestedAt?: number } = {}): Promise<RunRecord | undefined> {
     if (this.active?.quiet && !opts.quiet) {
       const ended = this.active.ended;
       this.active.cancel();
@@ -91,9 +92,11 @@ export class RunController implements vscode.Disposable {
     const runConfig: NetworkConfig = settings.probeEvery ? { ...config, probe: { ...config.probe, every: settings.probeEvery } } : config;
     const record: RunRecord = {
       uri: doc.uri.toString(), version: doc.version, config: runConfig, findings: [],
-      view: { ...initialView(doc.uri.fsPath, runConfig), configUri: doc.uri.toString(), configLabel: vscode.workspace.asRelativePath(doc.uri) },
+      view: { ...initialView(doc.uri.fsPath, runConfig), configUri: doc.uri.toString(), configLabel: vscode.workspace.asRelativePath(doc.uri),
+        marks: [{ what: 'command', t: opts.requestedAt ?? Date.now() }] },
     };
     record.view.status = 'running';
+    let statsMarked = false;
     this.records.delete(record.uri);
     this.records.set(record.uri, record);
     let resolveEnded!: () => void;
@@ -106,13 +109,16 @@ export class RunController implements vscode.Disposable {
         workerPath: vscode.Uri.joinPath(this.extensionUri, 'dist', 'worker.js').fsPath,
         engine: settings.engine, pythonCandidates: () => editorPythonCandidates(doc.uri, settings.pythonPath),
         onEngine: (why, engine) => {
+          mark(record, 'engine');
           record.engine = engine;
           record.view.engine = why;
           this.emitter.fire({ kind: 'state', record });
         },
       }, {
+        started: () => mark(record, 'started'),
         stats: m => {
           if (record.view.status !== 'running') return;
+          if (!statsMarked) { statsMarked = true; mark(record, 'stats'); }
           const losses: [number, number][] = m.lossCurve.map((l, i) => [record.view.step + i + 1, l]);
           record.view.step = m.step;
           record.view.timeline.push(...m.probes);
@@ -155,9 +161,21 @@ export class RunController implements vscode.Disposable {
 
   stop(): void { this.active?.cancel(); }
 
+  /**
+   * Starts the training worker ahead of a Run on `doc` (a config is open): the first Run then skips the thread's
+   * start and the kernels' compilation. Not while a run is going (its worker comes back warm when it ends).
+   */
+  prewarm(doc: vscode.TextDocument): void {
+    if (this.active || !vscode.workspace.isTrusted) return;
+    const settings = readSettings(doc.uri);
+    if (settings.engine === 'torch') return;
+    try { prewarmWorker(vscode.Uri.joinPath(this.extensionUri, 'dist', 'worker.js').fsPath, settings.memoryLimitMB); } catch { /* the run starts one */ }
+  }
+
   /** Ends a run once; the UI leaves "running" only for the run that is active (never for an older one). */
   private finish(record: RunRecord, result: RunResult | undefined, status: 'done' | 'cancelled' | 'error', message?: string): void {
     if (record.view.status !== 'running') return;
+    mark(record, 'end');
     record.result = result;
     record.view.status = status;
     record.view.message = message;
@@ -194,7 +212,12 @@ export class RunController implements vscode.Disposable {
   /** For tests: whether the status bar shows a run. */
   get statusVisible(): boolean { return this.statusShown; }
 
-  dispose(): void { this.stop(); this.status.dispose(); this.emitter.dispose(); }
+  dispose(): void { this.stop(); disposeIdleWorker(); this.status.dispose(); this.emitter.dispose(); }
+}
+
+/** A host-side timing of the run, shown next to the panel's own (bench/ui-first-chart.mjs). */
+export function mark(record: RunRecord, what: HostMark['what']): void {
+  (record.view.marks ??= []).push({ what, t: Date.now() });
 }
 
 /** The version of the open document at `uri`, if it is open. */

@@ -12,6 +12,8 @@ import type { ProbePoint } from '../core/types';
 import { memoryRefusal } from '../core/memory';
 import { Trainer } from '../core/train';
 import { loadRunInputs } from '../engine/inputs';
+import { loadDataset } from '../data';
+import { resolveInit } from '../core/initializers';
 
 /** Minimum interval between stats messages (20 per second at most). */
 export const STATS_INTERVAL_MS = 50;
@@ -61,9 +63,11 @@ export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m
     post({ type: 'started', runId, totalSteps: trainer.totalSteps, params: trainer.net.paramCounts().params,
       threads: helpers ? helpers.ready() + 1 : trainer.threads, ...(note ? { note } : {}) });
     lastSent = performance.now();
+    let first = true;
     while (!trainer.done) {
       trainer.advance();
-      if (performance.now() - lastSent >= STATS_INTERVAL_MS) flush();
+      // The first probe goes out at once (the panel's first chart), then at most one message per interval.
+      if ((first && pending.length) || performance.now() - lastSent >= STATS_INTERVAL_MS) { first = false; flush(); }
     }
     flush();
     trainer.dispose();
@@ -77,8 +81,29 @@ export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m
   }
 }
 
+/**
+ * A few steps of a tiny net on synthetic data, before any run asks: compiles the wasm kernels and lets the JIT see
+ * the training loop, so the user's first Run costs what later ones do. Nothing is posted; errors are ignored.
+ */
+export function warmUp(): void {
+  const dense = (index: number, units: number, activation: 'relu' | 'tanh' | 'softmax') => ({ type: 'dense' as const, name: `warm_${index}`, index, units,
+    activation: { name: activation }, init: resolveInit('he_normal')!, biasInit: resolveInit('zeros')!, useBias: true });
+  const config: NetworkConfig = {
+    seed: 1, data: { source: 'spiral', samples: 96, noise: 0.1, classes: 3, validation: 0.25 },
+    model: { input: [2], layers: [dense(0, 16, 'relu'), dense(1, 16, 'tanh'), dense(2, 3, 'softmax')] },
+    train: { loss: 'cross_entropy', optimizer: 'adam', lr: 0.01, batch: 16, steps: 40, weightDecay: 0, momentum: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, rho: 0.9 },
+    probe: { every: 10, samples: 24 }, diagnostics: {}, spans: {},
+  };
+  try {
+    const trainer = new Trainer(config, loadDataset(config, '.'), { threads: 1 });
+    while (!trainer.done) trainer.advance();
+    trainer.dispose();
+  } catch { /* a warm-up only: the real run reports its own errors */ }
+}
+
 if (parentPort) {
   parentPort.on('message', (m: HostToWorker) => {
+    if (m.type === 'warm') warmUp();
     if (m.type === 'start') runRequest(m, msg => parentPort!.postMessage(msg));
     // 'cancel' messages are only seen between runs; the shared flag is what stops a running loop.
   });
