@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { openWorkbench, assertChartShowsData, SERIES, runCommand, openFile, webviewFrame, until, goTo, ROOT } from '../tools/harness.mjs';
+import { openWorkbench, assertChartShowsData, SERIES, runCommand, openFile, webviewFrame, until, goTo, runToDone, ROOT } from '../tools/harness.mjs';
 // node runs the UI tests with --import tsx, so the panel's own formatter is imported from its TypeScript source.
 import { formatNumber as formatNumberForTest } from '../../src/format.ts';
 
@@ -51,6 +51,33 @@ test('with the panel open, Run shows live stats while training; the panel Stop b
   const step = Number(/stopped at step (\d+)/.exec(await panel.locator('#status').innerText())[1]);
   const total = Number(await panel.locator('progress').getAttribute('max'));
   assert.ok(step > 0 && step < total, `stopped at step ${step} of ${total}`);
+});
+
+test('Run creates the panel: the starting run\'s layer list at once, the first chart from streamed progress, then the result', async () => {
+  // The order a user sees, from the panel's own marks (webview/panel.ts); durations: bench/ui-first-chart.mjs.
+  const tab = page.locator('.tabs-container .tab', { hasText: 'Activation Lens' }).first();
+  if (await tab.count()) {
+    await tab.hover();
+    await tab.locator('.tab-actions .action-label').first().click();
+  }
+  await until('the panel to close', async () => !(await page.locator('.tabs-container .tab', { hasText: 'Activation Lens' }).count()));
+  // A run that ends by itself (first-chart.nn.yaml says why it is long enough): nothing here races its end.
+  const panel = await runToDone(page, 'first-chart.nn.yaml', 'first chart');
+  const m = await until('the final state\'s marks', async () => {
+    const all = await panel.evaluate(() => window.activationLensMarks);
+    return all.some(x => x.what === 'end') && all;
+  });
+  const [shown, chart, end] = ['shown', 'chart', 'end'].map(w => m.find(x => x.what === w));
+  const order = `marks ${JSON.stringify(m)}`;
+  // The page's first draw is the run being started (its layer list), not the previous run nor an empty page.
+  assert.equal(shown.config, path.join(server.workspace, 'first-chart.nn.yaml'), order);
+  assert.equal(shown.status, 'running', order);
+  assert.equal(shown.step, 0, order);
+  assert.equal(chart.status, 'running', `the first chart is drawn from streamed progress, while the run is going; ${order}`);
+  assert.ok(chart.step < 10000, `first chart at step ${chart.step}`);
+  assert.equal(end.status, 'done', order);
+  assert.equal(end.step, 10000, order);
+  assert.ok(shown.t <= chart.t && chart.t <= end.t, `shown ${shown.t} <= chart ${chart.t} <= end ${end.t}`);
 });
 
 test('a quick fix changes only the initializer value, and the finding goes away', async () => {
