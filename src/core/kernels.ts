@@ -233,7 +233,9 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
         const args = [a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack];
         // By columns when there are enough 8-column panels: every thread packs its own part of B once. By rows,
         // each chunk packs all of B again (8 chunks: 8 times), which costs as much as the multiply for small M.
-        if (N >= 64 && go('gemmCols', N, 8, args, pack)) return;
+        // A short C (a conv's weight gradient: M = kh * kw * C rows over K = batch * OH * OW) is cut by columns
+        // even when narrow: by rows, each of its few chunks would pack all of the huge B again.
+        if ((N >= 64 || (N >= 16 && M < 64)) && go('gemmCols', N, 8, args, pack)) return;
         if (M >= 8 && go('gemm', M, 4, args, pack)) return;
       }
       ex.gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack);

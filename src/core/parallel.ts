@@ -25,7 +25,7 @@ export const HELPER_EXPORTS = HELPER_OPS.map(op => (op === 'gemmCols' ? 'gemm' :
 export const SPLIT_GEMM_FLOPS = 1 << 21;
 export const SPLIT_ELEMENTS = 1 << 16;
 /** The optimizer updates (ops 6-9): how many buffer pointers come before n in their arguments. */
-export const UPDATE_POINTERS = [2, 3, 4, 3];
+export const UPDATE_POINTERS = [2, 3, 4, 3]; // also written out in chunkArgs, which helpers get as source text
 /**
  * An update's squared norm is summed over blocks of this many elements (more for huge tensors, at most
  * MAX_BLOCKS), in block order, on one thread or many: so the sum does not depend on the thread count.
@@ -169,15 +169,24 @@ export class Helpers {
     Atomics.store(ctl, 0, start);
     Atomics.notify(ctl, 0);
     let mine = 0;
-    for (;;) {
-      const c = Atomics.load(ctl, 0), i = c & 0xffff;
-      if (i >= chunks) break;
-      if (Atomics.compareExchange(ctl, 0, c, c + 1) !== c) continue;
-      const a = chunkArgs(code, size, i, args, pack);
-      const r = a ? this.run(code, a) : 0;
-      if (code >= 6) this.result[i] = r as number;
-      mine++;
-      Atomics.add(ctl, 1, 1);
+    try {
+      for (;;) {
+        const c = Atomics.load(ctl, 0), i = c & 0xffff;
+        if (i >= chunks) break;
+        if (Atomics.compareExchange(ctl, 0, c, c + 1) !== c) continue;
+        const a = chunkArgs(code, size, i, args, pack);
+        const r = a ? this.run(code, a) : 0;
+        if (code >= 6) this.result[i] = r as number;
+        mine++;
+        Atomics.add(ctl, 1, 1);
+      }
+    } catch (e) {
+      // This thread's chunk failed: close the task and let the helpers finish the chunks they hold (all but the
+      // failed one), so none of them is still writing when the caller goes on or starts another task.
+      const claimed = Math.min(chunks, Atomics.exchange(ctl, 0, start | 0xffff) & 0xffff);
+      let d: number;
+      while ((d = Atomics.load(ctl, 1)) < claimed - 1) Atomics.wait(ctl, 1, d, 1);
+      throw e;
     }
     let s = 0, d: number;
     while ((d = Atomics.load(ctl, 1)) < chunks) if (++s > 2000) { Atomics.wait(ctl, 1, d, 1); s = 0; }

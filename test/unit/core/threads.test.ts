@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Trainer } from '../../../src/core/train';
 import { wasmAvailable, mtModuleOrNull } from '../../../src/core/kernels';
-import { SPLIT_GEMM_FLOPS, UPDATE_BLOCK } from '../../../src/core/parallel';
+import { HELPER_EXPORTS, Helpers, SPLIT_GEMM_FLOPS, UPDATE_BLOCK } from '../../../src/core/parallel';
 import { Heap, type Buf } from '../../../src/core/heap';
 import type { NetworkConfig } from '../../../src/model';
 import { makeConfig, randomData } from './helpers';
@@ -118,6 +118,27 @@ describe('threads: one run split over helper threads', function () {
       assert.ok(helped, `${name}: the helper took no block in 200 updates`);
     }
     for (const { h } of heaps) h.kernels.dispose();
+  });
+
+  it('a chunk failing on the calling thread closes its task: the error comes out, and the next task is computed right', () => {
+    const mod = mtModuleOrNull()!;
+    const n = 1 << 16, z = 1024, a = z + n, pages = Math.ceil((a + n) * 4 / 65536) + 1;
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const ex = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as Record<string, (...x: number[]) => number>;
+    let fail = true;
+    const helpers = new Helpers(mod, memory, 1, [0], (op, args) => {
+      if (fail) { fail = false; throw new Error('chunk failed'); }
+      return ex[HELPER_EXPORTS[op]](...args);
+    });
+    try {
+      assert.ok(helpers.waitReady());
+      const H = new Float32Array(memory.buffer);
+      for (let i = 0; i < n; i++) H[z + i] = i % 2 ? -i : i;
+      assert.throws(() => helpers.parallel('actForward', 64, n / 64, [1, z, a, n], 0), /chunk failed/);
+      H.fill(7, a, a + n);
+      helpers.parallel('actForward', 64, n / 64, [1, z, a, n], 0); // relu
+      for (let i = 0; i < n; i++) if (H[a + i] !== Math.max(0, H[z + i])) assert.fail(`a[${i}] = ${H[a + i]}, relu(${H[z + i]}) expected`);
+    } finally { helpers.dispose(); }
   });
 
   it('a small net (2-8-8-1) starts no helper thread: a second thread would only add hand-off cost', () => {
