@@ -119,12 +119,24 @@ export async function goTo(page, lineNo, col) {
 /** `timeout`: how long this palette may take to list the command (a caller that retries reopens it: an open palette's
  *  list does not refresh when a command's enablement context arrives late). */
 export async function runCommand(page, title, { timeout } = {}) {
-  await page.keyboard.press('F1');
+  // The palette is reopened every 30 s until it lists the command: its list does not refresh when the command's
+  // enablement arrives late (seen in a fresh-clone CI: one palette waited 240 s for Run Diagnostics).
+  const end = Date.now() + (timeout ?? UI_TIMEOUT_MS);
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  // fill, not type: keystrokes racing the palette's opening can land in whatever had focus before it.
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^.*?: /, '') }).first().waitFor(timeout ? { timeout } : undefined);
+  for (;;) {
+    await page.keyboard.press('F1');
+    await input.waitFor();
+    // fill, not type: keystrokes racing the palette's opening can land in whatever had focus before it.
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^.*?: /, '') }).first();
+    try {
+      await row.waitFor({ timeout: Math.max(1000, Math.min(30000, end - Date.now())) });
+      break;
+    } catch (e) {
+      if (Date.now() >= end) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
   await input.press('Enter');
 }
 
