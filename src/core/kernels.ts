@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ActivationName } from '../model';
 import { backwardArray, forwardArray } from './activations';
-import { HELPER_EXPORTS, Helpers, UPDATE_POINTERS, updateBlock, SPLIT_ELEMENTS, SPLIT_GEMM_FLOPS, type HelperOp } from './parallel';
+import { HELPER_EXPORTS, HELPER_OPS, Helpers, UPDATE_POINTERS, chunkArgs, updateBlocks, SPLIT_ELEMENTS, type HelperOp } from './parallel';
 
 export interface Kernels {
   kind: 'wasm' | 'js';
@@ -154,26 +154,30 @@ type UpdateName = typeof UPDATES[number];
 type AnyUpdate = (...a: number[]) => number;
 
 /**
- * The optimizer updates over blocks of updateBlock(n) elements, their squared norms summed in block order:
- * the same sum on one thread as on many (parallelKernels hands the same blocks to the helpers).
+ * An optimizer update as a task of blocks (updateBlocks, chunkArgs): `run(a, blocks, size, pointers)` runs the
+ * blocks (here or on the helpers) and returns their squared norms summed in block order, so the sum is the
+ * same on one thread as on many.
  */
+function blockRunner(name: UpdateName, run: (a: number[], blocks: number, size: number, pointers: number) => number): AnyUpdate {
+  const pointers = UPDATE_POINTERS[UPDATES.indexOf(name)];
+  return (...a: number[]): number => {
+    const [blocks, size] = updateBlocks(a[pointers]);
+    return run(a, blocks, size, pointers);
+  };
+}
+
+/** The optimizer updates of `k` run block by block on this thread (blockRunner). */
 function blockwiseUpdates<K extends Pick<Kernels, UpdateName>>(k: K): K {
   const out = { ...k };
-  UPDATES.forEach((name, u) => {
-    const f = k[name] as unknown as AnyUpdate, p = UPDATE_POINTERS[u];
-    (out[name] as unknown as AnyUpdate) = (...a: number[]) => {
-      const n = a[p], size = updateBlock(n);
-      if (n <= size) return f(...a);
-      const b = a.slice();
+  for (const name of UPDATES) {
+    const f = k[name] as unknown as AnyUpdate, op = HELPER_OPS.indexOf(name);
+    (out[name] as unknown as AnyUpdate) = blockRunner(name, (a, blocks, size, pointers) => {
+      if (blocks <= 1) return f(...a);
       let sum = 0;
-      for (let r0 = 0; r0 < n; r0 += size) {
-        for (let j = 0; j < p; j++) b[j] = a[j] + r0;
-        b[p] = Math.min(size, n - r0);
-        sum += f(...b);
-      }
+      for (let i = 0; i < blocks; i++) sum += f(...chunkArgs(op, size, i, a, 0, pointers)!);
       return sum;
-    };
-  });
+    });
+  }
   return out;
 }
 
@@ -219,26 +223,18 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
     return true;
   };
   /** An update over the same blocks as on one thread (blockwiseUpdates), the blocks shared with the helpers. */
-  const update = (name: UpdateName) => (...a: number[]): number => {
-    const n = a[UPDATE_POINTERS[UPDATES.indexOf(name)]], size = updateBlock(n);
-    if (n < 2 * size || helpers.ready() === 0) return (k[name] as unknown as AnyUpdate)(...a);
-    return helpers.parallel(name, Math.ceil(n / size), size, a, 0);
-  };
+  const update = (name: UpdateName) => blockRunner(name, (a, blocks, size, pointers) =>
+    // two full blocks at least: a short second one would not pay for the hand-off
+    a[pointers] < 2 * size || helpers.ready() === 0 ? (k[name] as unknown as AnyUpdate)(...a)
+      : helpers.parallel(name, blocks, size, a, 0, pointers));
   return {
     ...k, threads, helpers, dispose: () => helpers.dispose(),
     sgdUpdate: update('sgdUpdate') as Kernels['sgdUpdate'], momentumUpdate: update('momentumUpdate') as Kernels['momentumUpdate'],
     adamUpdate: update('adamUpdate') as Kernels['adamUpdate'], rmspropUpdate: update('rmspropUpdate') as Kernels['rmspropUpdate'],
     gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack) {
-      if (2 * M * K * N >= SPLIT_GEMM_FLOPS) {
-        const args = [a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack];
-        // By columns when there are enough 8-column panels: every thread packs its own part of B once. By rows,
-        // each chunk packs all of B again (8 chunks: 8 times), which costs as much as the multiply for small M.
-        // A short C (a conv's weight gradient: M = kh * kw * C rows over K = batch * OH * OW) is cut by columns
-        // even when narrow: by rows, each of its few chunks would pack all of the huge B again.
-        if ((N >= 64 || (N >= 16 && M < 64)) && go('gemmCols', N, 8, args, pack)) return;
-        if (M >= 8 && go('gemm', M, 4, args, pack)) return;
-      }
-      ex.gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack);
+      const plan = helpers.gemmPlan(M, K, N);
+      if (plan) helpers.parallel(plan.op, plan.chunks, plan.size, [a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack], pack);
+      else ex.gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack);
     },
     im2col(x, rows, H, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols) {
       if (rows * OH * OW * kh * kw * C >= SPLIT_ELEMENTS && go('im2col', rows, 1, [x, rows, H, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols], 0)) return;

@@ -10,7 +10,8 @@
  *
  * Shared control block (Int32): [0] counter = task << 16 | next chunk (0xffff: closed), [1] chunks done, [2..] helper state
  * (0 starting, 1 ready, 2 could not start: it takes no chunk, 3 failed in a chunk: the task's output is incomplete).
- * Then the task (Float64): op, chunks, chunk size, 14 kernel arguments; then one Float64 result per update chunk.
+ * Then the task (Float64): op, chunks, chunk size, pointers (an update's buffer pointers before n), 14 kernel
+ * arguments; then one Float64 result per update chunk.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -24,8 +25,8 @@ export const HELPER_EXPORTS = HELPER_OPS.map(op => (op === 'gemmCols' ? 'gemm' :
 /** Work below this (flops of a GEMM, elements otherwise) is not split: a hand-off costs microseconds. */
 export const SPLIT_GEMM_FLOPS = 1 << 21;
 export const SPLIT_ELEMENTS = 1 << 16;
-/** The optimizer updates (ops 6-9): how many buffer pointers come before n in their arguments. */
-export const UPDATE_POINTERS = [2, 3, 4, 3]; // also written out in chunkArgs, which helpers get as source text
+/** The optimizer updates (ops 6-9): how many buffer pointers come before n in their arguments (a task carries it). */
+export const UPDATE_POINTERS = [2, 3, 4, 3];
 /**
  * An update's squared norm is summed over blocks of this many elements (more for huge tensors, at most
  * MAX_BLOCKS), in block order, on one thread or many: so the sum does not depend on the thread count.
@@ -33,21 +34,25 @@ export const UPDATE_POINTERS = [2, 3, 4, 3]; // also written out in chunkArgs, w
 export const UPDATE_BLOCK = 16384;
 export const MAX_BLOCKS = 1024;
 export function updateBlock(n: number): number { return Math.max(UPDATE_BLOCK, Math.ceil(n / MAX_BLOCKS)); }
+/** The blocks of an update over n elements: [count, size]; block i is chunk i of its task (chunkArgs). */
+export function updateBlocks(n: number): [number, number] { const size = updateBlock(n); return [Math.ceil(n / size), size]; }
 /** Chunks per thread: a few, so a thread that starts late still gets a share and none waits long at the end. */
 const CHUNKS_PER_THREAD = 4;
 const MAX_HELPERS = 64;
 /** Threads of one run at most (the caller and its helpers). */
 export const MAX_THREADS = MAX_HELPERS;
 const TASK_OFFSET = 8 + 4 * MAX_HELPERS;
+const TASK_FLOATS = 18;
 /** Float64 results of the update chunks, after the task. */
-const RESULT_OFFSET = TASK_OFFSET + 17 * 8;
+const RESULT_OFFSET = TASK_OFFSET + TASK_FLOATS * 8;
 const HELPER_SPIN = 5000;
 
 /**
- * Arguments of chunk `i` of a task (op, size, args), with `pack` as the GEMM scratch of the thread running it.
- * Self-contained: its source is also the helpers' (Function.prototype.toString).
+ * Arguments of chunk `i` of a task (op, size, args, and for an update its count of buffer `pointers`), with
+ * `pack` as the GEMM scratch of the thread running it. Self-contained: its source is also the helpers'
+ * (Function.prototype.toString).
  */
-export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<number>, pack: number): number[] | null {
+export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<number>, pack: number, pointers = 0): number[] | null {
   const r0 = i * size;
   if (op === 0) { // gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack): rows of C
     const M = a[8], r1 = Math.min(M, r0 + size);
@@ -60,7 +65,7 @@ export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<numb
     return [a[0], a[1], a[2], a[3] + r0 * a[5], a[4], a[5], a[6] + r0, a[7], a[8], a[9], j1 - r0, a[11], a[12], pack];
   }
   if (op >= 6) { // an optimizer update: element ranges of every buffer
-    const p = [2, 3, 4, 3][op - 6], n = a[p], e1 = Math.min(n, r0 + size);
+    const p = pointers, n = a[p], e1 = Math.min(n, r0 + size);
     if (e1 <= r0) return null;
     const out: number[] = [];
     for (let j = 0; j < 11; j++) out.push(j < p ? a[j] + r0 : j === p ? e1 - r0 : a[j]);
@@ -83,7 +88,7 @@ const HELPER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { module, memory, ctl: buf, names, spin, index, pack, taskOffset, resultOffset } = workerData;
 const chunkArgs = ${chunkArgs.toString()};
-const ctl = new Int32Array(buf), task = new Float64Array(buf, taskOffset, 17), result = new Float64Array(buf, resultOffset);
+const ctl = new Int32Array(buf), task = new Float64Array(buf, taskOffset, ${TASK_FLOATS}), result = new Float64Array(buf, resultOffset);
 let fns;
 try {
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
@@ -92,11 +97,11 @@ try {
 } catch (e) { Atomics.store(ctl, 2 + index, 2); throw e; }
 let c = Atomics.load(ctl, 0);
 for (;;) {
-  const op = task[0], chunks = task[1], size = task[2], args = task.slice(3, 17);
+  const op = task[0], chunks = task[1], size = task[2], pointers = task[3], args = task.slice(4, ${TASK_FLOATS});
   if (op < 0) break;
   if ((c & 0xffff) < chunks && op >= 0) {
     if (Atomics.compareExchange(ctl, 0, c, c + 1) === c) {
-      const i = c & 0xffff, a = chunkArgs(op, size, i, args, pack);
+      const i = c & 0xffff, a = chunkArgs(op, size, i, args, pack, pointers);
       try { const r = a ? fns[op](...a) : 0; if (op >= 6) result[i] = r; } catch (e) { Atomics.store(ctl, 2 + index, 3); }
       if (Atomics.add(ctl, 1, 1) + 1 === chunks) Atomics.notify(ctl, 1);
     }
@@ -123,7 +128,7 @@ export class Helpers {
     private readonly run: (op: number, args: number[]) => number | void) {
     const buf = new SharedArrayBuffer(RESULT_OFFSET + 8 * MAX_BLOCKS);
     this.ctl = new Int32Array(buf);
-    this.task = new Float64Array(buf, TASK_OFFSET, 17);
+    this.task = new Float64Array(buf, TASK_OFFSET, TASK_FLOATS);
     this.result = new Float64Array(buf, RESULT_OFFSET, MAX_BLOCKS);
     this.task[1] = 0;
     try {
@@ -157,12 +162,12 @@ export class Helpers {
 
   /**
    * Runs a task of `chunks` chunks of `size` (rows, images or elements) on this thread and the helpers;
-   * returns when all chunks are done. `pack` is this thread's GEMM scratch. For an update, the sum of its
-   * chunks' results in chunk order.
+   * returns when all chunks are done. `pack` is this thread's GEMM scratch. For an update (`pointers`: its
+   * UPDATE_POINTERS), the sum of its chunks' results in chunk order.
    */
-  parallel(op: HelperOp, chunks: number, size: number, args: number[], pack: number): number {
+  parallel(op: HelperOp, chunks: number, size: number, args: number[], pack: number, pointers = 0): number {
     const code = HELPER_OPS.indexOf(op), ctl = this.ctl, task = this.task;
-    task[0] = code; task[1] = chunks; task[2] = size; task.set(args, 3);
+    task[0] = code; task[1] = chunks; task[2] = size; task[3] = pointers; task.set(args, 4);
     Atomics.store(ctl, 1, 0);
     this.seq = (this.seq + 1) & 0x7fff;
     const start = this.seq << 16;
@@ -174,7 +179,7 @@ export class Helpers {
         const c = Atomics.load(ctl, 0), i = c & 0xffff;
         if (i >= chunks) break;
         if (Atomics.compareExchange(ctl, 0, c, c + 1) !== c) continue;
-        const a = chunkArgs(code, size, i, args, pack);
+        const a = chunkArgs(code, size, i, args, pack, pointers);
         const r = a ? this.run(code, a) : 0;
         if (code >= 6) this.result[i] = r as number;
         mine++;
@@ -198,6 +203,26 @@ export class Helpers {
     let sum = 0;
     if (code >= 6) for (let i = 0; i < chunks; i++) sum += this.result[i];
     return sum;
+  }
+
+  /**
+   * How a GEMM C[M x N] += A[M x K] B[K x N] is split over the ready threads, or null when it stays on one.
+   * By columns when there are enough 8-column panels: every thread packs its own part of B once. By rows,
+   * each chunk packs all of B again (8 chunks: 8 times), which costs as much as the multiply for small M.
+   * A short C (a conv's weight gradient: M = kh * kw * C rows over K = batch * OH * OW) is cut by columns
+   * even when narrow: by rows, each of its few chunks would pack all of the huge B again.
+   */
+  gemmPlan(M: number, K: number, N: number): { op: 'gemm' | 'gemmCols'; chunks: number; size: number } | null {
+    if (2 * M * K * N < SPLIT_GEMM_FLOPS || this.ready() === 0) return null;
+    if (N >= 64 || (N >= 16 && M < 64)) {
+      const [chunks, size] = this.plan(N, 8);
+      if (chunks >= 2) return { op: 'gemmCols', chunks, size };
+    }
+    if (M >= 8) {
+      const [chunks, size] = this.plan(M, 4);
+      if (chunks >= 2) return { op: 'gemm', chunks, size };
+    }
+    return null;
   }
 
   /** Chunks for `total` units over the ready threads, in multiples of `align`; [chunks, size]. */
