@@ -20,7 +20,7 @@ export const GROUPS = {
   // One file per group here: train.ts and probes.ts are covered by the slow end-to-end training tests.
   optimizers: { mutate: ['src/core/optimizers.ts'], spec: [core('optimizer-rules'), core('tfjs-oracle'), core('batchnorm-dropout')] },
   probes: { mutate: ['src/core/probes.ts'], spec: [core('probes'), core('saturation'), core('batchnorm-dropout')] },
-  train: { mutate: ['src/core/train.ts'], spec: [core('optimizer-rules'), core('saturation'), core('training'), core('tfjs-oracle')] },
+  train: { mutate: ['src/core/train.ts'], spec: [core('train-plan'), core('optimizer-rules'), core('saturation'), core('training'), core('tfjs-oracle')] },
   // src/diagnosis one file per group, each with only the fast tests that reach it (a few minutes a file, where
   // one group of all four ran trials.test.ts, which trains networks, for every mutant it covered).
   runRules: { mutate: ['src/diagnosis/runRules.ts'], spec: [diag('runRules'), diag('runRules-evidence'), diag('runRules-edges'), diag('static')] },
@@ -60,6 +60,9 @@ export function strykerOptions(name) {
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true, reportMutants: true },
   timeoutMS: 20000,
+  // A benchmark run through /tmp/prof/frozen.sh SIGSTOPs every node process for up to minutes; the default 5 min
+  // would then fail the whole run at its initial test run.
+  dryRunTimeoutMinutes: 30,
   timeoutFactor: 2,
   tempDirName: '.stryker-tmp',
   // The sandbox needs src, test, dist (gemm.wasm: the tests require the wasm kernels) and the files tests read.
