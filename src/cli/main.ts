@@ -4,7 +4,6 @@
  * could not be used (one `file:line:col: message` line on stderr). Commands are a table: adding one is one line.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import { parseArgs, UsageError, intOption, type ArgSpec, type ParsedArgs } from './args';
 import { InputFailure, applyEpochs, applyOverrides, checkOutputPath, loadConfig, loadInputs } from './input';
 import { TRAIN_LIMITS } from '../config/parse';
@@ -12,6 +11,7 @@ import { findingsText, layerTable, suggestionsText, summaryLine, trialsText, ver
 import { Progress } from './progress';
 import { safeIo, type Io } from './io';
 import { train } from '../core/train';
+import { runThreads } from '../core/parallel';
 import { diagnose, orderFindings } from '../diagnosis/rules';
 import { staticRules } from '../diagnosis/staticRules';
 import { suggestActivations } from '../diagnosis/suggestions';
@@ -97,7 +97,7 @@ const diagnoseCmd: Command = {
       const onStep = (s: number, loss: number) => progress.update(s, loss);
       result = engine.choice.engine === 'torch'
         ? await trainTorch({ config, data, python: engine.choice.python.command, initialWeights }, onStep)
-        : train(config, data, { initialWeights, onStep, threads: config.train.threads ?? os.availableParallelism(), onNote: l => io.stderr.write(`${l}\n`) });
+        : train(config, data, { initialWeights, onStep, threads: runThreads(config.train.threads), onNote: l => io.stderr.write(`${l}\n`) });
     } catch (e) {
       throw new InputFailure(`${file}:1:1: ${(e as Error).message}`);
     } finally {

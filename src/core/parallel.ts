@@ -13,6 +13,7 @@
  * Then the task (Float64): op, chunks, chunk size, pointers (an update's buffer pointers before n), 14 kernel
  * arguments; then one Float64 result per update chunk.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /** Exports a helper can run, by op code. */
@@ -41,6 +42,18 @@ const CHUNKS_PER_THREAD = 4;
 const MAX_HELPERS = 64;
 /** Threads of one run at most (the caller and its helpers). */
 export const MAX_THREADS = MAX_HELPERS;
+
+/**
+ * The threads a run of the core asks for, from config train.threads, CLI --threads or the setting
+ * activationLens.threads (already checked where they are written; the setting is whatever settings.json holds):
+ * anything not a number >= 1 (0, -1, "abc", NaN) means all cores, a fraction is rounded down, and more than the
+ * machine's cores (or MAX_THREADS) is clamped to them: a thread without a core of its own only makes the other
+ * wait for its chunks.
+ */
+export function runThreads(asked: unknown, cores = availableParallelism()): number {
+  const n = typeof asked === 'number' && asked >= 1 ? Math.floor(asked) : cores;
+  return Math.max(1, Math.min(n, cores, MAX_THREADS));
+}
 const TASK_OFFSET = 8 + 4 * MAX_HELPERS;
 const TASK_FLOATS = 18;
 /** Float64 results of the update chunks, after the task. */

@@ -13,7 +13,7 @@ export interface Settings {
   engine: EngineName;
   /** Interpreter for the torch engine; empty: ACTIVATION_LENS_PYTHON, the Python extension's, PATH. */
   pythonPath: string;
-  /** Threads one core run may use; 0: all cores. */
+  /** Threads one core run may use: the setting made a count for this machine (runThreads). */
   threads: number;
 }
 
@@ -32,6 +32,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     thresholds,
     engine: (['core', 'torch', 'auto'] as const).find(e => e === c.get('engine')) ?? 'core',
     pythonPath: c.get('pythonPath', ''),
-    threads: Math.max(0, Math.floor(c.get<number>('threads', 0) || 0)),
+    // settings.json may hold anything ("abc", -1, 1e9): runThreads makes it a thread count for this machine
+    threads: runThreads(c.get<unknown>('threads', 0)),
   };
 }

@@ -4,13 +4,13 @@
  * a shared Int32Array flag (the loop is synchronous, so a message could not be read until it ends), polled
  * every step: a cancel takes effect within one training step or probe.
  */
-import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { formatProblem, InputError, type Dataset, type NetworkConfig } from '../model';
 import type { HostToWorker, WorkerToHost } from '../protocol';
 import type { ProbePoint } from '../core/types';
 import { memoryRefusal } from '../core/memory';
 import { Trainer } from '../core/train';
+import { runThreads } from '../core/parallel';
 import { loadRunInputs } from '../engine/inputs';
 import { loadDataset } from '../data';
 import { resolveInit } from '../core/initializers';
@@ -50,7 +50,7 @@ export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m
       initialWeights,
       maxSteps: m.maxSteps,
       // the config's train.threads, else the setting, else every core (the trainer stays on one thread for small nets)
-      threads: config.train.threads ?? (m.threads || os.availableParallelism()),
+      threads: runThreads(config.train.threads ?? m.threads),
       shouldStop: flag ? () => Atomics.load(flag, 0) !== 0 : undefined,
       onProbe: p => pending.push(p),
       onNote: line => console.warn(`Activation Lens: ${line}`),

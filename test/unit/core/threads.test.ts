@@ -15,7 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Trainer } from '../../../src/core/train';
 import { wasmAvailable, mtModuleOrNull } from '../../../src/core/kernels';
-import { HELPER_EXPORTS, Helpers, SPLIT_GEMM_FLOPS, UPDATE_BLOCK } from '../../../src/core/parallel';
+import { HELPER_EXPORTS, Helpers, SPLIT_GEMM_FLOPS, UPDATE_BLOCK, runThreads } from '../../../src/core/parallel';
+import { parseConfigText } from '../../../src/config';
 import { Heap, type Buf } from '../../../src/core/heap';
 import type { NetworkConfig } from '../../../src/model';
 import { makeConfig, randomData } from './helpers';
@@ -151,6 +152,29 @@ describe('threads: one run split over helper threads', function () {
   });
 });
 
+describe('threads: hostile thread counts', () => {
+  it('train.threads 0, -1, 1.5, "abc", 1e9: one error each, at the value', () => {
+    for (const [v, msg] of [['0', /"threads" must be >= 1, got 0/], ['-1', /"threads" must be >= 1, got -1/],
+      ['1.5', /"threads" must be a whole number, got 1.5/], ['abc', /"threads" must be a whole number .*got "abc"/],
+      ['1e9', /"threads" must be <= 1024, got 1000000000/]] as const) {
+      const text = `data: {source: spiral}\nmodel:\n  layers:\n    - {type: dense, units: 3, activation: softmax}\ntrain: {threads: ${v}}\n`;
+      const errors = parseConfigText(text, 'net.nn.yaml').problems.filter(p => p.severity === 'error');
+      assert.equal(errors.length, 1, `threads: ${v}: ${JSON.stringify(errors)}`);
+      assert.match(errors[0].message, msg);
+      assert.deepEqual([errors[0].span?.start.line, errors[0].span?.start.character], [4, 17], `threads: ${v}: the place`);
+    }
+  });
+
+  it('the setting (settings.json may hold anything) and the config on a machine of 2 cores: all cores below 1, rounded down, at most the cores', () => {
+    for (const [asked, threads] of [[undefined, 2], [0, 2], [-1, 2], [1.5, 1], ['abc', 2], ['2', 2], [NaN, 2], [Infinity, 2],
+      [1e9, 2], [64, 2], [1, 1], [2, 2], [true, 2], [null, 2]] as const) {
+      assert.equal(runThreads(asked, 2), threads, `${String(asked)}`);
+    }
+    assert.equal(runThreads(48, 64), 48);
+    assert.equal(runThreads(1e9, 1000), 64, 'at most MAX_THREADS, whatever the machine');
+  });
+});
+
 describe('threads: the CLI (dist/cli.js) on 2 threads, and its fallback to one', function () {
   this.timeout(180000);
   const dist = path.resolve(__dirname, '../../../dist');
@@ -198,6 +222,19 @@ probe: { every: 4 }
     const r = await cli(install('one', { 'gemm.wasm': wasm(), 'gemm-mt.wasm': mt() }), ['--threads', '1']);
     assert.equal(r.code, 0, r.err);
     one = numbers(r.out);
+  });
+
+  it('--threads 0, -1, 1.5, abc, 1e9: one usage line, exit 2; --threads 64 on this machine trains as on its cores: the same report', async () => {
+    const script = install('hostile', { 'gemm.wasm': wasm(), 'gemm-mt.wasm': mt() });
+    for (const v of ['0', '-1', '1.5', 'abc', '1e9']) {
+      const r = await cli(script, ['--threads', v]);
+      assert.equal(r.code, 2, `--threads ${v}`);
+      assert.equal(r.err, `activation-lens diagnose: --threads must be an integer from 1 to 1024, got "${v}"\n`);
+    }
+    const r = await cli(script, ['--threads', '64']);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.err, '');
+    assert.deepEqual(numbers(r.out), one);
   });
 
   it('--threads 2 gives the report of --threads 1, says nothing on stderr, and the process exits', async () => {
