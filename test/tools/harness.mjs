@@ -133,7 +133,11 @@ export async function runCommand(page, title, { timeout } = {}) {
       await row.waitFor({ timeout: Math.max(1000, Math.min(30000, end - Date.now())) });
       break;
     } catch (e) {
-      if (Date.now() >= end) throw e;
+      if (Date.now() >= end) {
+        fs.mkdirSync(SHOTS, { recursive: true });
+        await page.screenshot({ path: path.join(SHOTS, `palette-without-${title.replace(/\W+/g, '-')}.png`) }).catch(() => {});
+        throw e;
+      }
       await page.keyboard.press('Escape');
     }
   }
@@ -219,16 +223,10 @@ export function workbenchPerFile({ workspace = path.join(ROOT, 'test/workspace')
 
 /** Opens `file`, runs Run Diagnostics on it and waits for the panel (title containing `title`) to show the finished
  *  run. Right after the workbench starts the command can still be hidden (its enablement waits for the trust
- *  context), so the palette is retried until it lists it. */
+ *  context): runCommand reopens the palette until it lists it. */
 export async function runToDone(page, file, title) {
   await openFile(page, file);
-  await until('the Run Diagnostics command', async () => {
-    try { await runCommand(page, 'Activation Lens: Run Diagnostics', { timeout: 30000 }); return true; } catch {
-      await page.screenshot({ path: path.join(SHOTS, `run-retry-${file}.png`) });
-      await page.keyboard.press('Escape');
-      return false;
-    }
-  });
+  await runCommand(page, 'Activation Lens: Run Diagnostics');
   const panel = await webviewFrame(page, '#panel-title', title, 120000);
   await panel.locator('#status', { hasText: 'done' }).waitFor({ timeout: 180000 });
   return panel;
