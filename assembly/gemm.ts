@@ -348,32 +348,67 @@ export function actBackward(kind: i32, z: i32, a: i32, g: i32, n: i32): void {
 // Writes float64s at out (a float offset, 8-byte aligned): [sum, sum of squares, finite count,
 // count of |x| > satAbove, then `bins` histogram counts over [lo, lo + bins/inv)]. NaN/Inf are skipped.
 // Needs 16 * bins more bytes of scratch after those (kernels.ts SUMMARY_FLOATS).
+// Four values at a time: element i goes to lane i & 3, each lane with its own float64 sum and sum of squares
+// (combined as (l0 + l1) + (l2 + l3), then the n % 4 tail in order; the JS reference sums in that order) and
+// its own int32 histogram (merged at the end: integer counts, the same numbers as one histogram; a run of
+// values in one bin, a relu's zeros, would otherwise wait on the previous store to the same count). A
+// non-finite value is zeroed before the sums and adds 0 to its bin.
 export function summarize(p: i32, n: i32, lo: f64, inv: f64, bins: i32, satAbove: f64, out: i32): void {
   const o = addr(out);
-  // Counts go to 4 interleaved int32 histograms after the output (element i to histogram i & 3): runs of
-  // values in one bin (a relu's zeros) would otherwise wait on the previous store to the same count. Integer
-  // counts, merged at the end: the same numbers as one histogram.
   const sub = o + (<usize>(bins + 4) << 3);
-  for (let b = 0; b < 4 * bins; b++) store<i32>(sub + (<usize>b << 2), 0);
-  let s: f64 = 0, q: f64 = 0, c: i32 = 0, sat: i32 = 0;
-  const top = <f64>bins;
-  if (bins > 0) {
-    for (let i = 0; i < n; i++) {
-      const x = <f64>load<f32>(addr(p + i));
-      if (x - x != 0) continue;
-      s += x; q += x * x; c++;
-      if (Math.abs(x) > satAbove) sat++;
+  memory.fill(sub, 0, <usize>(4 * bins) << 2);
+  const n4 = n & ~3;
+  const zero = f32x4.splat(0), one = i32x4.splat(1);
+  const lov = f64x2.splat(lo), invv = f64x2.splat(inv), satv = f64x2.splat(satAbove);
+  const laneBase = i32x4(0, bins, 2 * bins, 3 * bins), top = i32x4.splat(bins - 1), izero = i32x4.splat(0);
+  let s0 = f64x2.splat(0), s1 = s0, q0 = s0, q1 = s0, cnt = i32x4.splat(0), sat0 = i64x2.splat(0), sat1 = sat0;
+  const pp = addr(p);
+  for (let i = 0; i < n4; i += 4) {
+    const v = v128.load(pp + addr(i));
+    const m = f32x4.eq(f32x4.sub(v, v), zero);
+    const vz = v128.and(v, m);
+    const l = f64x2.promote_low_f32x4(vz);
+    const h = f64x2.promote_low_f32x4(i32x4.shuffle(vz, vz, 2, 3, 0, 1));
+    s0 = f64x2.add(s0, l); s1 = f64x2.add(s1, h);
+    q0 = f64x2.add(q0, f64x2.mul(l, l)); q1 = f64x2.add(q1, f64x2.mul(h, h));
+    cnt = i32x4.sub(cnt, m);
+    sat0 = i64x2.sub(sat0, f64x2.gt(f64x2.abs(l), satv)); sat1 = i64x2.sub(sat1, f64x2.gt(f64x2.abs(h), satv));
+    if (bins > 0) {
+      const bl = i32x4.trunc_sat_f64x2_s_zero(f64x2.mul(f64x2.sub(l, lov), invv));
+      const bh = i32x4.trunc_sat_f64x2_s_zero(f64x2.mul(f64x2.sub(h, lov), invv));
+      const b = i32x4.min_s(i32x4.max_s(i32x4.shuffle(bl, bh, 0, 1, 4, 5), izero), top);
+      const off = i32x4.shl(i32x4.add(b, laneBase), 2);
+      if (i32x4.all_true(m)) {
+        let pb = sub + <usize>i32x4.extract_lane(off, 0); store<i32>(pb, load<i32>(pb) + 1);
+        pb = sub + <usize>i32x4.extract_lane(off, 1); store<i32>(pb, load<i32>(pb) + 1);
+        pb = sub + <usize>i32x4.extract_lane(off, 2); store<i32>(pb, load<i32>(pb) + 1);
+        pb = sub + <usize>i32x4.extract_lane(off, 3); store<i32>(pb, load<i32>(pb) + 1);
+      } else {
+        const inc = v128.and(m, one);
+        let pb = sub + <usize>i32x4.extract_lane(off, 0); store<i32>(pb, load<i32>(pb) + i32x4.extract_lane(inc, 0));
+        pb = sub + <usize>i32x4.extract_lane(off, 1); store<i32>(pb, load<i32>(pb) + i32x4.extract_lane(inc, 1));
+        pb = sub + <usize>i32x4.extract_lane(off, 2); store<i32>(pb, load<i32>(pb) + i32x4.extract_lane(inc, 2));
+        pb = sub + <usize>i32x4.extract_lane(off, 3); store<i32>(pb, load<i32>(pb) + i32x4.extract_lane(inc, 3));
+      }
+    }
+  }
+  // Non-finite lanes were zeroed: |0| > satAbove only when satAbove < 0, and then they must not count.
+  let s = (f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1)) + (f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1));
+  let q = (f64x2.extract_lane(q0, 0) + f64x2.extract_lane(q0, 1)) + (f64x2.extract_lane(q1, 0) + f64x2.extract_lane(q1, 1));
+  let c = i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) + i32x4.extract_lane(cnt, 3);
+  let sat = <i32>(i64x2.extract_lane(sat0, 0) + i64x2.extract_lane(sat0, 1) + i64x2.extract_lane(sat1, 0) + i64x2.extract_lane(sat1, 1));
+  if (satAbove < 0) sat -= n4 - c;
+  const topF = <f64>bins;
+  for (let i = n4; i < n; i++) {
+    const x = <f64>load<f32>(addr(p + i));
+    if (x - x != 0) continue;
+    s += x; q += x * x; c++;
+    if (Math.abs(x) > satAbove) sat++;
+    if (bins > 0) {
       const f = (x - lo) * inv;
-      const b = f >= top ? bins - 1 : f < 0 ? 0 : <i32>f;
+      const b = f >= topF ? bins - 1 : f < 0 ? 0 : <i32>f;
       const pb = sub + (<usize>((i & 3) * bins + b) << 2);
       store<i32>(pb, load<i32>(pb) + 1);
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const x = <f64>load<f32>(addr(p + i));
-      if (x - x != 0) continue;
-      s += x; q += x * x; c++;
-      if (Math.abs(x) > satAbove) sat++;
     }
   }
   for (let b = 0; b < bins; b++) {

@@ -352,14 +352,20 @@ export function jsKernels(H: Float32Array): Kernels {
     summarize(p, n, lo, inv, bins, satAbove, out) {
       const o = new Float64Array(H.buffer, H.byteOffset + out * 4, bins + 4);
       o.fill(0);
+      // The wasm kernel's summation order: element i into partial sum i & 3 up to n - n % 4, the four combined
+      // as (0 + 1) + (2 + 3), then the tail in order.
+      const ps = [0, 0, 0, 0], pq = [0, 0, 0, 0], n4 = n & ~3;
       let s = 0, q = 0, c = 0, sat = 0;
       for (let i = 0; i < n; i++) {
+        if (i === n4) { s = (ps[0] + ps[1]) + (ps[2] + ps[3]); q = (pq[0] + pq[1]) + (pq[2] + pq[3]); }
         const x = H[p + i];
         if (x - x !== 0) continue;
-        s += x; q += x * x; c++;
+        if (i < n4) { ps[i & 3] += x; pq[i & 3] += x * x; } else { s += x; q += x * x; }
+        c++;
         if (Math.abs(x) > satAbove) sat++;
         if (bins > 0) { const f = (x - lo) * inv; o[4 + (f >= bins ? bins - 1 : f < 0 ? 0 : f | 0)]++; }
       }
+      if (n4 === n) { s = (ps[0] + ps[1]) + (ps[2] + ps[3]); q = (pq[0] + pq[1]) + (pq[2] + pq[3]); }
       o[0] = s; o[1] = q; o[2] = c; o[3] = sat;
     },
     sgdUpdate(w, g, n, lr, gs, dl) {

@@ -64,24 +64,29 @@ export function fractionWhere(z: Float32Array, n: number, pred: (z: number) => b
 
 interface Summary { mean: number; std: number; nonFinite: number; saturated: number; counts: number[] | null }
 
-/** One pass over a buffer in the kernels: moments of the finite values, non-finite count, |x| > satAbove, histogram. */
-function summarize(k: Kernels, scratch: Buf, b: Buf, n: number, edges: number[] | null, satAbove = Infinity): Summary {
+/**
+ * One pass over a buffer in the kernels: moments of the finite values, non-finite count, |x| > satAbove,
+ * histogram. `o` is the caller's float64 view of the kernels' results (kept: a probe runs too rarely for V8
+ * to optimize this code, so each allocation here costs far more than in a hot loop).
+ */
+function summarize(k: Kernels, scratch: Buf, o: Float64Array, b: Buf, n: number, edges: number[] | null, satAbove = Infinity): Summary {
   const bins = edges ? edges.length - 1 : 0, lo = edges ? edges[0] : 0, inv = edges ? bins / (edges[bins] - lo) : 0;
   k.summarize(b.off, n, lo, inv, bins, satAbove, scratch.off);
-  const o = new Float64Array(scratch.v.buffer, scratch.v.byteOffset, bins + 4);
   const c = o[2], mean = c ? o[0] / c : 0;
-  return {
-    mean, std: c ? Math.sqrt(Math.max(0, o[1] / c - mean * mean)) : 0, nonFinite: n - c, saturated: o[3],
-    counts: edges ? Array.from(o.subarray(4, 4 + bins)) : null,
-  };
+  let counts: number[] | null = null;
+  if (edges) { counts = new Array<number>(bins); for (let i = 0; i < bins; i++) counts[i] = o[4 + i]; }
+  return { mean, std: c ? Math.sqrt(Math.max(0, o[1] / c - mean * mean)) : 0, nonFinite: n - c, saturated: o[3], counts };
 }
 
 /** Keeps each layer's histogram edges from its first probe. */
 export class LayerProbe {
   private zEdges: number[] | null = null;
   private aEdges: number[] | null = null;
+  private readonly results: Float64Array;
 
-  constructor(readonly layer: Layer, private readonly kernels: Kernels, private readonly scratch: Buf) {}
+  constructor(readonly layer: Layer, private readonly kernels: Kernels, private readonly scratch: Buf) {
+    this.results = new Float64Array(scratch.v.buffer, scratch.v.byteOffset, (scratch.n >> 1));
+  }
 
   /**
    * Statistics of this layer for `rows` probe samples; weightGradRms and updateRatio are passed in (they
@@ -91,8 +96,8 @@ export class LayerProbe {
     const l = this.layer, n = rows * l.outSize, k = this.kernels, sc = this.scratch;
     const a = l.out.v;
     if (!this.aEdges) this.aEdges = chooseEdges(a, n, false);
-    const as = summarize(k, sc, l.out, n, this.aEdges);
-    const gs = summarize(k, sc, l.dOut, n, null);
+    const as = summarize(k, sc, this.results, l.out, n, this.aEdges);
+    const gs = summarize(k, sc, this.results, l.dOut, n, null);
     let preactMean: number | null = null, preactStd: number | null = null, preactHist: Histogram | null = null;
     let dead: number | null = null, saturated: number | null = null;
     let nonFinite = as.nonFinite + gs.nonFinite;
@@ -100,7 +105,7 @@ export class LayerProbe {
       const z = l.z.v;
       if (!this.zEdges) this.zEdges = chooseEdges(z, n, true);
       const info = ACTIVATIONS[l.activation.name];
-      const zs = summarize(k, sc, l.z, n, this.zEdges, info.saturatedAbove ?? Infinity);
+      const zs = summarize(k, sc, this.results, l.z, n, this.zEdges, info.saturatedAbove ?? Infinity);
       preactMean = zs.mean; preactStd = zs.std; preactHist = { edges: this.zEdges, counts: zs.counts! };
       if (info.isDead) dead = deadFraction(z, n, l.units, info.isDead);
       if (info.saturatedAbove !== null) saturated = n ? zs.saturated / n : 0;

@@ -165,16 +165,23 @@ describe('summarize: the wasm kernel gives the JS reference\'s numbers exactly',
     for (let i = 0; i < n; i++) v[i] = i % 97 < 40 ? 0 : (rnd() - 0.3) * 8;
     v[5] = NaN; v[77] = Infinity; v[78] = -Infinity; v[500] = 1e6; v[501] = -1e6;
     for (const k of [wasm, js]) k.H.set(v, p);
-    for (const bins of [30, 7, 0]) {
+    // Lengths with every tail (n % 4) and thresholds past every value (a negative one counts every finite value).
+    for (const [len, sat] of [[n, 3], [n - 1, 3], [n - 2, -1], [n - 3, Infinity], [3, 0.5]]) for (const bins of [30, 7, 0]) {
       const lo = -2, inv = bins / 6;
-      const got = (k: typeof wasm) => { k.summarize(p, n, lo, inv, bins, 3, out); return Array.from(new Float64Array(k.H.buffer, k.H.byteOffset + out * 4, bins + 4)); };
+      const got = (k: typeof wasm) => { k.summarize(p, len, lo, inv, bins, sat, out); return Array.from(new Float64Array(k.H.buffer, k.H.byteOffset + out * 4, bins + 4)); };
       const w = got(wasm), j = got(js);
-      assert.deepEqual(w, j, `${bins} bins`);
-      // Independent: the counts by hand.
-      const finite = Array.from(v).filter(Number.isFinite);
+      assert.deepEqual(w, j, `${bins} bins, n ${len}`);
+      // Independent: the counts by hand, the moments in float64 in plain order.
+      const finite = Array.from(v.subarray(0, len)).filter(Number.isFinite);
       assert.equal(w[2], finite.length);
-      assert.equal(w[3], finite.filter(x => Math.abs(x) > 3).length);
-      if (bins) assert.equal(w.slice(4).reduce((a, b) => a + b, 0), finite.length);
+      assert.equal(w[3], finite.filter(x => Math.abs(x) > sat).length, `saturated over ${sat}`);
+      const sum = finite.reduce((a, x) => a + x, 0), sq = finite.reduce((a, x) => a + x * x, 0);
+      assert.ok(Math.abs(w[0] - sum) <= 1e-9 * sq && Math.abs(w[1] - sq) <= 1e-12 * sq, `moments ${w[0]} ${sum} ${w[1]} ${sq}`);
+      if (bins) {
+        const counts = new Array<number>(bins).fill(0);
+        for (const x of finite) counts[Math.min(bins - 1, Math.max(0, Math.floor((x - lo) * inv)))]++;
+        assert.deepEqual(w.slice(4), counts, `${bins} bins by hand, n ${len}`);
+      }
     }
   });
 });
