@@ -20,6 +20,7 @@ function still(extra: Partial<NetworkConfig['train']> = {}, list: LayerInput[] =
   return makeConfig([2], list, { loss: 'mse', optimizer: 'sgd', lr: 0, batch: 1, ...extra });
 }
 const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a}, expected ${b}`);
+const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, x) => s + x * x, 0));
 
 describe('run plan (SPEC §1 probe: every, samples)', () => {
   const d = data([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4]);
@@ -151,7 +152,6 @@ describe('what a probe reports', () => {
     d.train.x = Float32Array.from([0.3, -1, 1, 0.2, -0.5, 0.8, 2, -0.1]);
     const t = new Trainer(c, d);
     const kernel = () => Float64Array.from(t.net.layers[0].params.find(p => p.kernel)!.w.v);
-    const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, x) => s + x * x, 0));
     let before = kernel();
     const expected = new Map<number, number>();
     while (!t.done) {
@@ -167,6 +167,35 @@ describe('what a probe reports', () => {
     assert.deepEqual(r.timeline.map(p => p.step), [0, 5, 7]);
     for (const p of r.timeline.slice(1)) close(p.layers[0].updateRatio!, expected.get(p.step)!, 1e-6 * expected.get(p.step)!, `updateRatio at ${p.step}`);
     assert.ok(expected.get(7)! > 0);
+  });
+  it('weightGradRms after step s is the RMS of the gradient that step s applied (plain SGD: g = -dW / lr), not the probe batch\'s', () => {
+    const lr = 0.05;
+    const c = makeConfig([4, 4, 1], [
+      { type: 'conv2d', filters: 2, kernel: [2, 2], activation: 'tanh' }, { type: 'flatten' }, { type: 'dense', units: 3, activation: 'relu' }, { type: 'dense', units: 1 },
+    ], { lr, steps: 4, batch: 2 });
+    c.probe.every = 2; c.probe.samples = 2;
+    const r = (n: number, seed: number) => { let s = seed; return Array.from({ length: n }, () => ((s = (s * 69069 + 1) % 2 ** 32) / 2 ** 32) * 2 - 1); };
+    const d: Dataset = { inputShape: [4, 4, 1], task: 'regression', targetDim: 1,
+      train: { x: Float32Array.from(r(16 * 6, 1)), y: Float32Array.from(r(6, 2)), n: 6 },
+      val: { x: Float32Array.from(r(16 * 2, 3)), y: Float32Array.from(r(2, 4)), n: 2 } };
+    const t = new Trainer(c, d);
+    const kernels = () => [0, 2].map(i => Float64Array.from(t.net.layers[i].params.find(p => p.kernel)!.w.v));
+    let before = kernels();
+    const grads = new Map<number, number[]>();
+    while (!t.done) {
+      const step = t.step;
+      t.advance();
+      if (t.step === step + 1) {
+        const after = kernels();
+        grads.set(t.step, after.map((w, k) => norm(w.map((v, i) => (before[k][i] - v) / lr)) / Math.sqrt(w.length)));
+        before = after;
+      }
+    }
+    const tl = t.result().timeline;
+    assert.deepEqual(tl.map(p => p.step), [0, 2, 4]);
+    for (const p of tl.slice(1)) {
+      [0, 2].forEach((layer, k) => close(p.layers[layer].weightGradRms!, grads.get(p.step)![k], 1e-4 * grads.get(p.step)![k], `layer ${layer} weightGradRms at ${p.step}`));
+    }
   });
 });
 
