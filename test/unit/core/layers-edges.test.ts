@@ -1,0 +1,135 @@
+/**
+ * Layer behaviour the gradient and TensorFlow.js oracles do not reach: TensorFlow's conv/pool output-size and
+ * padding arithmetic at its edges (stride larger than the kernel, a kernel larger than the input), the shape
+ * refusals that name the layer, and the probe mode (SPEC §4: probes see the network as it trains, without
+ * dropout masks and without moving the batchnorm statistics).
+ */
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { convAxis, makeLayer } from '../../../src/core/layers';
+import { Network } from '../../../src/core/network';
+import { layers, makeConfig, type LayerInput } from './helpers';
+
+describe("layer shapes (TensorFlow's conv arithmetic)", () => {
+  it('valid: floor((n - k) / s) + 1 outputs, none when the kernel is larger than the input', () => {
+    assert.deepEqual(convAxis(7, 3, 2, 'valid'), { out: 3, pad: 0 });
+    assert.deepEqual(convAxis(6, 3, 1, 'valid'), { out: 4, pad: 0 });
+    assert.deepEqual(convAxis(2, 3, 1, 'valid'), { out: 0, pad: 0 });
+  });
+  it('same: ceil(n / s) outputs; padding (out-1)*s + k - n, at least 0, the odd one after', () => {
+    assert.deepEqual(convAxis(7, 3, 2, 'same'), { out: 4, pad: 1 }); // total 2
+    assert.deepEqual(convAxis(6, 3, 2, 'same'), { out: 3, pad: 0 }); // total 1: all after
+    assert.deepEqual(convAxis(6, 4, 1, 'same'), { out: 6, pad: 1 }); // total 3: 1 before, 2 after
+    assert.deepEqual(convAxis(5, 1, 3, 'same'), { out: 2, pad: 0 }); // (2-1)*3 + 1 - 5 = -1: no padding
+  });
+  it('a 1x1 kernel with stride 3 and same padding reads rows 0 and 3 (no negative padding)', () => {
+    const c = makeConfig([5, 1, 1], [{ type: 'conv2d', filters: 1, kernel: [1, 1], stride: [3, 1], padding: 'same', init: 'ones', useBias: false }, { type: 'flatten' }]);
+    const net = new Network(c, { rows: 1, kernels: 'js' }).commit();
+    net.loadRows(Float32Array.from([10, 11, 12, 13, 14]), new Float32Array(2), 2, null, 0, 1);
+    net.forward(1, 'train');
+    assert.deepEqual(Array.from(net.layers[1].out.v.slice(0, 2)), [10, 13]);
+  });
+  it('shapes a layer cannot take are refused with the layer name and what to do', () => {
+    const [dense, conv, pool, gap] = layers([
+      { type: 'dense', units: 2, name: 'd1' }, { type: 'conv2d', filters: 2, name: 'c1' },
+      { type: 'maxpool2d', name: 'p1' }, { type: 'global_avgpool2d', name: 'g1' },
+    ]);
+    assert.throws(() => makeLayer(dense, [4, 4, 1]), { message: 'layer d1: dense needs a flat input, got shape [4,4,1] (add a flatten layer)' });
+    assert.throws(() => makeLayer(conv, [16]), { message: 'layer c1: conv2d needs an [h, w, c] input, got [16]' });
+    assert.throws(() => makeLayer(pool, [4, 4]), { message: 'layer p1: maxpool2d needs an [h, w, c] input, got [4,4]' });
+    assert.throws(() => makeLayer(gap, [16]), { message: 'layer g1: global_avgpool2d needs an [h, w, c] input, got [16]' });
+    assert.deepEqual(makeLayer(conv, [5, 5, 3]).outShape, [3, 3, 2]);
+    assert.deepEqual(makeLayer(gap, [5, 5, 3]).outShape, [3]);
+    assert.deepEqual(makeLayer(dense, [7]).outShape, [2]);
+  });
+});
+
+describe('probe mode', () => {
+  function net(list: LayerInput[], input: number[], x: number[], rows: number) {
+    const n = new Network(makeConfig(input, list), { rows, kernels: 'js' }).commit();
+    n.loadRows(Float32Array.from(x), new Float32Array(rows), 1, null, 0, rows);
+    return n;
+  }
+  it('dropout passes its input through in a probe and at evaluation, masks only in training', () => {
+    const x = Array.from({ length: 32 }, (_, i) => i + 1);
+    const n = net([{ type: 'dropout', rate: 0.5 }, { type: 'flatten' }, { type: 'dense', units: 1 }], [8], x, 4);
+    for (const mode of ['probe', 'eval'] as const) {
+      n.forward(4, mode);
+      assert.deepEqual(Array.from(n.layers[0].out.v.slice(0, 32)), x, mode);
+    }
+    n.forward(4, 'train');
+    const out = Array.from(n.layers[0].out.v.slice(0, 32));
+    assert.ok(out.some(v => v === 0) && out.every((v, i) => v === 0 || v === 2 * x[i]), `train: ${out}`);
+  });
+  it('batchnorm in a probe normalizes with the batch statistics and leaves the moving statistics (0, 1) alone', () => {
+    // 4 samples x 2 channels: channel 0 = 1, 2, 3, 4 (mean 2.5, variance 1.25), channel 1 = 10, 10, 10, 14 (11, 3).
+    const x = [1, 10, 2, 10, 3, 10, 4, 14];
+    const n = net([{ type: 'batchnorm', epsilon: 1e-3 }, { type: 'dense', units: 1 }], [2], x, 4);
+    n.forward(4, 'probe');
+    const bn = n.layers[0];
+    const want = x.map((v, i) => (i % 2 ? (v - 11) / Math.sqrt(3 + 1e-3) : (v - 2.5) / Math.sqrt(1.25 + 1e-3)));
+    Array.from(bn.out.v.slice(0, 8)).forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-5, `probe out[${i}] ${v}, expected ${want[i]}`));
+    const [, , mm, mv] = bn.params;
+    assert.deepEqual([...mm.w.v, ...mv.w.v], [0, 0, 1, 1], 'moving statistics after a probe');
+    n.forward(4, 'eval');
+    Array.from(bn.out.v.slice(0, 8)).forEach((v, i) => assert.ok(Math.abs(v - x[i] / Math.sqrt(1 + 1e-3)) < 1e-5, `eval out[${i}] ${v}`));
+  });
+});
+
+describe('average pooling with same padding and stride 2 against TensorFlow.js (padding not counted)', () => {
+  it('forward and backward of a 3x3 window, stride 2, on 5x7x2', () => {
+    const shape = [5, 7, 2];
+    const c = makeConfig(shape, [{ type: 'avgpool2d', size: [3, 3], stride: [2, 2], padding: 'same' }, { type: 'flatten' }]);
+    const n = new Network(c, { rows: 2, kernels: 'js' }).commit();
+    const size = 5 * 7 * 2, x = Float32Array.from({ length: 2 * size }, (_, i) => Math.sin(i * 1.7) * 3 + (i % 5));
+    const outN = 3 * 4 * 2;
+    n.loadRows(x, new Float32Array(2 * outN), outN, null, 0, 2);
+    n.forward(2, 'train');
+    const xt = tf.tensor4d(x, [2, 5, 7, 2]);
+    const want = tf.avgPool(xt, [3, 3], [2, 2], 'same').dataSync();
+    const pool = n.layers[0];
+    assert.equal(pool.outSize, outN);
+    Array.from(pool.out.v.slice(0, 2 * outN)).forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-5, `out[${i}] ${v}, tf ${want[i]}`));
+    // backward: dL/dx for L = sum(g * pool(x)) with a fixed g, against tf's gradient.
+    const g = Float32Array.from({ length: 2 * outN }, (_, i) => Math.cos(i * 0.9));
+    pool.dOut.v.set(g);
+    const dx = { ...n.input, v: new Float32Array(2 * size) };
+    pool.backward(n.input, dx as typeof n.input, 2, true);
+    // tfjs' own avgPool gradient divides by the full window at the border (it disagrees with its forward), so the
+    // expected dL/dx is a central difference of tf's forward: L is linear in x, so (L(x+e_i) - L(x-e_i)) / 2 is exact.
+    const gt = tf.tensor4d(g, [2, 3, 4, 2]);
+    const L = (v: Float32Array) => tf.tidy(() => tf.sum(tf.mul(tf.avgPool(tf.tensor4d(v, [2, 5, 7, 2]), [3, 3], [2, 2], 'same'), gt)).dataSync()[0]);
+    const wantDx = Array.from(x, (_, i) => {
+      const p = Float32Array.from(x), m = Float32Array.from(x);
+      p[i] += 1; m[i] -= 1;
+      return (L(p) - L(m)) / 2;
+    });
+    Array.from(dx.v).forEach((v, i) => assert.ok(Math.abs(v - wantDx[i]) < 1e-4, `dx[${i}] ${v}, tf ${wantDx[i]}`));
+  });
+});
+
+describe('every layer type can come first (its backward has no input gradient to write)', () => {
+  const cases: [string, number[], LayerInput[]][] = [
+    ['avgpool2d', [4, 4, 2], [{ type: 'avgpool2d' }, { type: 'flatten' }, { type: 'dense', units: 1 }]],
+    ['maxpool2d', [4, 4, 2], [{ type: 'maxpool2d' }, { type: 'flatten' }, { type: 'dense', units: 1 }]],
+    ['global_avgpool2d', [4, 4, 2], [{ type: 'global_avgpool2d' }, { type: 'dense', units: 1 }]],
+    ['flatten', [4, 4, 2], [{ type: 'flatten' }, { type: 'dense', units: 1 }]],
+    ['dropout', [6], [{ type: 'dropout', rate: 0.3 }, { type: 'dense', units: 1 }]],
+    ['batchnorm', [6], [{ type: 'batchnorm' }, { type: 'dense', units: 1 }]],
+    ['activation', [6], [{ type: 'activation', activation: 'tanh' }, { type: 'dense', units: 1 }]],
+    ['conv2d', [4, 4, 2], [{ type: 'conv2d', filters: 2, kernel: [3, 3] }, { type: 'flatten' }, { type: 'dense', units: 1 }]],
+  ];
+  for (const [name, input, list] of cases) {
+    it(`${name}: a training step runs and gives the next layer a finite kernel gradient`, () => {
+      const size = input.reduce((a, b) => a * b, 1);
+      const n = new Network(makeConfig(input, list), { rows: 3, kernels: 'js' }).commit();
+      n.loadRows(Float32Array.from({ length: 3 * size }, (_, i) => Math.sin(i)), Float32Array.from([1, -1, 0.5]), 1, null, 0, 3);
+      n.forward(3, 'train');
+      n.computeLoss(3, true);
+      n.backward(3, true);
+      const k = n.layers[n.layers.length - 1].params.find(p => p.kernel)!;
+      assert.ok(Array.from(k.g.v).every(Number.isFinite) && Array.from(k.g.v).some(v => v !== 0));
+    });
+  }
+});
