@@ -11,6 +11,8 @@
 //   multiplied with 4 rows of A at a time in a 4x8 register tile (8 f32x4 accumulators).
 
 const KC: i32 = 384;
+/** k per round of `peak` (bench/bench.ts PEAK_K). */
+const PEAK_K: i32 = 256;
 const NC: i32 = 128;
 
 // @ts-ignore: decorator
@@ -571,15 +573,19 @@ export function maxPoolBack(g: i32, arg: i32, n: i32, dx: i32, z0: i32, zn: i32)
 
 // ---- the SIMD128 ceiling: mul + add on 4 lanes with nothing else to do ----------------------------------------
 /**
- * The GEMM's inner loop with every operand in L1: `iters` rounds of a 4x8 tile over 64 k of a packed panel
- * at float offset p (64*8 B floats, then 64*4 A floats). 64 flops per k; returns a sum so nothing is dead.
+ * The GEMM's inner loop with every operand in L1: `iters` rounds of a 4x8 tile over 256 k of a packed panel
+ * at float offset p (256*8 B floats, then 256*4 A floats). 64 flops per k; returns a sum so nothing is dead.
+ * Measured (bench/bench.ts ceilingGflops) against other shapes on this V8: 12 accumulators (4x12, 2x6 tiles)
+ * spill and run at ~55% of it, a 2x unrolled k loop at ~65%, register-only chains (10 accumulators, or 6 mul
+ * and 6 add chains) at ~85%; 64 k per round lost ~3% to the loop exit. This tile keeps two f32x4 muls and
+ * two adds issued every cycle, which is what the FP pipes allow: the ceiling is a throughput bound.
  */
 export function peak(iters: i32, p: i32): f32 {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  const pbBase = addr(p), paBase = addr(p + 64 * 8);
+  const pbBase = addr(p), paBase = addr(p + PEAK_K * 8);
   for (let it = 0; it < iters; it++) {
     let pb = pbBase, pa = paBase;
-    for (let k = 0; k < 64; k++) {
+    for (let k = 0; k < PEAK_K; k++) {
       const b0 = v128.load(pb), b1 = v128.load(pb, 16);
       let x = v128.load32_splat(pa);
       c00 = fma4(c00, x, b0); c01 = fma4(c01, x, b1);
