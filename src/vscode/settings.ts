@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { EngineName, Thresholds } from '../model';
+import { runThreads } from '../core/parallel';
 
 /** The `activationLens.*` settings, read in one place. */
 export interface Settings {
