@@ -1,6 +1,7 @@
 // `npm test`: every layer in turn, then one aggregate line `N passed, N failed` (what CI reads).
 //   1. unit tests (mocha, plain Node)          2. the in-host suite inside the real VS Code (code-server)
 //   3. UI tests in the real workbench through Debian's chromium (node:test + playwright-core)
+// after the build and the type check (tsc --noEmit), each of which counts as one failure when it fails.
 // Layers 2-3 need scripts/setup-vscode-test.sh (run here; idempotent). UNIT_ONLY=1 runs layer 1 alone.
 // A layer that runs fewer tests than its minimum fails (a suite that silently finds no files must never pass),
 // and the wasm kernels are required: a missing dist/gemm.wasm fails instead of testing the JS fallback.
@@ -51,6 +52,8 @@ if (built && !fs.existsSync(path.join(root, 'dist/gemm.wasm'))) {
   console.log('build: dist/gemm.wasm is missing (the AssemblyScript kernels did not compile): the tests need them.');
   totals.failed++; built = false;
 }
+// esbuild bundles without type checking: a name used without its import built fine and threw in the extension host.
+await step('typecheck', npx('tsc', '-p', '.', '--noEmit'));
 // Setup first: it also installs the Debian torch/onnx packages that unit tests use as oracles (they skip without).
 let setupOk = false;
 if (built && !process.env.UNIT_ONLY) {
