@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { convAxis, makeLayer } from '../../../src/core/layers';
 import { Network } from '../../../src/core/network';
 import { layers, makeConfig, type LayerInput } from './helpers';
@@ -130,6 +131,29 @@ describe('every layer type can come first (its backward has no input gradient to
       n.backward(3, true);
       const k = n.layers[n.layers.length - 1].params.find(p => p.kernel)!;
       assert.ok(Array.from(k.g.v).every(Number.isFinite) && Array.from(k.g.v).some(v => v !== 0));
+    });
+  }
+});
+
+describe('prelu at exactly z = 0 (the slope tfjs-core and PyTorch use there: alpha)', () => {
+  for (const where of ['activation layer', 'dense layer'] as const) {
+    it(`${where}: dL/dz against tf.grad of tf.prelu, with zeros in the input`, () => {
+      const list: LayerInput[] = where === 'dense layer'
+        ? [{ type: 'dense', units: 4, activation: 'prelu', init: 'identity' }, { type: 'dense', units: 1 }]
+        : [{ type: 'activation', activation: 'prelu' }, { type: 'dense', units: 1 }];
+      const n = new Network(makeConfig([4], list), { rows: 2, kernels: 'js' }).commit();
+      const x = Float32Array.from([0, -2, 0, 3, 1, 0, -0.5, 0]);
+      n.loadRows(x, Float32Array.from([1, -1]), 1, null, 0, 2);
+      n.forward(2, 'train'); n.computeLoss(2, true);
+      const layer = n.layers[0];
+      const alpha = layer.params.find(p => p.name === 'alpha')!;
+      alpha.w.v.set([0.1, 0.2, 0.3, 0.4]);
+      const g = Float32Array.from([1, 2, 3, 4, -1, -2, -3, -4]);
+      layer.dOut.v.set(g);
+      layer.backward(n.input, null, 2, true);
+      const at = tf.tensor1d([0.1, 0.2, 0.3, 0.4]);
+      const want = tf.grad((t: tf.Tensor2D) => tf.sum(tf.mul(tf.prelu(t, at), tf.tensor2d(g, [2, 4]))))(tf.tensor2d(x, [2, 4])).dataSync();
+      assert.deepEqual(Array.from(layer.dOut.v.slice(0, 8)), Array.from(want));
     });
   }
 });
