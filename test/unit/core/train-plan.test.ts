@@ -171,7 +171,7 @@ describe('what a probe reports', () => {
   it('weightGradRms after step s is the RMS of the gradient that step s applied (plain SGD: g = -dW / lr), not the probe batch\'s', () => {
     const lr = 0.05;
     const c = makeConfig([4, 4, 1], [
-      { type: 'conv2d', filters: 2, kernel: [2, 2], activation: 'tanh' }, { type: 'flatten' }, { type: 'dense', units: 3, activation: 'relu' }, { type: 'dense', units: 1 },
+      { type: 'conv2d', filters: 2, kernel: [2, 2], activation: 'tanh' }, { type: 'flatten' }, { type: 'dense', units: 3, activation: 'tanh' }, { type: 'dense', units: 1 },
     ], { lr, steps: 4, batch: 2 });
     c.probe.every = 2; c.probe.samples = 2;
     const r = (n: number, seed: number) => { let s = seed; return Array.from({ length: n }, () => ((s = (s * 69069 + 1) % 2 ** 32) / 2 ** 32) * 2 - 1); };
@@ -194,6 +194,7 @@ describe('what a probe reports', () => {
     const tl = t.result().timeline;
     assert.deepEqual(tl.map(p => p.step), [0, 2, 4]);
     for (const p of tl.slice(1)) {
+      assert.ok(grads.get(p.step)!.every(v => v > 1e-4), `gradients ${grads.get(p.step)}`);
       [0, 2].forEach((layer, k) => close(p.layers[layer].weightGradRms!, grads.get(p.step)![k], 1e-4 * grads.get(p.step)![k], `layer ${layer} weightGradRms at ${p.step}`));
     }
   });
