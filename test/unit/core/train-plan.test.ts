@@ -115,8 +115,34 @@ describe('what a probe reports', () => {
     close(r.timeline[0].trainLoss, 14 / 3, 1e-6, 'trainLoss before any step: the probe batch (1, 4, 9)');
     close(r.timeline[1].trainLoss, 11, 1e-9, 'trainLoss at 5: one epoch of 1..5 squared');
     close(r.timeline[2].trainLoss, 11, 1e-9, 'trainLoss at 10: only the steps since step 5');
-    assert.equal(r.timeline[0].valAccuracy, undefined, 'no accuracy for regression');
+    assert.ok(r.timeline.every(p => !('valAccuracy' in p)), 'no accuracy for regression');
+    assert.equal('nonFinite' in r, false, 'a completed run has no non-finite event');
     assert.deepEqual(r.final, { trainLoss: r.timeline[2].trainLoss, valLoss: r.timeline[2].valLoss });
+  });
+  it('without a validation split the probe and the validation loss use the training split', () => {
+    const c = still({ steps: 2 }); c.probe.samples = 2;
+    const r = train(c, data([1, 2, 3], []));
+    for (const p of r.timeline) close(p.valLoss, 14 / 3, 1e-9, `valLoss at ${p.step}`); // mean of 1, 4, 9
+  });
+  it('gradNorm is the global gradient norm of the step before the probe (plain SGD: ||dW|| / lr), of the probe batch at step 0', () => {
+    const lr = 0.1;
+    const c = makeConfig([2], [{ type: 'dense', units: 3, activation: 'tanh' }, { type: 'dense', units: 1 }], { lr, steps: 4, batch: 2 });
+    c.probe.every = 2;
+    const d = data([1, -1, 2, 0.5], [1, 2]);
+    d.train.x = Float32Array.from([0.3, -1, 1, 0.2, -0.5, 0.8, 2, -0.1]);
+    const t = new Trainer(c, d);
+    const all = () => t.net.params.filter(p => p.trainable).flatMap(p => Array.from(p.w.v));
+    let before = all();
+    const expected = new Map<number, number>();
+    while (!t.done) {
+      const step = t.step;
+      t.advance();
+      if (t.step === step + 1) { const after = all(); expected.set(t.step, norm(after.map((w, i) => (w - before[i]) / lr))); before = after; }
+    }
+    const tl = t.result().timeline;
+    assert.deepEqual(tl.map(p => p.step), [0, 2, 4]);
+    assert.ok(tl[0].gradNorm > 0, 'step 0 reports the probe batch gradient');
+    for (const p of tl.slice(1)) close(p.gradNorm, expected.get(p.step)!, 1e-4 * expected.get(p.step)!, `gradNorm at ${p.step}`);
   });
   for (const samples of [2, 4]) {
     it(`binary: accuracy and BCE over the whole validation split (probe batch of ${samples} of 4)`, () => {
