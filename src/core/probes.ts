@@ -24,7 +24,8 @@ export function meanStd(v: Float32Array, n: number): { mean: number; std: number
 /** Bin edges for a layer's values at its first probe: [min, max] widened by 10% of the span each side. */
 export function chooseEdges(v: Float32Array, n: number, symmetric: boolean, bins = HIST_BINS): number[] {
   let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < n; i++) { const x = v[i]; if (x < lo) lo = x; if (x > hi) hi = x; }
+  // Non-finite values are left out: an Inf in the first probe would make every edge NaN for the rest of the run.
+  for (let i = 0; i < n; i++) { const x = v[i]; if (x < lo && x > -Infinity) lo = x; if (x > hi && x < Infinity) hi = x; }
   if (!(lo <= hi)) { lo = -1; hi = 1; }
   if (symmetric) { const r = Math.max(Math.abs(lo), Math.abs(hi)) * 1.2 || 1; lo = -r; hi = r; }
   else { const pad = (hi - lo) * 0.1 || Math.max(Math.abs(hi) * 0.1, 1); lo -= pad; hi += pad; }

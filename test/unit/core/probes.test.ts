@@ -35,6 +35,9 @@ describe('probe helpers, hand-computed', () => {
     closeAll(chooseEdges(f32([3, 1, 2, 100]), 3, false, 2), [0.8, 2, 3.2], 'span 2, pad 0.2; 100 lies past n');
     closeAll(chooseEdges(f32([-1, 2, 0.5]), 3, true, 2), [-2.4, 0, 2.4], 'symmetric: r = 1.2 * 2');
     closeAll(chooseEdges(f32([-3, 1]), 2, true, 4), [-3.6, -1.8, 0, 1.8, 3.6], 'symmetric, larger |min|');
+    // An exploding layer's first probe can hold Inf: the edges come from the finite values, never NaN.
+    closeAll(chooseEdges(f32([Infinity, 3, NaN, 1, -Infinity, 2]), 6, false, 2), [0.8, 2, 3.2], 'span of the finite values 1..3');
+    closeAll(chooseEdges(f32([-Infinity, -1, 2, Infinity]), 4, true, 2), [-2.4, 0, 2.4], 'symmetric over the finite values');
     closeAll(chooseEdges(f32([-5, -2]), 2, false, 3), [-5.3, -4.1, -2.9, -1.7], 'negative values, pad 0.3');
     // A constant layer: no span, so a pad of max(10% of |x|, 1).
     closeAll(chooseEdges(f32([5, 5]), 2, false, 2), [4, 5, 6], 'constant 5: pad 1');
