@@ -73,9 +73,6 @@ function corePeer(w: Workload, batch: number, threads = 1): { peer: Peer; traine
   return { trainer, peer: { name: threads > 1 ? 'core-2t' : 'core', step: () => trainer.trainSteps(1), sync: () => undefined } };
 }
 
-/** k per round of assembly/gemm.ts `peak` (its PEAK_K): 64 flops per k. */
-const PEAK_K = 256;
-
 /**
  * The ceiling's timing, as source so that this thread and each worker of ceiling2tGflops run the same code:
  * given the module's exports `ex`, fills the tile's operands and warms up, then returns `slice(ms)`, the
@@ -84,7 +81,7 @@ const PEAK_K = 256;
  */
 const PEAK_TIMER = `
 if (ex.memory.buffer.byteLength < 65536) ex.memory.grow(1);
-const H = new Float32Array(ex.memory.buffer), p = 4096, K = ${PEAK_K};
+const H = new Float32Array(ex.memory.buffer), p = 4096, K = ex.peakK();   // 64 flops per k
 for (let i = 0; i < K * 12; i++) H[p + i] = 1e-3 * ((i % 7) - 3);
 for (let i = 0; i < 2000; i++) ex.peak(5, p);
 return ms => {
