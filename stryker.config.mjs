@@ -60,7 +60,7 @@ export function strykerOptions(name) {
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true, reportMutants: true },
   timeoutMS: 20000,
-  // A benchmark run through /tmp/prof/frozen.sh SIGSTOPs every node process for up to minutes; the default 5 min
+  // A run suspended for minutes (a benchmark that stops every other process, a machine asleep): the default 5 min
   // would then fail the whole run at its initial test run.
   dryRunTimeoutMinutes: 30,
   timeoutFactor: 2,

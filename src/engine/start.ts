@@ -17,7 +17,7 @@ export interface EngineRunArgs {
   engine?: EngineName;
   /** Overrides the config and the setting (Verify trains on the engine its run used). */
   engineOverride?: 'core' | 'torch';
-  /** The setting activationLens.threads for the core (the config's train.threads wins); 0/absent: all cores. */
+  /** The setting activationLens.threads for the core (the config's train.threads wins), already a count for this machine (runThreads); absent: all cores. */
   threads?: number;
   pythonCandidates: () => Promise<PythonCandidate[]>;
   /** Told which engine runs and why (e.g. for a status line). */
