@@ -123,6 +123,7 @@ describe('what a probe reports', () => {
     const c = still({ steps: 2 }); c.probe.samples = 2;
     const r = train(c, data([1, 2, 3], []));
     for (const p of r.timeline) close(p.valLoss, 14 / 3, 1e-9, `valLoss at ${p.step}`); // mean of 1, 4, 9
+    close(r.timeline[0].trainLoss, 2.5, 1e-9, 'the probe batch at step 0: the first 2 training samples (1, 4)');
   });
   it('gradNorm is the global gradient norm of the step before the probe (plain SGD: ||dW|| / lr), of the probe batch at step 0', () => {
     const lr = 0.1;
