@@ -39,7 +39,7 @@ export function scriptSafeJson(json: string): string {
 }
 
 /** Script text inside a <script> element: any `</script` in strings or regexes written as `<\/script`. */
-function scriptSafeJs(js: string): string {
+export function scriptSafeJs(js: string): string {
   return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
 }
 
