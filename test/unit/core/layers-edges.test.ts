@@ -152,7 +152,7 @@ describe('prelu at exactly z = 0 (the slope tfjs-core and PyTorch use there: alp
       layer.dOut.v.set(g);
       layer.backward(n.input, null, 2, true);
       const at = tf.tensor1d([0.1, 0.2, 0.3, 0.4]);
-      const want = tf.grad((t: tf.Tensor2D) => tf.sum(tf.mul(tf.prelu(t, at), tf.tensor2d(g, [2, 4]))))(tf.tensor2d(x, [2, 4])).dataSync();
+      const want = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.prelu(t, at as tf.Tensor), tf.tensor2d(g, [2, 4]))))(tf.tensor2d(x, [2, 4])).dataSync();
       assert.deepEqual(Array.from(layer.dOut.v.slice(0, 8)), Array.from(want));
     });
   }
