@@ -296,8 +296,8 @@ export class RunCharts {
       const next = this.waiting.entries().next().value;
       if (!next) return;
       this.waiting.delete(next[0]);
-      next[1]();
-      if (this.waiting.size) this.schedule();
+      // The rest still get their turn if one chart throws: a finished run sends no update that would restart them.
+      try { next[1](); } finally { if (this.waiting.size) this.schedule(); }
     }, 0);
   }
 
