@@ -115,7 +115,9 @@ try {
   report();
 } catch (e) {
   await page.screenshot({ path: path.join(ROOT, 'test-output', 'bench-ui-failure.png') }).catch(() => {});
-  throw e;
+  // Said here and kept in the exit code: the finally's process.exit() would drop a rethrown error silently.
+  console.error(e);
+  process.exitCode = 1;
 } finally {
   // Bounded: under /tmp/prof/frozen.sh chromium's crash handler (detached from the browser, so frozen with everyone
   // else) keeps the browser's pipes open, and the close waited on it for good, holding the machine frozen.
