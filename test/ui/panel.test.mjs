@@ -186,8 +186,16 @@ test('a high-contrast theme set through settings keeps text and chart lines visi
   await page.goto(server.url({ extensionDevelopmentPath: ROOT }));
   await waitForWorkbench(page, 'Activation Lens');
   const settingsFile = path.join(server.tmp, 'data/User/settings.json');
-  fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(settingsFile, 'utf8')), 'workbench.colorTheme': 'Default High Contrast' }));
-  await until('the workbench in the high-contrast theme', () => page.locator('.monaco-workbench.hc-black').count());
+  const setTheme = theme => fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(settingsFile, 'utf8')), 'workbench.colorTheme': theme }));
+  // A write that lands before the workbench first reads its settings is not applied either, and writing the same
+  // value again changes nothing (seen in a fresh-clone CI under load): then go through another theme and back.
+  await until('the workbench in the high-contrast theme', async () => {
+    setTheme('Default High Contrast');
+    if (await page.locator('.monaco-workbench.hc-black').waitFor({ timeout: 20000 }).then(() => true, () => false)) return true;
+    setTheme('Default Dark Modern');
+    await page.locator('.monaco-workbench.vs-dark').waitFor({ timeout: 20000 }).catch(() => {});
+    return false;
+  });
   await openFile(page, 'dying.nn.yaml');
   await runCommandWhenListed('Activation Lens: Run Diagnostics');
   panel = await webviewFrame(page, '#panel-title', 'dying relu');
