@@ -216,10 +216,9 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
   const helpers = new Helpers(mod, memory, threads - 1, helperPacks, (op, a) => fns[op](...a) as number | void);
   /** Runs `op` split into chunks of `align` units (rows, images, elements) when a helper is up, else here. */
   const go = (op: HelperOp, total: number, align: number, args: number[], pack: number): boolean => {
-    if (helpers.ready() === 0) return false;
-    const [chunks, size] = helpers.plan(total, align);
-    if (chunks < 2) return false;
-    helpers.parallel(op, chunks, size, args, pack);
+    const split = helpers.split(total, align);
+    if (!split) return false;
+    helpers.parallel(op, split[0], split[1], args, pack);
     return true;
   };
   /** An update over the same blocks as on one thread (blockwiseUpdates), the blocks shared with the helpers. */

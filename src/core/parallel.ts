@@ -226,16 +226,18 @@ export class Helpers {
    * even when narrow: by rows, each of its few chunks would pack all of the huge B again.
    */
   gemmPlan(M: number, K: number, N: number): { op: 'gemm' | 'gemmCols'; chunks: number; size: number } | null {
-    if (2 * M * K * N < SPLIT_GEMM_FLOPS || this.ready() === 0) return null;
-    if (N >= 64 || (N >= 16 && M < 64)) {
-      const [chunks, size] = this.plan(N, 8);
-      if (chunks >= 2) return { op: 'gemmCols', chunks, size };
-    }
-    if (M >= 8) {
-      const [chunks, size] = this.plan(M, 4);
-      if (chunks >= 2) return { op: 'gemm', chunks, size };
-    }
-    return null;
+    if (2 * M * K * N < SPLIT_GEMM_FLOPS) return null;
+    const cols = N >= 64 || (N >= 16 && M < 64) ? this.split(N, 8) : null;
+    if (cols) return { op: 'gemmCols', chunks: cols[0], size: cols[1] };
+    const rows = M >= 8 ? this.split(M, 4) : null;
+    return rows && { op: 'gemm', chunks: rows[0], size: rows[1] };
+  }
+
+  /** plan(total, align) when it is worth a task: a helper is ready and there are two chunks at least; else null. */
+  split(total: number, align: number): [number, number] | null {
+    if (this.ready() === 0) return null;
+    const p = this.plan(total, align);
+    return p[0] >= 2 ? p : null;
   }
 
   /** Chunks for `total` units over the ready threads, in multiples of `align`; [chunks, size]. */
