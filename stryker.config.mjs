@@ -20,7 +20,13 @@ export const GROUPS = {
   // One file per group here: train.ts and probes.ts are covered by the slow end-to-end training tests.
   optimizers: { mutate: ['src/core/optimizers.ts'], spec: [core('optimizer-rules'), core('tfjs-oracle'), core('batchnorm-dropout')] },
   probes: { mutate: ['src/core/probes.ts'], spec: [core('probes'), core('saturation'), core('batchnorm-dropout')] },
-  train: { mutate: ['src/core/train.ts'], spec: [core('train-plan'), core('optimizer-rules'), core('saturation'), core('training'), core('tfjs-oracle')] },
+  train: {
+    mutate: ['src/core/train.ts'],
+    spec: [core('train-plan'), core('optimizer-rules'), core('saturation'), core('training'), core('tfjs-oracle'), core('threads')],
+    // threads.test.ts for the thread rule, the helpers a run ends and onNote, without its CLI tests (they run
+    // dist/cli.js, never the mutated source) and its 1/2/3-thread comparisons (many seconds for each mutant).
+    grep: '^(?!threads: the CLI)(?!threads: one run split over helper threads (conv net|MLP|same config))',
+  },
   // src/diagnosis one file per group, each with only the fast tests that reach it (a few minutes a file, where
   // one group of all four ran trials.test.ts, which trains networks, for every mutant it covered).
   runRules: { mutate: ['src/diagnosis/runRules.ts'], spec: [diag('runRules'), diag('runRules-evidence'), diag('runRules-edges'), diag('static')] },

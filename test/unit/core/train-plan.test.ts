@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import type { Dataset, NetworkConfig } from '../../../src/model';
 import { defaultProbeEvery, runPlan, targetWidth, train, Trainer } from '../../../src/core/train';
+import { wasmAvailable } from '../../../src/core/kernels';
 import { makeConfig, type LayerInput } from './helpers';
 
 type Split = { x: Float32Array; y: Float32Array; n: number };
@@ -87,6 +88,14 @@ describe('epochs', () => {
     const epochs = [0, 5, 10, 15].map(s => losses.slice(s, s + 5));
     for (const e of epochs) assert.deepEqual([...e].sort((a, b) => a - b), [1, 4, 9, 16, 25], `epoch ${e}`);
     assert.ok(new Set(epochs.map(e => e.join())).size > 1, `the same order every epoch: ${epochs[0]}`);
+  });
+  it('the first epoch is shuffled too (as Keras fit with shuffle=True): a training split in file order is not trained in file order', () => {
+    // A CSV sorted by label would otherwise train on one class first. 8 samples in batches of 1: a step's
+    // loss is its sample's y^2 (seeded: the order is fixed, and 8! orders make file order unlikely to recur).
+    const losses: number[] = [];
+    train(still({ steps: 8 }), data([1, 2, 3, 4, 5, 6, 7, 8], [1]), { onStep: (_s, l) => losses.push(l) });
+    assert.deepEqual([...losses].sort((a, b) => a - b), [1, 4, 9, 16, 25, 36, 49, 64], 'one epoch: every sample once');
+    assert.notDeepEqual(losses, [1, 4, 9, 16, 25, 36, 49, 64], 'the first epoch in file order');
   });
   it('a batch that does not fit in what is left of the epoch starts the next epoch', () => {
     const losses: number[] = [];
@@ -227,6 +236,56 @@ describe('what a probe reports', () => {
   });
 });
 
+describe('training, probe and evaluation modes (Keras: training=True for fit, False for evaluate)', () => {
+  it('dropout drops units while training, kept ones scaled by 1/(1 - rate), and not in the probe or the validation loss', () => {
+    // x = (1, 1); dense of 4 ones: a = (2, 2, 2, 2); dropout 0.5 keeps k of 4, each scaled to 4; dense of ones
+    // sums them: out = 4k, loss (y = 0) = 16 k^2. Without dropout out = 8, loss 64.
+    const c = still({ steps: 20 }, [{ type: 'dense', units: 4, init: 'ones' }, { type: 'dropout', rate: 0.5 }, { type: 'dense', units: 1, init: 'ones' }]);
+    c.probe.every = 20;
+    const losses: number[] = [];
+    const r = train(c, data([0], [0]), { onStep: (_s, l) => losses.push(l) });
+    assert.equal(losses.length, 20);
+    for (const l of losses) assert.ok([0, 16, 64, 144, 256].includes(l), `step loss ${l} is not 16 k^2 for k of 4 units kept`);
+    assert.ok(new Set(losses).size > 1, `every step kept the same units: ${losses}`);
+    for (const p of r.timeline) close(p.valLoss, 64, 1e-9, `valLoss at ${p.step} (no dropout)`);
+  });
+  it('the validation loss of a batchnorm net uses the moving statistics (mean 0, variance 1 before any step), the probe its batch', () => {
+    // Every x = (1, 1): the batch statistics are mean 1, variance 0, so the probe's batchnorm gives 0 and the
+    // output 0. Inference: (1 - 0) / sqrt(1 + 1e-3) per input, summed by a dense of ones: 2 / sqrt(1.001).
+    const c = still({ steps: 1 }, [{ type: 'batchnorm', epsilon: 1e-3 }, { type: 'dense', units: 1, init: 'ones' }]);
+    c.probe.samples = 2;
+    const r = train(c, data([0, 0], [0, 0]));
+    close(r.timeline[0].valLoss, 4 / 1.001, 1e-5, 'valLoss at step 0: (2 / sqrt(1.001))^2');
+    close(r.timeline[0].trainLoss, 0, 1e-9, 'the probe batch at step 0, with its own statistics');
+  });
+});
+
+describe('a run\'s end', () => {
+  it('a stopped run stays stopped: advance() after the stop trains and probes no more', () => {
+    let stop = false;
+    const t = new Trainer(still({ steps: 10 }), data([1, 2, 3], [1]), { shouldStop: () => stop, onStep: s => { if (s === 3) stop = true; } });
+    while (!t.done) t.advance();
+    assert.equal(t.stopped, 'cancelled');
+    const probes = t.timeline.length;
+    stop = false;
+    for (let i = 0; i < 5; i++) t.advance();
+    assert.equal(t.step, 3, 'steps after the stop');
+    assert.equal(t.timeline.length, probes, 'probes after the stop');
+    assert.equal(t.result().stopped, 'cancelled');
+  });
+  it('wallMs is the run\'s own time: between 0 and the time measured around it', () => {
+    const t0 = performance.now();
+    const r = train(still({ steps: 5 }), data([1, 2, 3], [1]));
+    const outside = performance.now() - t0;
+    assert.ok(r.wallMs >= 0 && r.wallMs <= outside, `wallMs ${r.wallMs}, ${outside} ms around the run`);
+  });
+  it('the kernels are the wasm ones unless js is asked for (gemm.wasm is built for the tests)', function () {
+    if (!wasmAvailable()) this.skip();
+    assert.equal(new Trainer(still(), data([1], [1])).net.heap.kernels.kind, 'wasm');
+    assert.equal(new Trainer(still(), data([1], [1]), { kernels: 'js' }).net.heap.kernels.kind, 'js');
+  });
+});
+
 describe('the layer a non-finite stop names', () => {
   /** x = (1, 1); the listed layers' kernels set to a constant after the draw. */
   function run(list: LayerInput[], kernels: Record<number, number>, y = 0) {
@@ -246,6 +305,14 @@ describe('the layer a non-finite stop names', () => {
   it('forward: a layer whose output overflows after finite layers', () => {
     const r = run([{ type: 'dense', units: 2 }, { type: 'dense', units: 2 }, { type: 'dense', units: 1 }], { 0: 1, 1: 1e38, 2: 1 });
     assert.deepEqual(r.nonFinite, { step: 0, layer: 1, where: 'forward' });
+  });
+  it('forward: a layer where only its second unit overflows', () => {
+    // Kernels are [in][out]: layer 1's first column 1 (z = 4), its second 1e38 (z = 4e38 = Inf in float32).
+    const c = makeConfig([2], [{ type: 'dense', units: 2, init: 'ones' }, { type: 'dense', units: 2 }, { type: 'dense', units: 1, init: 'ones' }],
+      { loss: 'mse', optimizer: 'sgd', lr: 0, batch: 1, steps: 3 });
+    const t = new Trainer(c, data([0], [0]));
+    t.net.layers[1].params.find(p => p.kernel)!.w.v.set([1, 1e38, 1, 1e38]);
+    assert.deepEqual(t.run().nonFinite, { step: 0, layer: 1, where: 'forward' });
   });
   it('backward: the highest layer whose gradient overflows, a weight gradient included', () => {
     // layer 0: a = 2e30 each. layer 1: out = 2 * 2e30 * 1e-20 = 4e10 (loss 1.6e21, finite); dL/dout = 8e10 and
