@@ -87,25 +87,29 @@ describe('threads: one run split over helper threads', function () {
   // is an OS thread. Helpers are unref'd, so a forgotten one would not keep the CLI from exiting; it would
   // stay in the extension's worker, with its GEMM scratch and the run's shared memory, one more per run.
   const tids = (): Set<string> | null => { try { return new Set(fs.readdirSync('/proc/self/task')); } catch { return null; } };
-  /** Until no thread outside `before` is left (a terminated Worker ends asynchronously); false after 30 s. */
-  async function onlyThese(before: Set<string>): Promise<boolean> {
+  /** The threads started since `before` (only synchronous code in between: none of another test's). */
+  const since = (before: Set<string>) => [...tids()!].filter(t => !before.has(t));
+  /** Until none of `started` is left (a terminated Worker ends asynchronously); false after 30 s. */
+  async function gone(started: string[]): Promise<boolean> {
     const end = performance.now() + 30000;
     for (;;) {
-      if ([...tids()!].every(t => before.has(t))) return true;
+      const now = tids()!;
+      if (started.every(t => !now.has(t))) return true;
       if (performance.now() > end) return false;
       await new Promise(r => setTimeout(r, 20));
     }
   }
   const bigNet = () => makeConfig([64], [{ type: 'dense', units: 128, activation: 'relu' }, { type: 'dense', units: 1 }], { batch: 128, steps: 2 });
 
-  it('a run ends its helper threads: afterwards the process has only the threads it had before', async function () {
+  it('a run ends its helper threads: none of the threads it started is left afterwards', async function () {
     const before = tids();
     if (!before) this.skip();
     const t = new Trainer(bigNet(), randomData([64], 1, 300, 3), { threads: 3 });
     assert.ok(t.net.heap.kernels.helpers?.waitReady(), 'helper threads started');
-    assert.ok([...tids()!].filter(x => !before!.has(x)).length >= 2, 'the two helpers are threads of this process while the run lasts');
+    const started = since(before!);
+    assert.ok(started.length >= 2, 'the two helpers are threads of this process while the run lasts');
     assert.equal(t.run().stopped, 'completed');
-    assert.ok(await onlyThese(before!), `threads left after the run: ${[...tids()!].filter(x => !before!.has(x))}`);
+    assert.ok(await gone(started), 'helper threads left after the run');
   });
 
   it('a model refused at construction (weights that do not fit) leaves no helper thread behind', async function () {
@@ -113,7 +117,7 @@ describe('threads: one run split over helper threads', function () {
     if (!before) this.skip();
     assert.throws(() => new Trainer(bigNet(), randomData([64], 1, 300, 3), { threads: 3, initialWeights: [{ kernel: new Float32Array(5) }] }),
       /the model's weights do not fit dense_0\.kernel/);
-    assert.ok(await onlyThese(before!), `threads left after the refusal: ${[...tids()!].filter(x => !before!.has(x))}`);
+    assert.ok(await gone(since(before!)), 'helper threads left after the refusal');
   });
 
   it('each optimizer update split over 2 threads: the same weights, moments and squared norm as one thread, bit for bit', () => {
