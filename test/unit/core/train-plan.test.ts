@@ -273,6 +273,14 @@ describe('a run\'s end', () => {
     assert.equal(t.timeline.length, probes, 'probes after the stop');
     assert.equal(t.result().stopped, 'cancelled');
   });
+  it('a result taken before the run ended (the worker after an error) is a cancelled run with what it has', () => {
+    const t = new Trainer(still({ steps: 10 }), data([1, 2, 3], [1]));
+    for (let i = 0; i < 3; i++) t.advance();
+    const r = t.result();
+    assert.equal(r.stopped, 'cancelled');
+    assert.equal(r.steps, 3, 'each advance probes (probe.every 1), then steps');
+    assert.deepEqual(r.timeline.map(p => p.step), [0, 1, 2]);
+  });
   it('wallMs is the run\'s own time: between 0 and the time measured around it', () => {
     const t0 = performance.now();
     const r = train(still({ steps: 5 }), data([1, 2, 3], [1]));
@@ -321,6 +329,16 @@ describe('the layer a non-finite stop names', () => {
     assert.equal(r.stopped, 'non-finite');
     assert.deepEqual(r.nonFinite, { step: 0, layer: 1, where: 'backward' });
   });
+  it('backward: a layer without weights whose second output gradient overflows (an activation layer)', () => {
+    // x = (1, 1): dense of ones gives (2, 2), the linear activation layer passes it on, the top dense's kernel
+    // (1, 1e30) gives out = 2 + 2e30, dL/dout = 4e30 (finite, as is dL/dW = (2, 2) * 4e30). The activation
+    // layer's output gradient is 4e30 * (1, 1e30) = (4e30, Inf).
+    const c = makeConfig([2], [{ type: 'dense', units: 2, init: 'ones' }, { type: 'activation', activation: 'linear' }, { type: 'dense', units: 1 }],
+      { loss: 'mse', optimizer: 'sgd', lr: 0, batch: 1, steps: 3 });
+    const t = new Trainer(c, data([0], [0]));
+    t.net.layers[2].params.find(p => p.kernel)!.w.v.set([1, 1e30]);
+    assert.deepEqual(t.run().nonFinite, { step: 0, layer: 1, where: 'backward' });
+  });
   it('backward: below a finite top layer', () => {
     // layer 0: a0 = 2 * 2e-38 = 4e-38. layer 1: a1 = 2 * 4e-38 * 1e38 = 8. layer 2: out = 16, dL/dout = 32.
     // dL/da1 = 32 and dL/dW1 = a0 * 32 are finite; dL/da0 = 2 * 1e38 * 32 overflows: layer 0's gradient.
@@ -337,6 +355,9 @@ describe('refusals', () => {
     assert.throws(() => new Trainer(c, data([], [1])), /the training split is empty/);
     assert.throws(() => new Trainer(c, data([1], [1]), { initialWeights: [{ kernel: new Float32Array(5) }] }),
       /the model's weights do not fit dense_0\.kernel: the layer's shape differs/);
+    const two = makeConfig([2], [{ type: 'dense', units: 2 }, { type: 'dense', units: 1 }], { loss: 'mse', optimizer: 'sgd', lr: 0, batch: 1 });
+    assert.throws(() => new Trainer(two, data([1], [1]), { initialWeights: [{ kernel: new Float32Array(3) }, { kernel: new Float32Array(3) }] }),
+      /the model's weights do not fit dense_0\.kernel, dense_1\.kernel: /);
     const t = new Trainer(c, data([1], [1]), { initialWeights: [{ kernel: Float32Array.from([0.5, 0.25]) }] });
     assert.deepEqual(Array.from(t.net.layers[0].params[0].w.v), [0.5, 0.25]);
   });
