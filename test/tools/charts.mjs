@@ -1,6 +1,37 @@
 // Checks of what the charts show, from their own description (window.activationLensCharts(), webview/charts.ts:
 // plot area, tick labels, axis titles, gradient bars and zero markers), shared by the panel and report UI tests.
 import assert from 'node:assert/strict';
+import { until } from './harness.mjs';
+
+/**
+ * The page's chart sections ([data-chart], laid out at once) and whether each has its chart: its canvas carries the
+ * chart's id and the chart describes itself. The panel creates its charts one per task after the first paint
+ * (webview/charts.ts), so "none pending" alone would pass with a chart dropped from that queue.
+ */
+export async function chartSections(frame) {
+  return frame.evaluate(() => {
+    const described = new Set((window.activationLensCharts?.() ?? []).map(c => c.id));
+    return { pending: window.activationLensChartsPending?.() ?? 0,
+      sections: [...document.querySelectorAll('[data-chart]')].map(s => ({ id: s.dataset.chart, title: s.querySelector('h3')?.textContent ?? '',
+        drawn: described.has(s.dataset.chart) && s.querySelector('canvas')?.id === `chart-${s.dataset.chart}` })) };
+  });
+}
+
+/** The ids of the sections in `chartSections`' answer whose chart is not drawn. */
+export const undrawnCharts = state => state.sections.filter(s => !s.drawn).map(s => s.id);
+
+/** Waits until the page has at least `min` chart sections, each with its chart drawn and none still queued. */
+export async function waitForAllCharts(frame, min = 4) {
+  let last;
+  try {
+    return await until('every chart section to have its chart', async () => {
+      last = await chartSections(frame);
+      return last.sections.length >= min && last.pending === 0 && !undrawnCharts(last).length && last.sections;
+    });
+  } catch (e) {
+    throw new Error(`${e.message}: ${last ? `sections ${last.sections.map(s => s.id)}, without a chart ${undrawnCharts(last)}, ${last.pending} pending` : 'no answer from the page'}`);
+  }
+}
 
 /**
  * Every chart has x and y axis titles and tick labels that differ from one another; the gradient-flow chart has a

@@ -147,7 +147,8 @@ export async function runCommand(page, title, { timeout } = {}) {
 /** Opens a workspace file by clicking it in the Explorer (keyboard shortcuts are unreliable while a webview has focus). */
 export async function openFile(page, name) {
   const tree = page.locator('.explorer-folders-view');
-  if (!(await tree.isVisible())) await page.locator('.activitybar [aria-label^="Explorer"]').first().click();
+  // The item, not its label: with a file unsaved, the item's badge covers the label and takes the click.
+  if (!(await tree.isVisible())) await page.locator('.activitybar .action-item').filter({ has: page.locator('[aria-label^="Explorer"]') }).first().click();
   await tree.locator('.monaco-list-row .label-name', { hasText: new RegExp(`^${name.replace(/[.]/g, '\\.')}$`) }).first().click();
   await page.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor();
   // Leave the keyboard focus in the editor, not in the Explorer tree (which takes typed keys for its own filter).
