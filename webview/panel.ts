@@ -5,6 +5,7 @@ import { formatNumber } from '../src/format';
 import { ACTIVATION_NAMES } from '../src/core/activations';
 import { RunCharts, drawCompare, drawVerification } from './charts';
 import { healthTable } from './healthTable';
+import { nextView } from './panelState';
 import { onThemeChange } from './theme';
 import { connect, el, throttle } from './vscodeApi';
 
@@ -64,12 +65,10 @@ function onMessage(m: HostToWebview): void {
     return;
   }
   if (m.type === 'state') {
-    if (m.view.status === 'running' && view?.status !== 'running') noticeBox.hidden = true;   // a new run: old news
-    if (view?.configPath !== m.view.configPath || m.view.timeline.length < (view?.timeline.length ?? 0)) charts.reset();
-    const same = view?.configPath === m.view.configPath;
-    const compare = m.view.compare ?? (same ? view?.compare : undefined);
-    const verification = m.view.verification ?? (same ? view?.verification : undefined);
-    view = { ...m.view, compare, verification };
+    const next = nextView(view, m.view);
+    if (next.newRun) noticeBox.hidden = true;   // old news
+    if (next.resetCharts) charts.reset();
+    view = next.view;
   } else if (m.type === 'stats' && view) {
     view.step = m.step;
     view.timeline.push(...m.probes);

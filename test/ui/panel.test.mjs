@@ -183,6 +183,49 @@ test('the sidebar is accessible', shotOnFailure(5, async () => {
   await assertAccessible(sidebar, 'sidebar');
 }));
 
+// Over the default memoryLimitMB: Run refuses it before any probe, so its run ends with layers but no data.
+const REFUSED = `name: spiral relu
+data: {source: spiral, samples: 600, classes: 3}
+model:
+  layers:
+    - {type: dense, units: 9000, activation: relu, init: he_normal}
+    - {type: dense, units: 9000, activation: sigmoid}
+    - {type: dense, units: 16, activation: elu}
+    - {type: dense, units: 3, activation: softmax}
+train: {optimizer: adam, batch: 32, steps: 100}
+`;
+
+test('a re-run after a refused run of the same file draws its own charts, every one, and none of the refused run\'s', shotOnFailure(7, async () => {
+  const file = path.join(wb.server.workspace, 'spiral.nn.yaml');
+  const original = fs.readFileSync(file, 'utf8');
+  const spiral = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'diagnose', file, '--json', '--fail-on', 'never'], { encoding: 'utf8' }));
+  fs.writeFileSync(file, REFUSED);
+  await openFile(page, 'spiral.nn.yaml');
+  await runCommandWhenListed('Activation Lens: Run Diagnostics');
+  panel = await webviewFrame(page, '#panel-title', 'spiral relu');
+  await panel.locator('#status', { hasText: 'error' }).waitFor();
+  // The refused run's (empty) charts, one per layer of its four: what the re-run must not keep.
+  await until('the refused run\'s charts laid out', async () => (await chartSections(panel)).sections.some(s => s.id === 'curve-3'));
+  fs.writeFileSync(file, original);
+  const editorText = async () => {
+    await openFile(page, 'spiral.nn.yaml');
+    return (await page.locator('.part.editor .editor-group-container.active .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
+  };
+  // The file watcher reloads the unmodified editor; Revert File reads the disk again if it has not yet.
+  await until('the editor to show the file as written back', async () => {
+    if ((await editorText()).includes('units: 32')) return true;
+    await runCommandWhenListed('File: Revert File');
+    return false;
+  });
+  await runCommandWhenListed('Activation Lens: Run Diagnostics');
+  await panel.locator('#status', { hasText: 'done' }).waitFor();
+  const sections = await waitForAllCharts(panel);
+  const layers = spiral.model.layers.filter(l => l.activation);
+  assert.deepEqual(sections.map(s => s.id), ['loss', 'gradflow', 'gradsteps', 'fractions', ...layers.map(l => `curve-${l.index}`)]);
+  for (const l of layers) assert.ok(sections.find(s => s.id === `curve-${l.index}`).title.startsWith(`${l.name}: ${l.activation}`), JSON.stringify(sections));
+  await assertChartShowsData(panel, '#chart-loss', SERIES.loss, 'the re-run\'s loss chart');
+}));
+
 test('a high-contrast theme set through settings keeps text and chart lines visible', shotOnFailure(6, async () => {
   // A workbench of its own (the first one's panel stays as it is) whose user settings are then set to the theme. A
   // theme named in settings.json before the first load is not applied by this code-server (4.139: the workbench
