@@ -4,6 +4,7 @@ import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { inlineProblems } from './inlineCheck.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const watch = process.argv.includes('--watch');
@@ -63,4 +64,19 @@ if (watch) {
 } else {
   await Promise.all(builds.map(b => esbuild.build(b)));
   if (fs.existsSync(path.join(out, 'cli.js'))) fs.chmodSync(path.join(out, 'cli.js'), 0o755);
+  await checkInlinedBundles();
+}
+
+/** Fails the build when a webview bundle cannot be written into its page's <script> (scripts/inlineCheck.mjs). */
+async function checkInlinedBundles() {
+  // The extension's own scriptSafeJs, not a copy: src/report/escape.ts has no imports.
+  const { outputFiles: [escape] } = await esbuild.build({ entryPoints: [path.join(root, 'src/report/escape.ts')], bundle: true, write: false, format: 'esm', logLevel: 'warning' });
+  const { scriptSafeJs } = await import(`data:text/javascript;base64,${Buffer.from(escape.text).toString('base64')}`);
+  const dir = path.join(out, 'webview');
+  const problems = fs.readdirSync(dir).filter(f => f.endsWith('.js'))
+    .flatMap(f => inlineProblems(`dist/webview/${f}`, fs.readFileSync(path.join(dir, f), 'utf8'), scriptSafeJs));
+  if (problems.length) {
+    console.error(problems.map(p => `error: ${p}`).join('\n'));
+    process.exit(1);
+  }
 }

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { formatNumber } from '../format';
 import type { LayerStats } from '../core/types';
 import { reportJson, type Report } from './json';
+import { escapeHtml, scriptSafeJs, scriptSafeJson } from './escape';
 
 /** First existing file among candidates: next to the bundle (dist/), then the repo (running from sources). */
 function readFirst(candidates: string[]): string | undefined {
@@ -29,19 +30,8 @@ function stylesheet(): string {
   return `${css('webview.css')}\n${css('layout.css')}`;
 }
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-/** JSON inside a <script> element: `<` escaped, so no `</script>` or `<!--` can end or confuse it. */
-export function scriptSafeJson(json: string): string {
-  return json.replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-}
-
-/** Script text inside a <script> element: any `</script` in strings or regexes written as `<\/script`. */
-export function scriptSafeJs(js: string): string {
-  return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
-}
+// Re-exported: the HTML report's callers and tests import them from here.
+export { escapeHtml, scriptSafeJs, scriptSafeJson };
 
 /** VS Code's theme variables that the panel's stylesheet and charts read, for a browser (light and dark). */
 const THEME_VARS = `
