@@ -27,11 +27,13 @@ const builds = [
   { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir: out, banner: { js: '#!/usr/bin/env node' } },
   // Always minified (source maps kept in development): the host writes them into each webview's page
   // (src/vscode/webviewHtml.ts), where every kilobyte is sent, parsed and compiled as the panel opens.
-  // The licences of the bundled libraries go to a .LEGAL.txt next to each bundle (shipped in the .vsix).
-  { ...common, platform: 'browser', format: 'iife', target: 'es2022', minify: true, legalComments: 'linked',
+  // The licences of the bundled libraries go to a .LEGAL.txt next to each bundle (shipped in the .vsix): esbuild's
+  // copy of their headers, then their full licence texts (writeLicenceTexts, from the metafile).
+  { ...common, platform: 'browser', format: 'iife', target: 'es2022', minify: true, legalComments: 'linked', metafile: true,
     entryPoints: { 'webview/panel': 'webview/panel.ts', 'webview/sidebar': 'webview/sidebar.ts', 'webview/explorer': 'webview/explorer.ts' }, outdir: out },
   // The HTML report inlines this script: always minified, no source map, so every report stays small.
-  { ...common, platform: 'browser', format: 'iife', target: 'es2022', minify: true, sourcemap: false,
+  // Its libraries' headers stay at its end (they go into each report); their full texts go to report.js.LEGAL.txt.
+  { ...common, platform: 'browser', format: 'iife', target: 'es2022', minify: true, sourcemap: false, metafile: true,
     entryPoints: { 'webview/report': 'webview/report.ts' }, outdir: out },
   // In-host test suite (mocha stays external: it is resolved from node_modules at run time).
   { ...nodeCommon, sourcemap: true, entryPoints: globEntries('test/host', '.test.ts', 'test/host').concat([{ in: 'test/host/index.ts', out: 'test/host/index' }]),
@@ -62,9 +64,39 @@ if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
   console.log('watching for changes...');
 } else {
-  await Promise.all(builds.map(b => esbuild.build(b)));
+  const results = await Promise.all(builds.map(b => esbuild.build(b)));
   if (fs.existsSync(path.join(out, 'cli.js'))) fs.chmodSync(path.join(out, 'cli.js'), 0o755);
+  for (const r of results) if (r.metafile) writeLicenceTexts(r.metafile);
   await checkInlinedBundles();
+}
+
+/**
+ * The MIT licence asks for its full text with every copy: each bundle's .LEGAL.txt gets the licence file of every
+ * package bundled into it, from node_modules. A bundled package without a licence file fails the build.
+ */
+function writeLicenceTexts(metafile) {
+  for (const [output, { inputs }] of Object.entries(metafile.outputs)) {
+    if (!output.endsWith('.js')) continue;
+    // Each bundled package's folder (node_modules may be a link elsewhere: esbuild names the real path).
+    const packages = new Map(Object.entries(inputs).filter(([, i]) => i.bytesInOutput > 0)
+      .map(([input]) => /^(.*node_modules\/((?:@[^/]+\/)?[^/]+))\//.exec(input)).filter(Boolean)
+      .map(m => [m[2], path.resolve(root, m[1])]));
+    if (!packages.size) continue;
+    const texts = [...packages].sort(([a], [b]) => a.localeCompare(b)).map(([name, dir]) => {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+      const file = fs.readdirSync(dir).find(f => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f));
+      if (!file) {
+        console.error(`error: ${output} bundles ${name}, which has no licence file in node_modules/${name}: its licence text must ship with the bundle.`);
+        process.exit(1);
+      }
+      return `--- ${name} ${pkg.version} (${pkg.license}), node_modules/${name}/${file} ---\n\n${fs.readFileSync(path.join(dir, file), 'utf8').trim()}\n`;
+    });
+    const legal = path.join(root, `${output}.LEGAL.txt`);
+    const title = `Licence texts of the libraries bundled in ${path.basename(output)}:`;
+    // esbuild's headers, without the texts of an earlier build (it writes no file for a bundle without headers).
+    const headers = fs.existsSync(legal) ? fs.readFileSync(legal, 'utf8').split(title)[0].trimEnd() : '';
+    fs.writeFileSync(legal, `${headers ? `${headers}\n\n` : ''}${title}\n\n${texts.join('\n')}`);
+  }
 }
 
 /** Fails the build when a webview bundle cannot be written into its page's <script> (scripts/inlineCheck.mjs). */

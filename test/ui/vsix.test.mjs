@@ -26,6 +26,15 @@ test('the installed .vsix is small and runs diagnostics from the palette', async
   // Every worker the extension starts (Run, Compare and its trials, TensorBoard) ships with it.
   for (const f of ['extension.js', 'worker.js', 'trialWorker.js', 'compareWorker.js', 'tensorboardWorker.js', 'gemm.wasm', 'gemm-mt.wasm']) assert.ok(files.includes(f), `dist/${f} is in the package`);
   assert.ok(!fs.existsSync(path.join(server.tmp, 'exts', installed[0], 'src')), 'no sources in the package');
+  // The webviews and the HTML report's script bundle chart.js and its colour library (MIT): their full licence texts ship next to the bundles.
+  for (const bundle of ['panel.js', 'explorer.js', 'report.js']) {
+    const legal = fs.readFileSync(path.join(server.tmp, 'exts', installed[0], 'dist/webview', `${bundle}.LEGAL.txt`), 'utf8');
+    for (const lib of ['chart.js', '@kurkle/color']) {
+      const licence = fs.readFileSync(path.join(ROOT, 'node_modules', lib, 'LICENSE.md'), 'utf8').trim();
+      assert.match(licence, /^The MIT License[\s\S]*Permission is hereby granted[\s\S]*WITHOUT WARRANTY OF ANY KIND/);
+      assert.ok(legal.includes(licence), `${bundle}.LEGAL.txt holds the full licence of ${lib}`);
+    }
+  }
   await openFile(page, 'spiral.nn.yaml');
   await runCommand(page, 'Activation Lens: Show Panel');   // two commands from the installed package
   await webviewFrame(page, '#panel-title', 'Activation Lens');
