@@ -162,7 +162,10 @@ export function gemm(a: i32, sai: i32, sak: i32, b: i32, sbk: i32, sbn: i32, c: 
 }
 
 /** Sum of squares of p[0..n) in float64 (global gradient norm; NaN/Inf propagate). */
-export function sumSquares(p: i32, n: i32): f64 {
+export function sumSquares(p: i32, n: i32): f64 { return sumSq(p, n); }
+
+// @ts-ignore: decorator
+@inline function sumSq(p: i32, n: i32): f64 {
   let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
   let q = addr(p);
   const n4 = n & ~3;
@@ -357,6 +360,28 @@ export function actBackward(kind: i32, z: i32, a: i32, g: i32, n: i32): void {
 // values in one bin, a relu's zeros, would otherwise wait on the previous store to the same count). A
 // non-finite value is zeroed before the sums and adds 0 to its bin.
 export function summarize(p: i32, n: i32, lo: f64, inv: f64, bins: i32, satAbove: f64, out: i32): void {
+  summ(p, n, lo, inv, bins, satAbove, out);
+}
+
+/**
+ * All of one layer's probe statistics in one call (a probe runs ~50 times a run, too rarely for V8 to optimize
+ * the JavaScript around it: one call instead of five keeps that glue small). Writes float64s at out:
+ * [0..4) the gradient g's summary (no histogram), [4] the sum of squares of the kernel's gradient kg[0..kgN),
+ * [5] of its weights kw[0..kwN), [6..10+bins) the activations a's summary and histogram, then the
+ * pre-activations z's (only when z >= 0; the saturation count is z's). Each part is computed by the same code
+ * as summarize and sumSquares, so the numbers are theirs exactly. Scratch of 16 * bins bytes follows.
+ */
+export function probeLayer(a: i32, z: i32, g: i32, n: i32, aLo: f64, aInv: f64, zLo: f64, zInv: f64, bins: i32, satAbove: f64,
+  kg: i32, kgN: i32, kw: i32, kwN: i32, out: i32): void {
+  summ(g, n, 0, 0, 0, Infinity, out);
+  store<f64>(addr(out + 8), kgN > 0 ? sumSq(kg, kgN) : 0);
+  store<f64>(addr(out + 10), kwN > 0 ? sumSq(kw, kwN) : 0);
+  summ(a, n, aLo, aInv, bins, Infinity, out + 12);
+  if (z >= 0) summ(z, n, zLo, zInv, bins, satAbove, out + 12 + 2 * (4 + bins));
+}
+
+// @ts-ignore: decorator
+@inline function summ(p: i32, n: i32, lo: f64, inv: f64, bins: i32, satAbove: f64, out: i32): void {
   const o = addr(out);
   const sub = o + (<usize>(bins + 4) << 3);
   memory.fill(sub, 0, <usize>(4 * bins) << 2);
@@ -420,6 +445,27 @@ export function summarize(p: i32, n: i32, lo: f64, inv: f64, bins: i32, satAbove
     store<f64>(o + 32 + (<usize>b << 3), <f64>t);
   }
   store<f64>(o, s); store<f64>(o + 8, q); store<f64>(o + 16, <f64>c); store<f64>(o + 24, <f64>sat);
+}
+
+/**
+ * Correct predictions among `rows` rows of width n (outputs a, dense targets y): for n == 1, a > 0.5 agrees
+ * with y > 0.5; else the first argmax of a is the first argmax of y (src/core/losses.ts countCorrect, which runs
+ * too rarely, at probes, for V8 to optimize its loop).
+ */
+export function countCorrect(a: i32, y: i32, rows: i32, n: i32): i32 {
+  let correct = 0;
+  for (let r = 0; r < rows; r++) {
+    const pa = addr(a + r * n), py = addr(y + r * n);
+    if (n == 1) { if ((load<f32>(pa) > 0.5) == (load<f32>(py) > 0.5)) correct++; continue; }
+    let ba: f32 = load<f32>(pa), by: f32 = load<f32>(py), bi = 0, bj = 0;
+    for (let j = 1; j < n; j++) {
+      const va = load<f32>(pa + addr(j)), vy = load<f32>(py + addr(j));
+      if (va > ba) { ba = va; bi = j; }
+      if (vy > by) { by = vy; bj = j; }
+    }
+    if (bi == bj) correct++;
+  }
+  return correct;
 }
 
 // ---- convolution and pooling data movement (NHWC, channels last) -------------------------------------------

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ActivationName } from '../model';
 import { backwardArray, forwardArray } from './activations';
+import { countCorrect } from './losses';
 import { HELPER_EXPORTS, HELPER_OPS, Helpers, UPDATE_POINTERS, chunkArgs, updateBlocks, SPLIT_ELEMENTS, type HelperOp } from './parallel';
 
 export interface Kernels {
@@ -46,6 +47,15 @@ export interface Kernels {
    * them (SUMMARY_FLOATS in all for up to 64 bins).
    */
   summarize(p: number, n: number, lo: number, inv: number, bins: number, satAbove: number, out: number): void;
+  /**
+   * A layer's probe statistics in one call: writes float64s at `out`: [0..4) summarize(g, no histogram),
+   * [4] sumSquares(kg, kgN), [5] sumSquares(kw, kwN) (0 when the count is 0), [6..10+bins) summarize(a) with
+   * edges (aLo, aInv), then, when z >= 0, summarize(z) with edges (zLo, zInv) and satAbove; SUMMARY_FLOATS in all.
+   */
+  probeLayer(a: number, z: number, g: number, n: number, aLo: number, aInv: number, zLo: number, zInv: number, bins: number,
+    satAbove: number, kg: number, kgN: number, kw: number, kwN: number, out: number): void;
+  /** Correct predictions among `rows` rows of width n: losses.ts countCorrect over H[a..], H[y..]. */
+  countCorrect(a: number, y: number, rows: number, n: number): number;
   /** cols[rows*OH*OW, kh*kw*C] from x[rows, H, W, C] (NHWC), zeros outside the image. */
   im2col(x: number, rows: number, H: number, W: number, C: number, kh: number, kw: number, sh: number, sw: number,
     padT: number, padL: number, OH: number, OW: number, cols: number): void;
@@ -61,11 +71,14 @@ export interface Kernels {
   maxPoolBack(g: number, arg: number, n: number, dx: number, z0: number, zn: number): void;
 }
 
-type UpdateFns = Pick<Kernels, 'sgdUpdate' | 'momentumUpdate' | 'adamUpdate' | 'rmspropUpdate' | 'actForward' | 'actBackward' | 'summarize'
+type UpdateFns = Pick<Kernels, 'sgdUpdate' | 'momentumUpdate' | 'adamUpdate' | 'rmspropUpdate' | 'actForward' | 'actBackward' | 'summarize' | 'probeLayer' | 'countCorrect'
   | 'im2col' | 'col2im' | 'colSums' | 'maxPool' | 'maxPoolBack'>;
 
-/** Floats `summarize` may write at `out` for up to 64 bins: (4 + bins) float64 results, 4 x bins int32 counts. */
-export const SUMMARY_FLOATS = 2 * (4 + 64) + 4 * 64;
+/**
+ * Floats `probeLayer` (and `summarize`) may write at `out` for up to 64 bins: 6 + 2 x (4 + bins) float64
+ * results, then 4 x bins int32 counts of scratch.
+ */
+export const SUMMARY_FLOATS = 2 * (6 + 2 * (4 + 64)) + 4 * 64;
 
 /** Activations with a kernel of their own (the hot ones); others run the table's scalar functions. */
 export const ACT_KERNEL: Partial<Record<ActivationName, number>> = { relu: 1, sigmoid: 2, tanh: 3 };
@@ -188,7 +201,7 @@ function fromExports(ex: WasmExports, memory: WebAssembly.Memory): Kernels {
     kind: 'wasm', threads: 1, dispose: () => undefined,
     H: new Float32Array(memory.buffer), gemm: ex.gemm, sumSquares: ex.sumSquares, biasAct: ex.biasAct,
     sgdUpdate: ex.sgdUpdate, momentumUpdate: ex.momentumUpdate, adamUpdate: ex.adamUpdate, rmspropUpdate: ex.rmspropUpdate,
-    actForward: ex.actForward, actBackward: ex.actBackward, summarize: ex.summarize,
+    actForward: ex.actForward, actBackward: ex.actBackward, summarize: ex.summarize, probeLayer: ex.probeLayer, countCorrect: ex.countCorrect,
     im2col: ex.im2col, col2im: ex.col2im, colSums: ex.colSums, maxPool: ex.maxPool, maxPoolBack: ex.maxPoolBack,
   });
 }
@@ -257,6 +270,30 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
 /** The reference kernels: straightforward loops, float32 storage, float32 accumulation like the wasm path. */
 export function jsKernels(H: Float32Array): Kernels {
   const I32 = new Int32Array(H.buffer, H.byteOffset, H.length);
+  function sumSquares(p: number, n: number): number {
+    let s = 0;
+    for (let i = 0; i < n; i++) { const x = H[p + i]; s += x * x; }
+    return s;
+  }
+  function summarize(p: number, n: number, lo: number, inv: number, bins: number, satAbove: number, out: number): void {
+    const o = new Float64Array(H.buffer, H.byteOffset + out * 4, bins + 4);
+    o.fill(0);
+    // The wasm kernel's summation order: element i into partial sum i & 3 up to n - n % 4, the four combined
+    // as (0 + 1) + (2 + 3), then the tail in order.
+    const ps = [0, 0, 0, 0], pq = [0, 0, 0, 0], n4 = n & ~3;
+    let s = 0, q = 0, c = 0, sat = 0;
+    for (let i = 0; i < n; i++) {
+      if (i === n4) { s = (ps[0] + ps[1]) + (ps[2] + ps[3]); q = (pq[0] + pq[1]) + (pq[2] + pq[3]); }
+      const x = H[p + i];
+      if (x - x !== 0) continue;
+      if (i < n4) { ps[i & 3] += x; pq[i & 3] += x * x; } else { s += x; q += x * x; }
+      c++;
+      if (Math.abs(x) > satAbove) sat++;
+      if (bins > 0) { const f = (x - lo) * inv; o[4 + (f >= bins ? bins - 1 : f < 0 ? 0 : f | 0)]++; }
+    }
+    if (n4 === n) { s = (ps[0] + ps[1]) + (ps[2] + ps[3]); q = (pq[0] + pq[1]) + (pq[2] + pq[3]); }
+    o[0] = s; o[1] = q; o[2] = c; o[3] = sat;
+  }
   return blockwiseUpdates<Kernels>({
     kind: 'js', H, threads: 1, dispose: () => undefined,
     im2col(x, rows, Hh, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols) {
@@ -334,11 +371,7 @@ export function jsKernels(H: Float32Array): Kernels {
         }
       }
     },
-    sumSquares(p, n) {
-      let s = 0;
-      for (let i = 0; i < n; i++) { const x = H[p + i]; s += x * x; }
-      return s;
-    },
+    sumSquares,
     biasAct(z, bias, rows, n, act) {
       for (let r = 0; r < rows; r++) {
         const o = z + r * n;
@@ -348,24 +381,15 @@ export function jsKernels(H: Float32Array): Kernels {
     },
     actForward(kind, z, a, n) { forwardArray(KERNEL_ACT[kind], {}, H.subarray(z, z + n), H.subarray(a, a + n), n); },
     actBackward(kind, z, a, g, n) { backwardArray(KERNEL_ACT[kind], {}, H.subarray(z, z + n), H.subarray(a, a + n), H.subarray(g, g + n), n); },
-    summarize(p, n, lo, inv, bins, satAbove, out) {
-      const o = new Float64Array(H.buffer, H.byteOffset + out * 4, bins + 4);
-      o.fill(0);
-      // The wasm kernel's summation order: element i into partial sum i & 3 up to n - n % 4, the four combined
-      // as (0 + 1) + (2 + 3), then the tail in order.
-      const ps = [0, 0, 0, 0], pq = [0, 0, 0, 0], n4 = n & ~3;
-      let s = 0, q = 0, c = 0, sat = 0;
-      for (let i = 0; i < n; i++) {
-        if (i === n4) { s = (ps[0] + ps[1]) + (ps[2] + ps[3]); q = (pq[0] + pq[1]) + (pq[2] + pq[3]); }
-        const x = H[p + i];
-        if (x - x !== 0) continue;
-        if (i < n4) { ps[i & 3] += x; pq[i & 3] += x * x; } else { s += x; q += x * x; }
-        c++;
-        if (Math.abs(x) > satAbove) sat++;
-        if (bins > 0) { const f = (x - lo) * inv; o[4 + (f >= bins ? bins - 1 : f < 0 ? 0 : f | 0)]++; }
-      }
-      if (n4 === n) { s = (ps[0] + ps[1]) + (ps[2] + ps[3]); q = (pq[0] + pq[1]) + (pq[2] + pq[3]); }
-      o[0] = s; o[1] = q; o[2] = c; o[3] = sat;
+    summarize,
+    countCorrect: (a, y, rows, n) => countCorrect(H.subarray(a), H.subarray(y), rows, n),
+    probeLayer(a, z, g, n, aLo, aInv, zLo, zInv, bins, satAbove, kg, kgN, kw, kwN, out) {
+      summarize(g, n, 0, 0, 0, Infinity, out);
+      const o = new Float64Array(H.buffer, H.byteOffset + out * 4, 6);
+      o[4] = kgN > 0 ? sumSquares(kg, kgN) : 0;
+      o[5] = kwN > 0 ? sumSquares(kw, kwN) : 0;
+      summarize(a, n, aLo, aInv, bins, Infinity, out + 12);
+      if (z >= 0) summarize(z, n, zLo, zInv, bins, satAbove, out + 12 + 2 * (4 + bins));
     },
     sgdUpdate(w, g, n, lr, gs, dl) {
       let usq = 0;

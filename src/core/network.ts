@@ -6,7 +6,7 @@
 import type { LayerSpec, NetworkConfig } from '../model';
 import { Heap, type Buf } from './heap';
 import { makeLayer, type Layer, type Mode, type Param, Dropout } from './layers';
-import { computeLoss, countCorrect, lossSetup, type LossSetup } from './losses';
+import { computeLoss, lossSetup, type LossSetup } from './losses';
 import { Rng } from './rng';
 import { SPLIT_GEMM_FLOPS } from './parallel';
 import { SUMMARY_FLOATS } from './kernels';
@@ -162,7 +162,7 @@ export class Network {
     return computeLoss(this.loss, (l.z ?? l.out).v, l.out.v, this.target.v, rows, this.outWidth, grad ? l.dOut.v : null);
   }
 
-  correct(rows: number): number { return countCorrect(this.last.out.v, this.target.v, rows, this.outWidth); }
+  correct(rows: number): number { return this.heap.kernels.countCorrect(this.last.out.off, this.target.off, rows, this.outWidth); }
 
   /**
    * Backward pass from the output gradient the loss wrote. `afterLayer(i)` runs right after layer i's

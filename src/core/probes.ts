@@ -5,7 +5,7 @@
  */
 import type { Histogram, LayerStats } from './types';
 import { ACTIVATIONS } from './activations';
-import type { Layer } from './layers';
+import type { Layer, Param } from './layers';
 import type { Buf } from './heap';
 import type { Kernels } from './kernels';
 
@@ -63,20 +63,15 @@ export function fractionWhere(z: Float32Array, n: number, pred: (z: number) => b
   return n ? c / n : 0;
 }
 
-interface Summary { mean: number; std: number; nonFinite: number; saturated: number; counts: number[] | null }
+/** Mean of `c` finite values summing to s, and their population std from the sum of squares q (0 when none). */
+function meanOf(s: number, c: number): number { return c ? s / c : 0; }
+function stdOf(q: number, c: number, mean: number): number { return c ? Math.sqrt(Math.max(0, q / c - mean * mean)) : 0; }
 
-/**
- * One pass over a buffer in the kernels: moments of the finite values, non-finite count, |x| > satAbove,
- * histogram. `o` is the caller's float64 view of the kernels' results (kept: a probe runs too rarely for V8
- * to optimize this code, so each allocation here costs far more than in a hot loop).
- */
-function summarize(k: Kernels, scratch: Buf, o: Float64Array, b: Buf, n: number, edges: number[] | null, satAbove = Infinity): Summary {
-  const bins = edges ? edges.length - 1 : 0, lo = edges ? edges[0] : 0, inv = edges ? bins / (edges[bins] - lo) : 0;
-  k.summarize(b.off, n, lo, inv, bins, satAbove, scratch.off);
-  const c = o[2], mean = c ? o[0] / c : 0;
-  let counts: number[] | null = null;
-  if (edges) { counts = new Array<number>(bins); for (let i = 0; i < bins; i++) counts[i] = o[4 + i]; }
-  return { mean, std: c ? Math.sqrt(Math.max(0, o[1] / c - mean * mean)) : 0, nonFinite: n - c, saturated: o[3], counts };
+/** o[at..at+bins) as an array (a loop: Array.from over a subarray costs ~10x more in code this cold). */
+function countsAt(o: Float64Array, at: number, bins: number): number[] {
+  const c = new Array<number>(bins);
+  for (let i = 0; i < bins; i++) c[i] = o[at + i];
+  return c;
 }
 
 /** Keeps each layer's histogram edges from its first probe. */
@@ -84,43 +79,57 @@ export class LayerProbe {
   private zEdges: number[] | null = null;
   private aEdges: number[] | null = null;
   private readonly results: Float64Array;
+  /** The layer's main weight, whose gradient RMS and update ratio the probe reports (none: pooling, dropout...). */
+  readonly kernel: Param | undefined;
+  /** Whether the layer has pre-activation statistics (an activation and its z buffer). */
+  private readonly withZ: boolean;
 
   constructor(readonly layer: Layer, private readonly kernels: Kernels, private readonly scratch: Buf) {
     this.results = new Float64Array(scratch.v.buffer, scratch.v.byteOffset, (scratch.n >> 1));
+    this.kernel = layer.params.find(p => p.kernel);
+    this.withZ = layer.activation !== null && layer.z !== null;
   }
 
   /**
-   * Statistics of this layer for `rows` probe samples; weightGradRms and updateRatio are passed in (they
-   * come from the last training step).
+   * Statistics of this layer for `rows` probe samples: one kernel call (probeLayer) reads the activations, the
+   * pre-activations, the gradient and the kernel's weights and gradient. weightGradRms is of the kernel's
+   * gradient from the last training step; updateRatio needs `updateSq`, the squared norm of the kernel's last
+   * update (undefined when there was none since the last probe).
    */
-  stats(rows: number, weightGradRms: number | null, updateRatio: number | null): LayerStats {
-    const l = this.layer, n = rows * l.outSize, k = this.kernels, sc = this.scratch;
-    const a = l.out.v;
-    if (!this.aEdges) this.aEdges = chooseEdges(a, n, false);
-    const as = summarize(k, sc, this.results, l.out, n, this.aEdges);
-    const gs = summarize(k, sc, this.results, l.dOut, n, null);
+  stats(rows: number, updateSq: number | undefined): LayerStats {
+    const l = this.layer, n = rows * l.outSize, o = this.results, kp = this.kernel;
+    if (!this.aEdges) this.aEdges = chooseEdges(l.out.v, n, false);
+    if (this.withZ && !this.zEdges) this.zEdges = chooseEdges(l.z!.v, n, true);
+    const info = this.withZ ? ACTIVATIONS[l.activation!.name] : null;
+    const ae = this.aEdges, ze = this.zEdges, bins = ae.length - 1;
+    this.kernels.probeLayer(l.out.off, this.withZ ? l.z!.off : -1, l.dOut.off, n, ae[0], bins / (ae[bins] - ae[0]),
+      ze ? ze[0] : 0, ze ? bins / (ze[bins] - ze[0]) : 0, bins, info?.saturatedAbove ?? Infinity,
+      kp ? kp.g.off : 0, kp ? kp.g.n : 0, kp ? kp.w.off : 0, kp && updateSq !== undefined ? kp.w.n : 0, this.scratch.off);
+    // [0..4) gradient, [4] kernel gradient and [5] kernel sums of squares, [6..) activations, [10 + bins..) z.
+    const gMean = meanOf(o[0], o[2]), gStd = stdOf(o[1], o[2], gMean), gFinite = o[2];
+    const aMean = meanOf(o[6], o[8]), aStd = stdOf(o[7], o[8], aMean);
+    let nonFinite = (n - o[8]) + (n - gFinite);
     let preactMean: number | null = null, preactStd: number | null = null, preactHist: Histogram | null = null;
     let dead: number | null = null, saturated: number | null = null;
-    let nonFinite = as.nonFinite + gs.nonFinite;
-    if (l.activation && l.z) {
-      const z = l.z.v;
-      if (!this.zEdges) this.zEdges = chooseEdges(z, n, true);
-      const info = ACTIVATIONS[l.activation.name];
-      const zs = summarize(k, sc, this.results, l.z, n, this.zEdges, info.saturatedAbove ?? Infinity);
-      preactMean = zs.mean; preactStd = zs.std; preactHist = { edges: this.zEdges, counts: zs.counts! };
+    if (info) {
+      const zs = 10 + bins, z = l.z!.v;
+      preactMean = meanOf(o[zs], o[zs + 2]); preactStd = stdOf(o[zs + 1], o[zs + 2], preactMean);
+      preactHist = { edges: ze!, counts: countsAt(o, zs + 4, bins) };
       if (info.isDead) dead = deadFraction(z, n, l.units, info.isDead);
-      if (info.saturatedAbove !== null) saturated = n ? zs.saturated / n : 0;
+      if (info.saturatedAbove !== null) saturated = n ? o[zs + 3] / n : 0;
       else if (info.isSaturated) saturated = fractionWhere(z, n, info.isSaturated);
-      if (z !== a) nonFinite += zs.nonFinite;
+      if (l.z !== l.out) nonFinite += n - o[zs + 2];
     }
     // RMS over all entries: (sum of squares of finite values) / n.
-    const gms = gs.std * gs.std + gs.mean * gs.mean;
+    const gms = gStd * gStd + gMean * gMean;
     return {
       deadFraction: dead, saturatedFraction: saturated,
-      activationMean: as.mean, activationStd: as.std,
-      preactMean, preactStd, preactHist, activationHist: { edges: this.aEdges, counts: as.counts! },
-      gradRms: Math.sqrt(gms * (n - gs.nonFinite) / Math.max(1, n)),
-      weightGradRms, updateRatio, nonFinite,
+      activationMean: aMean, activationStd: aStd,
+      preactMean, preactStd, preactHist, activationHist: { edges: ae, counts: countsAt(o, 10, bins) },
+      gradRms: Math.sqrt(gms * gFinite / Math.max(1, n)),
+      weightGradRms: kp ? Math.sqrt(o[4] / Math.max(1, kp.g.n)) : null,
+      updateRatio: kp && updateSq !== undefined ? Math.sqrt(updateSq) / (Math.sqrt(o[5]) || 1) : null,
+      nonFinite,
     };
   }
 }

@@ -221,22 +221,14 @@ export class Trainer {
     net.loadRows(split.x, split.y, this.yWidth, null, 0, P);
     net.forward(P, 'probe');
     const probeLoss = net.computeLoss(P, true);
-    const probeCorrect = net.correct(P);
+    // The probe batch's accuracy is the validation accuracy only when it is the whole validation split.
+    const classify = this.data.task !== 'regression';
+    const probeCorrect = this.evalEqualsProbe && classify ? net.correct(P) : 0;
     const first = this.step === 0;
     net.backward(P, first);
     if (first) this.lastGradNorm = Math.sqrt(net.gradSumSquares());
-    const layers: LayerStats[] = this.net.layers.map((l, i) => {
-      const kernel = l.params.find(p => p.kernel);
-      let wgr: number | null = null, ratio: number | null = null;
-      if (kernel) {
-        const k = net.heap.kernels;
-        wgr = Math.sqrt(k.sumSquares(kernel.g.off, kernel.g.n) / Math.max(1, kernel.g.n));
-        const usq = this.lastUpdateSq.get(kernel);
-        if (usq !== undefined) ratio = Math.sqrt(usq) / (Math.sqrt(k.sumSquares(kernel.w.off, kernel.w.n)) || 1);
-      }
-      return this.probes[i].stats(P, wgr, ratio);
-    });
-    const classify = this.data.task !== 'regression';
+    const layers: LayerStats[] = [];
+    for (const p of this.probes) layers.push(p.stats(P, p.kernel && this.lastUpdateSq.get(p.kernel)));
     let valLoss: number, valAccuracy: number | undefined;
     if (this.evalEqualsProbe) {
       valLoss = probeLoss;

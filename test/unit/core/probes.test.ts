@@ -10,6 +10,7 @@ import { chooseEdges, deadFraction, fractionWhere, histogram, meanStd } from '..
 import { Trainer } from '../../../src/core/train';
 import { jsKernels, loadKernels } from '../../../src/core/kernels';
 import { makeConfig, type LayerInput } from './helpers';
+import { ACTIVATIONS } from '../../../src/core/activations';
 
 const f32 = (v: number[]) => Float32Array.from(v);
 const close = (got: number | null, want: number, what: string, tol = 1e-6) =>
@@ -187,4 +188,134 @@ describe('summarize: the wasm kernel gives the JS reference\'s numbers exactly',
       }
     }
   });
+});
+
+describe('probeLayer: one call per layer gives exactly what summarize and sumSquares gave, each in its slot', () => {
+  // Float offsets in a 64k-float memory: a, z, g (n values each), the kernel's gradient and weights, results.
+  const A = 1000, Z = 4000, G = 7000, KG = 10000, KW = 12000, OUT = 20000, SEP = 30000;
+  let seed = 11;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const fill = (k: ReturnType<typeof jsKernels>, at: number, v: Float32Array) => k.H.set(v, at);
+  const view = (k: ReturnType<typeof jsKernels>, at: number, len: number) => Array.from(new Float64Array(k.H.buffer, k.H.byteOffset + at * 4, len));
+  const n = 2051, kgN = 203, kwN = 203, bins = 30;
+  const a = new Float32Array(n), z = new Float32Array(n), g = new Float32Array(n), kg = new Float32Array(kgN), kw = new Float32Array(kwN);
+  for (let i = 0; i < n; i++) { z[i] = (rnd() - 0.45) * 6; a[i] = Math.tanh(z[i]); g[i] = (rnd() - 0.5) * 1e-3; }
+  for (let i = 0; i < kgN; i++) { kg[i] = (rnd() - 0.5) * 0.1; kw[i] = (rnd() - 0.5) * 2; }
+  z[17] = NaN; g[99] = Infinity; a[2000] = -Infinity; // each buffer's non-finite values stay its own
+  a[5] = 3; // past the saturation threshold: only z's saturation count may use it
+  const aLo = -1.2, aInv = bins / 2.4, zLo = -3.6, zInv = bins / 7.2, sat = 1.82;
+
+  for (const kind of ['wasm', 'js'] as const) {
+    it(`${kind}: slots 0-3 gradient, 4-5 kernel sums of squares, 6.. activations, then pre-activations`, function () {
+      const k = kind === 'wasm' ? loadKernels('wasm', 1 << 16) : jsKernels(new Float32Array((1 << 16) + 64));
+      if (k.kind !== kind) this.skip();
+      for (const [at, v] of [[A, a], [Z, z], [G, g], [KG, kg], [KW, kw]] as const) fill(k, at, v);
+      k.probeLayer(A, Z, G, n, aLo, aInv, zLo, zInv, bins, sat, KG, kgN, KW, kwN, OUT);
+      const got = view(k, OUT, 6 + 2 * (4 + bins));
+      // The same kernels called one statistic at a time, as the probe did before: the same bits.
+      const one = (p: number, lo: number, inv: number, b: number, s: number) => { k.summarize(p, n, lo, inv, b, s, SEP); return view(k, SEP, 4 + b); };
+      assert.deepEqual(got.slice(0, 4), one(G, 0, 0, 0, Infinity), 'gradient');
+      assert.equal(got[4], k.sumSquares(KG, kgN), 'kernel gradient');
+      assert.equal(got[5], k.sumSquares(KW, kwN), 'kernel weights');
+      assert.deepEqual(got.slice(6, 10 + bins), one(A, aLo, aInv, bins, Infinity), 'activations');
+      assert.deepEqual(got.slice(10 + bins), one(Z, zLo, zInv, bins, sat), 'pre-activations');
+      // Independent of the kernels: float64 sums in plain order, counts by hand.
+      const check = (at: number, v: Float32Array, lo: number, inv: number, s: number, what: string) => {
+        const fin = Array.from(v).filter(Number.isFinite);
+        const sum = fin.reduce((t, x) => t + x, 0), sq = fin.reduce((t, x) => t + x * x, 0);
+        assert.ok(Math.abs(got[at] - sum) <= 1e-12 * sq + 1e-300 && Math.abs(got[at + 1] - sq) <= 1e-12 * sq, `${what} moments`);
+        assert.equal(got[at + 2], fin.length, `${what} finite count`);
+        assert.equal(got[at + 3], fin.filter(x => Math.abs(x) > s).length, `${what} over ${s}`);
+        if (!inv) return;
+        const counts = new Array<number>(bins).fill(0);
+        for (const x of fin) counts[Math.min(bins - 1, Math.max(0, Math.floor((x - lo) * inv)))]++;
+        assert.deepEqual(got.slice(at + 4, at + 4 + bins), counts, `${what} histogram`);
+      };
+      check(0, g, 0, 0, Infinity, 'gradient'); check(6, a, aLo, aInv, Infinity, 'activations'); check(10 + bins, z, zLo, zInv, sat, 'pre-activations');
+      assert.equal(got[2], n - 1); assert.equal(got[8], n - 1); assert.equal(got[12 + bins], n - 1);
+      const ss = (v: Float32Array) => Array.from(v).reduce((t, x) => t + x * x, 0);
+      assert.ok(Math.abs(got[4] - ss(kg)) <= 1e-12 * ss(kg) && Math.abs(got[5] - ss(kw)) <= 1e-12 * ss(kw), 'sums of squares');
+    });
+
+    it(`${kind}: without pre-activations (z < 0) the other slots are the same; a count of 0 gives a sum of squares of 0`, function () {
+      const k = kind === 'wasm' ? loadKernels('wasm', 1 << 16) : jsKernels(new Float32Array((1 << 16) + 64));
+      if (k.kind !== kind) this.skip();
+      for (const [at, v] of [[A, a], [Z, z], [G, g], [KG, kg], [KW, kw]] as const) fill(k, at, v);
+      k.probeLayer(A, Z, G, 64, aLo, aInv, zLo, zInv, bins, sat, KG, kgN, KW, kwN, OUT);
+      const withZ = view(k, OUT, 10 + bins);
+      k.probeLayer(A, -1, G, 64, aLo, aInv, 0, 0, bins, Infinity, KG, kgN, KW, 0, OUT);
+      const got = view(k, OUT, 10 + bins);
+      assert.equal(got[2], 64, 'gradient over the first 64 values');
+      assert.deepEqual([...got.slice(0, 5), ...got.slice(6)], [...withZ.slice(0, 5), ...withZ.slice(6)]);
+      assert.ok(got[4] > 0); assert.equal(got[5], 0, 'kwN 0: no update to compare with, no sum');
+      assert.equal(got.slice(10, 10 + bins).reduce((t, c) => t + c, 0), 64, 'activation counts');
+    });
+  }
+});
+
+describe('countCorrect kernel: the accuracy the probe reports', () => {
+  for (const kind of ['wasm', 'js'] as const) {
+    it(`${kind}: threshold 0.5 for one output, first argmax for several, NaN never wins`, function () {
+      const k = kind === 'wasm' ? loadKernels('wasm', 1 << 12) : jsKernels(new Float32Array((1 << 12) + 64));
+      if (k.kind !== kind) this.skip();
+      // One output: 0.6/1 right, 0.4/0 right, 0.5/1 wrong (0.5 is class 0), 0.7/0 wrong, NaN/0 right (NaN > 0.5 is false).
+      k.H.set([0.6, 0.4, 0.5, 0.7, NaN], 100); k.H.set([1, 0, 1, 0, 0], 200);
+      assert.equal(k.countCorrect(100, 200, 5, 1), 3);
+      assert.equal(k.countCorrect(100, 200, 2, 1), 2, 'only the first rows count');
+      // Three outputs: right; wrong; tie 0.4/0.4 -> index 0 vs label 1, wrong; right; NaN first: nothing compares
+      // greater than it, so the argmax stays 0 vs label 1, wrong (as tf.argMax would not say, but as countCorrect does).
+      k.H.set([0.1, 0.7, 0.2, 0.5, 0.3, 0.2, 0.4, 0.4, 0.2, 0.2, 0.3, 0.5, NaN, 0.9, 0.1], 300);
+      k.H.set([0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 1, 0], 400);
+      assert.equal(k.countCorrect(300, 400, 5, 3), 2);
+      k.H.set([0.9, NaN, 0.1], 312);
+      assert.equal(k.countCorrect(300, 400, 5, 3), 2, 'NaN later never wins: 0.9 at index 0 vs label 1, still wrong');
+      k.H.set([0.1, NaN, 0.9], 312); k.H.set([0, 0, 1], 412);
+      assert.equal(k.countCorrect(300, 400, 5, 3), 3, 'NaN in the middle skipped: argmax 2 = label 2');
+      assert.equal(k.countCorrect(300, 400, 0, 3), 0, 'no rows');
+    });
+  }
+});
+
+describe('a probe of a trained network against float64 recomputation from its buffers', () => {
+  for (const kind of ['wasm', 'js'] as const) {
+    it(`${kind}: tanh, relu and sigmoid layers: moments, histograms, dead and saturated fractions, gradient RMS`, () => {
+      const c = makeConfig([2], [
+        { type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 6, activation: 'relu', init: 'he_normal' },
+        { type: 'dense', units: 1, activation: 'sigmoid' }], { loss: 'binary_cross_entropy', batch: 16, lr: 0.5 });
+      c.probe.samples = 37;
+      let s = 5;
+      const r = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 4 - 2;
+      const split = (m: number) => { const x = Float32Array.from({ length: 2 * m }, r); return { x, y: Float32Array.from({ length: m }, (_, i) => (x[2 * i] * x[2 * i + 1] > 0 ? 1 : 0)), n: m }; };
+      const data: Dataset = { inputShape: [2], task: 'binary', targetDim: 1, train: split(64), val: split(37) };
+      const t = new Trainer(c, data, { kernels: kind });
+      t.probe(); t.trainSteps(9);
+      const p = t.probe();
+      t.net.layers.forEach((l, i) => {
+        const st = p.layers[i], n = 37 * l.outSize, what = `${kind} layer ${i}`;
+        const vals = (v: Float32Array) => Array.from(v.subarray(0, n));
+        const mom = (v: number[]) => { const m = v.reduce((q, x) => q + x, 0) / v.length; return [m, Math.sqrt(v.reduce((q, x) => q + (x - m) ** 2, 0) / v.length)]; };
+        const near = (got: number | null, want: number, w: string) => assert.ok(got !== null && Math.abs(got - want) <= 1e-9 * Math.max(1e-3, Math.abs(want)), `${what} ${w}: ${got} vs ${want}`);
+        const a = vals(l.out.v), z = vals(l.z!.v), g = vals(l.dOut.v);
+        const [am, as] = mom(a), [zm, zs] = mom(z);
+        near(st.activationMean, am, 'activationMean'); near(st.activationStd, as, 'activationStd');
+        near(st.preactMean, zm, 'preactMean'); near(st.preactStd, zs, 'preactStd');
+        near(st.gradRms, Math.sqrt(g.reduce((q, x) => q + x * x, 0) / n), 'gradRms');
+        const W = l.params.find(q => q.kernel)!;
+        near(st.weightGradRms, Math.sqrt(Array.from(W.g.v).reduce((q, x) => q + x * x, 0) / W.g.n), 'weightGradRms');
+        const hist = (v: number[], e: number[]) => {
+          const b = e.length - 1, inv = b / (e[b] - e[0]), out = new Array<number>(b).fill(0);
+          for (const x of v) out[Math.min(b - 1, Math.max(0, Math.floor((x - e[0]) * inv)))]++;
+          return out;
+        };
+        assert.deepEqual(st.activationHist!.counts, hist(a, st.activationHist!.edges), `${what} activation histogram`);
+        assert.deepEqual(st.preactHist!.counts, hist(z, st.preactHist!.edges), `${what} pre-activation histogram`);
+        if (i === 0) near(st.saturatedFraction, z.filter(x => Math.abs(x) > ACTIVATIONS.tanh.saturatedAbove!).length / n, 'tanh saturated');
+        if (i === 1) {
+          const dead = Array.from({ length: 6 }, (_, u) => z.filter((_, j) => j % 6 === u).every(x => !(x > 0))).filter(Boolean).length;
+          near(st.deadFraction, dead / 6, 'relu dead');
+        }
+        assert.equal(st.nonFinite, 0);
+      });
+    });
+  }
 });

@@ -98,7 +98,9 @@ describe('stops', () => {
   });
 });
 
-describe('probe statistics', () => {
+describe('probe statistics', function () {
+  // 30 layers of 256: ~1.5 s alone, past mocha's default 2 s on a loaded machine (failed so under two CPU burners).
+  this.timeout(60000);
   it('hand-computed: mean/std, dead fraction per unit, saturated fraction, histogram bins', () => {
     const z = new Float32Array([-1, 2, -3, 0, -0.5, 4]); // 3 samples x 2 units: unit 0 = [-1,-3,-0.5], unit 1 = [2,0,4]
     assert.equal(deadFraction(z, 6, 2, ACTIVATIONS.relu.isDead!), 0.5);
