@@ -110,7 +110,7 @@ export async function waitForWorkbench(page, activityLabel) {
 /** Puts the cursor of the active editor at line:col (Go to Line), scrolling it into view: a click on a token can
  *  land on the minimap or the cursor layer when the panel beside it leaves the editor narrow. */
 export async function goTo(page, lineNo, col) {
-  await page.locator('.part.editor .editor-group-container.active .monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
+  await focusActiveEditor(page);
   await page.keyboard.press('Control+G');
   await page.locator('.quick-input-widget input').fill(`:${lineNo}:${col}`);
   await page.keyboard.press('Enter');
@@ -152,9 +152,15 @@ export async function openFile(page, name) {
   await tree.locator('.monaco-list-row .label-name', { hasText: new RegExp(`^${name.replace(/[.]/g, '\\.')}$`) }).first().click();
   await page.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor();
   // Leave the keyboard focus in the editor, not in the Explorer tree (which takes typed keys for its own filter).
+  await focusActiveEditor(page);
+}
+
+/** Gives the active editor the keyboard focus (not a webview or tree, which would take typed keys): a click on its
+ *  text, or, when something else takes the pointer there (under load a webview's overlay stays over the editor, or
+ *  the page itself intercepts: a fresh-clone CI waited 240 s in goTo's click), its input element focused directly. */
+export async function focusActiveEditor(page) {
   const editor = page.locator('.part.editor .editor-group-container.active .monaco-editor').first();
-  await editor.locator('.view-lines').first().click({ position: { x: 5, y: 5 }, timeout: 30000 }).catch(async () => {
-    // Under load a webview's overlay can stay over the editor and take the pointer: focus the editor's input instead.
+  await editor.locator('.view-lines').first().click({ position: { x: 5, y: 5 }, timeout: 15000 }).catch(async () => {
     await editor.locator('.native-edit-context, textarea.inputarea').first().focus();
   });
 }
