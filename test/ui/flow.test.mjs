@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { runCommand, webviewFrame, hoverText, assertChartShowsData, SERIES, until, goTo, workbenchPerFile, SHOTS, ROOT } from '../tools/harness.mjs';
+import { runCommand, webviewFrame, hoverText, assertChartShowsData, SERIES, until, goTo, focusActiveEditor, workbenchPerFile, SHOTS, ROOT } from '../tools/harness.mjs';
 // node runs the UI tests with --import tsx: the panel's own formatter, from its TypeScript source.
 import { formatNumber } from '../../src/format.ts';
 
@@ -163,7 +163,8 @@ test('undo restores the template exactly, and the walkthrough has checked off ev
   await page.keyboard.press('Escape');   // a quick input the last step left open would take the keys
   // The editor's tab by its resource: the panel's tab title names the config too.
   await page.locator(`.tabs-container .tab[data-resource-name="${TEMPLATE}"]`).click();
-  await line(page, /^\s*activation:\srelu$/).click();
+  await line(page, /^\s*activation:\srelu$/).waitFor();
+  await focusActiveEditor(page);   // undo acts on the focused editor's file, wherever its cursor is
   await page.keyboard.press('Control+Z');
   await until('the quick fix undone', async () => (await line(page, /^\s*activation:\srelu$/).count()) === 0);
   await page.keyboard.press('Control+S');
