@@ -15,16 +15,18 @@ fs.mkdirSync(out, { recursive: true });
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root };
 // mainFields: jsonc-parser's UMD 'main' hides its requires from esbuild; its ESM 'module' build bundles cleanly.
 const nodeCommon = { ...common, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'] };
+// Shipped bundles: the licence texts of the packages bundled into each go to its .LEGAL.txt (writeLicenceTexts).
+const shipped = { ...nodeCommon, metafile: true };
 const builds = [
-  { ...nodeCommon, entryPoints: { extension: 'src/vscode/extension.ts' }, outdir: out, external: ['vscode'] },
-  { ...nodeCommon, entryPoints: { worker: 'src/worker/trainWorker.ts' }, outdir: out },
+  { ...shipped, entryPoints: { extension: 'src/vscode/extension.ts' }, outdir: out, external: ['vscode'] },
+  { ...shipped, entryPoints: { worker: 'src/worker/trainWorker.ts' }, outdir: out },
   // compare's trials on two worker threads (src/diagnosis/trials.ts looks for it next to the bundle).
-  { ...nodeCommon, entryPoints: { trialWorker: 'src/diagnosis/trialWorker.ts' }, outdir: out },
+  { ...shipped, entryPoints: { trialWorker: 'src/diagnosis/trialWorker.ts' }, outdir: out },
   // The editor's Compare Activations: data and trials off the extension host thread.
-  { ...nodeCommon, entryPoints: { compareWorker: 'src/worker/compareWorker.ts' }, outdir: out },
+  { ...shipped, entryPoints: { compareWorker: 'src/worker/compareWorker.ts' }, outdir: out },
   // Diagnose TensorBoard Run: event files are read and diagnosed off the extension host thread.
-  { ...nodeCommon, entryPoints: { tensorboardWorker: 'src/worker/tensorboardWorker.ts' }, outdir: out },
-  { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir: out, banner: { js: '#!/usr/bin/env node' } },
+  { ...shipped, entryPoints: { tensorboardWorker: 'src/worker/tensorboardWorker.ts' }, outdir: out },
+  { ...shipped, entryPoints: { cli: 'src/cli/main.ts' }, outdir: out, banner: { js: '#!/usr/bin/env node' } },
   // Always minified (source maps kept in development): the host writes them into each webview's page
   // (src/vscode/webviewHtml.ts), where every kilobyte is sent, parsed and compiled as the panel opens.
   // The licences of the bundled libraries go to a .LEGAL.txt next to each bundle (shipped in the .vsix): esbuild's
@@ -71,8 +73,8 @@ if (watch) {
 }
 
 /**
- * The MIT licence asks for its full text with every copy: each bundle's .LEGAL.txt gets the licence file of every
- * package bundled into it, from node_modules. A bundled package without a licence file fails the build.
+ * MIT, BSD and Apache licences ask for their text with every copy: each shipped bundle's .LEGAL.txt gets the licence
+ * file of every package bundled into it, from node_modules. A bundled package without a licence file fails the build.
  */
 function writeLicenceTexts(metafile) {
   for (const [output, { inputs }] of Object.entries(metafile.outputs)) {

@@ -35,6 +35,14 @@ test('the installed .vsix is small and runs diagnostics from the palette', async
       assert.ok(legal.includes(licence), `${bundle}.LEGAL.txt holds the full licence of ${lib}`);
     }
   }
+  // The extension host's bundle carries every other runtime dependency of package.json: their licences ship with it.
+  const extensionLegal = fs.readFileSync(path.join(server.tmp, 'exts', installed[0], 'dist/extension.js.LEGAL.txt'), 'utf8');
+  const { dependencies } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  for (const dep of Object.keys(dependencies).filter(d => d !== 'chart.js')) {
+    const dir = path.join(ROOT, 'node_modules', dep);
+    const licence = fs.readFileSync(path.join(dir, fs.readdirSync(dir).find(f => /^licen[cs]e/i.test(f))), 'utf8').trim();
+    assert.ok(extensionLegal.includes(licence), `extension.js.LEGAL.txt holds the full licence of ${dep}`);
+  }
   await openFile(page, 'spiral.nn.yaml');
   await runCommand(page, 'Activation Lens: Show Panel');   // two commands from the installed package
   await webviewFrame(page, '#panel-title', 'Activation Lens');
