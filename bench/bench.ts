@@ -14,9 +14,14 @@
  * on two threads at once (the most core-2t/core can reach on this machine now). --json prints only that line.
  *
  * probeOverhead: the extra time of probes at the default interval (steps / 50) of a 5000-step run, i.e. one
- * probe of 256 samples every 100 steps: median probe time / (100 * median step time), each probe timed right
- * after a slice of the core's own training steps, as it comes in a run. probeSteps is the
- * cost of one probe in training steps, so the overhead at any other interval is probeSteps / interval.
+ * probe of 256 samples every 100 steps: median probe time / (100 * median step time). Each probe is timed as it
+ * comes in a run: after 100 of the core's own steps when those take less than a slice (W2: ~1 ms), 7 a round, so
+ * the 49 probes counted are a run's probes 2-50 (the warm-up round's is its first); else right after the core's
+ * slice, one a round (a slice is then at most 100 steps, as between a run's probes). Timing one probe per round
+ * right after a 250 ms slice (20000 steps of W2) measured probes 2-8 of a run with the caches and the JIT as
+ * they never are in a run: W2 b64's probe cost 2x as much that way, measured under load (docs/core.md,
+ * measurement log).
+ * probeSteps is the cost of one probe in training steps, so the overhead at any other interval is probeSteps / interval.
  *
  * When a Python interpreter with torch is found (src/engine/torch/python.ts), the torch engine's runner is
  * measured too, out of process after the in-process peers: `torch-1t` (one thread) and `torch` (all threads).
@@ -43,6 +48,8 @@ const rounds = Math.max(7, Number(args[args.indexOf('--rounds') + 1]) || 7);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
 const BUDGET_MS = 250;
 const RUN_STEPS = 5000;
+/** Probes timed per round when a run's interval between probes is shorter than a slice: 7 rounds x 7 = a run's 49 after its first. */
+const PROBES_PER_ROUND = 7;
 const log = (...a: unknown[]) => { if (!json) console.log(...a); };
 
 type PeerName = 'core' | 'core-2t' | 'tfjs-cpu' | 'tfjs-wasm' | 'torch-1t' | 'torch';
@@ -224,10 +231,15 @@ async function main(): Promise<void> {
           if (p.backend) await tf.setBackend(p.backend);
           const sps = timeSlice(p, batch);
           if (r > 0) samples[p.name].push(sps);
-          // The probe right after the core's own steps, as in a run (not after another peer has evicted its caches).
+          // Probes right after the core's own steps, as in a run (not after another peer has evicted its caches).
           if (p !== core) continue;
-          const t0 = performance.now(); trainer.probe(); const t1 = performance.now();
-          if (r > 0) { probeMs.push(t1 - t0); stepMs.push(1000 * batch / sps); }
+          const cadence = every * 1000 * batch / sps <= BUDGET_MS;
+          for (let i = 0; i < (r > 0 && cadence ? PROBES_PER_ROUND : 1); i++) {
+            if (cadence) trainer.trainSteps(every);
+            const t0 = performance.now(); trainer.probe(); const t1 = performance.now();
+            if (r > 0) probeMs.push(t1 - t0);
+          }
+          if (r > 0) stepMs.push(1000 * batch / sps);
         }
       }
       trainer.dispose(); trainer2.dispose();
@@ -242,11 +254,12 @@ async function main(): Promise<void> {
       const fl = flopsPerSample(w);
       const gflops = Object.fromEntries(Object.entries(sps).map(([k, v]) => [k, (v * fl) / 1e9])) as Record<PeerName, number>;
       const probeSteps = median(probeMs) / median(stepMs);
+      const probeMeanSteps = probeMs.reduce((a, b) => a + b, 0) / probeMs.length / median(stepMs);
       const probeOverhead = probeSteps / every;
       results.push({ name: w.name, batch, flopsPerSample: fl, samplesPerSec: sps, gflops, probeOverhead, probeSteps });
       log(`${w.name} b${batch} (${w.description}; ${(fl / 1e6).toFixed(4)} MFLOP/sample)`);
       for (const name of Object.keys(sps) as PeerName[]) log(`  ${name.padEnd(10)} ${sps[name].toFixed(0).padStart(9)} samples/s ${gflops[name].toFixed(2).padStart(7)} GFLOP/s`);
-      log(`  core-2t/core ${(sps['core-2t'] / sps.core).toFixed(2)}x (${trainer2.threads} thread${trainer2.threads > 1 ? 's' : ''}), core/tfjs-cpu ${(sps.core / sps['tfjs-cpu']).toFixed(1)}x, core/tfjs-wasm ${(sps.core / sps['tfjs-wasm']).toFixed(1)}x, probe overhead ${(100 * probeOverhead).toFixed(1)}% (one probe = ${probeSteps.toFixed(1)} steps)\n`);
+      log(`  core-2t/core ${(sps['core-2t'] / sps.core).toFixed(2)}x (${trainer2.threads} thread${trainer2.threads > 1 ? 's' : ''}), core/tfjs-cpu ${(sps.core / sps['tfjs-cpu']).toFixed(1)}x, core/tfjs-wasm ${(sps.core / sps['tfjs-wasm']).toFixed(1)}x, probe overhead ${(100 * probeOverhead).toFixed(1)}% (one probe = ${probeSteps.toFixed(1)} steps, median of ${probeMs.length}; mean ${probeMeanSteps.toFixed(1)})\n`);
       tf.disposeVariables();
     }
   }
