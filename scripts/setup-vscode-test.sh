@@ -46,7 +46,7 @@ fi
 # Node 24 and code-server are kept once per machine in a tools cache (like npm's own cache) and linked into
 # .vscode-test/: a fresh clone then skips the 2-5 minutes code-server's native modules take to build.
 # ACTIVATION_LENS_TOOLS_CACHE=off installs into .vscode-test/ alone.
-CACHE=${ACTIVATION_LENS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/activation-lens-tools}
+CACHE=${ACTIVATION_LENS_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/activation-lens-tools}   # ~: the passwd home when HOME is unset
 # provide NAME VERSION WHAT COMMAND...: runs COMMAND in an empty directory that becomes $DEST/NAME, stamped
 # .ok-VERSION; WHAT says what is being installed while it takes time.
 provide() {
@@ -66,6 +66,7 @@ provide() {
     mkdir -p "$CACHE"; local tmp; tmp=$(mktemp -d "$CACHE/.$name-$version.XXXXXX"); chmod 755 "$tmp"
     (cd "$tmp" && "$@") && touch "$tmp/.ok-$version" || { rm -rf "$tmp"; return 1; }
     mv -T "$tmp" "$cached" 2>/dev/null || rm -rf "$tmp"   # another setup got there first: keep its copy
+    [ -f "$cached/.ok-$version" ] || { echo "setup: $cached is not a complete install (no .ok-$version stamp): remove it and run again" >&2; return 1; }
   fi
   ln -sfn "$cached" "$DEST/$name"
 }
