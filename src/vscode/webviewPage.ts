@@ -3,7 +3,7 @@
  * (webviewHtml.ts) supplies the webview's addresses; test/unit/vscode/webviewPage.test.ts checks the page itself.
  */
 import * as fs from 'node:fs';
-import { escapeHtml, scriptSafeJs } from '../report/escape';
+import { escapeHtml, scriptSafeJs, scriptSafeJson } from '../report/escape';
 
 export interface PageParts {
   nonce: string;
@@ -40,7 +40,7 @@ ${styles.join('\n')}
 </head>
 <body class="${escapeHtml(p.bodyClass)}">
 <main id="app" aria-live="polite"><p class="muted">Loading…</p></main>
-${p.initial === undefined ? '' : `<script type="application/json" id="initial-state">${JSON.stringify(p.initial).replace(/</g, '\\u003c')}</script>\n`}${script}
+${p.initial === undefined ? '' : `<script type="application/json" id="initial-state">${scriptSafeJson(JSON.stringify(p.initial))}</script>\n`}${script}
 </body>
 </html>`;
 }

@@ -47,6 +47,18 @@ describe('webview page: the bundle and stylesheets written into the page', () =>
     for (const c of css) assert.ok(page.includes(`<style nonce="${nonce}">${c}</style>`));
   });
 
+  it('a config\'s name in the title or the initial state stays text: it cannot close <title> or the JSON <script>', () => {
+    const name = '</title><script>alert(1)</script>\u2028<!--';
+    const page = webviewPage({ nonce: 'n', cspSource: 'https://self.example', title: name, bodyClass: 'a"b', styles: [], script: { js: '' },
+      initial: { configName: name } });
+    assert.match(page, /<title>&lt;\/title&gt;&lt;script&gt;alert\(1\)&lt;\/script&gt;\u2028&lt;!--<\/title>/);
+    assert.match(page, /<body class="a&quot;b">/);
+    const json = /<script type="application\/json" id="initial-state">([^<]*)<\/script>/.exec(page);
+    assert.ok(json, 'the initial state\'s element ends where its JSON does');
+    assert.deepEqual(JSON.parse(json[1]), { configName: name });
+    assert.equal(page.match(/<script\b/g)!.length, 2);
+  });
+
   it('takes the source map comment off the bundle and names the map (the adapter links it by its webview address)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-inline-'));
     const file = path.join(dir, 'panel.js');

@@ -17,6 +17,11 @@ describe('panel state: what a state message from the host does to the panel', ()
     assert.equal(next.resetCharts, true);
   });
 
+  it('a run that starts after a refused one is a new run even when neither state carries marks', () => {
+    const next = nextView(view({ status: 'error', timeline: [] }), view({ status: 'running', timeline: [] }));
+    assert.deepEqual([next.newRun, next.resetCharts], [true, true]);
+  });
+
   it('the host\'s second \'running\' of one run (the engine chosen) is the same run: nothing starts over', () => {
     const first = nextView(view({ status: 'done', timeline: [probe(0)] }), view({ status: 'running', marks: [{ what: 'command', t: 5 }] }));
     assert.deepEqual([first.newRun, first.resetCharts], [true, true]);
