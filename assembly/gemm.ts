@@ -380,8 +380,9 @@ export function probeLayer(a: i32, z: i32, g: i32, n: i32, aLo: f64, aInv: f64, 
   if (z >= 0) summ(z, n, zLo, zInv, bins, satAbove, out + 12 + 2 * (4 + bins));
 }
 
-// @ts-ignore: decorator
-@inline function summ(p: i32, n: i32, lo: f64, inv: f64, bins: i32, satAbove: f64, out: i32): void {
+// Not inlined: probeLayer's three calls share one copy of the loop, which a probe runs cold (a probe comes after
+// ~100 training steps that never run it), so three copies would cost three times the instruction cache misses.
+function summ(p: i32, n: i32, lo: f64, inv: f64, bins: i32, satAbove: f64, out: i32): void {
   const o = addr(out);
   const sub = o + (<usize>(bins + 4) << 3);
   memory.fill(sub, 0, <usize>(4 * bins) << 2);
