@@ -21,6 +21,16 @@ describe('activation table: dead and saturated regions at their boundaries', () 
     assert.deepEqual([-1, 0, 3, 5.999, 6, 7].map(r.isSaturated!), [false, false, false, false, true, true]);
     assert.deepEqual([0, 1e-7, 5.999, 6].map(x => r.df(x)), [0, 1, 1, 0]);
   });
+  it('leaky_relu, prelu, elu and selu at z = 0: the negative side\'s slope, as torch.autograd gives it', () => {
+    // PyTorch's backward kernels take the positive branch only for x > 0: leaky_relu'(0) = negative_slope,
+    // prelu'(0) = weight, elu'(0) = alpha * e^0 (TF's EluGrad gives 1 there; both agree at alpha = 1),
+    // selu'(0) = scale * alpha.
+    assert.equal(ACTIVATIONS.leaky_relu.df(0), 0.01);
+    assert.equal(ACTIVATIONS.leaky_relu.df(0, { alpha: 0.2 }), 0.2);
+    assert.equal(ACTIVATIONS.prelu.df(0), 0.25);
+    assert.equal(ACTIVATIONS.elu.df(0, { alpha: 0.5 }), 0.5);
+    assert.equal(ACTIVATIONS.selu.df(0), 1.0507009873554805 * 1.6732632423543772);
+  });
   it('hard_sigmoid: flat (gradient 0) from |z| = 3 on, 1/6 inside', () => {
     const h = ACTIVATIONS.hard_sigmoid;
     assert.deepEqual([-4, -3, -2.999, 0, 2.999, 3, 4].map(h.isDead!), [true, true, false, false, false, true, true]);
