@@ -31,7 +31,8 @@ export const GROUPS = {
   losses: { mutate: ['src/core/losses.ts'], spec: [core('losses'), core('gradients'), core('tfjs-oracle'), core('training')] },
   // One file per group here: train.ts and probes.ts are covered by the slow end-to-end training tests.
   optimizers: { mutate: ['src/core/optimizers.ts'], spec: [core('optimizer-rules'), core('tfjs-oracle'), core('batchnorm-dropout')] },
-  probes: { mutate: ['src/core/probes.ts'], spec: [core('probes'), core('saturation'), core('batchnorm-dropout')] },
+  // optimizer-rules and train-plan check the update ratio a probe reports against the optimizer's own step.
+  probes: { mutate: ['src/core/probes.ts'], spec: [core('probes'), core('saturation'), core('batchnorm-dropout'), core('optimizer-rules'), core('train-plan')] },
   train: {
     mutate: ['src/core/train.ts'],
     spec: [core('train-plan'), core('optimizer-rules'), core('saturation'), core('training'), core('tfjs-oracle'), core('threads')],

@@ -14,7 +14,9 @@
  * on two threads at once (the most core-2t/core can reach on this machine now). --json prints only that line.
  *
  * probeOverhead: the extra time of probes at the default interval (steps / 50) of a 5000-step run, i.e. one
- * probe of 256 samples every 100 steps: median probe time / (100 * median step time). Each probe is timed as it
+ * probe of 256 samples every 100 steps, with a validation split equal to the probe batch (no separate evaluation):
+ * mean probe time / (100 * median step time). Shorter runs probe more often (a 500-step run every 10 steps:
+ * probeSteps / 10), and a validation split larger than 256 samples adds an evaluation pass to each probe. Each probe is timed as it
  * comes in a run: after 100 of the core's own steps when those take less than a slice (W2: ~1 ms), 7 a round, so
  * the 49 probes counted are a run's probes 2-50 (the warm-up round's is its first); else right after the core's
  * slice, one a round (a slice is then at most 100 steps, as between a run's probes). Timing one probe per round
@@ -75,7 +77,9 @@ function median(xs: number[]): number { const s = xs.slice().sort((a, b) => a - 
 /** The core on one thread, or with `threads` (core-2t: what a run gets with threads: 2, one thread for small nets). */
 function corePeer(w: Workload, batch: number, threads = 1): { peer: Peer; trainer: Trainer } {
   const config = workloadConfig(w, batch, 1e9);
-  const trainer = new Trainer(config, workloadData(w, batch * 8, 256), { probeEvery: 1e12, threads });
+  // The probe interval of a 5000-step run (steps / 50), so that the step before each timed probe records the
+  // update sizes as in a run (the probe then computes the update ratio); trainSteps itself never probes.
+  const trainer = new Trainer(config, workloadData(w, batch * 8, 256), { probeEvery: Math.floor(RUN_STEPS / 50), threads });
   trainer.net.heap.kernels.helpers?.waitReady();
   return { trainer, peer: { name: threads > 1 ? 'core-2t' : 'core', step: () => trainer.trainSteps(1), sync: () => undefined } };
 }
@@ -235,7 +239,11 @@ async function main(): Promise<void> {
           if (p !== core) continue;
           const cadence = every * 1000 * batch / sps <= BUDGET_MS;
           for (let i = 0; i < (r > 0 && cadence ? PROBES_PER_ROUND : 1); i++) {
-            if (cadence) trainer.trainSteps(every);
+            // Up to the next probe step (`every` steps from the last), so that the probe follows a step that recorded
+            // its update sizes and computes the update ratio as in a run. After a slice (a workload whose 100 steps take
+            // longer than a slice: W1 b256, W3, C1) the probe comes where the slice ended, without the update ratio: a sum
+            // of squares over the weights, small beside those workloads' probe.
+            if (cadence) trainer.trainSteps(every - (trainer.step % every));
             const t0 = performance.now(); trainer.probe(); const t1 = performance.now();
             if (r > 0) probeMs.push(t1 - t0);
           }
@@ -253,13 +261,14 @@ async function main(): Promise<void> {
       }
       const fl = flopsPerSample(w);
       const gflops = Object.fromEntries(Object.entries(sps).map(([k, v]) => [k, (v * fl) / 1e9])) as Record<PeerName, number>;
-      const probeSteps = median(probeMs) / median(stepMs);
-      const probeMeanSteps = probeMs.reduce((a, b) => a + b, 0) / probeMs.length / median(stepMs);
+      // A run pays every probe, its slow ones too (the first, a GC pause): the mean, not the median.
+      const probeSteps = probeMs.reduce((a, b) => a + b, 0) / probeMs.length / median(stepMs);
+      const probeMedianSteps = median(probeMs) / median(stepMs);
       const probeOverhead = probeSteps / every;
       results.push({ name: w.name, batch, flopsPerSample: fl, samplesPerSec: sps, gflops, probeOverhead, probeSteps });
       log(`${w.name} b${batch} (${w.description}; ${(fl / 1e6).toFixed(4)} MFLOP/sample)`);
       for (const name of Object.keys(sps) as PeerName[]) log(`  ${name.padEnd(10)} ${sps[name].toFixed(0).padStart(9)} samples/s ${gflops[name].toFixed(2).padStart(7)} GFLOP/s`);
-      log(`  core-2t/core ${(sps['core-2t'] / sps.core).toFixed(2)}x (${trainer2.threads} thread${trainer2.threads > 1 ? 's' : ''}), core/tfjs-cpu ${(sps.core / sps['tfjs-cpu']).toFixed(1)}x, core/tfjs-wasm ${(sps.core / sps['tfjs-wasm']).toFixed(1)}x, probe overhead ${(100 * probeOverhead).toFixed(1)}% (one probe = ${probeSteps.toFixed(1)} steps, median of ${probeMs.length}; mean ${probeMeanSteps.toFixed(1)})\n`);
+      log(`  core-2t/core ${(sps['core-2t'] / sps.core).toFixed(2)}x (${trainer2.threads} thread${trainer2.threads > 1 ? 's' : ''}), core/tfjs-cpu ${(sps.core / sps['tfjs-cpu']).toFixed(1)}x, core/tfjs-wasm ${(sps.core / sps['tfjs-wasm']).toFixed(1)}x, probe overhead ${(100 * probeOverhead).toFixed(1)}% (one probe = ${probeSteps.toFixed(1)} steps, mean of ${probeMs.length}; median ${probeMedianSteps.toFixed(1)})\n`);
       tf.disposeVariables();
     }
   }
