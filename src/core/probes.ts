@@ -7,9 +7,11 @@ import type { Histogram, LayerStats } from './types';
 import { ACTIVATIONS } from './activations';
 import type { Layer, Param } from './layers';
 import type { Buf } from './heap';
-import type { Kernels } from './kernels';
+import { MAX_SUMMARY_BINS, type Kernels } from './kernels';
 
 export const HIST_BINS = 30;
+// The statistics scratch (SUMMARY_FLOATS) holds this many bins: more would write past it into the next buffer.
+if (HIST_BINS > MAX_SUMMARY_BINS) throw new Error(`HIST_BINS ${HIST_BINS} exceeds the ${MAX_SUMMARY_BINS} bins the probe scratch holds (kernels.ts)`);
 
 /** Mean and population standard deviation of v[0..n), float64, NaN/Inf skipped. */
 export function meanStd(v: Float32Array, n: number): { mean: number; std: number; finite: number } {

@@ -253,6 +253,40 @@ describe('probeLayer: one call per layer gives exactly what summarize and sumSqu
   }
 });
 
+describe('probeLayer on short and odd-length layers: wasm and JS agree, and both count by hand', () => {
+  // The SIMD loop takes 4 values at a time: 0-9 and 13 values exercise an empty layer, tails of 1-3 and none.
+  const specials = [NaN, Infinity, -Infinity, -0, 3.4e38, -3.4e38, 1e-40, 0.5, -2, 7];
+  const A = 100, Z = 200, G = 300, KG = 400, KW = 500, OUT = 1000, bins = 8, lo = -4, inv = bins / 8, sat = 3;
+  it('n = 0..9 and 13 with NaN, +-Inf, -0, +-3.4e38 and a denormal', function () {
+    const w = loadKernels('wasm', 1 << 12), j = jsKernels(new Float32Array((1 << 12) + 64));
+    if (w.kind !== 'wasm') this.skip();
+    for (const n of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13]) {
+      const pick = (o: number) => Float32Array.from({ length: n }, (_, i) => specials[(i * 7 + o) % specials.length]);
+      const a = pick(1), z = pick(3), g = pick(5), kv = pick(2);
+      const outs = [w, j].map(k => {
+        for (const [at, v] of [[A, a], [Z, z], [G, g], [KG, kv], [KW, kv]] as const) k.H.set(v, at);
+        k.probeLayer(A, Z, G, n, lo, inv, lo, inv, bins, sat, KG, n, KW, n, OUT);
+        return Array.from(new Float64Array(k.H.buffer, k.H.byteOffset + OUT * 4, 6 + 2 * (4 + bins)));
+      });
+      const [wa, js] = outs;
+      // Slots 4-5 (the kernel's sums of squares) are summed in another order by the JS twin.
+      assert.deepEqual([...wa.slice(0, 4), ...wa.slice(6)], [...js.slice(0, 4), ...js.slice(6)], `n ${n}`);
+      for (const at of [0, 6, 10 + bins]) {
+        const v = at === 0 ? g : at === 6 ? a : z, fin = Array.from(v).filter(Number.isFinite);
+        assert.equal(wa[at + 2], fin.length, `n ${n}: finite count at slot ${at}`);
+        // Summed in another order (4 lanes): equal up to rounding, which 3.4e38 - 3.4e38 makes absolute.
+        const sum = fin.reduce((t, x) => t + x, 0), mag = fin.reduce((t, x) => t + Math.abs(x), 0);
+        assert.ok(Math.abs(wa[at] - sum) <= 1e-12 * mag, `n ${n}: sum at slot ${at}: ${wa[at]} against ${sum}`);
+        if (at === 0) continue;
+        const counts = new Array<number>(bins).fill(0);
+        for (const x of fin) counts[Math.min(bins - 1, Math.max(0, Math.floor((x - lo) * inv)))]++;
+        assert.deepEqual(wa.slice(at + 4, at + 4 + bins), counts, `n ${n}: histogram at slot ${at}`);
+      }
+      assert.equal(wa[13 + bins], Array.from(z).filter(x => Number.isFinite(x) && Math.abs(x) > sat).length, `n ${n}: saturated`);
+    }
+  });
+});
+
 describe('countCorrect kernel: the accuracy the probe reports', () => {
   for (const kind of ['wasm', 'js'] as const) {
     it(`${kind}: threshold 0.5 for one output, first argmax for several, NaN never wins`, function () {
