@@ -203,6 +203,19 @@ describe('what a probe reports', () => {
     assert.deepEqual(r.timeline.map(p => p.step), [0, 5, 7]);
     for (const p of r.timeline.slice(1)) close(p.layers[0].updateRatio!, expected.get(p.step)!, 1e-6 * expected.get(p.step)!, `updateRatio at ${p.step}`);
     assert.ok(expected.get(7)! > 0);
+    assert.deepEqual(r.timeline[0].layers.map(l => l.updateRatio), [null, null], 'no update before the first step');
+  });
+  it('a layer without weights (an activation, a flatten) has no update ratio at any probe, not NaN', () => {
+    const c = makeConfig([2], [{ type: 'dense', units: 3 }, { type: 'activation', activation: 'tanh' }, { type: 'flatten' }, { type: 'dense', units: 1 }], { lr: 0.3, steps: 6, batch: 2 });
+    c.probe.every = 2;
+    const d = data([1, -1, 2, 0.5], [1, 2]);
+    d.train.x = Float32Array.from([0.3, -1, 1, 0.2, -0.5, 0.8, 2, -0.1]);
+    const r = train(c, d);
+    assert.deepEqual(r.timeline.map(p => p.step), [0, 2, 4, 6]);
+    for (const p of r.timeline.slice(1)) {
+      assert.deepEqual([p.layers[1].updateRatio, p.layers[2].updateRatio], [null, null], `step ${p.step}`);
+      assert.ok(p.layers[0].updateRatio! > 0 && p.layers[3].updateRatio! > 0, `step ${p.step}: the dense layers moved`);
+    }
   });
   it('weightGradRms after step s is the RMS of the gradient that step s applied (plain SGD: g = -dW / lr), not the probe batch\'s', () => {
     const lr = 0.05;
