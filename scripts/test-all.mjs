@@ -11,8 +11,9 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const totals = { passed: 0, failed: 0 };
-/** Fewer tests than this in a layer is a failure: raise a minimum when a layer grows, never lower it to pass. */
-const MINIMUM = { unit: 500, 'in-host': 25, ui: 34 };
+/** Fewer tests than this in a layer is a failure: raise a minimum when a layer grows, never lower it to pass. Below
+ *  each layer's count on 1 Dec (unit 905, in-host 45, UI 37) by what may skip: the torch and onnx oracle tests. */
+const MINIMUM = { unit: 800, 'in-host': 40, ui: 36 };
 // Read by src/core/kernels.ts: loading the wasm kernels throws instead of falling back to the JS ones. Inherited
 // by mocha, the worker threads, code-server's extension host and the CLI the UI tests run.
 process.env.ACTIVATION_LENS_REQUIRE_WASM = '1';
