@@ -14,7 +14,9 @@ export function inlineProblems(name, js, escape) {
   try {
     new vm.Script(safe, { filename: name });
   } catch (e) {
-    return [`${name}: the bundle no longer parses once scriptSafeJs has escaped its "</script" or "<!--" (${e.message}): write that text another way in the source (e.g. '<' + '/script').`];
+    // V8 puts the place of a syntax error first in its stack: "name:line".
+    const place = /^(.*:\d+)\n/.exec(String(e.stack))?.[1] ?? name;
+    return [`${place}: the bundle no longer parses once scriptSafeJs has escaped its "</script" or "<!--" (${e.message}): write that text another way in the source (e.g. '<' + '/script').`];
   }
   // Raw template text (String.raw, tagged templates) keeps an escape as written: with templates lowered, esbuild
   // writes raw text as plain strings, where the escape shows as a backslash before x3C.
