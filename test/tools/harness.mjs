@@ -123,12 +123,16 @@ export async function runCommand(page, title, { timeout } = {}) {
   // enablement arrives late (seen in a fresh-clone CI: one palette waited 240 s for Run Diagnostics).
   const end = Date.now() + (timeout ?? UI_TIMEOUT_MS);
   const input = page.locator('.quick-input-widget input');
+  // The row labelled with this command, not the first row: "Preferences: Browse Color Themes in Marketplace" is listed
+  // above "Preferences: Color Theme". The label alone: a row's text runs on into its keybinding and separator.
+  const name = title.replace(/^.*?: /, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const row = page.locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^(.*: )?${name}$`) }) }).first();
   for (;;) {
     await page.keyboard.press('F1');
     await input.waitFor();
     // fill, not type: keystrokes racing the palette's opening can land in whatever had focus before it.
     await input.fill(`>${title}`);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^.*?: /, '') }).first();
     try {
       await row.waitFor({ timeout: Math.max(1000, Math.min(30000, end - Date.now())) });
       break;
@@ -141,7 +145,7 @@ export async function runCommand(page, title, { timeout } = {}) {
       await page.keyboard.press('Escape');
     }
   }
-  await input.press('Enter');
+  await row.click();
 }
 
 /** Opens a workspace file by clicking it in the Explorer (keyboard shortcuts are unreliable while a webview has focus). */

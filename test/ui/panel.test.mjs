@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { openWorkbench, startCodeServer, launchBrowser, waitForWorkbench, assertChartShowsData, SERIES, openFile, webviewFrame, until, ROOT } from '../tools/harness.mjs';
+import { openWorkbench, startCodeServer, launchBrowser, waitForWorkbench, assertChartShowsData, SERIES, openFile, runCommand, webviewFrame, until, ROOT } from '../tools/harness.mjs';
 import { assertAccessible, setWebviewWidth, contrast } from '../tools/a11y.mjs';
 import { assertChartsReadable, assertKeyColumnsFit, chartSections, undrawnCharts, waitForAllCharts } from '../tools/charts.mjs';
 import { regionFractions } from '../../src/core/regionFractions.ts';
@@ -25,24 +25,6 @@ before(async () => {
   page = wb.page;
 });
 after(async () => { await wb?.close(); });
-/**
- * runCommand, reopening the palette until the command is listed: a command with an enablement (Run needs a trusted
- * workspace) is left out of a palette opened before the workbench has settled its context, and an open palette's
- * list does not refresh.
- */
-async function runCommandWhenListed(title) {
-  for (let attempt = 0; ; attempt++) {
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor();
-    await input.fill(`>${title}`);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^.*?: /, '') }).first();
-    try { await row.waitFor({ timeout: attempt < 5 ? 30000 : undefined }); } catch { await page.keyboard.press('Escape'); continue; }
-    await input.press('Enter');
-    return;
-  }
-}
-
 /** A failing test leaves a screenshot of the whole workbench behind (test-output/ui/panel-<n>-failure.png). */
 const shotOnFailure = (n, fn) => async () => {
   try { await fn(); } catch (e) { await page?.screenshot({ path: path.join(ROOT, 'test-output/ui', `panel-${n}-failure.png`) }).catch(() => {}); throw e; }
@@ -55,7 +37,7 @@ const shoot = async (frame, name) => (await frame.frameElement()).screenshot({ p
 
 test('the panel at 1200 px: every column, charts with every layer, distinct ticks, axis titles, nothing sticky, accessible', shotOnFailure(1, async () => {
   await openFile(page, 'dying.nn.yaml');
-  await runCommandWhenListed('Activation Lens: Run Diagnostics');
+  await runCommand(page, 'Activation Lens: Run Diagnostics');
   panel = await webviewFrame(page, '#panel-title', 'dying relu');
   await panel.locator('#status', { hasText: 'done' }).waitFor();
   await panel.locator('#findings li').first().waitFor();
@@ -146,7 +128,7 @@ test('the Activation Explorer: every activation, and the dead/saturated shares c
   // The Explorer shows the latest run. After the keyboard test's Apply and Re-run that is the run of the changed text
   // the panel received last, not the CLI's run of dying.nn.yaml as saved (editor.test.mjs checks that those two agree).
   const lastLayers = (await panel.evaluate(() => window.lastDoneView?.timeline.at(-1).layers)) ?? cli.timeline.at(-1).layers;
-  await runCommandWhenListed('Activation Lens: Open Activation Explorer');
+  await runCommand(page, 'Activation Lens: Open Activation Explorer');
   const explorer = await webviewFrame(page, '#explorer-title', 'Activation Explorer');
   await explorer.locator('[data-shares="relu"][data-dead]').waitFor();
   assert.deepEqual((await explorer.locator('.candidate').evaluateAll(cs => cs.map(c => c.dataset.activation))).sort(), [...ACTIVATION_NAMES].sort());
@@ -201,7 +183,7 @@ test('a re-run after a refused run of the same file draws its own charts, every 
   const spiral = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'diagnose', file, '--json', '--fail-on', 'never'], { encoding: 'utf8' }));
   fs.writeFileSync(file, REFUSED);
   await openFile(page, 'spiral.nn.yaml');
-  await runCommandWhenListed('Activation Lens: Run Diagnostics');
+  await runCommand(page, 'Activation Lens: Run Diagnostics');
   panel = await webviewFrame(page, '#panel-title', 'spiral relu');
   await panel.locator('#status', { hasText: 'error' }).waitFor();
   // The refused run's (empty) charts, one per layer of its four: what the re-run must not keep.
@@ -214,10 +196,10 @@ test('a re-run after a refused run of the same file draws its own charts, every 
   // The file watcher reloads the unmodified editor; Revert File reads the disk again if it has not yet.
   await until('the editor to show the file as written back', async () => {
     if ((await editorText()).includes('units: 32')) return true;
-    await runCommandWhenListed('File: Revert File');
+    await runCommand(page, 'File: Revert File');
     return false;
   });
-  await runCommandWhenListed('Activation Lens: Run Diagnostics');
+  await runCommand(page, 'Activation Lens: Run Diagnostics');
   await panel.locator('#status', { hasText: 'done' }).waitFor();
   const sections = await waitForAllCharts(panel);
   const layers = spiral.model.layers.filter(l => l.activation);
@@ -226,10 +208,10 @@ test('a re-run after a refused run of the same file draws its own charts, every 
   await assertChartShowsData(panel, '#chart-loss', SERIES.loss, 'the re-run\'s loss chart');
 }));
 
-test('a high-contrast theme set through settings keeps text and chart lines visible', shotOnFailure(6, async () => {
-  // A workbench of its own (the first one's panel stays as it is) whose user settings are then set to the theme. A
-  // theme named in settings.json before the first load is not applied by this code-server (4.139: the workbench
-  // starts in its default theme and keeps it); a change of the file while it runs is, as when a user edits it.
+test('a high-contrast theme picked in the Color Theme picker keeps text and chart lines visible', shotOnFailure(6, async () => {
+  // A workbench of its own (the first one's panel stays as it is), switched to the theme the way a user does: the
+  // Color Theme picker. Writing workbench.colorTheme into the user settings file instead relies on code-server
+  // watching that file, and the project's CI (a fresh clone on another machine) never saw the change in 240 s.
   await wb.close(); wb = undefined;
   const server = await startCodeServer({ workspace: path.join(ROOT, 'test/workspace') });
   const browser = await launchBrowser();
@@ -237,19 +219,19 @@ test('a high-contrast theme set through settings keeps text and chart lines visi
   page = browser.page;
   await page.goto(server.url({ extensionDevelopmentPath: ROOT }));
   await waitForWorkbench(page, 'Activation Lens');
-  const settingsFile = path.join(server.tmp, 'data/User/settings.json');
-  const setTheme = theme => fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(settingsFile, 'utf8')), 'workbench.colorTheme': theme }));
-  // A write that lands before the workbench first reads its settings is not applied either, and writing the same
-  // value again changes nothing (seen in a fresh-clone CI under load): then go through another theme and back.
+  // The picker is opened again when a pick did not take (a palette opened while the workbench still settles).
   await until('the workbench in the high-contrast theme', async () => {
-    setTheme('Default High Contrast');
+    await runCommand(page, 'Preferences: Color Theme');
+    const input = page.locator('.quick-input-widget input');
+    await input.fill('Dark High Contrast');
+    // A click on the theme's row: Enter would take whichever row has the focus.
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Dark High Contrast' }).first().click({ timeout: 30000 }).catch(() => {});
     if (await page.locator('.monaco-workbench.hc-black').waitFor({ timeout: 20000 }).then(() => true, () => false)) return true;
-    setTheme('Default Dark Modern');
-    await page.locator('.monaco-workbench.vs-dark').waitFor({ timeout: 20000 }).catch(() => {});
+    await page.keyboard.press('Escape');
     return false;
   });
   await openFile(page, 'dying.nn.yaml');
-  await runCommandWhenListed('Activation Lens: Run Diagnostics');
+  await runCommand(page, 'Activation Lens: Run Diagnostics');
   panel = await webviewFrame(page, '#panel-title', 'dying relu');
   await panel.locator('#status', { hasText: 'done' }).waitFor();
   assert.ok(await panel.evaluate(() => document.body.classList.contains('vscode-high-contrast')), 'the panel is in high contrast');
