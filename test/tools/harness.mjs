@@ -124,10 +124,11 @@ export async function runCommand(page, title, { timeout } = {}) {
   const end = Date.now() + (timeout ?? UI_TIMEOUT_MS);
   const input = page.locator('.quick-input-widget input');
   // The row labelled with this command, not the first row: "Preferences: Browse Color Themes in Marketplace" is listed
-  // above "Preferences: Color Theme". The label alone: a row's text runs on into its keybinding and separator.
+  // above "Preferences: Color Theme". The label alone: a row's text runs on into its keybinding and separator. A
+  // title may leave out the category and the ellipsis of a command that asks for more.
   const name = title.replace(/^.*?: /, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const row = page.locator('.quick-input-list .monaco-list-row')
-    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^(.*: )?${name}$`) }) }).first();
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^(.*: )?${name}(\\.\\.\\.|…)?$`) }) }).first();
   for (;;) {
     await page.keyboard.press('F1');
     await input.waitFor();
