@@ -163,6 +163,38 @@ describe('ONNX import', function () {
       }
     });
 
+    it('a Gemm or MatMul whose weight has no output units (a [0, 784] matrix) is refused at its node', () => {
+      for (const op of ['Gemm', 'MatMul']) {
+        const src = op === 'Gemm' ? '01-mlp-mnist-256x2-pytorch-gemm.onnx' : '07-mlp-sigmoid-keras2onnx.onnx';
+        const bytes = rewrite(fs.readFileSync(path.join(CORPUS, src)), m => {
+          const g = m.graph as { node: { name: string; op_type: string; input: string[] }[]; initializer: { name: string; dims: number[]; raw_data?: Uint8Array; float_data?: number[] }[] };
+          const node = g.node.find(n => n.op_type === op)!;
+          const w = g.initializer.find(t => node.input.includes(t.name) && t.dims.length === 2)!;
+          // Zero the dimension that counts the units: B is [units, K] with transB = 1, a MatMul weight [K, units].
+          w.dims = op === 'Gemm' ? [0, w.dims[1]] : [w.dims[0], 0];
+          w.raw_data = new Uint8Array(0); w.float_data = [];
+        });
+        const r = importOnnx(bytes, 'x.onnx');
+        assert.equal(r.config, undefined, op);
+        assert.equal(r.problems.length, 1, r.problems.map(p => p.message).join('\n'));
+        assert.match(r.problems[0].message, new RegExp(`^node .* \\(${op}\\): weight (B )?of shape \\[\\d+, \\d+\\]( \\(transposed\\))? has no output units$`));
+      }
+    });
+
+    it('a Conv weight with no filters or an empty kernel is refused at its node', () => {
+      for (const [dims, what] of [[[0, 1, 5, 5], 'no filters'], [[16, 1, 0, 5], 'an empty kernel']] as const) {
+        const bytes = rewrite(fs.readFileSync(path.join(CORPUS, '05-cnn-mnist-pytorch-conv-flatten-gemm.onnx')), m => {
+          const g = m.graph as { node: { op_type: string; input: string[] }[]; initializer: { name: string; dims: number[]; raw_data?: Uint8Array; float_data?: number[] }[] };
+          const conv = g.node.find(n => n.op_type === 'Conv')!;
+          const w = g.initializer.find(t => t.name === conv.input[1])!;
+          w.dims = [...dims]; w.raw_data = new Uint8Array(0); w.float_data = [];
+        });
+        const r = importOnnx(bytes, 'x.onnx');
+        assert.equal(r.problems.length, 1, r.problems.map(p => p.message).join('\n'));
+        assert.equal(r.problems[0].message.replace(/^node .* \(Conv\): /, ''), `weight of shape [${dims.join(', ')}] has ${what}`);
+      }
+    });
+
     it('a Conv whose padding is neither same nor valid names both sizes', () => {
       const bytes = rewrite(fs.readFileSync(path.join(CORPUS, '05-cnn-mnist-pytorch-conv-flatten-gemm.onnx')), m => {
         const conv = (m.graph as { node: { op_type: string; attribute: { name: string; ints: number[] }[] }[] }).node.find(n => n.op_type === 'Conv')!;
