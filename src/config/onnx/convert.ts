@@ -76,10 +76,12 @@ class Fail extends Error {}
 /** A layer without its name and index (distributes over the union, so each layer type keeps its fields). */
 type LayerSpecBody = LayerSpec extends infer L ? L extends LayerSpec ? Omit<L, 'name' | 'index'> : never : never;
 
-export function convertGraph(model: OnnxModel, rep: Reporter, ext?: ExternalReader): OnnxDraft {
+/** `emptyLayers: 'keep'` lets a weight with a 0-sized dim through as a layer of no units: for the shapes that
+ *  init: from-model compares, where the config's layer names what it needs. */
+export function convertGraph(model: OnnxModel, rep: Reporter, ext?: ExternalReader, emptyLayers: 'refuse' | 'keep' = 'refuse'): OnnxDraft {
   const out: OnnxDraft = { layers: [], weights: [], shapes: [], producer: model.producer, opset: model.opset, complete: false };
   try {
-    new Converter(model, rep, out, ext).run();
+    new Converter(model, rep, out, ext, emptyLayers === 'refuse').run();
     out.complete = !rep.hasErrors;
   } catch (e) {
     if (e instanceof OnnxError) rep.error(undefined, e.message);
@@ -102,7 +104,8 @@ class Converter {
   /** The map a flatten turned into features, until the dense layer that reads it. */
   private flat: { h: number; w: number; c: number; order: 'chw' | 'hwc' } | null = null;
 
-  constructor(private model: OnnxModel, private rep: Reporter, private out: OnnxDraft, private ext?: ExternalReader) { this.g = model.graph; this.inputNames = new Set(model.graph.inputs.map(i => i.name)); }
+  constructor(private model: OnnxModel, private rep: Reporter, private out: OnnxDraft, private ext?: ExternalReader,
+    private refuseEmpty = true) { this.g = model.graph; this.inputNames = new Set(model.graph.inputs.map(i => i.name)); }
 
   private where(n: OnnxNode): string { return `node ${n.name || `#${n.index}`} (${n.op})`; }
   private fail(n: OnnxNode | undefined, message: string): never {
@@ -659,7 +662,7 @@ class Converter {
     if (B.dims.length !== 2) this.fail(n, `weight B has shape [${B.dims.join(', ')}]: expected a matrix`);
     const [r, c] = B.dims, inK = tb ? c : r, M = tb ? r : c;
     if (inK !== K) this.fail(n, `weight B of shape [${B.dims.join(', ')}]${tb ? ' (transposed)' : ''} does not take the ${K} input features`);
-    if (M < 1) this.fail(n, `weight B of shape [${B.dims.join(', ')}]${tb ? ' (transposed)' : ''} has no output units`);
+    if (M < 1 && this.refuseEmpty) this.fail(n, `weight B of shape [${B.dims.join(', ')}]${tb ? ' (transposed)' : ''} has no output units`);
     const alpha = this.floatAttr(n, 'alpha', 1), beta = this.floatAttr(n, 'beta', 1);
     const kernel = () => {
       const b = B.floats(), o = new Float32Array(K * M);
@@ -688,7 +691,7 @@ class Converter {
     // x @ W: W is [K, M]; W @ x (rank-1 x): W is [M, K].
     const inK = left ? c : r, M = left ? r : c;
     if (inK !== K) this.fail(n, `weight of shape [${W.dims.join(', ')}] does not take the ${K} input features`);
-    if (M < 1) this.fail(n, `weight of shape [${W.dims.join(', ')}] has no output units`);
+    if (M < 1 && this.refuseEmpty) this.fail(n, `weight of shape [${W.dims.join(', ')}] has no output units`);
     const kernel = left ? () => { const w = W.floats(), o = new Float32Array(K * M); for (let i = 0; i < K; i++) for (let j = 0; j < M; j++) o[i * M + j] = w[j * K + i]; return o; } : () => Float32Array.from(W.floats());
     return this.denseFrom(n, act, K, M, kernel, undefined, next, { kernel: `MatMul weight ${fmtDims(W.dims)}${left ? ' (W @ x)' : ''}` });
   }
@@ -771,7 +774,7 @@ class Converter {
     const dil = this.intsAttr(n, 'dilations') ?? [];
     if (dil.some(d => d !== 1)) this.fail(n, `dilated convolution (dilations [${dil.join(', ')}]) is not supported`);
     const [F, C, kh, kw] = W.dims, [H, Wd, Cin] = act.core;
-    if (F < 1 || kh < 1 || kw < 1) this.fail(n, `weight of shape [${W.dims.join(', ')}] has ${F < 1 ? 'no filters' : 'an empty kernel'}`);
+    if ((F < 1 || kh < 1 || kw < 1) && this.refuseEmpty) this.fail(n, `weight of shape [${W.dims.join(', ')}] has ${F < 1 ? 'no filters' : 'an empty kernel'}`);
     if (C !== Cin) this.fail(n, `weight of shape [${W.dims.join(', ')}] expects ${C} input channels, the input has ${Cin}`);
     const ks = this.intsAttr(n, 'kernel_shape');
     if (ks && ks.length && (ks[0] !== kh || ks[1] !== kw)) this.fail(n, `kernel_shape [${ks.join(', ')}] differs from the weight's [${kh}, ${kw}]`);

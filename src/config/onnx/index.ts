@@ -39,9 +39,9 @@ export function sidecarReader(modelPath: string, readBytes: (abs: string) => Uin
 }
 
 /** The layers of an ONNX model's bytes; problems into `rep` (no spans: a binary file has no lines). */
-export function readOnnx(bytes: Uint8Array, modelPath: string, rep: Reporter, ext?: ExternalReader): OnnxDraft {
+export function readOnnx(bytes: Uint8Array, modelPath: string, rep: Reporter, ext?: ExternalReader, emptyLayers: 'refuse' | 'keep' = 'refuse'): OnnxDraft {
   try {
-    return convertGraph(decodeModel(bytes), rep, ext ?? sidecarReader(modelPath));
+    return convertGraph(decodeModel(bytes), rep, ext ?? sidecarReader(modelPath), emptyLayers);
   } catch (e) {
     if (!(e instanceof OnnxError)) throw e;
     rep.error(undefined, e.message);
@@ -83,14 +83,14 @@ export function loadOnnxFile(file: string): ParseResult {
 /** The dims of each layer's parameters (the core's layout) without reading their values: what lint compares. */
 export function onnxParamShapes(bytes: Uint8Array, modelPath: string): { shapes: LayerParamShapes[]; names: string[]; problems: Reporter['problems'] } {
   const rep = new Reporter();
-  const od = readOnnx(bytes, modelPath, rep);
+  const od = readOnnx(bytes, modelPath, rep, undefined, 'keep');
   return { shapes: od.shapes, names: od.layers.map(l => l.name), problems: rep.problems };
 }
 
 /** The model's own weights for each layer of a config imported from it, in the core's layout. */
 export function onnxWeights(bytes: Uint8Array, modelPath: string): { weights: LayerWeights[]; shapes: LayerParamShapes[]; names: string[]; problems: Reporter['problems'] } {
   const rep = new Reporter();
-  const od = readOnnx(bytes, modelPath, rep);
+  const od = readOnnx(bytes, modelPath, rep, undefined, 'keep');
   try {
     const weights = od.weights.map(w => Object.fromEntries(Object.entries(w).map(([k, load]) => [k, load()])));
     return { weights, shapes: od.shapes, names: od.layers.map(l => l.name), problems: rep.problems };
