@@ -265,6 +265,78 @@ export function rmspropUpdate(w: i32, g: i32, v: i32, n: i32, lr: f64, gs: f64, 
   return usq;
 }
 
+/**
+ * A weight matrix [R x O] (row stride O) updated, or its gradient's squares summed, by column groups: columns
+ * j0..j1 (multiples of gw, except j1 = O), each group of gw columns taken row by row. kind 0 sgd, 1 momentum,
+ * 2 adam, 3 rmsprop (h0.. their arguments after n, as the flat kernels take them), 4 the gradient g's sum of
+ * squares. Each group's sum is carried in two f64x2 at out + 4 * group (float64 index) and ends as one float64
+ * there: groups do not depend on the thread count, so neither does any sum of them, and a thread that owns
+ * columns updates them and sums their squares right where its GEMM chunks wrote them.
+ */
+export function updateCols(kind: i32, w: i32, g: i32, m: i32, v: i32, R: i32, O: i32, j0: i32, j1: i32, gw: i32, out: i32,
+  h0: f64, h1: f64, h2: f64, h3: f64, h4: f64, h5: f64): void {
+  const o0 = addr(out) + ((<usize>(j0 / gw)) << 5);
+  const zero = f64x2.splat(0);
+  for (let c = j0, q = o0; c < j1; c += gw, q += 32) { v128.store(q, zero); v128.store(q, zero, 16); }
+  // One copy of the loops per kind (the constant folds), so no kind test runs per element.
+  if (kind == 0) colsLoop(0, w, g, m, v, R, O, j0, j1, gw, o0, h0, h1, h2, h3, h4, h5);
+  else if (kind == 1) colsLoop(1, w, g, m, v, R, O, j0, j1, gw, o0, h0, h1, h2, h3, h4, h5);
+  else if (kind == 2) colsLoop(2, w, g, m, v, R, O, j0, j1, gw, o0, h0, h1, h2, h3, h4, h5);
+  else if (kind == 3) colsLoop(3, w, g, m, v, R, O, j0, j1, gw, o0, h0, h1, h2, h3, h4, h5);
+  else colsLoop(4, w, g, m, v, R, O, j0, j1, gw, o0, h0, h1, h2, h3, h4, h5);
+  for (let c = j0, q = o0; c < j1; c += gw, q += 32) {
+    store<f64>(q, (load<f64>(q) + load<f64>(q, 8)) + (load<f64>(q, 16) + load<f64>(q, 24)));
+  }
+}
+
+// Row by row through the columns (contiguous, as a flat update), each group's partial sums in memory at q.
+// @ts-ignore: decorator
+@inline function colsLoop(kind: i32, w: i32, g: i32, m: i32, v: i32, R: i32, O: i32, j0: i32, j1: i32, gw: i32, o0: usize,
+  h0: f64, h1: f64, h2: f64, h3: f64, h4: f64, h5: f64): void {
+  const k = <f32>(-<f32>h0 * <f32>h1), vk = f32x4.splat(k), vdl = f32x4.splat(<f32>h2), vmu = f32x4.splat(<f32>h3);
+  const zero = f64x2.splat(0);
+  for (let r = 0; r < R; r++) {
+    let q = o0;
+    for (let c = j0; c < j1; c += gw, q += 32) {
+      const n = min(gw, j1 - c), o = r * O + c, n4 = n & ~3;
+      let a0 = v128.load(q), a1 = v128.load(q, 16);
+      let s: f64 = 0;
+      if (kind == 0 || kind == 1 || kind == 4) {
+        const pw = addr(w + o), pg = addr(g + o), pm = addr(m + o);
+        for (let i = 0; i < n4; i += 4) {
+          const b = addr(i);
+          let u: v128;
+          if (kind == 4) u = v128.load(pg + b);
+          else {
+            const wv = v128.load(pw + b), gv = f32x4.mul(vk, v128.load(pg + b));
+            if (kind == 0) u = f32x4.sub(gv, f32x4.mul(vdl, wv));
+            else {
+              const mi = f32x4.add(f32x4.mul(vmu, v128.load(pm + b)), gv);
+              v128.store(pm + b, mi);
+              u = f32x4.sub(mi, f32x4.mul(vdl, wv));
+            }
+            v128.store(pw + b, f32x4.add(wv, u));
+          }
+          const lo = f64x2.promote_low_f32x4(u), hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(u, u, 2, 3, 0, 1));
+          a0 = f64x2.add(a0, f64x2.mul(lo, lo));
+          a1 = f64x2.add(a1, f64x2.mul(hi, hi));
+        }
+        if (n4 < n) {
+          if (kind == 0) s = sgdUpdate(w + o + n4, g + o + n4, n - n4, <f32>h0, <f32>h1, <f32>h2);
+          else if (kind == 1) s = momentumUpdate(w + o + n4, g + o + n4, m + o + n4, n - n4, <f32>h0, <f32>h1, <f32>h2, <f32>h3);
+          else s = sumSq(g + o + n4, n - n4);
+          a0 = f64x2.add(a0, f64x2.replace_lane(zero, 0, s));
+        }
+      } else {
+        if (kind == 2) s = adamUpdate(w + o, g + o, m + o, v + o, n, h0, h1, h2, h3, h4, h5);
+        else s = rmspropUpdate(w + o, g + o, v + o, n, h0, h1, h2, h3, h4);
+        a0 = f64x2.add(a0, f64x2.replace_lane(zero, 0, s));
+      }
+      v128.store(q, a0); v128.store(q, a1, 16);
+    }
+  }
+}
+
 // ---- elementwise activations on the hot path (kind: 1 relu, 2 sigmoid, 3 tanh); float32 SIMD, stable for any x.
 
 // @ts-ignore: decorator

@@ -7,6 +7,7 @@
  * Planning without committing is how memory.ts measures a config before anything is allocated.
  */
 import { loadKernels, type Kernels } from './kernels';
+import { MAX_BLOCKS } from './parallel';
 
 /** A tensor's storage: `v` is a view of exactly `n` floats at float offset `off` of the heap. */
 export interface Buf { off: number; n: number; v: Float32Array }
@@ -26,11 +27,14 @@ export class Heap {
   /** GEMM scratch (packed panels); helperPacks: one more per helper thread. */
   pack!: Buf;
   readonly helperPacks: Buf[] = [];
+  /** Scratch of Kernels.updateCols: four float64 per column group. */
+  readonly sums: Buf;
 
   /** threads > 1: the kernels split big GEMMs, im2col and activations over that many threads (parallel.ts). */
   constructor(readonly kind: 'wasm' | 'js' | 'plan' = 'wasm', readonly threads = 1) {
     this.pack = this.alloc(PACK_FLOATS);
     for (let t = 1; t < threads; t++) this.helperPacks.push(this.alloc(PACK_FLOATS));
+    this.sums = this.alloc(8 * MAX_BLOCKS);
   }
 
   alloc(n: number): Buf {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ActivationName } from '../model';
 import { backwardArray, forwardArray } from './activations';
 import { countCorrect } from './losses';
-import { HELPER_EXPORTS, HELPER_OPS, Helpers, UPDATE_POINTERS, chunkArgs, updateBlocks, SPLIT_ELEMENTS, type HelperOp } from './parallel';
+import { HELPER_EXPORTS, HELPER_OPS, Helpers, UPDATE_POINTERS, chunkArgs, colGroup, updateBlocks, SPLIT_ELEMENTS, type HelperOp } from './parallel';
 
 export interface Kernels {
   kind: 'wasm' | 'js';
@@ -38,6 +38,15 @@ export interface Kernels {
   momentumUpdate(w: number, g: number, m: number, n: number, lr: number, gs: number, dl: number, mu: number): number;
   adamUpdate(w: number, g: number, m: number, v: number, n: number, alr: number, gs: number, dl: number, b1: number, b2: number, eps: number): number;
   rmspropUpdate(w: number, g: number, v: number, n: number, lr: number, gs: number, dl: number, rho: number, eps: number): number;
+  /**
+   * A weight matrix [R x O] by column groups (colGroup(O) columns, each taken row by row): kind 0-3 the update of
+   * sgd, momentum, adam, rmsprop (h: that update's arguments after n; unused pointers 0), 4 the sum of squares of
+   * g. Returns the sum of the groups' results in group order; `out` is scratch for them (8 * MAX_BLOCKS floats,
+   * 16-byte aligned). The groups are the same on any thread count, and with threads each thread takes the columns
+   * its GEMM chunks of that matrix took (parallel.ts sweep).
+   */
+  updateCols(kind: number, w: number, g: number, m: number, v: number, R: number, O: number, out: number,
+    h0: number, h1: number, h2: number, h3: number, h4: number, h5: number): number;
   /** a = f(z) for kind ACT_KERNEL[name]; actBackward: g *= f'(z). */
   actForward(kind: number, z: number, a: number, n: number): void;
   actBackward(kind: number, z: number, a: number, g: number, n: number): void;
@@ -195,12 +204,26 @@ function blockwiseUpdates<K extends Pick<Kernels, UpdateName>>(k: K): K {
   return out;
 }
 
-type WasmExports = UpdateFns & { gemm: Kernels['gemm']; sumSquares(p: number, n: number): number; biasAct: Kernels['biasAct'] };
+type UpdateColsRaw = (kind: number, w: number, g: number, m: number, v: number, R: number, O: number, j0: number, j1: number, gw: number, out: number,
+  h0: number, h1: number, h2: number, h3: number, h4: number, h5: number) => void;
+type WasmExports = UpdateFns & { gemm: Kernels['gemm']; sumSquares(p: number, n: number): number; biasAct: Kernels['biasAct']; updateCols: UpdateColsRaw };
+
+/** Sum of updateCols' `groups` results at float offset `out` (one float64 in every four), in group order. */
+function sumGroups(F64: Float64Array, out: number, groups: number): number {
+  let s = 0;
+  for (let i = 0, o = out >> 1; i < groups; i++) s += F64[o + 4 * i];
+  return s;
+}
 
 function fromExports(ex: WasmExports, memory: WebAssembly.Memory): Kernels {
   return blockwiseUpdates({
     kind: 'wasm', threads: 1, dispose: () => undefined,
     H: new Float32Array(memory.buffer), gemm: ex.gemm, sumSquares: ex.sumSquares, biasAct: ex.biasAct,
+    updateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
+      const gw = colGroup(O);
+      ex.updateCols(kind, w, g, m, v, R, O, 0, O, gw, out, h0, h1, h2, h3, h4, h5);
+      return sumGroups(new Float64Array(memory.buffer), out, Math.ceil(O / gw));
+    },
     sgdUpdate: ex.sgdUpdate, momentumUpdate: ex.momentumUpdate, adamUpdate: ex.adamUpdate, rmspropUpdate: ex.rmspropUpdate,
     actForward: ex.actForward, actBackward: ex.actBackward, summarize: ex.summarize, probeLayer: ex.probeLayer, countCorrect: ex.countCorrect,
     im2col: ex.im2col, col2im: ex.col2im, colSums: ex.colSums, maxPool: ex.maxPool, maxPoolBack: ex.maxPoolBack,
@@ -240,8 +263,16 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
     // two full blocks at least: a short second one would not pay for the hand-off
     a[pointers] < 2 * size || helpers.ready() === 0 ? (k[name] as unknown as AnyUpdate)(...a)
       : helpers.parallel(name, blocks, size, a, 0, pointers));
+  const F64 = new Float64Array(memory.buffer);
   return {
     ...k, threads, helpers, dispose: () => helpers.dispose(),
+    updateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
+      const gw = colGroup(O), args = [kind, w, g, m, v, R, O, 0, O, gw, out, h0, h1, h2, h3, h4, h5];
+      const split = R * O >= SPLIT_ELEMENTS / 2 ? helpers.split(O, gw) : null;
+      if (split) helpers.parallel('updateCols', split[0], split[1], args, 0);
+      else ex.updateCols(kind, w, g, m, v, R, O, 0, O, gw, out, h0, h1, h2, h3, h4, h5);
+      return sumGroups(F64, out, Math.ceil(O / gw));
+    },
     sgdUpdate: update('sgdUpdate') as Kernels['sgdUpdate'], momentumUpdate: update('momentumUpdate') as Kernels['momentumUpdate'],
     adamUpdate: update('adamUpdate') as Kernels['adamUpdate'], rmspropUpdate: update('rmspropUpdate') as Kernels['rmspropUpdate'],
     gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack) {
@@ -295,8 +326,26 @@ export function jsKernels(H: Float32Array): Kernels {
     if (n4 === n) { s = (ps[0] + ps[1]) + (ps[2] + ps[3]); q = (pq[0] + pq[1]) + (pq[2] + pq[3]); }
     o[0] = s; o[1] = q; o[2] = c; o[3] = sat;
   }
-  return blockwiseUpdates<Kernels>({
+  const k: Kernels = blockwiseUpdates<Kernels>({
     kind: 'js', H, threads: 1, dispose: () => undefined,
+    updateCols(kind, w, g, m, v, R, O, _out, h0, h1, h2, h3, h4, h5) {
+      // The wasm kernel's order: each group of columns row by row, then the groups in order.
+      const gw = colGroup(O);
+      let sum = 0;
+      for (let c = 0; c < O; c += gw) {
+        const n = Math.min(gw, O - c);
+        let s = 0;
+        for (let r = 0; r < R; r++) {
+          const o = r * O + c;
+          s += kind === 0 ? k.sgdUpdate(w + o, g + o, n, h0, h1, h2)
+            : kind === 1 ? k.momentumUpdate(w + o, g + o, m + o, n, h0, h1, h2, h3)
+              : kind === 2 ? k.adamUpdate(w + o, g + o, m + o, v + o, n, h0, h1, h2, h3, h4, h5)
+                : kind === 3 ? k.rmspropUpdate(w + o, g + o, v + o, n, h0, h1, h2, h3, h4) : sumSquares(g + o, n);
+        }
+        sum += s;
+      }
+      return sum;
+    },
     im2col(x, rows, Hh, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols) {
       let o = cols;
       for (let r = 0; r < rows; r++) {
@@ -428,4 +477,5 @@ export function jsKernels(H: Float32Array): Kernels {
       return usq;
     },
   });
+  return k;
 }

@@ -8,7 +8,7 @@ import { Heap, type Buf } from './heap';
 import { makeLayer, type Layer, type Mode, type Param, Dropout } from './layers';
 import { computeLoss, lossSetup, type LossSetup } from './losses';
 import { Rng } from './rng';
-import { SPLIT_GEMM_FLOPS } from './parallel';
+import { SPLIT_GEMM_FLOPS, colsShape } from './parallel';
 import { SUMMARY_FLOATS } from './kernels';
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -182,7 +182,12 @@ export class Network {
   gradSumSquares(): number {
     const k = this.heap.kernels;
     let s = 0;
-    for (const p of this.params) if (p.trainable) s += k.sumSquares(p.g.off, p.g.n);
+    for (const p of this.params) {
+      if (!p.trainable) continue;
+      // A big matrix by column groups, on the threads that wrote them (the same order on any thread count).
+      const rc = colsShape(p.shape);
+      s += rc ? k.updateCols(4, 0, p.g.off, 0, 0, rc[0], rc[1], this.heap.sums.off, 0, 0, 0, 0, 0, 0) : k.sumSquares(p.g.off, p.g.n);
+    }
     return s;
   }
 }

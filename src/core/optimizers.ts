@@ -10,6 +10,7 @@
 import type { TrainSpec } from '../model';
 import type { Buf, Heap } from './heap';
 import type { Param } from './layers';
+import { colsShape } from './parallel';
 
 interface Slot { p: Param; m: Buf | null; v: Buf | null }
 
@@ -36,6 +37,19 @@ export class Optimizer {
     for (const { p, m, v } of this.slots) {
       const n = p.w.n, dl = wd > 0 && p.decay ? lr * wd : 0;
       let usq = 0;
+      const rc = colsShape(p.shape);
+      if (rc) {
+        // A big matrix by column groups: each thread updates the columns its GEMM chunks wrote (parallel.ts).
+        const [R, O] = rc, w = p.w.off, g = p.g.off, out = this.heap.sums.off;
+        switch (optimizer) {
+          case 'sgd': usq = k.updateCols(0, w, g, 0, 0, R, O, out, lr, gradScale, dl, 0, 0, 0); break;
+          case 'momentum': usq = k.updateCols(1, w, g, m!.off, 0, R, O, out, lr, gradScale, dl, momentum, 0, 0); break;
+          case 'adam': usq = k.updateCols(2, w, g, m!.off, v!.off, R, O, out, adamLr, gradScale, dl, beta1, beta2, epsilon); break;
+          case 'rmsprop': usq = k.updateCols(3, w, g, 0, v!.off, R, O, out, lr, gradScale, dl, rho, epsilon, 0); break;
+        }
+        if (measure) measure(p, usq);
+        continue;
+      }
       switch (optimizer) {
         case 'sgd': usq = k.sgdUpdate(p.w.off, p.g.off, n, lr, gradScale, dl); break;
         case 'momentum': usq = k.momentumUpdate(p.w.off, p.g.off, m!.off, n, lr, gradScale, dl, momentum); break;

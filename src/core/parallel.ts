@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 
 /** Exports a helper can run, by op code. */
 export const HELPER_OPS = ['gemm', 'im2col', 'col2im', 'actForward', 'actBackward', 'gemmCols',
-  'sgdUpdate', 'momentumUpdate', 'adamUpdate', 'rmspropUpdate'] as const;
+  'sgdUpdate', 'momentumUpdate', 'adamUpdate', 'rmspropUpdate', 'updateCols'] as const;
 export type HelperOp = typeof HELPER_OPS[number];
 /** The wasm export each op runs: a GEMM cut by columns is still `gemm`, on a narrower B and C. */
 export const HELPER_EXPORTS = HELPER_OPS.map(op => (op === 'gemmCols' ? 'gemm' : op));
@@ -55,9 +55,56 @@ export function runThreads(asked: unknown, cores = availableParallelism()): numb
   return Math.max(1, Math.min(n, cores, MAX_THREADS));
 }
 const TASK_OFFSET = 8 + 4 * MAX_HELPERS;
-const TASK_FLOATS = 18;
+/** op, chunks, size, pointers, task id, threads, then up to 17 kernel arguments (updateCols). */
+const TASK_FLOATS = 24;
+const TASK_ARGS = 6;
 /** Float64 results of the update chunks, after the task. */
 const RESULT_OFFSET = TASK_OFFSET + TASK_FLOATS * 8;
+/** Int32 per chunk after the results: the id of the last task that claimed it (ids only grow). */
+const CLAIM_OFFSET = RESULT_OFFSET + 8 * MAX_BLOCKS;
+/** Chunks of one task at most. */
+export const MAX_CHUNKS = MAX_BLOCKS;
+
+/**
+ * Columns of a weight matrix [R x O] that updateCols sums as one group (a multiple of 32: two cache lines when
+ * the rows are aligned, few enough groups a row that carrying their sums costs little); at most MAX_BLOCKS groups. Depends on O only, not on the thread count.
+ */
+export function colGroup(O: number): number { return 32 * Math.ceil(O / (32 * MAX_BLOCKS)); }
+
+/**
+ * [R, O] when a parameter of this shape is updated (and its gradient's squares summed) by column groups
+ * (Kernels.updateCols): a matrix (the last axis is O, the others R) of at least 2 * UPDATE_BLOCK values and 64
+ * columns, the kind whose GEMMs are cut by columns. Else null: by element blocks. The shape decides, never the
+ * thread count, so the sums are the same on one thread as on many.
+ */
+export function colsShape(shape: number[]): [number, number] | null {
+  if (shape.length < 2) return null;
+  const O = shape[shape.length - 1], n = shape.reduce((x, y) => x * y, 1);
+  return n >= 2 * UPDATE_BLOCK && O >= 64 ? [n / O, O] : null;
+}
+
+/**
+ * The order in which thread t of T tries the chunks of a task: first its own range (chunk i belongs to thread
+ * floor(i * T / chunks): the same columns of a weight matrix to the same thread in its forward GEMM, weight
+ * gradient, gradient norm and update, so their cache lines stay on one core), then the others' ranges each from
+ * its end (what a thread that is late has not started yet). `tryRun(i)` returns true when the task is complete.
+ * Self-contained: its source is also the helpers'.
+ */
+export function sweep(t: number, T: number, chunks: number, tryRun: (i: number) => boolean): void {
+  for (let u = 0; u < T; u++) {
+    const o = (t + u) % T, lo = Math.floor(o * chunks / T), hi = Math.floor((o + 1) * chunks / T);
+    if (u === 0) { for (let i = lo; i < hi; i++) if (tryRun(i)) return; } else for (let i = hi - 1; i >= lo; i--) if (tryRun(i)) return;
+  }
+}
+
+/** Claims chunk i for task `id` unless a thread did (self-contained: also the helpers'). */
+export function claim(claims: Int32Array, i: number, id: number): boolean {
+  for (;;) {
+    const v = Atomics.load(claims, i);
+    if (v >= id) return false;
+    if (Atomics.compareExchange(claims, i, v, id) === v) return true;
+  }
+}
 const HELPER_SPIN = 5000;
 
 /**
@@ -76,6 +123,13 @@ export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<numb
     const N = a[10], j1 = Math.min(N, r0 + size);
     if (j1 <= r0) return null;
     return [a[0], a[1], a[2], a[3] + r0 * a[5], a[4], a[5], a[6] + r0, a[7], a[8], a[9], j1 - r0, a[11], a[12], pack];
+  }
+  if (op === 10) { // updateCols(kind, w, g, m, v, R, O, j0, j1, gw, out, h0..h5): columns j0..j1 of the matrix
+    const O = a[6], j1 = Math.min(O, r0 + size);
+    if (j1 <= r0) return null;
+    const out: number[] = [];
+    for (let j = 0; j < 17; j++) out.push(j === 7 ? r0 : j === 8 ? j1 : a[j]);
+    return out;
   }
   if (op >= 6) { // an optimizer update: element ranges of every buffer
     const p = pointers, n = a[p], e1 = Math.min(n, r0 + size);
@@ -99,9 +153,12 @@ export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<numb
 
 const HELPER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctl: buf, names, spin, index, pack, taskOffset, resultOffset } = workerData;
+const { module, memory, ctl: buf, names, spin, index, pack, taskOffset, resultOffset, claimOffset } = workerData;
 const chunkArgs = ${chunkArgs.toString()};
+const sweep = ${sweep.toString()};
+const claim = ${claim.toString()};
 const ctl = new Int32Array(buf), task = new Float64Array(buf, taskOffset, ${TASK_FLOATS}), result = new Float64Array(buf, resultOffset);
+const claims = new Int32Array(buf, claimOffset, ${MAX_CHUNKS});
 let fns;
 try {
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
@@ -110,16 +167,18 @@ try {
 } catch (e) { Atomics.store(ctl, 2 + index, 2); throw e; }
 let c = Atomics.load(ctl, 0);
 for (;;) {
-  const op = task[0], chunks = task[1], size = task[2], pointers = task[3], args = task.slice(4, ${TASK_FLOATS});
+  const op = task[0], chunks = task[1], size = task[2], pointers = task[3], id = task[4], T = task[5], args = task.slice(${TASK_ARGS}, ${TASK_FLOATS});
   if (op < 0) break;
-  if ((c & 0xffff) < chunks && op >= 0) {
-    if (Atomics.compareExchange(ctl, 0, c, c + 1) === c) {
-      const i = c & 0xffff, a = chunkArgs(op, size, i, args, pack, pointers);
-      try { const r = a ? fns[op](...a) : 0; if (op >= 6) result[i] = r; } catch (e) { Atomics.store(ctl, 2 + index, 3); }
-      if (Atomics.add(ctl, 1, 1) + 1 === chunks) Atomics.notify(ctl, 1);
-    }
-    c = Atomics.load(ctl, 0);
-    continue;
+  // The task is open (low bits 0) and was still the same after its arguments were read: they are its own.
+  if ((c & 0xffff) === 0 && Atomics.load(ctl, 0) === c) {
+    sweep(index + 1, T, chunks, i => {
+      if (!claim(claims, i, id)) return false;
+      const a = chunkArgs(op, size, i, args, pack, pointers);
+      try { const r = a ? fns[op](...a) : 0; if (op >= 6 && op <= 9) result[i] = r; } catch (e) { Atomics.store(ctl, 2 + index, 3); }
+      const done = Atomics.add(ctl, 1, 1) + 1;
+      if (done === chunks) Atomics.notify(ctl, 1);
+      return done === chunks;
+    });
   }
   let s = 0;
   while (Atomics.load(ctl, 0) === c) if (++s > spin) { Atomics.wait(ctl, 0, c); s = 0; }
@@ -131,22 +190,27 @@ export class Helpers {
   private readonly ctl: Int32Array;
   private readonly task: Float64Array;
   private readonly result: Float64Array;
+  private readonly claims: Int32Array;
   private readonly workers: Worker[] = [];
   private seq = 0;
+  private taskId = 0;
   /** Chunks the helpers ran so far (tests check that the helpers did take part). */
   handed = 0;
   private disposed = false;
 
   constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, readonly count: number, packs: number[],
     private readonly run: (op: number, args: number[]) => number | void) {
-    const buf = new SharedArrayBuffer(RESULT_OFFSET + 8 * MAX_BLOCKS);
+    const buf = new SharedArrayBuffer(CLAIM_OFFSET + 4 * MAX_CHUNKS);
     this.ctl = new Int32Array(buf);
     this.task = new Float64Array(buf, TASK_OFFSET, TASK_FLOATS);
     this.result = new Float64Array(buf, RESULT_OFFSET, MAX_BLOCKS);
+    this.claims = new Int32Array(buf, CLAIM_OFFSET, MAX_CHUNKS);
     this.task[1] = 0;
+    // No task yet: closed, so a helper that starts now waits for the first one.
+    this.ctl[0] = 0xffff;
     try {
       for (let i = 0; i < Math.min(count, MAX_HELPERS); i++) {
-        const w = new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, ctl: buf, names: HELPER_EXPORTS, spin: HELPER_SPIN, index: i, pack: packs[i], taskOffset: TASK_OFFSET, resultOffset: RESULT_OFFSET } });
+        const w = new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, ctl: buf, names: HELPER_EXPORTS, spin: HELPER_SPIN, index: i, pack: packs[i], taskOffset: TASK_OFFSET, resultOffset: RESULT_OFFSET, claimOffset: CLAIM_OFFSET } });
         // A helper that could not start (state 2) claims no work; one that failed in a chunk (3) fails the step.
         w.on('error', () => { if (Atomics.load(this.ctl, 2 + i) === 0) Atomics.store(this.ctl, 2 + i, 2); });
         // Helpers never keep the process alive (the CLI exits when its run ends); dispose() ends them.
@@ -174,13 +238,17 @@ export class Helpers {
   }
 
   /**
-   * Runs a task of `chunks` chunks of `size` (rows, images or elements) on this thread and the helpers;
-   * returns when all chunks are done. `pack` is this thread's GEMM scratch. For an update (`pointers`: its
+   * Runs a task of `chunks` chunks of `size` (rows, images, elements or columns) on this thread and the helpers;
+   * returns when all chunks are done. Each thread takes its own range of chunks first (sweep), then whatever
+   * the others have not started. `pack` is this thread's GEMM scratch. For an update (`pointers`: its
    * UPDATE_POINTERS), the sum of its chunks' results in chunk order.
    */
   parallel(op: HelperOp, chunks: number, size: number, args: number[], pack: number, pointers = 0): number {
-    const code = HELPER_OPS.indexOf(op), ctl = this.ctl, task = this.task;
-    task[0] = code; task[1] = chunks; task[2] = size; task[3] = pointers; task.set(args, 4);
+    if (chunks > MAX_CHUNKS) throw new Error(`a task of ${chunks} chunks (at most ${MAX_CHUNKS})`);
+    const code = HELPER_OPS.indexOf(op), ctl = this.ctl, task = this.task, claims = this.claims;
+    const id = ++this.taskId, threads = this.workers.length + 1;
+    task[0] = code; task[1] = chunks; task[2] = size; task[3] = pointers; task[4] = id; task[5] = threads;
+    task.set(args, TASK_ARGS);
     Atomics.store(ctl, 1, 0);
     this.seq = (this.seq + 1) & 0x7fff;
     const start = this.seq << 16;
@@ -188,33 +256,34 @@ export class Helpers {
     Atomics.notify(ctl, 0);
     let mine = 0;
     try {
-      for (;;) {
-        const c = Atomics.load(ctl, 0), i = c & 0xffff;
-        if (i >= chunks) break;
-        if (Atomics.compareExchange(ctl, 0, c, c + 1) !== c) continue;
+      sweep(0, threads, chunks, i => {
+        if (!claim(claims, i, id)) return false;
         const a = chunkArgs(code, size, i, args, pack, pointers);
         const r = a ? this.run(code, a) : 0;
-        if (code >= 6) this.result[i] = r as number;
+        if (code >= 6 && code <= 9) this.result[i] = r as number;
         mine++;
-        Atomics.add(ctl, 1, 1);
-      }
+        return Atomics.add(ctl, 1, 1) + 1 === chunks;
+      });
     } catch (e) {
-      // This thread's chunk failed: close the task and let the helpers finish the chunks they hold (all but the
-      // failed one), so none of them is still writing when the caller goes on or starts another task.
-      const claimed = Math.min(chunks, Atomics.exchange(ctl, 0, start | 0xffff) & 0xffff);
+      // This thread's chunk failed: claim what nobody started, count it and the failed chunk as done, and let the
+      // helpers finish the chunks they hold, so none of them is still writing when the caller goes on.
+      let cancelled = 0;
+      for (let i = 0; i < chunks; i++) if (claim(claims, i, id)) cancelled++;
+      Atomics.add(ctl, 1, cancelled + 1);
       let d: number;
-      while ((d = Atomics.load(ctl, 1)) < claimed - 1) Atomics.wait(ctl, 1, d, 1);
+      while ((d = Atomics.load(ctl, 1)) < chunks) Atomics.wait(ctl, 1, d, 1);
+      Atomics.store(ctl, 0, start | 0xffff);
       throw e;
     }
     let s = 0, d: number;
     while ((d = Atomics.load(ctl, 1)) < chunks) if (++s > 2000) { Atomics.wait(ctl, 1, d, 1); s = 0; }
-    // Close the task before the next one's arguments are written: a helper still holding this task's
-    // counter value fails its compareExchange instead of claiming a chunk with the next task's arguments.
+    // Close the task before the next one's arguments are written: a helper that reads arguments while they are
+    // being written sees the counter changed and does not use them.
     Atomics.store(ctl, 0, start | 0xffff);
     this.handed += chunks - mine;
     for (let i = 0; i < this.workers.length; i++) if (Atomics.load(ctl, 2 + i) === 3) throw new Error('a training helper thread failed');
     let sum = 0;
-    if (code >= 6) for (let i = 0; i < chunks; i++) sum += this.result[i];
+    if (code >= 6 && code <= 9) for (let i = 0; i < chunks; i++) sum += this.result[i];
     return sum;
   }
 

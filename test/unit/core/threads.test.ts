@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Trainer } from '../../../src/core/train';
 import { wasmAvailable, mtModuleOrNull } from '../../../src/core/kernels';
-import { HELPER_EXPORTS, Helpers, SPLIT_GEMM_FLOPS, UPDATE_BLOCK, runThreads } from '../../../src/core/parallel';
+import { HELPER_EXPORTS, Helpers, SPLIT_GEMM_FLOPS, UPDATE_BLOCK, colsShape, runThreads } from '../../../src/core/parallel';
 import { parseConfigText } from '../../../src/config';
 import { Heap, type Buf } from '../../../src/core/heap';
 import type { NetworkConfig } from '../../../src/model';
@@ -156,6 +156,62 @@ describe('threads: one run split over helper threads', function () {
         assert.deepEqual(two.v, one.v, `${name}: second moment`);
       }
       assert.ok(helped, `${name}: the helper took no block in 200 updates`);
+    }
+    for (const { h } of heaps) h.kernels.dispose();
+  });
+
+  it('a weight matrix updated by column groups on 1, 2 and 3 threads: the flat update\'s weights and moments bit for bit, the same squared norm on every thread count', () => {
+    // 300 x 203: 7 groups of 32 columns, the last of 11 (a 3-float tail after the f32x4 lanes), so each thread
+    // takes whole groups of its own columns (parallel.ts sweep). Reference: the flat kernel, element by element.
+    const R = 300, O = 203, n = R * O;
+    assert.ok(colsShape([R, O]), 'this shape is updated by column groups');
+    const heaps = [1, 2, 3].map(threads => {
+      const h = new Heap('wasm', threads);
+      const bufs = { w: h.alloc(n), g: h.alloc(n), m: h.alloc(n), v: h.alloc(n) };
+      h.commit();
+      if (threads > 1) assert.ok(h.kernels.helpers?.waitReady(), 'helper threads started');
+      return { h, bufs };
+    });
+    const fill = (b: Buf, seed: number, positive = false) => { for (let i = 0; i < b.n; i++) { const x = Math.sin(seed * 1000 + i * 0.37) * 0.5; b.v[i] = positive ? x * x : x; } };
+    type B = Record<'w' | 'g' | 'm' | 'v', Buf>;
+    const ops: [string, (h: Heap, b: B) => number, (h: Heap, b: B) => number][] = [
+      ['sgd', (h, b) => h.kernels.updateCols(0, b.w.off, b.g.off, 0, 0, R, O, h.sums.off, 0.1, 0.9, 1e-3, 0, 0, 0),
+        (h, b) => h.kernels.sgdUpdate(b.w.off, b.g.off, n, 0.1, 0.9, 1e-3)],
+      ['momentum', (h, b) => h.kernels.updateCols(1, b.w.off, b.g.off, b.m.off, 0, R, O, h.sums.off, 0.1, 0.9, 1e-3, 0.9, 0, 0),
+        (h, b) => h.kernels.momentumUpdate(b.w.off, b.g.off, b.m.off, n, 0.1, 0.9, 1e-3, 0.9)],
+      ['adam', (h, b) => h.kernels.updateCols(2, b.w.off, b.g.off, b.m.off, b.v.off, R, O, h.sums.off, 0.01, 0.9, 1e-3, 0.9, 0.999, 1e-3),
+        (h, b) => h.kernels.adamUpdate(b.w.off, b.g.off, b.m.off, b.v.off, n, 0.01, 0.9, 1e-3, 0.9, 0.999, 1e-3)],
+      ['rmsprop', (h, b) => h.kernels.updateCols(3, b.w.off, b.g.off, 0, b.v.off, R, O, h.sums.off, 0.01, 0.9, 1e-3, 0.9, 1e-3, 0),
+        (h, b) => h.kernels.rmspropUpdate(b.w.off, b.g.off, b.v.off, n, 0.01, 0.9, 1e-3, 0.9, 1e-3)],
+      ['gradient sum of squares', (h, b) => h.kernels.updateCols(4, 0, b.g.off, 0, 0, R, O, h.sums.off, 0, 0, 0, 0, 0, 0),
+        (h, b) => h.kernels.sumSquares(b.g.off, n)],
+    ];
+    const state = (h: Heap, b: B, r: number) => ({ r, w: Array.from(b.w.v), m: Array.from(b.m.v), v: Array.from(b.v.v) });
+    for (const [name, cols, flat] of ops) {
+      const { h: h1, bufs: b1 } = heaps[0];
+      fill(b1.w, 1); fill(b1.g, 2); fill(b1.m, 3); fill(b1.v, 4, true);
+      const ref = state(h1, b1, flat(h1, b1));
+      let helped = false;
+      for (let attempt = 0; attempt < 200 && !helped; attempt++) {
+        const got = heaps.map(({ h, bufs }) => {
+          fill(bufs.w, 1); fill(bufs.g, 2); fill(bufs.m, 3); fill(bufs.v, 4, true);
+          const handed = h.kernels.helpers?.handed ?? 0;
+          const r = cols(h, bufs);
+          return { ...state(h, bufs, r), handed: (h.kernels.helpers?.handed ?? 0) - handed };
+        });
+        helped = got[1].handed > 0 && got[2].handed > 0;
+        assert.ok(Math.abs(got[0].r - ref.r) <= 1e-12 * ref.r && ref.r > 0, `${name}: squared norm ${got[0].r}, flat ${ref.r}`);
+        assert.deepEqual(got[0].w, ref.w, `${name}: weights as the flat update`);
+        assert.deepEqual(got[0].m, ref.m, `${name}: first moment as the flat update`);
+        assert.deepEqual(got[0].v, ref.v, `${name}: second moment as the flat update`);
+        for (const t of [1, 2]) {
+          assert.equal(got[t].r, got[0].r, `${name}, ${t + 1} threads: squared norm`);
+          assert.deepEqual(got[t].w, got[0].w, `${name}, ${t + 1} threads: weights`);
+          assert.deepEqual(got[t].m, got[0].m, `${name}, ${t + 1} threads: first moment`);
+          assert.deepEqual(got[t].v, got[0].v, `${name}, ${t + 1} threads: second moment`);
+        }
+      }
+      assert.ok(helped, `${name}: the helpers took no columns in 200 updates`);
     }
     for (const { h } of heaps) h.kernels.dispose();
   });
