@@ -2,16 +2,20 @@
  * More than one core for one run: helper threads that share the network's memory (a shared
  * WebAssembly.Memory, dist/gemm-mt.wasm) and take chunks of the big kernels. A GEMM is cut by columns of C
  * (8-column panels, so each thread packs only its own part of B) or, when C is narrow, by rows; im2col/col2im
- * by images, activations and optimizer updates by ranges of elements. The calling thread and the helpers
- * claim chunks from one atomic counter until none is left. Every output value is computed by the same code in
- * the same order whichever thread claims its chunk, and an update's squared norm is summed over fixed blocks
- * in block order (updateBlock), so the numbers are bit-identical to one thread, for any thread count, and a
- * helper that is slow to wake (a loaded machine) only means the caller does more chunks.
+ * by images, activations and flat optimizer updates by ranges of elements, a big weight matrix's update and
+ * gradient norm by its columns (updateCols). Chunk i of a task belongs to thread floor(i * T / chunks): each
+ * thread takes its own range first, then what the others have not started (sweep), each chunk claimed once
+ * (claim). So the columns of a weight matrix that a thread's forward GEMM chunks read are the ones its weight
+ * gradient chunks write, whose squares it sums and which it updates: their cache lines stay on its core. Every
+ * output value is computed by the same code in the same order whichever thread runs its chunk, and an update's
+ * squared norm is summed over fixed blocks (updateBlock) or column groups (colGroup) in order, so the numbers
+ * are bit-identical to one thread, for any thread count, and a helper that is slow to wake (a loaded machine)
+ * only means the caller does more chunks.
  *
- * Shared control block (Int32): [0] counter = task << 16 | next chunk (0xffff: closed), [1] chunks done, [2..] helper state
+ * Shared control block (Int32): [0] task << 16 (low bits 0xffff: closed), [1] chunks done, [2..] helper state
  * (0 starting, 1 ready, 2 could not start: it takes no chunk, 3 failed in a chunk: the task's output is incomplete).
- * Then the task (Float64): op, chunks, chunk size, pointers (an update's buffer pointers before n), 14 kernel
- * arguments; then one Float64 result per update chunk.
+ * Then the task (Float64): op, chunks, chunk size, pointers (an update's buffer pointers before n), task id,
+ * threads, up to 17 kernel arguments; then one Float64 result per update chunk; then one Int32 claim per chunk.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -84,16 +88,20 @@ export function colsShape(shape: number[]): [number, number] | null {
 }
 
 /**
- * The order in which thread t of T tries the chunks of a task: first its own range (chunk i belongs to thread
- * floor(i * T / chunks): the same columns of a weight matrix to the same thread in its forward GEMM, weight
- * gradient, gradient norm and update, so their cache lines stay on one core), then the others' ranges each from
- * its end (what a thread that is late has not started yet). `tryRun(i)` returns true when the task is complete.
- * Self-contained: its source is also the helpers'.
+ * The chunks thread t of T runs of a task: first its own range (chunk i belongs to thread floor(i * T / chunks):
+ * the same columns of a weight matrix to the same thread in its forward GEMM, weight gradient, gradient norm and
+ * update, so their cache lines stay on one core), then the ranges of threads that have not started theirs (a
+ * helper still asleep), each from its end. A thread that has started keeps its chunks: taking the last one of a
+ * thread that is only a little behind would move that chunk's columns to the other core (Helpers.parallel waits,
+ * and takes what is left only when a thread stays behind for long). `tryRun(i)` claims and runs chunk i, true when
+ * the task is complete. Self-contained: its source is also the helpers'.
  */
-export function sweep(t: number, T: number, chunks: number, tryRun: (i: number) => boolean): void {
+export function sweep(t: number, T: number, chunks: number, claims: Int32Array, id: number, tryRun: (i: number) => boolean): void {
   for (let u = 0; u < T; u++) {
     const o = (t + u) % T, lo = Math.floor(o * chunks / T), hi = Math.floor((o + 1) * chunks / T);
-    if (u === 0) { for (let i = lo; i < hi; i++) if (tryRun(i)) return; } else for (let i = hi - 1; i >= lo; i--) if (tryRun(i)) return;
+    if (u === 0) { for (let i = lo; i < hi; i++) if (tryRun(i)) return; } else if (lo < hi && Atomics.load(claims, lo) < id) {
+      for (let i = hi - 1; i >= lo; i--) if (tryRun(i)) return;
+    }
   }
 }
 
@@ -105,7 +113,12 @@ export function claim(claims: Int32Array, i: number, id: number): boolean {
     if (Atomics.compareExchange(claims, i, v, id) === v) return true;
   }
 }
-const HELPER_SPIN = 5000;
+/**
+ * How long a helper polls for the next task before it sleeps (ms). A step's tasks come microseconds apart, with
+ * the caller's JavaScript (loss, bias sums, probes) in between; a helper woken from sleep starts tens of
+ * microseconds late, and the caller then runs (steals) its chunks, moving their cache lines to its own core.
+ */
+const HELPER_SPIN_MS = 1;
 
 /**
  * Arguments of chunk `i` of a task (op, size, args, and for an update its count of buffer `pointers`), with
@@ -171,7 +184,7 @@ for (;;) {
   if (op < 0) break;
   // The task is open (low bits 0) and was still the same after its arguments were read: they are its own.
   if ((c & 0xffff) === 0 && Atomics.load(ctl, 0) === c) {
-    sweep(index + 1, T, chunks, i => {
+    sweep(index + 1, T, chunks, claims, id, i => {
       if (!claim(claims, i, id)) return false;
       const a = chunkArgs(op, size, i, args, pack, pointers);
       try { const r = a ? fns[op](...a) : 0; if (op >= 6 && op <= 9) result[i] = r; } catch (e) { Atomics.store(ctl, 2 + index, 3); }
@@ -181,7 +194,13 @@ for (;;) {
     });
   }
   let s = 0;
-  while (Atomics.load(ctl, 0) === c) if (++s > spin) { Atomics.wait(ctl, 0, c); s = 0; }
+  let since = -1;
+  while (Atomics.load(ctl, 0) === c) {
+    if (++s < 256) continue;
+    s = 0;
+    const now = performance.now();
+    if (since < 0) since = now; else if (now - since > spin) { Atomics.wait(ctl, 0, c); since = -1; }
+  }
   c = Atomics.load(ctl, 0);
 }
 `;
@@ -210,7 +229,7 @@ export class Helpers {
     this.ctl[0] = 0xffff;
     try {
       for (let i = 0; i < Math.min(count, MAX_HELPERS); i++) {
-        const w = new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, ctl: buf, names: HELPER_EXPORTS, spin: HELPER_SPIN, index: i, pack: packs[i], taskOffset: TASK_OFFSET, resultOffset: RESULT_OFFSET, claimOffset: CLAIM_OFFSET } });
+        const w = new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, ctl: buf, names: HELPER_EXPORTS, spin: HELPER_SPIN_MS, index: i, pack: packs[i], taskOffset: TASK_OFFSET, resultOffset: RESULT_OFFSET, claimOffset: CLAIM_OFFSET } });
         // A helper that could not start (state 2) claims no work; one that failed in a chunk (3) fails the step.
         w.on('error', () => { if (Atomics.load(this.ctl, 2 + i) === 0) Atomics.store(this.ctl, 2 + i, 2); });
         // Helpers never keep the process alive (the CLI exits when its run ends); dispose() ends them.
@@ -255,15 +274,28 @@ export class Helpers {
     Atomics.store(ctl, 0, start);
     Atomics.notify(ctl, 0);
     let mine = 0;
+    const t0 = performance.now();
+    const tryRun = (i: number): boolean => {
+      if (!claim(claims, i, id)) return false;
+      const a = chunkArgs(code, size, i, args, pack, pointers);
+      const r = a ? this.run(code, a) : 0;
+      if (code >= 6 && code <= 9) this.result[i] = r as number;
+      mine++;
+      return Atomics.add(ctl, 1, 1) + 1 === chunks;
+    };
     try {
-      sweep(0, threads, chunks, i => {
-        if (!claim(claims, i, id)) return false;
-        const a = chunkArgs(code, size, i, args, pack, pointers);
-        const r = a ? this.run(code, a) : 0;
-        if (code >= 6 && code <= 9) this.result[i] = r as number;
-        mine++;
-        return Atomics.add(ctl, 1, 1) + 1 === chunks;
-      });
+      sweep(0, threads, chunks, claims, id, tryRun);
+      // A helper that stays behind for long (preempted on a loaded machine): take what it has not started.
+      const mineDone = performance.now(), patience = Math.max(0.2, 0.5 * (mineDone - t0));
+      let s = 0, d: number, late = false;
+      while ((d = Atomics.load(ctl, 1)) < chunks) {
+        if (++s < 256) continue;
+        s = 0;
+        if (!late && performance.now() - mineDone > patience) {
+          late = true;
+          for (let i = chunks - 1; i >= 0; i--) if (tryRun(i)) break;
+        } else if (late) Atomics.wait(ctl, 1, d, 1);
+      }
     } catch (e) {
       // This thread's chunk failed: claim what nobody started, count it and the failed chunk as done, and let the
       // helpers finish the chunks they hold, so none of them is still writing when the caller goes on.
@@ -275,8 +307,6 @@ export class Helpers {
       Atomics.store(ctl, 0, start | 0xffff);
       throw e;
     }
-    let s = 0, d: number;
-    while ((d = Atomics.load(ctl, 1)) < chunks) if (++s > 2000) { Atomics.wait(ctl, 1, d, 1); s = 0; }
     // Close the task before the next one's arguments are written: a helper that reads arguments while they are
     // being written sees the counter changed and does not use them.
     Atomics.store(ctl, 0, start | 0xffff);
