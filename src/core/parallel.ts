@@ -90,17 +90,21 @@ export function colsShape(shape: number[]): [number, number] | null {
 /**
  * The chunks thread t of T runs of a task: first its own range (chunk i belongs to thread floor(i * T / chunks):
  * the same columns of a weight matrix to the same thread in its forward GEMM, weight gradient, gradient norm and
- * update, so their cache lines stay on one core), then the ranges of threads that have not started theirs (a
- * helper still asleep), each from its end. A thread that has started keeps its chunks: taking the last one of a
- * thread that is only a little behind would move that chunk's columns to the other core (Helpers.parallel waits,
- * and takes what is left only when a thread stays behind for long). `tryRun(i)` claims and runs chunk i, true when
+ * update, so their cache lines stay on one core), then the others' chunks from the end of their ranges: all of a
+ * thread that has not started (a helper still asleep), and of one that has, those with another unclaimed chunk
+ * before them (it is two chunks behind at least). Taking the last chunk of a thread only a little behind would move
+ * that chunk's columns to the other core (Helpers.parallel waits, and takes what is left only when a thread stays
+ * behind for long). `tryRun(i)` claims and runs chunk i, true when
  * the task is complete. Self-contained: its source is also the helpers'.
  */
 export function sweep(t: number, T: number, chunks: number, claims: Int32Array, id: number, tryRun: (i: number) => boolean): void {
   for (let u = 0; u < T; u++) {
     const o = (t + u) % T, lo = Math.floor(o * chunks / T), hi = Math.floor((o + 1) * chunks / T);
-    if (u === 0) { for (let i = lo; i < hi; i++) if (tryRun(i)) return; } else if (lo < hi && Atomics.load(claims, lo) < id) {
-      for (let i = hi - 1; i >= lo; i--) if (tryRun(i)) return;
+    if (u === 0) { for (let i = lo; i < hi; i++) if (tryRun(i)) return; } else {
+      // From the end; from a thread that has started only a chunk with another unclaimed one before it (it is
+      // two chunks behind at least), so a thread only a little behind keeps its columns.
+      const started = lo < hi && Atomics.load(claims, lo) >= id;
+      for (let i = hi - 1; i >= lo; i--) if ((!started || (i > lo && Atomics.load(claims, i - 1) < id)) && tryRun(i)) return;
     }
   }
 }
