@@ -64,7 +64,7 @@ const TASK_FLOATS = 24;
 const TASK_ARGS = 6;
 /** Float64 results of the update chunks, after the task. */
 const RESULT_OFFSET = TASK_OFFSET + TASK_FLOATS * 8;
-/** Int32 per chunk after the results: the id of the last task that claimed it (ids only grow). */
+/** Int32 per chunk after the results: the id of the last task that claimed it (int32, wrapping: see claim). */
 const CLAIM_OFFSET = RESULT_OFFSET + 8 * MAX_BLOCKS;
 /** Chunks of one task at most. */
 export const MAX_CHUNKS = MAX_BLOCKS;
@@ -103,17 +103,23 @@ export function sweep(t: number, T: number, chunks: number, claims: Int32Array, 
     if (u === 0) { for (let i = lo; i < hi; i++) if (tryRun(i)) return; } else {
       // From the end; from a thread that has started only a chunk with another unclaimed one before it (it is
       // two chunks behind at least), so a thread only a little behind keeps its columns.
-      const started = lo < hi && Atomics.load(claims, lo) >= id;
-      for (let i = hi - 1; i >= lo; i--) if ((!started || (i > lo && Atomics.load(claims, i - 1) < id)) && tryRun(i)) return;
+      // Ids are int32 and wrap: compared by their difference (serial number arithmetic), as in claim.
+      const started = lo < hi && ((Atomics.load(claims, lo) - id) | 0) >= 0;
+      for (let i = hi - 1; i >= lo; i--) if ((!started || (i > lo && ((Atomics.load(claims, i - 1) - id) | 0) < 0)) && tryRun(i)) return;
     }
   }
 }
 
-/** Claims chunk i for task `id` unless a thread did (self-contained: also the helpers'). */
+/**
+ * Claims chunk i for task `id` unless a thread did (self-contained: also the helpers'). Task ids are int32 and
+ * wrap after 2^32 tasks (hours of a long run): v is this task's or a later one's when v - id, wrapped, is >= 0.
+ * A helper still sweeping a closed task (stale id) finds every chunk of a newer one taken: parallel() sets the
+ * claims of a task's chunks to the previous id before opening it.
+ */
 export function claim(claims: Int32Array, i: number, id: number): boolean {
   for (;;) {
     const v = Atomics.load(claims, i);
-    if (v >= id) return false;
+    if (((v - id) | 0) >= 0) return false;
     if (Atomics.compareExchange(claims, i, v, id) === v) return true;
   }
 }
@@ -269,7 +275,9 @@ export class Helpers {
   parallel(op: HelperOp, chunks: number, size: number, args: number[], pack: number, pointers = 0): number {
     if (chunks > MAX_CHUNKS) throw new Error(`a task of ${chunks} chunks (at most ${MAX_CHUNKS})`);
     const code = HELPER_OPS.indexOf(op), ctl = this.ctl, task = this.task, claims = this.claims;
-    const id = ++this.taskId, threads = this.workers.length + 1;
+    const id = this.taskId = (this.taskId + 1) | 0, threads = this.workers.length + 1;
+    // The task's chunks as taken by the previous task: free for this one, never for a stale helper's older id.
+    for (let i = 0; i < chunks; i++) Atomics.store(claims, i, (id - 1) | 0);
     task[0] = code; task[1] = chunks; task[2] = size; task[3] = pointers; task[4] = id; task[5] = threads;
     task.set(args, TASK_ARGS);
     Atomics.store(ctl, 1, 0);

@@ -248,6 +248,32 @@ describe('threads: one run split over helper threads', function () {
     } finally { helpers.dispose(); }
   });
 
+  it('task ids past 2^31 (a run of hours): each chunk of a task still runs once, with the helper taking part', () => {
+    const mod = mtModuleOrNull()!;
+    const n = 1 << 16, chunks = 64, size = n / chunks, w = 1024, g = w + n, ref = g + n, pages = Math.ceil((ref + n) * 4 / 65536) + 1;
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const ex = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as Record<string, (...x: number[]) => number>;
+    const helpers = new Helpers(mod, memory, 1, [0], (op, args) => ex[HELPER_EXPORTS[op]](...args));
+    try {
+      assert.ok(helpers.waitReady());
+      const H = new Float32Array(memory.buffer);
+      for (let i = 0; i < n; i++) { H[w + i] = H[ref + i] = 1; H[g + i] = ((i * 7919) % 1000) / 1000 - 0.5; }
+      // The task counter just before it leaves int32 (reached after ~2^31 tasks: a long run, or here).
+      (helpers as unknown as { taskId: number }).taskId = 2 ** 31 - 20;
+      const handed0 = helpers.handed;
+      // An sgd step is not idempotent: a chunk run twice moves its weights twice. Reference: the same step on this
+      // thread alone, chunk by chunk (so the squared norm is summed in the same order).
+      for (let task = 0; task < 200; task++) {
+        const usq = helpers.parallel('sgdUpdate', chunks, size, [w, g, n, 0.01, 1, 0], 0, 2);
+        let want = 0;
+        for (let c = 0; c < chunks; c++) want += ex.sgdUpdate(ref + c * size, g + c * size, size, 0.01, 1, 0);
+        assert.equal(usq, want, `task ${task}: squared norm of the update`);
+        for (let i = 0; i < n; i++) if (H[w + i] !== H[ref + i]) assert.fail(`task ${task}: w[${i}] = ${H[w + i]}, ${H[ref + i]} expected`);
+      }
+      assert.ok(helpers.handed > handed0, 'the helper took no chunk in 200 tasks');
+    } finally { helpers.dispose(); }
+  });
+
   it('a small net (2-8-8-1) starts no helper thread: a second thread would only add hand-off cost', () => {
     const small = makeConfig([2], [{ type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 1, activation: 'sigmoid' }],
       { loss: 'binary_cross_entropy', batch: 256 });
