@@ -29,6 +29,20 @@ function run(config: NetworkConfig, threads: number, steps: number) {
   return { t, r, weights: t.net.params.map(p => Array.from(p.w.v)) };
 }
 
+/** A committed heap per thread count with an optimizer's four buffers of n floats (helpers started). */
+function updateHeaps(threadCounts: number[], n: number): { h: Heap; bufs: Record<'w' | 'g' | 'm' | 'v', Buf> }[] {
+  return threadCounts.map(threads => {
+    const h = new Heap('wasm', threads);
+    const bufs = { w: h.alloc(n), g: h.alloc(n), m: h.alloc(n), v: h.alloc(n) };
+    h.commit();
+    if (threads > 1) assert.ok(h.kernels.helpers?.waitReady(), 'helper threads started');
+    return { h, bufs };
+  });
+}
+
+/** Deterministic values in [-0.5, 0.5] (squared: positive, for a second moment). */
+const fill = (b: Buf, seed: number, positive = false) => { for (let i = 0; i < b.n; i++) { const x = Math.sin(seed * 1000 + i * 0.37) * 0.5; b.v[i] = positive ? x * x : x; } };
+
 describe('threads: one run split over helper threads', function () {
   this.timeout(120000);
   before(function () {
@@ -123,14 +137,7 @@ describe('threads: one run split over helper threads', function () {
   it('each optimizer update split over 2 threads: the same weights, moments and squared norm as one thread, bit for bit', () => {
     // 3.3 blocks of UPDATE_BLOCK elements, so the helpers take whole blocks and the last is short.
     const n = Math.floor(3.3 * UPDATE_BLOCK);
-    const heaps = [1, 2].map(threads => {
-      const h = new Heap('wasm', threads);
-      const bufs = { w: h.alloc(n), g: h.alloc(n), m: h.alloc(n), v: h.alloc(n) };
-      h.commit();
-      if (threads > 1) assert.ok(h.kernels.helpers?.waitReady(), 'helper threads started');
-      return { h, bufs };
-    });
-    const fill = (b: Buf, seed: number, positive = false) => { for (let i = 0; i < b.n; i++) { const x = Math.sin(seed * 1000 + i * 0.37) * 0.5; b.v[i] = positive ? x * x : x; } };
+    const heaps = updateHeaps([1, 2], n);
     const ops: [string, (h: Heap, b: Record<'w' | 'g' | 'm' | 'v', Buf>) => number][] = [
       ['sgd', (h, b) => h.kernels.sgdUpdate(b.w.off, b.g.off, n, 0.1, 0.9, 1e-3)],
       ['momentum', (h, b) => h.kernels.momentumUpdate(b.w.off, b.g.off, b.m.off, n, 0.1, 0.9, 1e-3, 0.9)],
@@ -165,14 +172,7 @@ describe('threads: one run split over helper threads', function () {
     // takes whole groups of its own columns (parallel.ts sweep). Reference: the flat kernel, element by element.
     const R = 300, O = 203, n = R * O;
     assert.ok(colsShape([R, O]), 'this shape is updated by column groups');
-    const heaps = [1, 2, 3].map(threads => {
-      const h = new Heap('wasm', threads);
-      const bufs = { w: h.alloc(n), g: h.alloc(n), m: h.alloc(n), v: h.alloc(n) };
-      h.commit();
-      if (threads > 1) assert.ok(h.kernels.helpers?.waitReady(), 'helper threads started');
-      return { h, bufs };
-    });
-    const fill = (b: Buf, seed: number, positive = false) => { for (let i = 0; i < b.n; i++) { const x = Math.sin(seed * 1000 + i * 0.37) * 0.5; b.v[i] = positive ? x * x : x; } };
+    const heaps = updateHeaps([1, 2, 3], n);
     type B = Record<'w' | 'g' | 'm' | 'v', Buf>;
     const ops: [string, (h: Heap, b: B) => number, (h: Heap, b: B) => number][] = [
       ['sgd', (h, b) => h.kernels.updateCols(0, b.w.off, b.g.off, 0, 0, R, O, h.sums.off, 0.1, 0.9, 1e-3, 0, 0, 0),
