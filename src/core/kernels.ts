@@ -216,13 +216,16 @@ function sumGroups(F64: Float64Array, out: number, groups: number): number {
 }
 
 function fromExports(ex: WasmExports, memory: WebAssembly.Memory): Kernels {
+  // A view made again only when the memory grew (its old buffer is then detached): updateCols runs per matrix a step.
+  let F64 = new Float64Array(memory.buffer);
   return blockwiseUpdates({
     kind: 'wasm', threads: 1, dispose: () => undefined,
     H: new Float32Array(memory.buffer), gemm: ex.gemm, sumSquares: ex.sumSquares, biasAct: ex.biasAct,
     updateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
       const gw = colGroup(O);
       ex.updateCols(kind, w, g, m, v, R, O, 0, O, gw, out, h0, h1, h2, h3, h4, h5);
-      return sumGroups(new Float64Array(memory.buffer), out, Math.ceil(O / gw));
+      if (F64.buffer !== memory.buffer) F64 = new Float64Array(memory.buffer);
+      return sumGroups(F64, out, Math.ceil(O / gw));
     },
     sgdUpdate: ex.sgdUpdate, momentumUpdate: ex.momentumUpdate, adamUpdate: ex.adamUpdate, rmspropUpdate: ex.rmspropUpdate,
     actForward: ex.actForward, actBackward: ex.actBackward, summarize: ex.summarize, probeLayer: ex.probeLayer, countCorrect: ex.countCorrect,
@@ -269,8 +272,8 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
     updateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
       const gw = colGroup(O), args = [kind, w, g, m, v, R, O, 0, O, gw, out, h0, h1, h2, h3, h4, h5];
       const split = R * O >= SPLIT_ELEMENTS / 2 ? helpers.split(O, gw) : null;
-      if (split) helpers.parallel('updateCols', split[0], split[1], args, 0);
-      else ex.updateCols(kind, w, g, m, v, R, O, 0, O, gw, out, h0, h1, h2, h3, h4, h5);
+      if (!split) return k.updateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5);
+      helpers.parallel('updateCols', split[0], split[1], args, 0);
       return sumGroups(F64, out, Math.ceil(O / gw));
     },
     sgdUpdate: update('sgdUpdate') as Kernels['sgdUpdate'], momentumUpdate: update('momentumUpdate') as Kernels['momentumUpdate'],
