@@ -400,6 +400,39 @@ export function actForward(kind: i32, z: i32, a: i32, n: i32): void {
   }
 }
 
+/** z[r, :] += bias, then a = f(z) (kind 1 relu, 2 sigmoid, 3 tanh) for `rows` rows of width n: one pass. */
+export function biasActForward(kind: i32, z: i32, bias: i32, a: i32, rows: i32, n: i32): void {
+  // One loop per kind (the constant folds): a select between the kinds would compute all three.
+  if (kind == 1) biasActRows(1, z, bias, a, rows, n);
+  else if (kind == 2) biasActRows(2, z, bias, a, rows, n);
+  else biasActRows(3, z, bias, a, rows, n);
+}
+
+// @ts-ignore: decorator
+@inline function act4(kind: i32, v: v128): v128 {
+  if (kind == 1) return f32x4.max(v, f32x4.splat(0));
+  if (kind == 2) return sigmoid4(v);
+  return tanh4(v);
+}
+
+// @ts-ignore: decorator
+@inline function biasActRows(kind: i32, z: i32, bias: i32, a: i32, rows: i32, n: i32): void {
+  const n4 = n & ~3, pb = addr(bias);
+  for (let r = 0; r < rows; r++) {
+    const pz = addr(z + r * n), pa = addr(a + r * n);
+    for (let j = 0; j < n4; j += 4) {
+      const v = f32x4.add(v128.load(pz + addr(j)), v128.load(pb + addr(j)));
+      v128.store(pz + addr(j), v);
+      v128.store(pa + addr(j), act4(kind, v));
+    }
+    for (let j = n4; j < n; j++) {
+      const v = load<f32>(pz + addr(j)) + load<f32>(pb + addr(j));
+      store<f32>(pz + addr(j), v);
+      store<f32>(pa + addr(j), kind == 1 ? (v > 0 ? v : 0) : f32x4.extract_lane(act4(kind, f32x4.splat(v)), 0));
+    }
+  }
+}
+
 /** g *= f'(z), from z (relu) or from a = f(z) (sigmoid: a(1-a), tanh: 1-a^2). */
 export function actBackward(kind: i32, z: i32, a: i32, g: i32, n: i32): void {
   const pz = addr(z), pa = addr(a), pg = addr(g);
@@ -618,14 +651,46 @@ export function colSums(m: i32, rows: i32, n: i32, out: i32): void {
 }
 
 /**
+ * A conv's weight gradient by fixed groups of output positions (whole images), groups g0..g1 of G: group g takes
+ * positions g*per .. min(P, (g+1)*per) and writes parts + g*stride: its cols^T dz (KK x F) and, when bias != 0,
+ * dz's column sums (F more floats). sumParts adds the groups in order. The groups depend on the shape and the
+ * row count only, so a thread count changes who computes a group, never a number.
+ */
+export function convWeightGrad(cols: i32, dz: i32, KK: i32, F: i32, P: i32, per: i32, g0: i32, g1: i32, parts: i32,
+  stride: i32, bias: i32, pack: i32): void {
+  for (let g = g0; g < g1; g++) {
+    const k0 = g * per, kn = min(per, P - k0), part = parts + g * stride;
+    gemm(cols + k0 * KK, 1, KK, dz + k0 * F, F, 1, part, F, KK, kn, F, 1, 0, pack);
+    if (bias != 0) colSums(dz + k0 * F, kn, F, part + KK * F);
+  }
+}
+
+/** out[j] = parts[0][j] + parts[1][j] + ... + parts[G-1][j] (group g at parts + g*stride), added in group order. */
+export function sumParts(parts: i32, G: i32, stride: i32, n: i32, out: i32): void {
+  const po = addr(out), pp = addr(parts), sB = addr(stride);
+  const n4 = n & ~3;
+  for (let j = 0; j < n4; j += 4) {
+    let q = pp + addr(j), acc = v128.load(q);
+    for (let g = 1; g < G; g++) { q += sB; acc = f32x4.add(acc, v128.load(q)); }
+    v128.store(po + addr(j), acc);
+  }
+  for (let j = n4; j < n; j++) {
+    let q = pp + addr(j), acc = load<f32>(q);
+    for (let g = 1; g < G; g++) { q += sB; acc += load<f32>(q); }
+    store<f32>(po + addr(j), acc);
+  }
+}
+
+/**
  * Max pooling forward: out[rows, OH, OW, C] and arg (i32, the index into x of each maximum, counted from x).
- * NaN wins (a NaN anywhere in the window makes the output NaN), ties keep the first position.
+ * NaN wins (a NaN anywhere in the window makes the output NaN), ties keep the first position. `base` is added to
+ * every index: a chunk of images (threads) passes its first image's offset, so indices count from the batch's x.
  */
 export function maxPool(x: i32, rows: i32, H: i32, W: i32, C: i32, ph: i32, pw: i32, sh: i32, sw: i32,
-  padT: i32, padL: i32, OH: i32, OW: i32, out: i32, arg: i32): void {
+  padT: i32, padL: i32, OH: i32, OW: i32, out: i32, arg: i32, base: i32): void {
   let o = 0;
   const C4 = C & ~3;
-  const iota = i32x4(0, 1, 2, 3);
+  const iota = i32x4(0, 1, 2, 3), vbase = i32x4.splat(base);
   for (let r = 0; r < rows; r++) {
     const xb = r * H * W * C;
     for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++, o += C) {
@@ -649,7 +714,7 @@ export function maxPool(x: i32, rows: i32, H: i32, W: i32, C: i32, ph: i32, pw: 
           m = v128.or(f32x4.gt(v, cur), f32x4.ne(v, v));
           cur = v128.bitselect(v, cur, m); idx = v128.bitselect(i32x4.add(i32x4.splat(p3 + c), iota), idx, m);
           v128.store(addr(out + o + c), cur);
-          v128.store(addr(arg + o + c), idx);
+          v128.store(addr(arg + o + c), i32x4.add(idx, vbase));
         }
       }
       for (; c < C4; c += 4) {
@@ -664,7 +729,7 @@ export function maxPool(x: i32, rows: i32, H: i32, W: i32, C: i32, ph: i32, pw: 
           idx = v128.bitselect(i32x4.add(i32x4.splat(p + c), iota), idx, m);
         }
         v128.store(addr(out + o + c), cur);
-        v128.store(addr(arg + o + c), idx);
+        v128.store(addr(arg + o + c), i32x4.add(idx, vbase));
       }
       for (; c < C; c++) {
         let cur = load<f32>(addr(x + first + c));
@@ -676,7 +741,7 @@ export function maxPool(x: i32, rows: i32, H: i32, W: i32, C: i32, ph: i32, pw: 
           if (v > cur || v != v) { cur = v; idx = p + c; }
         }
         store<f32>(addr(out + o + c), cur);
-        store<i32>(addr(arg + o + c), idx);
+        store<i32>(addr(arg + o + c), idx + base);
       }
     }
   }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ActivationName } from '../model';
 import { backwardArray, forwardArray } from './activations';
 import { countCorrect } from './losses';
-import { HELPER_EXPORTS, HELPER_OPS, Helpers, UPDATE_POINTERS, chunkArgs, colGroup, updateBlocks, SPLIT_ELEMENTS, type HelperOp } from './parallel';
+import { HELPER_EXPORTS, HELPER_OPS, Helpers, UPDATE_POINTERS, chunkArgs, colGroup, updateBlocks, SPLIT_ELEMENTS, SPLIT_GEMM_FLOPS, type HelperOp } from './parallel';
 
 export interface Kernels {
   kind: 'wasm' | 'js';
@@ -28,7 +28,7 @@ export interface Kernels {
    * C row-major with leading dimension ldc. `pack` is scratch of PACK_FLOATS (heap.ts).
    */
   gemm(a: number, sai: number, sak: number, b: number, sbk: number, sbn: number, c: number, ldc: number,
-    M: number, K: number, N: number, alpha: number, beta: number, pack: number): void;
+    M: number, K: number, N: number, alpha: number, beta: number, pack: number, byRows?: number): void;
   /** sum of squares of H[p .. p+n) (float64 accumulation). */
   sumSquares(p: number, n: number): number;
   /** Add bias to each row; relu when act === 1. */
@@ -73,15 +73,31 @@ export interface Kernels {
     padT: number, padL: number, OH: number, OW: number, dx: number): void;
   /** out[j] = sum over r of m[r*n + j], row by row. */
   colSums(m: number, rows: number, n: number, out: number): void;
-  /** Max pooling: out and arg (int32 index into x of each maximum); NaN wins, ties keep the first. */
+  /**
+   * A conv's weight (and bias, when bias != 0) gradient over groups g0..g1 of G groups of `per` positions: group g
+   * writes cols[g*per.., KK]^T dz[g*per.., F] and dz's column sums at parts + g*stride (assembly/gemm.ts).
+   */
+  convWeightGrad(cols: number, dz: number, KK: number, F: number, P: number, per: number, g0: number, g1: number,
+    parts: number, stride: number, bias: number, pack: number): void;
+  /** out[j] = sum of parts[g*stride + j] over g < G, in group order. */
+  sumParts(parts: number, G: number, stride: number, n: number, out: number): void;
+  /**
+   * Max pooling: out and arg (int32 index into x of each maximum, plus `base`); NaN wins, ties keep the first.
+   * With threads, split by images.
+   */
   maxPool(x: number, rows: number, H: number, W: number, C: number, ph: number, pw: number, sh: number, sw: number,
-    padT: number, padL: number, OH: number, OW: number, out: number, arg: number): void;
-  /** dx[z0..z0+zn) = 0, then dx[arg[o]] += g[o] for o < n. */
-  maxPoolBack(g: number, arg: number, n: number, dx: number, z0: number, zn: number): void;
+    padT: number, padL: number, OH: number, OW: number, out: number, arg: number, base?: number): void;
+  /**
+   * dx[z0..z0+zn) = 0, then dx[arg[o]] += g[o] for o < n. Given `rows` (the n outputs and zn inputs are that many
+   * images, each image's maxima inside its own input), threads split it by images.
+   */
+  maxPoolBack(g: number, arg: number, n: number, dx: number, z0: number, zn: number, rows?: number): void;
+  /** z[r, :] += bias, then a = f(z) for kind ACT_KERNEL[name], `rows` rows of width n (biasAct + actForward in one pass). */
+  biasActForward(kind: number, z: number, bias: number, a: number, rows: number, n: number): void;
 }
 
 type UpdateFns = Pick<Kernels, 'sgdUpdate' | 'momentumUpdate' | 'adamUpdate' | 'rmspropUpdate' | 'actForward' | 'actBackward' | 'summarize' | 'probeLayer' | 'countCorrect'
-  | 'im2col' | 'col2im' | 'colSums' | 'maxPool' | 'maxPoolBack'>;
+  | 'im2col' | 'col2im' | 'colSums' | 'maxPool' | 'maxPoolBack' | 'convWeightGrad' | 'sumParts' | 'biasActForward'>;
 
 /**
  * Floats `probeLayer` (and `summarize`) may write at `out` for up to 64 bins: 6 + 2 x (4 + bins) float64
@@ -229,7 +245,9 @@ function fromExports(ex: WasmExports, memory: WebAssembly.Memory): Kernels {
     },
     sgdUpdate: ex.sgdUpdate, momentumUpdate: ex.momentumUpdate, adamUpdate: ex.adamUpdate, rmspropUpdate: ex.rmspropUpdate,
     actForward: ex.actForward, actBackward: ex.actBackward, summarize: ex.summarize, probeLayer: ex.probeLayer, countCorrect: ex.countCorrect,
-    im2col: ex.im2col, col2im: ex.col2im, colSums: ex.colSums, maxPool: ex.maxPool, maxPoolBack: ex.maxPoolBack,
+    im2col: ex.im2col, col2im: ex.col2im, colSums: ex.colSums, maxPoolBack: ex.maxPoolBack,
+    maxPool: (x, rows, H, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base = 0) => ex.maxPool(x, rows, H, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base),
+    convWeightGrad: ex.convWeightGrad, sumParts: ex.sumParts, biasActForward: ex.biasActForward,
   });
 }
 
@@ -278,10 +296,28 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
     },
     sgdUpdate: update('sgdUpdate') as Kernels['sgdUpdate'], momentumUpdate: update('momentumUpdate') as Kernels['momentumUpdate'],
     adamUpdate: update('adamUpdate') as Kernels['adamUpdate'], rmspropUpdate: update('rmspropUpdate') as Kernels['rmspropUpdate'],
-    gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack) {
-      const plan = helpers.gemmPlan(M, K, N);
+    gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack, byRows) {
+      const plan = helpers.gemmPlan(M, K, N, byRows === 1);
       if (plan) helpers.parallel(plan.op, plan.chunks, plan.size, [a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack], pack);
       else ex.gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack);
+    },
+    convWeightGrad(cols, dz, KK, F, P, per, g0, g1, parts, stride, bias, pack) {
+      const split = 2 * KK * P * F >= SPLIT_GEMM_FLOPS ? helpers.split(g1 - g0, 1) : null;
+      if (split && g0 === 0) helpers.parallel('convWeightGrad', split[0], split[1], [cols, dz, KK, F, P, per, g0, g1, parts, stride, bias, pack], pack);
+      else ex.convWeightGrad(cols, dz, KK, F, P, per, g0, g1, parts, stride, bias, pack);
+    },
+    maxPool(x, rows, H, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base = 0) {
+      const args = [x, rows, H, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base];
+      if (rows * H * W * C >= SPLIT_ELEMENTS && go('maxPool', rows, 1, args, 0)) return;
+      ex.maxPool(x, rows, H, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base);
+    },
+    maxPoolBack(g, arg, n, dx, z0, zn, rows) {
+      if (rows && zn >= SPLIT_ELEMENTS && go('maxPoolBack', rows, 1, [g, arg, n, dx, z0, zn, rows], 0)) return;
+      ex.maxPoolBack(g, arg, n, dx, z0, zn);
+    },
+    biasActForward(kind, z, bias, a, rows, n) {
+      if (rows * n >= SPLIT_ELEMENTS && go('biasActForward', rows, 1, [kind, z, bias, a, rows, n], 0)) return;
+      ex.biasActForward(kind, z, bias, a, rows, n);
     },
     im2col(x, rows, H, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols) {
       if (rows * OH * OW * kh * kw * C >= SPLIT_ELEMENTS && go('im2col', rows, 1, [x, rows, H, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols], 0)) return;
@@ -387,7 +423,21 @@ export function jsKernels(H: Float32Array): Kernels {
       H.fill(0, out, out + n);
       for (let r = 0; r < rows; r++) { const o = m + r * n; for (let j = 0; j < n; j++) H[out + j] += H[o + j]; }
     },
-    maxPool(x, rows, Hh, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg) {
+    convWeightGrad(cols, dz, KK, F, P, per, g0, g1, parts, stride, bias, pack) {
+      for (let g = g0; g < g1; g++) {
+        const k0 = g * per, kn = Math.min(per, P - k0), part = parts + g * stride;
+        k.gemm(cols + k0 * KK, 1, KK, dz + k0 * F, F, 1, part, F, KK, kn, F, 1, 0, pack);
+        if (bias !== 0) k.colSums(dz + k0 * F, kn, F, part + KK * F);
+      }
+    },
+    sumParts(parts, G, stride, n, out) {
+      for (let j = 0; j < n; j++) {
+        let s = H[parts + j];
+        for (let g = 1; g < G; g++) s = Math.fround(s + H[parts + g * stride + j]);
+        H[out + j] = s;
+      }
+    },
+    maxPool(x, rows, Hh, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base = 0) {
       let o = 0;
       for (let r = 0; r < rows; r++) {
         const xb = r * Hh * W * C;
@@ -395,17 +445,21 @@ export function jsKernels(H: Float32Array): Kernels {
           const h0 = oh * sh - padT, w0 = ow * sw - padL;
           const h1 = Math.min(h0 + ph, Hh), w1 = Math.min(w0 + pw, W), hs = Math.max(h0, 0), ws = Math.max(w0, 0);
           const first = xb + (hs * W + ws) * C;
-          for (let c = 0; c < C; c++) { H[out + o + c] = H[x + first + c]; I32[arg + o + c] = first + c; }
+          for (let c = 0; c < C; c++) { H[out + o + c] = H[x + first + c]; I32[arg + o + c] = base + first + c; }
           for (let i = hs; i < h1; i++) for (let j = ws; j < w1; j++) {
             const p = xb + (i * W + j) * C;
             if (p === first) continue;
             for (let c = 0; c < C; c++) {
               const v = H[x + p + c];
-              if (v > H[out + o + c] || v !== v) { H[out + o + c] = v; I32[arg + o + c] = p + c; }
+              if (v > H[out + o + c] || v !== v) { H[out + o + c] = v; I32[arg + o + c] = base + p + c; }
             }
           }
         }
       }
+    },
+    biasActForward(kind, z, bias, a, rows, n) {
+      k.biasAct(z, bias, rows, n, 0);
+      k.actForward(kind, z, a, rows * n);
     },
     maxPoolBack(g, arg, n, dx, z0, zn) {
       H.fill(0, dx + z0, dx + z0 + zn);

@@ -157,9 +157,16 @@ export function convAxis(inSize: number, k: number, stride: number, padding: 'sa
   return { out, pad: Math.floor(total / 2) };
 }
 
+/** Groups a conv's weight gradient is summed over at most (conv2D.gradGroups). */
+export const CONV_GRAD_GROUPS = 16;
+
 export class Conv2D extends Base implements Layer {
   private act: Act; W!: Param; b: Param | null = null; alpha: Param | null = null;
   cols!: Buf; dcols: Buf | null = null;
+  /** Per-group weight (and bias) gradients, summed in group order (gradGroups); null when one group. */
+  private parts: Buf | null = null;
+  /** Floats of one group's part: KK * F weights, F biases, rounded up to f32x4. */
+  private partStride = 0;
   readonly OH: number; readonly OW: number; readonly padT: number; readonly padL: number; readonly KK: number;
   constructor(readonly spec: Conv2DLayer, inShape: number[]) {
     const [H, W] = inShape;
@@ -176,6 +183,10 @@ export class Conv2D extends Base implements Layer {
     if (this.act.name === 'prelu') { this.alpha = allocParam(heap, 'alpha', [F], true, false, false); this.params.push(this.alpha); }
     const P = rows * this.OH * this.OW;
     this.cols = heap.alloc(P * this.KK);
+    this.partStride = ((this.KK + 1) * F + 3) & ~3;
+    // Fewer rows (a smaller batch than the buffers') never take more groups than `most` of the most rows.
+    const most = this.gradGroups(rows).most;
+    if (most > 1) this.parts = heap.alloc(most * this.partStride);
     if (needDx) this.dcols = heap.alloc(P * this.KK);
     this.out = heap.alloc(rows * this.outSize);
     this.z = this.act.linear ? this.out : heap.alloc(rows * this.outSize);
@@ -186,6 +197,19 @@ export class Conv2D extends Base implements Layer {
     if (this.b) fillInit(this.spec.biasInit, this.b.shape, this.b.w.v, rng);
     if (this.alpha) this.alpha.w.v.fill(this.act.p.alpha ?? 0.25);
   }
+  /**
+   * The weight gradient of `rows` images as a sum over G groups of whole images (`per` output positions each),
+   * each group a GEMM of its own, added in group order: threads take whole groups (parallel.ts), each reading
+   * only its images' im2col rows, and the sum is the same on any thread count. At most CONV_GRAD_GROUPS, and the
+   * parts at most a quarter of the im2col buffer (a huge kernel over few positions keeps one group).
+   */
+  gradGroups(rows: number): { G: number; per: number; most: number } {
+    const S = this.OH * this.OW;
+    const most = Math.min(CONV_GRAD_GROUPS, rows, Math.floor(rows * S * this.KK / (4 * this.partStride)));
+    if (most <= 1) return { G: 1, per: rows * S, most: 1 };
+    const images = Math.ceil(rows / most);
+    return { G: Math.ceil(rows / images), per: images * S, most };
+  }
   /** The geometry arguments of the im2col/col2im kernels after the data pointer and row count. */
   private geom(): [number, number, number, number, number, number, number, number, number, number, number] {
     const [H, W, C] = this.inShape;
@@ -194,7 +218,10 @@ export class Conv2D extends Base implements Layer {
   forward(x: Buf, rows: number): void {
     const k = this.heapRef.kernels, F = this.spec.filters, P = rows * this.OH * this.OW, z = this.z!;
     k.im2col(x.off, rows, ...this.geom(), this.cols.off);
-    k.gemm(this.cols.off, this.KK, 1, this.W.w.off, F, 1, z.off, F, P, this.KK, F, 1, 0, this.heapRef.pack.off);
+    // By rows on threads: the big im2col matrix is read once, each chunk packs the small kernel.
+    k.gemm(this.cols.off, this.KK, 1, this.W.w.off, F, 1, z.off, F, P, this.KK, F, 1, 0, this.heapRef.pack.off, 1);
+    // bias and relu/sigmoid/tanh in one pass over z (the same numbers as biasAct, then actForward)
+    if (this.b && this.act.code) { k.biasActForward(this.act.code, z.off, this.b.w.off, this.out.off, P, F); return; }
     if (this.b) k.biasAct(z.off, this.b.w.off, P, F, 0);
     if (!this.act.linear) this.act.forward(k, z, this.out, P * F, F, this.alpha ? this.alpha.w.v : null);
   }
@@ -205,11 +232,19 @@ export class Conv2D extends Base implements Layer {
       this.act.backward(k, this.z!, this.out, dz, P * F, F, this.alpha ? this.alpha.w.v : null);
     }
     if (paramGrads) {
-      k.gemm(this.cols.off, 1, KK, dz.off, F, 1, this.W.g.off, F, KK, P, F, 1, 0, this.heapRef.pack.off);
-      if (this.b) k.colSums(dz.off, P, F, this.b.g.off);
+      const { G, per } = this.gradGroups(rows), pack = this.heapRef.pack.off;
+      if (G > 1 && this.parts) {
+        const parts = this.parts.off, stride = this.partStride;
+        k.convWeightGrad(this.cols.off, dz.off, KK, F, P, per, 0, G, parts, stride, this.b ? 1 : 0, pack);
+        k.sumParts(parts, G, stride, KK * F, this.W.g.off);
+        if (this.b) k.sumParts(parts + KK * F, G, stride, F, this.b.g.off);
+      } else {
+        k.gemm(this.cols.off, 1, KK, dz.off, F, 1, this.W.g.off, F, KK, P, F, 1, 0, pack);
+        if (this.b) k.colSums(dz.off, P, F, this.b.g.off);
+      }
     }
     if (dx && this.dcols) {
-      k.gemm(dz.off, F, 1, this.W.w.off, 1, F, this.dcols.off, KK, P, F, KK, 1, 0, this.heapRef.pack.off);
+      k.gemm(dz.off, F, 1, this.W.w.off, 1, F, this.dcols.off, KK, P, F, KK, 1, 0, this.heapRef.pack.off, 1);
       k.col2im(this.dcols.off, rows, ...this.geom(), dx.off);
     }
   }
@@ -259,7 +294,7 @@ export class Pool2D extends Base implements Layer {
     if (!dx) return;
     const [H, W, C] = this.inShape, [ph, pw] = this.spec.size, [sh, sw] = this.spec.stride;
     if (this.spec.type === 'maxpool2d') {
-      this.heapRef.kernels.maxPoolBack(this.dOut.off, this.argBuf!.off, rows * this.outSize, dx.off, 0, rows * this.inSize);
+      this.heapRef.kernels.maxPoolBack(this.dOut.off, this.argBuf!.off, rows * this.outSize, dx.off, 0, rows * this.inSize, rows);
       return;
     }
     const d = dx.v, g = this.dOut.v;

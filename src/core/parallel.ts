@@ -22,7 +22,8 @@ import { Worker } from 'node:worker_threads';
 
 /** Exports a helper can run, by op code. */
 export const HELPER_OPS = ['gemm', 'im2col', 'col2im', 'actForward', 'actBackward', 'gemmCols',
-  'sgdUpdate', 'momentumUpdate', 'adamUpdate', 'rmspropUpdate', 'updateCols'] as const;
+  'sgdUpdate', 'momentumUpdate', 'adamUpdate', 'rmspropUpdate', 'updateCols', 'convWeightGrad',
+  'maxPool', 'maxPoolBack', 'biasActForward'] as const;
 export type HelperOp = typeof HELPER_OPS[number];
 /** The wasm export each op runs: a GEMM cut by columns is still `gemm`, on a narrower B and C. */
 export const HELPER_EXPORTS = HELPER_OPS.map(op => (op === 'gemmCols' ? 'gemm' : op));
@@ -153,6 +154,29 @@ export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<numb
     const out: number[] = [];
     for (let j = 0; j < 17; j++) out.push(j === 7 ? r0 : j === 8 ? j1 : a[j]);
     return out;
+  }
+  if (op === 11) { // convWeightGrad(cols, dz, KK, F, P, per, g0, g1, parts, stride, bias, pack): groups of positions
+    const G = a[7], g1 = Math.min(G, r0 + size);
+    if (g1 <= r0) return null;
+    return [a[0], a[1], a[2], a[3], a[4], a[5], r0, g1, a[8], a[9], a[10], pack];
+  }
+  if (op === 12) { // maxPool(x, rows, H, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base): images
+    const rows = a[1], r1 = Math.min(rows, r0 + size);
+    if (r1 <= r0) return null;
+    const img = a[2] * a[3] * a[4], oimg = a[11] * a[12] * a[4], out: number[] = [];
+    for (let j = 0; j < 16; j++) out.push(j === 0 ? a[0] + r0 * img : j === 1 ? r1 - r0 : j === 13 || j === 14 ? a[j] + r0 * oimg : j === 15 ? a[15] + r0 * img : a[j]);
+    return out;
+  }
+  if (op === 13) { // maxPoolBack(g, arg, n, dx, z0, zn) with the task's rows after them: images
+    const rows = a[6], r1 = Math.min(rows, r0 + size);
+    if (r1 <= r0) return null;
+    const oimg = a[2] / rows, img = a[5] / rows;
+    return [a[0] + r0 * oimg, a[1] + r0 * oimg, (r1 - r0) * oimg, a[3], a[4] + r0 * img, (r1 - r0) * img];
+  }
+  if (op === 14) { // biasActForward(kind, z, bias, a, rows, n): rows
+    const rows = a[4], r1 = Math.min(rows, r0 + size);
+    if (r1 <= r0) return null;
+    return [a[0], a[1] + r0 * a[5], a[2], a[3] + r0 * a[5], r1 - r0, a[5]];
   }
   if (op >= 6) { // an optimizer update: element ranges of every buffer
     const p = pointers, n = a[p], e1 = Math.min(n, r0 + size);
@@ -334,11 +358,13 @@ export class Helpers {
    * By columns when there are enough 8-column panels: every thread packs its own part of B once. By rows,
    * each chunk packs all of B again (8 chunks: 8 times), which costs as much as the multiply for small M.
    * A short C (a conv's weight gradient: M = kh * kw * C rows over K = batch * OH * OW) is cut by columns
-   * even when narrow: by rows, each of its few chunks would pack all of the huge B again.
+   * even when narrow: by rows, each of its few chunks would pack all of the huge B again. `byRows` (a conv's
+   * forward and input gradient: A is the big im2col matrix, B the small kernel) cuts by rows whatever N is: by
+   * columns every chunk would read all of A again, by rows each packs only the small B again.
    */
-  gemmPlan(M: number, K: number, N: number): { op: 'gemm' | 'gemmCols'; chunks: number; size: number } | null {
+  gemmPlan(M: number, K: number, N: number, byRows = false): { op: 'gemm' | 'gemmCols'; chunks: number; size: number } | null {
     if (2 * M * K * N < SPLIT_GEMM_FLOPS) return null;
-    const cols = N >= 64 || (N >= 16 && M < 64) ? this.split(N, 8) : null;
+    const cols = !byRows && (N >= 64 || (N >= 16 && M < 64)) ? this.split(N, 8) : null;
     if (cols) return { op: 'gemmCols', chunks: cols[0], size: cols[1] };
     const rows = M >= 8 ? this.split(M, 4) : null;
     return rows && { op: 'gemm', chunks: rows[0], size: rows[1] };

@@ -120,6 +120,72 @@ describe('convolution kernels', function () {
     }
   });
 
+  it('a conv weight gradient summed over groups of images equals cols^T dz and dz\'s column sums in float64, on both kernel sets', () => {
+    const rng = new Rng(9);
+    // [positions per image, images, KK, F, images per group]: ragged last groups, odd KK and F, one group
+    for (const [S, rows, KK, F, ipg] of [[121, 32, 288, 64, 2], [25, 7, 9, 5, 3], [3, 5, 37, 13, 1], [10, 4, 12, 8, 4]]) {
+      const P = S * rows, per = S * ipg, G = Math.ceil(rows / ipg), stride = ((KK + 1) * F + 3) & ~3;
+      const cols = 64, dz = cols + P * KK + 4, parts = dz + P * F + 4, wg = parts + G * stride + 4, bg = wg + KK * F + 4, pack = bg + F + 4;
+      const seed = rng.int(1 << 30);
+      const [wm, jm] = both(H => { const r = new Rng(seed); for (let i = cols; i < parts; i++) H[i] = r.normal(); }, k => {
+        k.convWeightGrad(cols, dz, KK, F, P, per, 0, G, parts, stride, 1, pack);
+        k.sumParts(parts, G, stride, KK * F, wg);
+        k.sumParts(parts + KK * F, G, stride, F, bg);
+      }, pack + 384 * 128 + 64);
+      const refW = new Float64Array(KK * F), refB = new Float64Array(F);
+      for (let p = 0; p < P; p++) for (let j = 0; j < F; j++) {
+        const d = wm[dz + p * F + j];
+        refB[j] += d;
+        for (let i = 0; i < KK; i++) refW[i * F + j] += wm[cols + p * KK + i] * d;
+      }
+      for (const [M, label] of [[wm, 'wasm'], [jm, 'js']] as const) {
+        const shape = `${label} S=${S} rows=${rows} KK=${KK} F=${F} ${ipg} images a group`;
+        assert.ok(relErr(M.subarray(wg, wg + KK * F), refW) < 1e-5, `${shape}: weight gradient`);
+        assert.ok(relErr(M.subarray(bg, bg + F), refB) < 1e-5, `${shape}: bias gradient`);
+        assert.equal(M[wg + KK * F], 0, `${shape}: wrote past the weight gradient`);
+        assert.equal(M[bg + F], 0, `${shape}: wrote past the bias gradient`);
+      }
+    }
+  });
+
+  it('max pooling and its gradient by chunks of images (threads) equal one call over the batch, bit for bit; bias + activation in one pass equals biasAct then the activation', () => {
+    const rng = new Rng(13);
+    for (const [H, W, C, rows, same] of [[6, 7, 4, 5, true], [11, 11, 64, 3, false], [5, 4, 3, 4, true]] as const) {
+      const axis = (n: number) => same ? { out: Math.ceil(n / 2), pad: 0 } : { out: Math.floor((n - 2) / 2) + 1, pad: 0 };
+      const a = axis(H), b = axis(W), img = H * W * C, oimg = a.out * b.out * C, nx = rows * img;
+      const x = 64, out = x + nx + 4, arg = out + rows * oimg + 4, out2 = arg + rows * oimg + 4, arg2 = out2 + rows * oimg + 4;
+      const dx = arg2 + rows * oimg + 4, dx2 = dx + nx + 4, end = dx2 + nx + 4;
+      const k = loadKernels('wasm', end + 64), M = k.H, I = new Int32Array(M.buffer, M.byteOffset, M.length);
+      const r = new Rng(rng.int(1 << 30));
+      for (let i = x; i < end; i++) M[i] = r.normal();
+      M[x + 5] = NaN;
+      k.maxPool(x, rows, H, W, C, 2, 2, 2, 2, a.pad, b.pad, a.out, b.out, out, arg);
+      k.maxPoolBack(out, arg, rows * oimg, dx, 0, nx);
+      for (let i = 0; i < rows; i++) {
+        k.maxPool(x + i * img, 1, H, W, C, 2, 2, 2, 2, a.pad, b.pad, a.out, b.out, out2 + i * oimg, arg2 + i * oimg, i * img);
+        k.maxPoolBack(out2 + i * oimg, arg2 + i * oimg, oimg, dx2, i * img, img);
+      }
+      const shape = JSON.stringify({ H, W, C, rows, same });
+      assert.deepEqual(I.subarray(arg2, arg2 + rows * oimg), I.subarray(arg, arg + rows * oimg), `${shape}: argmax`);
+      for (let i = 0; i < rows * oimg; i++) assert.ok(Object.is(M[out2 + i], M[out + i]), `${shape}: max at ${i}`);
+      for (let i = 0; i < nx; i++) assert.ok(Object.is(M[dx2 + i], M[dx + i]), `${shape}: gradient at ${i}`);
+    }
+    for (const kind of [1, 2, 3]) for (const [rows, n] of [[7, 32], [5, 13], [3, 3]]) {
+      const z = 64, bias = z + rows * n + 4, o = bias + n + 4, z2 = o + rows * n + 4, o2 = z2 + rows * n + 4, end = o2 + rows * n + 4;
+      for (const k of [loadKernels('wasm', end + 64), jsKernels(new Float32Array(end + 64))]) {
+        const M = k.H, r = new Rng(kind * 100 + n);
+        for (let i = z; i < o; i++) M[i] = 4 * r.normal();
+        M.copyWithin(z2, z, z + rows * n);
+        k.biasActForward(kind, z, bias, o, rows, n);
+        k.biasAct(z2, bias, rows, n, 0);
+        k.actForward(kind, z2, o2, rows * n);
+        for (let i = 0; i < rows * n; i++) {
+          assert.ok(Object.is(M[z + i], M[z2 + i]) && Object.is(M[o + i], M[o2 + i]), `${k.kind} kind ${kind} ${rows}x${n} at ${i}: ${M[o + i]} vs ${M[o2 + i]}`);
+        }
+      }
+    }
+  });
+
   it('the blocked GEMM equals the reference loops up to float rounding, for every operand layout and ragged sizes', () => {
     const rng = new Rng(5);
     for (const [M, K, N] of [[1, 1, 1], [5, 3, 9], [13, 400, 17], [4, 800, 136], [70, 9, 33], [3, 385, 7]]) {

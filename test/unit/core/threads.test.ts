@@ -14,8 +14,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Trainer } from '../../../src/core/train';
-import { wasmAvailable, mtModuleOrNull } from '../../../src/core/kernels';
-import { HELPER_EXPORTS, Helpers, SPLIT_GEMM_FLOPS, UPDATE_BLOCK, colsShape, runThreads } from '../../../src/core/parallel';
+import { loadKernels, wasmAvailable, mtModuleOrNull, type Kernels } from '../../../src/core/kernels';
+import { HELPER_EXPORTS, HELPER_OPS, Helpers, SPLIT_GEMM_FLOPS, chunkArgs, UPDATE_BLOCK, colsShape, runThreads } from '../../../src/core/parallel';
 import { parseConfigText } from '../../../src/config';
 import { Heap, type Buf } from '../../../src/core/heap';
 import type { NetworkConfig } from '../../../src/model';
@@ -218,6 +218,42 @@ describe('threads: one run split over helper threads', function () {
       assert.deepEqual(helped, [true, true], `${name}: the helpers of 2 and 3 threads took columns within 200 updates`);
     }
     for (const { h } of heaps) h.kernels.dispose();
+  });
+
+  it('each conv/pool kernel cut into chunks as the helpers take them, run in reverse order, writes what one call writes, bit for bit', () => {
+    // a conv 3x3 (4 -> 8 channels, relu) and a 2x2 max pool over 5 images of 9 x 8: every op in its task's chunks
+    const rows = 5, H = 9, W = 8, C = 4, F = 8, OH = 7, OW = 6, KK = 36, P = rows * OH * OW, PH = 3, PW = 3;
+    const img = H * W * C, aimg = OH * OW * F, pimg = PH * PW * F, stride = ((KK + 1) * F + 3) & ~3, G = 3, per = 2 * OH * OW;
+    let o = 64;
+    const at = (n: number) => { const p = o; o += n + 4; return p; };
+    const x = at(rows * img), cols = at(P * KK), w = at(KK * F), bias = at(F), z = at(P * F), a = at(P * F), pout = at(rows * pimg), parg = at(rows * pimg);
+    const g = at(rows * pimg), dz = at(P * F), parts = at(G * stride), dcols = at(P * KK), dx = at(rows * img), pack = at(384 * 128 + 32);
+    const tasks: [typeof HELPER_OPS[number], number, number[]][] = [
+      ['im2col', 2, [x, rows, H, W, C, 3, 3, 1, 1, 0, 0, OH, OW, cols]],
+      ['gemm', 12, [cols, KK, 1, w, F, 1, z, F, P, KK, F, 1, 0, pack]],
+      ['biasActForward', 7, [1, z, bias, a, P, F]],
+      ['maxPool', 2, [a, rows, OH, OW, F, 2, 2, 2, 2, 0, 0, PH, PW, pout, parg, 0]],
+      ['maxPoolBack', 2, [g, parg, rows * pimg, dz, 0, rows * aimg, rows]],
+      ['convWeightGrad', 1, [cols, dz, KK, F, P, per, 0, G, parts, stride, 1, pack]],
+      ['gemmCols', 8, [dz, F, 1, w, 1, F, dcols, KK, P, F, KK, 1, 0, pack]],
+      ['col2im', 2, [dcols, rows, H, W, C, 3, 3, 1, 1, 0, 0, OH, OW, dx]],
+    ];
+    const mems = [0, 1].map(() => {
+      const k = loadKernels('wasm', o + 64);
+      for (let i = 0; i < o; i++) k.H[i] = Math.sin(i * 0.7) * 2;
+      return k;
+    });
+    const call = (k: Kernels, op: number, args: number[]) => (k as unknown as Record<string, (...v: number[]) => void>)[HELPER_EXPORTS[op]](...args);
+    for (const [name, size, args] of tasks) {
+      const op = HELPER_OPS.indexOf(name), total = name === 'gemm' ? P : name === 'gemmCols' ? KK : name === 'biasActForward' ? P : name === 'convWeightGrad' ? G : rows;
+      call(mems[0], op, name === 'maxPoolBack' ? args.slice(0, 6) : args);
+      const chunks = Math.ceil(total / size);
+      assert.ok(chunks >= 3, `${name}: ${chunks} chunks`);
+      for (let i = chunks - 1; i >= 0; i--) call(mems[1], op, chunkArgs(op, size, i, args, pack)!);
+      const [u, v] = mems.map(k => new Int32Array(k.H.buffer, 0, pack)); // all but the GEMM's scratch
+      const bad = u.findIndex((bits, i) => bits !== v[i]);
+      assert.equal(bad, -1, `${name}: memory differs at float ${bad} after its chunks`);
+    }
   });
 
   it('a chunk failing on the calling thread closes its task: the error comes out, and the next task is computed right', () => {
