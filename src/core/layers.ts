@@ -158,7 +158,7 @@ export function convAxis(inSize: number, k: number, stride: number, padding: 'sa
 }
 
 /** Groups a conv's weight gradient is summed over at most (conv2D.gradGroups). */
-export const CONV_GRAD_GROUPS = 16;
+export const CONV_GRAD_GROUPS = 8;
 
 export class Conv2D extends Base implements Layer {
   private act: Act; W!: Param; b: Param | null = null; alpha: Param | null = null;
