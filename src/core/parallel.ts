@@ -1,9 +1,10 @@
 /**
  * More than one core for one run: helper threads that share the network's memory (a shared
  * WebAssembly.Memory, dist/gemm-mt.wasm) and take chunks of the big kernels. A GEMM is cut by columns of C
- * (8-column panels, so each thread packs only its own part of B) or, when C is narrow, by rows; im2col/col2im
- * by images, activations and flat optimizer updates by ranges of elements, a big weight matrix's update and
- * gradient norm by its columns (updateCols). Chunk i of a task belongs to thread floor(i * T / chunks): each
+ * (8-column panels, so each thread packs only its own part of B) or, when C is narrow or A is a conv's big im2col
+ * matrix, by rows; a conv's weight gradient by fixed groups of images (convWeightGrad, summed in group order);
+ * im2col/col2im, max pooling and its gradient by images, bias + activation by rows, activations and flat optimizer
+ * updates by ranges of elements, a big weight matrix's update and gradient norm by its columns (updateCols). Chunk i of a task belongs to thread floor(i * T / chunks): each
  * thread takes its own range first, then what the others have not started (sweep), each chunk claimed once
  * (claim). So the columns of a weight matrix that a thread's forward GEMM chunks read are the ones its weight
  * gradient chunks write, whose squares it sums and which it updates: their cache lines stay on its core. Every
