@@ -8,7 +8,9 @@ The job holds the NetworkConfig, the run plan the core would use (steps, probe i
 the path of a float32 file with the data set the TypeScript data sources produced and the initial weights the
 core drew from the seed. Output: one JSON object per line on stdout, the messages of src/protocol.ts
 (started, stats, done, cancelled, error), with non-finite numbers as the strings "NaN", "Infinity",
-"-Infinity". Input: a line "cancel" on stdin stops the run between two steps.
+"-Infinity". Input: a line "cancel" on stdin stops the run between two steps. A job with "removeDir": true is in a
+directory of its own, which the runner removes as it exits: the host that wrote it may be gone by then (a Compare
+cancelled by terminating its worker thread never sees the process close).
 
 Semantics follow src/core exactly (Keras conventions): channels-last tensors, TensorFlow "same" padding,
 Keras optimizers (decoupled weight decay, adam's epsilon outside the bias correction), batchnorm with Keras'
@@ -22,6 +24,7 @@ probes and streams. Needs only torch.
 import json
 import math
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -934,6 +937,8 @@ def main(argv):
                 torch.distributed.destroy_process_group()
             except Exception:
                 pass
+        if rank == 0 and job.get("removeDir"):
+            shutil.rmtree(os.path.dirname(os.path.abspath(argv[1])), ignore_errors=True)
     return code
 
 

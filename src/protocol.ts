@@ -37,6 +37,8 @@ export interface HostToCompareWorker {
   torchPython?: string;
   /** The activations to try (default: every hidden candidate). */
   candidates?: string[];
+  /** Where the torch trials' job folders go: the host's folder for this comparison, which it removes. */
+  tmpDir?: string;
 }
 export type CompareWorkerToHost =
   | { type: 'trial'; result: RankedActivation }

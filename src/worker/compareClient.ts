@@ -2,6 +2,9 @@
  * Host side of an editor comparison: one worker (dist/compareWorker.js) per comparison, cancelled by terminating
  * it. Resolves with the ranking, or on cancel/error with the trials finished so far (ranked the same way).
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { NetworkConfig } from '../model';
 import type { CompareWorkerToHost, HostToCompareWorker } from '../protocol';
@@ -19,10 +22,16 @@ export function startCompare(args: { config: NetworkConfig; baseDir: string; wor
   let finished = false;
   // The same V8 heap cap as a training run's worker (the data and the trials' buffers live outside the V8 heap).
   const worker = new Worker(args.workerPath, { resourceLimits: workerResourceLimits(args.memoryLimitMB) });
+  // Torch trials write a job folder each; a cancel may stop the worker between writing one and starting its runner
+  // (which removes it), so the folders live in one of this comparison's, removed here once the worker has stopped.
+  const tmpDir = args.torchPython ? fs.mkdtempSync(path.join(os.tmpdir(), 'activation-lens-compare-')) : undefined;
   const finish = (o: CompareOutcome) => {
     if (finished) return;
     finished = true;
-    void worker.terminate().catch(() => undefined);
+    void worker.terminate().catch(() => undefined).then(() => {
+      // A runner still reading its files may keep them open where that blocks removal (Windows): it removes its own.
+      if (tmpDir) try { fs.rmSync(tmpDir, { recursive: true, force: true }); } catch { /* left to the runner */ }
+    });
     settle(o);
   };
   worker.on('message', (m: CompareWorkerToHost) => {
@@ -34,7 +43,7 @@ export function startCompare(args: { config: NetworkConfig; baseDir: string; wor
   worker.on('error', e => finish({ status: 'error', results: rankTrials(partial), message: `the compare worker crashed: ${e.message}` }));
   worker.on('exit', code => finish({ status: 'error', results: rankTrials(partial), message: `the compare worker exited unexpectedly (code ${code})` }));
   const start: HostToCompareWorker = { config: args.config, baseDir: args.baseDir, workspaceRoot: args.workspaceRoot, layer: args.layer, memoryLimitMB: args.memoryLimitMB,
-    ...(args.torchPython ? { torchPython: args.torchPython } : {}), ...(args.candidates ? { candidates: args.candidates } : {}) };
+    ...(args.torchPython ? { torchPython: args.torchPython, tmpDir } : {}), ...(args.candidates ? { candidates: args.candidates } : {}) };
   worker.postMessage(start);
   return { cancel: () => finish({ status: 'cancelled', results: rankTrials(partial) }), outcome };
 }

@@ -20,8 +20,9 @@ export async function runCompare(m: HostToCompareWorker, post: (m: CompareWorker
     const { data, initialWeights } = loadRunInputs(m.config, m.baseDir, { workspaceRoot: m.workspaceRoot });
     const ranked = await compareActivations(m.config, data, {
       layer: m.layer, candidates: m.candidates, parallel: true, initialWeights, onTrial: r => post({ type: 'trial', result: r }),
-      // The torch engine: each trial is a runner process (a cancel terminates this worker, closing the runner's stdin, which stops it).
-      ...(m.torchPython ? { train: (req, data) => trainTorch({ config: req.config, data, python: m.torchPython!, maxSteps: req.steps, probeEvery: req.probeEvery, initialWeights: req.initialWeights }) } : {}),
+      // The torch engine: each trial is a runner process (a cancel terminates this worker, closing the runner's stdin, which
+      // stops it); its job folder is in the host's m.tmpDir, which the host removes even if this thread was stopped mid-write.
+      ...(m.torchPython ? { train: (req, data) => trainTorch({ config: req.config, data, python: m.torchPython!, maxSteps: req.steps, probeEvery: req.probeEvery, initialWeights: req.initialWeights, tmpDir: m.tmpDir }) } : {}),
     });
     post({ type: 'done', ranked });
   } catch (e) {

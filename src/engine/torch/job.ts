@@ -19,6 +19,8 @@ export interface TorchJobOptions {
   processes?: number;
   /** Imported weights per layer (as the core's TrainOptions.initialWeights), over the seeded initialization. */
   initialWeights?: (Record<string, Float32Array> | undefined)[];
+  /** The folder the job's own folder is made in (default: the system's temporary folder). */
+  tmpDir?: string;
 }
 
 /** What "dead" and "saturated" mean for a layer's activation, as numbers the runner can compare with. */
@@ -62,7 +64,7 @@ export function writeTorchJob(config: NetworkConfig, data: Dataset, opts: TorchJ
   const { params, nonTrainable } = net.paramCounts();
   const inSize = config.model.input.reduce((a, b) => a * b, 1);
   const yWidth = targetWidth(data);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'activation-lens-torch-'));
+  const dir = fs.mkdtempSync(path.join(opts.tmpDir ?? os.tmpdir(), 'activation-lens-torch-'));
   const dataFile = path.join(dir, 'data.f32');
   const fd = fs.openSync(dataFile, 'w');
   let offset = 0;
@@ -84,6 +86,8 @@ export function writeTorchJob(config: NetworkConfig, data: Dataset, opts: TorchJ
       data: { task: data.task, trainN: data.train.n, valN: data.val.n, inSize, yWidth, ...dataOffsets },
       weights, probeInfo: probeInfo(config), params, nonTrainableParams: nonTrainable,
       device: opts.device ?? config.train.device ?? 'cpu',
+      // The runner removes the directory as it exits, even when this thread was terminated (a cancelled Compare).
+      removeDir: true,
       processes, threads: opts.threads ?? config.train.threads ?? Math.max(1, Math.floor(os.cpus().length / processes)),
     };
     const jobFile = path.join(dir, 'job.json');

@@ -5,6 +5,8 @@
  * is the same. Needs the bundle (npm run build): the comparison runs in dist/compareWorker.js as in the editor.
  */
 import { strict as assert } from 'node:assert';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseConfigText } from '../../../src/config';
 import { startEngineCompare } from '../../../src/engine/compare';
@@ -20,8 +22,8 @@ model:
 train: {optimizer: sgd, lr: 0.1, batch: 16, steps: 20, threads: 1}
 `;
 
-function compare(engine: 'core' | 'torch', candidates: { command: string; source: string }[]) {
-  const config = parseConfigText(YAML, 'cmp.nn.yaml').config!;
+function start(engine: 'core' | 'torch', candidates: { command: string; source: string }[], yaml = YAML) {
+  const config = parseConfigText(yaml, 'cmp.nn.yaml').config!;
   let why = '', used = '';
   const job = startEngineCompare({
     // Three candidates keep it short (each torch trial starts Python); the editor tries all of them the same way.
@@ -29,7 +31,18 @@ function compare(engine: 'core' | 'torch', candidates: { command: string; source
     workerPath: path.join(__dirname, '../../../dist/compareWorker.js'),
     pythonCandidates: async () => candidates, onEngine: (w, e) => { why = w; used = e; },
   });
-  return job.outcome.then((o: CompareOutcome) => ({ ...o, why, used }));
+  return { cancel: job.cancel, outcome: job.outcome.then((o: CompareOutcome) => ({ ...o, why, used })) };
+}
+
+const compare = (engine: 'core' | 'torch', candidates: { command: string; source: string }[]) => start(engine, candidates).outcome;
+
+/** Resolves when probe() holds, re-checked every 50 ms; the bound only stops a hang. */
+async function until(what: string, probe: () => boolean, timeoutMs = 240_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 50));
+  }
 }
 
 describe('startEngineCompare (the editor\'s Compare)', function () {
@@ -61,5 +74,27 @@ describe('startEngineCompare (the editor\'s Compare)', function () {
     }
     // Another implementation sums in another order: bit-identical losses everywhere would mean the core trained them.
     assert.ok(core.results.some(c => torch.results.find(r => r.activation === c.activation)!.trial!.valLoss !== c.trial!.valLoss), 'torch trials equal the core\'s to the bit');
+  });
+
+  it('a torch Compare cancelled as a trial starts leaves no temporary folder behind (its worker is stopped at once)', async function () {
+    const python = requireTorch(this);
+    // The worker thread's os.tmpdir() reads TMPDIR as it was when the worker started.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'al-compare-cancel-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      const job = start('torch', [{ command: python.command, source: 'test' }], YAML.replace('steps: 20', 'steps: 20000'));
+      const comparison = () => fs.readdirSync(tmp);
+      const jobFolders = () => comparison().flatMap(c => fs.readdirSync(path.join(tmp, c)));
+      // The cancel comes as the first trial's job folder appears: while it is written, or as its runner starts.
+      await until('a trial\'s job folder', () => jobFolders().length > 0);
+      job.cancel();
+      const o = await job.outcome;
+      assert.equal(o.status, 'cancelled');
+      await until(`${comparison().join(', ')} to be removed`, () => comparison().length === 0);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = saved;
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
