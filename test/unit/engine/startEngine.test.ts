@@ -1,8 +1,13 @@
 /** The editor's Run path (startEngineRun): the configured engine trains and reports through the worker's callbacks. */
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseConfigText } from '../../../src/config';
 import { startEngineRun } from '../../../src/engine/start';
+import { loadRunInputs } from '../../../src/engine/inputs';
+import { writeTorchJob } from '../../../src/engine/torch/job';
+import { runnerPath } from '../../../src/engine/torch/run';
 import type { RunResult } from '../../../src/core/types';
 import { requireTorch } from './torchHelpers';
 
@@ -63,5 +68,26 @@ describe('startEngineRun (the editor\'s Run)', function () {
     // Same weights, data and batch order: the first step's loss agrees (the parity bound); a fresh draw would not.
     const [a, b] = [core.result!.lossCurve[0], torch.result!.lossCurve[0]];
     assert.ok(Math.abs(a - b) <= 1e-4 * Math.abs(a), `first loss: core ${a}, torch ${b}`);
+  });
+});
+
+describe('the torch runner\'s job folder', function () {
+  this.timeout(240_000);
+
+  it('is removed by the runner itself when its host goes away (stdin closed before the run ends)', async function () {
+    const python = requireTorch(this);
+    const config = parseConfigText(YAML.replace('steps: 30', 'steps: 200000'), 'run.nn.yaml').config!;
+    const { data } = loadRunInputs(config, __dirname, {});
+    const job = writeTorchJob(config, data, {});
+    try {
+      const child = spawn(python.command, [runnerPath(), job.jobFile], { stdio: ['pipe', 'ignore', 'ignore'] });
+      const exited = new Promise<number | null>(r => child.on('exit', code => r(code)));
+      // Nobody reads its output or will remove the folder: as after the host's thread was terminated.
+      child.stdin.end();
+      await exited;
+      assert.equal(fs.existsSync(job.dir), false, `${job.dir} is left behind`);
+    } finally {
+      fs.rmSync(job.dir, { recursive: true, force: true });
+    }
   });
 });
