@@ -337,6 +337,24 @@ export function updateCols(kind: i32, w: i32, g: i32, m: i32, v: i32, R: i32, O:
   }
 }
 
+/**
+ * A weight gradient C[M x N] = A^ B^ (gemm, alpha 1, beta 0; C with leading dimension ldc: columns j0..j0+N of
+ * the matrix at c - j0), then what the step needs of those columns while they are in this core's cache: their
+ * squares by column groups of gw (updateCols kind 4 over the [M x ldc] matrix, group sums at `out`), and when
+ * `bias` is not 0, the bias gradient bias[j] = sum over k of B^(k, j) (B row-major: sbn 1), summed in k order
+ * as colSums does. A task of column chunks (multiples of gw) gives every thread its own columns.
+ */
+export function gemmGrad(a: i32, sai: i32, sak: i32, b: i32, sbk: i32, sbn: i32, c: i32, ldc: i32,
+  M: i32, K: i32, N: i32, pack: i32, j0: i32, gw: i32, out: i32, bias: i32): void {
+  gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, 1, 0, pack);
+  updateCols(4, 0, c - j0, 0, 0, M, ldc, j0, j0 + N, gw, out, 0, 0, 0, 0, 0, 0);
+  if (bias != 0) {
+    const po = addr(bias + j0);
+    memory.fill(po, 0, addr(N));
+    for (let k = 0; k < K; k++) addF(po, addr(b + k * sbk), N);
+  }
+}
+
 // ---- elementwise activations on the hot path (kind: 1 relu, 2 sigmoid, 3 tanh); float32 SIMD, stable for any x.
 
 // @ts-ignore: decorator

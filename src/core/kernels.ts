@@ -29,6 +29,14 @@ export interface Kernels {
    */
   gemm(a: number, sai: number, sak: number, b: number, sbk: number, sbn: number, c: number, ldc: number,
     M: number, K: number, N: number, alpha: number, beta: number, pack: number, byRows?: number): void;
+  /**
+   * A weight gradient C[M x N] = A^ B^ (gemm with alpha 1, beta 0, ldc N), and what the step needs of it while
+   * each thread's columns are in its cache: returns C's sum of squares as updateCols kind 4 sums it (column
+   * groups, so the same number on any thread count), and when `bias` is not 0 (no buffer starts at 0) writes
+   * the bias gradient bias[j] = sum over k of B^(k, j) as colSums does (B row-major: sbn 1). `out` as updateCols'.
+   */
+  gemmGrad(a: number, sai: number, sak: number, b: number, sbk: number, sbn: number, c: number,
+    M: number, K: number, N: number, pack: number, out: number, bias: number): number;
   /** sum of squares of H[p .. p+n) (float64 accumulation). */
   sumSquares(p: number, n: number): number;
   /** Add bias to each row; relu when act === 1. */
@@ -222,7 +230,10 @@ function blockwiseUpdates<K extends Pick<Kernels, UpdateName>>(k: K): K {
 
 type UpdateColsRaw = (kind: number, w: number, g: number, m: number, v: number, R: number, O: number, j0: number, j1: number, gw: number, out: number,
   h0: number, h1: number, h2: number, h3: number, h4: number, h5: number) => void;
-type WasmExports = UpdateFns & { gemm: Kernels['gemm']; sumSquares(p: number, n: number): number; biasAct: Kernels['biasAct']; updateCols: UpdateColsRaw };
+type GemmGradRaw = (a: number, sai: number, sak: number, b: number, sbk: number, sbn: number, c: number, ldc: number,
+  M: number, K: number, N: number, pack: number, j0: number, gw: number, out: number, bias: number) => void;
+type WasmExports = UpdateFns & { gemm: Kernels['gemm']; sumSquares(p: number, n: number): number; biasAct: Kernels['biasAct'];
+  updateCols: UpdateColsRaw; gemmGrad: GemmGradRaw };
 
 /** Sum of updateCols' `groups` results at float offset `out` (one float64 in every four), in group order. */
 function sumGroups(F64: Float64Array, out: number, groups: number): number {
@@ -242,6 +253,12 @@ function fromExports(ex: WasmExports, memory: WebAssembly.Memory): Kernels {
       ex.updateCols(kind, w, g, m, v, R, O, 0, O, gw, out, h0, h1, h2, h3, h4, h5);
       if (F64.buffer !== memory.buffer) F64 = new Float64Array(memory.buffer);
       return sumGroups(F64, out, Math.ceil(O / gw));
+    },
+    gemmGrad(a, sai, sak, b, sbk, sbn, c, M, K, N, pack, out, bias) {
+      const gw = colGroup(N);
+      ex.gemmGrad(a, sai, sak, b, sbk, sbn, c, N, M, K, N, pack, 0, gw, out, bias);
+      if (F64.buffer !== memory.buffer) F64 = new Float64Array(memory.buffer);
+      return sumGroups(F64, out, Math.ceil(N / gw));
     },
     sgdUpdate: ex.sgdUpdate, momentumUpdate: ex.momentumUpdate, adamUpdate: ex.adamUpdate, rmspropUpdate: ex.rmspropUpdate,
     actForward: ex.actForward, actBackward: ex.actBackward, summarize: ex.summarize, probeLayer: ex.probeLayer, countCorrect: ex.countCorrect,
@@ -296,6 +313,13 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
     },
     sgdUpdate: update('sgdUpdate') as Kernels['sgdUpdate'], momentumUpdate: update('momentumUpdate') as Kernels['momentumUpdate'],
     adamUpdate: update('adamUpdate') as Kernels['adamUpdate'], rmspropUpdate: update('rmspropUpdate') as Kernels['rmspropUpdate'],
+    gemmGrad(a, sai, sak, b, sbk, sbn, c, M, K, N, pack, out, bias) {
+      // By columns in multiples of the column groups: each thread sums the squares of the columns it wrote.
+      const gw = colGroup(N), plan = helpers.gemmPlan(M, K, N, false, gw);
+      if (!plan || plan.op !== 'gemmCols') return k.gemmGrad(a, sai, sak, b, sbk, sbn, c, M, K, N, pack, out, bias);
+      helpers.parallel('gemmGrad', plan.chunks, plan.size, [a, sai, sak, b, sbk, sbn, c, N, M, K, N, pack, 0, gw, out, bias], pack);
+      return sumGroups(F64, out, Math.ceil(N / gw));
+    },
     gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack, byRows) {
       const plan = helpers.gemmPlan(M, K, N, byRows === 1);
       if (plan) helpers.parallel(plan.op, plan.chunks, plan.size, [a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack], pack);
@@ -479,6 +503,14 @@ export function jsKernels(H: Float32Array): Kernels {
       }
     },
     sumSquares,
+    gemmGrad(a, sai, sak, b, sbk, sbn, c, M, K, N, pack, out, bias) {
+      k.gemm(a, sai, sak, b, sbk, sbn, c, N, M, K, N, 1, 0, pack);
+      if (bias !== 0) {
+        H.fill(0, bias, bias + N);
+        for (let r = 0; r < K; r++) for (let j = 0; j < N; j++) H[bias + j] += H[b + r * sbk + j];
+      }
+      return k.updateCols(4, 0, c, 0, 0, M, N, out, 0, 0, 0, 0, 0, 0);
+    },
     biasAct(z, bias, rows, n, act) {
       for (let r = 0; r < rows; r++) {
         const o = z + r * n;

@@ -9,6 +9,7 @@ import { activationParams, backwardArray, forwardArray, softmaxBackwardRows, sof
 import type { Buf, Heap } from './heap';
 import { ACT_KERNEL, type Kernels } from './kernels';
 import { fillInit } from './initializers';
+import { colsShape } from './parallel';
 import type { Rng } from './rng';
 
 export type Mode = 'train' | 'probe' | 'eval';
@@ -24,6 +25,11 @@ export interface Param {
   decay: boolean;
   /** The layer's main weight (kernel), whose gradient/update the probes report. */
   kernel: boolean;
+  /**
+   * g's sum of squares when the backward pass that wrote g computed it (Kernels.gemmGrad, on the threads that
+   * wrote its columns), until Network.gradSumSquares takes it; else undefined.
+   */
+  gsq?: number;
 }
 
 export interface Layer {
@@ -139,7 +145,10 @@ export class Dense extends Base implements Layer {
       if (this.alpha && paramGrads) preluAlphaGrad(this.z!.v, dz.v, n, O, this.alpha.g.v);
       this.act.backward(k, this.z!, this.out, dz, n, O, this.alpha ? this.alpha.w.v : null);
     }
-    if (paramGrads) {
+    if (paramGrads && colsShape(this.W.shape)) {
+      // A big matrix: its squares (the gradient norm) and the bias sums in the same chunks, by columns.
+      this.W.gsq = k.gemmGrad(x.off, 1, I, dz.off, O, 1, this.W.g.off, I, rows, O, this.heapRef.pack.off, this.heapRef.sums.off, this.b ? this.b.g.off : 0);
+    } else if (paramGrads) {
       k.gemm(x.off, 1, I, dz.off, O, 1, this.W.g.off, O, I, rows, O, 1, 0, this.heapRef.pack.off);
       if (this.b) k.colSums(dz.off, rows, O, this.b.g.off);
     }

@@ -184,6 +184,8 @@ export class Network {
     let s = 0;
     for (const p of this.params) {
       if (!p.trainable) continue;
+      // Summed already by the GEMM that wrote it (Dense.backward): the same column groups as below.
+      if (p.gsq !== undefined) { s += p.gsq; p.gsq = undefined; continue; }
       // A big matrix by column groups, on the threads that wrote them (the same order on any thread count).
       const rc = colsShape(p.shape);
       s += rc ? k.updateCols(4, 0, p.g.off, 0, 0, rc[0], rc[1], this.heap.sums.off, 0, 0, 0, 0, 0, 0) : k.sumSquares(p.g.off, p.g.n);

@@ -24,7 +24,7 @@ import { Worker } from 'node:worker_threads';
 /** Exports a helper can run, by op code. */
 export const HELPER_OPS = ['gemm', 'im2col', 'col2im', 'actForward', 'actBackward', 'gemmCols',
   'sgdUpdate', 'momentumUpdate', 'adamUpdate', 'rmspropUpdate', 'updateCols', 'convWeightGrad',
-  'maxPool', 'maxPoolBack', 'biasActForward'] as const;
+  'maxPool', 'maxPoolBack', 'biasActForward', 'gemmGrad'] as const;
 export type HelperOp = typeof HELPER_OPS[number];
 /** The wasm export each op runs: a GEMM cut by columns is still `gemm`, on a narrower B and C. */
 export const HELPER_EXPORTS = HELPER_OPS.map(op => (op === 'gemmCols' ? 'gemm' : op));
@@ -148,6 +148,11 @@ export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<numb
     const N = a[10], j1 = Math.min(N, r0 + size);
     if (j1 <= r0) return null;
     return [a[0], a[1], a[2], a[3] + r0 * a[5], a[4], a[5], a[6] + r0, a[7], a[8], a[9], j1 - r0, a[11], a[12], pack];
+  }
+  if (op === 15) { // gemmGrad(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, pack, j0, gw, out, bias): columns of C, as op 5
+    const N = a[10], j1 = Math.min(N, r0 + size);
+    if (j1 <= r0) return null;
+    return [a[0], a[1], a[2], a[3] + r0 * a[5], a[4], a[5], a[6] + r0, a[7], a[8], a[9], j1 - r0, pack, r0, a[13], a[14], a[15]];
   }
   if (op === 10) { // updateCols(kind, w, g, m, v, R, O, j0, j1, gw, out, h0..h5): columns j0..j1 of the matrix
     const O = a[6], j1 = Math.min(O, r0 + size);
@@ -361,11 +366,12 @@ export class Helpers {
    * A short C (a conv's weight gradient: M = kh * kw * C rows over K = batch * OH * OW) is cut by columns
    * even when narrow: by rows, each of its few chunks would pack all of the huge B again. `byRows` (a conv's
    * forward and input gradient: A is the big im2col matrix, B the small kernel) cuts by rows whatever N is: by
-   * columns every chunk would read all of A again, by rows each packs only the small B again.
+   * columns every chunk would read all of A again, by rows each packs only the small B again. Column chunks are
+   * multiples of `align` (a multiple of the 8-column panel).
    */
-  gemmPlan(M: number, K: number, N: number, byRows = false): { op: 'gemm' | 'gemmCols'; chunks: number; size: number } | null {
+  gemmPlan(M: number, K: number, N: number, byRows = false, align = 8): { op: 'gemm' | 'gemmCols'; chunks: number; size: number } | null {
     if (2 * M * K * N < SPLIT_GEMM_FLOPS) return null;
-    const cols = !byRows && (N >= 64 || (N >= 16 && M < 64)) ? this.split(N, 8) : null;
+    const cols = !byRows && (N >= 64 || (N >= 16 && M < 64)) ? this.split(N, align) : null;
     if (cols) return { op: 'gemmCols', chunks: cols[0], size: cols[1] };
     const rows = M >= 8 ? this.split(M, 4) : null;
     return rows && { op: 'gemm', chunks: rows[0], size: rows[1] };

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Trainer } from '../../../src/core/train';
-import { loadKernels, wasmAvailable, mtModuleOrNull, type Kernels } from '../../../src/core/kernels';
+import { jsKernels, loadKernels, wasmAvailable, mtModuleOrNull, type Kernels } from '../../../src/core/kernels';
 import { HELPER_EXPORTS, HELPER_OPS, Helpers, SPLIT_GEMM_FLOPS, chunkArgs, UPDATE_BLOCK, colsShape, runThreads } from '../../../src/core/parallel';
 import { parseConfigText } from '../../../src/config';
 import { Heap, type Buf } from '../../../src/core/heap';
@@ -254,6 +254,52 @@ describe('threads: one run split over helper threads', function () {
       const bad = u.findIndex((bits, i) => bits !== v[i]);
       assert.equal(bad, -1, `${name}: memory differs at float ${bad} after its chunks`);
     }
+  });
+
+  it('a weight gradient with its squares and bias sums in the same chunks (gemmGrad) on 1, 2 and 3 threads: the separate kernels\' numbers, bit for bit', () => {
+    // Dense's layout: dW[I x O] = x^T dz over K batch rows; K > 384 takes two K blocks, O = 203 ends in a group
+    // of 11 columns (chunks are whole groups of 32). Reference: gemm, colSums and updateCols kind 4 one by one.
+    const I = 300, K = 400, O = 203;
+    assert.ok(colsShape([I, O]), 'this shape is summed by column groups');
+    const heaps = [1, 2, 3].map(threads => {
+      const h = new Heap('wasm', threads);
+      const b = { x: h.alloc(K * I), dz: h.alloc(K * O), g: h.alloc(I * O), bias: h.alloc(O), g1: h.alloc(I * O), bias1: h.alloc(O) };
+      h.commit();
+      if (threads > 1) assert.ok(h.kernels.helpers?.waitReady(), 'helper threads started');
+      fill(b.x, 5); fill(b.dz, 6);
+      return { h, b };
+    });
+    const { h: h1, b: r } = heaps[0], k1 = h1.kernels;
+    k1.gemm(r.x.off, 1, I, r.dz.off, O, 1, r.g1.off, O, I, K, O, 1, 0, h1.pack.off);
+    k1.colSums(r.dz.off, K, O, r.bias1.off);
+    const refSq = k1.updateCols(4, 0, r.g1.off, 0, 0, I, O, h1.sums.off, 0, 0, 0, 0, 0, 0);
+    let naive = 0;
+    for (const v of r.g1.v) naive += v * v;
+    assert.ok(Math.abs(refSq - naive) <= 1e-12 * naive && naive > 0, `squares ${refSq}, naive ${naive}`);
+    const helped = [false, false];
+    for (let attempt = 0; attempt < 200 && !(helped[0] && helped[1]); attempt++) {
+      heaps.forEach(({ h, b }, t) => {
+        const k = h.kernels, handed = k.helpers?.handed ?? 0;
+        for (const withBias of [true, false]) {
+          b.g.v.fill(NaN); b.bias.v.fill(NaN);
+          const sq = k.gemmGrad(b.x.off, 1, I, b.dz.off, O, 1, b.g.off, I, K, O, h.pack.off, h.sums.off, withBias ? b.bias.off : 0);
+          assert.equal(sq, refSq, `${t + 1} threads: the squares`);
+          assert.deepEqual(Array.from(b.g.v), Array.from(r.g1.v), `${t + 1} threads: the gradient`);
+          if (withBias) assert.deepEqual(Array.from(b.bias.v), Array.from(r.bias1.v), `${t + 1} threads: the bias sums`);
+          else assert.ok(b.bias.v.every(Number.isNaN), `${t + 1} threads: no bias, none written`);
+        }
+        if (t > 0) helped[t - 1] ||= (k.helpers?.handed ?? 0) > handed;
+      });
+    }
+    assert.deepEqual(helped, [true, true], 'the helpers of 2 and 3 threads took columns within 200 tries');
+    // The reference kernels (plain loops) agree to float32 rounding.
+    const js = jsKernels(new Float32Array(h1.H.length));
+    js.H.set(h1.H);
+    const jsSq = js.gemmGrad(r.x.off, 1, I, r.dz.off, O, 1, r.g.off, I, K, O, h1.pack.off, h1.sums.off, r.bias.off);
+    assert.ok(Math.abs(jsSq - refSq) <= 1e-5 * refSq, `js squares ${jsSq}, wasm ${refSq}`);
+    for (let i = 0; i < I * O; i++) assert.ok(Math.abs(js.H[r.g.off + i] - r.g1.v[i]) <= 1e-4 * (1 + Math.abs(r.g1.v[i])), `js gradient at ${i}`);
+    for (let j = 0; j < O; j++) assert.ok(Math.abs(js.H[r.bias.off + j] - r.bias1.v[j]) <= 1e-4 * (1 + Math.abs(r.bias1.v[j])), `js bias at ${j}`);
+    for (const { h } of heaps) h.kernels.dispose();
   });
 
   it('a chunk failing on the calling thread closes its task: the error comes out, and the next task is computed right', () => {
