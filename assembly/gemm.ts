@@ -355,6 +355,20 @@ export function gemmGrad(a: i32, sai: i32, sak: i32, b: i32, sbk: i32, sbn: i32,
   }
 }
 
+/**
+ * A dense layer's forward GEMM C[M x N] = A^ B^ (alpha 1, beta 0), then on those columns while they are in this
+ * core's cache: C += bias (per column; none when bias is 0) as biasAct does, and out = f(C) for act kind 1-3 as
+ * actForward does (none for 0). c, out and bias point at the chunk's first column; rows of c and out are ldc apart.
+ */
+export function gemmAct(a: i32, sai: i32, sak: i32, b: i32, sbk: i32, sbn: i32, c: i32, ldc: i32,
+  M: i32, K: i32, N: i32, pack: i32, bias: i32, act: i32, out: i32): void {
+  gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, 1, 0, pack);
+  for (let r = 0; r < M; r++) {
+    if (bias != 0) biasAct(c + r * ldc, bias, 1, N, 0);
+    if (act != 0) actForward(act, c + r * ldc, out + r * ldc, N);
+  }
+}
+
 // ---- elementwise activations on the hot path (kind: 1 relu, 2 sigmoid, 3 tanh); float32 SIMD, stable for any x.
 
 // @ts-ignore: decorator

@@ -37,6 +37,13 @@ export interface Kernels {
    */
   gemmGrad(a: number, sai: number, sak: number, b: number, sbk: number, sbn: number, c: number,
     M: number, K: number, N: number, pack: number, out: number, bias: number): number;
+  /**
+   * A dense layer's forward pass: C[M x N] = A^ B^ (gemm with alpha 1, beta 0, ldc N), then C += bias per column
+   * (biasAct; none when `bias` is 0) and out = f(C) (actForward kind `act` 1-3; none for 0), each thread on the
+   * columns its GEMM chunks computed, while they are in its cache.
+   */
+  gemmAct(a: number, sai: number, sak: number, b: number, sbk: number, sbn: number, c: number,
+    M: number, K: number, N: number, pack: number, bias: number, act: number, out: number): void;
   /** sum of squares of H[p .. p+n) (float64 accumulation). */
   sumSquares(p: number, n: number): number;
   /** Add bias to each row; relu when act === 1. */
@@ -232,8 +239,10 @@ type UpdateColsRaw = (kind: number, w: number, g: number, m: number, v: number, 
   h0: number, h1: number, h2: number, h3: number, h4: number, h5: number) => void;
 type GemmGradRaw = (a: number, sai: number, sak: number, b: number, sbk: number, sbn: number, c: number, ldc: number,
   M: number, K: number, N: number, pack: number, j0: number, gw: number, out: number, bias: number) => void;
+type GemmActRaw = (a: number, sai: number, sak: number, b: number, sbk: number, sbn: number, c: number, ldc: number,
+  M: number, K: number, N: number, pack: number, bias: number, act: number, out: number) => void;
 type WasmExports = UpdateFns & { gemm: Kernels['gemm']; sumSquares(p: number, n: number): number; biasAct: Kernels['biasAct'];
-  updateCols: UpdateColsRaw; gemmGrad: GemmGradRaw };
+  updateCols: UpdateColsRaw; gemmGrad: GemmGradRaw; gemmAct: GemmActRaw };
 
 /** Sum of updateCols' `groups` results at float offset `out` (one float64 in every four), in group order. */
 function sumGroups(F64: Float64Array, out: number, groups: number): number {
@@ -260,6 +269,7 @@ function fromExports(ex: WasmExports, memory: WebAssembly.Memory): Kernels {
       if (F64.buffer !== memory.buffer) F64 = new Float64Array(memory.buffer);
       return sumGroups(F64, out, Math.ceil(N / gw));
     },
+    gemmAct: (a, sai, sak, b, sbk, sbn, c, M, K, N, pack, bias, act, out) => ex.gemmAct(a, sai, sak, b, sbk, sbn, c, N, M, K, N, pack, bias, act, out),
     sgdUpdate: ex.sgdUpdate, momentumUpdate: ex.momentumUpdate, adamUpdate: ex.adamUpdate, rmspropUpdate: ex.rmspropUpdate,
     actForward: ex.actForward, actBackward: ex.actBackward, summarize: ex.summarize, probeLayer: ex.probeLayer, countCorrect: ex.countCorrect,
     im2col: ex.im2col, col2im: ex.col2im, colSums: ex.colSums, maxPoolBack: ex.maxPoolBack,
@@ -302,7 +312,7 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
     a[pointers] < 2 * size || helpers.ready() === 0 ? (k[name] as unknown as AnyUpdate)(...a)
       : helpers.parallel(name, blocks, size, a, 0, pointers));
   const F64 = new Float64Array(memory.buffer);
-  return {
+  const pk: Kernels = {
     ...k, threads, helpers, dispose: () => helpers.dispose(),
     updateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
       const gw = colGroup(O), args = [kind, w, g, m, v, R, O, 0, O, gw, out, h0, h1, h2, h3, h4, h5];
@@ -319,6 +329,18 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
       if (!plan || plan.op !== 'gemmCols') return k.gemmGrad(a, sai, sak, b, sbk, sbn, c, M, K, N, pack, out, bias);
       helpers.parallel('gemmGrad', plan.chunks, plan.size, [a, sai, sak, b, sbk, sbn, c, N, M, K, N, pack, 0, gw, out, bias], pack);
       return sumGroups(F64, out, Math.ceil(N / gw));
+    },
+    gemmAct(a, sai, sak, b, sbk, sbn, c, M, K, N, pack, bias, act, out) {
+      // By columns: each thread adds the bias and applies the activation to the columns it computed. Else (by
+      // rows, or not split) the same three kernels one after the other.
+      const plan = helpers.gemmPlan(M, K, N);
+      if (plan?.op === 'gemmCols') helpers.parallel('gemmAct', plan.chunks, plan.size, [a, sai, sak, b, sbk, sbn, c, N, M, K, N, pack, bias, act, out], pack);
+      else if (!plan) k.gemmAct(a, sai, sak, b, sbk, sbn, c, M, K, N, pack, bias, act, out);
+      else {
+        pk.gemm(a, sai, sak, b, sbk, sbn, c, N, M, K, N, 1, 0, pack);
+        if (bias !== 0) k.biasAct(c, bias, M, N, 0);
+        if (act !== 0) pk.actForward(act, c, out, M * N);
+      }
     },
     gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack, byRows) {
       const plan = helpers.gemmPlan(M, K, N, byRows === 1);
@@ -360,6 +382,7 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
       ex.actBackward(kind, z, a, g, n);
     },
   };
+  return pk;
 }
 
 /** The reference kernels: straightforward loops, float32 storage, float32 accumulation like the wasm path. */
@@ -503,6 +526,11 @@ export function jsKernels(H: Float32Array): Kernels {
       }
     },
     sumSquares,
+    gemmAct(a, sai, sak, b, sbk, sbn, c, M, K, N, pack, bias, act, out) {
+      k.gemm(a, sai, sak, b, sbk, sbn, c, N, M, K, N, 1, 0, pack);
+      if (bias !== 0) k.biasAct(c, bias, M, N, 0);
+      if (act !== 0) k.actForward(act, c, out, M * N);
+    },
     gemmGrad(a, sai, sak, b, sbk, sbn, c, M, K, N, pack, out, bias) {
       k.gemm(a, sai, sak, b, sbk, sbn, c, N, M, K, N, 1, 0, pack);
       if (bias !== 0) {

@@ -135,6 +135,11 @@ export class Dense extends Base implements Layer {
   }
   forward(x: Buf, rows: number): void {
     const k = this.heapRef.kernels, I = this.inSize, O = this.outSize, z = this.z!;
+    if ((this.act.code || this.act.linear) && !this.alpha) {
+      // The bias and a kernel activation in the GEMM's chunks, on the thread that computed those columns.
+      k.gemmAct(x.off, I, 1, this.W.w.off, O, 1, z.off, rows, I, O, this.heapRef.pack.off, this.b ? this.b.w.off : 0, this.act.code, this.out.off);
+      return;
+    }
     k.gemm(x.off, I, 1, this.W.w.off, O, 1, z.off, O, rows, I, O, 1, 0, this.heapRef.pack.off);
     if (this.b) k.biasAct(z.off, this.b.w.off, rows, O, 0);
     if (!this.act.linear) this.act.forward(k, z, this.out, rows * O, O, this.alpha ? this.alpha.w.v : null);

@@ -24,7 +24,7 @@ import { Worker } from 'node:worker_threads';
 /** Exports a helper can run, by op code. */
 export const HELPER_OPS = ['gemm', 'im2col', 'col2im', 'actForward', 'actBackward', 'gemmCols',
   'sgdUpdate', 'momentumUpdate', 'adamUpdate', 'rmspropUpdate', 'updateCols', 'convWeightGrad',
-  'maxPool', 'maxPoolBack', 'biasActForward', 'gemmGrad'] as const;
+  'maxPool', 'maxPoolBack', 'biasActForward', 'gemmGrad', 'gemmAct'] as const;
 export type HelperOp = typeof HELPER_OPS[number];
 /** The wasm export each op runs: a GEMM cut by columns is still `gemm`, on a narrower B and C. */
 export const HELPER_EXPORTS = HELPER_OPS.map(op => (op === 'gemmCols' ? 'gemm' : op));
@@ -153,6 +153,11 @@ export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<numb
     const N = a[10], j1 = Math.min(N, r0 + size);
     if (j1 <= r0) return null;
     return [a[0], a[1], a[2], a[3] + r0 * a[5], a[4], a[5], a[6] + r0, a[7], a[8], a[9], j1 - r0, pack, r0, a[13], a[14], a[15]];
+  }
+  if (op === 16) { // gemmAct(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, pack, bias, act, out): columns of C and out, as op 5
+    const N = a[10], j1 = Math.min(N, r0 + size);
+    if (j1 <= r0) return null;
+    return [a[0], a[1], a[2], a[3] + r0 * a[5], a[4], a[5], a[6] + r0, a[7], a[8], a[9], j1 - r0, pack, a[12] ? a[12] + r0 : 0, a[13], a[14] + r0];
   }
   if (op === 10) { // updateCols(kind, w, g, m, v, R, O, j0, j1, gw, out, h0..h5): columns j0..j1 of the matrix
     const O = a[6], j1 = Math.min(O, r0 + size);

@@ -302,6 +302,53 @@ describe('threads: one run split over helper threads', function () {
     for (const { h } of heaps) h.kernels.dispose();
   });
 
+  it('a dense forward pass with its bias and activation in the GEMM\'s chunks (gemmAct) on 1, 2 and 3 threads: the separate kernels\' numbers, bit for bit', () => {
+    // z[M x N] = x W (+ bias), out = f(z): by columns (N = 203: a 3-float tail in every row), by rows (N = 40, too
+    // narrow for columns) and unsplit (a small GEMM). Reference: gemm, biasAct and actForward one after the other.
+    const shapes = [[256, 300, 203], [1024, 100, 40], [16, 30, 70]];
+    const heaps = [1, 2, 3].map(threads => {
+      const h = new Heap('wasm', threads);
+      const bufs = shapes.map(([M, K, N]) => ({ x: h.alloc(M * K), w: h.alloc(K * N), bias: h.alloc(N), z: h.alloc(M * N), out: h.alloc(M * N), z1: h.alloc(M * N), out1: h.alloc(M * N) }));
+      h.commit();
+      if (threads > 1) assert.ok(h.kernels.helpers?.waitReady(), 'helper threads started');
+      bufs.forEach((b, i) => { fill(b.x, 7 + i); fill(b.w, 8 + i); fill(b.bias, 9 + i); });
+      return { h, bufs };
+    });
+    const helped = [false, false];
+    for (let attempt = 0; attempt < 200 && !(helped[0] && helped[1]); attempt++) {
+      heaps.forEach(({ h, bufs }, t) => {
+        const k = h.kernels, handed = k.helpers?.handed ?? 0;
+        shapes.forEach(([M, K, N], i) => {
+          const b = bufs[i], { h: h1, bufs: b1 } = heaps[0], r = b1[i];
+          for (const act of [0, 1, 2, 3]) for (const withBias of [true, false]) {
+            const what = `${t + 1} threads, ${M}x${K}x${N}, act ${act}${withBias ? ', bias' : ''}`;
+            h1.kernels.gemm(r.x.off, K, 1, r.w.off, N, 1, r.z1.off, N, M, K, N, 1, 0, h1.pack.off);
+            if (withBias) h1.kernels.biasAct(r.z1.off, r.bias.off, M, N, 0);
+            if (act) h1.kernels.actForward(act, r.z1.off, r.out1.off, M * N);
+            b.z.v.fill(NaN); b.out.v.fill(NaN);
+            k.gemmAct(b.x.off, K, 1, b.w.off, N, 1, b.z.off, M, K, N, h.pack.off, withBias ? b.bias.off : 0, act, b.out.off);
+            assert.deepEqual(Array.from(b.z.v), Array.from(r.z1.v), `${what}: z`);
+            if (act) assert.deepEqual(Array.from(b.out.v), Array.from(r.out1.v), `${what}: out`);
+            else assert.ok(b.out.v.every(Number.isNaN), `${what}: no activation, out untouched`);
+          }
+        });
+        if (t > 0) helped[t - 1] ||= (k.helpers?.handed ?? 0) > handed;
+      });
+    }
+    assert.deepEqual(helped, [true, true], 'the helpers of 2 and 3 threads took chunks within 200 tries');
+    // The reference kernels (plain loops) agree to float32 rounding: relu + bias on the first shape.
+    const [M, K, N] = shapes[0], { h: h1, bufs: [r] } = heaps[0];
+    h1.kernels.gemmAct(r.x.off, K, 1, r.w.off, N, 1, r.z.off, M, K, N, h1.pack.off, r.bias.off, 1, r.out.off);
+    const js = jsKernels(new Float32Array(h1.H.length));
+    js.H.set(h1.H);
+    js.gemmAct(r.x.off, K, 1, r.w.off, N, 1, r.z1.off, M, K, N, h1.pack.off, r.bias.off, 1, r.out1.off);
+    for (let i = 0; i < M * N; i++) {
+      assert.ok(Math.abs(js.H[r.z1.off + i] - r.z.v[i]) <= 1e-4 * (1 + Math.abs(r.z.v[i])), `js z at ${i}`);
+      assert.ok(Math.abs(js.H[r.out1.off + i] - r.out.v[i]) <= 1e-4 * (1 + Math.abs(r.out.v[i])), `js out at ${i}`);
+    }
+    for (const { h } of heaps) h.kernels.dispose();
+  });
+
   it('a chunk failing on the calling thread closes its task: the error comes out, and the next task is computed right', () => {
     const mod = mtModuleOrNull()!;
     const n = 1 << 16, z = 1024, a = z + n, pages = Math.ceil((a + n) * 4 / 65536) + 1;
