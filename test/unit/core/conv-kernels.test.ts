@@ -186,6 +186,18 @@ describe('convolution kernels', function () {
     }
   });
 
+  it('column sums (bias gradients) of 32 columns and more equal the plain row-by-row loop bit for bit, NaN and Inf included', () => {
+    for (const [rows, n] of [[5, 32], [300, 64], [7, 37], [3, 70], [1, 128], [0, 33]]) {
+      const m = 64, out = m + rows * n + 4, end = out + n + 4;
+      const [wm, jm] = both(H => {
+        const r = new Rng(rows * 1000 + n);
+        for (let i = m; i < end; i++) H[i] = r.normal();
+        if (rows > 2) { H[m + n + 3] = NaN; H[m + 2 * n + 5] = Infinity; }
+      }, k => k.colSums(m, rows, n, out), end + 64);
+      for (let j = 0; j < n + 4; j++) assert.ok(Object.is(wm[out + j], jm[out + j]), `${rows}x${n}: column ${j}: ${wm[out + j]} vs ${jm[out + j]}`);
+    }
+  });
+
   it('the blocked GEMM equals the reference loops up to float rounding, for every operand layout and ragged sizes', () => {
     const rng = new Rng(5);
     for (const [M, K, N] of [[1, 1, 1], [5, 3, 9], [13, 400, 17], [4, 800, 136], [70, 9, 33], [3, 385, 7]]) {
