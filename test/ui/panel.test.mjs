@@ -191,6 +191,8 @@ test('a re-run after a refused run of the same file draws its own charts, every 
   fs.writeFileSync(file, original);
   const editorText = async () => {
     await openFile(page, 'spiral.nn.yaml');
+    // Only the lines in view are rendered: the top of the file, where the run left the editor scrolled to its end.
+    await page.keyboard.press('Control+Home');
     return (await page.locator('.part.editor .editor-group-container.active .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
   };
   // The file watcher reloads the unmodified editor; Revert File reads the disk again if it has not yet.
