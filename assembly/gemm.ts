@@ -363,6 +363,12 @@ export function gemmGrad(a: i32, sai: i32, sak: i32, b: i32, sbk: i32, sbn: i32,
 export function gemmAct(a: i32, sai: i32, sak: i32, b: i32, sbk: i32, sbn: i32, c: i32, ldc: i32,
   M: i32, K: i32, N: i32, pack: i32, bias: i32, act: i32, out: i32): void {
   gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, 1, 0, pack);
+  if (N == ldc) {
+    // Whole rows (one thread): one pass each, as tiny rows (W2: 8 units) would pay a call per row.
+    if (bias != 0) biasAct(c, bias, M, N, 0);
+    if (act != 0) actForward(act, c, out, M * N);
+    return;
+  }
   for (let r = 0; r < M; r++) {
     if (bias != 0) biasAct(c + r * ldc, bias, 1, N, 0);
     if (act != 0) actForward(act, c + r * ldc, out + r * ldc, N);
@@ -420,7 +426,8 @@ export function actForward(kind: i32, z: i32, a: i32, n: i32): void {
   if (kind == 1) {
     const zero = f32x4.splat(0);
     for (let i = 0; i < n4; i += 4) v128.store(pa + addr(i), f32x4.max(v128.load(pz + addr(i)), zero));
-    for (let i = n4; i < n; i++) { const v = load<f32>(pz + addr(i)); store<f32>(pa + addr(i), v > 0 ? v : 0); }
+    // The tail as the lanes do it (NaN stays NaN), so a value's result does not depend on where a call ends.
+    for (let i = n4; i < n; i++) store<f32>(pa + addr(i), f32x4.extract_lane(f32x4.max(f32x4.splat(load<f32>(pz + addr(i))), zero), 0));
     return;
   }
   if (kind == 2) {

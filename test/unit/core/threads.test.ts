@@ -312,6 +312,9 @@ describe('threads: one run split over helper threads', function () {
       h.commit();
       if (threads > 1) assert.ok(h.kernels.helpers?.waitReady(), 'helper threads started');
       bufs.forEach((b, i) => { fill(b.x, 7 + i); fill(b.w, 8 + i); fill(b.bias, 9 + i); });
+      // A NaN input: its row of z is NaN, and relu keeps NaN in every column (a row's last columns are a
+      // chunk's tail, where the kernel goes one value at a time).
+      bufs[0].x.v[5 * shapes[0][1]] = NaN;
       return { h, bufs };
     });
     const helped = [false, false];
@@ -343,6 +346,7 @@ describe('threads: one run split over helper threads', function () {
     js.H.set(h1.H);
     js.gemmAct(r.x.off, K, 1, r.w.off, N, 1, r.z1.off, M, K, N, h1.pack.off, r.bias.off, 1, r.out1.off);
     for (let i = 0; i < M * N; i++) {
+      if (Number.isNaN(r.z.v[i])) { assert.ok(Number.isNaN(js.H[r.z1.off + i]), `js z at ${i}: NaN`); continue; }
       assert.ok(Math.abs(js.H[r.z1.off + i] - r.z.v[i]) <= 1e-4 * (1 + Math.abs(r.z.v[i])), `js z at ${i}`);
       assert.ok(Math.abs(js.H[r.out1.off + i] - r.out.v[i]) <= 1e-4 * (1 + Math.abs(r.out.v[i])), `js out at ${i}`);
     }
