@@ -114,6 +114,8 @@ abstract class Base {
 
 export class Dense extends Base implements Layer {
   private act: Act; W!: Param; b: Param | null = null; alpha: Param | null = null;
+  /** W's gradient norm is summed by column groups (parallel.ts colsShape), so its GEMM can do it (gemmGrad). */
+  private byCols = false;
   constructor(readonly spec: Extract<LayerSpec, { type: 'dense' }>, inShape: number[]) {
     super(spec, inShape, [spec.units]);
     this.act = new Act(spec.activation); this.activation = spec.activation;
@@ -121,6 +123,7 @@ export class Dense extends Base implements Layer {
   allocate(heap: Heap, rows: number): void {
     const { inSize: I, outSize: O } = this;
     this.W = allocParam(heap, 'kernel', [I, O], true, true, true);
+    this.byCols = colsShape(this.W.shape) !== null;
     this.params.push(this.W);
     if (this.spec.useBias) { this.b = allocParam(heap, 'bias', [O], true, false, false); this.params.push(this.b); }
     if (this.act.name === 'prelu') { this.alpha = allocParam(heap, 'alpha', [O], true, false, false); this.params.push(this.alpha); }
@@ -151,7 +154,7 @@ export class Dense extends Base implements Layer {
       if (this.alpha && paramGrads) preluAlphaGrad(this.z!.v, dz.v, n, O, this.alpha.g.v);
       this.act.backward(k, this.z!, this.out, dz, n, O, this.alpha ? this.alpha.w.v : null);
     }
-    if (paramGrads && colsShape(this.W.shape)) {
+    if (paramGrads && this.byCols) {
       // A big matrix: its squares (the gradient norm) and the bias sums in the same chunks, by columns.
       this.W.gsq = k.gemmGrad(x.off, 1, I, dz.off, O, 1, this.W.g.off, I, rows, O, this.heapRef.pack.off, this.heapRef.sums.off, this.b ? this.b.g.off : 0);
     } else if (paramGrads) {
