@@ -4,6 +4,7 @@
  * every interpreter tried when none has torch. Short runs (--steps) keep the suite quick.
  */
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +52,29 @@ describe('torch engine from the CLI', function () {
     const ddp = await cliJson('diagnose', f, ['--steps', '200', '--engine', 'torch', '--processes', '2', '--threads', '1']);
     assert.ok(key(core.report).some(k => k.startsWith('vanishing-gradient:')));
     assert.deepEqual(key(ddp.report), key(core.report));
+  });
+
+  it('Ctrl-C on `compare --engine torch` as a trial\'s runner starts leaves no job folder in the temporary folder', async function () {
+    // Ctrl-C reaches the CLI and its runner (one process group); a runner still importing torch dies without
+    // cleaning up, so the CLI removes the folders of the runners it started as it exits.
+    if (process.platform === 'win32') this.skip();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'al-ctrl-c-'));
+    try {
+      const cli = spawn(process.execPath, [path.join(__dirname, '../../../dist/cli.js'), 'compare', path.join(__dirname, '../../workspace/spiral.nn.yaml'),
+        '--layer', '1', '--engine', 'torch', '--steps', '20000'], { env: { ...process.env, TMPDIR: tmp }, detached: true, stdio: 'ignore' });
+      let gone = false;
+      const exited = new Promise(r => cli.on('exit', () => { gone = true; r(undefined); }));
+      while (!gone && fs.readdirSync(tmp).length === 0) await new Promise(r => setTimeout(r, 20));
+      assert.ok(!gone, 'the CLI exited before starting a trial');
+      process.kill(-cli.pid!, 'SIGINT');
+      await exited;
+      // Every process of the group gone (the runner too), then nothing of theirs may be left.
+      const alive = () => { try { process.kill(-cli.pid!, 0); return true; } catch { return false; } };
+      while (alive()) await new Promise(r => setTimeout(r, 50));
+      assert.deepEqual(fs.readdirSync(tmp), []);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('--verify trains each suggestion on the run\'s engine: the same verdicts as the core\'s, from torch runs', async () => {
