@@ -257,5 +257,9 @@ export async function main(argv: string[], rawIo: Io = { stdout: process.stdout,
 }
 
 if (require.main === module) {
+  // Ctrl-C (or a kill) exits through process.exit, so that 'exit' handlers run: they remove the torch runners' job
+  // folders (src/engine/torch/run.ts). The exit codes are the shell's for those signals.
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
   void main(process.argv.slice(2)).then(code => { process.exitCode = code; });
 }

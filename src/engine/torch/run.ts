@@ -28,6 +28,20 @@ export function runnerPath(start = __dirname): string {
   throw new Error(`the torch engine's runner (python/${RUNNER}) is missing next to ${start}`);
 }
 
+/**
+ * Job folders of runners this process started whose close it has not seen: removed if the process exits first. A
+ * runner cleans up after itself, but not one killed while it still imports torch (Ctrl-C on the CLI reaches it too).
+ */
+const openJobDirs = new Set<string>();
+let exitHooked = false;
+function trackJobDir(dir: string): void {
+  if (!exitHooked) {
+    exitHooked = true;
+    process.on('exit', () => { for (const d of openJobDirs) try { fs.rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ } });
+  }
+  openJobDirs.add(dir);
+}
+
 /** JSON has no NaN/Infinity: the runner sends them as strings. */
 const revive = (_k: string, v: unknown) => (v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v);
 
@@ -73,6 +87,7 @@ export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel():
     return { cancel: () => undefined, done, exit: Promise.resolve(null) };
   }
   params = job.params;
+  trackJobDir(job.dir);
   const child = spawn(args.python, [args.runner ?? runnerPath(), job.jobFile], { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
   let resolveExit!: (code: number | null) => void;
   const exit = new Promise<number | null>(r => { resolveExit = r; });
@@ -107,6 +122,7 @@ export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel():
   child.on('error', e => finish(() => on.error(`the torch engine could not start ${args.python}: ${e.message}`)));
   child.on('close', (code, signal) => {
     fs.rmSync(job.dir, { recursive: true, force: true });
+    openJobDirs.delete(job.dir);
     resolveExit(code);
     closed(code, signal);
   });
