@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseConfigText } from '../../../src/config';
 import { startEngineRun } from '../../../src/engine/start';
@@ -88,6 +89,28 @@ describe('the torch runner\'s job folder', function () {
       assert.equal(fs.existsSync(job.dir), false, `${job.dir} is left behind`);
     } finally {
       fs.rmSync(job.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is the only folder it removes: a job copied into a folder of the user\'s (to rerun it by hand) leaves that folder alone', async function () {
+    const python = requireTorch(this);
+    const config = parseConfigText(YAML, 'run.nn.yaml').config!;
+    const { data } = loadRunInputs(config, __dirname, {});
+    const job = writeTorchJob(config, data, {});
+    const mine = fs.mkdtempSync(path.join(os.tmpdir(), 'al-my-project-'));
+    try {
+      const spec = JSON.parse(fs.readFileSync(job.jobFile, 'utf8'));
+      fs.copyFileSync(job.dataFile, path.join(mine, 'data.f32'));
+      fs.writeFileSync(path.join(mine, 'notes.txt'), 'the user\'s own file');
+      fs.writeFileSync(path.join(mine, 'job.json'), JSON.stringify({ ...spec, dataFile: path.join(mine, 'data.f32') }));
+      // stdin stays open: the run goes to its end (a closed stdin would cancel it).
+      const child = spawn(python.command, [runnerPath(), path.join(mine, 'job.json')], { stdio: ['pipe', 'ignore', 'ignore'] });
+      assert.equal(await new Promise(r => child.on('exit', code => r(code))), 0, 'the copied job ran');
+      child.stdin!.destroy();
+      assert.deepEqual(fs.readdirSync(mine).sort(), ['data.f32', 'job.json', 'notes.txt']);
+    } finally {
+      fs.rmSync(job.dir, { recursive: true, force: true });
+      fs.rmSync(mine, { recursive: true, force: true });
     }
   });
 });
