@@ -9,8 +9,8 @@ the path of a float32 file with the data set the TypeScript data sources produce
 core drew from the seed. Output: one JSON object per line on stdout, the messages of src/protocol.ts
 (started, stats, done, cancelled, error), with non-finite numbers as the strings "NaN", "Infinity",
 "-Infinity". Input: a line "cancel" on stdin stops the run between two steps. A job with "removeDir": true is in a
-directory of its own, which the runner removes as it exits: the host that wrote it may be gone by then (a Compare
-cancelled by terminating its worker thread never sees the process close).
+directory of its own (activation-lens-torch-*, with its data file), which the runner removes as it exits: the host
+that wrote it may be gone by then (a Compare cancelled by terminating its worker thread never sees the process close).
 
 Semantics follow src/core exactly (Keras conventions): channels-last tensors, TensorFlow "same" padding,
 Keras optimizers (decoupled weight decay, adam's epsilon outside the bias correction), batchnorm with Keras'
@@ -889,6 +889,15 @@ def watch_stdin(cancel):
     threading.Thread(target=loop, daemon=True).start()
 
 
+def remove_job_dir(job, job_file):
+    """Removes the folder the host made for this job (src/engine/torch/job.ts), and no other: a job.json copied
+    elsewhere (to rerun it by hand) still says removeDir, and its folder may hold the user's files."""
+    folder = os.path.dirname(os.path.abspath(job_file))
+    data = os.path.abspath(job.get("dataFile") or "")
+    if os.path.basename(folder).startswith("activation-lens-torch-") and os.path.dirname(data) == folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main(argv):
     if len(argv) < 2:
         sys.stderr.write("usage: activation_lens_runner.py <job.json>\n")
@@ -938,7 +947,7 @@ def main(argv):
             except Exception:
                 pass
         if rank == 0 and job.get("removeDir"):
-            shutil.rmtree(os.path.dirname(os.path.abspath(argv[1])), ignore_errors=True)
+            remove_job_dir(job, argv[1])
     return code
 
 
