@@ -76,6 +76,20 @@ describe('startEngineCompare (the editor\'s Compare)', function () {
     assert.ok(core.results.some(c => torch.results.find(r => r.activation === c.activation)!.trial!.valLoss !== c.trial!.valLoss), 'torch trials equal the core\'s to the bit');
   });
 
+  it('a torch Compare whose temporary folder cannot be made ends in an error saying so (no exception, no worker left running)', async function () {
+    const python = requireTorch(this);
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = path.join(os.tmpdir(), 'al-no-such-folder', 'tmp');
+    try {
+      const o = await start('torch', [{ command: python.command, source: 'test' }]).outcome;
+      assert.equal(o.status, 'error');
+      assert.equal(o.results.length, 0);
+      assert.match(o.message ?? '', /could not start.*al-no-such-folder/);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = saved;
+    }
+  });
+
   it('a torch Compare cancelled as a trial starts leaves no temporary folder behind (its worker is stopped at once)', async function () {
     const python = requireTorch(this);
     // The worker thread's os.tmpdir() reads TMPDIR as it was when the worker started.
