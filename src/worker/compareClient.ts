@@ -20,11 +20,18 @@ export function startCompare(args: { config: NetworkConfig; baseDir: string; wor
   let settle!: (o: CompareOutcome) => void;
   const outcome = new Promise<CompareOutcome>(r => { settle = r; });
   let finished = false;
-  // The same V8 heap cap as a training run's worker (the data and the trials' buffers live outside the V8 heap).
-  const worker = new Worker(args.workerPath, { resourceLimits: workerResourceLimits(args.memoryLimitMB) });
   // Torch trials write a job folder each; a cancel may stop the worker between writing one and starting its runner
   // (which removes it), so the folders live in one of this comparison's, removed here once the worker has stopped.
-  const tmpDir = args.torchPython ? fs.mkdtempSync(path.join(os.tmpdir(), 'activation-lens-compare-')) : undefined;
+  let tmpDir: string | undefined, worker: Worker;
+  try {
+    tmpDir = args.torchPython ? fs.mkdtempSync(path.join(os.tmpdir(), 'activation-lens-compare-')) : undefined;
+    // The same V8 heap cap as a training run's worker (the data and the trials' buffers live outside the V8 heap).
+    worker = new Worker(args.workerPath, { resourceLimits: workerResourceLimits(args.memoryLimitMB) });
+  } catch (e) {
+    // Made first so nothing is left behind: no worker waiting for a start message, no folder.
+    if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+    return { cancel: () => undefined, outcome: Promise.resolve({ status: 'error', results: [], message: `the comparison could not start: ${(e as Error).message}` }) };
+  }
   const finish = (o: CompareOutcome) => {
     if (finished) return;
     finished = true;
