@@ -144,20 +144,14 @@ export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<numb
     if (r1 <= r0) return null;
     return [a[0] + r0 * a[1], a[1], a[2], a[3], a[4], a[5], a[6] + r0 * a[7], a[7], r1 - r0, a[9], a[10], a[11], a[12], pack];
   }
-  if (op === 5) { // gemm by columns of C (multiples of the 8-column panel): each thread packs only its own panels of B
+  if (op === 5 || op === 15 || op === 16) { // a GEMM by columns of C (multiples of the 8-column panel): each thread packs only its own panels of B
     const N = a[10], j1 = Math.min(N, r0 + size);
     if (j1 <= r0) return null;
-    return [a[0], a[1], a[2], a[3] + r0 * a[5], a[4], a[5], a[6] + r0, a[7], a[8], a[9], j1 - r0, a[11], a[12], pack];
-  }
-  if (op === 15) { // gemmGrad(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, pack, j0, gw, out, bias): columns of C, as op 5
-    const N = a[10], j1 = Math.min(N, r0 + size);
-    if (j1 <= r0) return null;
-    return [a[0], a[1], a[2], a[3] + r0 * a[5], a[4], a[5], a[6] + r0, a[7], a[8], a[9], j1 - r0, pack, r0, a[13], a[14], a[15]];
-  }
-  if (op === 16) { // gemmAct(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, pack, bias, act, out): columns of C and out, as op 5
-    const N = a[10], j1 = Math.min(N, r0 + size);
-    if (j1 <= r0) return null;
-    return [a[0], a[1], a[2], a[3] + r0 * a[5], a[4], a[5], a[6] + r0, a[7], a[8], a[9], j1 - r0, pack, a[12] ? a[12] + r0 : 0, a[13], a[14] + r0];
+    const cols = [a[0], a[1], a[2], a[3] + r0 * a[5], a[4], a[5], a[6] + r0, a[7], a[8], a[9], j1 - r0];
+    if (op === 5) cols.push(a[11], a[12], pack); // gemm(..., M, K, N, alpha, beta, pack)
+    else if (op === 15) cols.push(pack, r0, a[13], a[14], a[15]); // gemmGrad(..., M, K, N, pack, j0, gw, out, bias)
+    else cols.push(pack, a[12] ? a[12] + r0 : 0, a[13], a[14] + r0); // gemmAct(..., M, K, N, pack, bias, act, out): out's columns too
+    return cols;
   }
   if (op === 10) { // updateCols(kind, w, g, m, v, R, O, j0, j1, gw, out, h0..h5): columns j0..j1 of the matrix
     const O = a[6], j1 = Math.min(O, r0 + size);
@@ -189,7 +183,7 @@ export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<numb
     if (r1 <= r0) return null;
     return [a[0], a[1] + r0 * a[5], a[2], a[3] + r0 * a[5], r1 - r0, a[5]];
   }
-  if (op >= 6) { // an optimizer update: element ranges of every buffer
+  if (op >= 6 && op <= 9) { // an optimizer update: element ranges of every buffer
     const p = pointers, n = a[p], e1 = Math.min(n, r0 + size);
     if (e1 <= r0) return null;
     const out: number[] = [];
