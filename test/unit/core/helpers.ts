@@ -11,7 +11,7 @@ export function layers(list: LayerInput[]): LayerSpec[] {
     const name = (l.name as string) ?? `${l.type}_${index}`;
     const act = (a: unknown): ActivationSpec => (typeof a === 'string' ? { name: a } : (a as ActivationSpec) ?? { name: 'linear' }) as ActivationSpec;
     const init = typeof l.init === 'string' ? resolveInit(l.init as string)! : (l.init as LayerSpec extends { init: infer I } ? I : never) ?? resolveInit('glorot_uniform')!;
-    const biasInit = resolveInit('zeros')!;
+    const biasInit = resolveInit(typeof l.biasInit === 'string' ? l.biasInit : 'zeros')!;
     switch (l.type) {
       case 'dense': return { type: 'dense', name, index, units: l.units as number, activation: act(l.activation), init, biasInit, useBias: l.useBias !== false };
       case 'conv2d': return { type: 'conv2d', name, index, filters: l.filters as number, kernel: (l.kernel as [number, number]) ?? [3, 3], stride: (l.stride as [number, number]) ?? [1, 1], padding: (l.padding as 'same' | 'valid') ?? 'valid', activation: act(l.activation), init, biasInit, useBias: l.useBias !== false };

@@ -10,7 +10,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { convAxis, makeLayer } from '../../../src/core/layers';
 import { Network } from '../../../src/core/network';
-import { layers, makeConfig, type LayerInput } from './helpers';
+import { Trainer } from '../../../src/core/train';
+import { layers, makeConfig, randomData, type LayerInput } from './helpers';
 
 describe("layer shapes (TensorFlow's conv arithmetic)", () => {
   it('valid: floor((n - k) / s) + 1 outputs, none when the kernel is larger than the input', () => {
@@ -154,6 +155,102 @@ describe('prelu at exactly z = 0 (the slope tfjs-core and PyTorch use there: alp
       const at = tf.tensor1d([0.1, 0.2, 0.3, 0.4]);
       const want = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.prelu(t, at as tf.Tensor), tf.tensor2d(g, [2, 4]))))(tf.tensor2d(x, [2, 4])).dataSync();
       assert.deepEqual(Array.from(layer.dOut.v.slice(0, 8)), Array.from(want));
+    });
+  }
+});
+
+/**
+ * Which parameters a layer has, which train and which decay, as Keras has them: BatchNormalization's weights are
+ * gamma, beta, moving_mean, moving_variance, of which gamma and beta are trainable; weight decay (decoupled,
+ * AdamW-style) shrinks kernels only, never biases, batchnorm scales and shifts or prelu slopes (Keras applies
+ * its regularizer to the kernel only; PyTorch users exclude biases and norms by convention).
+ */
+describe('parameters: names, trainability and weight decay by kind', () => {
+  const list: LayerInput[] = [
+    { type: 'conv2d', filters: 3, kernel: [3, 3], padding: 'same', activation: 'prelu', biasInit: 'ones' },
+    { type: 'batchnorm' }, { type: 'flatten' },
+    { type: 'dense', units: 5, activation: 'prelu', biasInit: 'ones' },
+    { type: 'activation', activation: { name: 'prelu', alpha: 0.1 } },
+    { type: 'dense', units: 1 },
+  ];
+  it('names and trainable flags per layer (Keras: moving statistics are not trainable)', () => {
+    const n = new Network(makeConfig([4, 4, 2], list), { rows: 4, kernels: 'js' }).commit();
+    assert.deepEqual(n.layers.map(l => l.params.map(p => `${p.name}${p.trainable ? '' : ' (frozen)'}`)), [
+      ['kernel', 'bias', 'alpha'], ['gamma', 'beta', 'moving_mean (frozen)', 'moving_variance (frozen)'], [],
+      ['kernel', 'bias', 'alpha'], ['alpha'], ['kernel', 'bias'],
+    ]);
+  });
+  it('biases start at bias_init, prelu slopes at 0.25 or the alpha given, batchnorm at gamma 1, beta 0, moving (0, 1)', () => {
+    const n = new Network(makeConfig([4, 4, 2], list), { rows: 4, kernels: 'js' }).commit();   // commit initializes
+    const start = (i: number, name: string) => Array.from(n.layers[i].params.find(p => p.name === name)!.w.v);
+    assert.deepEqual(start(0, 'bias'), [1, 1, 1]);
+    assert.deepEqual(start(0, 'alpha'), [0.25, 0.25, 0.25]);
+    assert.deepEqual([start(1, 'gamma'), start(1, 'beta'), start(1, 'moving_mean'), start(1, 'moving_variance')], [[1, 1, 1], [0, 0, 0], [0, 0, 0], [1, 1, 1]]);
+    assert.deepEqual(start(3, 'bias'), [1, 1, 1, 1, 1]);
+    assert.deepEqual(start(3, 'alpha'), [0.25, 0.25, 0.25, 0.25, 0.25]);
+    assert.deepEqual(start(4, 'alpha'), Array(5).fill(Math.fround(0.1)));
+    assert.deepEqual(start(5, 'bias'), [0]);
+  });
+  for (const kernels of ['js', 'wasm'] as const) {
+    it(`${kernels}: one sgd step with weight decay minus one without: -lr*wd*w on the three kernels, exactly 0 on every other parameter`, () => {
+      const lr = 0.05, wd = 0.3;
+      const data = randomData([4, 4, 2], 1, 16, 7);
+      const run = (weightDecay: number) => {
+        const t = new Trainer(makeConfig([4, 4, 2], list, { lr, weightDecay, batch: 8, steps: 1 }), data, { kernels });
+        const before = t.net.layers.map(l => l.params.map(p => Float32Array.from(p.w.v)));
+        t.trainSteps(1);
+        return { before, after: t.net.layers.map(l => l.params.map(p => Float32Array.from(p.w.v))), names: t.net.layers.map(l => l.params.map(p => p.name)) };
+      };
+      const plain = run(0), decayed = run(wd);
+      let kernelsSeen = 0;
+      decayed.names.forEach((names, i) => names.forEach((name, j) => {
+        const w0 = decayed.before[i][j], diff = Array.from(decayed.after[i][j], (v, e) => v - plain.after[i][j][e]);
+        assert.deepEqual(Array.from(w0), Array.from(plain.before[i][j]), 'both runs start from the same weights');
+        if (name !== 'kernel') { assert.ok(diff.every(d => d === 0), `layer ${i} ${name}: not decayed, got ${diff}`); return; }
+        kernelsSeen++;
+        diff.forEach((d, e) => assert.ok(Math.abs(d - -lr * wd * w0[e]) <= 1e-6, `layer ${i} kernel[${e}]: ${d} against ${-lr * wd * w0[e]}`));
+      }));
+      assert.equal(kernelsSeen, 3, 'the conv kernel and both dense kernels');
+    });
+  }
+});
+
+/**
+ * A conv layer with a per-channel prelu, with and without bias, against TensorFlow.js: the output, dL/dz and
+ * the kernel, bias and alpha gradients. Two images take the weight gradient's grouped path (a part per group of
+ * images, summed in order); one image the single GEMM.
+ */
+describe('conv2d with prelu (per-channel slopes) against tf.conv2d and tf.prelu', () => {
+  for (const kernels of ['js', 'wasm'] as const) for (const [rows, useBias] of [[2, true], [1, false]] as const) {
+    it(`${kernels}: ${rows} image${rows > 1 ? 's' : ''}, ${useBias ? 'with' : 'without'} bias: output and every gradient`, () => {
+      const [H, Wd, C, F] = [5, 5, 2, 3];
+      const n = new Network(makeConfig([H, Wd, C], [
+        { type: 'conv2d', filters: F, kernel: [3, 3], padding: 'same', activation: 'prelu', useBias }, { type: 'flatten' }, { type: 'dense', units: 1 },
+      ]), { rows, kernels }).commit();
+      const conv = n.layers[0];
+      const param = (name: string) => conv.params.find(p => p.name === name);
+      const w = Float32Array.from({ length: 9 * C * F }, (_, i) => Math.sin(1.7 * i) * 0.4);
+      const b = useBias ? Float32Array.from([0.3, -0.2, 0.05]) : new Float32Array(F), alpha = Float32Array.from([0.1, 0.35, -0.2]);
+      param('kernel')!.w.v.set(w); param('alpha')!.w.v.set(alpha);
+      if (useBias) param('bias')!.w.v.set(b);
+      const x = Float32Array.from({ length: rows * H * Wd * C }, (_, i) => Math.cos(0.9 * i) * 1.5);
+      n.input.v.set(x);
+      conv.forward(n.input, rows, 'train');
+      const g = Float32Array.from({ length: rows * H * Wd * F }, (_, i) => Math.sin(0.31 * i + 1));
+      const f = (xt: tf.Tensor4D, wt: tf.Tensor4D, bt: tf.Tensor1D, at: tf.Tensor1D) =>
+        tf.prelu(tf.add(tf.conv2d(xt, wt, 1, 'same'), bt), at);
+      const [xt, wt, bt, at] = [tf.tensor4d(x, [rows, H, Wd, C]), tf.tensor4d(w, [3, 3, C, F]), tf.tensor1d(b), tf.tensor1d(alpha)];
+      const near = (got: ArrayLike<number>, want: ArrayLike<number>, what: string) => {
+        assert.equal(got.length, want.length, what);
+        for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-5 * (1 + Math.abs(want[i])), `${what}[${i}]: ${got[i]} against ${want[i]}`);
+      };
+      near(conv.out.v.slice(0, g.length), f(xt, wt, bt, at).dataSync(), 'output');
+      conv.dOut.v.set(g);
+      conv.backward(n.input, null, rows, true);
+      const grads = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(f(xt, a as tf.Tensor4D, c as tf.Tensor1D, d as tf.Tensor1D), tf.tensor4d(g, [rows, H, Wd, F]))))([wt, bt, at]);
+      near(param('kernel')!.g.v, grads[0].dataSync(), 'kernel gradient');
+      if (useBias) near(param('bias')!.g.v, grads[1].dataSync(), 'bias gradient');
+      near(param('alpha')!.g.v, grads[2].dataSync(), 'alpha gradient');
     });
   }
 });
