@@ -75,13 +75,25 @@ function torchSamplesPerSec(python: string, w: Workload, batch: number, threads:
 function median(xs: number[]): number { const s = xs.slice().sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; }
 
 /** The core on one thread, or with `threads` (core-2t: what a run gets with threads: 2, one thread for small nets). */
-function corePeer(w: Workload, batch: number, threads = 1): { peer: Peer; trainer: Trainer } {
+function corePeer(w: Workload, batch: number, threads = 1): { peer: Peer; trainer: Trainer; note?: string } {
   const config = workloadConfig(w, batch, 1e9);
+  let note: string | undefined;
   // The probe interval of a 5000-step run (steps / 50), so that the step before each timed probe records the
   // update sizes as in a run (the probe then computes the update ratio); trainSteps itself never probes.
-  const trainer = new Trainer(config, workloadData(w, batch * 8, 256), { probeEvery: Math.floor(RUN_STEPS / 50), threads });
-  trainer.net.heap.kernels.helpers?.waitReady();
-  return { trainer, peer: { name: threads > 1 ? 'core-2t' : 'core', step: () => trainer.trainSteps(1), sync: () => undefined } };
+  const trainer = new Trainer(config, workloadData(w, batch * 8, 256), { probeEvery: Math.floor(RUN_STEPS / 50), threads, onNote: n => { note = n; } });
+  const helpers = trainer.net.heap.kernels.helpers;
+  if (helpers && !helpers.waitReady()) note = `${helpers.ready()} of ${trainer.threads - 1} helper threads started within 10 s`;
+  return { trainer, note, peer: { name: threads > 1 ? 'core-2t' : 'core', step: () => trainer.trainSteps(1), sync: () => undefined } };
+}
+
+/**
+ * How core-2t ran a workload, for the log: its threads, why fewer than asked for, and the share of the split
+ * kernels' chunks the helpers took. A core-2t that ran on one thread reads ~1.00x core; this line says so.
+ */
+function twoThreadAccount(trainer: Trainer, note: string | undefined): string {
+  const h = trainer.net.heap.kernels.helpers;
+  const share = h && h.chunks > 0 ? `, helpers took ${(100 * h.handed / h.chunks).toFixed(0)}% of ${h.chunks} chunks` : h ? ', no task was split' : '';
+  return `${trainer.threads} thread${trainer.threads > 1 ? 's' : ''}${share}${note ? `; ${note}` : ''}`;
 }
 
 /**
@@ -220,7 +232,7 @@ async function main(): Promise<void> {
     if (only && !only.includes(w.name)) continue;
     for (const batch of w.batches) {
       const { peer: core, trainer } = corePeer(w, batch);
-      const { peer: core2, trainer: trainer2 } = corePeer(w, batch, 2);
+      const { peer: core2, trainer: trainer2, note: note2 } = corePeer(w, batch, 2);
       await tf.setBackend('cpu');
       const cpu = tfPeer(w, batch, 'cpu', trainer);
       await tf.setBackend('wasm');
@@ -250,6 +262,7 @@ async function main(): Promise<void> {
           if (r > 0) stepMs.push(1000 * batch / sps);
         }
       }
+      const account2 = twoThreadAccount(trainer2, note2);
       trainer.dispose(); trainer2.dispose();
       ceilings.push(ceilingGflops(2));
       ceilings2t.push(await ceiling2tGflops(2));
@@ -268,7 +281,7 @@ async function main(): Promise<void> {
       results.push({ name: w.name, batch, flopsPerSample: fl, samplesPerSec: sps, gflops, probeOverhead, probeSteps });
       log(`${w.name} b${batch} (${w.description}; ${(fl / 1e6).toFixed(4)} MFLOP/sample)`);
       for (const name of Object.keys(sps) as PeerName[]) log(`  ${name.padEnd(10)} ${sps[name].toFixed(0).padStart(9)} samples/s ${gflops[name].toFixed(2).padStart(7)} GFLOP/s`);
-      log(`  core-2t/core ${(sps['core-2t'] / sps.core).toFixed(2)}x (${trainer2.threads} thread${trainer2.threads > 1 ? 's' : ''}), core/tfjs-cpu ${(sps.core / sps['tfjs-cpu']).toFixed(1)}x, core/tfjs-wasm ${(sps.core / sps['tfjs-wasm']).toFixed(1)}x, probe overhead ${(100 * probeOverhead).toFixed(1)}% (one probe = ${probeSteps.toFixed(1)} steps, mean of ${probeMs.length}; median ${probeMedianSteps.toFixed(1)})\n`);
+      log(`  core-2t/core ${(sps['core-2t'] / sps.core).toFixed(2)}x (${account2}), core/tfjs-cpu ${(sps.core / sps['tfjs-cpu']).toFixed(1)}x, core/tfjs-wasm ${(sps.core / sps['tfjs-wasm']).toFixed(1)}x, probe overhead ${(100 * probeOverhead).toFixed(1)}% (one probe = ${probeSteps.toFixed(1)} steps, mean of ${probeMs.length}; median ${probeMedianSteps.toFixed(1)})\n`);
       tf.disposeVariables();
     }
   }

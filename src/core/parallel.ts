@@ -254,6 +254,8 @@ export class Helpers {
   private taskId = 0;
   /** Chunks the helpers ran so far (tests check that the helpers did take part). */
   handed = 0;
+  /** Chunks of all tasks so far, whoever ran them (the bench reports the helpers' share). */
+  chunks = 0;
   private disposed = false;
 
   constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, readonly count: number, packs: number[],
@@ -352,6 +354,7 @@ export class Helpers {
     // being written sees the counter changed and does not use them.
     Atomics.store(ctl, 0, start | 0xffff);
     this.handed += chunks - mine;
+    this.chunks += chunks;
     for (let i = 0; i < this.workers.length; i++) if (Atomics.load(ctl, 2 + i) === 3) throw new Error('a training helper thread failed');
     let sum = 0;
     if (code >= 6 && code <= 9) for (let i = 0; i < chunks; i++) sum += this.result[i];
