@@ -191,3 +191,50 @@ describe('adam and rmsprop with epsilon 1e-3 follow the Keras 3 formulas', () =>
     v.dispose();
   });
 });
+
+/**
+ * A weight matrix big enough to be updated by column groups (updateCols: [R, O] with R * O >= 2 * UPDATE_BLOCK and
+ * O >= 64), here 256 x 128: every optimizer against its float64 reference (Keras 3: decoupled decay first, then
+ * the step; momentum m = mu m - lr g, w += m), with weight decay and a gradient scale, over 3 steps; and the
+ * squared norm handed to `measure` (the probe's update ratio) is that of the change in w.
+ */
+describe('a big weight matrix (updated by column groups) follows the same formulas', () => {
+  const R = 256, O = 128, lr = 0.01, wd = 0.2, scale = 0.5, eps = 1e-3, mu = 0.9, b1 = 0.9, b2 = 0.999, rho = 0.8;
+  const W0 = Array.from({ length: R * O }, (_, i) => Math.sin(0.37 * i) * 0.5);
+  const G = [1, 2, 3].map(s => Array.from({ length: R * O }, (_, i) => Math.cos(0.11 * i * s + s) * 0.3));
+  function reference(optimizer: string): { w: number[]; usq: number[] } {
+    const w = W0.slice(), m = w.map(() => 0), v = w.map(() => 0), usq: number[] = [];
+    G.forEach((g, s) => {
+      const t = s + 1, before = w.slice();
+      for (let i = 0; i < w.length; i++) {
+        const gi = g[i] * scale;
+        if (optimizer === 'momentum') { m[i] = mu * m[i] - lr * gi; w[i] += m[i] - lr * wd * before[i]; continue; }
+        w[i] -= w[i] * wd * lr;
+        if (optimizer === 'sgd') w[i] -= lr * gi;
+        if (optimizer === 'adam') {
+          const a = lr * Math.sqrt(1 - b2 ** t) / (1 - b1 ** t);
+          m[i] += (gi - m[i]) * (1 - b1); v[i] += (gi * gi - v[i]) * (1 - b2);
+          w[i] -= m[i] * a / (Math.sqrt(v[i]) + eps);
+        }
+        if (optimizer === 'rmsprop') { v[i] = rho * v[i] + (1 - rho) * gi * gi; w[i] -= lr * gi / Math.sqrt(v[i] + eps); }
+      }
+      usq.push(w.reduce((sum, x, i) => sum + (x - before[i]) ** 2, 0));
+    });
+    return { w, usq };
+  }
+  for (const kernels of KERNELS) for (const optimizer of ['sgd', 'momentum', 'adam', 'rmsprop'] as const) {
+    it(`${kernels}: ${optimizer}, 3 steps with decay and a gradient scale: weights and the measured update size`, () => {
+      const c = makeConfig([R], [{ type: 'dense', units: O, useBias: false }], { optimizer, lr, weightDecay: wd, epsilon: eps, momentum: mu, beta1: b1, beta2: b2, rho });
+      const net = new Network(c, { rows: 1, kernels });
+      const opt = new Optimizer(c.train, net.params, net.heap);
+      net.commit();
+      const W = net.params[0], usq: number[] = [];
+      W.w.v.set(W0);
+      for (const g of G) { W.g.v.set(g); opt.step(scale, (p, u) => { assert.equal(p, W); usq.push(u); }); }
+      const want = reference(optimizer);
+      close(W.w.v, want.w, 1e-5, optimizer);
+      assert.equal(usq.length, 3, 'measured once a step');
+      usq.forEach((u, s) => assert.ok(Math.abs(u - want.usq[s]) <= 1e-3 * want.usq[s], `step ${s + 1}: update size ${u} against ${want.usq[s]}`));
+    });
+  }
+});
