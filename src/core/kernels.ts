@@ -62,6 +62,14 @@ export interface Kernels {
    */
   updateCols(kind: number, w: number, g: number, m: number, v: number, R: number, O: number, out: number,
     h0: number, h1: number, h2: number, h3: number, h4: number, h5: number): number;
+  /**
+   * With helpers only: updateCols kind 0-3 handed to the helpers as a task that runs while the calling thread
+   * goes on (Helpers.open), finished by join(); no squared norm. False (nothing done) when no helper is ready.
+   */
+  openUpdateCols?(kind: number, w: number, g: number, m: number, v: number, R: number, O: number, out: number,
+    h0: number, h1: number, h2: number, h3: number, h4: number, h5: number): boolean;
+  /** Finishes the task openUpdateCols opened (a no-op when none is open). */
+  join?(): void;
   /** a = f(z) for kind ACT_KERNEL[name]; actBackward: g *= f'(z). */
   actForward(kind: number, z: number, a: number, n: number): void;
   actBackward(kind: number, z: number, a: number, g: number, n: number): void;
@@ -321,6 +329,14 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
       helpers.parallel('updateCols', split[0], split[1], args, 0);
       return sumGroups(F64, out, Math.ceil(O / gw));
     },
+    openUpdateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
+      // The same column chunks as updateCols, so the numbers are the same whichever thread runs them.
+      const gw = colGroup(O), split = helpers.split(O, gw);
+      if (!split) return false;
+      helpers.open('updateCols', split[0], split[1], [kind, w, g, m, v, R, O, 0, O, gw, out, h0, h1, h2, h3, h4, h5], 0);
+      return true;
+    },
+    join: () => { helpers.join(); },
     sgdUpdate: update('sgdUpdate') as Kernels['sgdUpdate'], momentumUpdate: update('momentumUpdate') as Kernels['momentumUpdate'],
     adamUpdate: update('adamUpdate') as Kernels['adamUpdate'], rmspropUpdate: update('rmspropUpdate') as Kernels['rmspropUpdate'],
     gemmGrad(a, sai, sak, b, sbk, sbn, c, M, K, N, pack, out, bias) {

@@ -26,37 +26,65 @@ export class Optimizer {
 
   /**
    * One update with gradients scaled by `gradScale` (clipping). When `measure` is given, it receives per
-   * parameter the squared norm of the applied update.
+   * parameter the squared norm of the applied update. `meanwhile` (work that touches no parameter, gradient or
+   * optimizer slot: the next batch's rows) runs on the calling thread while the helper threads, when there are
+   * any, update the biggest weight matrix, which the parameters' independence allows to go last; without
+   * helpers (or with `measure`, which needs every update's norm) it runs after the update. Either way the numbers
+   * are the same.
    */
-  step(gradScale: number, measure?: (p: Param, updateSq: number) => void): void {
-    const { optimizer, lr, weightDecay: wd, momentum, beta1, beta2, epsilon, rho } = this.spec;
+  step(gradScale: number, measure?: (p: Param, updateSq: number) => void, meanwhile?: () => void): void {
     const k = this.heap.kernels;
     this.t++;
-    const t = this.t;
-    const adamLr = lr * Math.sqrt(1 - Math.pow(beta2, t)) / (1 - Math.pow(beta1, t));
-    for (const { p, m, v } of this.slots) {
-      const n = p.w.n, dl = wd > 0 && p.decay ? lr * wd : 0;
-      let usq = 0;
-      const rc = colsShape(p.shape);
-      if (rc) {
-        // A big matrix by column groups: each thread updates the columns its GEMM chunks wrote (parallel.ts).
-        const [R, O] = rc, w = p.w.off, g = p.g.off, out = this.heap.sums.off;
-        switch (optimizer) {
-          case 'sgd': usq = k.updateCols(0, w, g, 0, 0, R, O, out, lr, gradScale, dl, 0, 0, 0); break;
-          case 'momentum': usq = k.updateCols(1, w, g, m!.off, 0, R, O, out, lr, gradScale, dl, momentum, 0, 0); break;
-          case 'adam': usq = k.updateCols(2, w, g, m!.off, v!.off, R, O, out, adamLr, gradScale, dl, beta1, beta2, epsilon); break;
-          case 'rmsprop': usq = k.updateCols(3, w, g, 0, v!.off, R, O, out, lr, gradScale, dl, rho, epsilon, 0); break;
-        }
-        if (measure) measure(p, usq);
-        continue;
-      }
+    let last: Slot | null = null;
+    if (meanwhile && !measure && k.openUpdateCols) {
+      for (const s of this.slots) if (colsShape(s.p.shape) && (!last || s.p.w.n > last.p.w.n)) last = s;
+    }
+    for (const s of this.slots) if (s !== last) this.update(s, gradScale, measure);
+    if (!meanwhile) return;
+    let opened = false;
+    if (last) {
+      const [R, O] = colsShape(last.p.shape)!, a = this.colsArgs(last, gradScale);
+      opened = k.openUpdateCols!(a[0], last.p.w.off, last.p.g.off, last.m ? last.m.off : 0, last.v ? last.v.off : 0, R, O, this.heap.sums.off, a[1], a[2], a[3], a[4], a[5], a[6]);
+      if (!opened) this.update(last, gradScale, measure);
+    }
+    try { meanwhile(); } finally { if (opened) k.join!(); }
+  }
+
+  /** updateCols' kind and h0..h5 for this slot's rule (Kernels.updateCols). */
+  private colsArgs({ p }: Slot, gradScale: number): [number, number, number, number, number, number, number] {
+    const { optimizer, lr, weightDecay: wd, momentum, beta1, beta2, epsilon, rho } = this.spec;
+    const dl = wd > 0 && p.decay ? lr * wd : 0;
+    switch (optimizer) {
+      case 'sgd': return [0, lr, gradScale, dl, 0, 0, 0];
+      case 'momentum': return [1, lr, gradScale, dl, momentum, 0, 0];
+      case 'adam': return [2, this.adamLr(), gradScale, dl, beta1, beta2, epsilon];
+      case 'rmsprop': return [3, lr, gradScale, dl, rho, epsilon, 0];
+    }
+  }
+
+  private adamLr(): number {
+    const { lr, beta1, beta2 } = this.spec, t = this.t;
+    return lr * Math.sqrt(1 - Math.pow(beta2, t)) / (1 - Math.pow(beta1, t));
+  }
+
+  private update(slot: Slot, gradScale: number, measure?: (p: Param, updateSq: number) => void): void {
+    const { optimizer, lr, weightDecay: wd, momentum, beta1, beta2, epsilon, rho } = this.spec;
+    const k = this.heap.kernels, { p, m, v } = slot;
+    const n = p.w.n, dl = wd > 0 && p.decay ? lr * wd : 0;
+    let usq = 0;
+    const rc = colsShape(p.shape);
+    if (rc) {
+      // A big matrix by column groups: each thread updates the columns its GEMM chunks wrote (parallel.ts).
+      const [R, O] = rc, a = this.colsArgs(slot, gradScale);
+      usq = k.updateCols(a[0], p.w.off, p.g.off, m ? m.off : 0, v ? v.off : 0, R, O, this.heap.sums.off, a[1], a[2], a[3], a[4], a[5], a[6]);
+    } else {
       switch (optimizer) {
         case 'sgd': usq = k.sgdUpdate(p.w.off, p.g.off, n, lr, gradScale, dl); break;
         case 'momentum': usq = k.momentumUpdate(p.w.off, p.g.off, m!.off, n, lr, gradScale, dl, momentum); break;
-        case 'adam': usq = k.adamUpdate(p.w.off, p.g.off, m!.off, v!.off, n, adamLr, gradScale, dl, beta1, beta2, epsilon); break;
+        case 'adam': usq = k.adamUpdate(p.w.off, p.g.off, m!.off, v!.off, n, this.adamLr(), gradScale, dl, beta1, beta2, epsilon); break;
         case 'rmsprop': usq = k.rmspropUpdate(p.w.off, p.g.off, v!.off, n, lr, gradScale, dl, rho, epsilon); break;
       }
-      if (measure) measure(p, usq);
     }
+    if (measure) measure(p, usq);
   }
 }

@@ -257,6 +257,8 @@ export class Helpers {
   /** Chunks of all tasks so far, whoever ran them (the bench reports the helpers' share). */
   chunks = 0;
   private disposed = false;
+  /** The task open() opened and join() has not finished. */
+  private pending: { code: number; chunks: number; size: number; args: number[]; pack: number; pointers: number; id: number; start: number; threads: number } | null = null;
 
   constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, readonly count: number, packs: number[],
     private readonly run: (op: number, args: number[]) => number | void) {
@@ -304,6 +306,18 @@ export class Helpers {
    * UPDATE_POINTERS), the sum of its chunks' results in chunk order.
    */
   parallel(op: HelperOp, chunks: number, size: number, args: number[], pack: number, pointers = 0): number {
+    this.open(op, chunks, size, args, pack, pointers);
+    return this.join();
+  }
+
+  /**
+   * Opens a task for the helpers and returns at once: the calling thread may do other work (that touches none of
+   * the task's memory) until join(), which runs what the helpers have not started and waits for the rest. A
+   * helper takes the caller's chunks too while the caller has not started them (sweep), so a short task is done
+   * by the helpers alone. One task at a time: opening another joins this one first.
+   */
+  open(op: HelperOp, chunks: number, size: number, args: number[], pack: number, pointers = 0): void {
+    if (this.pending) this.join();
     if (chunks > MAX_CHUNKS) throw new Error(`a task of ${chunks} chunks (at most ${MAX_CHUNKS})`);
     const code = HELPER_OPS.indexOf(op), ctl = this.ctl, task = this.task, claims = this.claims;
     const id = this.taskId = (this.taskId + 1) | 0, threads = this.workers.length + 1;
@@ -316,6 +330,18 @@ export class Helpers {
     const start = this.seq << 16;
     Atomics.store(ctl, 0, start);
     Atomics.notify(ctl, 0);
+    this.pending = { code, chunks, size, args, pack, pointers, id, start, threads };
+  }
+
+  /** Whether a task opened with open() is not joined yet. */
+  get busy(): boolean { return this.pending !== null; }
+
+  /** Finishes the open task (open()): runs the chunks nobody started, waits for the rest; for an update, its sum. */
+  join(): number {
+    const p = this.pending;
+    if (!p) return 0;
+    this.pending = null;
+    const { code, chunks, size, args, pack, pointers, id, start, threads } = p, ctl = this.ctl, claims = this.claims;
     let mine = 0;
     const t0 = performance.now();
     const tryRun = (i: number): boolean => {
@@ -395,6 +421,8 @@ export class Helpers {
 
   dispose(): void {
     if (this.disposed) return;
+    // No helper may still write the memory when the run goes on without them (a failure was the step's to report).
+    if (this.pending) try { this.join(); } catch { /* reported by the step that opened it */ }
     this.disposed = true;
     this.task[0] = -1;
     this.seq = (this.seq + 1) & 0x7fff;

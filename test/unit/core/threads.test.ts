@@ -105,6 +105,70 @@ describe('threads: one run split over helper threads', function () {
     }
   });
 
+  it('each optimizer, with the next batch loaded while the helpers update the biggest weight matrix: every step\'s loss and the weights of 1 thread, bit for bit, also with probes and evaluations out of cadence in between', () => {
+    // No probe is due (probeEvery 1000), so every step but the last before a probe loads the next batch while the
+    // helpers update the 784 x 128 kernel. A probe or an evaluation between two steps (the benchmark and the
+    // worker call them so) loads other rows: the next step must load its own batch again, the same one.
+    const data = randomData(mlp.model.input, 10, 96, 5, 10);
+    for (const optimizer of ['sgd', 'momentum', 'adam', 'rmsprop'] as const) {
+      // The probe batch is the whole validation split (24 samples), so the probe evaluates nothing of its own.
+      const config = { ...mlp, train: { ...mlp.train, optimizer, steps: 1000 }, probe: { ...mlp.probe, samples: 24 } };
+      const session = (threads: number) => {
+        const t = new Trainer(config, data, { threads, probeEvery: 1000 });
+        if (threads > 1) assert.ok(t.net.heap.kernels.helpers?.waitReady(), 'helper threads started');
+        t.trainSteps(3);
+        const probe = JSON.stringify(t.probe());
+        t.trainSteps(2);
+        const ev = t.evaluate();
+        t.trainSteps(3);
+        const out = { losses: t.lossCurve.slice(), probe, ev, weights: t.net.params.map(p => Array.from(p.w.v)), handed: t.net.heap.kernels.helpers?.handed ?? 0 };
+        t.dispose();
+        return out;
+      };
+      const one = session(1);
+      assert.equal(one.losses.length, 8);
+      let helped = false;
+      for (let attempt = 0, since = Date.now(); !helped && keepTrying(since, attempt); attempt++) {
+        const two = session(2);
+        helped = two.handed > 0;
+        assert.deepEqual(two.losses, one.losses, `${optimizer}: loss of each step`);
+        assert.equal(two.probe, one.probe, `${optimizer}: the probe between steps`);
+        assert.deepEqual(two.ev, one.ev, `${optimizer}: the evaluation between steps`);
+        assert.deepEqual(two.weights, one.weights, `${optimizer}: weights`);
+      }
+      assert.ok(helped, `${optimizer}: the helpers ran no chunk in 200 runs and a minute`);
+    }
+  });
+
+  it('a weight matrix\'s update handed to the helpers while the caller goes on (openUpdateCols, join): the weights and moments of updateCols on one thread, bit for bit; a task opened after it waits for it', () => {
+    // 784 x 128: 4 groups of 32 columns.
+    const R = 784, O = 128, n = R * O;
+    const heaps = updateHeaps([1, 2], n);
+    for (const kind of [0, 1, 2, 3]) {
+      const [one, two] = heaps.map(({ h, bufs }, i) => {
+        fill(bufs.w, 1); fill(bufs.g, 2); fill(bufs.m, 3); fill(bufs.v, 4, true);
+        const k = h.kernels, m = kind === 1 || kind === 2 ? bufs.m.off : 0, v = kind >= 2 ? bufs.v.off : 0;
+        if (i === 0) k.updateCols(kind, bufs.w.off, bufs.g.off, m, v, R, O, h.sums.off, 0.01, 0.9, 1e-3, 0.9, 0.999, 1e-3);
+        else {
+          assert.ok(k.openUpdateCols!(kind, bufs.w.off, bufs.g.off, m, v, R, O, h.sums.off, 0.01, 0.9, 1e-3, 0.9, 0.999, 1e-3));
+          assert.ok(k.helpers!.busy, 'the task is open while the caller goes on');
+          if (kind === 3) {
+            // Another task before the join: it must first finish this one (else the two would share the task block).
+            k.sgdUpdate(bufs.m.off, bufs.m.off, 3 * UPDATE_BLOCK, 0, 1, 0);
+            assert.equal(k.helpers!.busy, false);
+          }
+          k.join!();
+        }
+        return { w: Array.from(bufs.w.v), m: Array.from(bufs.m.v), v: Array.from(bufs.v.v) };
+      });
+      assert.deepEqual(two.w, one.w, `kind ${kind}: weights`);
+      assert.deepEqual(two.m, one.m, `kind ${kind}: first moment`);
+      assert.deepEqual(two.v, one.v, `kind ${kind}: second moment`);
+    }
+    assert.equal(heaps[0].h.kernels.openUpdateCols, undefined, 'one thread has nothing to hand over');
+    for (const { h } of heaps) h.kernels.dispose();
+  });
+
   it('the rule: a helper starts only when some GEMM of a step is >= 2^21 flops (README "Both cores")', () => {
     // dense 64 -> 128 at batch b: the forward GEMM is 2 * b * 64 * 128 flops = 2^21 exactly at b = 128.
     assert.equal(SPLIT_GEMM_FLOPS, 2 ** 21);
