@@ -46,6 +46,8 @@ export interface Layer {
   params: Param[];
   /** Set by the network when the loss writes dL/dz for this (output) layer directly. */
   fusedLoss: boolean;
+  /** The last forward pass left `out` unwritten (a training step's softmax under the fused loss, which reads z only). */
+  outStale?: boolean;
   allocate(heap: Heap, rows: number, needDx: boolean): void;
   init(rng: Rng): void;
   forward(x: Buf, rows: number, mode: Mode): void;
@@ -101,7 +103,7 @@ function preluAlphaGrad(z: Float32Array, dA: Float32Array, n: number, units: num
 // ---- dense -------------------------------------------------------------------------------------------------
 
 abstract class Base {
-  out!: Buf; dOut!: Buf; z: Buf | null = null; params: Param[] = []; fusedLoss = false;
+  out!: Buf; dOut!: Buf; z: Buf | null = null; params: Param[] = []; fusedLoss = false; outStale = false;
   inSize: number; outSize: number; activation: ActivationSpec | null = null;
   /** Set by the network before allocate(). */
   heapRef!: Heap;
@@ -136,8 +138,11 @@ export class Dense extends Base implements Layer {
     if (this.b) fillInit(this.spec.biasInit, this.b.shape, this.b.w.v, rng);
     if (this.alpha) this.alpha.w.v.fill(this.act.p.alpha ?? 0.25);
   }
-  forward(x: Buf, rows: number): void {
+  forward(x: Buf, rows: number, mode: Mode): void {
     const k = this.heapRef.kernels, I = this.inSize, O = this.outSize, z = this.z!;
+    // A training step's cross-entropy fused with the softmax reads the logits z only (losses.ts): the softmax itself
+    // is for probes and evaluation (its exponentials were a third of W1's loss work on the calling thread).
+    this.outStale = mode === 'train' && this.fusedLoss && this.act.name === 'softmax';
     if (k.threads > 1 && (this.act.code || this.act.linear) && !this.alpha) {
       // The bias and a kernel activation in the GEMM's chunks, on the thread that computed those columns (one
       // thread keeps three calls: the same numbers, and a tiny net like W2 measured 5-15% slower with one).
@@ -146,7 +151,7 @@ export class Dense extends Base implements Layer {
     }
     k.gemm(x.off, I, 1, this.W.w.off, O, 1, z.off, O, rows, I, O, 1, 0, this.heapRef.pack.off);
     if (this.b) k.biasAct(z.off, this.b.w.off, rows, O, 0);
-    if (!this.act.linear) this.act.forward(k, z, this.out, rows * O, O, this.alpha ? this.alpha.w.v : null);
+    if (!this.act.linear && !this.outStale) this.act.forward(k, z, this.out, rows * O, O, this.alpha ? this.alpha.w.v : null);
   }
   backward(x: Buf, dx: Buf | null, rows: number, paramGrads: boolean): void {
     const k = this.heapRef.kernels, I = this.inSize, O = this.outSize, n = rows * O, dz = this.dOut;

@@ -209,7 +209,8 @@ export class Trainer {
     const layers = this.net.layers;
     for (let i = 0; i < layers.length; i++) {
       const l = layers[i], n = rows * l.outSize;
-      if ((l.z && countNonFinite(l.z.v, n)) || countNonFinite(l.out.v, n)) return { step: this.step, layer: i, where: 'forward' };
+      // An output left unwritten (outStale: a softmax of the logits) is finite when they are.
+      if ((l.z && countNonFinite(l.z.v, n)) || (!l.outStale && countNonFinite(l.out.v, n))) return { step: this.step, layer: i, where: 'forward' };
     }
     return { step: this.step, layer: layers.length - 1, where: 'loss' };
   }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { Dataset, NetworkConfig } from '../../../src/model';
 import { defaultProbeEvery, runPlan, targetWidth, train, Trainer } from '../../../src/core/train';
 import { wasmAvailable } from '../../../src/core/kernels';
-import { makeConfig, type LayerInput } from './helpers';
+import { makeConfig, randomData, type LayerInput } from './helpers';
 
 type Split = { x: Float32Array; y: Float32Array; n: number };
 /** n samples of `inDim` inputs all equal to `x`, with the given targets (one per sample). */
@@ -373,5 +373,37 @@ describe('refusals', () => {
       /the model's weights do not fit dense_0\.kernel, dense_1\.kernel: /);
     const t = new Trainer(c, data([1], [1]), { initialWeights: [{ kernel: Float32Array.from([0.5, 0.25]) }] });
     assert.deepEqual(Array.from(t.net.layers[0].params[0].w.v), [0.5, 0.25]);
+  });
+});
+
+describe('the softmax output under the fused cross-entropy', () => {
+  it('a training step leaves it to probes and evaluations: after steps, they see the softmax of their own batch\'s logits', () => {
+    // A training step's loss reads the logits only (losses.ts), so the step skips the softmax; a probe and an
+    // evaluation must still compute it: their output rows against a float64 softmax of the logits, and the accuracy
+    // against the argmax of the logits.
+    const c = makeConfig([6], [{ type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 4, activation: 'softmax' }],
+      { loss: 'cross_entropy', optimizer: 'sgd', lr: 0.5, batch: 8, steps: 100 }, { probe: { every: 100, samples: 12 } });
+    const d = randomData([6], 4, 48, 11, 4);
+    const t = new Trainer(c, d);
+    assert.equal(d.val.n, 12, 'the probe batch is the whole validation split: the probe reports its accuracy');
+    const last = t.net.layers[1];
+    const check = (rows: number, what: string) => {
+      let correct = 0;
+      for (let r = 0; r < rows; r++) {
+        const z = Array.from(last.z!.v.subarray(4 * r, 4 * r + 4)), m = Math.max(...z);
+        const e = z.map(v => Math.exp(v - m)), s = e.reduce((a, b) => a + b, 0);
+        e.forEach((v, j) => close(last.out.v[4 * r + j], v / s, 1e-6, `${what} row ${r} output ${j}`));
+        if (z.indexOf(m) === d.val.y[r]) correct++;
+      }
+      return correct / rows;
+    };
+    t.trainSteps(5);
+    const p = t.probe();
+    assert.equal(p.valAccuracy, check(12, 'probe'));
+    t.trainSteps(5);
+    const ev = t.evaluate();
+    assert.equal(ev.accuracy, check(12, 'evaluation'));
+    t.trainSteps(1);
+    assert.equal(last.outStale, true, 'the training step did not compute it');
   });
 });
