@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ActivationName } from '../model';
 import { backwardArray, forwardArray } from './activations';
 import { countCorrect } from './losses';
-import { HELPER_EXPORTS, HELPER_OPS, Helpers, UPDATE_POINTERS, chunkArgs, colGroup, updateBlocks, SPLIT_ELEMENTS, SPLIT_GEMM_FLOPS, type HelperOp } from './parallel';
+import { HELPER_EXPORTS, HELPER_OPS, Helpers, UPDATE_POINTERS, chunkArgs, colGroup, crossEntropyRows, updateBlocks, SPLIT_ELEMENTS, SPLIT_GEMM_FLOPS, type HelperOp } from './parallel';
 
 export interface Kernels {
   kind: 'wasm' | 'js';
@@ -70,6 +70,11 @@ export interface Kernels {
     h0: number, h1: number, h2: number, h3: number, h4: number, h5: number): boolean;
   /** Finishes the task openUpdateCols opened (a no-op when none is open). */
   join?(): void;
+  /**
+   * With helpers only: softmax cross-entropy's gradient and each row's log-sum-exp (parallel.ts crossEntropyRows)
+   * split by rows over the threads; false (nothing done) when the rows are too few to pay for the hand-off.
+   */
+  crossEntropyRows?(z: number, y: number, grad: number, rows: number, n: number, scale: number, lse: number): boolean;
   /** a = f(z) for kind ACT_KERNEL[name]; actBackward: g *= f'(z). */
   actForward(kind: number, z: number, a: number, n: number): void;
   actBackward(kind: number, z: number, a: number, g: number, n: number): void;
@@ -211,6 +216,9 @@ export function loadKernels(kind: 'wasm' | 'js', floats: number, threads = 1, he
   return jsKernels(new Float32Array(floats + 64));
 }
 
+/** Values of a softmax cross-entropy below which its gradient stays on the calling thread. */
+const CROSS_ENTROPY_SPLIT = 2048;
+
 const UPDATES = ['sgdUpdate', 'momentumUpdate', 'adamUpdate', 'rmspropUpdate'] as const;
 type UpdateName = typeof UPDATES[number];
 type AnyUpdate = (...a: number[]) => number;
@@ -305,7 +313,10 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const ex = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as WasmExports;
   const k = fromExports(ex, memory);
-  const fns = HELPER_EXPORTS.map(n => ex[n] as (...a: number[]) => void);
+  const H = new Float32Array(memory.buffer), F64 = new Float64Array(memory.buffer);
+  const fns = HELPER_EXPORTS.map(n => n === 'crossEntropyRows'
+    ? (...a: number[]) => crossEntropyRows(H, F64, a[0], a[1], a[2], a[3], a[4], a[5], a[6])
+    : ex[n as keyof WasmExports] as (...a: number[]) => void);
   const helpers = new Helpers(mod, memory, threads - 1, helperPacks, (op, a) => fns[op](...a) as number | void);
   /** Runs `op` split into chunks of `align` units (rows, images, elements) when a helper is up, else here. */
   const go = (op: HelperOp, total: number, align: number, args: number[], pack: number): boolean => {
@@ -319,7 +330,6 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
     // two full blocks at least: a short second one would not pay for the hand-off
     a[pointers] < 2 * size || helpers.ready() === 0 ? (k[name] as unknown as AnyUpdate)(...a)
       : helpers.parallel(name, blocks, size, a, 0, pointers));
-  const F64 = new Float64Array(memory.buffer);
   const pk: Kernels = {
     ...k, threads, helpers, dispose: () => helpers.dispose(),
     updateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
@@ -337,6 +347,10 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
       return true;
     },
     join: () => { helpers.join(); },
+    crossEntropyRows(z, y, grad, rows, n, scale, lse) {
+      // Exponentials are ~10 ns each: below ~2000 of them a hand-off costs what it saves.
+      return rows * n >= CROSS_ENTROPY_SPLIT && go('crossEntropyRows', rows, 1, [z, y, grad, rows, n, scale, lse], 0);
+    },
     sgdUpdate: update('sgdUpdate') as Kernels['sgdUpdate'], momentumUpdate: update('momentumUpdate') as Kernels['momentumUpdate'],
     adamUpdate: update('adamUpdate') as Kernels['adamUpdate'], rmspropUpdate: update('rmspropUpdate') as Kernels['rmspropUpdate'],
     gemmGrad(a, sai, sak, b, sbk, sbn, c, M, K, N, pack, out, bias) {

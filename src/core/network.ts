@@ -66,6 +66,8 @@ export class Network {
   /** Heap bytes attributed to each layer (its parameters and activation buffers). */
   readonly layerBytes: number[] = [];
   private readonly last: Layer;
+  /** With threads and softmax cross-entropy: each row's log-sum-exp (float64), written by the threads that split the loss. */
+  private readonly lse: Buf | null = null;
 
   constructor(readonly config: NetworkConfig, opts: BuildOptions) {
     this.rows = Math.max(1, opts.rows);
@@ -89,6 +91,7 @@ export class Network {
     const outAct = this.last.activation?.name ?? null;
     this.loss = lossSetup(config.train.loss, outAct);
     this.last.fusedLoss = this.loss.fused;
+    if (this.heap.threads > 1 && this.loss.fused && this.loss.loss === 'cross_entropy') this.lse = this.heap.alloc(2 * this.rows);
   }
 
   /** Allocates the memory and draws the initial weights from the config's seed. */
@@ -158,7 +161,18 @@ export class Network {
 
   /** Mean loss of the loaded rows; with grad, writes the output gradient for backward(). */
   computeLoss(rows: number, grad: boolean): number {
-    const l = this.last;
+    const l = this.last, k = this.heap.kernels, n = this.outWidth;
+    if (grad && this.lse && k.crossEntropyRows?.(l.z!.off, this.target.off, l.dOut.off, rows, n, 1 / rows, this.lse.off)) {
+      // The gradient and each row's log-sum-exp split by rows over the threads; the loss summed here, term by term
+      // in row order as computeLoss sums it, so the number is the same on any thread count.
+      const z = l.z!.v, y = this.target.v, lse = new Float64Array(this.lse.v.buffer, this.lse.v.byteOffset, rows);
+      let total = 0;
+      for (let r = 0; r < rows; r++) {
+        const o = r * n, lr = lse[r];
+        for (let j = 0; j < n; j++) { const yj = y[o + j]; if (yj !== 0) total += yj * (lr - z[o + j]); }
+      }
+      return total / rows;
+    }
     return computeLoss(this.loss, (l.z ?? l.out).v, l.out.v, this.target.v, rows, this.outWidth, grad ? l.dOut.v : null);
   }
 

@@ -24,9 +24,12 @@ import { Worker } from 'node:worker_threads';
 /** Exports a helper can run, by op code. */
 export const HELPER_OPS = ['gemm', 'im2col', 'col2im', 'actForward', 'actBackward', 'gemmCols',
   'sgdUpdate', 'momentumUpdate', 'adamUpdate', 'rmspropUpdate', 'updateCols', 'convWeightGrad',
-  'maxPool', 'maxPoolBack', 'biasActForward', 'gemmGrad', 'gemmAct'] as const;
+  'maxPool', 'maxPoolBack', 'biasActForward', 'gemmGrad', 'gemmAct', 'crossEntropyRows'] as const;
 export type HelperOp = typeof HELPER_OPS[number];
-/** The wasm export each op runs: a GEMM cut by columns is still `gemm`, on a narrower B and C. */
+/**
+ * The wasm export each op runs: a GEMM cut by columns is still `gemm`, on a narrower B and C. crossEntropyRows has
+ * none: it is JavaScript (below), run over views of the shared memory.
+ */
 export const HELPER_EXPORTS = HELPER_OPS.map(op => (op === 'gemmCols' ? 'gemm' : op));
 
 /** Work below this (flops of a GEMM, elements otherwise) is not split: a hand-off costs microseconds. */
@@ -183,6 +186,11 @@ export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<numb
     if (r1 <= r0) return null;
     return [a[0], a[1] + r0 * a[5], a[2], a[3] + r0 * a[5], r1 - r0, a[5]];
   }
+  if (op === 17) { // crossEntropyRows(z, y, grad, rows, n, scale, lse): rows
+    const rows = a[3], r1 = Math.min(rows, r0 + size), n = a[4];
+    if (r1 <= r0) return null;
+    return [a[0] + r0 * n, a[1] + r0 * n, a[2] + r0 * n, r1 - r0, n, a[5], a[6] + 2 * r0];
+  }
   if (op >= 6 && op <= 9) { // an optimizer update: element ranges of every buffer
     const p = pointers, n = a[p], e1 = Math.min(n, r0 + size);
     if (e1 <= r0) return null;
@@ -203,18 +211,41 @@ export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<numb
   return op === 3 ? [a[0], a[1] + r0, a[2] + r0, e1 - r0] : [a[0], a[1] + r0, a[2] + r0, a[3] + r0, e1 - r0];
 }
 
+/**
+ * Softmax cross-entropy's gradient, rows of it (losses.ts computeLoss, fused, the same operations in the same
+ * order): for each row, dL/dz = (exp(z - lse) * sum(y) - y) * scale into grad, and its log-sum-exp lse as a
+ * float64 at float offset `lse` + 2 * row, from which the calling thread sums the loss in row order as computeLoss
+ * does. H and F64 view the whole memory; offsets in floats. Self-contained: its source is also the helpers'.
+ */
+export function crossEntropyRows(H: Float32Array, F64: Float64Array, z: number, y: number, grad: number, rows: number, n: number, scale: number, lse: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * n;
+    let m = -Infinity;
+    for (let j = 0; j < n; j++) if (H[z + o + j] > m) m = H[z + o + j];
+    let s = 0;
+    for (let j = 0; j < n; j++) s += Math.exp(H[z + o + j] - m);
+    const l = m + Math.log(s);
+    let ysum = 0;
+    for (let j = 0; j < n; j++) ysum += H[y + o + j];
+    for (let j = 0; j < n; j++) H[grad + o + j] = (Math.exp(H[z + o + j] - l) * ysum - H[y + o + j]) * scale;
+    F64[(lse >> 1) + r] = l;
+  }
+}
+
 const HELPER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { module, memory, ctl: buf, names, spin, index, pack, taskOffset, resultOffset, claimOffset } = workerData;
 const chunkArgs = ${chunkArgs.toString()};
 const sweep = ${sweep.toString()};
 const claim = ${claim.toString()};
+const crossEntropyRows = ${crossEntropyRows.toString()};
 const ctl = new Int32Array(buf), task = new Float64Array(buf, taskOffset, ${TASK_FLOATS}), result = new Float64Array(buf, resultOffset);
 const claims = new Int32Array(buf, claimOffset, ${MAX_CHUNKS});
 let fns;
 try {
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  fns = names.map(n => ex[n]);
+  const H = new Float32Array(memory.buffer), F64 = new Float64Array(memory.buffer);
+  fns = names.map(n => n === 'crossEntropyRows' ? (...a) => crossEntropyRows(H, F64, ...a) : ex[n]);
   Atomics.store(ctl, 2 + index, 1);
 } catch (e) { Atomics.store(ctl, 2 + index, 2); throw e; }
 let c = Atomics.load(ctl, 0);

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Trainer } from '../../../src/core/train';
+import { Network } from '../../../src/core/network';
 import { jsKernels, loadKernels, wasmAvailable, mtModuleOrNull, type Kernels } from '../../../src/core/kernels';
 import { HELPER_EXPORTS, HELPER_OPS, Helpers, SPLIT_GEMM_FLOPS, chunkArgs, UPDATE_BLOCK, colsShape, runThreads } from '../../../src/core/parallel';
 import { parseConfigText } from '../../../src/config';
@@ -167,6 +168,52 @@ describe('threads: one run split over helper threads', function () {
     }
     assert.equal(heaps[0].h.kernels.openUpdateCols, undefined, 'one thread has nothing to hand over');
     for (const { h } of heaps) h.kernels.dispose();
+  });
+
+  it('softmax cross-entropy split by rows over 2 and 3 threads (crossEntropyRows): the loss and every gradient value of one thread, bit for bit, one-hot and soft targets', () => {
+    // 301 rows of 10: enough to split (>= 2048 values), a last chunk shorter than the others. A row dropped or
+    // counted twice by the chunks would change the sum; soft targets with several nonzero values per row check
+    // that the loss is summed term by term in row order, as on one thread.
+    const rows = 301, n = 10;
+    const config = makeConfig([4], [{ type: 'dense', units: 64, activation: 'relu' }, { type: 'dense', units: n, activation: 'softmax' }],
+      { loss: 'cross_entropy', optimizer: 'sgd', lr: 0.1, batch: rows });
+    const nets = [1, 2, 3].map(threads => {
+      const net = new Network(config, { rows, kernels: 'wasm', threads }).commit();
+      if (threads > 1) assert.ok(net.heap.kernels.helpers?.waitReady(), 'helper threads started');
+      return net;
+    });
+    for (const soft of [false, true]) {
+      let helped = false;
+      for (let attempt = 0, since = Date.now(); !helped && keepTrying(since, attempt); attempt++) {
+        const got = nets.map(net => {
+          const last = net.layers[1];
+          for (let i = 0; i < rows * n; i++) last.z!.v[i] = 8 * Math.sin(i * 0.731 + attempt);
+          net.target.v.fill(0);
+          for (let r = 0; r < rows; r++) {
+            if (soft) { net.target.v[r * n + (r % n)] = 0.75; net.target.v[r * n + ((r * 7) % n)] += 0.25; } else net.target.v[r * n + ((r * 3) % n)] = 1;
+          }
+          last.dOut.v.fill(NaN);
+          const handed = net.heap.kernels.helpers?.handed ?? 0;
+          const loss = net.computeLoss(rows, true);
+          return { loss, grad: Array.from(last.dOut.v.subarray(0, rows * n)), handed: (net.heap.kernels.helpers?.handed ?? 0) - handed };
+        });
+        helped = got[1].handed > 0 && got[2].handed > 0;
+        // One thread against float64 by hand: the mean of lse - z at the targets, weighted by them.
+        let want = 0;
+        const z = nets[0].layers[1].z!.v, y = nets[0].target.v;
+        for (let r = 0; r < rows; r++) {
+          const row = Array.from(z.subarray(r * n, r * n + n)), m = Math.max(...row), lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
+          for (let j = 0; j < n; j++) want += y[r * n + j] * (lse - row[j]);
+        }
+        assert.ok(Math.abs(got[0].loss - want / rows) < 1e-12 * Math.abs(want / rows), `one thread: loss ${got[0].loss}, by hand ${want / rows}`);
+        for (const t of [1, 2]) {
+          assert.equal(got[t].loss, got[0].loss, `${t + 1} threads, soft ${soft}: loss`);
+          assert.deepEqual(got[t].grad, got[0].grad, `${t + 1} threads, soft ${soft}: gradient`);
+        }
+      }
+      assert.ok(helped, 'the helpers took no rows of the loss in 200 tries and a minute');
+    }
+    for (const net of nets) net.heap.kernels.dispose();
   });
 
   it('the rule: a helper starts only when some GEMM of a step is >= 2^21 flops (README "Both cores")', () => {
