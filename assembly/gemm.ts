@@ -845,3 +845,263 @@ export function peak(iters: i32, p: i32): f32 {
   const s = f32x4.add(f32x4.add(f32x4.add(c00, c01), f32x4.add(c10, c11)), f32x4.add(f32x4.add(c20, c21), f32x4.add(c30, c31)));
   return hsum(s);
 }
+
+// ---- a conv whose input has one channel, directly from the input (no im2col buffer) ---------------------------
+// Geometry at desc (int32): H, W, kh, kw, sh, sw, padT, padL, OH, OW, F, Hp, Wp, xp. Tap t = i*kw + j of the
+// kh x kw window; the kernel w is [kh*kw, F] (Keras' [kh, kw, 1, F]). x(p, t) is the input under tap t of output
+// position p, 0 where the window leaves the image (as im2col writes it). When some window leaves the image (xp != 0),
+// convDirect first copies its images into zero-filled Hp x Wp frames at xp (image at row padT, column padL), so
+// that every window is inside what the loops read: no test per tap, and the gradient reads the same frames.
+
+// @ts-ignore: decorator
+@inline function lane(v: v128, l: i32): f32 {
+  return l == 0 ? f32x4.extract_lane(v, 0) : l == 1 ? f32x4.extract_lane(v, 1) : l == 2 ? f32x4.extract_lane(v, 2) : f32x4.extract_lane(v, 3);
+}
+
+/**
+ * z (and out = f(z)) at columns j0..j0+8 of one position's row (pz, pa: the row's column j0), from the sums
+ * (lo, hi): as biasActForward (or actForward alone when there is no bias) writes them, lane for lane, with its
+ * scalar relu past F & ~3 when there is a bias.
+ */
+// @ts-ignore: decorator
+@inline function convStore(kind: i32, pz: usize, pa: usize, lo: v128, hi: v128, bias: i32, j0: i32, F: i32): void {
+  let v0 = lo, v1 = hi;
+  if (bias != 0) { const pb = addr(bias + j0); v0 = f32x4.add(lo, v128.load(pb)); v1 = f32x4.add(hi, v128.load(pb, 16)); }
+  if (j0 + 8 <= F) {
+    v128.store(pz, v0); v128.store(pz, v1, 16);
+    if (kind != 0) { v128.store(pa, act4(kind, v0)); v128.store(pa, act4(kind, v1), 16); }
+    return;
+  }
+  convStoreTail(kind, pz, pa, v0, v1, bias, j0, F);
+}
+
+// Out of line: the hot loops stay small.
+function convStoreTail(kind: i32, pz: usize, pa: usize, v0: v128, v1: v128, bias: i32, j0: i32, F: i32): void {
+  const F4 = F & ~3;
+  let a0 = v0, a1 = v1;
+  if (kind != 0) { a0 = act4n(kind, v0); a1 = act4n(kind, v1); }
+  for (let l = 0; l < F - j0; l++) {
+    const v = l < 4 ? lane(v0, l) : lane(v1, l - 4);
+    store<f32>(pz + addr(l), v);
+    if (kind == 0) continue;
+    store<f32>(pa + addr(l), kind == 1 && bias != 0 && j0 + l >= F4 ? (v > 0 ? v : 0) : l < 4 ? lane(a0, l) : lane(a1, l - 4));
+  }
+}
+
+function act4n(kind: i32, v: v128): v128 {
+  if (kind == 1) return act4(1, v);
+  if (kind == 2) return act4(2, v);
+  return act4(3, v);
+}
+
+/** Images r0..r1 of x[rows, H, W] into their zero-filled Hp x Wp frames at xp, at row padT, column padL. */
+function padFrames(d: usize, x: i32, r0: i32, r1: i32): void {
+  const H = load<i32>(d), W = load<i32>(d, 4), padT = load<i32>(d, 24), padL = load<i32>(d, 28);
+  const Hp = load<i32>(d, 44), Wp = load<i32>(d, 48), xp = load<i32>(d, 52);
+  for (let r = r0; r < r1; r++) {
+    const f = xp + r * Hp * Wp;
+    memory.fill(addr(f), 0, addr(Hp * Wp));
+    // rows and columns of the image that land inside the frame (all of them when the pads are the leading ones)
+    for (let i = max(0, -padT); i < min(H, Hp - padT); i++) {
+      const c0 = max(0, -padL), c1 = min(W, Wp - padL);
+      memory.copy(addr(f + (i + padT) * Wp + padL + c0), addr(x + r * H * W + i * W + c0), addr(c1 - c0));
+    }
+  }
+}
+
+/**
+ * Forward pass of a conv whose input has one channel, for images r0..r1 of x[rows, H, W]: z[p, f] = (the sum over
+ * taps t in order of x(p, t) * w[t, f]) + bias[f] (no bias when bias is 0), then out = f(z) for act 1 relu, 2
+ * sigmoid, 3 tanh (none for 0). The adds and their order are those of im2col, gemm (kh*kw <= KC: one K block) and
+ * biasActForward, so the numbers are the same, with no im2col buffer written and read and no second pass over z.
+ * Four positions at a time (stride 1) x 8 filters in registers, as the GEMM's 4x8 tile.
+ */
+export function convDirect(desc: i32, x: i32, r0: i32, r1: i32, w: i32, bias: i32, act: i32, z: i32, out: i32): void {
+  const d = addr(desc);
+  if (load<i32>(d, 52) != 0) padFrames(d, x, r0, r1);
+  // One copy per kind (the constant folds), as biasActForward.
+  if (act == 1) convDirectRun(1, d, x, r0, r1, w, bias, z, out);
+  else if (act == 2) convDirectRun(2, d, x, r0, r1, w, bias, z, out);
+  else if (act == 3) convDirectRun(3, d, x, r0, r1, w, bias, z, out);
+  else convDirectRun(0, d, x, r0, r1, w, bias, z, out);
+}
+
+// @ts-ignore: decorator
+@inline function convDirectRun(kind: i32, d: usize, x: i32, r0: i32, r1: i32, w: i32, bias: i32, z: i32, out: i32): void {
+  const xp = load<i32>(d, 52), IH = xp != 0 ? load<i32>(d, 44) : load<i32>(d), IW = xp != 0 ? load<i32>(d, 48) : load<i32>(d, 4);
+  const sh = load<i32>(d, 16), sw = load<i32>(d, 20), OH = load<i32>(d, 32), OW = load<i32>(d, 36), F = load<i32>(d, 40);
+  const S = OH * OW, fB = addr(F), swB = addr(sw), shRowB = addr(sh * IW);
+  const base = xp != 0 ? xp : x;
+  for (let r = r0; r < r1; r++) {
+    let rowStart = addr(base + r * IH * IW);
+    for (let oh = 0; oh < OH; oh++) {
+      const zr = z + (r * S + oh * OW) * F, ar = out + (r * S + oh * OW) * F;
+      if (sw == 1 && OW >= 4) {
+        // Four neighbours of the output row at a time; the row's last four when OW is not a multiple of 4 (its
+        // positions computed twice write the same values twice).
+        for (let ow = 0; ow < OW; ow += 4) {
+          const o = min(ow, OW - 4);
+          convDirect4(kind, d, rowStart + addr(o), w, bias, addr(zr + o * F), addr(ar + o * F));
+        }
+      } else {
+        for (let ow = 0; ow < OW; ow++) convDirect1(kind, d, rowStart + (<usize>ow) * swB, w, bias, addr(zr + ow * F), addr(ar + ow * F));
+      }
+      rowStart += shRowB;
+    }
+  }
+}
+
+/**
+ * Four output positions next to each other (stride 1) whose windows start at byte address p, x 8 filters a pass:
+ * their four inputs under a tap are at p + o, o + 4, o + 8, o + 12, constant offsets in the loads (offsets held in
+ * registers ran such loops at a quarter of the speed).
+ */
+// @ts-ignore: decorator
+@inline function convDirect4(kind: i32, d: usize, p: usize, w: i32, bias: i32, pz: usize, pa: usize): void {
+  const IW = load<i32>(d, 52) != 0 ? load<i32>(d, 48) : load<i32>(d, 4);
+  const kh = load<i32>(d, 8), kw = load<i32>(d, 12), F = load<i32>(d, 40);
+  const fB = addr(F), rowB = addr(IW);
+  for (let j0 = 0; j0 < F; j0 += 8) {
+    let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    let pw = addr(w + j0), rp = p;
+    for (let i = 0; i < kh; i++) {
+      let q = rp;
+      for (let j = 0; j < kw; j++) {
+        const b0 = v128.load(pw), b1 = v128.load(pw, 16);
+        let xv = v128.load32_splat(q);
+        c00 = fma4(c00, xv, b0); c01 = fma4(c01, xv, b1);
+        xv = v128.load32_splat(q, 4);
+        c10 = fma4(c10, xv, b0); c11 = fma4(c11, xv, b1);
+        xv = v128.load32_splat(q, 8);
+        c20 = fma4(c20, xv, b0); c21 = fma4(c21, xv, b1);
+        xv = v128.load32_splat(q, 12);
+        c30 = fma4(c30, xv, b0); c31 = fma4(c31, xv, b1);
+        pw += fB; q += 4;
+      }
+      rp += rowB;
+    }
+    const oz = pz + addr(j0), oa = pa + addr(j0);
+    convStore(kind, oz, oa, c00, c01, bias, j0, F);
+    convStore(kind, oz + fB, oa + fB, c10, c11, bias, j0, F);
+    convStore(kind, oz + 2 * fB, oa + 2 * fB, c20, c21, bias, j0, F);
+    convStore(kind, oz + 3 * fB, oa + 3 * fB, c30, c31, bias, j0, F);
+  }
+}
+
+/** One output position whose window starts at byte address p, x 8 filters a pass. */
+// @ts-ignore: decorator
+@inline function convDirect1(kind: i32, d: usize, p: usize, w: i32, bias: i32, pz: usize, pa: usize): void {
+  const IW = load<i32>(d, 52) != 0 ? load<i32>(d, 48) : load<i32>(d, 4);
+  const kh = load<i32>(d, 8), kw = load<i32>(d, 12), F = load<i32>(d, 40);
+  const fB = addr(F), rowB = addr(IW);
+  for (let j0 = 0; j0 < F; j0 += 8) {
+    let c0 = f32x4.splat(0), c1 = c0;
+    let pw = addr(w + j0), rp = p;
+    for (let i = 0; i < kh; i++) {
+      let q = rp;
+      for (let j = 0; j < kw; j++) {
+        const xv = v128.load32_splat(q);
+        c0 = fma4(c0, xv, v128.load(pw)); c1 = fma4(c1, xv, v128.load(pw, 16));
+        pw += fB; q += 4;
+      }
+      rp += rowB;
+    }
+    convStore(kind, pz + addr(j0), pa + addr(j0), c0, c1, bias, j0, F);
+  }
+}
+
+/**
+ * Weight (and bias) gradient of a conv whose input has one channel, directly from x (no im2col buffer; the frames
+ * convDirect wrote when xp != 0), by groups of whole images: group g (g0 <= g < g1) takes images g*per ..
+ * min(rows, (g+1)*per). It first turns its images' dz into dL/dz (actBackward kind act from z and a, as the layer's
+ * separate pass would; none for act 0) while they are in this core's cache, then writes to parts + g*stride the sum
+ * over its positions p, in order, of x(p, t) * dz[p, f] at t*F + f and, when bias != 0, the sum of dz[p, f] at
+ * kh*kw*F + f. sumParts adds the groups in order: the groups depend on the shape and row count only, so the numbers
+ * do not depend on the threads. Up to four rows (taps of one window row, then the bias) x 8 filters in registers, a
+ * pass over the group's positions each.
+ */
+export function convDirectGrad(desc: i32, x: i32, dz: i32, rows: i32, per: i32, g0: i32, g1: i32, parts: i32, stride: i32,
+  bias: i32, z: i32, a: i32, act: i32): void {
+  const d = addr(desc);
+  const kh = load<i32>(d, 8), kw = load<i32>(d, 12), OH = load<i32>(d, 32), OW = load<i32>(d, 36), F = load<i32>(d, 40);
+  const S = OH * OW, KK = kh * kw;
+  for (let g = g0; g < g1; g++) {
+    const i0 = g * per, i1 = min(rows, i0 + per), part = parts + g * stride;
+    if (i1 <= i0) continue;
+    if (act != 0) actBackward(act, z + i0 * S * F, a + i0 * S * F, dz + i0 * S * F, (i1 - i0) * S * F);
+    for (let j0 = 0; j0 < F; j0 += 8) {
+      // Blocks of up to 4 taps of one window row (offsets 0, 4, 8, 12 bytes from a pointer: constants in the loads;
+      // taps at offsets held in registers ran this loop at a quarter of the speed); the bias row rides with the
+      // last block when it has room, else it is a block of its own.
+      for (let i = 0; i < kh; i++) for (let jb = 0; jb < kw; jb += 4) {
+        const nt = min(4, kw - jb), t = i * kw + jb, withBias = bias != 0 && t + nt == KK && nt < 4;
+        if (nt == 4) gradBlock4(d, x, dz, i0, i1, i, jb, t, j0, part);
+        else if (nt == 3) { if (withBias) gradBlock3b(d, x, dz, i0, i1, i, jb, t, j0, part); else gradBlock3(d, x, dz, i0, i1, i, jb, t, j0, part); }
+        else if (nt == 2) { if (withBias) gradBlock2b(d, x, dz, i0, i1, i, jb, t, j0, part); else gradBlock2(d, x, dz, i0, i1, i, jb, t, j0, part); }
+        else if (withBias) gradBlock1b(d, x, dz, i0, i1, i, jb, t, j0, part); else gradBlock1(d, x, dz, i0, i1, i, jb, t, j0, part);
+      }
+      if (bias != 0 && kw % 4 == 0) gradBlock0b(d, x, dz, i0, i1, 0, 0, KK, j0, part);
+    }
+  }
+}
+
+// One function per count of taps and whether the bias row follows them, so each hot loop has the registers to itself.
+function gradBlock4(d: usize, x: i32, dz: i32, i0: i32, i1: i32, i: i32, jb: i32, t: i32, j0: i32, part: i32): void { gradRun(4, false, d, x, dz, i0, i1, i, jb, t, j0, part); }
+function gradBlock3(d: usize, x: i32, dz: i32, i0: i32, i1: i32, i: i32, jb: i32, t: i32, j0: i32, part: i32): void { gradRun(3, false, d, x, dz, i0, i1, i, jb, t, j0, part); }
+function gradBlock3b(d: usize, x: i32, dz: i32, i0: i32, i1: i32, i: i32, jb: i32, t: i32, j0: i32, part: i32): void { gradRun(3, true, d, x, dz, i0, i1, i, jb, t, j0, part); }
+function gradBlock2(d: usize, x: i32, dz: i32, i0: i32, i1: i32, i: i32, jb: i32, t: i32, j0: i32, part: i32): void { gradRun(2, false, d, x, dz, i0, i1, i, jb, t, j0, part); }
+function gradBlock2b(d: usize, x: i32, dz: i32, i0: i32, i1: i32, i: i32, jb: i32, t: i32, j0: i32, part: i32): void { gradRun(2, true, d, x, dz, i0, i1, i, jb, t, j0, part); }
+function gradBlock1(d: usize, x: i32, dz: i32, i0: i32, i1: i32, i: i32, jb: i32, t: i32, j0: i32, part: i32): void { gradRun(1, false, d, x, dz, i0, i1, i, jb, t, j0, part); }
+function gradBlock1b(d: usize, x: i32, dz: i32, i0: i32, i1: i32, i: i32, jb: i32, t: i32, j0: i32, part: i32): void { gradRun(1, true, d, x, dz, i0, i1, i, jb, t, j0, part); }
+function gradBlock0b(d: usize, x: i32, dz: i32, i0: i32, i1: i32, i: i32, jb: i32, t: i32, j0: i32, part: i32): void { gradRun(0, true, d, x, dz, i0, i1, i, jb, t, j0, part); }
+
+/**
+ * Rows t..t+NT of the weight gradient (taps jb.. of window row i) and the bias row after them when B, columns
+ * j0..j0+8, of one group: the sums over the images i0..i1's positions in order, stored at part (whole f32x4 when
+ * 8 columns are there, else lane by lane).
+ */
+// @ts-ignore: decorator
+@inline function gradRun(NT: i32, B: bool, d: usize, x: i32, dz: i32, i0: i32, i1: i32, i: i32, jb: i32, t: i32, j0: i32, part: i32): void {
+  const xp = load<i32>(d, 52), IH = xp != 0 ? load<i32>(d, 44) : load<i32>(d), IW = xp != 0 ? load<i32>(d, 48) : load<i32>(d, 4);
+  const sh = load<i32>(d, 16), sw = load<i32>(d, 20);
+  const OH = load<i32>(d, 32), OW = load<i32>(d, 36), F = load<i32>(d, 40);
+  const fB = addr(F), swB = addr(sw), shRowB = addr(sh * IW);
+  const base = (xp != 0 ? xp : x) + i * IW + jb;
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (let r = i0; r < i1; r++) {
+    let rowStart = addr(base + r * IH * IW);
+    let pd = addr(dz + r * OH * OW * F + j0);
+    for (let oh = 0; oh < OH; oh++) {
+      let q = rowStart;
+      for (let ow = 0; ow < OW; ow++) {
+        const d0 = v128.load(pd), d1 = v128.load(pd, 16);
+        if (NT > 0) { const xv = v128.load32_splat(q); c00 = fma4(c00, xv, d0); c01 = fma4(c01, xv, d1); }
+        if (NT > 1) { const xv = v128.load32_splat(q, 4); c10 = fma4(c10, xv, d0); c11 = fma4(c11, xv, d1); }
+        if (NT > 2) { const xv = v128.load32_splat(q, 8); c20 = fma4(c20, xv, d0); c21 = fma4(c21, xv, d1); }
+        if (NT > 3) { const xv = v128.load32_splat(q, 12); c30 = fma4(c30, xv, d0); c31 = fma4(c31, xv, d1); }
+        // the bias row: dz's column sums
+        if (B) {
+          if (NT == 0) { c00 = f32x4.add(c00, d0); c01 = f32x4.add(c01, d1); }
+          else if (NT == 1) { c10 = f32x4.add(c10, d0); c11 = f32x4.add(c11, d1); }
+          else if (NT == 2) { c20 = f32x4.add(c20, d0); c21 = f32x4.add(c21, d1); }
+          else { c30 = f32x4.add(c30, d0); c31 = f32x4.add(c31, d1); }
+        }
+        pd += fB; q += swB;
+      }
+      rowStart += shRowB;
+    }
+  }
+  const nc = min(8, F - j0);
+  const pc = addr(part + t * F + j0);
+  const rowsOut = NT + (B ? 1 : 0);
+  gradStore(pc, c00, c01, nc);
+  if (rowsOut > 1) gradStore(pc + fB, c10, c11, nc);
+  if (rowsOut > 2) gradStore(pc + 2 * fB, c20, c21, nc);
+  if (rowsOut > 3) gradStore(pc + 3 * fB, c30, c31, nc);
+}
+
+// @ts-ignore: decorator
+@inline function gradStore(pc: usize, lo: v128, hi: v128, nc: i32): void {
+  if (nc == 8) { v128.store(pc, lo); v128.store(pc, hi, 16); return; }
+  for (let l = 0; l < nc; l++) store<f32>(pc + addr(l), l < 4 ? lane(lo, l) : lane(hi, l - 4));
+}

@@ -122,10 +122,26 @@ export interface Kernels {
   maxPoolBack(g: number, arg: number, n: number, dx: number, z0: number, zn: number, rows?: number): void;
   /** z[r, :] += bias, then a = f(z) for kind ACT_KERNEL[name], `rows` rows of width n (biasAct + actForward in one pass). */
   biasActForward(kind: number, z: number, bias: number, a: number, rows: number, n: number): void;
+  /**
+   * A conv whose input has one channel, with no im2col buffer (assembly/gemm.ts convDirect): images r0..r1 of
+   * x[rows, H, W], geometry at `desc` (int32: H, W, kh, kw, sh, sw, padT, padL, OH, OW, F, Hp, Wp, xp; xp != 0: the
+   * images are first copied into zero-filled Hp x Wp frames there, which convDirectGrad reads), kernel w[kh*kw, F]:
+   * z = the conv + bias (none when bias is 0), out = f(z) for act 1-3 (none for 0): the numbers of im2col, gemm
+   * and biasActForward. With threads, split by images.
+   */
+  convDirect(desc: number, x: number, r0: number, r1: number, w: number, bias: number, act: number, z: number, out: number): void;
+  /**
+   * Its weight (and bias, when bias != 0) gradient by groups g0..g1 of `per` images (`rows` in all): group g first
+   * applies actBackward kind `act` (0: none) to its images' dz, then writes sum over its positions of x(p, t) dz[p, f]
+   * at parts + g*stride + t*F + f and dz's column sums after them, each summed over the positions in order.
+   */
+  convDirectGrad(desc: number, x: number, dz: number, rows: number, per: number, g0: number, g1: number, parts: number,
+    stride: number, bias: number, z: number, a: number, act: number): void;
 }
 
 type UpdateFns = Pick<Kernels, 'sgdUpdate' | 'momentumUpdate' | 'adamUpdate' | 'rmspropUpdate' | 'actForward' | 'actBackward' | 'summarize' | 'probeLayer' | 'countCorrect'
-  | 'im2col' | 'col2im' | 'colSums' | 'maxPool' | 'maxPoolBack' | 'convWeightGrad' | 'sumParts' | 'biasActForward'>;
+  | 'im2col' | 'col2im' | 'colSums' | 'maxPool' | 'maxPoolBack' | 'convWeightGrad' | 'sumParts' | 'biasActForward'
+  | 'convDirect' | 'convDirectGrad'>;
 
 /**
  * Floats `probeLayer` (and `summarize`) may write at `out` for up to 64 bins: 6 + 2 x (4 + bins) float64
@@ -291,6 +307,7 @@ function fromExports(ex: WasmExports, memory: WebAssembly.Memory): Kernels {
     im2col: ex.im2col, col2im: ex.col2im, colSums: ex.colSums, maxPoolBack: ex.maxPoolBack,
     maxPool: (x, rows, H, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base = 0) => ex.maxPool(x, rows, H, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base),
     convWeightGrad: ex.convWeightGrad, sumParts: ex.sumParts, biasActForward: ex.biasActForward,
+    convDirect: ex.convDirect, convDirectGrad: ex.convDirectGrad,
   });
 }
 
@@ -330,6 +347,7 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
     // two full blocks at least: a short second one would not pay for the hand-off
     a[pointers] < 2 * size || helpers.ready() === 0 ? (k[name] as unknown as AnyUpdate)(...a)
       : helpers.parallel(name, blocks, size, a, 0, pointers));
+  const I32 = new Int32Array(memory.buffer);
   const pk: Kernels = {
     ...k, threads, helpers, dispose: () => helpers.dispose(),
     updateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
@@ -381,6 +399,19 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
       const split = 2 * KK * P * F >= SPLIT_GEMM_FLOPS ? helpers.split(g1 - g0, 1) : null;
       if (split && g0 === 0) helpers.parallel('convWeightGrad', split[0], split[1], [cols, dz, KK, F, P, per, g0, g1, parts, stride, bias, pack], pack);
       else ex.convWeightGrad(cols, dz, KK, F, P, per, g0, g1, parts, stride, bias, pack);
+    },
+    convDirect(desc, x, r0, r1, w, bias, act, z, out) {
+      // by images, when the output is big enough to pay for the hand-off (OH * OW * F from the geometry)
+      const n = (r1 - r0) * I32[desc + 8] * I32[desc + 9] * I32[desc + 10];
+      if (r0 === 0 && n >= SPLIT_ELEMENTS && go('convDirect', r1, 1, [desc, x, 0, r1, w, bias, act, z, out], 0)) return;
+      ex.convDirect(desc, x, r0, r1, w, bias, act, z, out);
+    },
+    convDirectGrad(desc, x, dz, rows, per, g0, g1, parts, stride, bias, z, a, act) {
+      // whole groups to a thread, as convWeightGrad
+      const flops = 2 * rows * I32[desc + 2] * I32[desc + 3] * I32[desc + 8] * I32[desc + 9] * I32[desc + 10];
+      const split = flops >= SPLIT_GEMM_FLOPS ? helpers.split(g1 - g0, 1) : null;
+      if (split && g0 === 0) helpers.parallel('convDirectGrad', split[0], split[1], [desc, x, dz, rows, per, g0, g1, parts, stride, bias, z, a, act], 0);
+      else ex.convDirectGrad(desc, x, dz, rows, per, g0, g1, parts, stride, bias, z, a, act);
     },
     maxPool(x, rows, H, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base = 0) {
       const args = [x, rows, H, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base];
@@ -537,6 +568,52 @@ export function jsKernels(H: Float32Array): Kernels {
     biasActForward(kind, z, bias, a, rows, n) {
       k.biasAct(z, bias, rows, n, 0);
       k.actForward(kind, z, a, rows * n);
+    },
+    convDirect(desc, x, r0, r1, w, bias, act, z, out) {
+      const [Hh, W, kh, kw, sh, sw, padT, padL, OH, OW, F] = I32.subarray(desc, desc + 11);
+      for (let r = r0; r < r1; r++) {
+        const xb = x + r * Hh * W;
+        for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+          const o = ((r * OH + oh) * OW + ow) * F;
+          for (let f = 0; f < F; f++) {
+            let s = 0;
+            for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+              const ih = oh * sh + i - padT, iw = ow * sw + j - padL;
+              const v = ih >= 0 && ih < Hh && iw >= 0 && iw < W ? H[xb + ih * W + iw] : 0;
+              // as this file's gemm adds a product to C (one rounding), so the im2col path's numbers here too
+              s = Math.fround(s + v * H[w + (i * kw + j) * F + f]);
+            }
+            H[z + o + f] = bias !== 0 ? s + H[bias + f] : s;
+          }
+        }
+      }
+      const n0 = r0 * OH * OW * F, n = (r1 - r0) * OH * OW * F;
+      if (act !== 0) k.actForward(act, z + n0, out + n0, n);
+    },
+    convDirectGrad(desc, x, dz, rows, per, g0, g1, parts, stride, bias, z, a, act) {
+      const [Hh, W, kh, kw, sh, sw, padT, padL, OH, OW, F] = I32.subarray(desc, desc + 11);
+      const S = OH * OW, KK = kh * kw;
+      for (let g = g0; g < g1; g++) {
+        const i0 = g * per, i1 = Math.min(rows, i0 + per), part = parts + g * stride;
+        if (i1 <= i0) continue;
+        if (act !== 0) k.actBackward(act, z + i0 * S * F, a + i0 * S * F, dz + i0 * S * F, (i1 - i0) * S * F);
+        for (let f = 0; f < F; f++) {
+          for (let t = 0; t < KK; t++) {
+            const i = Math.floor(t / kw), j = t % kw;
+            let s = 0;
+            for (let r = i0; r < i1; r++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+              const ih = oh * sh + i - padT, iw = ow * sw + j - padL;
+              const v = ih >= 0 && ih < Hh && iw >= 0 && iw < W ? H[x + r * Hh * W + ih * W + iw] : 0;
+              s = Math.fround(s + Math.fround(v * H[dz + ((r * OH + oh) * OW + ow) * F + f]));
+            }
+            H[part + t * F + f] = s;
+          }
+          if (bias === 0) continue;
+          let s = 0;
+          for (let p = i0 * S; p < i1 * S; p++) s = Math.fround(s + H[dz + p * F + f]);
+          H[part + KK * F + f] = s;
+        }
+      }
     },
     maxPoolBack(g, arg, n, dx, z0, zn) {
       H.fill(0, dx + z0, dx + z0 + zn);

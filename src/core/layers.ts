@@ -182,10 +182,25 @@ export function convAxis(inSize: number, k: number, stride: number, padding: 'sa
 
 /** Groups a conv's weight gradient is summed over at most (conv2D.gradGroups). */
 export const CONV_GRAD_GROUPS = 8;
+/** The GEMM's K block (assembly/gemm.ts KC): a window of at most this many taps is one block, summed in tap order. */
+const GEMM_KC = 384;
 
 export class Conv2D extends Base implements Layer {
   private act: Act; W!: Param; b: Param | null = null; alpha: Param | null = null;
-  cols!: Buf; dcols: Buf | null = null;
+  cols: Buf | null = null; dcols: Buf | null = null;
+  /**
+   * One input channel (a first layer on images): the conv is computed from the input directly (Kernels.convDirect,
+   * convDirectGrad), with no im2col buffer; the forward numbers are im2col + GEMM's (a window of <= GEMM_KC taps is
+   * one K block), the weight gradient sums each group's positions in order instead of the GEMM's K blocks.
+   */
+  readonly direct: boolean;
+  /**
+   * The geometry convDirect reads (int32: H, W, kh, kw, sh, sw, padT, padL, OH, OW, F, Hp, Wp, xp), written at the
+   * first call; xp: the zero-framed copies of the images when a window leaves the image (frames), else 0.
+   */
+  private desc: Buf | null = null;
+  private frames: Buf | null = null;
+  private descWritten = false;
   /** Per-group weight (and bias) gradients, summed in group order (gradGroups); null when one group. */
   private parts: Buf | null = null;
   /** Floats of one group's part: KK * F weights, F biases, rounded up to f32x4. */
@@ -198,6 +213,7 @@ export class Conv2D extends Base implements Layer {
     this.OH = a.out; this.OW = b.out; this.padT = a.pad; this.padL = b.pad;
     this.KK = spec.kernel[0] * spec.kernel[1] * inShape[2];
     this.act = new Act(spec.activation); this.activation = spec.activation;
+    this.direct = inShape[2] === 1 && this.KK <= GEMM_KC;
   }
   allocate(heap: Heap, rows: number, needDx: boolean): void {
     const F = this.spec.filters, [kh, kw] = this.spec.kernel, C = this.inShape[2];
@@ -205,11 +221,17 @@ export class Conv2D extends Base implements Layer {
     if (this.spec.useBias) { this.b = allocParam(heap, 'bias', [F], true, false, false); this.params.push(this.b); }
     if (this.act.name === 'prelu') { this.alpha = allocParam(heap, 'alpha', [F], true, false, false); this.params.push(this.alpha); }
     const P = rows * this.OH * this.OW;
-    this.cols = heap.alloc(P * this.KK);
+    if (this.direct) {
+      this.desc = heap.alloc(14);
+      const [Hp, Wp] = this.frameSize();
+      if (Hp) this.frames = heap.alloc(rows * Hp * Wp);
+    }
+    else this.cols = heap.alloc(P * this.KK);
     this.partStride = ((this.KK + 1) * F + 3) & ~3;
     // Fewer rows (a smaller batch than the buffers') never take more groups than `most` of the most rows.
     const most = this.gradGroups(rows).most;
-    if (most > 1) this.parts = heap.alloc(most * this.partStride);
+    // convDirectGrad writes parts, so one part at least (then sumParts copies it)
+    if (most > 1 || this.direct) this.parts = heap.alloc(most * this.partStride);
     if (needDx) this.dcols = heap.alloc(P * this.KK);
     this.out = heap.alloc(rows * this.outSize);
     this.z = this.act.linear ? this.out : heap.alloc(rows * this.outSize);
@@ -238,31 +260,64 @@ export class Conv2D extends Base implements Layer {
     const [H, W, C] = this.inShape;
     return [H, W, C, this.spec.kernel[0], this.spec.kernel[1], this.spec.stride[0], this.spec.stride[1], this.padT, this.padL, this.OH, this.OW];
   }
+  /** [Hp, Wp] of the frames that hold every window of a direct conv when some window leaves the image, else [0, 0]. */
+  private frameSize(): [number, number] {
+    const [H, W] = this.inShape, [kh, kw] = this.spec.kernel, [sh, sw] = this.spec.stride;
+    const Hp = (this.OH - 1) * sh + kh, Wp = (this.OW - 1) * sw + kw;
+    return this.padT > 0 || this.padL > 0 || Hp > H || Wp > W ? [Hp, Wp] : [0, 0];
+  }
+  /** desc's offset, the geometry written on the first call (the heap is committed by then). */
+  private descOff(): number {
+    const d = this.desc!;
+    if (!this.descWritten) {
+      const [H, W] = this.inShape, [Hp, Wp] = this.frameSize();
+      const g = [H, W, this.spec.kernel[0], this.spec.kernel[1], this.spec.stride[0], this.spec.stride[1], this.padT, this.padL, this.OH, this.OW,
+        this.spec.filters, Hp, Wp, this.frames ? this.frames.off : 0];
+      new Int32Array(d.v.buffer, d.v.byteOffset, 14).set(g);
+      this.descWritten = true;
+    }
+    return d.off;
+  }
   forward(x: Buf, rows: number): void {
     const k = this.heapRef.kernels, F = this.spec.filters, P = rows * this.OH * this.OW, z = this.z!;
-    k.im2col(x.off, rows, ...this.geom(), this.cols.off);
+    if (this.direct) {
+      // The bias, and relu/sigmoid/tanh, as the conv's sums are stored; other activations after it, as below.
+      const code = this.alpha ? 0 : this.act.code;
+      k.convDirect(this.descOff(), x.off, 0, rows, this.W.w.off, this.b ? this.b.w.off : 0, code, z.off, this.out.off);
+      if (!code && !this.act.linear) this.act.forward(k, z, this.out, P * F, F, this.alpha ? this.alpha.w.v : null);
+      return;
+    }
+    k.im2col(x.off, rows, ...this.geom(), this.cols!.off);
     // By rows on threads: the big im2col matrix is read once, each chunk packs the small kernel.
-    k.gemm(this.cols.off, this.KK, 1, this.W.w.off, F, 1, z.off, F, P, this.KK, F, 1, 0, this.heapRef.pack.off, 1);
+    k.gemm(this.cols!.off, this.KK, 1, this.W.w.off, F, 1, z.off, F, P, this.KK, F, 1, 0, this.heapRef.pack.off, 1);
     // bias and relu/sigmoid/tanh in one pass over z (the same numbers as biasAct, then actForward)
     if (this.b && this.act.code) { k.biasActForward(this.act.code, z.off, this.b.w.off, this.out.off, P, F); return; }
     if (this.b) k.biasAct(z.off, this.b.w.off, P, F, 0);
     if (!this.act.linear) this.act.forward(k, z, this.out, P * F, F, this.alpha ? this.alpha.w.v : null);
   }
-  backward(_x: Buf, dx: Buf | null, rows: number, paramGrads: boolean): void {
+  backward(x: Buf, dx: Buf | null, rows: number, paramGrads: boolean): void {
     const k = this.heapRef.kernels, F = this.spec.filters, P = rows * this.OH * this.OW, dz = this.dOut, KK = this.KK;
-    if (!this.fusedLoss && !this.act.linear) {
+    // A direct conv's gradient kernel applies relu/sigmoid/tanh's backward to each group of images as it takes it.
+    const actInGrad = this.direct && paramGrads && !this.fusedLoss && !this.alpha ? this.act.code : 0;
+    if (!this.fusedLoss && !this.act.linear && !actInGrad) {
       if (this.alpha && paramGrads) preluAlphaGrad(this.z!.v, dz.v, P * F, F, this.alpha.g.v);
       this.act.backward(k, this.z!, this.out, dz, P * F, F, this.alpha ? this.alpha.w.v : null);
     }
-    if (paramGrads) {
+    if (paramGrads && this.direct) {
+      const { G, per } = this.gradGroups(rows), parts = this.parts!.off, stride = this.partStride;
+      k.convDirectGrad(this.descOff(), x.off, dz.off, rows, per / (this.OH * this.OW), 0, G, parts, stride, this.b ? this.b.g.off : 0,
+        this.z!.off, this.out.off, actInGrad);
+      k.sumParts(parts, G, stride, KK * F, this.W.g.off);
+      if (this.b) k.sumParts(parts + KK * F, G, stride, F, this.b.g.off);
+    } else if (paramGrads) {
       const { G, per } = this.gradGroups(rows), pack = this.heapRef.pack.off;
       if (G > 1 && this.parts) {
         const parts = this.parts.off, stride = this.partStride;
-        k.convWeightGrad(this.cols.off, dz.off, KK, F, P, per, 0, G, parts, stride, this.b ? 1 : 0, pack);
+        k.convWeightGrad(this.cols!.off, dz.off, KK, F, P, per, 0, G, parts, stride, this.b ? 1 : 0, pack);
         k.sumParts(parts, G, stride, KK * F, this.W.g.off);
         if (this.b) k.sumParts(parts + KK * F, G, stride, F, this.b.g.off);
       } else {
-        k.gemm(this.cols.off, 1, KK, dz.off, F, 1, this.W.g.off, F, KK, P, F, 1, 0, pack);
+        k.gemm(this.cols!.off, 1, KK, dz.off, F, 1, this.W.g.off, F, KK, P, F, 1, 0, pack);
         if (this.b) k.colSums(dz.off, P, F, this.b.g.off);
       }
     }

@@ -24,7 +24,7 @@ import { Worker } from 'node:worker_threads';
 /** Exports a helper can run, by op code. */
 export const HELPER_OPS = ['gemm', 'im2col', 'col2im', 'actForward', 'actBackward', 'gemmCols',
   'sgdUpdate', 'momentumUpdate', 'adamUpdate', 'rmspropUpdate', 'updateCols', 'convWeightGrad',
-  'maxPool', 'maxPoolBack', 'biasActForward', 'gemmGrad', 'gemmAct', 'crossEntropyRows'] as const;
+  'maxPool', 'maxPoolBack', 'biasActForward', 'gemmGrad', 'gemmAct', 'crossEntropyRows', 'convDirect', 'convDirectGrad'] as const;
 export type HelperOp = typeof HELPER_OPS[number];
 /**
  * The wasm export each op runs: a GEMM cut by columns is still `gemm`, on a narrower B and C. crossEntropyRows has
@@ -190,6 +190,16 @@ export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<numb
     const rows = a[3], r1 = Math.min(rows, r0 + size), n = a[4];
     if (r1 <= r0) return null;
     return [a[0] + r0 * n, a[1] + r0 * n, a[2] + r0 * n, r1 - r0, n, a[5], a[6] + 2 * r0];
+  }
+  if (op === 18) { // convDirect(desc, x, r0, r1, w, bias, act, z, out): images from r0
+    const r1 = Math.min(a[3], a[2] + r0 + size);
+    if (r1 <= a[2] + r0) return null;
+    return [a[0], a[1], a[2] + r0, r1, a[4], a[5], a[6], a[7], a[8]];
+  }
+  if (op === 19) { // convDirectGrad(desc, x, dz, rows, per, g0, g1, parts, stride, bias, z, a, act): groups of images
+    const G = a[6], g1 = Math.min(G, r0 + size);
+    if (g1 <= r0) return null;
+    return [a[0], a[1], a[2], a[3], a[4], r0, g1, a[7], a[8], a[9], a[10], a[11], a[12]];
   }
   if (op >= 6 && op <= 9) { // an optimizer update: element ranges of every buffer
     const p = pointers, n = a[p], e1 = Math.min(n, r0 + size);

@@ -67,6 +67,167 @@ describe('convolution kernels', function () {
     });
   }
 
+  it('a conv on one input channel (computed directly, no im2col) and a conv and max pool after it against TensorFlow.js: forward and every gradient, relu and tanh, same and valid, strides', () => {
+    for (const [act, pad, k1, s1, kernels] of [['relu', 'same', [3, 3], [1, 1], 'wasm'], ['tanh', 'valid', [4, 3], [2, 1], 'wasm'], ['relu', 'valid', [3, 3], [1, 1], 'js']] as const) {
+      const B = 5;
+      const config = makeConfig([13, 11, 1], [
+        { type: 'conv2d', filters: 12, kernel: [k1[0], k1[1]], stride: [s1[0], s1[1]], padding: pad, activation: act },
+        { type: 'conv2d', filters: 8, kernel: [3, 2], padding: 'valid', activation: 'linear' },
+        { type: 'maxpool2d', size: [2, 2], stride: [2, 2], padding: 'same' },
+      ]);
+      const net = new Network(config, { rows: B, kernels }).commit();
+      const [c1, c2] = [net.layers[0] as Conv2D, net.layers[1] as Conv2D];
+      assert.ok(c1.direct && !c2.direct, 'the first conv takes the direct kernels');
+      const rng = new Rng(17);
+      const xs = Float32Array.from({ length: B * net.inputSize }, () => rng.normal());
+      net.input.v.set(xs);
+      net.forward(B, 'train');
+      const last = net.layers[2];
+      const R = Float32Array.from({ length: B * last.outSize }, () => rng.normal());
+      last.dOut.v.set(R);
+      net.backward(B, true);
+
+      const vars = [c1.W, c1.b!, c2.W, c2.b!].map(p => tf.variable(tf.tensor(Float32Array.from(p.w.v), p.shape)));
+      const x = tf.tensor4d(xs, [B, ...config.model.input] as [number, number, number, number]);
+      const z1 = () => tf.add(tf.conv2d(x, vars[0] as tf.Tensor4D, [s1[0], s1[1]], pad), vars[1]) as tf.Tensor4D;
+      const f = () => {
+        const h = act === 'relu' ? tf.relu(z1()) : tf.tanh(z1());
+        return tf.maxPool(tf.add(tf.conv2d(h, vars[2] as tf.Tensor4D, 1, 'valid'), vars[3]) as tf.Tensor4D, 2, 2, 'same');
+      };
+      const label = `${act} ${pad} ${k1} stride ${s1} (${kernels})`;
+      const out = f();
+      assert.deepEqual(out.shape.slice(1), last.outShape);
+      assert.ok(relErr(c1.z!.v.subarray(0, B * c1.outSize), z1().dataSync()) < 1e-5, `${label}: conv 1's pre-activation`);
+      assert.ok(relErr(last.out.v.subarray(0, B * last.outSize), out.dataSync()) < 1e-5, `${label}: forward`);
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(f(), tf.tensor(R, out.shape))) as tf.Scalar, vars);
+      [c1.W, c1.b!, c2.W, c2.b!].forEach((p, i) => {
+        const e = relErr(p.g.v, grads[vars[i].name].dataSync());
+        assert.ok(e < 1e-4, `${label}: gradient of ${['conv1 kernel', 'conv1 bias', 'conv2 kernel', 'conv2 bias'][i]}: relative error ${e}`);
+      });
+      // the layer's dL/dz (what the probes read as gradRms): dL/da times f'(z), as tfjs has it
+      const dz1 = tf.grad((z: tf.Tensor) => {
+        const h = (act === 'relu' ? tf.relu(z) : tf.tanh(z)) as tf.Tensor4D;
+        return tf.sum(tf.mul(tf.maxPool(tf.add(tf.conv2d(h, vars[2] as tf.Tensor4D, 1, 'valid'), vars[3]) as tf.Tensor4D, 2, 2, 'same'), tf.tensor(R, out.shape))) as tf.Scalar;
+      })(z1());
+      assert.ok(relErr(c1.dOut.v.subarray(0, B * c1.outSize), dz1.dataSync()) < 1e-5, `${label}: conv 1's dL/dz`);
+      vars.forEach(v => v.dispose());
+    }
+  });
+
+  /** A one-channel conv's geometry as convDirect reads it, and the im2col geometry of the same conv. */
+  function directCases() {
+    const axis = (n: number, k: number, s: number, same: boolean) => {
+      if (!same) return { out: Math.floor((n - k) / s) + 1, pad: 0 };
+      const out = Math.ceil(n / s); return { out, pad: Math.floor(Math.max((out - 1) * s + k - n, 0) / 2) };
+    };
+    // [H, W, kh, kw, sh, sw, same, F, rows]: C1's conv 1, odd sizes, filters not a multiple of 8 or 4, strides, padding
+    const list = [[28, 28, 3, 3, 1, 1, false, 32, 3], [11, 10, 3, 3, 1, 1, true, 12, 3], [7, 13, 5, 4, 2, 1, true, 5, 4],
+      [6, 5, 2, 3, 3, 2, false, 3, 5], [9, 9, 1, 1, 2, 2, true, 8, 2], [5, 7, 3, 3, 1, 1, true, 17, 1]] as const;
+    return list.map(([H, W, kh, kw, sh, sw, same, F, rows]) => {
+      const a = axis(H, kh, sh, same), b = axis(W, kw, sw, same);
+      const g = [H, W, 1, kh, kw, sh, sw, a.pad, b.pad, a.out, b.out] as const;
+      // the zero frames convDirect copies the images into when a window leaves the image (Conv2D.frameSize)
+      const Hp = (a.out - 1) * sh + kh, Wp = (b.out - 1) * sw + kw, framed = a.pad > 0 || b.pad > 0 || Hp > H || Wp > W;
+      const frames = framed ? rows * Hp * Wp : 0;
+      const desc = (xp: number) => [H, W, kh, kw, sh, sw, a.pad, b.pad, a.out, b.out, F, framed ? Hp : 0, framed ? Wp : 0, framed ? xp : 0];
+      return { H, W, kh, kw, F, rows, OH: a.out, OW: b.out, g, frames, desc, label: `${H}x${W} kernel ${kh}x${kw} stride ${sh}x${sw} ${same ? 'same' : 'valid'} F=${F} rows=${rows}` };
+    });
+  }
+
+  it('a conv on one input channel computed directly writes what im2col, the GEMM and bias + activation write, bit for bit, on both kernel sets', () => {
+    const rng = new Rng(23);
+    for (const c of directCases()) {
+      const { H, W, kh, kw, F, rows, OH, OW, g } = c, nx = rows * H * W, P = rows * OH * OW, KK = kh * kw;
+      for (const kernels of ['wasm', 'js'] as const) for (const act of [0, 1, 2, 3]) for (const withBias of [true, false]) {
+        const desc = 64, x = desc + 16, w = x + nx + 4, bias = w + KK * F + 8, z = bias + F + 8, out = z + P * F + 4, cols = out + P * F + 4;
+        const z2 = cols + P * KK + 4, out2 = z2 + P * F + 4, pack = out2 + P * F + 4, xp = pack + 384 * 128 + 64, end = xp + c.frames + 4;
+        const k = kernels === 'wasm' ? loadKernels('wasm', end) : jsKernels(new Float32Array(end + 64));
+        const r = new Rng(rng.int(1 << 30));
+        for (let i = x; i < cols; i++) k.H[i] = r.normal();
+        k.H[x + r.int(nx)] = NaN; // one NaN input: the same NaNs through both paths
+        new Int32Array(k.H.buffer, k.H.byteOffset + desc * 4, 14).set(c.desc(xp));
+        const b = withBias ? bias : 0;
+        k.convDirect(desc, x, 0, rows, w, b, act, z, act ? out : z);
+        // the reference: the layer's im2col path (Conv2D.forward before this kernel)
+        k.im2col(x, rows, ...g, cols);
+        k.gemm(cols, KK, 1, w, F, 1, z2, F, P, KK, F, 1, 0, pack);
+        if (b && act) k.biasActForward(act, z2, b, out2, P, F);
+        else if (b) k.biasAct(z2, b, P, F, 0);
+        else if (act) k.actForward(act, z2, out2, P * F);
+        const bits = (p: number, n: number) => new Int32Array(k.H.buffer, k.H.byteOffset + p * 4, n);
+        const what = `${kernels} ${c.label} act ${act} ${withBias ? 'bias' : 'no bias'}`;
+        assert.deepEqual(bits(z, P * F), bits(z2, P * F), `${what}: z`);
+        if (act) assert.deepEqual(bits(out, P * F), bits(out2, P * F), `${what}: out`);
+      }
+    }
+  });
+
+  it('a conv on one input channel: its direct weight and bias gradient equals x-under-the-window times dz summed in float64, and with relu/sigmoid/tanh applied in its groups the separate backward\'s numbers', () => {
+    const rng = new Rng(29);
+    for (const c of directCases()) {
+      const { H, W, kh, kw, F, rows, OH, OW } = c, nx = rows * H * W, S = OH * OW, P = rows * S, KK = kh * kw;
+      const ipg = rows > 2 ? 2 : 1, G = Math.ceil(rows / ipg), stride = ((KK + 1) * F + 3) & ~3;
+      const desc = 64, x = desc + 16, dz = x + nx + 4, z = dz + P * F + 4, a = z + P * F + 4, parts = a + P * F + 4;
+      const dz2 = parts + G * stride + 4, parts2 = dz2 + P * F + 4, xp = parts2 + G * stride + 4, zs = xp + c.frames + 4, end = zs + P * F + 4;
+      const seed = rng.int(1 << 30);
+      const mems = (['wasm', 'js'] as const).map(kind => {
+        const k = kind === 'wasm' ? loadKernels('wasm', end) : jsKernels(new Float32Array(end + 64));
+        const r = new Rng(seed);
+        for (let i = x; i < parts; i++) k.H[i] = r.normal();
+        for (let i = 0; i < P * F; i++) k.H[a + i] = Math.tanh(k.H[z + i]);
+        k.H.copyWithin(dz2, dz, dz + P * F);
+        new Int32Array(k.H.buffer, k.H.byteOffset + desc * 4, 14).set(c.desc(xp));
+        // the frames of the images, as the forward pass writes them (the gradient reads them when there are any)
+        if (c.frames) k.convDirect(desc, x, 0, rows, dz2, 0, 0, zs, zs);
+        return k;
+      });
+      for (const k of mems) {
+        const what = `${k.kind} ${c.label}`;
+        k.convDirectGrad(desc, x, dz, rows, ipg, 0, G, parts, stride, 1, z, a, 0);
+        // float64 reference, from the definition: x under tap t of each output position times dz
+        const [, , , , sh, sw, padT, padL] = c.desc(0);
+        const refW = new Float64Array(KK * F), refB = new Float64Array(F);
+        for (let g = 0; g < G; g++) {
+          refW.fill(0); refB.fill(0);
+          for (let r = g * ipg; r < Math.min(rows, (g + 1) * ipg); r++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+            const p = (r * OH + oh) * OW + ow;
+            for (let f = 0; f < F; f++) {
+              const d = k.H[dz + p * F + f];
+              refB[f] += d;
+              for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+                const ih = oh * sh + i - padT, iw = ow * sw + j - padL;
+                if (ih >= 0 && ih < H && iw >= 0 && iw < W) refW[(i * kw + j) * F + f] += k.H[x + r * H * W + ih * W + iw] * d;
+              }
+            }
+          }
+          const part = parts + g * stride;
+          assert.ok(relErr(k.H.subarray(part, part + KK * F), refW) < 1e-5, `${what} group ${g}: weight gradient`);
+          assert.ok(relErr(k.H.subarray(part + KK * F, part + KK * F + F), refB) < 1e-5, `${what} group ${g}: bias gradient`);
+        }
+        assert.equal(k.H[parts + (G - 1) * stride + (KK + 1) * F], 0, `${what}: wrote past the last part`);
+        // relu, sigmoid, tanh applied to each group's dz inside: the separate actBackward's dz, and the same sums
+        for (const act of [1, 2, 3]) {
+          k.H.copyWithin(dz, dz2, dz2 + P * F);
+          k.convDirectGrad(desc, x, dz, rows, ipg, 0, G, parts, stride, 1, z, a, act);
+          const ref = k.H.slice(dz2, dz2 + P * F);
+          const fresh = k.kind === 'wasm' ? loadKernels('wasm', P * F * 3 + 64) : jsKernels(new Float32Array(P * F * 3 + 64));
+          fresh.H.set(k.H.subarray(z, z + P * F), 0); fresh.H.set(k.H.subarray(a, a + P * F), P * F); fresh.H.set(ref, 2 * P * F);
+          fresh.actBackward(act, 0, P * F, 2 * P * F, P * F);
+          const bits = (M: Float32Array, p: number, n: number) => new Int32Array(M.buffer, M.byteOffset + p * 4, n);
+          assert.deepEqual(bits(k.H, dz, P * F), bits(fresh.H, 2 * P * F, P * F), `${what} act ${act}: dz`);
+          k.H.copyWithin(parts2, parts, parts + G * stride);
+          k.convDirectGrad(desc, x, dz, rows, ipg, 0, G, parts, stride, 1, z, a, 0);
+          assert.deepEqual(bits(k.H, parts, G * stride), bits(k.H, parts2, G * stride), `${what} act ${act}: the sums`);
+          fresh.dispose();
+        }
+        k.H.copyWithin(dz, dz2, dz2 + P * F);
+      }
+      // wasm and the JS reference sum in the same order: the same bits
+      const [wm, jm] = mems.map(k => { k.convDirectGrad(desc, x, dz, rows, ipg, 0, G, parts, stride, 1, z, a, 0); return new Int32Array(k.H.buffer, k.H.byteOffset + parts * 4, G * stride); });
+      assert.deepEqual(wm, jm, `${c.label}: wasm and js parts`);
+    }
+  });
+
   /** The same call on both kernel sets over copies of the same memory; returns both memories. */
   function both(fill: (H: Float32Array) => void, run: (k: Kernels) => void, floats: number): [Float32Array, Float32Array] {
     const w = loadKernels('wasm', floats), j = jsKernels(new Float32Array(w.H.length));

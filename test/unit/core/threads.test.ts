@@ -70,7 +70,15 @@ describe('threads: one run split over helper threads', function () {
     { type: 'dense', units: 10, activation: 'softmax' },
   ], { loss: 'cross_entropy', optimizer: 'momentum', lr: 0.05, batch: 64 });
 
-  for (const [label, config] of [['conv net', conv], ['MLP', mlp]] as const) {
+  // The first conv on one input channel: the direct kernels (convDirect by images, convDirectGrad by groups).
+  const conv1 = makeConfig([16, 16, 1], [
+    { type: 'conv2d', filters: 16, kernel: [3, 3], padding: 'same', activation: 'relu', init: 'he_normal' },
+    { type: 'maxpool2d', size: [2, 2] },
+    { type: 'conv2d', filters: 8, kernel: [3, 3], activation: 'relu' },
+    { type: 'flatten' }, { type: 'dense', units: 10, activation: 'softmax' },
+  ], { loss: 'cross_entropy', optimizer: 'sgd', lr: 0.05, batch: 32 });
+
+  for (const [label, config] of [['conv net', conv], ['conv net on one input channel', conv1], ['MLP', mlp]] as const) {
     it(`${label}: 2 and 3 threads give bit-identical weights, losses and probes to 1 thread, with the helpers taking part`, () => {
       const one = run(config, 1, 6);
       assert.equal(one.t.threads, 1);
@@ -381,6 +389,34 @@ describe('threads: one run split over helper threads', function () {
       assert.ok(chunks >= 3, `${name}: ${chunks} chunks`);
       for (let i = chunks - 1; i >= 0; i--) call(mems[1], op, chunkArgs(op, size, i, args, pack)!);
       const [u, v] = mems.map(k => new Int32Array(k.H.buffer, 0, pack)); // all but the GEMM's scratch
+      const bad = u.findIndex((bits, i) => bits !== v[i]);
+      assert.equal(bad, -1, `${name}: memory differs at float ${bad} after its chunks`);
+    }
+  });
+
+  it('a one-channel conv computed directly (convDirect by images, convDirectGrad by groups with relu inside) cut into chunks, run in reverse order, writes what one call writes, bit for bit', () => {
+    const rows = 7, H = 10, W = 9, F = 12, OH = 10, OW = 9, P = rows * OH * OW, KK = 9, stride = ((KK + 1) * F + 3) & ~3, G = 4, per = 2;
+    let o = 64;
+    const at = (n: number) => { const p = o; o += n + 4; return p; };
+    const desc = at(14), frames = at(rows * (H + 2) * (W + 2)), x = at(rows * H * W), w = at(KK * F), bias = at(F), z = at(P * F), a = at(P * F), dz = at(P * F), parts = at(G * stride);
+    const tasks: [typeof HELPER_OPS[number], number, number, number[]][] = [
+      ['convDirect', 2, rows, [desc, x, 0, rows, w, bias, 1, z, a]],
+      ['convDirectGrad', 1, G, [desc, x, dz, rows, per, 0, G, parts, stride, bias, z, a, 1]],
+    ];
+    const mems = [0, 1].map(() => {
+      const k = loadKernels('wasm', o + 64);
+      for (let i = 0; i < o; i++) k.H[i] = Math.sin(i * 0.7) * 2;
+      new Int32Array(k.H.buffer, desc * 4, 14).set([H, W, 3, 3, 1, 1, 1, 1, OH, OW, F, H + 2, W + 2, frames]);
+      return k;
+    });
+    const call = (k: Kernels, op: number, args: number[]) => (k as unknown as Record<string, (...v: number[]) => void>)[HELPER_EXPORTS[op]](...args);
+    for (const [name, size, total, args] of tasks) {
+      const op = HELPER_OPS.indexOf(name);
+      call(mems[0], op, args);
+      const chunks = Math.ceil(total / size);
+      assert.ok(chunks >= 3, `${name}: ${chunks} chunks`);
+      for (let i = chunks - 1; i >= 0; i--) call(mems[1], op, chunkArgs(op, size, i, args, 0)!);
+      const [u, v] = mems.map(k => new Int32Array(k.H.buffer, 0, o));
       const bad = u.findIndex((bits, i) => bits !== v[i]);
       assert.equal(bad, -1, `${name}: memory differs at float ${bad} after its chunks`);
     }
