@@ -13,6 +13,7 @@ import { Trainer } from '../../../src/core/train';
 import { Network } from '../../../src/core/network';
 import { Optimizer } from '../../../src/core/optimizers';
 import { makeConfig, randomData } from './helpers';
+import { mtModuleOrNull, wasmAvailable } from '../../../src/core/kernels';
 
 const KERNELS = ['js', 'wasm'] as const;
 const I = 3, O = 2, B = 4;
@@ -198,43 +199,93 @@ describe('adam and rmsprop with epsilon 1e-3 follow the Keras 3 formulas', () =>
  * the step; momentum m = mu m - lr g, w += m), with weight decay and a gradient scale, over 3 steps; and the
  * squared norm handed to `measure` (the probe's update ratio) is that of the change in w.
  */
+/** Hyperparameters of the big-matrix tests below, and their float64 reference (Keras 3 rules). */
+const HP = { lr: 0.01, wd: 0.2, scale: 0.5, eps: 1e-3, mu: 0.9, b1: 0.9, b2: 0.999, rho: 0.8 };
+const hpSpec = (optimizer: TrainSpec['optimizer']): Partial<TrainSpec> =>
+  ({ optimizer, lr: HP.lr, weightDecay: HP.wd, epsilon: HP.eps, momentum: HP.mu, beta1: HP.b1, beta2: HP.b2, rho: HP.rho });
+
+/**
+ * Steps of `optimizer` from w0 over the gradients (each scaled by HP.scale) in float64: decoupled decay (kernels only:
+ * `decay`) first, then
+ * the step (momentum: m = mu m - lr g, w += m - lr wd w). Returns the weights and each step's squared update.
+ */
+function referenceSteps(optimizer: string, w0: number[], grads: number[][], decay = true): { w: number[]; usq: number[] } {
+  const { lr, scale, eps, mu, b1, b2, rho } = HP, wd = decay ? HP.wd : 0;
+  const w = w0.slice(), m = w.map(() => 0), v = w.map(() => 0), usq: number[] = [];
+  grads.forEach((g, s) => {
+    const t = s + 1, before = w.slice();
+    for (let i = 0; i < w.length; i++) {
+      const gi = g[i] * scale;
+      if (optimizer === 'momentum') { m[i] = mu * m[i] - lr * gi; w[i] += m[i] - lr * wd * before[i]; continue; }
+      w[i] -= w[i] * wd * lr;
+      if (optimizer === 'sgd') w[i] -= lr * gi;
+      if (optimizer === 'adam') {
+        const a = lr * Math.sqrt(1 - b2 ** t) / (1 - b1 ** t);
+        m[i] += (gi - m[i]) * (1 - b1); v[i] += (gi * gi - v[i]) * (1 - b2);
+        w[i] -= m[i] * a / (Math.sqrt(v[i]) + eps);
+      }
+      if (optimizer === 'rmsprop') { v[i] = rho * v[i] + (1 - rho) * gi * gi; w[i] -= lr * gi / Math.sqrt(v[i] + eps); }
+    }
+    usq.push(w.reduce((sum, x, i) => sum + (x - before[i]) ** 2, 0));
+  });
+  return { w, usq };
+}
+
 describe('a big weight matrix (updated by column groups) follows the same formulas', () => {
-  const R = 256, O = 128, lr = 0.01, wd = 0.2, scale = 0.5, eps = 1e-3, mu = 0.9, b1 = 0.9, b2 = 0.999, rho = 0.8;
+  const R = 256, O = 128;
   const W0 = Array.from({ length: R * O }, (_, i) => Math.sin(0.37 * i) * 0.5);
   const G = [1, 2, 3].map(s => Array.from({ length: R * O }, (_, i) => Math.cos(0.11 * i * s + s) * 0.3));
-  function reference(optimizer: string): { w: number[]; usq: number[] } {
-    const w = W0.slice(), m = w.map(() => 0), v = w.map(() => 0), usq: number[] = [];
-    G.forEach((g, s) => {
-      const t = s + 1, before = w.slice();
-      for (let i = 0; i < w.length; i++) {
-        const gi = g[i] * scale;
-        if (optimizer === 'momentum') { m[i] = mu * m[i] - lr * gi; w[i] += m[i] - lr * wd * before[i]; continue; }
-        w[i] -= w[i] * wd * lr;
-        if (optimizer === 'sgd') w[i] -= lr * gi;
-        if (optimizer === 'adam') {
-          const a = lr * Math.sqrt(1 - b2 ** t) / (1 - b1 ** t);
-          m[i] += (gi - m[i]) * (1 - b1); v[i] += (gi * gi - v[i]) * (1 - b2);
-          w[i] -= m[i] * a / (Math.sqrt(v[i]) + eps);
-        }
-        if (optimizer === 'rmsprop') { v[i] = rho * v[i] + (1 - rho) * gi * gi; w[i] -= lr * gi / Math.sqrt(v[i] + eps); }
-      }
-      usq.push(w.reduce((sum, x, i) => sum + (x - before[i]) ** 2, 0));
-    });
-    return { w, usq };
-  }
+  const reference = (optimizer: string) => referenceSteps(optimizer, W0, G);
   for (const kernels of KERNELS) for (const optimizer of ['sgd', 'momentum', 'adam', 'rmsprop'] as const) {
     it(`${kernels}: ${optimizer}, 3 steps with decay and a gradient scale: weights and the measured update size`, () => {
-      const c = makeConfig([R], [{ type: 'dense', units: O, useBias: false }], { optimizer, lr, weightDecay: wd, epsilon: eps, momentum: mu, beta1: b1, beta2: b2, rho });
+      const c = makeConfig([R], [{ type: 'dense', units: O, useBias: false }], hpSpec(optimizer));
       const net = new Network(c, { rows: 1, kernels });
       const opt = new Optimizer(c.train, net.params, net.heap);
       net.commit();
       const W = net.params[0], usq: number[] = [];
       W.w.v.set(W0);
-      for (const g of G) { W.g.v.set(g); opt.step(scale, (p, u) => { assert.equal(p, W); usq.push(u); }); }
+      for (const g of G) { W.g.v.set(g); opt.step(HP.scale, (p, u) => { assert.equal(p, W); usq.push(u); }); }
       const want = reference(optimizer);
       close(W.w.v, want.w, 1e-5, optimizer);
       assert.equal(usq.length, 3, 'measured once a step');
       usq.forEach((u, s) => assert.ok(Math.abs(u - want.usq[s]) <= 1e-3 * want.usq[s], `step ${s + 1}: update size ${u} against ${want.usq[s]}`));
+    });
+  }
+});
+
+/**
+ * A step with work to do meanwhile (the trainer loads the next batch): with helper threads they update the biggest
+ * weight matrix while the calling thread does it, then the step waits for them. The numbers are those of the
+ * float64 formulas whatever ran where; the work runs once a step; with `measure` (a probe step) every parameter's
+ * update size is reported, so nothing is handed off. Two nets: one whose biggest matrix (128 x 512) splits into
+ * column chunks for the helpers, one whose biggest (1024 x 64) may be too narrow to hand off and is updated here.
+ */
+describe('an optimizer step with the next batch loaded meanwhile (1 and 2 threads)', () => {
+  const nets: [string, number, { type: 'dense'; units: number; useBias?: boolean }[]][] = [
+    ['256-128-512', 256, [{ type: 'dense', units: 128, useBias: false }, { type: 'dense', units: 512 }]],
+    ['1024-64-10', 1024, [{ type: 'dense', units: 64 }, { type: 'dense', units: 10 }]],
+  ];
+  for (const threads of [1, 2]) for (const [label, input, list] of nets) for (const optimizer of ['sgd', 'adam'] as const) for (const measured of [false, true]) {
+    it(`${threads} thread${threads > 1 ? 's' : ''}, ${label}, ${optimizer}${measured ? ', measured' : ''}: every parameter as the formulas say, the work done once a step`, function () {
+      if (threads > 1 && (!wasmAvailable() || !mtModuleOrNull())) this.skip();
+      const c = makeConfig([input], list, hpSpec(optimizer));
+      const net = new Network(c, { rows: 1, kernels: 'wasm', threads });
+      const opt = new Optimizer(c.train, net.params, net.heap);
+      net.commit();
+      if (threads > 1) assert.ok(net.heap.kernels.helpers?.waitReady(), 'helper threads started');
+      const w0 = net.params.map((p, j) => Array.from({ length: p.w.n }, (_, i) => Math.sin(0.37 * i + j) * 0.5));
+      const grads = [1, 2, 3].map(s => net.params.map((p, j) => Array.from({ length: p.w.n }, (_, i) => Math.cos(0.11 * i * s + s + j) * 0.3)));
+      net.params.forEach((p, j) => p.w.v.set(w0[j]));
+      let meanwhileRuns = 0;
+      for (const g of grads) {
+        net.params.forEach((p, j) => p.g.v.set(g[j]));
+        const seen = new Set<unknown>();
+        opt.step(HP.scale, measured ? p => seen.add(p) : undefined, () => { meanwhileRuns++; });
+        if (measured) assert.equal(seen.size, net.params.length, 'a probe step measures every parameter');
+      }
+      assert.equal(meanwhileRuns, 3, 'the meanwhile work runs once a step');
+      net.params.forEach((p, j) => close(p.w.v, referenceSteps(optimizer, w0[j], grads.map(g => g[j]), p.name === 'kernel').w, 1e-5, `${p.name} ${j}`));
+      net.heap.kernels.dispose?.();
     });
   }
 });
