@@ -265,14 +265,17 @@ describe('an optimizer step with the next batch loaded meanwhile (1 and 2 thread
     ['256-128-512', 256, [{ type: 'dense', units: 128, useBias: false }, { type: 'dense', units: 512 }]],
     ['1024-64-10', 1024, [{ type: 'dense', units: 64 }, { type: 'dense', units: 10 }]],
   ];
-  for (const threads of [1, 2]) for (const [label, input, list] of nets) for (const optimizer of ['sgd', 'adam'] as const) for (const measured of [false, true]) {
-    it(`${threads} thread${threads > 1 ? 's' : ''}, ${label}, ${optimizer}${measured ? ', measured' : ''}: every parameter as the formulas say, the work done once a step`, function () {
-      if (threads > 1 && (!wasmAvailable() || !mtModuleOrNull())) this.skip();
+  // 'ended': two threads whose helpers were ended (Trainer.dispose: "a step after this runs on the calling thread alone").
+  for (const threads of [1, 2, 'ended'] as const) for (const [label, input, list] of nets) for (const optimizer of ['sgd', 'adam'] as const) for (const measured of [false, true]) {
+    if (threads === 'ended' && (measured || label !== nets[0][0])) continue;
+    it(`${threads === 'ended' ? '2 threads, helpers ended' : `${threads} thread${threads > 1 ? 's' : ''}`}, ${label}, ${optimizer}${measured ? ', measured' : ''}: every parameter as the formulas say, the work done once a step`, function () {
+      if (threads !== 1 && (!wasmAvailable() || !mtModuleOrNull())) this.skip();
       const c = makeConfig([input], list, hpSpec(optimizer));
-      const net = new Network(c, { rows: 1, kernels: 'wasm', threads });
+      const net = new Network(c, { rows: 1, kernels: 'wasm', threads: threads === 1 ? 1 : 2 });
       const opt = new Optimizer(c.train, net.params, net.heap);
       net.commit();
-      if (threads > 1) assert.ok(net.heap.kernels.helpers?.waitReady(), 'helper threads started');
+      if (threads !== 1) assert.ok(net.heap.kernels.helpers?.waitReady(), 'helper threads started');
+      if (threads === 'ended') net.heap.kernels.dispose?.();
       const w0 = net.params.map((p, j) => Array.from({ length: p.w.n }, (_, i) => Math.sin(0.37 * i + j) * 0.5));
       const grads = [1, 2, 3].map(s => net.params.map((p, j) => Array.from({ length: p.w.n }, (_, i) => Math.cos(0.11 * i * s + s + j) * 0.3)));
       net.params.forEach((p, j) => p.w.v.set(w0[j]));
