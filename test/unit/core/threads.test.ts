@@ -224,6 +224,45 @@ describe('threads: one run split over helper threads', function () {
     for (const net of nets) net.heap.kernels.dispose();
   });
 
+  it('a run whose softmax cross-entropy is split by rows, also over a probe batch shorter than the buffers (70 of 96 rows): 2 and 3 threads give 1 thread\'s losses, probes, evaluations and weights, bit for bit, class indices and soft targets', () => {
+    // 32 classes: a step's 96 x 32 and the probe's 70 x 32 values are both enough to split (>= 2048). The probe is
+    // the only caller with fewer rows than the buffers hold: its gradient scale and sums must use its own rows.
+    const config = makeConfig([784], [{ type: 'dense', units: 128, activation: 'tanh' }, { type: 'dense', units: 32, activation: 'softmax' }],
+      { loss: 'cross_entropy', optimizer: 'adam', lr: 0.01, batch: 96, steps: 8 }, { probe: { every: 3, samples: 70 } });
+    const indices = randomData([784], 32, 400, 7, 32), soft = randomData([784], 32, 400, 8);
+    // Soft targets: each row a distribution with every class weighted (a softmax of random numbers).
+    for (const split of [soft.train, soft.val]) for (let i = 0; i < split.n; i++) {
+      const row = split.y.subarray(32 * i, 32 * i + 32), e = Array.from(row, v => Math.exp(2 * v)), sum = e.reduce((a, b) => a + b, 0);
+      e.forEach((v, j) => { row[j] = v / sum; });
+    }
+    for (const [label, data] of [['class indices', indices], ['soft targets', soft]] as const) {
+      assert.equal(data.val.n, 100, 'the probe batch is not the whole validation split: each probe evaluates it too');
+      const session = (threads: number) => {
+        const t = new Trainer(config, data, { threads });
+        const k = t.net.heap.kernels, split = k.crossEntropyRows;
+        let partial = 0;
+        if (split) k.crossEntropyRows = (...a) => { const done = split(...a); if (done && a[3] < t.net.rows) partial++; return done; };
+        if (threads > 1) assert.ok(k.helpers?.waitReady(), 'helper threads started');
+        const r = t.run();
+        return { losses: r.lossCurve, timeline: JSON.stringify(r.timeline), weights: t.net.params.map(p => Array.from(p.w.v)), partial, handed: k.helpers?.handed ?? 0 };
+      };
+      const one = session(1);
+      assert.equal(one.losses.length, 8);
+      for (const threads of [2, 3]) {
+        let helped = false;
+        for (let attempt = 0, since = Date.now(); !helped && keepTrying(since, attempt); attempt++) {
+          const many = session(threads);
+          helped = many.handed > 0;
+          assert.equal(many.partial, 4, `${label}, ${threads} threads: the four probes' loss split over the threads`);
+          assert.deepEqual(many.losses, one.losses, `${label}, ${threads} threads: loss of each step`);
+          assert.equal(many.timeline, one.timeline, `${label}, ${threads} threads: probes and evaluations`);
+          assert.deepEqual(many.weights, one.weights, `${label}, ${threads} threads: weights`);
+        }
+        assert.ok(helped, `${label}, ${threads} threads: the helpers ran no chunk in 200 runs and a minute`);
+      }
+    }
+  });
+
   it('the rule: a helper starts only when some GEMM of a step is >= 2^21 flops (README "Both cores")', () => {
     // dense 64 -> 128 at batch b: the forward GEMM is 2 * b * 64 * 128 flops = 2^21 exactly at b = 128.
     assert.equal(SPLIT_GEMM_FLOPS, 2 ** 21);
