@@ -26,7 +26,7 @@ export const GROUPS = {
   },
   layers: {
     mutate: ['src/core/layers.ts'],
-    spec: [core('layers-edges'), core('train-plan'), core('gradients'), core('tfjs-oracle'), core('batchnorm-dropout'), core('activation-params'), core('training')],
+    spec: [core('layers-edges'), core('conv-kernels'), core('train-plan'), core('gradients'), core('tfjs-oracle'), core('batchnorm-dropout'), core('activation-params'), core('training')],
   },
   losses: { mutate: ['src/core/losses.ts'], spec: [core('losses'), core('gradients'), core('tfjs-oracle'), core('training')] },
   // One file per group here: train.ts and probes.ts are covered by the slow end-to-end training tests.

@@ -280,13 +280,17 @@ describe('an optimizer step with the next batch loaded meanwhile (1 and 2 thread
       const grads = [1, 2, 3].map(s => net.params.map((p, j) => Array.from({ length: p.w.n }, (_, i) => Math.cos(0.11 * i * s + s + j) * 0.3)));
       net.params.forEach((p, j) => p.w.v.set(w0[j]));
       let meanwhileRuns = 0;
+      // Handed off exactly when helpers are up and no update size is measured: a task is open during the work.
+      const handOff = threads === 2 && !measured, handedOff: boolean[] = [];
       for (const g of grads) {
         net.params.forEach((p, j) => p.g.v.set(g[j]));
         const seen = new Set<unknown>();
-        opt.step(HP.scale, measured ? p => seen.add(p) : undefined, () => { meanwhileRuns++; });
+        opt.step(HP.scale, measured ? p => seen.add(p) : undefined, () => { meanwhileRuns++; handedOff.push(net.heap.kernels.helpers?.busy ?? false); });
+        assert.equal(net.heap.kernels.helpers?.busy ?? false, false, 'no task is left open after the step');
         if (measured) assert.equal(seen.size, net.params.length, 'a probe step measures every parameter');
       }
       assert.equal(meanwhileRuns, 3, 'the meanwhile work runs once a step');
+      assert.deepEqual(handedOff, [handOff, handOff, handOff], 'the biggest matrix handed to the helpers during the work');
       net.params.forEach((p, j) => close(p.w.v, referenceSteps(optimizer, w0[j], grads.map(g => g[j]), p.name === 'kernel').w, 1e-5, `${p.name} ${j}`));
       net.heap.kernels.dispose?.();
     });
