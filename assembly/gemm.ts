@@ -486,10 +486,12 @@ export function actBackward(kind: i32, z: i32, a: i32, g: i32, n: i32): void {
     else { const t = v128.load(pa + o); r = f32x4.mul(gv, f32x4.sub(one, f32x4.mul(t, t))); }
     v128.store(pg + o, r);
   }
+  // The tail in the lanes' order (g * (s(1-s)), not (g s)(1-s)), so a value's result does not depend on where a call
+  // ends: convDirectGrad calls this per group of images, whose ends are not the whole array's.
   for (let i = n4; i < n; i++) {
     const o = addr(i);
     if (kind == 1) { if (!(load<f32>(pz + o) > 0)) store<f32>(pg + o, 0); }
-    else if (kind == 2) { const s = load<f32>(pa + o); store<f32>(pg + o, load<f32>(pg + o) * s * (1 - s)); }
+    else if (kind == 2) { const s = load<f32>(pa + o); store<f32>(pg + o, load<f32>(pg + o) * (s * (1 - s))); }
     else { const t = load<f32>(pa + o); store<f32>(pg + o, load<f32>(pg + o) * (1 - t * t)); }
   }
 }

@@ -228,6 +228,26 @@ describe('convolution kernels', function () {
     }
   });
 
+  it('relu/sigmoid/tanh backward in pieces (convDirectGrad\'s groups of 45 values, a tail of 1 each) gives the bits of one call over the whole array', () => {
+    // 3x3 valid on 5x5, F = 5: 45 values an image, one image a group. The groups end where the whole array's
+    // lanes do not, so a tail computed in another order than the lanes would change those values.
+    const rows = 8, S = 9, F = 5, P = rows * S, KK = 9, stride = ((KK + 1) * F + 3) & ~3;
+    const desc = 64, x = desc + 16, dz = x + rows * 25 + 4, z = dz + P * F + 4, a = z + P * F + 4, ref = a + P * F + 4, parts = ref + P * F + 4, end = parts + rows * stride + 4;
+    for (const kernels of ['wasm', 'js'] as const) for (const act of [1, 2, 3]) {
+      const k = kernels === 'wasm' ? loadKernels('wasm', end) : jsKernels(new Float32Array(end + 64));
+      const r = new Rng(31 + act);
+      for (let i = x; i < a; i++) k.H[i] = r.normal();
+      for (let i = 0; i < P * F; i++) k.H[a + i] = act === 2 ? 1 / (1 + Math.exp(-k.H[z + i])) : Math.tanh(k.H[z + i]);
+      k.H.copyWithin(ref, dz, dz + P * F);
+      new Int32Array(k.H.buffer, k.H.byteOffset + desc * 4, 14).set([5, 5, 3, 3, 1, 1, 0, 0, 3, 3, F, 0, 0, 0]);
+      k.convDirectGrad(desc, x, dz, rows, 1, 0, rows, parts, stride, 1, z, a, act);
+      k.actBackward(act, z, a, ref, P * F);
+      const bits = (p: number) => new Int32Array(k.H.buffer, k.H.byteOffset + p * 4, P * F);
+      assert.deepEqual(bits(dz), bits(ref), `${kernels} act ${act}: dz`);
+      k.dispose?.();
+    }
+  });
+
   /** The same call on both kernel sets over copies of the same memory; returns both memories. */
   function both(fill: (H: Float32Array) => void, run: (k: Kernels) => void, floats: number): [Float32Array, Float32Array] {
     const w = loadKernels('wasm', floats), j = jsKernels(new Float32Array(w.H.length));
