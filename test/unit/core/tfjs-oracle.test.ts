@@ -16,7 +16,7 @@ import { Network } from '../../../src/core/network';
 import { Optimizer } from '../../../src/core/optimizers';
 import { ACTIVATION_NAMES } from '../../../src/core/activations';
 import type { Layer } from '../../../src/core/layers';
-import { makeConfig, randomData } from './helpers';
+import { makeConfig, randomData, type LayerInput } from './helpers';
 
 const BOUND = 1e-4;
 
@@ -105,8 +105,7 @@ function tfOptimizer(name: OptimizerName, config: NetworkConfig): tf.Optimizer {
 }
 
 /** Runs the comparison; returns the worst error by what was compared. */
-function compare(config: NetworkConfig, classes?: number, optimizers: OptimizerName[] = ['sgd', 'momentum', 'adam', 'rmsprop']): Record<string, number> {
-  const B = 8;
+function compare(config: NetworkConfig, classes?: number, optimizers: OptimizerName[] = ['sgd', 'momentum', 'adam', 'rmsprop'], B = 8): Record<string, number> {
   const outLayer = config.model.layers[config.model.layers.length - 1] as { units?: number };
   const outW = outLayer.units ?? 1;
   const data = randomData(config.model.input, outW, 3 * B, 23, classes);
@@ -130,7 +129,8 @@ function compare(config: NetworkConfig, classes?: number, optimizers: OptimizerN
       net.backward(B, true);
       const { value, grads } = tf.variableGrads(() => {
         const { logits, out } = tfForward(cfg, net, m, x);
-        return tfLoss(cfg, logits, out, y, net.loss.fused);
+        // a conv as the last layer: its [B, OH, OW, F] output against the target rows
+        return tfLoss(cfg, tf.reshape(logits, [B, -1]), tf.reshape(out, [B, -1]), y, net.loss.fused);
       }, m.vars);
       if (s === 0) {
         const { out } = tfForward(cfg, net, m, x);
@@ -198,5 +198,37 @@ describe('whole network against TensorFlow.js (max relative error 1e-4)', functi
       { type: 'conv2d', filters: 4, kernel: [3, 3], activation: 'linear', useBias: false }, { type: 'batchnorm' }, { type: 'activation', activation: 'swish' },
       { type: 'flatten' }, { type: 'dense', units: 2, activation: 'softmax' }], { loss: 'cross_entropy', ...eps });
     assertWithin(compare(k, 2), 'batchnorm conv');
+  });
+  // A conv on one input channel is computed directly (Conv2D.direct): hostile geometries against tfjs.
+  it('a conv on one input channel (direct kernels): stride past the kernel, a kernel past the input, 1x1 output, 1x1 and non-square kernels, 121 and 380 taps, 1 to 33 filters, no bias, every kind of activation, batch 1', () => {
+    const cases: [string, number[], Record<string, unknown>, number, string][] = [
+      ['stride 3 > kernel 2, same', [10, 11, 1], { filters: 3, kernel: [2, 2], stride: [3, 3], padding: 'same', activation: 'relu' }, 8, 'cross_entropy'],
+      ['stride 3x2 > kernel 2x1, valid', [10, 11, 1], { filters: 5, kernel: [2, 1], stride: [3, 2], padding: 'valid', activation: 'sigmoid' }, 8, 'cross_entropy'],
+      ['kernel 7x9 past a 5x4 input, same', [5, 4, 1], { filters: 1, kernel: [7, 9], padding: 'same', activation: 'tanh' }, 8, 'cross_entropy'],
+      ['valid to 1x1', [5, 5, 1], { filters: 33, kernel: [5, 5], padding: 'valid', activation: 'elu' }, 8, 'cross_entropy'],
+      ['1x1 kernel, no bias', [9, 7, 1], { filters: 4, kernel: [1, 1], activation: 'linear', useBias: false }, 8, 'cross_entropy'],
+      ['1x5 stride 2x1 same prelu', [9, 8, 1], { filters: 8, kernel: [1, 5], stride: [2, 1], padding: 'same', activation: 'prelu' }, 8, 'cross_entropy'],
+      ['11x11 same, batch 1', [28, 27, 1], { filters: 3, kernel: [11, 11], padding: 'same', activation: 'relu' }, 1, 'cross_entropy'],
+      ['19x20 same (380 taps)', [21, 20, 1], { filters: 5, kernel: [19, 20], padding: 'same', activation: 'tanh' }, 2, 'cross_entropy'],
+      ['20x20 same (400 taps, im2col)', [21, 20, 1], { filters: 5, kernel: [20, 20], padding: 'same', activation: 'tanh' }, 2, 'cross_entropy'],
+      ['softmax over filters, no bias', [7, 9, 1], { filters: 5, kernel: [3, 3], padding: 'same', activation: 'softmax', useBias: false }, 3, 'cross_entropy'],
+    ];
+    for (const [label, input, conv, B, loss] of cases) {
+      const c = makeConfig(input, [{ type: 'conv2d', init: 'glorot_uniform', ...conv } as LayerInput, { type: 'flatten' }, { type: 'dense', units: 3, activation: 'softmax' }], { loss: loss as 'cross_entropy', ...eps });
+      assertWithin(compare(c, 3, ['sgd'], B), label);
+    }
+  });
+  it('a conv on one input channel after another layer (its input gradient), and as the last layer with sigmoid + binary cross-entropy', () => {
+    const mid = makeConfig([8, 7, 2], [
+      { type: 'conv2d', filters: 1, kernel: [3, 3], padding: 'same', activation: 'tanh' },
+      { type: 'conv2d', filters: 5, kernel: [3, 2], stride: [2, 1], padding: 'same', activation: 'relu' },
+      { type: 'conv2d', filters: 1, kernel: [2, 2], padding: 'valid', activation: 'sigmoid' },
+      { type: 'conv2d', filters: 3, kernel: [2, 2], padding: 'same', activation: 'relu' },
+      { type: 'flatten' }, { type: 'dense', units: 3, activation: 'softmax' }], { loss: 'cross_entropy', ...eps });
+    assertWithin(compare(mid, 3, ['sgd']), 'one-channel convs after others');
+    const last = makeConfig([6, 6, 2], [
+      { type: 'conv2d', filters: 1, kernel: [3, 3], padding: 'same', activation: 'relu' },
+      { type: 'conv2d', filters: 1, kernel: [6, 6], padding: 'valid', activation: 'sigmoid' }], { loss: 'binary_cross_entropy', ...eps });
+    assertWithin(compare(last, 1, ['sgd']), 'one-channel conv last, sigmoid + bce');
   });
 });
