@@ -433,14 +433,15 @@ describe('threads: one run split over helper threads', function () {
     }
   });
 
-  it('a one-channel conv computed directly (convDirect by images, convDirectGrad by groups with relu inside) cut into chunks, run in reverse order, writes what one call writes, bit for bit', () => {
+  it('a one-channel conv computed directly (convDirect by images, convDirectGrad by groups with the sigmoid backward inside) cut into chunks, run in reverse order, writes what one call writes, bit for bit', () => {
     const rows = 7, H = 10, W = 9, F = 12, OH = 10, OW = 9, P = rows * OH * OW, KK = 9, stride = ((KK + 1) * F + 3) & ~3, G = 4, per = 2;
     let o = 64;
     const at = (n: number) => { const p = o; o += n + 4; return p; };
     const desc = at(14), frames = at(rows * (H + 2) * (W + 2)), x = at(rows * H * W), w = at(KK * F), bias = at(F), z = at(P * F), a = at(P * F), dz = at(P * F), parts = at(G * stride);
     const tasks: [typeof HELPER_OPS[number], number, number, number[]][] = [
       ['convDirect', 2, rows, [desc, x, 0, rows, w, bias, 1, z, a]],
-      ['convDirectGrad', 1, G, [desc, x, dz, rows, per, 0, G, parts, stride, bias, z, a, 1]],
+      // sigmoid's backward, not relu's: applied twice to a group (overlapping chunks), relu's mask would not show
+      ['convDirectGrad', 1, G, [desc, x, dz, rows, per, 0, G, parts, stride, bias, z, a, 2]],
     ];
     const mems = [0, 1].map(() => {
       const k = loadKernels('wasm', o + 64);
