@@ -167,9 +167,9 @@ describe('prelu at exactly z = 0 (the slope tfjs-core and PyTorch use there: alp
  */
 describe('parameters: names, trainability and weight decay by kind', () => {
   const list: LayerInput[] = [
-    { type: 'conv2d', filters: 3, kernel: [3, 3], padding: 'same', activation: 'prelu', biasInit: 'ones' },
+    { type: 'conv2d', filters: 3, kernel: [3, 3], padding: 'same', activation: { name: 'prelu', alpha: 0.3 }, biasInit: 'ones' },
     { type: 'batchnorm' }, { type: 'flatten' },
-    { type: 'dense', units: 5, activation: 'prelu', biasInit: 'ones' },
+    { type: 'dense', units: 5, activation: { name: 'prelu', alpha: 0.2 }, biasInit: 'ones' },
     { type: 'activation', activation: { name: 'prelu', alpha: 0.1 } },
     { type: 'dense', units: 1 },
   ];
@@ -180,14 +180,16 @@ describe('parameters: names, trainability and weight decay by kind', () => {
       ['kernel', 'bias', 'alpha'], ['alpha'], ['kernel', 'bias'],
     ]);
   });
-  it('biases start at bias_init, prelu slopes at 0.25 or the alpha given, batchnorm at gamma 1, beta 0, moving (0, 1)', () => {
+  it('biases start at bias_init, prelu slopes at the alpha given or 0.25, batchnorm at gamma 1, beta 0, moving (0, 1)', () => {
     const n = new Network(makeConfig([4, 4, 2], list), { rows: 4, kernels: 'js' }).commit();   // commit initializes
     const start = (i: number, name: string) => Array.from(n.layers[i].params.find(p => p.name === name)!.w.v);
     assert.deepEqual(start(0, 'bias'), [1, 1, 1]);
-    assert.deepEqual(start(0, 'alpha'), [0.25, 0.25, 0.25]);
+    assert.deepEqual(start(0, 'alpha'), Array(3).fill(Math.fround(0.3)));
     assert.deepEqual([start(1, 'gamma'), start(1, 'beta'), start(1, 'moving_mean'), start(1, 'moving_variance')], [[1, 1, 1], [0, 0, 0], [0, 0, 0], [1, 1, 1]]);
     assert.deepEqual(start(3, 'bias'), [1, 1, 1, 1, 1]);
-    assert.deepEqual(start(3, 'alpha'), [0.25, 0.25, 0.25, 0.25, 0.25]);
+    assert.deepEqual(start(3, 'alpha'), Array(5).fill(Math.fround(0.2)));
+    const plain = new Network(makeConfig([6], [{ type: 'dense', units: 2, activation: 'prelu' }]), { rows: 1, kernels: 'js' }).commit();
+    assert.deepEqual(Array.from(plain.layers[0].params.find(p => p.name === 'alpha')!.w.v), [0.25, 0.25], 'no alpha given: 0.25');
     assert.deepEqual(start(4, 'alpha'), Array(5).fill(Math.fround(0.1)));
     assert.deepEqual(start(5, 'bias'), [0]);
   });
