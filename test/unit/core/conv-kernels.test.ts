@@ -22,6 +22,22 @@ function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
   return d / Math.max(s, 1e-6);
 }
 
+/**
+ * A training forward pass of `rows` N(0,1) inputs, then a backward pass from N(0,1) gradients at the output of the
+ * third layer (seeded): the inputs, that layer and its gradients, for the oracle to redo.
+ */
+function forwardBackward(net: Network, rows: number, seed: number) {
+  const rng = new Rng(seed);
+  const xs = Float32Array.from({ length: rows * net.inputSize }, () => rng.normal());
+  net.input.v.set(xs);
+  net.forward(rows, 'train');
+  const last = net.layers[2];
+  const R = Float32Array.from({ length: rows * last.outSize }, () => rng.normal());
+  last.dOut.v.set(R);
+  net.backward(rows, true);
+  return { xs, last, R };
+}
+
 describe('convolution kernels', function () {
   this.timeout(60000);
   before(async function () {
@@ -38,14 +54,7 @@ describe('convolution kernels', function () {
         { type: 'maxpool2d', size: [2, 2], stride: [2, 2], padding: 'same' },
       ]);
       const net = new Network(config, { rows: B, kernels: 'wasm' }).commit();
-      const rng = new Rng(7);
-      const xs = Float32Array.from({ length: B * net.inputSize }, () => rng.normal());
-      net.input.v.set(xs);
-      net.forward(B, 'train');
-      const last = net.layers[2];
-      const R = Float32Array.from({ length: B * last.outSize }, () => rng.normal());
-      last.dOut.v.set(R);
-      net.backward(B, true);
+      const { xs, last, R } = forwardBackward(net, B, 7);
 
       const [c1, c2] = [net.layers[0] as Conv2D, net.layers[1] as Conv2D];
       const vars = [c1.W, c1.b!, c2.W, c2.b!].map(p => tf.variable(tf.tensor(Float32Array.from(p.w.v), p.shape)));
@@ -78,14 +87,7 @@ describe('convolution kernels', function () {
       const net = new Network(config, { rows: B, kernels }).commit();
       const [c1, c2] = [net.layers[0] as Conv2D, net.layers[1] as Conv2D];
       assert.ok(c1.direct && !c2.direct, 'the first conv takes the direct kernels');
-      const rng = new Rng(17);
-      const xs = Float32Array.from({ length: B * net.inputSize }, () => rng.normal());
-      net.input.v.set(xs);
-      net.forward(B, 'train');
-      const last = net.layers[2];
-      const R = Float32Array.from({ length: B * last.outSize }, () => rng.normal());
-      last.dOut.v.set(R);
-      net.backward(B, true);
+      const { xs, last, R } = forwardBackward(net, B, 17);
 
       const vars = [c1.W, c1.b!, c2.W, c2.b!].map(p => tf.variable(tf.tensor(Float32Array.from(p.w.v), p.shape)));
       const x = tf.tensor4d(xs, [B, ...config.model.input] as [number, number, number, number]);
