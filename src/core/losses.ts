@@ -23,6 +23,15 @@ export function lossSetup(loss: LossName, outputActivation: string | null): Loss
  * Loss of `rows` samples (targets y dense [rows, n]); writes the gradient (dL/dz when fused, else dL/da) into
  * `grad` when given. z = logits (used when fused), a = outputs. Returns the mean loss (float64).
  */
+/**
+ * `total` plus one row's softmax cross-entropy from its log-sum-exp, term by term (the order every thread count
+ * sums in: Network.computeLoss adds the rows that helper threads took the same way).
+ */
+export function addCrossEntropyRow(total: number, z: Float32Array, y: Float32Array, o: number, n: number, lse: number): number {
+  for (let j = 0; j < n; j++) { const yj = y[o + j]; if (yj !== 0) total += yj * (lse - z[o + j]); }
+  return total;
+}
+
 export function computeLoss(setup: LossSetup, z: Float32Array, a: Float32Array, y: Float32Array, rows: number, n: number,
   grad: Float32Array | null): number {
   let total = 0;
@@ -37,8 +46,9 @@ export function computeLoss(setup: LossSetup, z: Float32Array, a: Float32Array, 
         let s = 0;
         for (let j = 0; j < n; j++) s += Math.exp(z[o + j] - m);
         const lse = m + Math.log(s);
+        total = addCrossEntropyRow(total, z, y, o, n, lse);
         let ysum = 0;
-        for (let j = 0; j < n; j++) { const yj = y[o + j]; if (yj !== 0) total += yj * (lse - z[o + j]); ysum += yj; }
+        for (let j = 0; j < n; j++) ysum += y[o + j];
         if (grad) for (let j = 0; j < n; j++) grad[o + j] = (Math.exp(z[o + j] - lse) * ysum - y[o + j]) * scale;
       } else {
         for (let j = 0; j < n; j++) {

@@ -6,7 +6,7 @@
 import type { LayerSpec, NetworkConfig } from '../model';
 import { Heap, type Buf } from './heap';
 import { makeLayer, type Layer, type Mode, type Param, Dropout } from './layers';
-import { computeLoss, lossSetup, type LossSetup } from './losses';
+import { addCrossEntropyRow, computeLoss, lossSetup, type LossSetup } from './losses';
 import { Rng } from './rng';
 import { SPLIT_GEMM_FLOPS, colsShape } from './parallel';
 import { SUMMARY_FLOATS } from './kernels';
@@ -167,10 +167,7 @@ export class Network {
       // in row order as computeLoss sums it, so the number is the same on any thread count.
       const z = l.z!.v, y = this.target.v, lse = new Float64Array(this.lse.v.buffer, this.lse.v.byteOffset, rows);
       let total = 0;
-      for (let r = 0; r < rows; r++) {
-        const o = r * n, lr = lse[r];
-        for (let j = 0; j < n; j++) { const yj = y[o + j]; if (yj !== 0) total += yj * (lr - z[o + j]); }
-      }
+      for (let r = 0; r < rows; r++) total = addCrossEntropyRow(total, z, y, r * n, n, lse[r]);
       return total / rows;
     }
     return computeLoss(this.loss, (l.z ?? l.out).v, l.out.v, this.target.v, rows, this.outWidth, grad ? l.dOut.v : null);
