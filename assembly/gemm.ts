@@ -1107,3 +1107,14 @@ function gradBlock0b(d: usize, x: i32, dz: i32, i0: i32, i1: i32, i: i32, jb: i3
   if (nc == 8) { v128.store(pc, lo); v128.store(pc, hi, 16); return; }
   for (let l = 0; l < nc; l++) store<f32>(pc + addr(l), l < 4 ? lane(lo, l) : lane(hi, l - 4));
 }
+
+/**
+ * Rows of a batch gathered from inputs held in this memory: row r is row load<i32>(idx + r) of src (I floats each),
+ * written at dst + r * I. memory.copy is a native copy; JavaScript copies into a shared memory word by word.
+ */
+export function gatherRows(src: i32, I: i32, idx: i32, rows: i32, dst: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const s = load<i32>(addr(idx + r));
+    memory.copy(addr(dst + r * I), addr(src + s * I), addr(I));
+  }
+}

@@ -93,6 +93,8 @@ export interface Kernels {
     satAbove: number, kg: number, kgN: number, kw: number, kwN: number, out: number): void;
   /** Correct predictions among `rows` rows of width n: losses.ts countCorrect over H[a..], H[y..]. */
   countCorrect(a: number, y: number, rows: number, n: number): number;
+  /** Rows of a batch from inputs in the memory: row r of dst is row I32[idx + r] of src, I floats each. */
+  gatherRows(src: number, I: number, idx: number, rows: number, dst: number): void;
   /** cols[rows*OH*OW, kh*kw*C] from x[rows, H, W, C] (NHWC), zeros outside the image. */
   im2col(x: number, rows: number, H: number, W: number, C: number, kh: number, kw: number, sh: number, sw: number,
     padT: number, padL: number, OH: number, OW: number, cols: number): void;
@@ -141,7 +143,7 @@ export interface Kernels {
 
 type UpdateFns = Pick<Kernels, 'sgdUpdate' | 'momentumUpdate' | 'adamUpdate' | 'rmspropUpdate' | 'actForward' | 'actBackward' | 'summarize' | 'probeLayer' | 'countCorrect'
   | 'im2col' | 'col2im' | 'colSums' | 'maxPool' | 'maxPoolBack' | 'convWeightGrad' | 'sumParts' | 'biasActForward'
-  | 'convDirect' | 'convDirectGrad'>;
+  | 'convDirect' | 'convDirectGrad' | 'gatherRows'>;
 
 /**
  * Floats `probeLayer` (and `summarize`) may write at `out` for up to 64 bins: 6 + 2 x (4 + bins) float64
@@ -304,6 +306,7 @@ function fromExports(ex: WasmExports, memory: WebAssembly.Memory): Kernels {
     gemmAct: (a, sai, sak, b, sbk, sbn, c, M, K, N, pack, bias, act, out) => ex.gemmAct(a, sai, sak, b, sbk, sbn, c, N, M, K, N, pack, bias, act, out),
     sgdUpdate: ex.sgdUpdate, momentumUpdate: ex.momentumUpdate, adamUpdate: ex.adamUpdate, rmspropUpdate: ex.rmspropUpdate,
     actForward: ex.actForward, actBackward: ex.actBackward, summarize: ex.summarize, probeLayer: ex.probeLayer, countCorrect: ex.countCorrect,
+    gatherRows: ex.gatherRows,
     im2col: ex.im2col, col2im: ex.col2im, colSums: ex.colSums, maxPoolBack: ex.maxPoolBack,
     maxPool: (x, rows, H, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base = 0) => ex.maxPool(x, rows, H, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base),
     convWeightGrad: ex.convWeightGrad, sumParts: ex.sumParts, biasActForward: ex.biasActForward,
@@ -657,6 +660,9 @@ export function jsKernels(H: Float32Array): Kernels {
     actBackward(kind, z, a, g, n) { backwardArray(KERNEL_ACT[kind], {}, H.subarray(z, z + n), H.subarray(a, a + n), H.subarray(g, g + n), n); },
     summarize,
     countCorrect: (a, y, rows, n) => countCorrect(H.subarray(a), H.subarray(y), rows, n),
+    gatherRows(src, I, idx, rows, dst) {
+      for (let r = 0; r < rows; r++) H.copyWithin(dst + r * I, src + I32[idx + r] * I, src + I32[idx + r] * I + I);
+    },
     probeLayer(a, z, g, n, aLo, aInv, zLo, zInv, bins, satAbove, kg, kgN, kw, kwN, out) {
       summarize(g, n, 0, 0, 0, Infinity, out);
       const o = new Float64Array(H.buffer, H.byteOffset + out * 4, 6);

@@ -24,6 +24,8 @@ export function estimateMemory(config: NetworkConfig): { bytes: number; dataByte
   const per = prod(config.model.input);
   // The data set (train + validation split), and while it is built: the loader's arrays (features, targets,
   // encoded targets, the shuffle order) and, for a csv, the file read and its decoded text (up to 2 bytes a byte).
+  // A run on threads holds the training inputs in its memory (Network.holdTrainInputs) once the loader's arrays,
+  // which are larger, are gone: the same bound covers them.
   const dataBytes = samples * (per + net.outWidth) * 4 + samples * 4
     + samples * (per + 1 + net.outWidth + 1) * 4
     + (config.data.source === 'csv' ? 3 * (config.data.fileBytes ?? 0) : 0);

@@ -33,7 +33,15 @@ export interface BuildOptions {
   targetWidth?: number;
   /** Threads the kernels may use (wasm only; see splitPays). */
   threads?: number;
+  /** Samples of the training split: with threads, their inputs are held in the memory (holdTrainInputs). */
+  trainSamples?: number;
 }
+
+/**
+ * Training inputs held in the memory at most (64 MB of floats); beyond, each batch is copied from JavaScript. Within
+ * the memory estimate: the loader's own arrays, gone once the data is built, took more (memory.ts).
+ */
+export const MAX_HELD_FLOATS = 16 * 1024 * 1024;
 
 /**
  * Whether a second thread pays for a network at `rows` rows: some GEMM of a training step (forward,
@@ -56,6 +64,13 @@ export class Network {
   readonly heap: Heap;
   readonly input: Buf;
   readonly target: Buf;
+  /**
+   * With threads: the training split's inputs (holdTrainInputs), the array they came from, and a batch's sample
+   * indices (int32) for the kernel that gathers its rows.
+   */
+  private readonly held: Buf | null = null;
+  private heldFrom: Float32Array | null = null;
+  private readonly batchIdx: Buf | null = null;
   /** Scratch for the probe statistics kernel (float64 results). */
   readonly statsScratch: Buf;
   readonly inputSize: number;
@@ -80,6 +95,11 @@ export class Network {
     this.outWidth = this.last.outSize;
     this.input = this.heap.alloc(this.rows * this.inputSize);
     this.target = this.heap.alloc(this.rows * this.outWidth);
+    const held = (opts.trainSamples ?? 0) * this.inputSize;
+    if (this.heap.threads > 1 && held > 0 && held <= MAX_HELD_FLOATS) {
+      this.held = this.heap.alloc(held);
+      this.batchIdx = this.heap.alloc(this.rows);
+    }
     this.statsScratch = this.heap.alloc(SUMMARY_FLOATS);
     this.layers.forEach((layer, i) => {
       const before = this.heap.bytes;
@@ -136,12 +156,23 @@ export class Network {
    * target buffers. Class-index targets (one per sample) become one-hot rows of the output width.
    */
   loadRows(x: Float32Array, y: Float32Array, yWidth: number, idx: ArrayLike<number> | null, start: number, count: number): void {
-    const I = this.inputSize, O = this.outWidth, xin = this.input.v, t = this.target.v;
-    const oneHot = yWidth === 1 && O > 1;
+    const I = this.inputSize, xin = this.input.v, held = x === this.heldFrom ? this.held : null, ids = this.batchIdx;
+    if (held && ids) {
+      // JavaScript writes a shared memory word by word; the kernel's memory.copy is about twice as fast on rows
+      // that are not in the cache (a training batch's, drawn at random).
+      const i32 = new Int32Array(ids.v.buffer, ids.v.byteOffset, count);
+      for (let r = 0; r < count; r++) i32[r] = idx ? idx[start + r] : start + r;
+      this.heap.kernels.gatherRows(held.off, I, ids.off, count, this.input.off);
+    } else {
+      for (let r = 0; r < count; r++) {
+        const s = idx ? idx[start + r] : start + r;
+        if (I < 64) for (let j = 0, src = s * I, dst = r * I; j < I; j++) xin[dst + j] = x[src + j];
+        else xin.set(x.subarray(s * I, s * I + I), r * I);
+      }
+    }
+    const O = this.outWidth, t = this.target.v, oneHot = yWidth === 1 && O > 1;
     for (let r = 0; r < count; r++) {
       const s = idx ? idx[start + r] : start + r;
-      if (I < 64) for (let j = 0, src = s * I, dst = r * I; j < I; j++) xin[dst + j] = x[src + j];
-      else xin.set(x.subarray(s * I, s * I + I), r * I);
       if (oneHot) {
         t.fill(0, r * O, r * O + O);
         const c = y[s] | 0;
@@ -152,6 +183,16 @@ export class Network {
         throw new Error(`the output layer has ${O} units but the data has ${yWidth} targets per sample`);
       }
     }
+  }
+
+  /**
+   * With threads (and a training split of at most MAX_HELD_FLOATS input values): copies the split's inputs into the
+   * memory once; loadRows then gathers its batches there.
+   */
+  holdTrainInputs(x: Float32Array): void {
+    if (!this.held || x.length !== this.held.n) return;
+    this.held.v.set(x);
+    this.heldFrom = x;
   }
 
   forward(rows: number, mode: Mode): void {

@@ -115,9 +115,10 @@ export class Trainer {
     this.yWidth = targetWidth(data);
     // At most MAX_THREADS: each thread has its own GEMM scratch, so a hostile `threads: 1024` must not cost 1024 of them.
     const threads = (opts.threads ?? 1) > 1 && splitPays(config.model.input, config.model.layers, plan.batch) ? Math.min(MAX_THREADS, Math.floor(opts.threads!)) : 1;
-    this.net = new Network(config, { rows, kernels: opts.kernels ?? 'wasm', threads });
+    this.net = new Network(config, { rows, kernels: opts.kernels ?? 'wasm', threads, trainSamples: data.train.n });
     this.opt = new Optimizer(config.train, this.net.params, this.net.heap);
     this.net.commit();
+    this.net.holdTrainInputs(data.train.x);
     if (this.net.heap.kernels.note) opts.onNote?.(this.net.heap.kernels.note);
     if (opts.initialWeights) {
       const bad = this.net.loadWeights(opts.initialWeights);

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Trainer } from '../../../src/core/train';
-import { Network } from '../../../src/core/network';
+import { MAX_HELD_FLOATS, Network } from '../../../src/core/network';
 import { jsKernels, loadKernels, wasmAvailable, mtModuleOrNull, type Kernels } from '../../../src/core/kernels';
 import { HELPER_EXPORTS, HELPER_OPS, Helpers, SPLIT_GEMM_FLOPS, chunkArgs, UPDATE_BLOCK, colsShape, runThreads } from '../../../src/core/parallel';
 import { parseConfigText } from '../../../src/config';
@@ -611,6 +611,63 @@ describe('threads: one run split over helper threads', function () {
       }
       assert.ok(helpers.handed > handed0, 'the helper took no chunk in 200 tasks and a minute');
     } finally { helpers.dispose(); }
+  });
+
+  it('gatherRows copies whole rows: row r of the batch is input row idx[r] (first, last, repeated), widths 7 and 784, nothing past the batch; the same on the wasm module, the threads\' module and in JavaScript', () => {
+    for (const I of [7, 784]) {
+      const n = 9, idx = [n - 1, 0, 4, 4, 2], rows = idx.length;
+      const want: number[] = [];
+      for (const s of idx) for (let j = 0; j < I; j++) want.push(s * 1000 + j + 0.5);
+      for (const [label, heap] of [['wasm', new Heap('wasm', 1)], ['threads', new Heap('wasm', 2)], ['js', new Heap('js', 1)]] as const) {
+        const src = heap.alloc(n * I), ids = heap.alloc(rows), dst = heap.alloc(rows * I + 16);
+        heap.commit();
+        for (let s = 0; s < n; s++) for (let j = 0; j < I; j++) src.v[s * I + j] = s * 1000 + j + 0.5;
+        new Int32Array(ids.v.buffer, ids.v.byteOffset, rows).set(idx);
+        dst.v.fill(-7);
+        heap.kernels.gatherRows(src.off, I, ids.off, rows, dst.off);
+        assert.deepEqual(Array.from(dst.v.subarray(0, rows * I)), want, `${label}, width ${I}`);
+        assert.deepEqual(Array.from(dst.v.subarray(rows * I)), new Array(16).fill(-7), `${label}, width ${I}: past the batch`);
+        heap.kernels.dispose();
+      }
+    }
+  });
+
+  it('with threads the training inputs are held in the memory and every batch is gathered there: the rows and targets one thread copies, step after step (through a reshuffle, and the probe batch read from the training split); a split over 64 MB is not held', () => {
+    // No validation split: the probe batch is training rows too, loaded through the same path without indices.
+    const data = randomData(mlp.model.input, 10, 96, 5, 10);
+    data.val = { x: new Float32Array(0), y: new Float32Array(0), n: 0 };
+    const config = { ...mlp, train: { ...mlp.train, steps: 1000 }, probe: { ...mlp.probe, samples: 40 } };
+    const session = (threads: number) => {
+      const t = new Trainer(config, data, { threads, probeEvery: 1000 });
+      if (threads > 1) assert.ok(t.net.heap.kernels.helpers?.waitReady(), 'helper threads started');
+      const k = t.net.heap.kernels, gather = k.gatherRows;
+      let gathered = 0;
+      k.gatherRows = (...a) => { gathered++; gather(...a); };
+      const seen: number[][] = [];
+      const forward = t.net.forward.bind(t.net);
+      t.net.forward = (rows, mode) => {
+        seen.push([...t.net.input.v.subarray(0, rows * 784), ...t.net.target.v.subarray(0, rows * 10)]);
+        forward(rows, mode);
+      };
+      t.trainSteps(3);
+      t.probe();
+      t.trainSteps(2);
+      t.dispose();
+      return { seen, gathered, losses: t.lossCurve };
+    };
+    const one = session(1), two = session(2);
+    assert.equal(one.gathered, 0);
+    // 5 steps, the probe, and its evaluation of the training split in two chunks of 64 and 32 rows: 8 forward
+    // passes, each over rows gathered (a step after the probe gathers its batch again).
+    assert.equal(two.seen.length, 8);
+    assert.ok(two.gathered >= 8, `${two.gathered} batches gathered`);
+    two.seen.forEach((rows, i) => assert.ok(rows.length === one.seen[i].length && rows.every((v, j) => v === one.seen[i][j]), `forward pass ${i}: rows and targets`));
+    assert.deepEqual(two.losses, one.losses);
+    // Memory: the held inputs (and the batch's indices) only with threads, and only up to MAX_HELD_FLOATS.
+    const bytes = (threads: number, trainSamples?: number) => new Network(mlp, { rows: 64, kernels: 'plan', threads, trainSamples }).heap.bytes;
+    assert.equal(bytes(2, 96) - bytes(2), 4 * (96 * 784 + 64));
+    assert.equal(bytes(1, 96), bytes(1));
+    assert.equal(bytes(2, Math.floor(MAX_HELD_FLOATS / 784) + 1), bytes(2));
   });
 
   it('a small net (2-8-8-1) starts no helper thread: a second thread would only add hand-off cost', () => {
