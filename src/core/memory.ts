@@ -25,7 +25,8 @@ export function estimateMemory(config: NetworkConfig): { bytes: number; dataByte
   // The data set (train + validation split), and while it is built: the loader's arrays (features, targets,
   // encoded targets, the shuffle order) and, for a csv, the file read and its decoded text (up to 2 bytes a byte).
   // A run on threads holds the training inputs in its memory (Network.holdTrainInputs) once the loader's arrays,
-  // which are larger, are gone: the same bound covers them.
+  // which are larger, are gone: the same bound covers them. Only where samples is known before loading: npy, npz,
+  // idx and images without `samples` leave it 0, so neither their data nor its held copy (up to 64 MB) is counted.
   const dataBytes = samples * (per + net.outWidth) * 4 + samples * 4
     + samples * (per + 1 + net.outWidth + 1) * 4
     + (config.data.source === 'csv' ? 3 * (config.data.fileBytes ?? 0) : 0);
