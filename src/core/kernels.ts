@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ActivationName } from '../model';
 import { backwardArray, forwardArray } from './activations';
 import { countCorrect } from './losses';
-import { HELPER_EXPORTS, HELPER_OPS, Helpers, UPDATE_POINTERS, chunkArgs, colGroup, crossEntropyRows, updateBlocks, SPLIT_ELEMENTS, SPLIT_GEMM_FLOPS, type HelperOp } from './parallel';
+import { HELPER_EXPORTS, Helpers, OP, UPDATE_POINTERS, chunkArgs, colGroup, crossEntropyRows, updateBlocks, SPLIT_ELEMENTS, SPLIT_GEMM_FLOPS, type HelperOp } from './parallel';
 
 export interface Kernels {
   kind: 'wasm' | 'js';
@@ -258,7 +258,7 @@ function blockRunner(name: UpdateName, run: (a: number[], blocks: number, size: 
 function blockwiseUpdates<K extends Pick<Kernels, UpdateName>>(k: K): K {
   const out = { ...k };
   for (const name of UPDATES) {
-    const f = k[name] as unknown as AnyUpdate, op = HELPER_OPS.indexOf(name);
+    const f = k[name] as unknown as AnyUpdate, op = OP[name];
     (out[name] as unknown as AnyUpdate) = blockRunner(name, (a, blocks, size, pointers) => {
       if (blocks <= 1) return f(...a);
       let sum = 0;

@@ -31,11 +31,17 @@ export type HelperOp = typeof HELPER_OPS[number];
  * none: it is JavaScript (below), run over views of the shared memory.
  */
 export const HELPER_EXPORTS = HELPER_OPS.map(op => (op === 'gemmCols' ? 'gemm' : op));
+export type OpCodes = { readonly [K in HelperOp]: number };
+/** Each op's code by name (OP.gemm is 0): its index in HELPER_OPS, built from it so the two cannot drift. */
+export const OP: OpCodes = Object.freeze(Object.fromEntries(HELPER_OPS.map((name, code) => [name, code])) as OpCodes);
 
 /** Work below this (flops of a GEMM, elements otherwise) is not split: a hand-off costs microseconds. */
 export const SPLIT_GEMM_FLOPS = 1 << 21;
 export const SPLIT_ELEMENTS = 1 << 16;
-/** The optimizer updates (ops 6-9): how many buffer pointers come before n in their arguments (a task carries it). */
+/**
+ * The optimizer updates (sgdUpdate, momentumUpdate, adamUpdate, rmspropUpdate, in this order): how many buffer
+ * pointers come before n in their arguments (a task carries it).
+ */
 export const UPDATE_POINTERS = [2, 3, 4, 3];
 /**
  * An update's squared norm is summed over blocks of this many elements (more for huge tensors, at most
@@ -136,90 +142,105 @@ export function claim(claims: Int32Array, i: number, id: number): boolean {
 const HELPER_SPIN_MS = 1;
 
 /**
- * Arguments of chunk `i` of a task (op, size, args, and for an update its count of buffer `pointers`), with
- * `pack` as the GEMM scratch of the thread running it. Self-contained: its source is also the helpers'
- * (Function.prototype.toString).
+ * chunkArgs and isUpdate over the op codes they are given (OP). Their source is also the helpers' (HELPER_SOURCE,
+ * Function.prototype.toString), so they name no module-level constant: the production build's minifier renames
+ * those (the helper would not find OP by that name), while a parameter is renamed with every use of it. Methods,
+ * not nested functions: the tests' transform (tsx, keepNames) wraps those in __name(), which the helper lacks.
  */
-export function chunkArgs(op: number, size: number, i: number, a: ArrayLike<number>, pack: number, pointers = 0): number[] | null {
-  const r0 = i * size;
-  if (op === 0) { // gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack): rows of C
-    const M = a[8], r1 = Math.min(M, r0 + size);
-    if (r1 <= r0) return null;
-    return [a[0] + r0 * a[1], a[1], a[2], a[3], a[4], a[5], a[6] + r0 * a[7], a[7], r1 - r0, a[9], a[10], a[11], a[12], pack];
-  }
-  if (op === 5 || op === 15 || op === 16) { // a GEMM by columns of C (multiples of the 8-column panel): each thread packs only its own panels of B
-    const N = a[10], j1 = Math.min(N, r0 + size);
-    if (j1 <= r0) return null;
-    const cols = [a[0], a[1], a[2], a[3] + r0 * a[5], a[4], a[5], a[6] + r0, a[7], a[8], a[9], j1 - r0];
-    if (op === 5) cols.push(a[11], a[12], pack); // gemm(..., M, K, N, alpha, beta, pack)
-    else if (op === 15) cols.push(pack, r0, a[13], a[14], a[15]); // gemmGrad(..., M, K, N, pack, j0, gw, out, bias)
-    else cols.push(pack, a[12] ? a[12] + r0 : 0, a[13], a[14] + r0); // gemmAct(..., M, K, N, pack, bias, act, out): out's columns too
-    return cols;
-  }
-  if (op === 10) { // updateCols(kind, w, g, m, v, R, O, j0, j1, gw, out, h0..h5): columns j0..j1 of the matrix
-    const O = a[6], j1 = Math.min(O, r0 + size);
-    if (j1 <= r0) return null;
-    const out: number[] = [];
-    for (let j = 0; j < 17; j++) out.push(j === 7 ? r0 : j === 8 ? j1 : a[j]);
-    return out;
-  }
-  if (op === 11) { // convWeightGrad(cols, dz, KK, F, P, per, g0, g1, parts, stride, bias, pack): groups of positions
-    const G = a[7], g1 = Math.min(G, r0 + size);
-    if (g1 <= r0) return null;
-    return [a[0], a[1], a[2], a[3], a[4], a[5], r0, g1, a[8], a[9], a[10], pack];
-  }
-  if (op === 12) { // maxPool(x, rows, H, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base): images
-    const rows = a[1], r1 = Math.min(rows, r0 + size);
-    if (r1 <= r0) return null;
-    const img = a[2] * a[3] * a[4], oimg = a[11] * a[12] * a[4], out: number[] = [];
-    for (let j = 0; j < 16; j++) out.push(j === 0 ? a[0] + r0 * img : j === 1 ? r1 - r0 : j === 13 || j === 14 ? a[j] + r0 * oimg : j === 15 ? a[15] + r0 * img : a[j]);
-    return out;
-  }
-  if (op === 13) { // maxPoolBack(g, arg, n, dx, z0, zn) with the task's rows after them: images
-    const rows = a[6], r1 = Math.min(rows, r0 + size);
-    if (r1 <= r0) return null;
-    const oimg = a[2] / rows, img = a[5] / rows;
-    return [a[0] + r0 * oimg, a[1] + r0 * oimg, (r1 - r0) * oimg, a[3], a[4] + r0 * img, (r1 - r0) * img];
-  }
-  if (op === 14) { // biasActForward(kind, z, bias, a, rows, n): rows
-    const rows = a[4], r1 = Math.min(rows, r0 + size);
-    if (r1 <= r0) return null;
-    return [a[0], a[1] + r0 * a[5], a[2], a[3] + r0 * a[5], r1 - r0, a[5]];
-  }
-  if (op === 17) { // crossEntropyRows(z, y, grad, rows, n, scale, lse): rows
-    const rows = a[3], r1 = Math.min(rows, r0 + size), n = a[4];
-    if (r1 <= r0) return null;
-    return [a[0] + r0 * n, a[1] + r0 * n, a[2] + r0 * n, r1 - r0, n, a[5], a[6] + 2 * r0];
-  }
-  if (op === 18) { // convDirect(desc, x, r0, r1, w, bias, act, z, out): images from r0
-    const r1 = Math.min(a[3], a[2] + r0 + size);
-    if (r1 <= a[2] + r0) return null;
-    return [a[0], a[1], a[2] + r0, r1, a[4], a[5], a[6], a[7], a[8]];
-  }
-  if (op === 19) { // convDirectGrad(desc, x, dz, rows, per, g0, g1, parts, stride, bias, z, a, act): groups of images
-    const G = a[6], g1 = Math.min(G, r0 + size);
-    if (g1 <= r0) return null;
-    return [a[0], a[1], a[2], a[3], a[4], r0, g1, a[7], a[8], a[9], a[10], a[11], a[12]];
-  }
-  if (op >= 6 && op <= 9) { // an optimizer update: element ranges of every buffer
-    const p = pointers, n = a[p], e1 = Math.min(n, r0 + size);
-    if (e1 <= r0) return null;
-    const out: number[] = [];
-    for (let j = 0; j < 11; j++) out.push(j < p ? a[j] + r0 : j === p ? e1 - r0 : a[j]);
-    return out;
-  }
-  if (op === 1 || op === 2) { // im2col(x, rows, H, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols) / col2im(dcols, ..., dx): images
-    const rows = a[1], r1 = Math.min(rows, r0 + size);
-    if (r1 <= r0) return null;
-    const img = a[2] * a[3] * a[4], col = a[11] * a[12] * a[5] * a[6] * a[4];
-    const first = op === 1 ? a[0] + r0 * img : a[0] + r0 * col, last = op === 1 ? a[13] + r0 * col : a[13] + r0 * img;
-    return [first, r1 - r0, a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], last];
-  }
-  // actForward(kind, z, a, n) / actBackward(kind, z, a, g, n): element ranges
-  const n = op === 3 ? a[3] : a[4], e1 = Math.min(n, r0 + size);
-  if (e1 <= r0) return null;
-  return op === 3 ? [a[0], a[1] + r0, a[2] + r0, e1 - r0] : [a[0], a[1] + r0, a[2] + r0, a[3] + r0, e1 - r0];
+function opFunctions(OP: OpCodes) {
+  const ops = {
+    /** Whether `op` is an optimizer update (UPDATE_POINTERS): its chunks' results are summed. */
+    isUpdate(op: number): boolean {
+      return op === OP.sgdUpdate || op === OP.momentumUpdate || op === OP.adamUpdate || op === OP.rmspropUpdate;
+    },
+    /**
+     * Arguments of chunk `i` of a task (op, size, args, and for an update its count of buffer `pointers`), with
+     * `pack` as the GEMM scratch of the thread running it.
+     */
+    chunkArgs(op: number, size: number, i: number, a: ArrayLike<number>, pack: number, pointers = 0): number[] | null {
+      const r0 = i * size;
+      if (op === OP.gemm) { // gemm(a, sai, sak, b, sbk, sbn, c, ldc, M, K, N, alpha, beta, pack): rows of C
+        const M = a[8], r1 = Math.min(M, r0 + size);
+        if (r1 <= r0) return null;
+        return [a[0] + r0 * a[1], a[1], a[2], a[3], a[4], a[5], a[6] + r0 * a[7], a[7], r1 - r0, a[9], a[10], a[11], a[12], pack];
+      }
+      if (op === OP.gemmCols || op === OP.gemmGrad || op === OP.gemmAct) { // a GEMM by columns of C (multiples of the 8-column panel): each thread packs only its own panels of B
+        const N = a[10], j1 = Math.min(N, r0 + size);
+        if (j1 <= r0) return null;
+        const cols = [a[0], a[1], a[2], a[3] + r0 * a[5], a[4], a[5], a[6] + r0, a[7], a[8], a[9], j1 - r0];
+        if (op === OP.gemmCols) cols.push(a[11], a[12], pack); // gemm(..., M, K, N, alpha, beta, pack)
+        else if (op === OP.gemmGrad) cols.push(pack, r0, a[13], a[14], a[15]); // gemmGrad(..., M, K, N, pack, j0, gw, out, bias)
+        else cols.push(pack, a[12] ? a[12] + r0 : 0, a[13], a[14] + r0); // gemmAct(..., M, K, N, pack, bias, act, out): out's columns too
+        return cols;
+      }
+      if (op === OP.updateCols) { // updateCols(kind, w, g, m, v, R, O, j0, j1, gw, out, h0..h5): columns j0..j1 of the matrix
+        const O = a[6], j1 = Math.min(O, r0 + size);
+        if (j1 <= r0) return null;
+        const out: number[] = [];
+        for (let j = 0; j < 17; j++) out.push(j === 7 ? r0 : j === 8 ? j1 : a[j]);
+        return out;
+      }
+      if (op === OP.convWeightGrad) { // convWeightGrad(cols, dz, KK, F, P, per, g0, g1, parts, stride, bias, pack): groups of positions
+        const G = a[7], g1 = Math.min(G, r0 + size);
+        if (g1 <= r0) return null;
+        return [a[0], a[1], a[2], a[3], a[4], a[5], r0, g1, a[8], a[9], a[10], pack];
+      }
+      if (op === OP.maxPool) { // maxPool(x, rows, H, W, C, ph, pw, sh, sw, padT, padL, OH, OW, out, arg, base): images
+        const rows = a[1], r1 = Math.min(rows, r0 + size);
+        if (r1 <= r0) return null;
+        const img = a[2] * a[3] * a[4], oimg = a[11] * a[12] * a[4], out: number[] = [];
+        for (let j = 0; j < 16; j++) out.push(j === 0 ? a[0] + r0 * img : j === 1 ? r1 - r0 : j === 13 || j === 14 ? a[j] + r0 * oimg : j === 15 ? a[15] + r0 * img : a[j]);
+        return out;
+      }
+      if (op === OP.maxPoolBack) { // maxPoolBack(g, arg, n, dx, z0, zn) with the task's rows after them: images
+        const rows = a[6], r1 = Math.min(rows, r0 + size);
+        if (r1 <= r0) return null;
+        const oimg = a[2] / rows, img = a[5] / rows;
+        return [a[0] + r0 * oimg, a[1] + r0 * oimg, (r1 - r0) * oimg, a[3], a[4] + r0 * img, (r1 - r0) * img];
+      }
+      if (op === OP.biasActForward) { // biasActForward(kind, z, bias, a, rows, n): rows
+        const rows = a[4], r1 = Math.min(rows, r0 + size);
+        if (r1 <= r0) return null;
+        return [a[0], a[1] + r0 * a[5], a[2], a[3] + r0 * a[5], r1 - r0, a[5]];
+      }
+      if (op === OP.crossEntropyRows) { // crossEntropyRows(z, y, grad, rows, n, scale, lse): rows
+        const rows = a[3], r1 = Math.min(rows, r0 + size), n = a[4];
+        if (r1 <= r0) return null;
+        return [a[0] + r0 * n, a[1] + r0 * n, a[2] + r0 * n, r1 - r0, n, a[5], a[6] + 2 * r0];
+      }
+      if (op === OP.convDirect) { // convDirect(desc, x, r0, r1, w, bias, act, z, out): images from r0
+        const r1 = Math.min(a[3], a[2] + r0 + size);
+        if (r1 <= a[2] + r0) return null;
+        return [a[0], a[1], a[2] + r0, r1, a[4], a[5], a[6], a[7], a[8]];
+      }
+      if (op === OP.convDirectGrad) { // convDirectGrad(desc, x, dz, rows, per, g0, g1, parts, stride, bias, z, a, act): groups of images
+        const G = a[6], g1 = Math.min(G, r0 + size);
+        if (g1 <= r0) return null;
+        return [a[0], a[1], a[2], a[3], a[4], r0, g1, a[7], a[8], a[9], a[10], a[11], a[12]];
+      }
+      if (ops.isUpdate(op)) { // an optimizer update: element ranges of every buffer
+        const p = pointers, n = a[p], e1 = Math.min(n, r0 + size);
+        if (e1 <= r0) return null;
+        const out: number[] = [];
+        for (let j = 0; j < 11; j++) out.push(j < p ? a[j] + r0 : j === p ? e1 - r0 : a[j]);
+        return out;
+      }
+      if (op === OP.im2col || op === OP.col2im) { // im2col(x, rows, H, W, C, kh, kw, sh, sw, padT, padL, OH, OW, cols) / col2im(dcols, ..., dx): images
+        const rows = a[1], r1 = Math.min(rows, r0 + size);
+        if (r1 <= r0) return null;
+        const img = a[2] * a[3] * a[4], col = a[11] * a[12] * a[5] * a[6] * a[4];
+        const first = op === OP.im2col ? a[0] + r0 * img : a[0] + r0 * col, last = op === OP.im2col ? a[13] + r0 * col : a[13] + r0 * img;
+        return [first, r1 - r0, a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], last];
+      }
+      // actForward(kind, z, a, n) / actBackward(kind, z, a, g, n): element ranges
+      const n = op === OP.actForward ? a[3] : a[4], e1 = Math.min(n, r0 + size);
+      if (e1 <= r0) return null;
+      return op === OP.actForward ? [a[0], a[1] + r0, a[2] + r0, e1 - r0] : [a[0], a[1] + r0, a[2] + r0, a[3] + r0, e1 - r0];
+    },
+  };
+  return ops;
 }
+export const { chunkArgs, isUpdate } = opFunctions(OP);
 
 /**
  * Softmax cross-entropy's gradient, rows of it (losses.ts computeLoss, fused, the same operations in the same
@@ -245,7 +266,7 @@ export function crossEntropyRows(H: Float32Array, F64: Float64Array, z: number, 
 const HELPER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { module, memory, ctl: buf, names, spin, index, pack, taskOffset, resultOffset, claimOffset } = workerData;
-const chunkArgs = ${chunkArgs.toString()};
+const { chunkArgs, isUpdate } = (${opFunctions.toString()})(${JSON.stringify(OP)});
 const sweep = ${sweep.toString()};
 const claim = ${claim.toString()};
 const crossEntropyRows = ${crossEntropyRows.toString()};
@@ -267,7 +288,7 @@ for (;;) {
     sweep(index + 1, T, chunks, claims, id, i => {
       if (!claim(claims, i, id)) return false;
       const a = chunkArgs(op, size, i, args, pack, pointers);
-      try { const r = a ? fns[op](...a) : 0; if (op >= 6 && op <= 9) result[i] = r; } catch (e) { Atomics.store(ctl, 2 + index, 3); }
+      try { const r = a ? fns[op](...a) : 0; if (isUpdate(op)) result[i] = r; } catch (e) { Atomics.store(ctl, 2 + index, 3); }
       const done = Atomics.add(ctl, 1, 1) + 1;
       if (done === chunks) Atomics.notify(ctl, 1);
       return done === chunks;
@@ -360,7 +381,7 @@ export class Helpers {
   open(op: HelperOp, chunks: number, size: number, args: number[], pack: number, pointers = 0): void {
     if (this.pending) this.join();
     if (chunks > MAX_CHUNKS) throw new Error(`a task of ${chunks} chunks (at most ${MAX_CHUNKS})`);
-    const code = HELPER_OPS.indexOf(op), ctl = this.ctl, task = this.task, claims = this.claims;
+    const code = OP[op], ctl = this.ctl, task = this.task, claims = this.claims;
     const id = this.taskId = (this.taskId + 1) | 0, threads = this.workers.length + 1;
     // The task's chunks as taken by the previous task: free for this one, never for a stale helper's older id.
     for (let i = 0; i < chunks; i++) Atomics.store(claims, i, (id - 1) | 0);
@@ -389,7 +410,7 @@ export class Helpers {
       if (!claim(claims, i, id)) return false;
       const a = chunkArgs(code, size, i, args, pack, pointers);
       const r = a ? this.run(code, a) : 0;
-      if (code >= 6 && code <= 9) this.result[i] = r as number;
+      if (isUpdate(code)) this.result[i] = r as number;
       mine++;
       return Atomics.add(ctl, 1, 1) + 1 === chunks;
     };
@@ -424,7 +445,7 @@ export class Helpers {
     this.chunks += chunks;
     for (let i = 0; i < this.workers.length; i++) if (Atomics.load(ctl, 2 + i) === 3) throw new Error('a training helper thread failed');
     let sum = 0;
-    if (code >= 6 && code <= 9) for (let i = 0; i < chunks; i++) sum += this.result[i];
+    if (isUpdate(code)) for (let i = 0; i < chunks; i++) sum += this.result[i];
     return sum;
   }
 
