@@ -303,21 +303,19 @@ export class Conv2D extends Base implements Layer {
       if (this.alpha && paramGrads) preluAlphaGrad(this.z!.v, dz.v, P * F, F, this.alpha.g.v);
       this.act.backward(k, this.z!, this.out, dz, P * F, F, this.alpha ? this.alpha.w.v : null);
     }
-    if (paramGrads && this.direct) {
-      const { G, per } = this.gradGroups(rows), parts = this.parts!.off, stride = this.partStride;
-      k.convDirectGrad(this.descOff(), x.off, dz.off, rows, per / (this.OH * this.OW), 0, G, parts, stride, this.b ? this.b.g.off : 0,
-        this.z!.off, this.out.off, actInGrad);
-      k.sumParts(parts, G, stride, KK * F, this.W.g.off);
-      if (this.b) k.sumParts(parts + KK * F, G, stride, F, this.b.g.off);
-    } else if (paramGrads) {
-      const { G, per } = this.gradGroups(rows), pack = this.heapRef.pack.off;
-      if (G > 1 && this.parts) {
-        const parts = this.parts.off, stride = this.partStride;
-        k.convWeightGrad(this.cols!.off, dz.off, KK, F, P, per, 0, G, parts, stride, this.b ? 1 : 0, pack);
+    if (paramGrads) {
+      const { G, per } = this.gradGroups(rows);
+      if (this.direct || (G > 1 && this.parts)) {
+        // Each group's weight (and bias) gradient into its part, then the parts summed in group order.
+        const parts = this.parts!.off, stride = this.partStride;
+        if (this.direct) {
+          k.convDirectGrad(this.descOff(), x.off, dz.off, rows, per / (this.OH * this.OW), 0, G, parts, stride, this.b ? this.b.g.off : 0,
+            this.z!.off, this.out.off, actInGrad);
+        } else k.convWeightGrad(this.cols!.off, dz.off, KK, F, P, per, 0, G, parts, stride, this.b ? 1 : 0, this.heapRef.pack.off);
         k.sumParts(parts, G, stride, KK * F, this.W.g.off);
         if (this.b) k.sumParts(parts + KK * F, G, stride, F, this.b.g.off);
       } else {
-        k.gemm(this.cols!.off, 1, KK, dz.off, F, 1, this.W.g.off, F, KK, P, F, 1, 0, pack);
+        k.gemm(this.cols!.off, 1, KK, dz.off, F, 1, this.W.g.off, F, KK, P, F, 1, 0, this.heapRef.pack.off);
         if (this.b) k.colSums(dz.off, P, F, this.b.g.off);
       }
     }
