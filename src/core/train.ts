@@ -16,11 +16,15 @@ import { Rng } from './rng';
 import type { Param } from './layers';
 
 export interface TrainOptions {
-  maxSteps?: number;            // cap from the settings (stopped: 'limit' when it cuts the run)
-  probeEvery?: number;          // override of config.probe.every
+  /** Cap from the settings (stopped: 'limit' when it cuts the run). */
+  maxSteps?: number;
+  /** Override of config.probe.every. */
+  probeEvery?: number;
   onProbe?: (p: ProbePoint) => void;
   onStep?: (step: number, loss: number) => void;
-  shouldStop?: () => boolean;   // polled every step; true => stopped: 'cancelled', partial result kept
+  /** Polled every step; true: stopped 'cancelled', the partial result kept. */
+  shouldStop?: () => boolean;
+  /** The kernels' implementation: wasm (default) or the JavaScript reference. */
   kernels?: 'wasm' | 'js';
   /**
    * Threads for this run (default 1). More than one is used only when splitPays (network.ts): then big
@@ -248,14 +252,7 @@ export class Trainer {
     if (first) this.lastGradNorm = Math.sqrt(net.gradSumSquares());
     const layers: LayerStats[] = [];
     for (const p of this.probes) layers.push(p.stats(P, p.kernel && this.lastUpdateSq.get(p.kernel)));
-    let valLoss: number, valAccuracy: number | undefined;
-    if (this.evalEqualsProbe) {
-      valLoss = probeLoss;
-      valAccuracy = classify ? probeCorrect / P : undefined;
-    } else {
-      const ev = this.evaluate();
-      valLoss = ev.loss; valAccuracy = classify ? ev.accuracy : undefined;
-    }
+    const { valLoss, valAccuracy } = this.validation(probeLoss, probeCorrect, classify);
     const point: ProbePoint = {
       step: this.step,
       trainLoss: this.stepsSinceProbe ? this.lossSinceProbe / this.stepsSinceProbe : probeLoss,
@@ -267,6 +264,16 @@ export class Trainer {
     this.timeline.push(point);
     this.opts.onProbe?.(point);
     return point;
+  }
+
+  /**
+   * A probe's validation numbers: the probe batch's own when it is the whole validation split (its loss and
+   * correct count, just computed), else an evaluation of the split. Accuracy for classification only.
+   */
+  private validation(probeLoss: number, probeCorrect: number, classify: boolean): { valLoss: number; valAccuracy?: number } {
+    if (this.evalEqualsProbe) return { valLoss: probeLoss, valAccuracy: classify ? probeCorrect / this.probeRows : undefined };
+    const ev = this.evaluate();
+    return { valLoss: ev.loss, valAccuracy: classify ? ev.accuracy : undefined };
   }
 
   /** Loss and accuracy over the whole validation split in inference mode (moving statistics, no dropout). */
