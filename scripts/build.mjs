@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { inlineProblems } from './inlineCheck.mjs';
+import { NODE_BUNDLE } from './bundleOptions.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const watch = process.argv.includes('--watch');
@@ -13,8 +14,7 @@ const out = path.join(root, 'dist');
 fs.mkdirSync(out, { recursive: true });
 
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root };
-// mainFields: jsonc-parser's UMD 'main' hides its requires from esbuild; its ESM 'module' build bundles cleanly.
-const nodeCommon = { ...common, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'] };
+const nodeCommon = { ...common, ...NODE_BUNDLE };
 // Shipped bundles: the licence texts of the packages bundled into each go to its .LEGAL.txt (writeLicenceTexts).
 const shipped = { ...nodeCommon, metafile: true };
 const builds = [
