@@ -287,8 +287,9 @@ for (;;) {
   if ((c & 0xffff) === 0 && Atomics.load(ctl, 0) === c) {
     sweep(index + 1, T, chunks, claims, id, i => {
       if (!claim(claims, i, id)) return false;
-      const a = chunkArgs(op, size, i, args, pack, pointers);
-      try { const r = a ? fns[op](...a) : 0; if (isUpdate(op)) result[i] = r; } catch (e) { Atomics.store(ctl, 2 + index, 3); }
+      // Everything after the claim in the try: a chunk that throws is still counted done, else the caller would wait
+      // for it forever (a chunkArgs that fails only here, e.g. naming what the minifier renamed, hung the run).
+      try { const a = chunkArgs(op, size, i, args, pack, pointers), r = a ? fns[op](...a) : 0; if (isUpdate(op)) result[i] = r; } catch (e) { Atomics.store(ctl, 2 + index, 3); }
       const done = Atomics.add(ctl, 1, 1) + 1;
       if (done === chunks) Atomics.notify(ctl, 1);
       return done === chunks;
