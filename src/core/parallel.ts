@@ -263,7 +263,8 @@ export function crossEntropyRows(H: Float32Array, F64: Float64Array, z: number, 
   }
 }
 
-const HELPER_SOURCE = `
+/** The helpers' program (exported for the test that checks what it names: threads-minified.test.ts). */
+export const HELPER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { module, memory, ctl: buf, names, spin, index, pack, taskOffset, resultOffset, claimOffset } = workerData;
 const { chunkArgs, isUpdate } = (${opFunctions.toString()})(${JSON.stringify(OP)});
