@@ -351,10 +351,13 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
     a[pointers] < 2 * size || helpers.ready() === 0 ? (k[name] as unknown as AnyUpdate)(...a)
       : helpers.parallel(name, blocks, size, a, 0, pointers));
   const I32 = new Int32Array(memory.buffer);
+  /** updateCols' task arguments: every column (0..O) in groups of colGroup(O), as updateCols and openUpdateCols split it. */
+  const colsTask = (kind: number, w: number, g: number, m: number, v: number, R: number, O: number, out: number,
+    h0: number, h1: number, h2: number, h3: number, h4: number, h5: number) => [kind, w, g, m, v, R, O, 0, O, colGroup(O), out, h0, h1, h2, h3, h4, h5];
   const pk: Kernels = {
     ...k, threads, helpers, dispose: () => helpers.dispose(),
     updateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
-      const gw = colGroup(O), args = [kind, w, g, m, v, R, O, 0, O, gw, out, h0, h1, h2, h3, h4, h5];
+      const gw = colGroup(O), args = colsTask(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5);
       const split = R * O >= SPLIT_ELEMENTS / 2 ? helpers.split(O, gw) : null;
       if (!split) return k.updateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5);
       helpers.parallel('updateCols', split[0], split[1], args, 0);
@@ -364,7 +367,7 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
       // The same column chunks as updateCols, so the numbers are the same whichever thread runs them.
       const gw = colGroup(O), split = helpers.split(O, gw);
       if (!split) return false;
-      helpers.open('updateCols', split[0], split[1], [kind, w, g, m, v, R, O, 0, O, gw, out, h0, h1, h2, h3, h4, h5], 0);
+      helpers.open('updateCols', split[0], split[1], colsTask(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5), 0);
       return true;
     },
     join: () => { helpers.join(); },
@@ -661,7 +664,7 @@ export function jsKernels(H: Float32Array): Kernels {
     summarize,
     countCorrect: (a, y, rows, n) => countCorrect(H.subarray(a), H.subarray(y), rows, n),
     gatherRows(src, I, idx, rows, dst) {
-      for (let r = 0; r < rows; r++) H.copyWithin(dst + r * I, src + I32[idx + r] * I, src + I32[idx + r] * I + I);
+      for (let r = 0; r < rows; r++) { const s = src + I32[idx + r] * I; H.copyWithin(dst + r * I, s, s + I); }
     },
     probeLayer(a, z, g, n, aLo, aInv, zLo, zInv, bins, satAbove, kg, kgN, kw, kwN, out) {
       summarize(g, n, 0, 0, 0, Infinity, out);

@@ -20,10 +20,6 @@ export function lossSetup(loss: LossName, outputActivation: string | null): Loss
 }
 
 /**
- * Loss of `rows` samples (targets y dense [rows, n]); writes the gradient (dL/dz when fused, else dL/da) into
- * `grad` when given. z = logits (used when fused), a = outputs. Returns the mean loss (float64).
- */
-/**
  * `total` plus one row's softmax cross-entropy from its log-sum-exp, term by term (the order every thread count
  * sums in: Network.computeLoss adds the rows that helper threads took the same way).
  */
@@ -32,6 +28,10 @@ export function addCrossEntropyRow(total: number, z: Float32Array, y: Float32Arr
   return total;
 }
 
+/**
+ * Loss of `rows` samples (targets y dense [rows, n]); writes the gradient (dL/dz when fused, else dL/da) into
+ * `grad` when given. z = logits (used when fused), a = outputs. Returns the mean loss (float64).
+ */
 export function computeLoss(setup: LossSetup, z: Float32Array, a: Float32Array, y: Float32Array, rows: number, n: number,
   grad: Float32Array | null): number {
   let total = 0;

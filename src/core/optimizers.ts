@@ -24,6 +24,9 @@ export class Optimizer {
     this.slots = params.filter(p => p.trainable).map(p => ({ p, m: needM ? heap.alloc(p.w.n) : null, v: needV ? heap.alloc(p.w.n) : null }));
   }
 
+  /** Adam's bias-corrected learning rate at this step (set once per step). */
+  private adamLr = 0;
+
   /**
    * One update with gradients scaled by `gradScale` (clipping). When `measure` is given, it receives per
    * parameter the squared norm of the applied update. `meanwhile` (work that touches no parameter, gradient or
@@ -35,6 +38,8 @@ export class Optimizer {
   step(gradScale: number, measure?: (p: Param, updateSq: number) => void, meanwhile?: () => void): void {
     const k = this.heap.kernels;
     this.t++;
+    const { lr, beta1, beta2 } = this.spec;
+    this.adamLr = lr * Math.sqrt(1 - Math.pow(beta2, this.t)) / (1 - Math.pow(beta1, this.t));
     let last: Slot | null = null;
     if (meanwhile && !measure && k.openUpdateCols) {
       for (const s of this.slots) if (colsShape(s.p.shape) && (!last || s.p.w.n > last.p.w.n)) last = s;
@@ -57,14 +62,9 @@ export class Optimizer {
     switch (optimizer) {
       case 'sgd': return [0, lr, gradScale, dl, 0, 0, 0];
       case 'momentum': return [1, lr, gradScale, dl, momentum, 0, 0];
-      case 'adam': return [2, this.adamLr(), gradScale, dl, beta1, beta2, epsilon];
+      case 'adam': return [2, this.adamLr, gradScale, dl, beta1, beta2, epsilon];
       case 'rmsprop': return [3, lr, gradScale, dl, rho, epsilon, 0];
     }
-  }
-
-  private adamLr(): number {
-    const { lr, beta1, beta2 } = this.spec, t = this.t;
-    return lr * Math.sqrt(1 - Math.pow(beta2, t)) / (1 - Math.pow(beta1, t));
   }
 
   private update(slot: Slot, gradScale: number, measure?: (p: Param, updateSq: number) => void): void {
@@ -81,7 +81,7 @@ export class Optimizer {
       switch (optimizer) {
         case 'sgd': usq = k.sgdUpdate(p.w.off, p.g.off, n, lr, gradScale, dl); break;
         case 'momentum': usq = k.momentumUpdate(p.w.off, p.g.off, m!.off, n, lr, gradScale, dl, momentum); break;
-        case 'adam': usq = k.adamUpdate(p.w.off, p.g.off, m!.off, v!.off, n, this.adamLr(), gradScale, dl, beta1, beta2, epsilon); break;
+        case 'adam': usq = k.adamUpdate(p.w.off, p.g.off, m!.off, v!.off, n, this.adamLr, gradScale, dl, beta1, beta2, epsilon); break;
         case 'rmsprop': usq = k.rmspropUpdate(p.w.off, p.g.off, v!.off, n, lr, gradScale, dl, rho, epsilon); break;
       }
     }

@@ -97,11 +97,10 @@ export class Trainer {
   private readonly evalEqualsProbe: boolean;
   /**
    * The next step's batch (its start in perm), drawn and loaded at the end of a step while the helper threads
-   * updated the weights; -1 when none. `batchLoaded`: the input still holds it (a probe or evaluation since then
-   * loaded other rows: the step loads it again).
+   * updated the weights; `loaded`: the input still holds it (a probe or evaluation since then loaded other rows:
+   * the step loads it again).
    */
-  private nextStart = -1;
-  private batchLoaded = false;
+  private next: { start: number; loaded: boolean } | null = null;
 
   constructor(readonly config: NetworkConfig, readonly data: Dataset, readonly opts: TrainOptions = {}) {
     const inSize = prod(config.model.input);
@@ -182,9 +181,9 @@ export class Trainer {
 
   private trainStep(): void {
     const net = this.net, B = this.batch, tr = this.data.train;
-    const start = this.nextStart >= 0 ? this.nextStart : this.nextBatch();
-    if (!(this.nextStart >= 0 && this.batchLoaded)) net.loadRows(tr.x, tr.y, this.yWidth, this.perm, start, B);
-    this.nextStart = -1; this.batchLoaded = false;
+    const batch = this.next ?? { start: this.nextBatch(), loaded: false };
+    this.next = null;
+    if (!batch.loaded) net.loadRows(tr.x, tr.y, this.yWidth, this.perm, batch.start, B);
     net.forward(B, 'train');
     const loss = net.computeLoss(B, true);
     if (!Number.isFinite(loss)) return this.stopNonFinite(this.locateForward(B));
@@ -199,9 +198,9 @@ export class Trainer {
     // With helpers, the next step's rows are loaded while they update the biggest weight matrix (the update is
     // then off the calling thread's path); not before a probe, which loads its own rows.
     const preload = !probeNext && this.threads > 1 ? () => {
-      this.nextStart = this.nextBatch();
-      net.loadRows(tr.x, tr.y, this.yWidth, this.perm, this.nextStart, B);
-      this.batchLoaded = true;
+      const start = this.nextBatch();
+      net.loadRows(tr.x, tr.y, this.yWidth, this.perm, start, B);
+      this.next = { start, loaded: true };
     } : undefined;
     this.opt.step(scale, probeNext ? (p, usq) => { if (p.kernel) this.lastUpdateSq.set(p, usq); } : undefined, preload);
     this.step++;
@@ -240,7 +239,7 @@ export class Trainer {
   /** Probe at the current step; pushes to the timeline and calls onProbe. */
   probe(): ProbePoint {
     const net = this.net, P = this.probeRows, split = this.probeSplit;
-    this.batchLoaded = false;
+    if (this.next) this.next.loaded = false;
     net.loadRows(split.x, split.y, this.yWidth, null, 0, P);
     net.forward(P, 'probe');
     const probeLoss = net.computeLoss(P, true);
@@ -280,7 +279,7 @@ export class Trainer {
   evaluate(): { loss: number; accuracy: number } {
     const net = this.net, val = this.data.val.n > 0 ? this.data.val : this.data.train;
     let loss = 0, correct = 0;
-    this.batchLoaded = false;
+    if (this.next) this.next.loaded = false;
     for (let start = 0; start < val.n; start += net.rows) {
       const rows = Math.min(net.rows, val.n - start);
       net.loadRows(val.x, val.y, this.yWidth, null, start, rows);

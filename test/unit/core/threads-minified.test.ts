@@ -20,7 +20,7 @@ import ts from 'typescript';
 import type { Trainer as TrainerClass } from '../../../src/core/train';
 import type { wasmCandidates as wasmCandidatesFn } from '../../../src/core/kernels';
 import { HELPER_SOURCE } from '../../../src/core/parallel';
-import { makeConfig, randomData } from './helpers';
+import { keepTrying, makeConfig, randomData } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const WASM = ['gemm.wasm', 'gemm-mt.wasm'].map(f => path.join(ROOT, 'dist', f));
@@ -45,8 +45,6 @@ function undeclaredNames(source: string): string[] {
 /** The globals the helper's program uses (require is the module's own). */
 const WORKER_GLOBALS = new Set(['Atomics', 'Float32Array', 'Float64Array', 'Infinity', 'Int32Array', 'Math', 'WebAssembly', 'performance']);
 
-/** As in threads.test.ts: at least 200 tries, then on for up to a minute (a loaded machine runs helpers late). */
-const keepTrying = (since: number, attempt: number) => attempt < 200 || Date.now() - since < 60_000;
 
 describe('threads in the minified production bundle (the helpers\' source as the .vsix ships it)', function () {
   // Bounds a hang only: the wait for a helper below may take up to a minute on a loaded machine.

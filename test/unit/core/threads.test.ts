@@ -20,7 +20,7 @@ import { HELPER_EXPORTS, HELPER_OPS, Helpers, SPLIT_GEMM_FLOPS, chunkArgs, UPDAT
 import { parseConfigText } from '../../../src/config';
 import { Heap, type Buf } from '../../../src/core/heap';
 import type { NetworkConfig } from '../../../src/model';
-import { makeConfig, randomData } from './helpers';
+import { keepTrying, makeConfig, randomData } from './helpers';
 
 function run(config: NetworkConfig, threads: number, steps: number) {
   const data = randomData(config.model.input, 10, 96, 5, 10);
@@ -44,12 +44,6 @@ function updateHeaps(threadCounts: number[], n: number): { h: Heap; bufs: Record
 /** Deterministic values in [-0.5, 0.5] (squared: positive, for a second moment). */
 const fill = (b: Buf, seed: number, positive = false) => { for (let i = 0; i < b.n; i++) { const x = Math.sin(seed * 1000 + i * 0.37) * 0.5; b.v[i] = positive ? x * x : x; } };
 
-/**
- * Whether to try once more to see a helper thread take part: at least 200 tries, then on for up to a minute. A
- * helper takes part only when the OS runs it in time; with both cores busy (CI under load) that can take many
- * more tries than usual, and a fixed count failed once in such a run.
- */
-const keepTrying = (since: number, attempt: number) => attempt < 200 || Date.now() - since < 60_000;
 
 describe('threads: one run split over helper threads', function () {
   // Bounds a hang only: each wait for a helper below may take up to a minute on a loaded machine.
