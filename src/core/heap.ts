@@ -27,7 +27,7 @@ export class Heap {
   /** GEMM scratch (packed panels); helperPacks: one more per helper thread. */
   pack!: Buf;
   readonly helperPacks: Buf[] = [];
-  /** Scratch of Kernels.updateCols: four float64 per column group. */
+  /** Scratch of Kernels.updateMatrix and colSumSquares: four float64 per row block or column group. */
   readonly sums: Buf;
 
   /** threads > 1: the kernels split big GEMMs, im2col and activations over that many threads (parallel.ts). */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ActivationName } from '../model';
 import { backwardArray, forwardArray } from './activations';
 import { countCorrect } from './losses';
-import { HELPER_EXPORTS, Helpers, OP, UPDATE_POINTERS, chunkArgs, colGroup, crossEntropyRows, updateBlocks, SPLIT_ELEMENTS, SPLIT_GEMM_FLOPS, type HelperOp } from './parallel';
+import { HELPER_EXPORTS, Helpers, OP, UPDATE_POINTERS, chunkArgs, colGroup, crossEntropyRows, rowBlock, updateBlocks, SPLIT_ELEMENTS, SPLIT_GEMM_FLOPS, type HelperOp } from './parallel';
 
 export interface Kernels {
   kind: 'wasm' | 'js';
@@ -31,9 +31,9 @@ export interface Kernels {
     M: number, K: number, N: number, alpha: number, beta: number, pack: number, byRows?: number): void;
   /**
    * A weight gradient C[M x N] = A^ B^ (gemm with alpha 1, beta 0, ldc N), and what the step needs of it while
-   * each thread's columns are in its cache: returns C's sum of squares as updateCols kind 4 sums it (column
-   * groups, so the same number on any thread count), and when `bias` is not 0 (no buffer starts at 0) writes
-   * the bias gradient bias[j] = sum over k of B^(k, j) as colSums does (B row-major: sbn 1). `out` as updateCols'.
+   * each thread's columns are in its cache: returns C's sum of squares as colSumSquares sums it (column groups,
+   * so the same number on any thread count), and when `bias` is not 0 (no buffer starts at 0) writes the bias
+   * gradient bias[j] = sum over k of B^(k, j) as colSums does (B row-major: sbn 1). `out` as colSumSquares'.
    */
   gemmGrad(a: number, sai: number, sak: number, b: number, sbk: number, sbn: number, c: number,
     M: number, K: number, N: number, pack: number, out: number, bias: number): number;
@@ -54,22 +54,27 @@ export interface Kernels {
   adamUpdate(w: number, g: number, m: number, v: number, n: number, alr: number, gs: number, dl: number, b1: number, b2: number, eps: number): number;
   rmspropUpdate(w: number, g: number, v: number, n: number, lr: number, gs: number, dl: number, rho: number, eps: number): number;
   /**
-   * A weight matrix [R x O] by column groups (colGroup(O) columns, each taken row by row): kind 0-3 the update of
-   * sgd, momentum, adam, rmsprop (h: that update's arguments after n; unused pointers 0), 4 the sum of squares of
-   * g. Returns the sum of the groups' results in group order; `out` is scratch for them (8 * MAX_BLOCKS floats,
-   * 16-byte aligned). The groups are the same on any thread count, and with threads each thread takes the columns
-   * its GEMM chunks of that matrix took (parallel.ts sweep).
+   * A weight matrix [R x O] updated by blocks of rows (parallel.ts rowBlock; f32x4 along each row): kind 0-3 the
+   * update of sgd, momentum, adam, rmsprop (h: that update's arguments after n; unused pointers 0). Returns the
+   * update's squared norm, each block's summed on its own and the blocks' added in block order; `out` is scratch
+   * for them (8 * MAX_BLOCKS floats, 16-byte aligned). The blocks are the same on any thread count; with threads,
+   * the blocks are a task's chunks.
    */
-  updateCols(kind: number, w: number, g: number, m: number, v: number, R: number, O: number, out: number,
+  updateMatrix(kind: number, w: number, g: number, m: number, v: number, R: number, O: number, out: number,
     h0: number, h1: number, h2: number, h3: number, h4: number, h5: number): number;
   /**
-   * With helpers only: updateCols kind 0-3 handed to the helpers as a task that runs while the calling thread
-   * goes on (Helpers.open), finished by join(); no squared norm. False (nothing done) when no helper is ready.
+   * With helpers only: updateMatrix handed to the helpers as a task that runs while the calling thread goes on
+   * (Helpers.open), finished by join(); no squared norm. False (nothing done) when no helper is ready.
    */
-  openUpdateCols?(kind: number, w: number, g: number, m: number, v: number, R: number, O: number, out: number,
+  openUpdateMatrix?(kind: number, w: number, g: number, m: number, v: number, R: number, O: number, out: number,
     h0: number, h1: number, h2: number, h3: number, h4: number, h5: number): boolean;
-  /** Finishes the task openUpdateCols opened (a no-op when none is open). */
+  /** Finishes the task openUpdateMatrix opened (a no-op when none is open). */
   join?(): void;
+  /**
+   * The sum of squares of a weight matrix's gradient g [R x O] by column groups (parallel.ts colGroup, each group
+   * row by row, the groups' sums added in group order): gemmGrad's number. `out` as updateMatrix's.
+   */
+  colSumSquares(g: number, R: number, O: number, out: number): number;
   /**
    * With helpers only: softmax cross-entropy's gradient and each row's log-sum-exp (parallel.ts crossEntropyRows)
    * split by rows over the threads; false (nothing done) when the rows are too few to pay for the hand-off.
@@ -278,7 +283,13 @@ type GemmActRaw = (a: number, sai: number, sak: number, b: number, sbk: number, 
 type WasmExports = UpdateFns & { gemm: Kernels['gemm']; sumSquares(p: number, n: number): number; biasAct: Kernels['biasAct'];
   updateCols: UpdateColsRaw; gemmGrad: GemmGradRaw; gemmAct: GemmActRaw };
 
-/** Sum of updateCols' `groups` results at float offset `out` (one float64 in every four), in group order. */
+/** updateMatrix's task arguments (the wasm updateCols' over all rows and columns); chunkArgs cuts them into row blocks. */
+function matrixTask(kind: number, w: number, g: number, m: number, v: number, R: number, O: number, out: number,
+  h0: number, h1: number, h2: number, h3: number, h4: number, h5: number): number[] {
+  return [kind, w, g, m, v, R, O, 0, O, O, out, h0, h1, h2, h3, h4, h5];
+}
+
+/** Sum of the wasm updateCols' `groups` results at float offset `out` (one float64 in every four), in group order. */
 function sumGroups(F64: Float64Array, out: number, groups: number): number {
   let s = 0;
   for (let i = 0, o = out >> 1; i < groups; i++) s += F64[o + 4 * i];
@@ -286,14 +297,21 @@ function sumGroups(F64: Float64Array, out: number, groups: number): number {
 }
 
 function fromExports(ex: WasmExports, memory: WebAssembly.Memory): Kernels {
-  // A view made again only when the memory grew (its old buffer is then detached): updateCols runs per matrix a step.
+  // A view made again only when the memory grew (its old buffer is then detached): updateMatrix runs per matrix a step.
   let F64 = new Float64Array(memory.buffer);
   return blockwiseUpdates({
     kind: 'wasm', threads: 1, dispose: () => undefined,
     H: new Float32Array(memory.buffer), gemm: ex.gemm, sumSquares: ex.sumSquares, biasAct: ex.biasAct,
-    updateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
+    updateMatrix(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
+      // The blocks a task of threads would run as its chunks (parallel.ts chunkArgs), one after the other.
+      const args = matrixTask(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5), rb = rowBlock(R, O), blocks = Math.ceil(R / rb);
+      for (let i = 0; i < blocks; i++) (ex.updateCols as (...a: number[]) => void)(...chunkArgs(OP.updateCols, rb, i, args, 0)!);
+      if (F64.buffer !== memory.buffer) F64 = new Float64Array(memory.buffer);
+      return sumGroups(F64, out, blocks);
+    },
+    colSumSquares(g, R, O, out) {
       const gw = colGroup(O);
-      ex.updateCols(kind, w, g, m, v, R, O, 0, O, gw, out, h0, h1, h2, h3, h4, h5);
+      ex.updateCols(4, 0, g, 0, 0, R, O, 0, O, gw, out, 0, 0, 0, 0, 0, 0);
       if (F64.buffer !== memory.buffer) F64 = new Float64Array(memory.buffer);
       return sumGroups(F64, out, Math.ceil(O / gw));
     },
@@ -351,23 +369,19 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
     a[pointers] < 2 * size || helpers.ready() === 0 ? (k[name] as unknown as AnyUpdate)(...a)
       : helpers.parallel(name, blocks, size, a, 0, pointers));
   const I32 = new Int32Array(memory.buffer);
-  /** updateCols' task arguments: every column (0..O) in groups of colGroup(O), as updateCols and openUpdateCols split it. */
-  const colsTask = (kind: number, w: number, g: number, m: number, v: number, R: number, O: number, out: number,
-    h0: number, h1: number, h2: number, h3: number, h4: number, h5: number) => [kind, w, g, m, v, R, O, 0, O, colGroup(O), out, h0, h1, h2, h3, h4, h5];
   const pk: Kernels = {
     ...k, threads, helpers, dispose: () => helpers.dispose(),
-    updateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
-      const gw = colGroup(O), args = colsTask(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5);
-      const split = R * O >= SPLIT_ELEMENTS / 2 ? helpers.split(O, gw) : null;
-      if (!split) return k.updateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5);
-      helpers.parallel('updateCols', split[0], split[1], args, 0);
-      return sumGroups(F64, out, Math.ceil(O / gw));
+    updateMatrix(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
+      const rb = rowBlock(R, O), blocks = Math.ceil(R / rb);
+      if (blocks < 2 || helpers.ready() === 0) return k.updateMatrix(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5);
+      helpers.parallel('updateCols', blocks, rb, matrixTask(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5), 0);
+      return sumGroups(F64, out, blocks);
     },
-    openUpdateCols(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
-      // The same column chunks as updateCols, so the numbers are the same whichever thread runs them.
-      const gw = colGroup(O), split = helpers.split(O, gw);
-      if (!split) return false;
-      helpers.open('updateCols', split[0], split[1], colsTask(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5), 0);
+    openUpdateMatrix(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
+      // The same blocks as updateMatrix, so the numbers are the same whichever thread runs them.
+      const rb = rowBlock(R, O), blocks = Math.ceil(R / rb);
+      if (blocks < 2 || helpers.ready() === 0) return false;
+      helpers.open('updateCols', blocks, rb, matrixTask(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5), 0);
       return true;
     },
     join: () => { helpers.join(); },
@@ -481,20 +495,31 @@ export function jsKernels(H: Float32Array): Kernels {
   }
   const k: Kernels = blockwiseUpdates<Kernels>({
     kind: 'js', H, threads: 1, dispose: () => undefined,
-    updateCols(kind, w, g, m, v, R, O, _out, h0, h1, h2, h3, h4, h5) {
+    updateMatrix(kind, w, g, m, v, R, O, _out, h0, h1, h2, h3, h4, h5) {
+      // The wasm kernel's blocks: each block's rows in order, then the blocks in order.
+      const rb = rowBlock(R, O);
+      let sum = 0;
+      for (let r0 = 0; r0 < R; r0 += rb) {
+        let s = 0;
+        for (let r = r0; r < Math.min(R, r0 + rb); r++) {
+          const o = r * O;
+          s += kind === 0 ? k.sgdUpdate(w + o, g + o, O, h0, h1, h2)
+            : kind === 1 ? k.momentumUpdate(w + o, g + o, m + o, O, h0, h1, h2, h3)
+              : kind === 2 ? k.adamUpdate(w + o, g + o, m + o, v + o, O, h0, h1, h2, h3, h4, h5)
+                : k.rmspropUpdate(w + o, g + o, v + o, O, h0, h1, h2, h3, h4);
+        }
+        sum += s;
+      }
+      return sum;
+    },
+    colSumSquares(g, R, O) {
       // The wasm kernel's order: each group of columns row by row, then the groups in order.
       const gw = colGroup(O);
       let sum = 0;
       for (let c = 0; c < O; c += gw) {
         const n = Math.min(gw, O - c);
         let s = 0;
-        for (let r = 0; r < R; r++) {
-          const o = r * O + c;
-          s += kind === 0 ? k.sgdUpdate(w + o, g + o, n, h0, h1, h2)
-            : kind === 1 ? k.momentumUpdate(w + o, g + o, m + o, n, h0, h1, h2, h3)
-              : kind === 2 ? k.adamUpdate(w + o, g + o, m + o, v + o, n, h0, h1, h2, h3, h4, h5)
-                : kind === 3 ? k.rmspropUpdate(w + o, g + o, v + o, n, h0, h1, h2, h3, h4) : sumSquares(g + o, n);
-        }
+        for (let r = 0; r < R; r++) s += sumSquares(g + r * O + c, n);
         sum += s;
       }
       return sum;
@@ -650,7 +675,7 @@ export function jsKernels(H: Float32Array): Kernels {
         H.fill(0, bias, bias + N);
         for (let r = 0; r < K; r++) for (let j = 0; j < N; j++) H[bias + j] += H[b + r * sbk + j];
       }
-      return k.updateCols(4, 0, c, 0, 0, M, N, out, 0, 0, 0, 0, 0, 0);
+      return k.colSumSquares(c, M, N, out);
     },
     biasAct(z, bias, rows, n, act) {
       for (let r = 0; r < rows; r++) {

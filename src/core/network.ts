@@ -238,9 +238,9 @@ export class Network {
       if (!p.trainable) continue;
       // Summed already by the GEMM that wrote it (Dense.backward): the same column groups as below.
       if (p.gsq !== undefined) { s += p.gsq; p.gsq = undefined; continue; }
-      // A big matrix by column groups, on the threads that wrote them (the same order on any thread count).
+      // A big matrix by column groups (the same order on any thread count).
       const rc = colsShape(p.shape);
-      s += rc ? k.updateCols(4, 0, p.g.off, 0, 0, rc[0], rc[1], this.heap.sums.off, 0, 0, 0, 0, 0, 0) : k.sumSquares(p.g.off, p.g.n);
+      s += rc ? k.colSumSquares(p.g.off, rc[0], rc[1], this.heap.sums.off) : k.sumSquares(p.g.off, p.g.n);
     }
     return s;
   }

@@ -41,22 +41,22 @@ export class Optimizer {
     const { lr, beta1, beta2 } = this.spec;
     this.adamLr = lr * Math.sqrt(1 - Math.pow(beta2, this.t)) / (1 - Math.pow(beta1, this.t));
     let last: Slot | null = null;
-    if (meanwhile && !measure && k.openUpdateCols) {
+    if (meanwhile && !measure && k.openUpdateMatrix) {
       for (const s of this.slots) if (colsShape(s.p.shape) && (!last || s.p.w.n > last.p.w.n)) last = s;
     }
     for (const s of this.slots) if (s !== last) this.update(s, gradScale, measure);
     if (!meanwhile) return;
     let opened = false;
     if (last) {
-      const [R, O] = colsShape(last.p.shape)!, a = this.colsArgs(last, gradScale);
-      opened = k.openUpdateCols!(a[0], last.p.w.off, last.p.g.off, last.m ? last.m.off : 0, last.v ? last.v.off : 0, R, O, this.heap.sums.off, a[1], a[2], a[3], a[4], a[5], a[6]);
+      const [R, O] = colsShape(last.p.shape)!, a = this.matrixArgs(last, gradScale);
+      opened = k.openUpdateMatrix!(a[0], last.p.w.off, last.p.g.off, last.m ? last.m.off : 0, last.v ? last.v.off : 0, R, O, this.heap.sums.off, a[1], a[2], a[3], a[4], a[5], a[6]);
       if (!opened) this.update(last, gradScale, measure);
     }
     try { meanwhile(); } finally { if (opened) k.join!(); }
   }
 
-  /** updateCols' kind and h0..h5 for this slot's rule (Kernels.updateCols). */
-  private colsArgs({ p }: Slot, gradScale: number): [number, number, number, number, number, number, number] {
+  /** updateMatrix's kind and h0..h5 for this slot's rule (Kernels.updateMatrix). */
+  private matrixArgs({ p }: Slot, gradScale: number): [number, number, number, number, number, number, number] {
     const { optimizer, lr, weightDecay: wd, momentum, beta1, beta2, epsilon, rho } = this.spec;
     const dl = wd > 0 && p.decay ? lr * wd : 0;
     switch (optimizer) {
@@ -74,9 +74,9 @@ export class Optimizer {
     let usq = 0;
     const rc = colsShape(p.shape);
     if (rc) {
-      // A big matrix by column groups: each thread updates the columns its GEMM chunks wrote (parallel.ts).
-      const [R, O] = rc, a = this.colsArgs(slot, gradScale);
-      usq = k.updateCols(a[0], p.w.off, p.g.off, m ? m.off : 0, v ? v.off : 0, R, O, this.heap.sums.off, a[1], a[2], a[3], a[4], a[5], a[6]);
+      // A big matrix by blocks of rows (parallel.ts rowBlock): SIMD along each row, the blocks over the threads.
+      const [R, O] = rc, a = this.matrixArgs(slot, gradScale);
+      usq = k.updateMatrix(a[0], p.w.off, p.g.off, m ? m.off : 0, v ? v.off : 0, R, O, this.heap.sums.off, a[1], a[2], a[3], a[4], a[5], a[6]);
     } else {
       switch (optimizer) {
         case 'sgd': usq = k.sgdUpdate(p.w.off, p.g.off, n, lr, gradScale, dl); break;

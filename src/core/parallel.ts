@@ -4,12 +4,12 @@
  * (8-column panels, so each thread packs only its own part of B) or, when C is narrow or A is a conv's big im2col
  * matrix, by rows; a conv's weight gradient by fixed groups of images (convWeightGrad, summed in group order);
  * im2col/col2im, max pooling and its gradient by images, bias + activation by rows, activations and flat optimizer
- * updates by ranges of elements, a big weight matrix's update and gradient norm by its columns (updateCols). Chunk i of a task belongs to thread floor(i * T / chunks): each
- * thread takes its own range first, then what the others have not started (sweep), each chunk claimed once
- * (claim). So the columns of a weight matrix that a thread's forward GEMM chunks read are the ones its weight
- * gradient chunks write, whose squares it sums and which it updates: their cache lines stay on its core. Every
- * output value is computed by the same code in the same order whichever thread runs its chunk, and an update's
- * squared norm is summed over fixed blocks (updateBlock) or column groups (colGroup) in order, so the numbers
+ * updates by ranges of elements, a big weight matrix's update by blocks of its rows (rowBlock). Chunk i of a task
+ * belongs to thread floor(i * T / chunks): each thread takes its own range first, then what the others have not
+ * started (sweep), each chunk claimed once (claim). So the columns of a weight matrix that a thread's forward GEMM
+ * chunks read are the ones its weight gradient chunks write and whose squares they sum: their cache lines stay on
+ * its core. Every output value is computed by the same code in the same order whichever thread runs its chunk, and
+ * a squared norm is summed over fixed blocks (updateBlock, rowBlock) or column groups (colGroup) in order, so the numbers
  * are bit-identical to one thread, for any thread count, and a helper that is slow to wake (a loaded machine)
  * only means the caller does more chunks.
  *
@@ -70,7 +70,7 @@ export function runThreads(asked: unknown, cores = availableParallelism()): numb
   return Math.max(1, Math.min(n, cores, MAX_THREADS));
 }
 const TASK_OFFSET = 8 + 4 * MAX_HELPERS;
-/** op, chunks, size, pointers, task id, threads, then up to 17 kernel arguments (updateCols). */
+/** op, chunks, size, pointers, task id, threads, then up to 17 kernel arguments (updateCols: a matrix update). */
 const TASK_FLOATS = 24;
 const TASK_ARGS = 6;
 /** Float64 results of the update chunks, after the task. */
@@ -81,16 +81,26 @@ const CLAIM_OFFSET = RESULT_OFFSET + 8 * MAX_BLOCKS;
 export const MAX_CHUNKS = MAX_BLOCKS;
 
 /**
- * Columns of a weight matrix [R x O] that updateCols sums as one group (a multiple of 32: two cache lines when
- * the rows are aligned, few enough groups a row that carrying their sums costs little); at most MAX_BLOCKS groups. Depends on O only, not on the thread count.
+ * Columns of a weight matrix [R x O] whose gradient's squares are summed as one group (Kernels.colSumSquares,
+ * gemmGrad: a multiple of 32, two cache lines when the rows are aligned, few enough groups a row that carrying
+ * their sums costs little); at most MAX_BLOCKS groups. Depends on O only, not on the thread count.
  */
 export function colGroup(O: number): number { return 32 * Math.ceil(O / (32 * MAX_BLOCKS)); }
 
 /**
- * [R, O] when a parameter of this shape is updated (and its gradient's squares summed) by column groups
- * (Kernels.updateCols): a matrix (the last axis is O, the others R) of at least 2 * UPDATE_BLOCK values and 64
- * columns, the kind whose GEMMs are cut by columns. Else null: by element blocks. The shape decides, never the
- * thread count, so the sums are the same on one thread as on many.
+ * Rows of a weight matrix [R x O] updated as one block (Kernels.updateMatrix: one chunk of a task, its squared norm
+ * summed on its own): about UPDATE_BLOCK values, at most MAX_BLOCKS blocks. Whole rows, so each block is one run of
+ * memory: a thread that updated a range of columns row by row read 256 bytes of every 2 KB row, which no prefetcher
+ * follows (a 512 x 512 sgd update: 70 us on one thread, 180-210 on two by columns). Depends on the shape only.
+ */
+export function rowBlock(R: number, O: number): number { return Math.max(Math.ceil(UPDATE_BLOCK / O), Math.ceil(R / MAX_BLOCKS)); }
+
+/**
+ * [R, O] when a parameter of this shape is a big weight matrix: its gradient's squares summed by column groups (in
+ * the GEMM that writes it, gemmGrad, or colSumSquares), its update by row blocks (updateMatrix): a matrix (the last
+ * axis is O, the others R) of at least 2 * UPDATE_BLOCK values and 64 columns, the kind whose GEMMs are cut by
+ * columns. Else null: by element blocks. The shape decides, never the thread count, so the sums are the same on one
+ * thread as on many.
  */
 export function colsShape(shape: number[]): [number, number] | null {
   if (shape.length < 2) return null;
@@ -173,11 +183,11 @@ function opFunctions(OP: OpCodes) {
         else cols.push(pack, a[12] ? a[12] + r0 : 0, a[13], a[14] + r0); // gemmAct(..., M, K, N, pack, bias, act, out): out's columns too
         return cols;
       }
-      if (op === OP.updateCols) { // updateCols(kind, w, g, m, v, R, O, j0, j1, gw, out, h0..h5): columns j0..j1 of the matrix
-        const O = a[6], j1 = Math.min(O, r0 + size);
-        if (j1 <= r0) return null;
-        const out: number[] = [];
-        for (let j = 0; j < 17; j++) out.push(j === 7 ? r0 : j === 8 ? j1 : a[j]);
+      if (op === OP.updateCols) { // updateCols(kind, w, g, m, v, R, O, j0, j1, gw, out, h0..h5): rows r0..r1 (block i) of the matrix, all columns as one group, the block's sums at out + 8 i
+        const R = a[5], O = a[6], r1 = Math.min(R, r0 + size), at = r0 * O;
+        if (r1 <= r0) return null;
+        const out = [a[0], a[1] + at, a[2] + at, a[3] ? a[3] + at : 0, a[4] ? a[4] + at : 0, r1 - r0, O, 0, O, O, a[10] + 8 * i];
+        for (let j = 11; j < 17; j++) out.push(a[j]);
         return out;
       }
       if (op === OP.convWeightGrad) { // convWeightGrad(cols, dz, KK, F, P, per, g0, g1, parts, stride, bias, pack): groups of positions

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { Trainer } from '../../../src/core/train';
 import { MAX_HELD_FLOATS, Network } from '../../../src/core/network';
 import { jsKernels, loadKernels, wasmAvailable, mtModuleOrNull, type Kernels } from '../../../src/core/kernels';
-import { HELPER_EXPORTS, HELPER_OPS, Helpers, SPLIT_GEMM_FLOPS, chunkArgs, UPDATE_BLOCK, colsShape, runThreads } from '../../../src/core/parallel';
+import { HELPER_EXPORTS, HELPER_OPS, Helpers, SPLIT_GEMM_FLOPS, chunkArgs, UPDATE_BLOCK, colsShape, rowBlock, runThreads } from '../../../src/core/parallel';
 import { parseConfigText } from '../../../src/config';
 import { Heap, type Buf } from '../../../src/core/heap';
 import type { NetworkConfig } from '../../../src/model';
@@ -143,17 +143,17 @@ describe('threads: one run split over helper threads', function () {
     }
   });
 
-  it('a weight matrix\'s update handed to the helpers while the caller goes on (openUpdateCols, join): the weights and moments of updateCols on one thread, bit for bit; a task opened after it waits for it', () => {
-    // 784 x 128: 4 groups of 32 columns.
+  it('a weight matrix\'s update handed to the helpers while the caller goes on (openUpdateMatrix, join): the weights and moments of updateMatrix on one thread, bit for bit; a task opened after it waits for it', () => {
+    // 784 x 128: 7 blocks of 128 rows, the last of 16.
     const R = 784, O = 128, n = R * O;
     const heaps = updateHeaps([1, 2], n);
     for (const kind of [0, 1, 2, 3]) {
       const [one, two] = heaps.map(({ h, bufs }, i) => {
         fill(bufs.w, 1); fill(bufs.g, 2); fill(bufs.m, 3); fill(bufs.v, 4, true);
         const k = h.kernels, m = kind === 1 || kind === 2 ? bufs.m.off : 0, v = kind >= 2 ? bufs.v.off : 0;
-        if (i === 0) k.updateCols(kind, bufs.w.off, bufs.g.off, m, v, R, O, h.sums.off, 0.01, 0.9, 1e-3, 0.9, 0.999, 1e-3);
+        if (i === 0) k.updateMatrix(kind, bufs.w.off, bufs.g.off, m, v, R, O, h.sums.off, 0.01, 0.9, 1e-3, 0.9, 0.999, 1e-3);
         else {
-          assert.ok(k.openUpdateCols!(kind, bufs.w.off, bufs.g.off, m, v, R, O, h.sums.off, 0.01, 0.9, 1e-3, 0.9, 0.999, 1e-3));
+          assert.ok(k.openUpdateMatrix!(kind, bufs.w.off, bufs.g.off, m, v, R, O, h.sums.off, 0.01, 0.9, 1e-3, 0.9, 0.999, 1e-3));
           assert.ok(k.helpers!.busy, 'the task is open while the caller goes on');
           if (kind === 3) {
             // Another task before the join: it must first finish this one (else the two would share the task block).
@@ -168,7 +168,7 @@ describe('threads: one run split over helper threads', function () {
       assert.deepEqual(two.m, one.m, `kind ${kind}: first moment`);
       assert.deepEqual(two.v, one.v, `kind ${kind}: second moment`);
     }
-    assert.equal(heaps[0].h.kernels.openUpdateCols, undefined, 'one thread has nothing to hand over');
+    assert.equal(heaps[0].h.kernels.openUpdateMatrix, undefined, 'one thread has nothing to hand over');
     for (const { h } of heaps) h.kernels.dispose();
   });
 
@@ -338,31 +338,30 @@ describe('threads: one run split over helper threads', function () {
     for (const { h } of heaps) h.kernels.dispose();
   });
 
-  it('a weight matrix updated by column groups on 1, 2 and 3 threads: the flat update\'s weights and moments bit for bit, the same squared norm on every thread count', () => {
-    // 300 x 203: 7 groups of 32 columns, the last of 11 (a 3-float tail after the f32x4 lanes), so each thread
-    // takes whole groups of its own columns (parallel.ts sweep). Reference: the flat kernel, element by element.
+  it('a weight matrix updated by row blocks on 1, 2 and 3 threads: the flat update\'s weights and moments bit for bit, the same squared norm on every thread count; its gradient\'s squares by column groups, the same on every thread count', () => {
+    // 300 x 203: 4 blocks of 81 rows, the last of 57; rows of 203 floats (a 3-float tail after the f32x4 lanes).
+    // Reference: the flat kernel, element by element.
     const R = 300, O = 203, n = R * O;
-    assert.ok(colsShape([R, O]), 'this shape is updated by column groups');
+    assert.ok(colsShape([R, O]), 'this shape is a big weight matrix');
+    assert.equal(Math.ceil(R / rowBlock(R, O)), 4);
     const heaps = updateHeaps([1, 2, 3], n);
     type B = Record<'w' | 'g' | 'm' | 'v', Buf>;
     const ops: [string, (h: Heap, b: B) => number, (h: Heap, b: B) => number][] = [
-      ['sgd', (h, b) => h.kernels.updateCols(0, b.w.off, b.g.off, 0, 0, R, O, h.sums.off, 0.1, 0.9, 1e-3, 0, 0, 0),
+      ['sgd', (h, b) => h.kernels.updateMatrix(0, b.w.off, b.g.off, 0, 0, R, O, h.sums.off, 0.1, 0.9, 1e-3, 0, 0, 0),
         (h, b) => h.kernels.sgdUpdate(b.w.off, b.g.off, n, 0.1, 0.9, 1e-3)],
-      ['momentum', (h, b) => h.kernels.updateCols(1, b.w.off, b.g.off, b.m.off, 0, R, O, h.sums.off, 0.1, 0.9, 1e-3, 0.9, 0, 0),
+      ['momentum', (h, b) => h.kernels.updateMatrix(1, b.w.off, b.g.off, b.m.off, 0, R, O, h.sums.off, 0.1, 0.9, 1e-3, 0.9, 0, 0),
         (h, b) => h.kernels.momentumUpdate(b.w.off, b.g.off, b.m.off, n, 0.1, 0.9, 1e-3, 0.9)],
-      ['adam', (h, b) => h.kernels.updateCols(2, b.w.off, b.g.off, b.m.off, b.v.off, R, O, h.sums.off, 0.01, 0.9, 1e-3, 0.9, 0.999, 1e-3),
+      ['adam', (h, b) => h.kernels.updateMatrix(2, b.w.off, b.g.off, b.m.off, b.v.off, R, O, h.sums.off, 0.01, 0.9, 1e-3, 0.9, 0.999, 1e-3),
         (h, b) => h.kernels.adamUpdate(b.w.off, b.g.off, b.m.off, b.v.off, n, 0.01, 0.9, 1e-3, 0.9, 0.999, 1e-3)],
-      ['rmsprop', (h, b) => h.kernels.updateCols(3, b.w.off, b.g.off, 0, b.v.off, R, O, h.sums.off, 0.01, 0.9, 1e-3, 0.9, 1e-3, 0),
+      ['rmsprop', (h, b) => h.kernels.updateMatrix(3, b.w.off, b.g.off, 0, b.v.off, R, O, h.sums.off, 0.01, 0.9, 1e-3, 0.9, 1e-3, 0),
         (h, b) => h.kernels.rmspropUpdate(b.w.off, b.g.off, b.v.off, n, 0.01, 0.9, 1e-3, 0.9, 1e-3)],
-      ['gradient sum of squares', (h, b) => h.kernels.updateCols(4, 0, b.g.off, 0, 0, R, O, h.sums.off, 0, 0, 0, 0, 0, 0),
-        (h, b) => h.kernels.sumSquares(b.g.off, n)],
     ];
     const state = (h: Heap, b: B, r: number) => ({ r, w: Array.from(b.w.v), m: Array.from(b.m.v), v: Array.from(b.v.v) });
     for (const [name, cols, flat] of ops) {
       const { h: h1, bufs: b1 } = heaps[0];
       fill(b1.w, 1); fill(b1.g, 2); fill(b1.m, 3); fill(b1.v, 4, true);
       // Two updates in a row: a helper asleep during the fills is awake for the second (a thread that has not
-      // started its columns when the caller is done with its own gets them taken: parallel.ts sweep).
+      // started its blocks when the caller is done with its own gets them taken: parallel.ts sweep).
       flat(h1, b1);
       const ref = state(h1, b1, flat(h1, b1));
       const helped = [false, false];
@@ -386,8 +385,13 @@ describe('threads: one run split over helper threads', function () {
           assert.deepEqual(got[t].v, got[0].v, `${name}, ${t + 1} threads: second moment`);
         }
       }
-      assert.deepEqual(helped, [true, true], `${name}: the helpers of 2 and 3 threads took columns within 200 updates and a minute`);
+      assert.deepEqual(helped, [true, true], `${name}: the helpers of 2 and 3 threads took blocks within 200 updates and a minute`);
     }
+    // 7 groups of 32 columns, the last of 11, each row by row (gemmGrad's order, one thread's work on any count).
+    const sq = heaps.map(({ h, bufs }) => { fill(bufs.g, 2); return h.kernels.colSumSquares(bufs.g.off, R, O, h.sums.off); });
+    const flatSq = heaps[0].h.kernels.sumSquares(heaps[0].bufs.g.off, n);
+    assert.ok(Math.abs(sq[0] - flatSq) <= 1e-12 * flatSq && flatSq > 0, `gradient sum of squares ${sq[0]}, flat ${flatSq}`);
+    assert.deepEqual(sq.slice(1), [sq[0], sq[0]], 'gradient sum of squares on 2 and 3 threads');
     for (const { h } of heaps) h.kernels.dispose();
   });
 
@@ -458,7 +462,7 @@ describe('threads: one run split over helper threads', function () {
 
   it('a weight gradient with its squares and bias sums in the same chunks (gemmGrad) on 1, 2 and 3 threads: the separate kernels\' numbers, bit for bit', () => {
     // Dense's layout: dW[I x O] = x^T dz over K batch rows; K > 384 takes two K blocks, O = 203 ends in a group
-    // of 11 columns (chunks are whole groups of 32). Reference: gemm, colSums and updateCols kind 4 one by one.
+    // of 11 columns (chunks are whole groups of 32). Reference: gemm, colSums and colSumSquares one by one.
     const I = 300, K = 400, O = 203;
     assert.ok(colsShape([I, O]), 'this shape is summed by column groups');
     const heaps = [1, 2, 3].map(threads => {
@@ -472,7 +476,7 @@ describe('threads: one run split over helper threads', function () {
     const { h: h1, b: r } = heaps[0], k1 = h1.kernels;
     k1.gemm(r.x.off, 1, I, r.dz.off, O, 1, r.g1.off, O, I, K, O, 1, 0, h1.pack.off);
     k1.colSums(r.dz.off, K, O, r.bias1.off);
-    const refSq = k1.updateCols(4, 0, r.g1.off, 0, 0, I, O, h1.sums.off, 0, 0, 0, 0, 0, 0);
+    const refSq = k1.colSumSquares(r.g1.off, I, O, h1.sums.off);
     let naive = 0;
     for (const v of r.g1.v) naive += v * v;
     assert.ok(Math.abs(refSq - naive) <= 1e-12 * naive && naive > 0, `squares ${refSq}, naive ${naive}`);
