@@ -16,7 +16,7 @@ import path from 'node:path';
 import { Trainer } from '../../../src/core/train';
 import { MAX_HELD_FLOATS, Network } from '../../../src/core/network';
 import { jsKernels, loadKernels, wasmAvailable, mtModuleOrNull, type Kernels } from '../../../src/core/kernels';
-import { HELPER_EXPORTS, HELPER_OPS, Helpers, SPLIT_GEMM_FLOPS, chunkArgs, UPDATE_BLOCK, colsShape, rowBlock, runThreads } from '../../../src/core/parallel';
+import { HELPER_EXPORTS, HELPER_OPS, Helpers, MAX_BLOCKS, OP, SPLIT_GEMM_FLOPS, chunkArgs, UPDATE_BLOCK, colsShape, rowBlock, runThreads } from '../../../src/core/parallel';
 import { parseConfigText } from '../../../src/config';
 import { Heap, type Buf } from '../../../src/core/heap';
 import type { NetworkConfig } from '../../../src/model';
@@ -675,6 +675,35 @@ describe('threads: one run split over helper threads', function () {
     assert.equal(t.threads, 1);
     assert.equal(t.net.heap.kernels.helpers, undefined);
     t.dispose();
+  });
+});
+
+describe('threads: a big weight matrix\'s row blocks (rowBlock, chunkArgs)', () => {
+  it('whole rows, ~UPDATE_BLOCK values a block, never more than MAX_BLOCKS blocks (Heap.sums holds four float64 per block), the last block short', () => {
+    // [R, O, rows a block, blocks], hand-computed: ceil(16384 / O) rows, or ceil(R / 1024) when R is huge.
+    for (const [R, O, rb, blocks] of [[300, 203, 81, 4], [784, 128, 128, 7], [512, 512, 32, 16], [1, 40000, 1, 1],
+      [262144, 64, 256, 1024], [262145, 64, 257, 1021], [1e8, 64, 97657, 1024], [5e6, 1e5, 4883, 1024]]) {
+      assert.equal(rowBlock(R, O), rb, `${R} x ${O}: rows a block`);
+      assert.equal(Math.ceil(R / rb), blocks, `${R} x ${O}: blocks`);
+    }
+    assert.equal(new Heap('js').sums.n, 8 * MAX_BLOCKS, 'the scratch the blocks\' sums go to');
+    for (let R = 1; R < 3e6; R = Math.ceil(R * 1.37) + 1) for (const O of [1, 3, 64, 203, 4096, 20000]) {
+      assert.ok(Math.ceil(R / rowBlock(R, O)) <= MAX_BLOCKS, `${R} x ${O}: at most MAX_BLOCKS blocks`);
+    }
+  });
+
+  it('chunk i of an update task (the wasm updateCols over all columns as one group): rows i * rb.., every pointer moved by as many rows, a missing moment pointer left 0, the sums at out + 8 i', () => {
+    // 300 x 203, rows of 81: blocks start at rows 0, 81, 162, 243 (57 rows). Task as Kernels.updateMatrix writes it.
+    const R = 300, O = 203, rb = 81, w = 1000, g = 70000, v = 200000, out = 64, h = [1, 2, 3, 4, 5, 6];
+    const task = [3, w, g, 0, v, R, O, 0, O, O, out, ...h];
+    const rows: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const at = i * rb * O, n = i < 3 ? rb : 57;
+      assert.deepEqual(chunkArgs(OP.updateCols, rb, i, task, 0), [3, w + at, g + at, 0, v + at, n, O, 0, O, O, out + 8 * i, ...h], `block ${i}`);
+      rows.push(n);
+    }
+    assert.equal(rows.reduce((a, b) => a + b), R, 'every row once');
+    assert.equal(chunkArgs(OP.updateCols, rb, 4, task, 0), null, 'nothing past the last row');
   });
 });
 
