@@ -110,8 +110,8 @@ export function colsShape(shape: number[]): [number, number] | null {
 
 /**
  * The chunks thread t of T runs of a task: first its own range (chunk i belongs to thread floor(i * T / chunks):
- * the same columns of a weight matrix to the same thread in its forward GEMM, weight gradient, gradient norm and
- * update, so their cache lines stay on one core), then the others' chunks from the end of their ranges: all of a
+ * the same columns of a weight matrix to the same thread in its forward GEMM, weight gradient and gradient norm,
+ * so their cache lines stay on one core), then the others' chunks from the end of their ranges: all of a
  * thread that has not started (a helper still asleep), and of one that has, those with another unclaimed chunk
  * before them (it is two chunks behind at least). Taking the last chunk of a thread only a little behind would move
  * that chunk's columns to the other core (Helpers.parallel waits, and takes what is left only when a thread stays

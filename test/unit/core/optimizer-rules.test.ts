@@ -194,10 +194,10 @@ describe('adam and rmsprop with epsilon 1e-3 follow the Keras 3 formulas', () =>
 });
 
 /**
- * A weight matrix big enough to be updated by column groups (updateCols: [R, O] with R * O >= 2 * UPDATE_BLOCK and
- * O >= 64), here 256 x 128: every optimizer against its float64 reference (Keras 3: decoupled decay first, then
- * the step; momentum m = mu m - lr g, w += m), with weight decay and a gradient scale, over 3 steps; and the
- * squared norm handed to `measure` (the probe's update ratio) is that of the change in w.
+ * A weight matrix big enough to be updated by row blocks (updateMatrix: [R, O] with R * O >= 2 * UPDATE_BLOCK and
+ * O >= 64), here 256 x 128 (two blocks of 128 rows): every optimizer against its float64 reference (Keras 3:
+ * decoupled decay first, then the step; momentum m = mu m - lr g, w += m), with weight decay and a gradient scale,
+ * over 3 steps; and the squared norm handed to `measure` (the probe's update ratio) is that of the change in w.
  */
 /** Hyperparameters of the big-matrix tests below, and their float64 reference (Keras 3 rules). */
 const HP = { lr: 0.01, wd: 0.2, scale: 0.5, eps: 1e-3, mu: 0.9, b1: 0.9, b2: 0.999, rho: 0.8 };
@@ -231,7 +231,7 @@ function referenceSteps(optimizer: string, w0: number[], grads: number[][], deca
   return { w, usq };
 }
 
-describe('a big weight matrix (updated by column groups) follows the same formulas', () => {
+describe('a big weight matrix (updated by row blocks) follows the same formulas', () => {
   const R = 256, O = 128;
   const W0 = Array.from({ length: R * O }, (_, i) => Math.sin(0.37 * i) * 0.5);
   const G = [1, 2, 3].map(s => Array.from({ length: R * O }, (_, i) => Math.cos(0.11 * i * s + s) * 0.3));
@@ -257,8 +257,8 @@ describe('a big weight matrix (updated by column groups) follows the same formul
  * A step with work to do meanwhile (the trainer loads the next batch): with helper threads they update the biggest
  * weight matrix while the calling thread does it, then the step waits for them. The numbers are those of the
  * float64 formulas whatever ran where; the work runs once a step; with `measure` (a probe step) every parameter's
- * update size is reported, so nothing is handed off. Two nets: one whose biggest matrix (128 x 512) splits into
- * column chunks for the helpers, one whose biggest (1024 x 64) may be too narrow to hand off and is updated here.
+ * update size is reported, so nothing is handed off. Two nets, whose biggest matrices (128 x 512 and 1024 x 64,
+ * four row blocks each) go to the helpers.
  */
 describe('an optimizer step with the next batch loaded meanwhile (1 and 2 threads)', () => {
   const nets: [string, number, { type: 'dense'; units: number; useBias?: boolean }[]][] = [
