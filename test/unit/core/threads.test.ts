@@ -585,6 +585,27 @@ describe('threads: one run split over helper threads', function () {
     } finally { helpers.dispose(); }
   });
 
+  it('a helper whose chunk traps (a matrix update\'s row block past the memory) fails the task with "a training helper thread failed", is ready no more, and the caller is not left waiting', function () {
+    // 1024 x 64 in 4 blocks of 256 rows; w ends 2 blocks past the memory, so blocks 2 and 3 (the helper's own,
+    // parallel.ts sweep) trap. A helper asleep leaves them to this thread, whose trap comes out instead: repeat.
+    const mod = mtModuleOrNull()!;
+    const R = 1024, O = 64, rb = rowBlock(R, O), pages = 8, end = pages * 16384, g = 1024, w = end - 2 * rb * O, out = 512;
+    assert.equal(Math.ceil(R / rb), 4);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const ex = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as Record<string, (...x: number[]) => number>;
+    const helpers = new Helpers(mod, memory, 1, [0], (op, args) => ex[HELPER_EXPORTS[op]](...args));
+    try {
+      assert.ok(helpers.waitReady());
+      let message = '';
+      for (let attempt = 0, since = Date.now(); !/helper thread failed/.test(message) && keepTrying(since, attempt); attempt++) {
+        try { helpers.parallel('updateCols', 4, rb, [0, w, g, 0, 0, R, O, 0, O, O, out, 0.1, 1, 0, 0, 0, 0], 0); message = 'no error'; } catch (e) { message = (e as Error).message; }
+        assert.notEqual(message, 'no error', 'a task with blocks past the memory did not fail');
+      }
+      assert.match(message, /a training helper thread failed/, 'the helper took none of its blocks in 200 tasks and a minute');
+      assert.equal(helpers.ready(), 0, 'a failed helper is not ready: the kernels run on the calling thread alone');
+    } finally { helpers.dispose(); }
+  });
+
   it('task ids past 2^31 (a run of hours): each chunk of a task still runs once, with the helper taking part', () => {
     const mod = mtModuleOrNull()!;
     const n = 1 << 16, chunks = 64, size = n / chunks, w = 1024, g = w + n, ref = g + n, pages = Math.ceil((ref + n) * 4 / 65536) + 1;
