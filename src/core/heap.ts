@@ -29,12 +29,15 @@ export class Heap {
   readonly helperPacks: Buf[] = [];
   /** Scratch of Kernels.updateMatrix and colSumSquares: four float64 per row block or column group. */
   readonly sums: Buf;
+  /** With threads: the same for the update handed to the helpers while the calling thread updates others (Optimizer.step). */
+  readonly openSums: Buf | null;
 
   /** threads > 1: the kernels split big GEMMs, im2col and activations over that many threads (parallel.ts). */
   constructor(readonly kind: 'wasm' | 'js' | 'plan' = 'wasm', readonly threads = 1) {
     this.pack = this.alloc(PACK_FLOATS);
     for (let t = 1; t < threads; t++) this.helperPacks.push(this.alloc(PACK_FLOATS));
     this.sums = this.alloc(8 * MAX_BLOCKS);
+    this.openSums = threads > 1 ? this.alloc(8 * MAX_BLOCKS) : null;
   }
 
   alloc(n: number): Buf {

@@ -17,6 +17,8 @@ export interface Kernels {
   threads: number;
   /** The helper threads when threads > 1 (tests wait for them and count their slices). */
   helpers?: Helpers;
+  /** With helpers: the same kernels on the calling thread alone (work done while a task is open, Helpers.open). */
+  serial?: Kernels;
   /** Why fewer threads than asked for run (e.g. gemm-mt.wasm missing): one line for the user. */
   note?: string;
   /** Ends the helper threads (a no-op with one thread). */
@@ -370,7 +372,7 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
       : helpers.parallel(name, blocks, size, a, 0, pointers));
   const I32 = new Int32Array(memory.buffer);
   const pk: Kernels = {
-    ...k, threads, helpers, dispose: () => helpers.dispose(),
+    ...k, threads, helpers, serial: k, dispose: () => helpers.dispose(),
     updateMatrix(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
       const rb = rowBlock(R, O), blocks = Math.ceil(R / rb);
       if (blocks < 2 || helpers.ready() === 0) return k.updateMatrix(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5);

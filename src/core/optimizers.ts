@@ -32,24 +32,31 @@ export class Optimizer {
    * parameter the squared norm of the applied update. `meanwhile` (work that touches no parameter, gradient or
    * optimizer slot: the next batch's rows) runs on the calling thread while the helper threads, when there are
    * any, update the biggest weight matrix, which the parameters' independence allows to go last; without
-   * helpers (or with `measure`, which needs every update's norm) it runs after the update. Either way the numbers
-   * are the same.
+   * helpers (or with `measure`, which needs every update's norm) it runs after the update. When the other
+   * parameters are fewer values than that matrix, the helpers start on it first and the calling thread updates
+   * the others itself meanwhile (each would otherwise be a hand-off of its own, which the helpers' matrix waits
+   * for). Either way the numbers are the same.
    */
   step(gradScale: number, measure?: (p: Param, updateSq: number) => void, meanwhile?: () => void): void {
     const k = this.heap.kernels;
     this.t++;
     const { lr, beta1, beta2 } = this.spec;
     this.adamLr = lr * Math.sqrt(1 - Math.pow(beta2, this.t)) / (1 - Math.pow(beta1, this.t));
-    let last: Slot | null = null;
+    let last: Slot | null = null, others = 0;
     if (meanwhile && !measure && k.openUpdateMatrix) {
       for (const s of this.slots) if (colsShape(s.p.shape) && (!last || s.p.w.n > last.p.w.n)) last = s;
+      for (const s of this.slots) if (s !== last) others += s.p.w.n;
     }
-    for (const s of this.slots) if (s !== last) this.update(s, gradScale, measure);
+    // Its own scratch for the norms (not read): the calling thread's updates use heap.sums meanwhile.
+    const open = (s: Slot) => {
+      const [R, O] = colsShape(s.p.shape)!, a = this.matrixArgs(s, gradScale);
+      return k.openUpdateMatrix!(a[0], s.p.w.off, s.p.g.off, s.m ? s.m.off : 0, s.v ? s.v.off : 0, R, O, (this.heap.openSums ?? this.heap.sums).off, a[1], a[2], a[3], a[4], a[5], a[6]);
+    };
+    let opened = !!last && !!k.serial && !!this.heap.openSums && others <= last.p.w.n && open(last);
+    for (const s of this.slots) if (s !== last) this.update(s, gradScale, measure, opened ? k.serial : k);
     if (!meanwhile) return;
-    let opened = false;
-    if (last) {
-      const [R, O] = colsShape(last.p.shape)!, a = this.matrixArgs(last, gradScale);
-      opened = k.openUpdateMatrix!(a[0], last.p.w.off, last.p.g.off, last.m ? last.m.off : 0, last.v ? last.v.off : 0, R, O, this.heap.sums.off, a[1], a[2], a[3], a[4], a[5], a[6]);
+    if (last && !opened) {
+      opened = open(last);
       if (!opened) this.update(last, gradScale, measure);
     }
     try { meanwhile(); } finally { if (opened) k.join!(); }
@@ -67,9 +74,9 @@ export class Optimizer {
     }
   }
 
-  private update(slot: Slot, gradScale: number, measure?: (p: Param, updateSq: number) => void): void {
+  private update(slot: Slot, gradScale: number, measure?: (p: Param, updateSq: number) => void, k = this.heap.kernels): void {
     const { optimizer, lr, weightDecay: wd, momentum, beta1, beta2, epsilon, rho } = this.spec;
-    const k = this.heap.kernels, { p, m, v } = slot;
+    const { p, m, v } = slot;
     const n = p.w.n, dl = wd > 0 && p.decay ? lr * wd : 0;
     let usq = 0;
     const rc = colsShape(p.shape);

@@ -282,6 +282,12 @@ describe('an optimizer step with the next batch loaded meanwhile (1 and 2 thread
       let meanwhileRuns = 0;
       // Handed off exactly when helpers are up and no update size is measured: a task is open during the work.
       const handOff = threads === 2 && !measured, handedOff: boolean[] = [];
+      // The calling thread's own updates (kernels.serial): whether the helpers' task was open at each.
+      const serial = net.heap.kernels.serial, duringTask: boolean[] = [];
+      if (serial) for (const name of ['updateMatrix', 'sgdUpdate', 'adamUpdate'] as const) {
+        const f = serial[name] as (...a: number[]) => number;
+        (serial as unknown as Record<string, unknown>)[name] = (...a: number[]) => { duringTask.push(net.heap.kernels.helpers?.busy ?? false); return f(...a); };
+      }
       for (const g of grads) {
         net.params.forEach((p, j) => p.g.v.set(g[j]));
         const seen = new Set<unknown>();
@@ -291,6 +297,9 @@ describe('an optimizer step with the next batch loaded meanwhile (1 and 2 thread
       }
       assert.equal(meanwhileRuns, 3, 'the meanwhile work runs once a step');
       assert.deepEqual(handedOff, [handOff, handOff, handOff], 'the biggest matrix handed to the helpers during the work');
+      // These nets' other parameters are fewer values than the biggest matrix: the helpers start on it first.
+      if (handOff) assert.deepEqual(duringTask, Array(3 * (net.params.length - 1)).fill(true), 'every other parameter updated by the calling thread while the helpers update the biggest matrix');
+      else assert.ok(duringTask.every(b => !b), 'no update on the calling thread alone while a task is open');
       net.params.forEach((p, j) => close(p.w.v, referenceSteps(optimizer, w0[j], grads.map(g => g[j]), p.name === 'kernel').w, 1e-5, `${p.name} ${j}`));
       net.heap.kernels.dispose?.();
     });
