@@ -31,11 +31,13 @@ export class Optimizer {
    * One update with gradients scaled by `gradScale` (clipping). When `measure` is given, it receives per
    * parameter the squared norm of the applied update. `meanwhile` (work that touches no parameter, gradient or
    * optimizer slot: the next batch's rows) runs on the calling thread while the helper threads, when there are
-   * any, update the biggest weight matrix, which the parameters' independence allows to go last; without
-   * helpers (or with `measure`, which needs every update's norm) it runs after the update. When the other
-   * parameters are fewer values than that matrix, the helpers start on it first and the calling thread updates
-   * the others itself meanwhile (each would otherwise be a hand-off of its own, which the helpers' matrix waits
-   * for). Either way the numbers are the same.
+   * any, update the biggest weight matrix (the first of equal ones), which the parameters' independence allows;
+   * without helpers (or with `measure`, which needs every update's norm) it runs after the update. When the other
+   * parameters are no more values than that matrix, the helpers start on it first and the calling thread updates
+   * the others itself before `meanwhile`, on one thread (`kernels.serial`: each would otherwise be a hand-off of
+   * its own, which the helpers' matrix waits for); else the others are updated first (the big ones split over the
+   * threads) and the matrix is handed over then. The helpers' task is joined before step returns or throws.
+   * Either way the numbers are the same.
    */
   step(gradScale: number, measure?: (p: Param, updateSq: number) => void, meanwhile?: () => void): void {
     const k = this.heap.kernels;
@@ -53,13 +55,16 @@ export class Optimizer {
       return k.openUpdateMatrix!(a[0], s.p.w.off, s.p.g.off, s.m ? s.m.off : 0, s.v ? s.v.off : 0, R, O, (this.heap.openSums ?? this.heap.sums).off, a[1], a[2], a[3], a[4], a[5], a[6]);
     };
     let opened = !!last && !!k.serial && !!this.heap.openSums && others <= last.p.w.n && open(last);
-    for (const s of this.slots) if (s !== last) this.update(s, gradScale, measure, opened ? k.serial : k);
-    if (!meanwhile) return;
-    if (last && !opened) {
-      opened = open(last);
-      if (!opened) this.update(last, gradScale, measure);
-    }
-    try { meanwhile(); } finally { if (opened) k.join!(); }
+    // Joined whatever throws (an update or `meanwhile`): no helper may still write the matrix when the step is over.
+    try {
+      for (const s of this.slots) if (s !== last) this.update(s, gradScale, measure, opened ? k.serial : k);
+      if (!meanwhile) return;
+      if (last && !opened) {
+        opened = open(last);
+        if (!opened) this.update(last, gradScale, measure);
+      }
+      meanwhile();
+    } finally { if (opened) k.join!(); }
   }
 
   /** updateMatrix's kind and h0..h5 for this slot's rule (Kernels.updateMatrix). */

@@ -304,4 +304,32 @@ describe('an optimizer step with the next batch loaded meanwhile (1 and 2 thread
       net.heap.kernels.dispose?.();
     });
   }
+  // A step that throws with the helpers' task open leaves no helper writing the matrix: the step joins it first.
+  it('2 threads: a step whose meanwhile work or calling-thread update throws joins the helpers\' task and has updated the matrix', function () {
+    if (!wasmAvailable() || !mtModuleOrNull()) this.skip();
+    const c = makeConfig([nets[0][1]], nets[0][2], hpSpec('sgd'));
+    const net = new Network(c, { rows: 1, kernels: 'wasm', threads: 2 });
+    const opt = new Optimizer(c.train, net.params, net.heap);
+    net.commit();
+    const helpers = net.heap.kernels.helpers!, serial = net.heap.kernels.serial!;
+    assert.ok(helpers.waitReady(), 'helper threads started');
+    const W = net.params[1], w0 = Array.from({ length: W.w.n }, (_, i) => Math.sin(0.37 * i) * 0.5);
+    const g = Array.from({ length: W.w.n }, (_, i) => Math.cos(0.11 * i) * 0.3);
+    W.w.v.set(w0); W.g.v.set(g);
+    assert.deepEqual(W.shape, [128, 512], 'the biggest matrix');
+    const busy: boolean[] = [];
+    assert.throws(() => opt.step(HP.scale, undefined, () => { busy.push(helpers.busy); throw new Error('meanwhile failed'); }), /meanwhile failed/);
+    assert.equal(helpers.busy, false, 'joined after the meanwhile work threw');
+    close(W.w.v, referenceSteps('sgd', w0, [g]).w, 1e-5, 'after a step whose meanwhile work threw');
+    // The bias is the last parameter the calling thread updates itself (sgdUpdate) while the task is open.
+    const sgd = serial.sgdUpdate;
+    serial.sgdUpdate = () => { busy.push(helpers.busy); throw new Error('update failed'); };
+    try {
+      assert.throws(() => opt.step(HP.scale, undefined, () => assert.fail('no meanwhile work after a failed update')), /update failed/);
+    } finally { serial.sgdUpdate = sgd; }
+    assert.equal(helpers.busy, false, 'joined after a calling-thread update threw');
+    assert.deepEqual(busy, [true, true], 'both threw with the task open');
+    close(W.w.v, referenceSteps('sgd', w0, [g, g]).w, 1e-5, 'after a step whose calling-thread update threw');
+    net.heap.kernels.dispose?.();
+  });
 });
