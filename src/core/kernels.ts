@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ActivationName } from '../model';
 import { backwardArray, forwardArray } from './activations';
 import { countCorrect } from './losses';
-import { HELPER_EXPORTS, Helpers, OP, UPDATE_POINTERS, chunkArgs, colGroup, crossEntropyRows, rowBlock, updateBlocks, SPLIT_ELEMENTS, SPLIT_GEMM_FLOPS, type HelperOp } from './parallel';
+import { HELPER_EXPORTS, Helpers, OP, UPDATE_POINTERS, chunkArgs, colGroup, crossEntropyRows, rowBlock, rowBlocks, updateBlocks, SPLIT_ELEMENTS, SPLIT_GEMM_FLOPS, type HelperOp } from './parallel';
 
 export interface Kernels {
   kind: 'wasm' | 'js';
@@ -306,7 +306,7 @@ function fromExports(ex: WasmExports, memory: WebAssembly.Memory): Kernels {
     H: new Float32Array(memory.buffer), gemm: ex.gemm, sumSquares: ex.sumSquares, biasAct: ex.biasAct,
     updateMatrix(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
       // The blocks a task of threads would run as its chunks (parallel.ts chunkArgs), one after the other.
-      const args = matrixTask(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5), rb = rowBlock(R, O), blocks = Math.ceil(R / rb);
+      const args = matrixTask(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5), [blocks, rb] = rowBlocks(R, O);
       for (let i = 0; i < blocks; i++) (ex.updateCols as (...a: number[]) => void)(...chunkArgs(OP.updateCols, rb, i, args, 0)!);
       if (F64.buffer !== memory.buffer) F64 = new Float64Array(memory.buffer);
       return sumGroups(F64, out, blocks);
@@ -374,14 +374,14 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
   const pk: Kernels = {
     ...k, threads, helpers, serial: k, dispose: () => helpers.dispose(),
     updateMatrix(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
-      const rb = rowBlock(R, O), blocks = Math.ceil(R / rb);
+      const [blocks, rb] = rowBlocks(R, O);
       if (blocks < 2 || helpers.ready() === 0) return k.updateMatrix(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5);
       helpers.parallel('updateCols', blocks, rb, matrixTask(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5), 0);
       return sumGroups(F64, out, blocks);
     },
     openUpdateMatrix(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5) {
       // The same blocks as updateMatrix, so the numbers are the same whichever thread runs them.
-      const rb = rowBlock(R, O), blocks = Math.ceil(R / rb);
+      const [blocks, rb] = rowBlocks(R, O);
       if (blocks < 2 || helpers.ready() === 0) return false;
       helpers.open('updateCols', blocks, rb, matrixTask(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5), 0);
       return true;

@@ -17,11 +17,21 @@ interface Slot { p: Param; m: Buf | null; v: Buf | null }
 export class Optimizer {
   private slots: Slot[];
   private t = 0;
+  /** The biggest weight matrix (the first of equal ones), which helpers update while the next batch loads (step). */
+  private readonly biggest: Slot | null = null;
+  /** Whether the other parameters are no more values than `biggest`: then the helpers start on it first (step). */
+  private readonly biggestFirst: boolean = false;
 
   constructor(readonly spec: TrainSpec, params: Param[], private readonly heap: Heap) {
     const needM = spec.optimizer === 'momentum' || spec.optimizer === 'adam';
     const needV = spec.optimizer === 'adam' || spec.optimizer === 'rmsprop';
     this.slots = params.filter(p => p.trainable).map(p => ({ p, m: needM ? heap.alloc(p.w.n) : null, v: needV ? heap.alloc(p.w.n) : null }));
+    // From the shapes only, fixed for the run: found once, not every step.
+    let biggest: Slot | null = null, others = 0;
+    for (const s of this.slots) if (colsShape(s.p.shape) && (!biggest || s.p.w.n > biggest.p.w.n)) biggest = s;
+    for (const s of this.slots) if (s !== biggest) others += s.p.w.n;
+    this.biggest = biggest;
+    this.biggestFirst = !!biggest && others <= biggest.p.w.n;
   }
 
   /** Adam's bias-corrected learning rate at this step (set once per step). */
@@ -44,17 +54,13 @@ export class Optimizer {
     this.t++;
     const { lr, beta1, beta2 } = this.spec;
     this.adamLr = lr * Math.sqrt(1 - Math.pow(beta2, this.t)) / (1 - Math.pow(beta1, this.t));
-    let last: Slot | null = null, others = 0;
-    if (meanwhile && !measure && k.openUpdateMatrix) {
-      for (const s of this.slots) if (colsShape(s.p.shape) && (!last || s.p.w.n > last.p.w.n)) last = s;
-      for (const s of this.slots) if (s !== last) others += s.p.w.n;
-    }
+    const last = meanwhile && !measure && k.openUpdateMatrix ? this.biggest : null;
     // Its own scratch for the norms (not read): the calling thread's updates use heap.sums meanwhile.
     const open = (s: Slot) => {
       const [R, O] = colsShape(s.p.shape)!, a = this.matrixArgs(s, gradScale);
       return k.openUpdateMatrix!(a[0], s.p.w.off, s.p.g.off, s.m ? s.m.off : 0, s.v ? s.v.off : 0, R, O, (this.heap.openSums ?? this.heap.sums).off, a[1], a[2], a[3], a[4], a[5], a[6]);
     };
-    let opened = !!last && !!k.serial && !!this.heap.openSums && others <= last.p.w.n && open(last);
+    let opened = !!last && this.biggestFirst && !!k.serial && !!this.heap.openSums && open(last);
     // Joined whatever throws (an update or `meanwhile`): no helper may still write the matrix when the step is over.
     try {
       for (const s of this.slots) if (s !== last) this.update(s, gradScale, measure, opened ? k.serial : k);

@@ -94,6 +94,8 @@ export function colGroup(O: number): number { return 32 * Math.ceil(O / (32 * MA
  * follows (a 512 x 512 sgd update: 70 us on one thread, 180-210 on two by columns). Depends on the shape only.
  */
 export function rowBlock(R: number, O: number): number { return Math.max(Math.ceil(UPDATE_BLOCK / O), Math.ceil(R / MAX_BLOCKS)); }
+/** The row blocks of a matrix update: [count, rows each], as updateBlocks is for a flat one; block i is chunk i of its task. */
+export function rowBlocks(R: number, O: number): [number, number] { const rows = rowBlock(R, O); return [Math.ceil(R / rows), rows]; }
 
 /**
  * [R, O] when a parameter of this shape is a big weight matrix: its gradient's squares summed by column groups (in

@@ -57,3 +57,16 @@ export function randomData(inputShape: number[], out: number, n: number, seed: n
  * more tries than usual, and a fixed count failed once in such a run.
  */
 export const keepTrying = (since: number, attempt: number) => attempt < 200 || Date.now() - since < 60_000;
+
+/**
+ * Runs `twoThreads` (a run on 2 threads reporting the chunks its helpers ran) until a helper takes part, as long as
+ * keepTrying allows, `check`ing every run's result; whether a helper took part.
+ */
+export function untilHelped<T extends { handed: number }>(twoThreads: () => T, check: (run: T) => void): boolean {
+  for (let attempt = 0, since = Date.now(); keepTrying(since, attempt); attempt++) {
+    const run = twoThreads();
+    check(run);
+    if (run.handed > 0) return true;
+  }
+  return false;
+}

@@ -20,7 +20,7 @@ import ts from 'typescript';
 import type { Trainer as TrainerClass } from '../../../src/core/train';
 import type { wasmCandidates as wasmCandidatesFn } from '../../../src/core/kernels';
 import { HELPER_SOURCE } from '../../../src/core/parallel';
-import { keepTrying, makeConfig, randomData } from './helpers';
+import { makeConfig, randomData, untilHelped } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const WASM = ['gemm.wasm', 'gemm-mt.wasm'].map(f => path.join(ROOT, 'dist', f));
@@ -110,13 +110,10 @@ describe('threads in the minified production bundle (the helpers\' source as the
   it('an MLP on 2 threads: the helpers start and run chunks, and the losses and weights are 1 thread\'s bit for bit', () => {
     const one = run(1);
     assert.equal(one.losses.length, 4);
-    let helped = false;
-    for (let attempt = 0, since = Date.now(); !helped && keepTrying(since, attempt); attempt++) {
-      const two = run(2);
-      helped = two.handed > 0;
+    const helped = untilHelped(() => run(2), two => {
       assert.deepEqual(two.losses, one.losses, 'loss curve');
       assert.deepEqual(two.weights, one.weights, 'weights');
-    }
+    });
     assert.ok(helped, 'the helpers ran no chunk in 200 runs and a minute');
   });
 });

@@ -20,7 +20,7 @@ import { HELPER_EXPORTS, HELPER_OPS, Helpers, MAX_BLOCKS, OP, SPLIT_GEMM_FLOPS, 
 import { parseConfigText } from '../../../src/config';
 import { Heap, type Buf } from '../../../src/core/heap';
 import type { NetworkConfig } from '../../../src/model';
-import { keepTrying, makeConfig, randomData } from './helpers';
+import { keepTrying, makeConfig, randomData, untilHelped } from './helpers';
 
 function run(config: NetworkConfig, threads: number, steps: number) {
   const data = randomData(config.model.input, 10, 96, 5, 10);
@@ -130,15 +130,12 @@ describe('threads: one run split over helper threads', function () {
       };
       const one = session(1);
       assert.equal(one.losses.length, 8);
-      let helped = false;
-      for (let attempt = 0, since = Date.now(); !helped && keepTrying(since, attempt); attempt++) {
-        const two = session(2);
-        helped = two.handed > 0;
+      const helped = untilHelped(() => session(2), two => {
         assert.deepEqual(two.losses, one.losses, `${optimizer}: loss of each step`);
         assert.equal(two.probe, one.probe, `${optimizer}: the probe between steps`);
         assert.deepEqual(two.ev, one.ev, `${optimizer}: the evaluation between steps`);
         assert.deepEqual(two.weights, one.weights, `${optimizer}: weights`);
-      }
+      });
       assert.ok(helped, `${optimizer}: the helpers ran no chunk in 200 runs and a minute`);
     }
   });
