@@ -70,7 +70,12 @@ export interface Kernels {
    */
   openUpdateMatrix?(kind: number, w: number, g: number, m: number, v: number, R: number, O: number, out: number,
     h0: number, h1: number, h2: number, h3: number, h4: number, h5: number): boolean;
-  /** Finishes the task openUpdateMatrix opened (a no-op when none is open). */
+  /**
+   * With helpers only: gatherRows handed to the helpers (by rows) as a task that runs while the calling thread goes
+   * on, finished by join() or by the next task; false (nothing done) when no helper is ready or a task is open.
+   */
+  openGatherRows?(src: number, I: number, idx: number, rows: number, dst: number): boolean;
+  /** Finishes the task openUpdateMatrix or openGatherRows opened (a no-op when none is open). */
   join?(): void;
   /**
    * The sum of squares of a weight matrix's gradient g [R x O] by column groups (parallel.ts colGroup, each group
@@ -386,10 +391,17 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
       helpers.open('updateCols', blocks, rb, matrixTask(kind, w, g, m, v, R, O, out, h0, h1, h2, h3, h4, h5), 0);
       return true;
     },
+    openGatherRows(src, I, idx, rows, dst) {
+      const split = helpers.busy ? null : helpers.split(rows, 1);
+      if (!split) return false;
+      helpers.open('gatherRows', split[0], split[1], [src, I, idx, rows, dst], 0);
+      return true;
+    },
     join: () => { helpers.join(); },
     crossEntropyRows(z, y, grad, rows, n, scale, lse) {
-      // Exponentials are ~10 ns each: below ~2000 of them a hand-off costs what it saves.
-      return rows * n >= CROSS_ENTROPY_SPLIT && go('crossEntropyRows', rows, 1, [z, y, grad, rows, n, scale, lse], 0);
+      // Exponentials are ~10 ns each: below ~2000 of them a hand-off costs what it saves. Not while the helpers
+      // gather the next batch (Network.loadAhead): this thread computes the loss meanwhile.
+      return rows * n >= CROSS_ENTROPY_SPLIT && !helpers.busy && go('crossEntropyRows', rows, 1, [z, y, grad, rows, n, scale, lse], 0);
     },
     sgdUpdate: update('sgdUpdate') as Kernels['sgdUpdate'], momentumUpdate: update('momentumUpdate') as Kernels['momentumUpdate'],
     adamUpdate: update('adamUpdate') as Kernels['adamUpdate'], rmspropUpdate: update('rmspropUpdate') as Kernels['rmspropUpdate'],

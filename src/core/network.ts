@@ -62,8 +62,9 @@ export function splitPays(input: number[], layers: LayerSpec[], rows: number): b
 export class Network {
   readonly layers: Layer[];
   readonly heap: Heap;
-  readonly input: Buf;
-  readonly target: Buf;
+  /** The loaded batch's inputs and targets (with held inputs, one of two pairs: loadAhead fills the other). */
+  input: Buf;
+  target: Buf;
   /**
    * With threads: the training split's inputs (holdTrainInputs), the array they came from, and a batch's sample
    * indices (int32) for the kernel that gathers its rows.
@@ -71,6 +72,8 @@ export class Network {
   private readonly held: Buf | null = null;
   private heldFrom: Float32Array | null = null;
   private readonly batchIdx: Buf | null = null;
+  /** With held inputs: the other pair of batch buffers, which loadAhead gathers the next training batch into. */
+  private readonly ahead: { input: Buf; target: Buf; idx: Buf } | null = null;
   /** Scratch for the probe statistics kernel (float64 results). */
   readonly statsScratch: Buf;
   readonly inputSize: number;
@@ -99,6 +102,7 @@ export class Network {
     if (this.heap.threads > 1 && held > 0 && held <= MAX_HELD_FLOATS) {
       this.held = this.heap.alloc(held);
       this.batchIdx = this.heap.alloc(this.rows);
+      this.ahead = { input: this.heap.alloc(this.rows * this.inputSize), target: this.heap.alloc(this.rows * this.outWidth), idx: this.heap.alloc(this.rows) };
     }
     this.statsScratch = this.heap.alloc(SUMMARY_FLOATS);
     this.layers.forEach((layer, i) => {
@@ -170,7 +174,11 @@ export class Network {
         else xin.set(x.subarray(s * I, s * I + I), r * I);
       }
     }
-    const O = this.outWidth, t = this.target.v, oneHot = yWidth === 1 && O > 1;
+    this.loadTargets(this.target.v, y, yWidth, idx, start, count);
+  }
+
+  private loadTargets(t: Float32Array, y: Float32Array, yWidth: number, idx: ArrayLike<number> | null, start: number, count: number): void {
+    const O = this.outWidth, oneHot = yWidth === 1 && O > 1;
     for (let r = 0; r < count; r++) {
       const s = idx ? idx[start + r] : start + r;
       if (oneHot) {
@@ -183,6 +191,29 @@ export class Network {
         throw new Error(`the output layer has ${O} units but the data has ${yWidth} targets per sample`);
       }
     }
+  }
+
+  /**
+   * With held inputs and a helper ready: loads a training batch (as loadRows) into the other pair of batch
+   * buffers, its rows gathered by the helpers while this thread goes on (a step's loss and small last layers: the
+   * helpers would wait there). The loaded batch is untouched; useAhead() makes the other pair the loaded one.
+   * False (nothing loaded) when it cannot.
+   */
+  loadAhead(x: Float32Array, y: Float32Array, yWidth: number, idx: ArrayLike<number>, start: number, count: number): boolean {
+    const ahead = this.ahead, k = this.heap.kernels;
+    if (!ahead || x !== this.heldFrom || !k.openGatherRows) return false;
+    const i32 = new Int32Array(ahead.idx.v.buffer, ahead.idx.v.byteOffset, count);
+    for (let r = 0; r < count; r++) i32[r] = idx[start + r];
+    this.loadTargets(ahead.target.v, y, yWidth, idx, start, count);
+    return k.openGatherRows(this.held!.off, this.inputSize, ahead.idx.off, count, ahead.input.off);
+  }
+
+  /** Makes the batch loadAhead loaded the loaded one (its gather finished first). */
+  useAhead(): void {
+    const ahead = this.ahead!, input = this.input, target = this.target;
+    this.heap.kernels.join?.();
+    this.input = ahead.input; this.target = ahead.target;
+    ahead.input = input; ahead.target = target;
   }
 
   /**

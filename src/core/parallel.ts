@@ -24,7 +24,7 @@ import { Worker } from 'node:worker_threads';
 /** Exports a helper can run, by op code. */
 export const HELPER_OPS = ['gemm', 'im2col', 'col2im', 'actForward', 'actBackward', 'gemmCols',
   'sgdUpdate', 'momentumUpdate', 'adamUpdate', 'rmspropUpdate', 'updateCols', 'convWeightGrad',
-  'maxPool', 'maxPoolBack', 'biasActForward', 'gemmGrad', 'gemmAct', 'crossEntropyRows', 'convDirect', 'convDirectGrad'] as const;
+  'maxPool', 'maxPoolBack', 'biasActForward', 'gemmGrad', 'gemmAct', 'crossEntropyRows', 'convDirect', 'convDirectGrad', 'gatherRows'] as const;
 export type HelperOp = typeof HELPER_OPS[number];
 /**
  * The wasm export each op runs: a GEMM cut by columns is still `gemm`, on a narrower B and C. crossEntropyRows has
@@ -214,6 +214,11 @@ function opFunctions(OP: OpCodes) {
         const rows = a[4], r1 = Math.min(rows, r0 + size);
         if (r1 <= r0) return null;
         return [a[0], a[1] + r0 * a[5], a[2], a[3] + r0 * a[5], r1 - r0, a[5]];
+      }
+      if (op === OP.gatherRows) { // gatherRows(src, I, idx, rows, dst): rows
+        const rows = a[3], r1 = Math.min(rows, r0 + size), I = a[1];
+        if (r1 <= r0) return null;
+        return [a[0], I, a[2] + r0, r1 - r0, a[4] + r0 * I];
       }
       if (op === OP.crossEntropyRows) { // crossEntropyRows(z, y, grad, rows, n, scale, lse): rows
         const rows = a[3], r1 = Math.min(rows, r0 + size), n = a[4];

@@ -96,11 +96,11 @@ export class Trainer {
   private readonly probeSplit: { x: Float32Array; y: Float32Array; n: number };
   private readonly evalEqualsProbe: boolean;
   /**
-   * The next step's batch (its start in perm), drawn and loaded at the end of a step while the helper threads
-   * updated the weights; `loaded`: the input still holds it (a probe or evaluation since then loaded other rows:
-   * the step loads it again).
+   * The next step's batch (its start in perm), drawn during a step on threads and loaded ahead (trainStep);
+   * `loaded`: it is still loaded (a probe or evaluation since then loaded other rows: the step loads it again);
+   * `ahead`: in the network's other batch buffers (Network.loadAhead), not the loaded ones.
    */
-  private next: { start: number; loaded: boolean } | null = null;
+  private next: { start: number; loaded: boolean; ahead: boolean } | null = null;
 
   constructor(readonly config: NetworkConfig, readonly data: Dataset, readonly opts: TrainOptions = {}) {
     const inSize = prod(config.model.input);
@@ -181,10 +181,19 @@ export class Trainer {
 
   private trainStep(): void {
     const net = this.net, B = this.batch, tr = this.data.train;
-    const batch = this.next ?? { start: this.nextBatch(), loaded: false };
+    const batch = this.next ?? { start: this.nextBatch(), loaded: false, ahead: false };
     this.next = null;
     if (!batch.loaded) net.loadRows(tr.x, tr.y, this.yWidth, this.perm, batch.start, B);
+    else if (batch.ahead) net.useAhead();
     net.forward(B, 'train');
+    // With helpers, the next step's batch is loaded during this one (not before a probe, which loads its own rows):
+    // its rows gathered by the helpers now, while this thread computes the loss and the small last layers (they
+    // would wait there), or else while they update the biggest weight matrix (the optimizer step's `preload`).
+    const probeNext = (this.step + 1) % this.every === 0 || this.step + 1 === this.totalSteps;
+    if (!probeNext && this.threads > 1) {
+      const start = this.nextBatch(), ahead = net.loadAhead(tr.x, tr.y, this.yWidth, this.perm, start, B);
+      this.next = { start, loaded: ahead, ahead };
+    }
     const loss = net.computeLoss(B, true);
     if (!Number.isFinite(loss)) return this.stopNonFinite(this.locateForward(B));
     net.backward(B, true);
@@ -194,13 +203,12 @@ export class Trainer {
     this.lastGradNorm = gradNorm;
     const clip = this.config.train.clip;
     const scale = clip !== undefined && clip > 0 && gradNorm > clip ? clip / gradNorm : 1;
-    const probeNext = (this.step + 1) % this.every === 0 || this.step + 1 === this.totalSteps;
-    // With helpers, the next step's rows are loaded while they update the biggest weight matrix (the update is
-    // then off the calling thread's path); not before a probe, which loads its own rows.
-    const preload = !probeNext && this.threads > 1 ? () => {
-      const start = this.nextBatch();
-      net.loadRows(tr.x, tr.y, this.yWidth, this.perm, start, B);
-      this.next = { start, loaded: true };
+    // Also when it is loaded already: the helpers then start on the biggest matrix while this thread updates the others.
+    const next = this.next;
+    const preload = next ? () => {
+      if (next.loaded) return;
+      net.loadRows(tr.x, tr.y, this.yWidth, this.perm, next.start, B);
+      next.loaded = true; next.ahead = false;
     } : undefined;
     this.opt.step(scale, probeNext ? (p, usq) => { if (p.kernel) this.lastUpdateSq.set(p, usq); } : undefined, preload);
     this.step++;

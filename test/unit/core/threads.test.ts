@@ -648,7 +648,7 @@ describe('threads: one run split over helper threads', function () {
     }
   });
 
-  it('with threads the training inputs are held in the memory and every batch is gathered there: the rows and targets one thread copies, step after step (through a reshuffle, and the probe batch read from the training split); a split over 64 MB is not held', () => {
+  it('with threads the training inputs are held in the memory and every batch is gathered there, the next step\'s by the helpers while the calling thread computes the loss (not before a probe): the rows and targets one thread copies, step after step (through a reshuffle, and the probe batch read from the training split); a split over 64 MB is not held', () => {
     // No validation split: the probe batch is training rows too, loaded through the same path without indices.
     const data = randomData(mlp.model.input, 10, 96, 5, 10);
     data.val = { x: new Float32Array(0), y: new Float32Array(0), n: 0 };
@@ -656,23 +656,30 @@ describe('threads: one run split over helper threads', function () {
     const session = (threads: number) => {
       const t = new Trainer(config, data, { threads, probeEvery: 1000 });
       if (threads > 1) assert.ok(t.net.heap.kernels.helpers?.waitReady(), 'helper threads started');
-      const k = t.net.heap.kernels, gather = k.gatherRows;
+      const k = t.net.heap.kernels, gather = k.gatherRows, openGather = k.openGatherRows;
       let gathered = 0;
       k.gatherRows = (...a) => { gathered++; gather(...a); };
+      if (openGather) k.openGatherRows = (...a) => { const opened = openGather(...a); if (opened) gathered++; return opened; };
       const seen: number[][] = [];
-      const forward = t.net.forward.bind(t.net);
+      const forward = t.net.forward.bind(t.net), computeLoss = t.net.computeLoss.bind(t.net);
       t.net.forward = (rows, mode) => {
         seen.push([...t.net.input.v.subarray(0, rows * 784), ...t.net.target.v.subarray(0, rows * 10)]);
         forward(rows, mode);
       };
+      // Whether a task (the next batch's gather) is open while each loss is computed.
+      const gatheringAtLoss: boolean[] = [];
+      t.net.computeLoss = (rows, grad) => { gatheringAtLoss.push(k.helpers?.busy ?? false); return computeLoss(rows, grad); };
       t.trainSteps(3);
       t.probe();
       t.trainSteps(2);
       t.dispose();
-      return { seen, gathered, losses: t.lossCurve };
+      return { seen, gathered, losses: t.lossCurve, gatheringAtLoss };
     };
     const one = session(1), two = session(2);
     assert.equal(one.gathered, 0);
+    // Steps 1-3 (no probe is due: every step's next batch is gathered ahead), the probe and its evaluation's two
+    // chunks (no gather open: they load their own rows), steps 4-5 (the first loads its batch again).
+    assert.deepEqual(two.gatheringAtLoss, [true, true, true, false, false, false, true, true]);
     // 5 steps, the probe, and its evaluation of the training split in two chunks of 64 and 32 rows: 8 forward
     // passes, each over rows gathered (a step after the probe gathers its batch again).
     assert.equal(two.seen.length, 8);
@@ -681,7 +688,8 @@ describe('threads: one run split over helper threads', function () {
     assert.deepEqual(two.losses, one.losses);
     // Memory: the held inputs (and the batch's indices) only with threads, and only up to MAX_HELD_FLOATS.
     const bytes = (threads: number, trainSamples?: number) => new Network(mlp, { rows: 64, kernels: 'plan', threads, trainSamples }).heap.bytes;
-    assert.equal(bytes(2, 96) - bytes(2), 4 * (96 * 784 + 64));
+    // The held rows, the batch's indices, and the other batch buffers (inputs, targets, indices) loadAhead fills.
+    assert.equal(bytes(2, 96) - bytes(2), 4 * (96 * 784 + 64 + 64 * 784 + 64 * 10 + 64));
     assert.equal(bytes(1, 96), bytes(1));
     assert.equal(bytes(2, Math.floor(MAX_HELD_FLOATS / 784) + 1), bytes(2));
   });
