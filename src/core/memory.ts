@@ -4,7 +4,7 @@
  * with a message naming the layer and batch that drive the estimate.
  */
 import type { NetworkConfig } from '../model';
-import { Network } from './network';
+import { Network, splitPays } from './network';
 import { Optimizer } from './optimizers';
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -20,6 +20,12 @@ export function estimateMemory(config: NetworkConfig): { bytes: number; dataByte
   const rows = bufferRows(config);
   const net = new Network(config, { rows, kernels: 'plan' });
   new Optimizer(config.train, net.params, net.heap);
+  // A run on threads gathers the next batch into a second pair of batch buffers (Network.loadAhead): one batch more.
+  // Which runs go on threads: those whose GEMMs pay for a split, unless train.threads is 1 (the setting, unknown
+  // here, defaults to every core). Counted even when the split turns out too large to be held (then it has none).
+  if ((config.train.threads ?? 2) > 1 && splitPays(config.model.input, config.model.layers, config.train.batch)) {
+    Network.allocAhead(net.heap, rows, net.inputSize, net.outWidth);
+  }
   const samples = Math.max(0, config.data.samples || 0);
   const per = prod(config.model.input);
   // The data set (train + validation split), and while it is built: the loader's arrays (features, targets,

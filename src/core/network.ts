@@ -102,7 +102,7 @@ export class Network {
     if (this.heap.threads > 1 && held > 0 && held <= MAX_HELD_FLOATS) {
       this.held = this.heap.alloc(held);
       this.batchIdx = this.heap.alloc(this.rows);
-      this.ahead = { input: this.heap.alloc(this.rows * this.inputSize), target: this.heap.alloc(this.rows * this.outWidth), idx: this.heap.alloc(this.rows) };
+      this.ahead = Network.allocAhead(this.heap, this.rows, this.inputSize, this.outWidth);
     }
     this.statsScratch = this.heap.alloc(SUMMARY_FLOATS);
     this.layers.forEach((layer, i) => {
@@ -116,6 +116,14 @@ export class Network {
     this.loss = lossSetup(config.train.loss, outAct);
     this.last.fusedLoss = this.loss.fused;
     if (this.heap.threads > 1 && this.loss.fused && this.loss.loss === 'cross_entropy') this.lse = this.heap.alloc(2 * this.rows);
+  }
+
+  /**
+   * loadAhead's pair of batch buffers (inputs, targets, the batch's sample indices) on `heap`: here, and on the
+   * planning heap of memory.ts, which counts them for a run that may go on threads.
+   */
+  static allocAhead(heap: Heap, rows: number, inputSize: number, outWidth: number): { input: Buf; target: Buf; idx: Buf } {
+    return { input: heap.alloc(rows * inputSize), target: heap.alloc(rows * outWidth), idx: heap.alloc(rows) };
   }
 
   /** Allocates the memory and draws the initial weights from the config's seed. */

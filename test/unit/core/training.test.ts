@@ -192,4 +192,12 @@ describe('kernels and memory', () => {
     assert.match(msg, /conv2d_0/); assert.match(msg, /512/);
     assert.equal(memoryRefusal(makeConfig([4], [{ type: 'dense', units: 4 }]), 1024), null);
   });
+  it('the memory estimate of a run that may go on threads counts the second pair of batch buffers (Network.loadAhead): one batch of inputs, targets and indices more; not with train.threads 1, nor for a net too small for threads', () => {
+    // 784 -> 128 at batch 64: 2 x 64 x 784 x 128 flops, a split pays. 64 rows (the probe's 16 are fewer).
+    const big = (threads?: number) => estimateMemory(makeConfig([784], [{ type: 'dense', units: 128, activation: 'relu' }, { type: 'dense', units: 10 }], { batch: 64, threads })).bytes;
+    assert.equal(big() - big(1), 4 * (64 * 784 + 64 * 10 + 64));
+    assert.equal(big(2), big());
+    const small = (threads?: number) => estimateMemory(makeConfig([4], [{ type: 'dense', units: 4 }], { threads })).bytes;
+    assert.equal(small(), small(1));
+  });
 });
