@@ -231,11 +231,11 @@ describe('threads: one run split over helper threads', function () {
       const session = (threads: number) => {
         const t = new Trainer(config, data, { threads });
         const k = t.net.heap.kernels, split = k.crossEntropyRows;
-        let partial = 0;
-        if (split) k.crossEntropyRows = (...a) => { const done = split(...a); if (done && a[3] < t.net.rows) partial++; return done; };
+        let partial = 0, whole = 0;
+        if (split) k.crossEntropyRows = (...a) => { const done = split(...a); if (done) { if (a[3] < t.net.rows) partial++; else whole++; } return done; };
         if (threads > 1) assert.ok(k.helpers?.waitReady(), 'helper threads started');
         const r = t.run();
-        return { losses: r.lossCurve, timeline: JSON.stringify(r.timeline), weights: t.net.params.map(p => Array.from(p.w.v)), partial, handed: k.helpers?.handed ?? 0 };
+        return { losses: r.lossCurve, timeline: JSON.stringify(r.timeline), weights: t.net.params.map(p => Array.from(p.w.v)), partial, whole, handed: k.helpers?.handed ?? 0 };
       };
       const one = session(1);
       assert.equal(one.losses.length, 8);
@@ -245,6 +245,9 @@ describe('threads: one run split over helper threads', function () {
           const many = session(threads);
           helped = many.handed > 0;
           assert.equal(many.partial, 4, `${label}, ${threads} threads: the four probes' loss split over the threads`);
+          // A step's loss is split only before a probe (steps 3, 6 and 8): the others compute it while the helpers
+          // gather the next batch (Network.loadAhead), which is not done before a probe, which loads its own rows.
+          assert.equal(many.whole, 3, `${label}, ${threads} threads: the loss of the steps before a probe split, the others not`);
           assert.deepEqual(many.losses, one.losses, `${label}, ${threads} threads: loss of each step`);
           assert.equal(many.timeline, one.timeline, `${label}, ${threads} threads: probes and evaluations`);
           assert.deepEqual(many.weights, one.weights, `${label}, ${threads} threads: weights`);
@@ -692,6 +695,33 @@ describe('threads: one run split over helper threads', function () {
     assert.equal(bytes(2, 96) - bytes(2), 4 * (96 * 784 + 64 + 64 * 784 + 64 * 10 + 64));
     assert.equal(bytes(1, 96), bytes(1));
     assert.equal(bytes(2, Math.floor(MAX_HELD_FLOATS / 784) + 1), bytes(2));
+  });
+
+  it('Network.loadAhead gathers a batch into the other pair of buffers as a task left open, the loaded batch untouched; useAhead finishes the task and makes that pair the loaded one: the batch\'s rows and one-hot targets', () => {
+    // In a run the next forward pass's first split kernel would finish the task too (a task opened joins the open
+    // one): here nothing does, so useAhead's own join is what the rows depend on.
+    const data = randomData(mlp.model.input, 10, 96, 5, 10), x = data.train.x, y = data.train.y;
+    const net = new Network(mlp, { rows: 64, kernels: 'wasm', threads: 2, trainSamples: 96 }).commit();
+    net.holdTrainInputs(x);
+    const helpers = net.heap.kernels.helpers!;
+    assert.ok(helpers.waitReady(), 'helper threads started');
+    const perm = Uint32Array.from({ length: 96 }, (_, i) => (i * 37) % 96);
+    // Rows and one-hot targets of perm[start..start+64), by hand.
+    const batch = (start: number) => {
+      const ids = Array.from(perm.subarray(start, start + 64));
+      return { x: ids.flatMap(s => Array.from(x.subarray(s * 784, s * 784 + 784))), y: ids.flatMap(s => Array.from({ length: 10 }, (_, j) => (j === y[s] ? 1 : 0))) };
+    };
+    const loaded = (b: Buf, n: number) => Array.from(b.v.subarray(0, n));
+    net.loadRows(x, y, 1, perm, 0, 64);
+    const first = { input: net.input, target: net.target };
+    assert.ok(net.loadAhead(x, y, 1, perm, 32, 64));
+    assert.equal(helpers.busy, true, 'the gather is a task left open while this thread goes on');
+    net.useAhead();
+    assert.equal(helpers.busy, false, 'useAhead finished the task');
+    assert.notEqual(net.input, first.input);
+    assert.deepEqual({ x: loaded(net.input, 64 * 784), y: loaded(net.target, 640) }, batch(32));
+    assert.deepEqual({ x: loaded(first.input, 64 * 784), y: loaded(first.target, 640) }, batch(0), 'the batch loaded before is untouched');
+    net.heap.kernels.dispose();
   });
 
   it('a small net (2-8-8-1) starts no helper thread: a second thread would only add hand-off cost', () => {
