@@ -208,7 +208,7 @@ export class Trainer {
     const preload = next ? () => {
       if (next.loaded) return;
       net.loadRows(tr.x, tr.y, this.yWidth, this.perm, next.start, B);
-      next.loaded = true; next.ahead = false;
+      next.loaded = true;
     } : undefined;
     this.opt.step(scale, probeNext ? (p, usq) => { if (p.kernel) this.lastUpdateSq.set(p, usq); } : undefined, preload);
     this.step++;

@@ -108,7 +108,7 @@ describe('threads: one run split over helper threads', function () {
     }
   });
 
-  it('each optimizer, with the next batch loaded while the helpers update the biggest weight matrix: every step\'s loss and the weights of 1 thread, bit for bit, also with probes and evaluations out of cadence in between', () => {
+  it('each optimizer, with the next batch gathered ahead during the loss, or (when it cannot be) loaded while the helpers update the biggest weight matrix: every step\'s loss and the weights of 1 thread, bit for bit, also with probes and evaluations out of cadence in between', () => {
     // No probe is due (probeEvery 1000), so every step but the last before a probe loads the next batch while the
     // helpers update the 784 x 128 kernel. A probe or an evaluation between two steps (the benchmark and the
     // worker call them so) loads other rows: the next step must load its own batch again, the same one.
@@ -116,27 +116,41 @@ describe('threads: one run split over helper threads', function () {
     for (const optimizer of ['sgd', 'momentum', 'adam', 'rmsprop'] as const) {
       // The probe batch is the whole validation split (24 samples), so the probe evaluates nothing of its own.
       const config = { ...mlp, train: { ...mlp.train, optimizer, steps: 1000 }, probe: { ...mlp.probe, samples: 24 } };
-      const session = (threads: number) => {
+      const session = (threads: number, ahead = true) => {
         const t = new Trainer(config, data, { threads, probeEvery: 1000 });
         if (threads > 1) assert.ok(t.net.heap.kernels.helpers?.waitReady(), 'helper threads started');
+        // ahead false: Network.loadAhead declines (as for a split too large to hold), so the batch is loaded in the
+        // optimizer step while the helpers update the biggest matrix; count those loads.
+        if (!ahead) t.net.loadAhead = () => false;
+        let loadsInUpdate = 0, inUpdate = false;
+        const loadRows = t.net.loadRows.bind(t.net), step = t.opt.step.bind(t.opt);
+        t.opt.step = (...a) => { inUpdate = true; try { step(...a); } finally { inUpdate = false; } };
+        t.net.loadRows = (...a) => { if (inUpdate) loadsInUpdate++; loadRows(...a); };
         t.trainSteps(3);
         const probe = JSON.stringify(t.probe());
         t.trainSteps(2);
         const ev = t.evaluate();
         t.trainSteps(3);
-        const out = { losses: t.lossCurve.slice(), probe, ev, weights: t.net.params.map(p => Array.from(p.w.v)), handed: t.net.heap.kernels.helpers?.handed ?? 0 };
+        const out = { losses: t.lossCurve.slice(), probe, ev, weights: t.net.params.map(p => Array.from(p.w.v)), handed: t.net.heap.kernels.helpers?.handed ?? 0, loadsInUpdate };
         t.dispose();
         return out;
       };
       const one = session(1);
       assert.equal(one.losses.length, 8);
-      const helped = untilHelped(() => session(2), two => {
-        assert.deepEqual(two.losses, one.losses, `${optimizer}: loss of each step`);
-        assert.equal(two.probe, one.probe, `${optimizer}: the probe between steps`);
-        assert.deepEqual(two.ev, one.ev, `${optimizer}: the evaluation between steps`);
-        assert.deepEqual(two.weights, one.weights, `${optimizer}: weights`);
-      });
-      assert.ok(helped, `${optimizer}: the helpers ran no chunk in 200 runs and a minute`);
+      for (const ahead of [true, false]) {
+        const what = `${optimizer}${ahead ? '' : ', not gathered ahead'}`;
+        const helped = untilHelped(() => session(2, ahead), two => {
+          assert.deepEqual(two.losses, one.losses, `${what}: loss of each step`);
+          assert.equal(two.probe, one.probe, `${what}: the probe between steps`);
+          assert.deepEqual(two.ev, one.ev, `${what}: the evaluation between steps`);
+          assert.deepEqual(two.weights, one.weights, `${what}: weights`);
+          // Every step loads its successor there (no probe is due), also the last before the probe and the evaluation
+          // called in between, which load rows of their own (the step after them loads its batch again).
+          assert.equal(two.loadsInUpdate, ahead ? 0 : 8, `${what}: batches loaded during the optimizer step`);
+          assert.equal(one.loadsInUpdate, 0, 'one thread loads each batch when its step begins');
+        });
+        assert.ok(helped, `${what}: the helpers ran no chunk in 200 runs and a minute`);
+      }
     }
   });
 
