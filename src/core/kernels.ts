@@ -72,7 +72,7 @@ export interface Kernels {
     h0: number, h1: number, h2: number, h3: number, h4: number, h5: number): boolean;
   /**
    * With helpers only: gatherRows handed to the helpers (by rows) as a task that runs while the calling thread goes
-   * on, finished by join() or by the next task; false (nothing done) when no helper is ready or a task is open.
+   * on, finished by join() or by the next task; false (nothing done) when no helper is ready.
    */
   openGatherRows?(src: number, I: number, idx: number, rows: number, dst: number): boolean;
   /** Finishes the task openUpdateMatrix or openGatherRows opened (a no-op when none is open). */
@@ -392,7 +392,8 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
       return true;
     },
     openGatherRows(src, I, idx, rows, dst) {
-      const split = helpers.busy ? null : helpers.split(rows, 1);
+      // Like every task, it first finishes one still open (Helpers.open).
+      const split = helpers.split(rows, 1);
       if (!split) return false;
       helpers.open('gatherRows', split[0], split[1], [src, I, idx, rows, dst], 0);
       return true;

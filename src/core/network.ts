@@ -172,8 +172,7 @@ export class Network {
     if (held && ids) {
       // JavaScript writes a shared memory word by word; the kernel's memory.copy is about twice as fast on rows
       // that are not in the cache (a training batch's, drawn at random).
-      const i32 = new Int32Array(ids.v.buffer, ids.v.byteOffset, count);
-      for (let r = 0; r < count; r++) i32[r] = idx ? idx[start + r] : start + r;
+      writeIndices(ids, idx, start, count);
       this.heap.kernels.gatherRows(held.off, I, ids.off, count, this.input.off);
     } else {
       for (let r = 0; r < count; r++) {
@@ -210,8 +209,9 @@ export class Network {
   loadAhead(x: Float32Array, y: Float32Array, yWidth: number, idx: ArrayLike<number>, start: number, count: number): boolean {
     const ahead = this.ahead, k = this.heap.kernels;
     if (!ahead || x !== this.heldFrom || !k.openGatherRows) return false;
-    const i32 = new Int32Array(ahead.idx.v.buffer, ahead.idx.v.byteOffset, count);
-    for (let r = 0; r < count; r++) i32[r] = idx[start + r];
+    // A task still open may be an earlier gather reading these indices: it finishes before they are rewritten.
+    k.join?.();
+    writeIndices(ahead.idx, idx, start, count);
     this.loadTargets(ahead.target.v, y, yWidth, idx, start, count);
     return k.openGatherRows(this.held!.off, this.inputSize, ahead.idx.off, count, ahead.input.off);
   }
@@ -283,6 +283,12 @@ export class Network {
     }
     return s;
   }
+}
+
+/** A batch's sample indices (idx[start..], or start.. when idx is null) as int32 into `ids`, for gatherRows. */
+function writeIndices(ids: Buf, idx: ArrayLike<number> | null, start: number, count: number): void {
+  const i32 = new Int32Array(ids.v.buffer, ids.v.byteOffset, count);
+  for (let r = 0; r < count; r++) i32[r] = idx ? idx[start + r] : start + r;
 }
 
 /** NaN/Inf count in v[0..n). */
