@@ -7,7 +7,7 @@
  */
 import * as jsonc from 'jsonc-parser';
 import * as YAML from 'yaml';
-import type { ActivationSpec, InitSpec, LayerSpec, LossName, NetworkConfig, OptimizerName, Span, TrainSpec } from '../model';
+import type { ActivationSpec, DenseLayer, InitSpec, LayerSpec, LossName, NetworkConfig, OptimizerName, Span, TrainSpec } from '../model';
 import { activationSpecOf } from '../core/activations';
 import { canonicalInitName, initRankProblem, resolveInit } from '../core/initializers';
 import { finishConfig, type Draft, type FinishOptions } from './finish';
@@ -301,6 +301,188 @@ function initOf(v: unknown, path: Path, loc: Locator, rep: Reporter, layer: stri
   return spec;
 }
 
+/** One layer as a converter sees it: its config, its name, and the places in the Keras file to report at. */
+interface LayerInput {
+  l: RawLayer;
+  /** The layer's "config" ({} when it has none). */
+  c: Json;
+  name: string;
+  /** What every converted layer carries: name, index and spans. */
+  base: { name: string; index: number; span: Span | undefined; spans: Record<string, Span> };
+  /** The path of one of the layer's config keys. */
+  cp(key: string): Path;
+  /** Remembers where a field of the layer (units, init...) was written, for hovers and quick fixes. */
+  put(field: string, path: Path): void;
+  err(path: Path, message: string): void;
+  /** The activation under `key` (linear when absent), or undefined once an unknown one was reported. */
+  act(key?: string): ActivationSpec | undefined;
+  loc: Locator;
+  rep: Reporter;
+  /** BatchNormalization axes by layer index: checked after the loop, once the shapes are known. */
+  bnAxes: Map<number, { axis: unknown; path: Path }>;
+}
+
+/** A converter returns the layer, or undefined after reporting why it cannot. */
+type Converter = (x: LayerInput) => LayerSpec | undefined;
+
+/** Activation, initializers and bias of Dense and Conv2D; undefined once one of them was refused. */
+function weighted(x: LayerInput, kernelRank: 2 | 4, cls: string): Pick<DenseLayer, 'activation' | 'init' | 'biasInit' | 'useBias'> | undefined {
+  const { c, cp, name } = x;
+  x.put('init', cp('kernel_initializer')); x.put('bias_init', cp('bias_initializer')); x.put('use_bias', cp('use_bias'));
+  const activation = x.act();
+  let init = initOf(own(c, 'kernel_initializer'), cp('kernel_initializer'), x.loc, x.rep, name, DEFAULT_INIT);
+  // Some initializers make matrices only (identity): refused on a conv kernel here rather than when training.
+  const rankProblem = init && initRankProblem(init, kernelRank);
+  if (rankProblem) { x.err(cp('kernel_initializer'), `${rankProblem} (${cls} "${name}")`); init = undefined; }
+  const biasInit = initOf(own(c, 'bias_initializer'), cp('bias_initializer'), x.loc, x.rep, name, DEFAULT_BIAS_INIT);
+  return activation && init && biasInit ? { activation, init, biasInit, useBias: own(c, 'use_bias') !== false } : undefined;
+}
+
+function dense(x: LayerInput): LayerSpec | undefined {
+  const { c, cp, name } = x;
+  const units = own(c, 'units') ?? own(c, 'output_dim'); // output_dim: Keras 1
+  if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) { x.err(cp('units'), `Dense layer "${name}" has no valid "units"`); return undefined; }
+  x.put('units', cp('units'));
+  const w = weighted(x, 2, 'Dense');
+  return w && { ...x.base, type: 'dense', units, ...w };
+}
+
+function conv2d(x: LayerInput): LayerSpec | undefined {
+  const { c, cp, name } = x;
+  const filters = own(c, 'filters');
+  const kernel = pairOf(own(c, 'kernel_size'), [0, 0]);
+  // subsample and border_mode: Keras 1
+  const stride = pairOf(own(c, 'strides') ?? own(c, 'subsample'), [1, 1]);
+  const padding = own(c, 'padding') ?? own(c, 'border_mode') ?? 'valid';
+  if (typeof filters !== 'number' || !Number.isInteger(filters) || filters < 1) { x.err(cp('filters'), `Conv2D layer "${name}" has no valid "filters"`); return undefined; }
+  if (!kernel || kernel[0] < 1) { x.err(cp('kernel_size'), `Conv2D layer "${name}" has no valid "kernel_size"`); return undefined; }
+  if (!stride) { x.err(cp('strides'), `Conv2D layer "${name}" has invalid "strides"`); return undefined; }
+  if (padding !== 'same' && padding !== 'valid') { x.err(cp('padding'), `padding "${String(padding)}" of "${name}" is not supported (same or valid)`); return undefined; }
+  if (own(c, 'data_format') === 'channels_first') { x.err(cp('data_format'), `"${name}" uses channels_first: only channels_last is supported`); return undefined; }
+  const dil = pairOf(own(c, 'dilation_rate'), [1, 1]);
+  if (!dil || dil[0] !== 1 || dil[1] !== 1) { x.err(cp('dilation_rate'), `dilated convolution "${name}" is not supported`); return undefined; }
+  if (own(c, 'groups') !== undefined && own(c, 'groups') !== 1) { x.err(cp('groups'), `grouped convolution "${name}" is not supported`); return undefined; }
+  x.put('filters', cp('filters')); x.put('kernel', cp('kernel_size')); x.put('stride', cp('strides')); x.put('padding', cp('padding'));
+  const w = weighted(x, 4, 'Conv2D');
+  return w && { ...x.base, type: 'conv2d', filters, kernel, stride, padding, ...w };
+}
+
+const pooling = (type: 'maxpool2d' | 'avgpool2d'): Converter => x => {
+  const { c, cp, name } = x;
+  const size = pairOf(own(c, 'pool_size'), [2, 2]);
+  const stride = pairOf(own(c, 'strides'), size ?? [2, 2]); // Keras: strides default to pool_size
+  const padding = own(c, 'padding') ?? 'valid';
+  if (!size) { x.err(cp('pool_size'), `"${name}" has an invalid pool_size`); return undefined; }
+  if (!stride) { x.err(cp('strides'), `"${name}" has invalid strides`); return undefined; }
+  if (padding !== 'same' && padding !== 'valid') { x.err(cp('padding'), `padding "${String(padding)}" of "${name}" is not supported (same or valid)`); return undefined; }
+  x.put('size', cp('pool_size')); x.put('stride', cp('strides')); x.put('padding', cp('padding'));
+  return { ...x.base, type, size, stride, padding };
+};
+
+function globalAvgPool2d(x: LayerInput): LayerSpec | undefined {
+  if (own(x.c, 'keepdims') === true) { x.err(x.cp('keepdims'), `GlobalAveragePooling2D "${x.name}" with keepdims is not supported`); return undefined; }
+  return { ...x.base, type: 'global_avgpool2d' };
+}
+
+function dropout(x: LayerInput): LayerSpec | undefined {
+  const rate = own(x.c, 'rate') ?? own(x.c, 'p') ?? 0; // p: Keras 1
+  if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) { x.err(x.cp('rate'), `Dropout "${x.name}" needs a rate in [0, 1)`); return undefined; }
+  x.put('rate', x.cp('rate'));
+  return { ...x.base, type: 'dropout', rate: f32(rate) };
+}
+
+function batchNorm(x: LayerInput): LayerSpec | undefined {
+  const { c, cp, name } = x;
+  const momentum = own(c, 'momentum'); const epsilon = own(c, 'epsilon');
+  x.put('momentum', cp('momentum')); x.put('epsilon', cp('epsilon'));
+  if (own(c, 'center') === false || own(c, 'scale') === false) x.rep.warn(x.loc.span(x.l.path), `BatchNormalization "${name}" without center/scale is analysed as with both`, undefined, name);
+  x.bnAxes.set(x.base.index, { axis: own(c, 'axis'), path: cp('axis') });
+  return { ...x.base, type: 'batchnorm', momentum: typeof momentum === 'number' ? f32(momentum) : 0.99, epsilon: typeof epsilon === 'number' ? f32(epsilon) : 1e-3 };
+}
+
+function activation(x: LayerInput): LayerSpec | undefined {
+  const a = x.act();
+  return a && { ...x.base, type: 'activation', activation: a };
+}
+
+/** An activation layer whose function is its class (ReLU, ELU...): the class name is where it is written. */
+function activationLayer(x: LayerInput, a: ActivationSpec): LayerSpec {
+  x.put('activation', [...x.l.path, 'class_name']);
+  return { ...x.base, type: 'activation', activation: a };
+}
+
+function relu(x: LayerInput): LayerSpec | undefined {
+  const { c, cp, name } = x;
+  const max = own(c, 'max_value'); const slope = own(c, 'negative_slope'); const threshold = own(c, 'threshold');
+  if (typeof threshold === 'number' && threshold !== 0) { x.err(cp('threshold'), `ReLU "${name}" with threshold ${threshold} is not supported`); return undefined; }
+  x.put('activation', [...x.l.path, 'class_name']);
+  if (max === 6 && !slope) return activationLayer(x, { name: 'relu6' });
+  if (max !== undefined && max !== null) { x.err(cp('max_value'), `ReLU "${name}" with max_value ${String(max)} is not supported (only 6, as relu6)`); return undefined; }
+  if (typeof slope === 'number' && slope > 0) return activationLayer(x, { name: 'leaky_relu', alpha: f32(slope) });
+  return activationLayer(x, { name: 'relu' });
+}
+
+function leakyRelu(x: LayerInput): LayerSpec | undefined {
+  const { c, cp, name } = x;
+  // negative_slope: Keras 3; alpha: Keras 2; 0.3: the layer's default
+  const alpha = own(c, 'negative_slope') ?? own(c, 'alpha') ?? 0.3;
+  x.put('activation', [...x.l.path, 'class_name']); x.put('alpha', cp(own(c, 'negative_slope') !== undefined ? 'negative_slope' : 'alpha'));
+  if (typeof alpha !== 'number') { x.err(cp('alpha'), `LeakyReLU "${name}" has an invalid alpha`); return undefined; }
+  return activationLayer(x, { name: 'leaky_relu', alpha: f32(alpha) });
+}
+
+function prelu(x: LayerInput): LayerSpec | undefined {
+  const ai = own(x.c, 'alpha_initializer');
+  const cfg = isObj(ai) && isObj(own(ai, 'config')) ? own(ai, 'config') as Json : {};
+  const value = typeof own(cfg, 'value') === 'number' ? own(cfg, 'value') as number : 0; // Keras' default alpha_initializer is zeros
+  return activationLayer(x, { name: 'prelu', alpha: value });
+}
+
+function elu(x: LayerInput): LayerSpec | undefined {
+  const alpha = own(x.c, 'alpha') ?? 1;
+  return activationLayer(x, { name: 'elu', alpha: typeof alpha === 'number' ? f32(alpha) : 1 });
+}
+
+/**
+ * The Keras layer classes Activation Lens converts, in the order the refusal of any other class lists them.
+ * A class is supported exactly when it is a key here: the message is built from the keys.
+ */
+export const CONVERTERS = {
+  Dense: dense,
+  Conv2D: conv2d,
+  MaxPooling2D: pooling('maxpool2d'),
+  AveragePooling2D: pooling('avgpool2d'),
+  GlobalAveragePooling2D: globalAvgPool2d,
+  Flatten: x => ({ ...x.base, type: 'flatten' }),
+  Dropout: dropout,
+  BatchNormalization: batchNorm,
+  Activation: activation,
+  ReLU: relu,
+  LeakyReLU: leakyRelu,
+  PReLU: prelu,
+  ELU: elu,
+  Softmax: x => activationLayer(x, { name: 'softmax' }),
+} satisfies Record<string, Converter>;
+
+export type KerasLayerClass = keyof typeof CONVERTERS;
+
+/** Other names Keras gives the same classes (Keras 1 spellings, and the short names Keras 2+ registers). */
+export const ALIASES: Record<string, KerasLayerClass> = {
+  Convolution2D: 'Conv2D',
+  MaxPool2D: 'MaxPooling2D',
+  AvgPool2D: 'AveragePooling2D',
+  GlobalAvgPool2D: 'GlobalAveragePooling2D',
+};
+
+/** The converter of a class or alias; own keys only, since a file's class_name may be "toString". */
+function converterOf(cls: string): Converter | undefined {
+  const canonical = Object.hasOwn(ALIASES, cls) ? ALIASES[cls] : cls;
+  return Object.hasOwn(CONVERTERS, canonical) ? CONVERTERS[canonical as KerasLayerClass] : undefined;
+}
+
+const classes = Object.keys(CONVERTERS);
+const SUPPORTED = `${classes.slice(0, -1).join(', ')} and ${classes[classes.length - 1]}`;
+
 function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasDraft): void {
   const names = new Set<string>();
   const bnAxes = new Map<number, { axis: unknown; path: Path }>();
@@ -317,7 +499,6 @@ function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasD
     const put = (key: string, path: Path) => { const s = loc.span(path); if (s) spans[key] = s; };
     put('type', [...l.path, 'class_name']);
     put('name', cp('name'));
-    const base = { name, index, span: loc.span(l.path), spans };
     const err = (path: Path, message: string) => rep.error(loc.span(path), message, undefined, name);
     const act = (key = 'activation'): ActivationSpec | undefined => {
       const v = own(c, key);
@@ -329,119 +510,11 @@ function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasD
       // Keras' leaky_relu function defaults to negative_slope 0.2 (the layer to 0.3).
       return r.name === 'leaky_relu' ? { ...r, alpha: 0.2 } : r;
     };
-    const unsupported = (what: string) => err([...l.path, 'class_name'], `unsupported layer ${l.cls} "${name}"${what}: Activation Lens handles Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Dropout, BatchNormalization, Activation, ReLU, LeakyReLU, PReLU, ELU and Softmax`);
+    const convert = converterOf(l.cls);
     let layer: LayerSpec | undefined;
-    switch (l.cls) {
-      case 'Dense': {
-        const units = own(c, 'units') ?? own(c, 'output_dim');
-        if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) { err(cp('units'), `Dense layer "${name}" has no valid "units"`); break; }
-        put('units', cp('units')); put('init', cp('kernel_initializer')); put('bias_init', cp('bias_initializer')); put('use_bias', cp('use_bias'));
-        const a = act(); const init = initOf(own(c, 'kernel_initializer'), cp('kernel_initializer'), loc, rep, name, DEFAULT_INIT);
-        const bias = initOf(own(c, 'bias_initializer'), cp('bias_initializer'), loc, rep, name, DEFAULT_BIAS_INIT);
-        if (a && init && bias) layer = { ...base, type: 'dense', units, activation: a, init, biasInit: bias, useBias: own(c, 'use_bias') !== false };
-        break;
-      }
-      case 'Conv2D': case 'Convolution2D': {
-        const filters = own(c, 'filters');
-        const kernel = pairOf(own(c, 'kernel_size'), [0, 0]);
-        const stride = pairOf(own(c, 'strides') ?? own(c, 'subsample'), [1, 1]);
-        const padding = own(c, 'padding') ?? own(c, 'border_mode') ?? 'valid';
-        if (typeof filters !== 'number' || !Number.isInteger(filters) || filters < 1) { err(cp('filters'), `Conv2D layer "${name}" has no valid "filters"`); break; }
-        if (!kernel || kernel[0] < 1) { err(cp('kernel_size'), `Conv2D layer "${name}" has no valid "kernel_size"`); break; }
-        if (!stride) { err(cp('strides'), `Conv2D layer "${name}" has invalid "strides"`); break; }
-        if (padding !== 'same' && padding !== 'valid') { err(cp('padding'), `padding "${String(padding)}" of "${name}" is not supported (same or valid)`); break; }
-        if (own(c, 'data_format') === 'channels_first') { err(cp('data_format'), `"${name}" uses channels_first: only channels_last is supported`); break; }
-        const dil = pairOf(own(c, 'dilation_rate'), [1, 1]);
-        if (!dil || dil[0] !== 1 || dil[1] !== 1) { err(cp('dilation_rate'), `dilated convolution "${name}" is not supported`); break; }
-        if (own(c, 'groups') !== undefined && own(c, 'groups') !== 1) { err(cp('groups'), `grouped convolution "${name}" is not supported`); break; }
-        put('filters', cp('filters')); put('kernel', cp('kernel_size')); put('stride', cp('strides')); put('padding', cp('padding'));
-        put('init', cp('kernel_initializer')); put('bias_init', cp('bias_initializer')); put('use_bias', cp('use_bias'));
-        const a = act(); let init = initOf(own(c, 'kernel_initializer'), cp('kernel_initializer'), loc, rep, name, DEFAULT_INIT);
-        const rankProblem = init && initRankProblem(init, 4);
-        if (rankProblem) { err(cp('kernel_initializer'), `${rankProblem} (Conv2D "${name}")`); init = undefined; }
-        const bias = initOf(own(c, 'bias_initializer'), cp('bias_initializer'), loc, rep, name, DEFAULT_BIAS_INIT);
-        if (a && init && bias) layer = { ...base, type: 'conv2d', filters, kernel, stride, padding, activation: a, init, biasInit: bias, useBias: own(c, 'use_bias') !== false };
-        break;
-      }
-      case 'MaxPooling2D': case 'MaxPool2D': case 'AveragePooling2D': case 'AvgPool2D': {
-        const size = pairOf(own(c, 'pool_size'), [2, 2]);
-        const stride = pairOf(own(c, 'strides'), size ?? [2, 2]);
-        const padding = own(c, 'padding') ?? 'valid';
-        if (!size) { err(cp('pool_size'), `"${name}" has an invalid pool_size`); break; }
-        if (!stride) { err(cp('strides'), `"${name}" has invalid strides`); break; }
-        if (padding !== 'same' && padding !== 'valid') { err(cp('padding'), `padding "${String(padding)}" of "${name}" is not supported (same or valid)`); break; }
-        put('size', cp('pool_size')); put('stride', cp('strides')); put('padding', cp('padding'));
-        layer = { ...base, type: l.cls.startsWith('Max') ? 'maxpool2d' : 'avgpool2d', size, stride, padding };
-        break;
-      }
-      case 'GlobalAveragePooling2D': case 'GlobalAvgPool2D':
-        if (own(c, 'keepdims') === true) { err(cp('keepdims'), `GlobalAveragePooling2D "${name}" with keepdims is not supported`); break; }
-        layer = { ...base, type: 'global_avgpool2d' };
-        break;
-      case 'Flatten':
-        layer = { ...base, type: 'flatten' };
-        break;
-      case 'Dropout': {
-        const rate = own(c, 'rate') ?? own(c, 'p') ?? 0;
-        if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) { err(cp('rate'), `Dropout "${name}" needs a rate in [0, 1)`); break; }
-        put('rate', cp('rate'));
-        layer = { ...base, type: 'dropout', rate: f32(rate) };
-        break;
-      }
-      case 'BatchNormalization': {
-        const momentum = own(c, 'momentum'); const epsilon = own(c, 'epsilon');
-        put('momentum', cp('momentum')); put('epsilon', cp('epsilon'));
-        if (own(c, 'center') === false || own(c, 'scale') === false) rep.warn(loc.span(l.path), `BatchNormalization "${name}" without center/scale is analysed as with both`, undefined, name);
-        bnAxes.set(index, { axis: own(c, 'axis'), path: cp('axis') });
-        layer = { ...base, type: 'batchnorm', momentum: typeof momentum === 'number' ? f32(momentum) : 0.99, epsilon: typeof epsilon === 'number' ? f32(epsilon) : 1e-3 };
-        break;
-      }
-      case 'Activation': {
-        const a = act();
-        if (a) layer = { ...base, type: 'activation', activation: a };
-        break;
-      }
-      case 'ReLU': {
-        const max = own(c, 'max_value'); const slope = own(c, 'negative_slope'); const threshold = own(c, 'threshold');
-        if (typeof threshold === 'number' && threshold !== 0) { err(cp('threshold'), `ReLU "${name}" with threshold ${threshold} is not supported`); break; }
-        put('activation', [...l.path, 'class_name']);
-        if (max === 6 && !slope) layer = { ...base, type: 'activation', activation: { name: 'relu6' } };
-        else if (max !== undefined && max !== null) { err(cp('max_value'), `ReLU "${name}" with max_value ${String(max)} is not supported (only 6, as relu6)`); break; }
-        else if (typeof slope === 'number' && slope > 0) layer = { ...base, type: 'activation', activation: { name: 'leaky_relu', alpha: f32(slope) } };
-        else layer = { ...base, type: 'activation', activation: { name: 'relu' } };
-        break;
-      }
-      case 'LeakyReLU': {
-        const alpha = own(c, 'negative_slope') ?? own(c, 'alpha') ?? 0.3;
-        put('activation', [...l.path, 'class_name']); put('alpha', cp(own(c, 'negative_slope') !== undefined ? 'negative_slope' : 'alpha'));
-        if (typeof alpha !== 'number') { err(cp('alpha'), `LeakyReLU "${name}" has an invalid alpha`); break; }
-        layer = { ...base, type: 'activation', activation: { name: 'leaky_relu', alpha: f32(alpha) } };
-        break;
-      }
-      case 'PReLU': {
-        const ai = own(c, 'alpha_initializer');
-        const cfg = isObj(ai) && isObj(own(ai, 'config')) ? own(ai, 'config') as Json : {};
-        const value = typeof own(cfg, 'value') === 'number' ? own(cfg, 'value') as number : 0; // Keras' default alpha_initializer is zeros
-        put('activation', [...l.path, 'class_name']);
-        layer = { ...base, type: 'activation', activation: { name: 'prelu', alpha: value } };
-        break;
-      }
-      case 'ELU': {
-        const alpha = own(c, 'alpha') ?? 1;
-        put('activation', [...l.path, 'class_name']);
-        layer = { ...base, type: 'activation', activation: { name: 'elu', alpha: typeof alpha === 'number' ? f32(alpha) : 1 } };
-        break;
-      }
-      case 'Softmax':
-        put('activation', [...l.path, 'class_name']);
-        layer = { ...base, type: 'activation', activation: { name: 'softmax' } };
-        break;
-      case 'Functional': case 'Model':
-        err([...l.path, 'class_name'], `a nested ${l.cls} model ("${name}") is not supported: only Sequential models can be nested`);
-        break;
-      default:
-        unsupported('');
-    }
+    if (convert) layer = convert({ l, c, name, base: { name, index, span: loc.span(l.path), spans }, cp, put, err, act, loc, rep, bnAxes });
+    else if (l.cls === 'Functional' || l.cls === 'Model') err([...l.path, 'class_name'], `a nested ${l.cls} model ("${name}") is not supported: only Sequential models can be nested`);
+    else err([...l.path, 'class_name'], `unsupported layer ${l.cls} "${name}": Activation Lens handles ${SUPPORTED}`);
     if (!layer) return; // stop at the first layer not understood: what follows depends on it
     out.layers.push(layer);
   }
