@@ -464,9 +464,9 @@ export const CONVERTERS = {
   Softmax: x => activationLayer(x, { name: 'softmax' }),
 } satisfies Record<string, Converter>;
 
-export type KerasLayerClass = keyof typeof CONVERTERS;
+type KerasLayerClass = keyof typeof CONVERTERS;
 
-/** Other names Keras gives the same classes (Keras 1 spellings, and the short names Keras 2+ registers). */
+/** Other names Keras writes for the same classes: Keras 1's Convolution2D and the short aliases Keras exports. */
 export const ALIASES: Record<string, KerasLayerClass> = {
   Convolution2D: 'Conv2D',
   MaxPool2D: 'MaxPooling2D',
