@@ -13,6 +13,7 @@ import { findingSpanOf, isWeighted, type DiagnosisLayer } from './layers';
 import { resolveThresholds, type ThresholdKey } from './thresholds';
 import { finalRunStart, longestRun, median, quantile, round2, tail } from './stats';
 import type { Thresholds } from '../model';
+import { REMEDY, suggest } from './remedies';
 
 export interface RunInput {
   layers: DiagnosisLayer[];
@@ -141,15 +142,15 @@ function deadUnits(s: Series): { findings: Finding[]; fullyDead: number[] } {
     // smaller rate first); a network dead from a layer needs every layer that can die changed, not that one.
     const stack = l.index === firstDead
       ? s.input.layers.filter(x => !x.isOutput && ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.isDead).map(x => x.index) : undefined;
-    const where = stack && stack.length > 1 ? { layers: stack } : {};
+    const where = stack && stack.length > 1 ? stack : undefined;
     const suggestions: Suggestion[] = [
-      { activation: 'leaky_relu', init: 'he_normal', ...where, reason: `leaky_relu keeps a small gradient where relu is flat, so units cannot die${stack && stack.length > 1 ? ` (on all ${stack.length} layers that can die)` : ''}` },
-      { activation: 'elu', init: 'he_normal', ...where, reason: 'elu has a non-zero gradient for negative inputs and pushes mean activations toward 0' },
+      suggest(REMEDY.leakyRelu, where, where ? ` (on all ${where.length} layers that can die)` : ''),
+      suggest(REMEDY.elu, where),
     ];
     // Info level (0.3-0.5 dead) is common in healthy relu nets (calibration: adam 1e-3 and 5e-3 runs reach 0.31):
     // their rate is no cause, and a 10x smaller one only slows learning (Keras corpus 02: val loss 0.27 -> 0.69).
     if (!born && severity !== 'info') suggestions.unshift(...lowerLr(s.input.lr, 'the units died during training: a smaller learning rate avoids the large updates that push them below 0 for every input'));
-    else if (l.index === firstDead) suggestions.push({ init: 'he_normal', reason: 'deep narrow relu nets are born dead with high probability (Lu et al. 2019): widen the layers or use fewer of them, with He init' });
+    else if (l.index === firstDead) suggestions.push(suggest(REMEDY.heForDeepNarrow));
     findings.push(make(l, 'dead-units', severity, sinceStep, message, evidence, suggestions));
   }
   return { findings: mergeInfo(findings), fullyDead };
@@ -213,9 +214,8 @@ function saturation(s: Series): Finding[] {
         : 'the loss still fell, so it does not seem to hurt';
     const message = `${range} of the unit activations of ${who} sit where f' < 0.1 max f' (saturated; median of the last probes, at least ${pct(t.saturation_warning)} on ${first.run.length} consecutive probes from step ${steps[first.run.start]}): ${why}`;
     const layers = group.map(j => j.l.index);
-    const suggestions: Suggestion[] = [{ activation: 'relu', init: 'he_normal', layers, reason: 'relu does not saturate on its active side' }];
-    if (acts === 'sigmoid') suggestions.push({ activation: 'tanh', init: 'glorot_uniform', layers, reason: 'tanh is zero-centered with 4x the slope of sigmoid at 0; with Glorot init it saturates far less' });
-    else suggestions.push({ init: 'glorot_uniform', layers, reason: 'Glorot init keeps pre-activations of sigmoid/tanh layers in their linear range' });
+    const suggestions = [suggest(REMEDY.reluUnsaturated, layers),
+      suggest(acts === 'sigmoid' ? REMEDY.tanhForSaturatedSigmoid : REMEDY.glorotLinearRange, layers)];
     findings.push(make(first.l, 'saturation', severity, steps[first.run.start], message, {
       saturatedFraction: sig3(first.final), peak: sig3(first.peak), consecutiveProbes: first.run.length, fromStep: steps[first.run.start],
       layers, saturatedFractions: fracs.map(sig3),
@@ -247,13 +247,11 @@ function gradients(s: Series, fullyDead: number[]): Finding[] {
     const at0 = s.ratio(lowest.index)[0];
     const acts = new Set(vanishing.map(actName));
     const saturating = [...acts].some(a => ACTIVATIONS[a as keyof typeof ACTIVATIONS]?.isSaturated);
-    const suggestions: Suggestion[] = saturating
-      ? [{ activation: 'relu', init: 'he_normal', layers: vanishing.map(l => l.index), reason: 'relu passes gradient 1 on its active side; He init keeps its variance across layers' },
-        { activation: 'tanh', init: 'glorot_uniform', layers: vanishing.map(l => l.index), reason: 'tanh with Glorot (normalized) init keeps gradient variance across layers (Glorot & Bengio 2010)' }]
+    const suggestions = saturating
+      ? [suggest(REMEDY.reluHe, vanishing.map(l => l.index)), suggest(REMEDY.tanhGlorot, vanishing.map(l => l.index))]
       // He init on every non-saturating hidden layer: the variance shrinks at each layer with a smaller init, so
       // fixing only the layers where the gradient has already vanished leaves the shrinking above them.
-      : [{ init: 'he_normal', layers: s.input.layers.filter(x => isWeighted(x.type) && !x.isOutput && !ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.isSaturated).map(x => x.index),
-        reason: 'He init (Var = 2/fan_in) keeps the gradient variance constant through relu layers (He et al. 2015)' }];
+      : [suggest(REMEDY.heInit, s.input.layers.filter(x => isWeighted(x.type) && !x.isOutput && !ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.isSaturated).map(x => x.index))];
     findings.push(make(lowest, 'vanishing-gradient', min < t.vanishing_error ? 'error' : 'warning', lastStep,
       `the gradient reaching ${lowest.name} is ${r(lowest) === 0 ? 'zero' : `${fmt(r(lowest))} of the output layer's`} (gradRms ratio, median of the last probes; ${Number.isFinite(at0) ? fmt(at0) : 'n/a'} at step 0): it vanishes in ${vanishing.length} layer(s) (${vanishing.map(l => l.name).join(', ')}), so the lower layers barely learn`,
       { ratio: Number(r(lowest).toPrecision(3)), ratioAtStep0: Number.isFinite(at0) ? Number(at0.toPrecision(3)) : null,
@@ -296,7 +294,7 @@ function gradients(s: Series, fullyDead: number[]): Finding[] {
       if (ACTIVATIONS[actName(lowest) as keyof typeof ACTIVATIONS]?.isSaturated) {
         // A saturating stack whose gradient grows with depth is in the chaotic regime of a too-large init: the cause
         // comes first, clipping only bounds the symptom.
-        suggestions.unshift({ init: 'glorot_uniform', layers: s.input.layers.filter(x => isWeighted(x.type) && !x.isOutput && ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.isSaturated).map(x => x.index), reason: 'a smaller init variance (Glorot) takes the layers out of the chaotic regime where gradients grow with depth' });
+        suggestions.unshift(suggest(REMEDY.glorotOutOfChaos, s.input.layers.filter(x => isWeighted(x.type) && !x.isOutput && ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.isSaturated).map(x => x.index)));
       }
       findings.push(make(lowest, 'exploding-gradient', max > t.exploding_error ? 'error' : 'warning', early ? steps[0] : lastStep,
         `the gradient reaching ${lowest.name} is ${fmt(up(lowest))}x the output layer's (gradRms ratio, median of the ${early ? 'first' : 'last'} probes${early ? `; ${fmt(r(lowest))}x at the end` : ''}): it grows through ${exploding.length} layer(s) (${exploding.map(l => l.name).join(', ')})${jumps.length ? `, and the gradient norm jumped above ${t.exploding_jump}x its running median ${jumps.length} time(s)` : ''}`,

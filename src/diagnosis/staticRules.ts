@@ -11,6 +11,7 @@ import type { Finding, Severity } from './types';
 import { affineBetween, findingKey, findingSpanOf, weightedLayers, type WeightedLayer } from './layers';
 import { formatNumber as fmt } from '../format';
 import { median } from './stats';
+import { REMEDY, suggest, type Remedy } from './remedies';
 
 /** Relu-like hidden activations whose table entry pairs them with He init. */
 const isReluFamily = (a: ActivationName) => ACTIVATIONS[a].hidden && ACTIVATIONS[a].recommendedInit === 'he_normal';
@@ -55,7 +56,7 @@ export function outputMismatch(config: NetworkConfig, ws: WeightedLayer[]): Find
     if (!w.isOutput && w.activation === 'softmax') {
       out.push(finding('output-mismatch', 'warning', w,
         `softmax in hidden layer ${w.layer.name}: it couples the units into one distribution and saturates; softmax belongs in the output layer`,
-        { activation: 'softmax' }, [{ activation: 'relu', init: 'he_normal', reason: 'a hidden layer needs an element-wise activation' }]));
+        { activation: 'softmax' }, [suggest(REMEDY.reluElementwise)]));
     }
   }
   const o = ws.find(w => w.isOutput);
@@ -67,29 +68,29 @@ export function outputMismatch(config: NetworkConfig, ws: WeightedLayer[]): Find
   if (act === 'softmax' && units === 1) {
     out.push(finding('output-mismatch', 'error', o,
       `softmax over 1 unit always outputs 1.0: its gradient is 0 and the network cannot learn; use sigmoid with binary_cross_entropy for a binary task`,
-      { units, loss }, [{ activation: 'sigmoid', reason: 'one output unit of a binary classifier is a sigmoid (with binary_cross_entropy)' }]));
+      { units, loss }, [suggest(REMEDY.sigmoidBinaryOutput)]));
   } else if (act === 'sigmoid' && loss === 'cross_entropy' && Math.max(units, classes) > 2) {
     out.push(finding('output-mismatch', 'error', o,
       `sigmoid output with cross_entropy over ${Math.max(units, classes)} classes: the outputs do not form a distribution and cross_entropy only pushes the true class up; use softmax`,
-      { units, classes, loss }, [{ activation: 'softmax', reason: `softmax with cross_entropy is the fused, stable pair for ${Math.max(units, classes)} exclusive classes` }]));
+      { units, classes, loss }, [suggest(REMEDY.softmaxFusedPair, undefined, ` for ${Math.max(units, classes)} exclusive classes`)]));
   } else if (loss === 'cross_entropy' && act !== 'softmax') {
     out.push(finding('output-mismatch', 'warning', o,
       `${act} output with cross_entropy: cross_entropy reads the outputs as class probabilities, which ${act} does not produce; use softmax`,
-      { loss }, [{ activation: 'softmax', reason: 'softmax with cross_entropy is computed stably from the logits' }]));
+      { loss }, [suggest(REMEDY.softmaxFromLogits)]));
   } else if (loss === 'binary_cross_entropy' && act !== 'sigmoid' && !(act === 'softmax' && units === 1)) {
     out.push(finding('output-mismatch', 'warning', o,
       `${act} output with binary_cross_entropy: the loss expects probabilities in (0, 1); use sigmoid`,
-      { loss }, [{ activation: 'sigmoid', reason: 'sigmoid with binary_cross_entropy is computed stably from the logits' }]));
+      { loss }, [suggest(REMEDY.sigmoidFromLogits)]));
   } else if (loss === 'mse' && isSignedRegression(config)) {
     const source = config.data.source;
     if (NON_NEGATIVE.has(act)) {
       out.push(finding('output-mismatch', 'warning', o,
         `${act} output for ${source} regression: the targets take negative values, which ${act} (range ${ACTIVATIONS[act].range}) cannot produce; use linear`,
-        { loss, source, range: ACTIVATIONS[act].range }, [{ activation: 'linear', reason: 'a regression output is linear (with mse), so it covers every target value' }]));
+        { loss, source, range: ACTIVATIONS[act].range }, [suggest(REMEDY.linearRegression)]));
     } else if (BOUNDED.has(act) && source === 'teacher') {
       out.push(finding('output-mismatch', 'warning', o,
         `${act} output for unbounded ${source} regression targets: it cannot exceed ${ACTIVATIONS[act].range}; use linear`,
-        { loss, source, range: ACTIVATIONS[act].range }, [{ activation: 'linear', reason: 'a regression output is linear (with mse)' }]));
+        { loss, source, range: ACTIVATIONS[act].range }, [suggest(REMEDY.linearOutput)]));
     }
   }
   return out;
@@ -104,36 +105,36 @@ function isSignedRegression(config: NetworkConfig): boolean {
 export function initMismatch(js: Judged[]): Finding[] {
   const hidden = js.filter(j => !j.isOutput && j.varFanIn !== undefined);
   const out: Finding[] = [];
-  const group = (members: Judged[], severity: Severity, message: string, init: string, reason: string) => {
+  const group = (members: Judged[], severity: Severity, message: string, remedy: Remedy) => {
     if (!members.length) return;
     out.push(finding('init-mismatch', severity, members[0], message,
       { layers: indices(members), varianceTimesFanIn: members.map(m => Number(m.varFanIn!.toPrecision(3))) },
-      [{ init, layers: indices(members), reason }]));
+      [suggest(remedy, indices(members))]));
   };
   // relu-family with Var(w) <= 1/fan_in (glorot, lecun) in a stack of >= 5 such layers: the signal halves per layer.
   const lowRelu = hidden.filter(j => isReluFamily(j.activation) && j.varFanIn! <= 1 + 1e-6);
   if (lowRelu.length >= 5) {
     group(lowRelu, 'warning',
       `${lowRelu.length} ${lowRelu[0].activation} layers initialized with Var(w) = ${fmt(median(lowRelu.map(j => j.varFanIn!)))}/fan_in (${lowRelu[0].layer.init.name}): relu halves the signal's variance at each layer, so gradients shrink geometrically with depth; He init (Var = 2/fan_in) keeps them constant (layers ${list(lowRelu)})`,
-      'he_normal', 'He et al. 2015: Var(w) = 2/fan_in preserves the variance through relu layers');
+      REMEDY.heInitVariance);
   }
   // sigmoid/tanh with He variance: pre-activations land in the saturated tails.
   const hotSig = hidden.filter(j => isSigmoidTanh(j.activation) && j.varFanIn! >= 2 - 1e-6);
   group(hotSig, 'warning',
     `${hotSig[0]?.activation} layer${hotSig.length > 1 ? 's' : ''} ${list(hotSig)} initialized with Var(w) = ${fmt(hotSig[0]?.varFanIn)}/fan_in: for a saturating activation this pushes pre-activations into the flat tails; Glorot init (Var = 2/(fan_in+fan_out)) keeps them in the linear range`,
-    'glorot_uniform', 'Glorot & Bengio 2010: Var(w) = 2/(fan_in + fan_out) for sigmoid/tanh');
+    REMEDY.glorotForSigmoidTanh);
   // selu self-normalizes only with lecun_normal's variance.
   const selu = hidden.filter(j => j.activation === 'selu' && !near(j.varFanIn, 1, 0.1));
   group(selu, 'warning',
     `selu layer${selu.length > 1 ? 's' : ''} ${list(selu)} initialized with Var(w) = ${fmt(selu[0]?.varFanIn)}/fan_in: selu self-normalizes only with Var = 1/fan_in (lecun_normal)`,
-    'lecun_normal', 'Klambauer et al. 2017: selu needs lecun_normal to keep mean 0 and variance 1');
+    REMEDY.lecunForSelu);
   // The "standard" U[-1/sqrt(n), 1/sqrt(n)] (Var = 1/(3 fan_in)) in a sigmoid/tanh stack of >= 4 layers.
   const sigStack = hidden.filter(j => isSigmoidTanh(j.activation));
   if (sigStack.length >= 4) {
     const standard = sigStack.filter(j => near(j.varFanIn, 1 / 3, 0.15) && !near(j.varFanAvg, 1, 0.05));
     group(standard, 'warning',
       `${standard.length} of ${sigStack.length} ${sigStack[0].activation} layers use U[-1/sqrt(n), 1/sqrt(n)] (Var(w) = 1/(3 fan_in)): the back-propagated gradient shrinks at every layer, starving the lower ones (Glorot & Bengio 2010); normalized (Glorot) init fixes much of it`,
-      'glorot_uniform', 'Glorot & Bengio 2010: normalized init Var(w) = 2/(fan_in + fan_out) keeps gradient variance across layers');
+      REMEDY.glorotNormalized);
   }
   return out;
 }
@@ -148,8 +149,7 @@ export function activationChoice(config: NetworkConfig, ws: WeightedLayer[]): Fi
       { layers: indices(sig), hiddenLayers: hidden.length },
       // tanh + Glorot first (Glorot & Bengio's own fix): it keeps the activations' scale, so a learning rate tuned for
       // sigmoid still fits; relu + He often learns faster but can diverge at that rate (verified on their setup).
-      [{ activation: 'tanh', init: 'glorot_uniform', layers: indices(sig), reason: 'tanh is zero-centered with derivative up to 1; pair it with Glorot init (it keeps the scale, so the learning rate still fits)' },
-        { activation: 'relu', init: 'he_normal', layers: indices(sig), reason: 'relu passes gradient 1 on its active side; pair it with He init (it may need a lower learning rate)' }]));
+      [suggest(REMEDY.tanhKeepsScale, indices(sig)), suggest(REMEDY.reluHeLowerLr, indices(sig))]));
   }
   for (let i = 0; i + 1 < ws.length; i++) {
     const a = ws[i], b = ws[i + 1];
@@ -161,7 +161,7 @@ export function activationChoice(config: NetworkConfig, ws: WeightedLayer[]): Fi
       both ? `${a.layer.name} and ${b.layer.name} are consecutive ${a.layer.type}/${b.layer.type} layers with linear activation: they collapse into one linear map, so ${a.layer.name} adds parameters but no expressive power`
         : `${a.layer.name} has a linear activation and feeds ${b.layer.name} directly: their weights compose into one low-rank linear map; unless a linear bottleneck is intended, give ${a.layer.name} a non-linear activation`,
       { layers: [a.layer.index, b.layer.index] },
-      [{ activation: 'relu', init: 'he_normal', reason: 'a non-linear activation between the two layers makes the second one count' }]));
+      [suggest(REMEDY.reluBetweenLinear)]));
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { ACTIVATIONS } from '../core/activations';
 import { formatNumber } from '../format';
 import type { Finding, LayerSuggestions, RankedActivation } from './types';
 import { weightedLayers, type WeightedLayer } from './layers';
+import { CITED } from './remedies';
 
 /** The hidden candidates of §5 (compare's defaults), plus the current one. */
 export const HIDDEN_CANDIDATES: ActivationName[] = ['relu', 'leaky_relu', 'elu', 'gelu', 'swish', 'tanh', 'selu'];
@@ -73,14 +74,14 @@ function hiddenScores(w: WeightedLayer, mine: Finding[], ctx: { hidden: number; 
       if (saturating) { s.value -= 1.5; s.reasons.push(`its derivative is below 1 almost everywhere, and the gradient here is already ${fmtRatio(van.evidence.ratio)} of the output's`); }
       else if (info.recommendedInit === 'he_normal' || a === 'selu') { s.value += 0.5; s.reasons.push(`with ${info.recommendedInit} it passes the gradient on without shrinking it (${van.evidence.ratio === 0 ? 'here none arrives' : `here it is ${fmtRatio(van.evidence.ratio)} of the output's`})`); }
     }
-    if (kinds.has('activation-choice') && a === 'sigmoid') { s.value -= 2; s.reasons.push('sigmoid in a deep hidden stack starves lower layers of gradient (Glorot & Bengio 2010)'); }
+    if (kinds.has('activation-choice') && a === 'sigmoid') { s.value -= 2; s.reasons.push(CITED.sigmoidStarvesLowerLayers); }
     if (a === 'sigmoid' && !kinds.has('activation-choice')) { s.value -= 1; s.reasons.push('not zero-centered, derivative at most 0.25'); }
     if (a === 'selu' && ctx.plain && ctx.hidden >= 8) { s.value += 1; s.reasons.push(`self-normalizing in this ${ctx.hidden}-layer plain MLP (Klambauer et al. 2017)`); }
     if (a === 'tanh') {
       if (ctx.hidden <= 2) { s.value += 0.5; s.reasons.push(`zero-centered and smooth; saturation is harmless in a ${ctx.hidden}-hidden-layer net`); }
       else if (ctx.hidden >= 5) { s.value -= 1; s.reasons.push(`saturates, which compounds over ${ctx.hidden} hidden layers`); }
     }
-    if (ctx.narrow && canDie) { s.value -= 1; s.reasons.push('deep narrow relu nets are born dead with high probability (Lu et al. 2019)'); }
+    if (ctx.narrow && canDie) { s.value -= 1; s.reasons.push(CITED.deepNarrowBornDead); }
     if (a === current) {
       // An init mismatch blames the init, not the activation: the current activation stays first, with its init.
       const blaming = [...kinds].filter(k => k !== 'init-mismatch');

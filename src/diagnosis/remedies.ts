@@ -1,0 +1,67 @@
+/**
+ * Remedies as data: each change of activation and/or init that a rule can suggest, with the reason the user reads
+ * (and its citation, when the literature backs it). The rules (runRules.ts, staticRules.ts) stay code: they judge,
+ * then name a remedy here. Learning-rate and clipping suggestions stay in their rules, since the run sets their values.
+ */
+import type { ActivationName } from '../model';
+import type { Suggestion } from './types';
+
+/** The initializers a remedy can suggest (test/unit/diagnosis/remedies.test.ts checks they are in the init table). */
+type RemedyInit = 'he_normal' | 'glorot_uniform' | 'lecun_normal';
+
+export interface Remedy {
+  activation?: ActivationName;
+  init?: RemedyInit;
+  reason: string;
+}
+
+/** Cited facts that a remedy's reason and the ranking of suggestions.ts both state. */
+export const CITED = {
+  deepNarrowBornDead: 'deep narrow relu nets are born dead with high probability (Lu et al. 2019)',
+  sigmoidStarvesLowerLayers: 'sigmoid in a deep hidden stack starves lower layers of gradient (Glorot & Bengio 2010)',
+} as const;
+
+export const REMEDY = {
+  // Init only.
+  heInit: { init: 'he_normal', reason: 'He init (Var = 2/fan_in) keeps the gradient variance constant through relu layers (He et al. 2015)' },
+  heInitVariance: { init: 'he_normal', reason: 'He et al. 2015: Var(w) = 2/fan_in preserves the variance through relu layers' },
+  heForDeepNarrow: { init: 'he_normal', reason: `${CITED.deepNarrowBornDead}: widen the layers or use fewer of them, with He init` },
+  glorotLinearRange: { init: 'glorot_uniform', reason: 'Glorot init keeps pre-activations of sigmoid/tanh layers in their linear range' },
+  glorotForSigmoidTanh: { init: 'glorot_uniform', reason: 'Glorot & Bengio 2010: Var(w) = 2/(fan_in + fan_out) for sigmoid/tanh' },
+  glorotNormalized: { init: 'glorot_uniform', reason: 'Glorot & Bengio 2010: normalized init Var(w) = 2/(fan_in + fan_out) keeps gradient variance across layers' },
+  glorotOutOfChaos: { init: 'glorot_uniform', reason: 'a smaller init variance (Glorot) takes the layers out of the chaotic regime where gradients grow with depth' },
+  lecunForSelu: { init: 'lecun_normal', reason: 'Klambauer et al. 2017: selu needs lecun_normal to keep mean 0 and variance 1' },
+
+  // Hidden activation with the init that goes with it.
+  reluHe: { activation: 'relu', init: 'he_normal', reason: 'relu passes gradient 1 on its active side; He init keeps its variance across layers' },
+  // Replacing sigmoid: relu + He learns faster but can diverge at a rate tuned for sigmoid.
+  reluHeLowerLr: { activation: 'relu', init: 'he_normal', reason: 'relu passes gradient 1 on its active side; pair it with He init (it may need a lower learning rate)' },
+  reluUnsaturated: { activation: 'relu', init: 'he_normal', reason: 'relu does not saturate on its active side' },
+  reluElementwise: { activation: 'relu', init: 'he_normal', reason: 'a hidden layer needs an element-wise activation' },
+  reluBetweenLinear: { activation: 'relu', init: 'he_normal', reason: 'a non-linear activation between the two layers makes the second one count' },
+  leakyRelu: { activation: 'leaky_relu', init: 'he_normal', reason: 'leaky_relu keeps a small gradient where relu is flat, so units cannot die' },
+  elu: { activation: 'elu', init: 'he_normal', reason: 'elu has a non-zero gradient for negative inputs and pushes mean activations toward 0' },
+  tanhGlorot: { activation: 'tanh', init: 'glorot_uniform', reason: 'tanh with Glorot (normalized) init keeps gradient variance across layers (Glorot & Bengio 2010)' },
+  tanhForSaturatedSigmoid: { activation: 'tanh', init: 'glorot_uniform', reason: 'tanh is zero-centered with 4x the slope of sigmoid at 0; with Glorot init it saturates far less' },
+  // Replacing sigmoid, Glorot & Bengio's own fix: tanh keeps the activations' scale.
+  tanhKeepsScale: { activation: 'tanh', init: 'glorot_uniform', reason: 'tanh is zero-centered with derivative up to 1; pair it with Glorot init (it keeps the scale, so the learning rate still fits)' },
+
+  // Output activation for the loss.
+  sigmoidBinaryOutput: { activation: 'sigmoid', reason: 'one output unit of a binary classifier is a sigmoid (with binary_cross_entropy)' },
+  sigmoidFromLogits: { activation: 'sigmoid', reason: 'sigmoid with binary_cross_entropy is computed stably from the logits' },
+  softmaxFusedPair: { activation: 'softmax', reason: 'softmax with cross_entropy is the fused, stable pair' },
+  softmaxFromLogits: { activation: 'softmax', reason: 'softmax with cross_entropy is computed stably from the logits' },
+  linearRegression: { activation: 'linear', reason: 'a regression output is linear (with mse), so it covers every target value' },
+  linearOutput: { activation: 'linear', reason: 'a regression output is linear (with mse)' },
+} as const satisfies Record<string, Remedy>;
+
+export type RemedyName = keyof typeof REMEDY;
+
+/**
+ * A remedy as a finding's suggestion: for `layers` (absent: the finding's layer), its reason followed by `context`,
+ * what this finding adds (e.g. " for 3 exclusive classes").
+ */
+export function suggest(remedy: Remedy, layers?: number[], context = ''): Suggestion {
+  const { reason, ...change } = remedy;
+  return { ...change, ...(layers ? { layers } : {}), reason: reason + context };
+}
