@@ -24,10 +24,8 @@ export const CITED = {
 export const REMEDY = {
   // Init only.
   heInit: { init: 'he_normal', reason: 'He init (Var = 2/fan_in) keeps the gradient variance constant through relu layers (He et al. 2015)' },
-  heInitVariance: { init: 'he_normal', reason: 'He et al. 2015: Var(w) = 2/fan_in preserves the variance through relu layers' },
   heForDeepNarrow: { init: 'he_normal', reason: `${CITED.deepNarrowBornDead}: widen the layers or use fewer of them, with He init` },
-  glorotLinearRange: { init: 'glorot_uniform', reason: 'Glorot init keeps pre-activations of sigmoid/tanh layers in their linear range' },
-  glorotForSigmoidTanh: { init: 'glorot_uniform', reason: 'Glorot & Bengio 2010: Var(w) = 2/(fan_in + fan_out) for sigmoid/tanh' },
+  glorotLinearRange: { init: 'glorot_uniform', reason: 'Glorot init (Var = 2/(fan_in + fan_out), Glorot & Bengio 2010) keeps the pre-activations of sigmoid/tanh layers in their linear range' },
   glorotNormalized: { init: 'glorot_uniform', reason: 'Glorot & Bengio 2010: normalized init Var(w) = 2/(fan_in + fan_out) keeps gradient variance across layers' },
   glorotOutOfChaos: { init: 'glorot_uniform', reason: 'a smaller init variance (Glorot) takes the layers out of the chaotic regime where gradients grow with depth' },
   lecunForSelu: { init: 'lecun_normal', reason: 'Klambauer et al. 2017: selu needs lecun_normal to keep mean 0 and variance 1' },
@@ -52,7 +50,6 @@ export const REMEDY = {
   softmaxFusedPair: { activation: 'softmax', reason: 'softmax with cross_entropy is the fused, stable pair' },
   softmaxFromLogits: { activation: 'softmax', reason: 'softmax with cross_entropy is computed stably from the logits' },
   linearRegression: { activation: 'linear', reason: 'a regression output is linear (with mse), so it covers every target value' },
-  linearOutput: { activation: 'linear', reason: 'a regression output is linear (with mse)' },
 } as const satisfies Record<string, Remedy>;
 
 export type RemedyName = keyof typeof REMEDY;

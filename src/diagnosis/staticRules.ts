@@ -90,7 +90,7 @@ export function outputMismatch(config: NetworkConfig, ws: WeightedLayer[]): Find
     } else if (BOUNDED.has(act) && source === 'teacher') {
       out.push(finding('output-mismatch', 'warning', o,
         `${act} output for unbounded ${source} regression targets: it cannot exceed ${ACTIVATIONS[act].range}; use linear`,
-        { loss, source, range: ACTIVATIONS[act].range }, [suggest(REMEDY.linearOutput)]));
+        { loss, source, range: ACTIVATIONS[act].range }, [suggest(REMEDY.linearRegression)]));
     }
   }
   return out;
@@ -116,13 +116,13 @@ export function initMismatch(js: Judged[]): Finding[] {
   if (lowRelu.length >= 5) {
     group(lowRelu, 'warning',
       `${lowRelu.length} ${lowRelu[0].activation} layers initialized with Var(w) = ${fmt(median(lowRelu.map(j => j.varFanIn!)))}/fan_in (${lowRelu[0].layer.init.name}): relu halves the signal's variance at each layer, so gradients shrink geometrically with depth; He init (Var = 2/fan_in) keeps them constant (layers ${list(lowRelu)})`,
-      REMEDY.heInitVariance);
+      REMEDY.heInit);
   }
   // sigmoid/tanh with He variance: pre-activations land in the saturated tails.
   const hotSig = hidden.filter(j => isSigmoidTanh(j.activation) && j.varFanIn! >= 2 - 1e-6);
   group(hotSig, 'warning',
     `${hotSig[0]?.activation} layer${hotSig.length > 1 ? 's' : ''} ${list(hotSig)} initialized with Var(w) = ${fmt(hotSig[0]?.varFanIn)}/fan_in: for a saturating activation this pushes pre-activations into the flat tails; Glorot init (Var = 2/(fan_in+fan_out)) keeps them in the linear range`,
-    REMEDY.glorotForSigmoidTanh);
+    REMEDY.glorotLinearRange);
   // selu self-normalizes only with lecun_normal's variance.
   const selu = hidden.filter(j => j.activation === 'selu' && !near(j.varFanIn, 1, 0.1));
   group(selu, 'warning',

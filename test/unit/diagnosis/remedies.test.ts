@@ -60,7 +60,7 @@ describe("remedies: a rule's suggestion carries the table's reason", () => {
       Array.from({ length: 5 }, () => '    - { type: dense, units: 16, activation: relu, init: lecun_normal }').join('\n')}\n    - { type: dense, units: 3, activation: softmax }`;
     const config = parseConfigText(yaml, 'test.nn.yaml').config!;
     const f = staticRules(config).filter(x => x.kind === 'init-mismatch');
-    assert.deepEqual(f.map(x => x.suggestions), [[{ init: 'he_normal', layers: [0, 1, 2, 3, 4], reason: REMEDY.heInitVariance.reason }]]);
+    assert.deepEqual(f.map(x => x.suggestions), [[{ init: 'he_normal', layers: [0, 1, 2, 3, 4], reason: REMEDY.heInit.reason }]]);
   });
 
   const stats = (o: Partial<LayerStats>): LayerStats => ({
