@@ -1,5 +1,5 @@
 /**
- * Every layer and activation: analytic gradients against central finite differences.
+ * Gradients, first one relu unit by hand, then every layer and activation against central finite differences.
  * Activations are checked in float64 on their scalar f/df; layers through a whole Network (float32), where
  * the finite difference of the loss is compared with the backward pass, norm-wise over sampled coordinates.
  */
@@ -9,6 +9,36 @@ import { Network } from '../../../src/core/network';
 import { Rng } from '../../../src/core/rng';
 import { makeConfig, randomData } from './helpers';
 import type { NetworkConfig } from '../../../src/model';
+
+/**
+ * One dense relu unit, one sample, mse, through the Network's forward, loss and backward (micrograd-sized):
+ * z = w·x + b, a = relu(z), L = (a - y)², so dL/dw = 2(a - y)·relu'(z)·x, which is 2(a - y)·x where z > 0 and 0
+ * where z <= 0 (relu'(0) = 0, as in TensorFlow). w = 0.5, b = 0.25, y = 2:
+ *   x = 2:    z = 0.5·2 + 0.25 = 1.25, a = 1.25, L = (1.25 - 2)² = 0.5625, dL/dw = 2(1.25 - 2)·2 = -3, dL/db = 2(1.25 - 2) = -1.5
+ *   x = -2:   z = 0.5·(-2) + 0.25 = -0.75, a = 0, L = (0 - 2)² = 4, dL/dw = 0, dL/db = 0
+ *   x = -0.5: z = 0.5·(-0.5) + 0.25 = 0 (the kink), a = 0, L = 4, dL/dw = 0, dL/db = 0
+ * Every number is a dyadic fraction, exact in float32, so the core must give them exactly.
+ */
+describe('one relu unit by hand: dL/dw = 2(a - y)·x for z > 0, 0 for z <= 0', () => {
+  const cases = [
+    { x: 2, z: 1.25, a: 1.25, loss: 0.5625, dw: -3, db: -1.5 },
+    { x: -2, z: -0.75, a: 0, loss: 4, dw: 0, db: 0 },
+    { x: -0.5, z: 0, a: 0, loss: 4, dw: 0, db: 0 },
+  ];
+  // -0 (a negative x times a zero gradient) is the 0 of the hand computation.
+  const unsigned = (v: number) => v + 0;
+  for (const kernels of ['js', 'wasm'] as const) for (const c of cases) {
+    it(`${kernels} kernels, x = ${c.x}: z = ${c.z}, dL/dw = ${c.dw}`, () => {
+      const config = makeConfig([1], [{ type: 'dense', units: 1, activation: 'relu' }], { loss: 'mse' });
+      const net = new Network(config, { rows: 1, kernels }).commit();
+      net.loadWeights([{ kernel: Float32Array.of(0.5), bias: Float32Array.of(0.25) }]);
+      net.loadRows(Float32Array.of(c.x), Float32Array.of(2), 1, null, 0, 1);
+      net.forward(1, 'train'); const loss = net.computeLoss(1, true); net.backward(1, true);
+      const [dense] = net.layers, [w, b] = dense.params;
+      assert.deepEqual([dense.z!.v[0], dense.out.v[0], loss, w.g.v[0], b.g.v[0]].map(unsigned), [c.z, c.a, c.loss, c.dw, c.db]);
+    });
+  }
+});
 
 describe('activation derivatives (float64 central differences)', () => {
   const xs = [-6, -3.1, -1.7, -0.9, -0.31, 0.27, 0.8, 1.4, 2.9, 5.5];
