@@ -15,7 +15,7 @@ export interface Remedy {
   reason: string;
 }
 
-/** Cited facts that a remedy's reason and the ranking of suggestions.ts both state. */
+/** Cited facts the ranking of suggestions.ts gives as reasons; a remedy's reason may build on one (heForDeepNarrow). */
 export const CITED = {
   deepNarrowBornDead: 'deep narrow relu nets are born dead with high probability (Lu et al. 2019)',
   sigmoidStarvesLowerLayers: 'sigmoid in a deep hidden stack starves lower layers of gradient (Glorot & Bengio 2010)',
