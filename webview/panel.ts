@@ -5,7 +5,7 @@ import { formatNumber } from '../src/format';
 import { ACTIVATION_NAMES } from '../src/core/activations';
 import { RunCharts, drawCompare, drawVerification } from './charts';
 import { healthTable } from './healthTable';
-import { nextView } from './panelState';
+import { nextView } from './runState';
 import { onThemeChange } from './theme';
 import { connect, el, throttle } from './vscodeApi';
 

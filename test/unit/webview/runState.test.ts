@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { nextView } from '../../../webview/panelState';
+import { nextView } from '../../../webview/runState';
 import type { RunView } from '../../../src/protocol';
 import type { ProbePoint } from '../../../src/core/types';
 

@@ -1,4 +1,4 @@
-/** How the panel's view follows the host's 'state' messages. Pure (no DOM): test/unit/webview/panelState.test.ts. */
+/** How the panel's view follows the host's 'state' messages. Pure (no DOM): test/unit/webview/runState.test.ts. */
 import type { RunView } from '../src/protocol';
 
 export interface NextView {
