@@ -5,7 +5,7 @@ import { formatNumber } from '../src/format';
 import { ACTIVATION_NAMES } from '../src/core/activations';
 import { RunCharts, drawCompare, drawVerification } from './charts';
 import { healthTable } from './healthTable';
-import { nextView } from './runState';
+import { applyMessage } from './runState';
 import { onThemeChange } from './theme';
 import { connect, el, throttle } from './vscodeApi';
 
@@ -64,22 +64,12 @@ function onMessage(m: HostToWebview): void {
     noticeBox.hidden = false;
     return;
   }
-  if (m.type === 'state') {
-    const next = nextView(view, m.view);
-    if (next.newRun) noticeBox.hidden = true;   // old news
-    if (next.resetCharts) charts.reset();
-    view = next.view;
-  } else if (m.type === 'stats' && view) {
-    view.step = m.step;
-    view.timeline.push(...m.probes);
-    view.lossCurve.push(...m.lossCurve);
-  } else if (m.type === 'compare' && view) {
-    view.compare = m.compare;
-  } else if (m.type === 'verification' && view) {
-    view.verification = m.verification;
-  } else if (m.type === 'stale') {
-    stale = { stale: m.stale, compare: m.compare };
-  } else if (m.type === 'theme') { charts.reset(); }
+  const next = applyMessage(view, m);
+  if (next.newRun) noticeBox.hidden = true;   // old news
+  if (next.resetCharts) charts.reset();
+  view = next.view;
+  if (m.type === 'stale') stale = { stale: m.stale, compare: m.compare };
+  else if (m.type === 'theme') charts.reset();   // the colours changed, not the run
   if (urgent) redraw.now(); else redraw();
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { nextView } from '../../../webview/runState';
-import type { RunView } from '../../../src/protocol';
+import { applyMessage, nextView } from '../../../webview/runState';
+import type { HostToWebview, RunView } from '../../../src/protocol';
 import type { ProbePoint } from '../../../src/core/types';
 
 const probe = (step: number) => ({ step, trainLoss: 1, valLoss: 1, layers: [] }) as unknown as ProbePoint;
@@ -9,7 +9,7 @@ const view = (over: Partial<RunView>): RunView => ({
 });
 const compare = { layer: 0, layerName: 'dense_1', status: 'done', results: [] } as unknown as RunView['compare'];
 
-describe('panel state: what a state message from the host does to the panel', () => {
+describe('run state: what a state message from the host does to the view (nextView)', () => {
   it('a re-run of the same config after a run without probes starts its charts over (they showed the old run\'s layers)', () => {
     const refused = view({ status: 'error', layers: [{ index: 0, name: 'huge', type: 'dense', activation: 'tanh', outputShape: [9000] }], marks: [{ what: 'command', t: 1 }] });
     const next = nextView(refused, view({ status: 'running', marks: [{ what: 'command', t: 2 }] }));
@@ -47,5 +47,83 @@ describe('panel state: what a state message from the host does to the panel', ()
     const shown = view({ status: 'done', compare });
     assert.equal(nextView(shown, view({ status: 'running' })).view.compare, compare);
     assert.equal(nextView(shown, view({ status: 'running', configPath: '/ws/b.nn.yaml' })).view.compare, undefined);
+  });
+});
+
+/** The host's messages in order, through the fold as a webview app applies them: the last view, and after which
+ *  messages the charts started over. */
+function fold(messages: HostToWebview[], start?: RunView): { view?: RunView; resets: boolean[]; newRuns: boolean[] } {
+  let v = start;
+  const resets: boolean[] = [], newRuns: boolean[] = [];
+  for (const m of messages) {
+    const next = applyMessage(v, m);
+    v = next.view;
+    resets.push(next.resetCharts);
+    newRuns.push(next.newRun);
+  }
+  return { view: v, resets, newRuns };
+}
+const state = (over: Partial<RunView>): HostToWebview => ({ type: 'state', view: view(over) });
+const stats = (step: number, probes: number[], losses: [number, number][] = []): HostToWebview => ({ type: 'stats', step, probes: probes.map(probe), lossCurve: losses });
+
+describe('run state: what each host message does to the view both webview apps draw', () => {
+  it('stats append to the view\'s timeline and loss curve and move its step; the end of the run keeps the charts', () => {
+    const r = fold([state({ status: 'running', timeline: [probe(0)] }), stats(10, [10], [[1, 0.9], [10, 0.5]]), stats(20, [20], [[20, 0.25]]),
+      state({ status: 'done', step: 20, timeline: [probe(0), probe(10), probe(20)], lossCurve: [[1, 0.9], [10, 0.5], [20, 0.25]] })]);
+    assert.deepEqual(r.resets, [true, false, false, false]);
+    assert.equal(r.view?.status, 'done');
+    const mid = fold([state({ status: 'running', timeline: [probe(0)] }), stats(10, [10], [[1, 0.9], [10, 0.5]]), stats(20, [20], [[20, 0.25]])]).view!;
+    assert.equal(mid.step, 20);
+    assert.deepEqual(mid.timeline.map(p => p.step), [0, 10, 20]);
+    assert.deepEqual(mid.lossCurve, [[1, 0.9], [10, 0.5], [20, 0.25]]);
+  });
+
+  it('a state for another config starts the charts over, even with a longer timeline', () => {
+    const r = fold([state({ status: 'done', timeline: [probe(0)] }), state({ status: 'done', configPath: '/ws/b.nn.yaml', configName: 'b', timeline: [probe(0), probe(10)] })]);
+    assert.deepEqual(r.resets, [true, true]);
+    assert.deepEqual(r.newRuns, [false, false]);   // a finished run shown, none started
+    assert.equal(r.view?.configName, 'b');
+  });
+
+  it('a state whose timeline is shorter than what the stats built starts the charts over', () => {
+    // 1 probe from the state, 2 from stats: a state with 2 went back (the host restarted the run's timeline).
+    const r = fold([state({ status: 'running', timeline: [probe(0)] }), stats(20, [10, 20]), state({ status: 'running', timeline: [probe(0), probe(10)] })]);
+    assert.deepEqual(r.resets, [true, false, true]);
+    assert.deepEqual(r.newRuns, [true, false, false]);   // the same run (no other command time): only its charts restart
+    assert.deepEqual(r.view?.timeline.map(p => p.step), [0, 10]);
+  });
+
+  it('trials and a verification survive a state for the same config and are dropped for another config', () => {
+    const trials = { layer: 'all', layerName: 'all hidden layers', status: 'done', results: [] } as RunView['compare'];
+    const verification = { status: 'done', title: 'init he_normal on dense_1' } as RunView['verification'];
+    const shown = fold([state({ status: 'done', timeline: [probe(0)] }), { type: 'compare', compare: trials! }, { type: 'verification', verification: verification! },
+      state({ status: 'running', marks: [{ what: 'command', t: 7 }] })]);
+    assert.equal(shown.view?.compare, trials);
+    assert.equal(shown.view?.verification, verification);
+    assert.deepEqual(shown.resets, [true, false, false, true]);
+    const other = fold([state({ status: 'done', configPath: '/ws/b.nn.yaml' })], shown.view);
+    assert.equal(other.view?.compare, undefined);
+    assert.equal(other.view?.verification, undefined);
+  });
+
+  it('stats, trials and a verification before any state change nothing (the host re-sends the view after ready)', () => {
+    const r = fold([stats(10, [10]), { type: 'compare', compare: compare! }, { type: 'verification', verification: { status: 'running', title: 't' } }]);
+    assert.equal(r.view, undefined);
+    assert.deepEqual(r.resets, [false, false, false]);
+  });
+
+  it('the sidebar\'s empty clears the view, and the next state starts the charts over', () => {
+    const r = fold([state({ status: 'done', timeline: [probe(0)] }), { type: 'empty', message: 'No folder open' }]);
+    assert.equal(r.view, undefined);
+    assert.deepEqual(fold([state({ status: 'done', timeline: [probe(0)] })], r.view).resets, [true]);
+  });
+
+  it('messages about other things (notice, stale, theme, TensorBoard runs, explorer focus, an unknown type) leave the view as it is', () => {
+    const start = view({ status: 'done', timeline: [probe(0)] });
+    const r = fold([{ type: 'notice', notice: { kind: 'info', text: 'report written' } }, { type: 'stale', stale: true, compare: false }, { type: 'theme' },
+      { type: 'tbRuns', tb: { logdir: '/logs', runs: [], shown: 0 } }, { type: 'explorerFocus', activation: 'relu' }, { type: 'nonsense' } as unknown as HostToWebview], start);
+    assert.equal(r.view, start);
+    assert.deepEqual(r.view?.timeline.map(p => p.step), [0]);
+    assert.deepEqual(r.resets, [false, false, false, false, false, false]);
   });
 });
