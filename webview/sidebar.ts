@@ -2,6 +2,7 @@
 import type { RunView, TbRunsView, WebviewToHost } from '../src/protocol';
 import { formatNumber, layerLabel } from '../src/format';
 import { outputLayerIndex } from './healthTable';
+import { applyMessage } from './runState';
 import { connect, el, throttle } from './vscodeApi';
 
 const app = document.getElementById('app')!;
@@ -11,11 +12,11 @@ let stale = false;
 /** Why there is no config to show (no folder, none in the workspace, none open). */
 let empty: string | undefined;
 const vscode = connect<{ view: RunView; tb?: TbRunsView }>(m => {
-  if (m.type === 'state') { view = m.view; empty = undefined; }
+  view = applyMessage(view, m).view;   // the panel's fold: the sidebar draws no charts, so it has nothing to reset
+  if (m.type === 'state') empty = undefined;
   else if (m.type === 'stale') stale = m.stale;
-  else if (m.type === 'empty') { view = undefined; empty = m.message; stale = false; }
+  else if (m.type === 'empty') { empty = m.message; stale = false; }
   else if (m.type === 'tbRuns') tb = m.tb;
-  else if (m.type === 'stats' && view) { view.step = m.step; view.timeline.push(...m.probes); }
   redraw();
 });
 const redraw = throttle(draw, 100);
