@@ -54,7 +54,7 @@ export type TbWorkerToHost =
   | { type: 'error'; message: string };
 
 // ---- host -> webview ---------------------------------------------------------------------------------
-/** What the panel and sidebar render; the panel persists the last `state` with setState for reload. */
+/** What the panel and sidebar render; both keep it with setState for reload, versioned (webview/runState.ts). */
 export interface RunView {
   configPath: string;
   /** The config's URI (config runs): the panel sends it back with Run, Compare and Apply. */

@@ -5,17 +5,15 @@ import { formatNumber } from '../src/format';
 import { ACTIVATION_NAMES } from '../src/core/activations';
 import { RunCharts, drawCompare, drawVerification } from './charts';
 import { healthTable } from './healthTable';
-import { applyMessage } from './runState';
+import { applyMessage, fromSaved, isRunView, toSaved, type SavedState } from './runState';
 import { onThemeChange } from './theme';
 import { connect, el, throttle } from './vscodeApi';
-
-interface PanelState { view: RunView }
 
 const app = document.getElementById('app')!;
 let view: RunView | undefined;
 let compareChart: Chart | undefined;
 let verifyChart: Chart | undefined;
-const vscode = connect<PanelState>(onMessage);
+const vscode = connect<SavedState>(onMessage);
 // The header's controls persist across redraws (updated in place), so clicks during a live run are never lost.
 const title = el('h2', { id: 'panel-title' }, 'Activation Lens');
 const statusText = el('span', { id: 'status', class: 'status' }, 'Open a network config and run diagnostics.');
@@ -138,7 +136,7 @@ function draw(): void {
   compareAll.hidden = !view || logs;
   progress.hidden = !view || logs;
   if (!view) return;
-  vscode.setState({ view });
+  vscode.setState(toSaved(view));
   title.textContent = view.configName;
   // Two configs may share a name: the path tells them apart.
   configLabel.textContent = view.configLabel ?? '';
@@ -303,13 +301,16 @@ onThemeChange(() => { charts.reset(); redraw(); });
 (window as unknown as { activationLensChartsPending: () => number }).activationLensChartsPending = () => charts.pending;
 // The host writes the view it has into the page (the run that is starting, with its layer list, or the last one):
 // drawn at once, before any message. It is newer than this webview's own saved state, which is the fallback.
-const initial = readInitial() ?? vscode.getState();
-if (initial?.view) view = initial.view;
+view = readInitial() ?? fromSaved(vscode.getState())?.view;
 draw();
 post({ type: 'ready' });
 
-function readInitial(): PanelState | undefined {
+/** The host's view written into the page; it may come from workspaceState, written by an older version: checked too. */
+function readInitial(): RunView | undefined {
   const text = document.getElementById('initial-state')?.textContent;
   if (!text) return undefined;
-  try { return JSON.parse(text) as PanelState; } catch { return undefined; }
+  try {
+    const initial = JSON.parse(text) as { view?: unknown } | null;
+    return isRunView(initial?.view) ? initial.view : undefined;
+  } catch { return undefined; }
 }

@@ -2,7 +2,7 @@
  * How the panel's and the sidebar's run view follows the host's messages, and what they keep with setState.
  * Pure (no DOM) and shared by both apps, so the two cannot drift: test/unit/webview/runState.test.ts.
  */
-import type { HostToWebview, RunView } from '../src/protocol';
+import type { HostToWebview, RunView, TbRunsView } from '../src/protocol';
 
 export interface Applied {
   /** The view to draw; undefined when there is none (yet, or the sidebar has no config to show). */
@@ -58,3 +58,49 @@ export function nextView(prev: RunView | undefined, next: RunView): NextView {
 
 /** When the host got the command of this run (its first mark), if it says. */
 const runStart = (v: RunView | undefined) => v?.marks?.[0]?.t;
+
+/**
+ * What a webview keeps with setState. It outlives the code that wrote it: a webview restored after an extension
+ * update reads the old version's state. Raise SAVED_VERSION when RunView or this changes shape incompatibly; an older
+ * state is then dropped, and the page waits for the host's view (sent after 'ready') instead of crashing on it.
+ */
+export const SAVED_VERSION = 1;
+export interface SavedState { v: typeof SAVED_VERSION; view: RunView; tb?: TbRunsView }
+
+export function toSaved(view: RunView, tb?: TbRunsView): SavedState {
+  return tb ? { v: SAVED_VERSION, view, tb } : { v: SAVED_VERSION, view };
+}
+
+/** The saved state to start from, or undefined when it is of another version or malformed. A malformed tb list
+ *  alone is dropped: the host re-sends it. */
+export function fromSaved(s: unknown): SavedState | undefined {
+  if (!isObj(s) || s.v !== SAVED_VERSION || !isRunView(s.view)) return undefined;
+  return toSaved(s.view, isTbRuns(s.tb) ? s.tb : undefined);
+}
+
+const STATUSES: readonly unknown[] = ['idle', 'running', 'done', 'cancelled', 'error'] satisfies RunView['status'][];
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isNum = (v: unknown): v is number => typeof v === 'number';
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const arrayOf = (v: unknown, each: (x: unknown) => boolean): boolean => Array.isArray(v) && v.every(each);
+const optional = (v: unknown, ok: (x: unknown) => boolean): boolean => v === undefined || ok(v);
+
+/** The fields the apps read without a guard, and the shape of the optional ones they walk (not every number in a probe). */
+export function isRunView(v: unknown): v is RunView {
+  return isObj(v) && isStr(v.configPath) && isStr(v.configName) && STATUSES.includes(v.status) && isNum(v.step) && isNum(v.totalSteps)
+    && arrayOf(v.layers, l => isObj(l) && isNum(l.index) && isStr(l.name) && isStr(l.type) && Array.isArray(l.outputShape))
+    && arrayOf(v.timeline, p => isObj(p) && isNum(p.step) && Array.isArray(p.layers))
+    // Entries are not checked: a diverged run's NaN losses come back from JSON as null, and charts skip them.
+    && arrayOf(v.lossCurve, Array.isArray)
+    && optional(v.findings, f => arrayOf(f, x => isObj(x) && Array.isArray(x.suggestions)))
+    && optional(v.suggestions, s => arrayOf(s, x => isObj(x) && Array.isArray(x.ranked)))
+    && optional(v.missing, m => arrayOf(m, isStr)) && optional(v.needsActivation, m => arrayOf(m, isStr))
+    && optional(v.marks, m => arrayOf(m, x => isObj(x) && isNum(x.t)))
+    && optional(v.compare, c => isObj(c) && isStr(c.layerName) && isStr(c.status) && Array.isArray(c.results))
+    && optional(v.verification, x => isObj(x) && isStr(x.status) && isStr(x.title) && optional(x.result, isObj));
+}
+
+function isTbRuns(v: unknown): v is TbRunsView {
+  return isObj(v) && isStr(v.logdir) && isNum(v.shown)
+    && arrayOf(v.runs, r => isObj(r) && isStr(r.name) && isNum(r.steps) && isNum(r.layers) && isNum(r.errors) && isNum(r.warnings));
+}

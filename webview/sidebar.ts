@@ -2,7 +2,7 @@
 import type { RunView, TbRunsView, WebviewToHost } from '../src/protocol';
 import { formatNumber, layerLabel } from '../src/format';
 import { outputLayerIndex } from './healthTable';
-import { applyMessage } from './runState';
+import { applyMessage, fromSaved, toSaved, type SavedState } from './runState';
 import { connect, el, throttle } from './vscodeApi';
 
 const app = document.getElementById('app')!;
@@ -11,7 +11,7 @@ let tb: TbRunsView | undefined;
 let stale = false;
 /** Why there is no config to show (no folder, none in the workspace, none open). */
 let empty: string | undefined;
-const vscode = connect<{ view: RunView; tb?: TbRunsView }>(m => {
+const vscode = connect<SavedState>(m => {
   view = applyMessage(view, m).view;   // the panel's fold: the sidebar draws no charts, so it has nothing to reset
   if (m.type === 'state') empty = undefined;
   else if (m.type === 'stale') stale = m.stale;
@@ -79,7 +79,7 @@ function draw(): void {
     list.replaceChildren();
     return;
   }
-  vscode.setState({ view, tb });
+  vscode.setState(toSaved(view, tb));
   title.textContent = view.configName;
   const notRun = view.status === 'idle' && !view.timeline.length;
   status.textContent = running ? `step ${view.step} / ${view.totalSteps}` : view.status === 'error' ? `error: ${view.message ?? ''}`
@@ -110,7 +110,8 @@ function draw(): void {
   }));
 }
 
-const saved = vscode.getState();
-if (saved?.view) { view = saved.view; tb = saved.tb; }
+// Another version's state, or a malformed one, is dropped: the host sends the view after 'ready'.
+const saved = fromSaved(vscode.getState());
+if (saved) { view = saved.view; tb = saved.tb; }
 draw();
 vscode.postMessage({ type: 'ready' });

@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { applyMessage, nextView } from '../../../webview/runState';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { applyMessage, fromSaved, nextView, toSaved } from '../../../webview/runState';
+import { train } from '../../../src/core/train';
+import { diagnose } from '../../../src/diagnosis/rules';
+import { suggestActivations } from '../../../src/diagnosis/suggestions';
+import { readLogdir } from '../../../src/tensorboard/logdir';
+import { tbRunView } from '../../../src/tensorboard/view';
+import { diagnoseTbRun } from '../../../src/tensorboard/diagnose';
+import { makeConfig, randomData } from '../core/helpers';
 import type { HostToWebview, RunView } from '../../../src/protocol';
 import type { ProbePoint } from '../../../src/core/types';
 
@@ -125,5 +134,59 @@ describe('run state: what each host message does to the view both webview apps d
     assert.equal(r.view, start);
     assert.deepEqual(r.view?.timeline.map(p => p.step), [0]);
     assert.deepEqual(r.resets, [false, false, false, false, false, false]);
+  });
+});
+
+describe('run state: what a webview keeps with setState, read back after a reload or an extension update', () => {
+  const tb = { logdir: '/logs', runs: [{ name: 'run1', steps: 3, layers: 2, errors: 0, warnings: 1 }], shown: 0 };
+  /** What setState hands back: VS Code keeps the state as JSON. */
+  const reloaded = (s: unknown) => fromSaved(JSON.parse(JSON.stringify(s)));
+
+  it('a state saved by this version comes back as it was saved', () => {
+    const v = view({ status: 'done', step: 20, timeline: [probe(0), probe(20)], lossCurve: [[1, 0.5], [20, 0.25]], compare, marks: [{ what: 'command', t: 3 }] });
+    assert.deepEqual(reloaded(toSaved(v, tb)), { v: 1, view: JSON.parse(JSON.stringify(v)), tb });
+    assert.deepEqual(reloaded(toSaved(v)), { v: 1, view: JSON.parse(JSON.stringify(v)) });
+  });
+
+  it('the views the host sends pass: a trained and diagnosed run (findings, suggestions) and each TensorBoard fixture\'s run', () => {
+    const config = makeConfig([4], [{ type: 'dense', units: 8, activation: 'sigmoid' }, { type: 'dense', units: 8, activation: 'sigmoid' }, { type: 'dense', units: 1 }], { steps: 6 });
+    const result = train(config, randomData([4], 1, 32, 5));
+    const findings = diagnose(config, result);
+    // As RunController builds it: the layers of initialView, the result's timeline, its own loss pairs, a NaN loss
+    // (a diverged step: null after JSON).
+    const run = view({ status: 'done', step: result.steps, totalSteps: 6, timeline: result.timeline, lossCurve: [...result.lossCurve.map((l, i): [number, number] => [i + 1, l]), [7, NaN]],
+      layers: config.model.layers.map(l => ({ index: l.index, name: l.name, type: l.type, outputShape: [8], params: 40 })),
+      findings, suggestions: suggestActivations(config, findings), engine: 'engine core' });
+    assert.ok(run.timeline.length > 1 && run.suggestions!.length > 0, 'a run with probes and suggestions');
+    assert.equal(reloaded(toSaved(run))?.view.timeline.length, run.timeline.length);
+    // Every TensorBoard fixture with its findings (missing measures, layers whose activation the log does not say).
+    const fixtures = path.join(__dirname, '../../fixtures/tfevents');
+    let withTimeline = 0;
+    for (const f of fs.readdirSync(fixtures)) {
+      for (const logs of readLogdir(path.join(fixtures, f))) {
+        const tbView = tbRunView('logs', logs, diagnoseTbRun(logs));
+        if (tbView.timeline.length) withTimeline++;
+        assert.equal(reloaded(toSaved(tbView, tb))?.view.timeline.length, tbView.timeline.length, f);
+      }
+    }
+    assert.ok(withTimeline > 3, `${withTimeline} fixtures with layer data`);
+  });
+
+  it('a state of another version (the { view } before versions, v 2) is dropped', () => {
+    const v = view({ status: 'done' });
+    assert.equal(reloaded({ view: v }), undefined);
+    assert.equal(reloaded({ v: 2, view: v }), undefined);
+    assert.equal(reloaded({ v: '1', view: v }), undefined);
+  });
+
+  it('a malformed state is dropped, whatever part is wrong; a malformed TensorBoard list alone is dropped and the view kept', () => {
+    const v = view({ status: 'done', timeline: [probe(0)] });
+    for (const bad of [null, 'view', 1, [], { v: 1 }, { v: 1, view: null }, { v: 1, view: { ...v, timeline: undefined } }, { v: 1, view: { ...v, status: 'paused' } },
+      { v: 1, view: { ...v, configName: 3 } }, { v: 1, view: { ...v, layers: [{ name: 'dense_1' }] } }, { v: 1, view: { ...v, timeline: [{ step: '0', layers: [] }] } },
+      { v: 1, view: { ...v, lossCurve: {} } }, { v: 1, view: { ...v, findings: [{ message: 'no suggestions array' }] } },
+      { v: 1, view: { ...v, compare: { layerName: 'dense_1', status: 'done' } } }]) {
+      assert.equal(reloaded(bad), undefined, JSON.stringify(bad));
+    }
+    assert.deepEqual(reloaded({ v: 1, view: v, tb: { logdir: '/logs', runs: 'run1', shown: 0 } }), { v: 1, view: JSON.parse(JSON.stringify(v)) });
   });
 });
