@@ -109,3 +109,80 @@ describe('Keras importer: the layer table and the unsupported-layer message', ()
     assert.deepEqual(m[2].split(', '), Object.keys(ALIASES));
   });
 });
+
+/** The one layer `cls` with `config` becomes, with no error. */
+function layerOf(cls: string, config: Record<string, unknown>, input: number[]): Record<string, unknown> & LayerSpec {
+  const { result } = oneLayer(cls, config, input);
+  assert.deepEqual(result.problems.filter(p => p.severity === 'error').map(p => p.message), [], `${cls} ${JSON.stringify(config)}`);
+  assert.ok(result.config);
+  return result.config.model.layers[0] as Record<string, unknown> & LayerSpec;
+}
+
+/** The first error of a one-layer model, and the text of the file at its span. */
+function refusal(cls: string, config: Record<string, unknown>, input: number[]): { message: string; at: string } {
+  const { text, result } = oneLayer(cls, config, input);
+  assert.equal(result.config, undefined, `${cls} ${JSON.stringify(config)} was accepted`);
+  const err = result.problems.find(p => p.severity === 'error');
+  assert.ok(err?.span, `${cls}: an error with a place`);
+  return { message: err.message, at: text.slice(err.span.start.offset, err.span.end.offset) };
+}
+
+/**
+ * Options each converter reads beyond the minimal layer, Keras 1 spellings included. The expected values are
+ * Keras' documented semantics written out by hand (keras.io layer reference; Keras 1.2 for the old keys).
+ */
+describe('Keras importer: per-layer options and Keras 1 keys', () => {
+  it('pool strides default to pool_size (not to 2): pool_size 3 without strides strides by 3', () => {
+    for (const cls of ['MaxPooling2D', 'AveragePooling2D']) {
+      const l = layerOf(cls, { pool_size: 3 }, [9, 9, 1]);
+      assert.deepEqual([l.size, l.stride], [[3, 3], [3, 3]], cls);
+      // Explicit strides still win over the default.
+      assert.deepEqual(layerOf(cls, { pool_size: 3, strides: 1 }, [9, 9, 1]).stride, [1, 1], cls);
+    }
+  });
+
+  it('Keras 1: Dense output_dim is units; Conv2D subsample is strides, border_mode is padding; Dropout p is rate', () => {
+    assert.equal(layerOf('Dense', { output_dim: 7 }, [4]).units, 7);
+    const conv = layerOf('Convolution2D', { filters: 2, kernel_size: 3, subsample: [2, 1], border_mode: 'same' }, [5, 5, 1]);
+    assert.deepEqual([conv.stride, conv.padding], [[2, 1], 'same']);
+    assert.equal(layerOf('Dropout', { p: 0.3 }, [4]).rate, 0.3);
+  });
+
+  it('ReLU: max_value 6 is relu6, negative_slope a leaky relu of that slope, both absent or 0 a plain relu', () => {
+    const act = (config: Record<string, unknown>) => layerOf('ReLU', config, [4]).activation;
+    assert.deepEqual(act({ max_value: 6 }), { name: 'relu6' });
+    assert.deepEqual(act({ max_value: 6, negative_slope: 0 }), { name: 'relu6' });
+    assert.deepEqual(act({ negative_slope: 0.1 }), { name: 'leaky_relu', alpha: 0.1 });
+    assert.deepEqual(act({ max_value: null, negative_slope: 0, threshold: 0 }), { name: 'relu' });
+    assert.deepEqual(refusal('ReLU', { max_value: 4 }, [4]), { message: 'ReLU "l" with max_value 4 is not supported (only 6, as relu6)', at: '4' });
+    assert.deepEqual(refusal('ReLU', { threshold: 0.5 }, [4]), { message: 'ReLU "l" with threshold 0.5 is not supported', at: '0.5' });
+  });
+
+  it('ELU alpha and PReLU\'s Constant alpha_initializer value are the activation\'s alpha', () => {
+    assert.deepEqual(layerOf('ELU', { alpha: 0.5 }, [4]).activation, { name: 'elu', alpha: 0.5 });
+    assert.deepEqual(layerOf('PReLU', { alpha_initializer: { class_name: 'Constant', config: { value: 0.25 } } }, [4]).activation, { name: 'prelu', alpha: 0.25 });
+  });
+
+  it('the identity initializer fills a Dense kernel but is refused on a Conv2D kernel, at the initializer', () => {
+    const identity = { class_name: 'Identity', config: { gain: 1 } };
+    assert.equal((layerOf('Dense', { units: 3, kernel_initializer: identity }, [3]).init as { kind: string }).kind, 'identity');
+    const r = refusal('Conv2D', { filters: 2, kernel_size: 3, kernel_initializer: identity }, [5, 5, 1]);
+    assert.match(r.message, /^the identity initializer makes 2D matrices only .* this kernel has 4 dimensions \(Conv2D "l"\)$/);
+    assert.equal(JSON.parse(r.at).class_name, 'Identity');
+  });
+
+  it('GlobalAveragePooling2D: keepdims true is refused at the value, keepdims false converts', () => {
+    assert.deepEqual(refusal('GlobalAveragePooling2D', { keepdims: true }, [4, 4, 2]), { message: 'GlobalAveragePooling2D "l" with keepdims is not supported', at: 'true' });
+    assert.equal(layerOf('GlobalAveragePooling2D', { keepdims: false }, [4, 4, 2]).type, 'global_avgpool2d');
+  });
+
+  it('an activation\'s place: an Activation layer\'s is its "activation" value, ReLU/ELU/Softmax\'s their class_name', () => {
+    const spanText = (cls: string, config: Record<string, unknown>) => {
+      const { text, result } = oneLayer(cls, config, [4]);
+      const s = result.config!.model.layers[0].spans!.activation;
+      return text.slice(s.start.offset, s.end.offset);
+    };
+    assert.equal(spanText('Activation', { activation: 'tanh' }), '"tanh"');
+    for (const cls of ['ReLU', 'ELU', 'Softmax', 'PReLU']) assert.equal(spanText(cls, {}), `"${cls}"`, cls);
+  });
+});
