@@ -64,7 +64,8 @@ export function readKeras(json: unknown, text: string, rep: Reporter): KerasDraf
   const fail = (path: Path, message: string) => { rep.error(loc.span(path), message); return out; };
   if (!isObj(json)) {
     if (Array.isArray(json) && json.length && isObj(json[0]) && typeof json[0].class_name === 'string') {
-      return walkModel({ class_name: 'Sequential', config: json }, [], loc, rep, out);
+      // The file is the layer list itself: its layers are at [i], not under a "config" the file does not have.
+      return walkModel({ class_name: 'Sequential', config: json }, [], loc, rep, out, []);
     }
     return fail([], 'not a Keras or TF.js model: expected a JSON object with "class_name" and "config" (model.to_json()) or "modelTopology" (TF.js model.json)');
   }
@@ -100,14 +101,15 @@ export function readKeras(json: unknown, text: string, rep: Reporter): KerasDraf
   return out;
 }
 
-function walkModel(model: Json, path: Path, loc: Locator, rep: Reporter, out: KerasDraft): KerasDraft {
+/** `listPath`: where a Sequential's layer list is in the file, when not at its config (the root-array form). */
+function walkModel(model: Json, path: Path, loc: Locator, rep: Reporter, out: KerasDraft, listPath?: Path): KerasDraft {
   const cls = String(own(model, 'class_name'));
   const config = own(model, 'config');
   const cfgObj = isObj(config) ? config : undefined;
   if (cfgObj && typeof own(cfgObj, 'name') === 'string') out.name ??= own(cfgObj, 'name') as string;
   let raw: RawLayer[] | undefined;
   if (cls === 'Sequential') {
-    raw = sequentialLayers(model, path, loc, rep);
+    raw = sequentialLayers(model, path, loc, rep, listPath);
     if (cfgObj && !out.input) {
       const bis = own(cfgObj, 'build_input_shape');
       if (Array.isArray(bis)) out.input = shapeOf(bis, [...path, 'config', 'build_input_shape'], loc, rep);
@@ -126,10 +128,10 @@ function walkModel(model: Json, path: Path, loc: Locator, rep: Reporter, out: Ke
   return out;
 }
 
-function sequentialLayers(model: Json, path: Path, loc: Locator, rep: Reporter): RawLayer[] | undefined {
+function sequentialLayers(model: Json, path: Path, loc: Locator, rep: Reporter, listAt?: Path): RawLayer[] | undefined {
   const config = own(model, 'config');
   let list: unknown; let listPath: Path;
-  if (Array.isArray(config)) { list = config; listPath = [...path, 'config']; } else if (isObj(config)) { list = own(config, 'layers'); listPath = [...path, 'config', 'layers']; } else list = undefined;
+  if (Array.isArray(config)) { list = config; listPath = listAt ?? [...path, 'config']; } else if (isObj(config)) { list = own(config, 'layers'); listPath = [...path, 'config', 'layers']; } else list = undefined;
   if (!Array.isArray(list)) { rep.error(loc.span([...path, 'config']), 'Sequential model without a list of layers ("config.layers")'); return undefined; }
   const raw: RawLayer[] = [];
   for (let i = 0; i < list.length; i++) {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseConfigText, importKeras, toConfigYaml } from '../../../src/config';
 import { inferShapes, countParams } from '../../../src/config/shapes';
-import type { LayerSpec, NetworkConfig } from '../../../src/model';
+import { formatProblem, type LayerSpec, type NetworkConfig } from '../../../src/model';
 
 const DIR = path.join(__dirname, '../../fixtures/keras');
 const read = (f: string) => fs.readFileSync(path.join(DIR, f), 'utf8');
@@ -143,6 +143,19 @@ describe('Keras / TF.js import: refusals name the class and its place', () => {
   });
   it('a residual Add is a multi-branch graph', () => { refuse('k3-negative-residual-add.json', /"add" \(Add\) merges 2 inputs.*multi-branch/); });
   it('Embedding/LSTM layers are named', () => { refuse('k3-negative-embedding-lstm.json', /unsupported layer Embedding "embedding"/); });
+  it('a file that is a bare list of layers: a layer\'s refusal is at its class_name, line:col as in the Sequential form', () => {
+    const text = '[\n  {"class_name": "Dense", "config": {"name": "d", "units": 4, "batch_input_shape": [null, 3]}},\n  {"class_name": "LSTM", "config": {"name": "l", "units": 2}}\n]\n';
+    const r = importKeras(JSON.parse(text), text, 'layers.json');
+    const err = r.problems.find(p => p.severity === 'error')!;
+    assert.match(err.message, /^unsupported layer LSTM "l"/);
+    assert.equal(formatProblem('layers.json', err).split(': ')[0], 'layers.json:3:18');
+    assert.equal(text.slice(err.span!.start.offset, err.span!.end.offset), '"LSTM"');
+    assert.equal(r.partial?.model.layers.map(notation).join(' '), 'Dense(4;linear)');
+    // A field's problem is at that field too, not at the whole file.
+    const t2 = '[{"class_name": "Dense", "config": {"units": 0, "batch_input_shape": [null, 3]}}]';
+    const e2 = importKeras(JSON.parse(t2), t2, 'x.json').problems.find(p => p.severity === 'error')!;
+    assert.equal(t2.slice(e2.span!.start.offset, e2.span!.end.offset), '0');
+  });
   it('a JSON that is no model at all', () => {
     const r = importKeras({ hello: 1 }, '{"hello": 1}', 'x.json');
     assert.match(r.problems[0].message, /not a Keras or TF\.js model/);
