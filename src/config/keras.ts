@@ -417,10 +417,16 @@ function relu(x: LayerInput): LayerSpec | undefined {
   const { c, cp, name } = x;
   const max = own(c, 'max_value'); const slope = own(c, 'negative_slope'); const threshold = own(c, 'threshold');
   if (typeof threshold === 'number' && threshold !== 0) { x.err(cp('threshold'), `ReLU "${name}" with threshold ${threshold} is not supported`); return undefined; }
-  x.put('activation', [...x.l.path, 'class_name']);
-  if (max === 6 && !slope) return activationLayer(x, { name: 'relu6' });
+  // Keras refuses a negative or non-numeric negative_slope; read as 0 it would silently be a plain relu.
+  if (slope !== undefined && slope !== null && !(typeof slope === 'number' && Number.isFinite(slope) && slope >= 0)) {
+    x.err(cp('negative_slope'), `ReLU "${name}" has an invalid negative_slope ${JSON.stringify(slope).slice(0, 60)} (a number >= 0)`); return undefined;
+  }
+  const leaky = typeof slope === 'number' && slope > 0;
+  if (max === 6 && !leaky) return activationLayer(x, { name: 'relu6' });
+  // relu6 has no leaky part: with a negative_slope it is the combination that is not supported, not the 6.
+  if (max === 6) { x.err(cp('negative_slope'), `ReLU "${name}" with max_value 6 and negative_slope ${f32(slope as number)} is not supported (max_value 6 only without negative_slope, as relu6)`); return undefined; }
   if (max !== undefined && max !== null) { x.err(cp('max_value'), `ReLU "${name}" with max_value ${String(max)} is not supported (only 6, as relu6)`); return undefined; }
-  if (typeof slope === 'number' && slope > 0) return activationLayer(x, { name: 'leaky_relu', alpha: f32(slope) });
+  if (leaky) return activationLayer(x, { name: 'leaky_relu', alpha: f32(slope) });
   return activationLayer(x, { name: 'relu' });
 }
 

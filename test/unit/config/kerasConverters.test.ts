@@ -158,6 +158,18 @@ describe('Keras importer: per-layer options and Keras 1 keys', () => {
     assert.deepEqual(refusal('ReLU', { threshold: 0.5 }, [4]), { message: 'ReLU "l" with threshold 0.5 is not supported', at: '0.5' });
   });
 
+  it('ReLU: a negative_slope with max_value 6 is refused as that combination, at the negative_slope', () => {
+    assert.deepEqual(refusal('ReLU', { max_value: 6, negative_slope: 0.1 }, [4]),
+      { message: 'ReLU "l" with max_value 6 and negative_slope 0.1 is not supported (max_value 6 only without negative_slope, as relu6)', at: '0.1' });
+  });
+
+  it('ReLU: a negative or non-numeric negative_slope is refused at its value (Keras refuses it too), not read as 0', () => {
+    for (const slope of [-0.1, 'x', true]) {
+      assert.deepEqual(refusal('ReLU', { negative_slope: slope }, [4]), { message: `ReLU "l" has an invalid negative_slope ${JSON.stringify(slope)} (a number >= 0)`, at: JSON.stringify(slope) }, String(slope));
+      assert.match(refusal('ReLU', { max_value: 6, negative_slope: slope }, [4]).message, /invalid negative_slope/, String(slope));
+    }
+  });
+
   it('ELU alpha and PReLU\'s Constant alpha_initializer value are the activation\'s alpha', () => {
     assert.deepEqual(layerOf('ELU', { alpha: 0.5 }, [4]).activation, { name: 'elu', alpha: 0.5 });
     assert.deepEqual(layerOf('PReLU', { alpha_initializer: { class_name: 'Constant', config: { value: 0.25 } } }, [4]).activation, { name: 'prelu', alpha: 0.25 });
