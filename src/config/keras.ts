@@ -434,8 +434,9 @@ function leakyRelu(x: LayerInput): LayerSpec | undefined {
   const { c, cp, name } = x;
   // negative_slope: Keras 3; alpha: Keras 2; 0.3: the layer's default
   const alpha = own(c, 'negative_slope') ?? own(c, 'alpha') ?? 0.3;
-  x.put('activation', [...x.l.path, 'class_name']); x.put('alpha', cp(own(c, 'negative_slope') !== undefined ? 'negative_slope' : 'alpha'));
-  if (typeof alpha !== 'number') { x.err(cp('alpha'), `LeakyReLU "${name}" has an invalid alpha`); return undefined; }
+  const key = own(c, 'negative_slope') !== undefined ? 'negative_slope' : 'alpha';
+  x.put('activation', [...x.l.path, 'class_name']); x.put('alpha', cp(key));
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) { x.err(cp(key), `LeakyReLU "${name}" has an invalid ${key}`); return undefined; }
   return activationLayer(x, { name: 'leaky_relu', alpha: f32(alpha) });
 }
 
@@ -447,8 +448,10 @@ function prelu(x: LayerInput): LayerSpec | undefined {
 }
 
 function elu(x: LayerInput): LayerSpec | undefined {
-  const alpha = own(x.c, 'alpha') ?? 1;
-  return activationLayer(x, { name: 'elu', alpha: typeof alpha === 'number' ? f32(alpha) : 1 });
+  const alpha = own(x.c, 'alpha') ?? 1; // Keras' default
+  // As LeakyReLU's: a bad alpha is reported, not read as the default (that would be a different network).
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) { x.err(x.cp('alpha'), `ELU "${x.name}" has an invalid alpha`); return undefined; }
+  return activationLayer(x, { name: 'elu', alpha: f32(alpha) });
 }
 
 /**

@@ -175,6 +175,24 @@ describe('Keras importer: per-layer options and Keras 1 keys', () => {
     assert.deepEqual(layerOf('PReLU', { alpha_initializer: { class_name: 'Constant', config: { value: 0.25 } } }, [4]).activation, { name: 'prelu', alpha: 0.25 });
   });
 
+  it('ELU: a non-numeric alpha is refused at its value, not read as the default 1', () => {
+    for (const alpha of ['x', true, [1], { value: 1 }]) {
+      const r = refusal('ELU', { alpha }, [4]);
+      assert.equal(r.message, 'ELU "l" has an invalid alpha', JSON.stringify(alpha));
+      assert.deepEqual(JSON.parse(r.at), alpha, 'at the alpha value');
+    }
+    // JSON has no Infinity, but importKeras also takes an object built in code.
+    const json = { class_name: 'Sequential', config: [{ class_name: 'ELU', config: { name: 'l', alpha: Infinity, batch_input_shape: [null, 4] } }] };
+    const r = importKeras(json, JSON.stringify(json), 'm.json');
+    assert.equal(r.config, undefined);
+    assert.equal(r.problems[0].message, 'ELU "l" has an invalid alpha');
+  });
+
+  it('LeakyReLU: a non-numeric alpha or negative_slope is refused at the key it was written under', () => {
+    assert.deepEqual(refusal('LeakyReLU', { alpha: 'x' }, [4]), { message: 'LeakyReLU "l" has an invalid alpha', at: '"x"' });
+    assert.deepEqual(refusal('LeakyReLU', { negative_slope: 'x' }, [4]), { message: 'LeakyReLU "l" has an invalid negative_slope', at: '"x"' });
+  });
+
   it('the identity initializer fills a Dense kernel but is refused on a Conv2D kernel, at the initializer', () => {
     const identity = { class_name: 'Identity', config: { gain: 1 } };
     assert.equal((layerOf('Dense', { units: 3, kernel_initializer: identity }, [3]).init as { kind: string }).kind, 'identity');
