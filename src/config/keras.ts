@@ -456,9 +456,10 @@ function elu(x: LayerInput): LayerSpec | undefined {
 
 /**
  * The Keras layer classes Activation Lens converts, in the order the refusal of any other class lists them.
- * A class is supported exactly when it is a key here: the message is built from the keys.
+ * A class is supported exactly when it is a key here: the message is built from the keys. Frozen, since it is
+ * exported: a class added at run time would convert yet be missing from the message built at load.
  */
-export const CONVERTERS = {
+export const CONVERTERS = Object.freeze({
   Dense: dense,
   Conv2D: conv2d,
   MaxPooling2D: pooling('maxpool2d'),
@@ -473,17 +474,17 @@ export const CONVERTERS = {
   PReLU: prelu,
   ELU: elu,
   Softmax: x => activationLayer(x, { name: 'softmax' }),
-} satisfies Record<string, Converter>;
+} satisfies Record<string, Converter>);
 
 type KerasLayerClass = keyof typeof CONVERTERS;
 
 /** Other names Keras writes for the same classes: Keras 1's Convolution2D and the short aliases Keras exports. */
-export const ALIASES: Record<string, KerasLayerClass> = {
+export const ALIASES: Readonly<Record<string, KerasLayerClass>> = Object.freeze({
   Convolution2D: 'Conv2D',
   MaxPool2D: 'MaxPooling2D',
   AvgPool2D: 'AveragePooling2D',
   GlobalAvgPool2D: 'GlobalAveragePooling2D',
-};
+});
 
 /** The converter of a class or alias; own keys only, since a file's class_name may be "toString". */
 function converterOf(cls: string): Converter | undefined {
