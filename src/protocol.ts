@@ -190,22 +190,33 @@ const isIndex = (v: unknown): v is number => Number.isInteger(v) && (v as number
 /** Absent, or a file: URI of sane length (the host still checks it names a config it knows). */
 const isConfigRef = (v: unknown): boolean => v === undefined || (typeof v === 'string' && v.length <= 4096 && /^file:\/\//.test(v));
 
-/** Webviews are untrusted input: accept only well-formed messages, field by field. */
+/**
+ * One validator per message type, field by field. The mapped type makes the table exhaustive: a message type added
+ * to WebviewToHost without a validator here does not compile.
+ */
+const VALID: { [K in WebviewToHost['type']]: (r: Record<string, unknown>) => boolean } = {
+  ready: () => true,
+  stop: () => true,
+  showPanel: () => true,
+  newConfig: () => true,
+  run: r => isConfigRef(r.config),
+  applyFinding: r => isIndex(r.finding) && isIndex(r.suggestion) && isConfigRef(r.config),
+  applyRanked: r => isIndex(r.layer) && isIndex(r.rank) && isConfigRef(r.config),
+  compare: r => (r.layer === 'all' || isIndex(r.layer)) && isConfigRef(r.config),
+  applyTrial: r => isIndex(r.rank) && isConfigRef(r.config),
+  verifyFinding: r => isIndex(r.finding) && isIndex(r.suggestion) && isConfigRef(r.config),
+  verifyRanked: r => isIndex(r.layer) && isIndex(r.rank) && isConfigRef(r.config),
+  showTbRun: r => isIndex(r.run),
+  setTbActivation: r => typeof r.layer === 'string' && r.layer.length > 0 && r.layer.length <= 500
+    && typeof r.activation === 'string' && r.activation.length <= 50,
+};
+
+/**
+ * Webviews are untrusted input: accept only well-formed messages. The type must be a string (an array ['ready'] would
+ * name the key 'ready') and the table's own key: 'toString', '__proto__' and 'constructor' are inherited, not types.
+ */
 export function isWebviewToHost(m: unknown): m is WebviewToHost {
   if (typeof m !== 'object' || m === null) return false;
   const r = m as Record<string, unknown>;
-  switch (r.type) {
-    case 'ready': case 'stop': case 'showPanel': case 'newConfig': return true;
-    case 'run': return isConfigRef(r.config);
-    case 'applyFinding': return isIndex(r.finding) && isIndex(r.suggestion) && isConfigRef(r.config);
-    case 'applyRanked': return isIndex(r.layer) && isIndex(r.rank) && isConfigRef(r.config);
-    case 'compare': return (r.layer === 'all' || isIndex(r.layer)) && isConfigRef(r.config);
-    case 'applyTrial': return isIndex(r.rank) && isConfigRef(r.config);
-    case 'verifyFinding': return isIndex(r.finding) && isIndex(r.suggestion) && isConfigRef(r.config);
-    case 'verifyRanked': return isIndex(r.layer) && isIndex(r.rank) && isConfigRef(r.config);
-    case 'showTbRun': return isIndex(r.run);
-    case 'setTbActivation': return typeof r.layer === 'string' && r.layer.length > 0 && r.layer.length <= 500
-      && typeof r.activation === 'string' && r.activation.length <= 50;
-    default: return false;
-  }
+  return typeof r.type === 'string' && Object.hasOwn(VALID, r.type) && VALID[r.type as WebviewToHost['type']](r);
 }
