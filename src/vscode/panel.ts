@@ -136,6 +136,10 @@ export class DiagnosticsPanel implements vscode.Disposable {
         if (record && r) this.actions.verify?.(record, [m.layer], { activation: r.activation, init: r.init, reason: r.reason });
         break;
       }
+      // The sidebar's own messages: the panel has no TensorBoard run list and no empty-workspace view.
+      case 'showTbRun': case 'newConfig': break;
+      // A message type added to the protocol must be handled (or ignored) here explicitly.
+      default: { const unhandled: never = m; void unhandled; }
     }
   }
 

@@ -63,6 +63,11 @@ export class SidebarProvider implements vscode.WebviewViewProvider, vscode.Dispo
         case 'showPanel': this.commands.showPanel(); break;
         case 'showTbRun': this.commands.showTbRun(m.run); break;
         case 'newConfig': this.commands.newConfig(); break;
+        // The panel's own messages: the sidebar shows no findings, suggestions, trials or TensorBoard activations.
+        case 'applyFinding': case 'applyRanked': case 'compare': case 'applyTrial': case 'verifyFinding': case 'verifyRanked':
+        case 'setTbActivation': break;
+        // A message type added to the protocol must be handled (or ignored) here explicitly.
+        default: { const unhandled: never = m; void unhandled; }
       }
     }, null, this.subscriptions);
   }
