@@ -169,8 +169,8 @@ let comparing: { layerName: string; configName: string } | undefined;
  * "Compare Activations for Layer...": short trials of each candidate from the same seed and data. The memory check,
  * the data and the trials all run in a worker (src/worker/compareWorker.ts), never on the extension host thread.
  */
-export async function compareLayer(extensionUri: vscode.Uri, doc: vscode.TextDocument | undefined, layerArg: number | 'all' | undefined,
-  show: (c: CompareView) => void): Promise<CompareView | undefined> {
+export async function compareLayer(extensionUri: vscode.Uri, runs: RunController, doc: vscode.TextDocument | undefined,
+  layerArg: number | 'all' | undefined): Promise<CompareView | undefined> {
   if (comparing) {
     tell('refusal', `a comparison (${comparing.layerName} of ${comparing.configName}) is running; wait for it or cancel it first.`);
     return undefined;
@@ -202,7 +202,7 @@ export async function compareLayer(extensionUri: vscode.Uri, doc: vscode.TextDoc
     try { layers = targetLayers(config, target); } catch (e) { tell('refusal', (e as Error).message); return undefined; }
     const view: CompareView = { layer: target, layerName, status: 'running', results: [], uri: doc.uri.toString(), version: doc.version,
       layers, configLr: config.train.lr, rule: RANKING_RULE, retryRule: RETRY_RULE };
-    show(view);
+    runs.setCompare(view);
     const settings = readSettings(doc.uri);
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true,
       title: `Activation Lens: comparing activations for ${layerName}` }, async (progress, token) => {
@@ -210,7 +210,7 @@ export async function compareLayer(extensionUri: vscode.Uri, doc: vscode.TextDoc
         config, baseDir: path.dirname(doc.uri.fsPath), workspaceRoot: workspaceRootFor(doc.uri), layer: target,
         memoryLimitMB: settings.memoryLimitMB, workerPath: vscode.Uri.joinPath(extensionUri, 'dist', 'compareWorker.js').fsPath,
         engine: settings.engine, pythonCandidates: () => editorPythonCandidates(doc.uri, settings.pythonPath),
-        onEngine: why => { view.engine = why; show(view); },
+        onEngine: why => { view.engine = why; runs.setCompare(view); },
       }, r => progress.report({ increment: 100 / 8, message: `${r.activation}${r.trial?.lr !== undefined && r.trial.lr !== config.train.lr ? ` at lr ${r.trial.lr}` : ''}` }));
       token.onCancellationRequested(() => job.cancel());
       const outcome = await job.outcome;
@@ -223,7 +223,7 @@ export async function compareLayer(extensionUri: vscode.Uri, doc: vscode.TextDoc
       const cur = config.model.layers[layers[0]];
       view.verdict = compareVerdict(view.results, cur && 'activation' in cur ? cur.activation.name : undefined, layerName).message;
     }
-    show(view);
+    runs.setCompare(view);
     // The panel shows both in its trials box; the status bar says them too, a notification only when the panel is hidden.
     if (view.status === 'error') tell('error', `compare ${layerName}: ${view.message}`, { panelShowsIt: true });
     if (view.verdict) tell('info', view.verdict, { panelShowsIt: true });

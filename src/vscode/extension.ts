@@ -51,7 +51,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     return record;
   };
   const compare = async (layer?: number | 'all', uri?: vscode.Uri) =>
-    compareLayer(context.extensionUri, uri ? await vscode.workspace.openTextDocument(uri) : configDocument(), layer, c => panel.showCompare(c, uri));
+    compareLayer(context.extensionUri, runs, uri ? await vscode.workspace.openTextDocument(uri) : configDocument(), layer);
   const apply = async (record: RunRecord, layers: number[], s: Suggestion) => {
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.uri));
     if (doc.version !== record.version) {

@@ -31,6 +31,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
       applyTrial?(compare: CompareView, rank: number): void; verify?(record: RunRecord, layers: number[], s: Suggestion, finding?: Finding): void }) {
     this.subscriptions.push(
       runs.onDidChange(e => {
+        // Trials open the panel; runs only update a panel that is open.
+        if (e.kind === 'compare') { this.showCompare(e.compare); return; }
         if (!this.panel) return;
         if (e.kind === 'state') {
           this.shown = e.record;
@@ -39,7 +41,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
           this.postStale();
           if (e.record.view.status !== 'running') void this.memento.update(DiagnosticsPanel.STATE_KEY, e.record.view);
         }
-        else if (e.record === this.shown) this.post({ type: 'stats', step: e.step, probes: e.probes, lossCurve: e.lossCurve });
+        else if (e.kind === 'stats' && e.record === this.shown) this.post({ type: 'stats', step: e.step, probes: e.probes, lossCurve: e.lossCurve });
       }),
       // An edit (quick fix, undo, typing) of the shown config marks its run stale at once.
       vscode.workspace.onDidChangeTextDocument(e => {
@@ -175,10 +177,12 @@ export class DiagnosticsPanel implements vscode.Disposable {
     this.postStale();
   }
 
-  /** Shows compare results (the panel opens if needed); they stay in the record's view for reloads. */
-  showCompare(compare: CompareView, config?: vscode.Uri): void {
-    const record = config ? this.runs.latest(config) : this.runs.current();
-    if (record) record.view.compare = compare;
+  /**
+   * Shows trials the controller announced (opening the panel if needed), whichever run is shown: the controller keeps
+   * them in the compared config's record; lastCompare keeps them for a config with no record, and for a webview
+   * still loading.
+   */
+  private showCompare(compare: CompareView): void {
     this.lastCompare = compare;
     this.show();
     this.post({ type: 'compare', compare });

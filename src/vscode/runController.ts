@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { NetworkConfig } from '../model';
 import { formatProblem } from '../model';
 import type { ProbePoint, RunResult } from '../core/types';
-import type { HostMark, RunView } from '../protocol';
+import type { CompareView, HostMark, RunView } from '../protocol';
 import type { Finding } from '../diagnosis/types';
 import { inferShapes } from '../config/shapes';
 import { startEngineRun } from '../engine/start';
@@ -34,7 +34,9 @@ interface ActiveRun { record: RunRecord; cancel(): void; /** a run on save */ qu
 
 export type RunEvent =
   | { kind: 'state'; record: RunRecord }
-  | { kind: 'stats'; record: RunRecord; step: number; probes: ProbePoint[]; lossCurve: [number, number][] };
+  | { kind: 'stats'; record: RunRecord; step: number; probes: ProbePoint[]; lossCurve: [number, number][] }
+  /** Trials of Compare Activations, started or updated; `record` is the compared config's latest run, if it has one. */
+  | { kind: 'compare'; record?: RunRecord; compare: CompareView };
 
 /**
  * Owns the training runs: one at a time, in a worker thread, with a progress notification that can cancel,
@@ -160,6 +162,17 @@ export class RunController implements vscode.Disposable {
   }
 
   stop(): void { this.active?.cancel(); }
+
+  /**
+   * Compare Activations' trials (the same object again as they fill in): kept in the compared config's latest run, so
+   * the panel restores them with that run, and announced for the panel to show. A config never run has no record to
+   * keep them in; the event still carries them.
+   */
+  setCompare(compare: CompareView): void {
+    const record = compare.uri ? this.latest(compare.uri) : this.current();
+    if (record) record.view.compare = compare;
+    this.emitter.fire({ kind: 'compare', record, compare });
+  }
 
   /**
    * Starts the training worker ahead of a Run on `doc` (a config is open): the first Run then skips the thread's

@@ -28,7 +28,7 @@ export class SidebarProvider implements vscode.WebviewViewProvider, vscode.Dispo
         if (e.kind === 'state') {
           // A run that starts takes the sidebar: the panel's Run may name a config other than the active editor's.
           if (e.record.view.status === 'running' || e.record.uri === this.focus) { this.focus = e.record.uri; this.send(); }
-        } else if (e.record.uri === this.focus) this.post({ type: 'stats', step: e.step, probes: e.probes, lossCurve: [] });
+        } else if (e.kind === 'stats' && e.record.uri === this.focus) this.post({ type: 'stats', step: e.step, probes: e.probes, lossCurve: [] });
       }),
       vscode.window.onDidChangeActiveTextEditor(ed => {
         if (!ed || !isConfigDocument(ed.document) || ed.document.uri.toString() === this.focus) return;
