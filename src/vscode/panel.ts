@@ -121,7 +121,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
         break;
       }
       case 'applyTrial': {
-        const c = (config ? this.runs.latest(config) : this.shown)?.view.compare ?? this.lastCompare;
+        // The row of the trials on screen, and only if they are of the config the page names.
+        const c = this.shownCompare();
         if (c && c.results[m.rank] && (!config || c.uri === config.toString())) this.actions.applyTrial?.(c, m.rank);
         break;
       }
@@ -210,7 +211,16 @@ export class DiagnosticsPanel implements vscode.Disposable {
   private lastCompare?: CompareView;
   private lastNotice?: PanelNotice;
 
-  private shownCompare(): CompareView | undefined { return this.shown?.view.compare ?? this.lastCompare; }
+  /** Whether the webview's trials came last in a 'compare' message (lastCompare), not with a run's state. */
+  private compareSentLast = false;
+
+  /**
+   * The trials the webview shows: the last sent. Trials of another config than the shown run's are shown too (the
+   * controller keeps them in their own config's record), so the shown record's own may be older.
+   */
+  private shownCompare(): CompareView | undefined {
+    return this.compareSentLast ? this.lastCompare : this.shown?.view.compare ?? this.lastCompare;
+  }
 
   /** Tells the webview whether the shown run (and trials) are of the config's current text. */
   private postStale(): void {
@@ -222,6 +232,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
 
   private post(m: HostToWebview): void {
     if (!this.panel) return;
+    if (m.type === 'compare') this.compareSentLast = true;
+    else if (m.type === 'state' && m.view.compare) this.compareSentLast = false;   // the page shows the state's trials
     if (m.type === 'stale') this.staleSent = m;
     else if (m.type === 'state') this.panel.title = m.view.configLabel ? `Activation Lens: ${m.view.configLabel}` : 'Activation Lens';
     void this.panel.webview.postMessage(m);

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunRecord } from '../../src/vscode/runController';
+import type { CompareView } from '../../src/protocol';
 import { api, waitFor, workspaceFile } from './util';
 
 /** Two configs with the same name in two folders of the workspace: only their paths tell them apart. */
@@ -101,6 +102,57 @@ describe('state that never lies: stale runs, headers, the sidebar', () => {
     assert.equal(bad.layers.length, 0);
     assert.equal(bad.parseErrors, errors);
     assert.equal(errors, 2, 'two mistakes written: an unknown activation and units that are not a number');
+  });
+
+  it('Compare trials are kept in the compared config\'s run, shown whichever run the panel shows; a config never run keeps none', async () => {
+    const lens = await api();
+    for (const uri of [a, b]) if (lens.runs.latest(uri)?.view.status !== 'done') await vscode.commands.executeCommand('activationLens.run', uri);
+    const [recA, recB] = [lens.runs.latest(a)!, lens.runs.latest(b)!];
+    await vscode.commands.executeCommand('activationLens.showPanel');
+    await waitFor('the panel on config b (the latest run)', () => lens.panel.lastView?.configUri === b.toString());
+    const never = workspaceFile('flow-a/never-run.nn.yaml');
+    fs.writeFileSync(never.fsPath, fs.readFileSync(a.fsPath, 'utf8'));
+    // Finished trials of dense_1, of the config's text now (so a row of them would apply), as compareLayer hands them over.
+    const trials = async (uri: vscode.Uri, activation: string): Promise<CompareView> => ({
+      layer: 0, layerName: 'dense_1', status: 'done', uri: uri.toString(), version: (await vscode.workspace.openTextDocument(uri)).version, layers: [0],
+      results: [{ activation, init: 'he_normal', reason: 'a test row' }] });
+    const webview = lens.panel.webviewPanel!.webview;
+    const posted: { type: string; compare?: CompareView }[] = [];
+    const post = webview.postMessage.bind(webview);
+    webview.postMessage = (m: (typeof posted)[number]) => { posted.push(m); return post(m); };
+    const events: { record?: RunRecord; compare: CompareView }[] = [];
+    const sub = lens.runs.onDidChange(e => { if (e.kind === 'compare') events.push(e); });
+    const edits: string[] = [];
+    const edited = vscode.workspace.onDidChangeTextDocument(e => { if (e.contentChanges.length && e.document.uri.scheme === 'file') edits.push(e.document.uri.toString()); });
+    try {
+      // Trials of the shown config b, then of a (not shown), then of a config that was never run.
+      const onB = await trials(b, 'elu'), onA = await trials(a, 'gelu'), onNever = await trials(never, 'selu');
+      lens.runs.setCompare(onB);
+      lens.runs.setCompare(onA);
+      lens.runs.setCompare(onNever);
+      assert.equal(recB.view.compare, onB);
+      assert.equal(recA.view.compare, onA, 'kept in a\'s run, though the panel shows b\'s');
+      assert.equal(lens.runs.latest(never), undefined);
+      // Each announced with the record that keeps it (identity: the records are the controller's own).
+      assert.ok(events.length === 3 && events[0].record === recB && events[1].record === recA && events[2].record === undefined
+        && events[0].compare === onB && events[1].compare === onA && events[2].compare === onNever, 'the compare events');
+      // The panel was sent each, in order, though it shows b's run: the last sent is what it shows.
+      const sent = posted.filter(m => m.type === 'compare').map(m => m.compare);
+      assert.ok(sent.length === 3 && sent[0] === onB && sent[1] === onA && sent[2] === onNever, `compare messages: ${sent.length}`);
+      assert.equal(lens.panel.lastView, recB.view);
+      // A row Apply from the page names the config it shows (b); the trials on screen are never-run's: refused, not b's
+      // own trials applied. Named by their own config, the row applies (an edit, not saved), after the refusal would have.
+      lens.panel.receive({ type: 'applyTrial', rank: 0, config: b.toString() });
+      lens.panel.receive({ type: 'applyTrial', rank: 0, config: never.toString() });
+      await waitFor('the row applied to never-run.nn.yaml', () => edits.includes(never.toString()));
+      assert.deepEqual(edits, [never.toString()], 'only never-run.nn.yaml edited');
+      assert.match((await vscode.workspace.openTextDocument(never)).getText(), /activation: selu/);
+    } finally {
+      webview.postMessage = post;
+      sub.dispose();
+      edited.dispose();
+      await (await vscode.workspace.openTextDocument(never)).save();
+    }
   });
 
   it('a Run refused for errors does not bring another config\'s panel to the front', async () => {
