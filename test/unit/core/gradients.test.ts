@@ -11,31 +11,36 @@ import { makeConfig, randomData } from './helpers';
 import type { NetworkConfig } from '../../../src/model';
 
 /**
- * One dense relu unit, one sample, mse, through the Network's forward, loss and backward (micrograd-sized):
- * z = w·x + b, a = relu(z), L = (a - y)², so dL/dw = 2(a - y)·relu'(z)·x, which is 2(a - y)·x where z > 0 and 0
- * where z <= 0 (relu'(0) = 0, as in TensorFlow). w = 0.5, b = 0.25, y = 2:
- *   x = 2:    z = 0.5·2 + 0.25 = 1.25, a = 1.25, L = (1.25 - 2)² = 0.5625, dL/dw = 2(1.25 - 2)·2 = -3, dL/db = 2(1.25 - 2) = -1.5
- *   x = -2:   z = 0.5·(-2) + 0.25 = -0.75, a = 0, L = (0 - 2)² = 4, dL/dw = 0, dL/db = 0
- *   x = -0.5: z = 0.5·(-0.5) + 0.25 = 0 (the kink), a = 0, L = 4, dL/dw = 0, dL/db = 0
- * Every number is a dyadic fraction, exact in float32, so the core must give them exactly.
+ * One dense relu unit, mse, through the Network's forward, loss and backward (micrograd-sized): z = w·x + b,
+ * a = relu(z), L = mean over rows of (a - y)², so per row dL/dz = (2/5)(a - y)·relu'(z), dL/dw its sum times x,
+ * dL/db its sum; relu'(z) = 1 for z > 0 and 0 for z <= 0 (relu'(0) = 0, as in TensorFlow). w = 0.5, b = 0.25,
+ * five rows, so the wasm kernel runs its 4-wide loop (rows 0-3) and its scalar tail (row 4), each with a row at the
+ * kink. Targets put a - y at ±2.5 or 5, so (2/5)(a - y) is ±1 or 2:
+ *   row 0, x = 2:    z = 1.25, a = 1.25, y = 3.75,  (a - y)² = 6.25, dL/dz = -1, dw += -1·2 = -2, db += -1
+ *   row 1, x = -0.5: z = 0 (the kink), a = 0, y = 2.5, (a - y)² = 6.25, dL/dz = 0
+ *   row 2, x = -2:   z = -0.75, a = 0, y = 2.5,      (a - y)² = 6.25, dL/dz = 0
+ *   row 3, x = 4:    z = 2.25, a = 2.25, y = -2.75, (a - y)² = 25,   dL/dz = 2, dw += 2·4 = 8, db += 2
+ *   row 4, x = -0.5: z = 0 (the kink, in the tail), a = 0, y = 2.5, (a - y)² = 6.25, dL/dz = 0
+ *   L = (6.25·4 + 25)/5 = 10, dL/dw = -2 + 8 = 6, dL/db = -1 + 2 = 1.
+ * A relu'(0) of 1 would add (-1)·(-0.5) = 0.5 to dL/dw and -1 to dL/db per kink row. Every number is a dyadic
+ * fraction and the 1/5 cancels exactly in float64 (2·2.5·0.2 = 1), so the core must give them exactly.
  */
-describe('one relu unit by hand: dL/dw = 2(a - y)·x for z > 0, 0 for z <= 0', () => {
-  const cases = [
-    { x: 2, z: 1.25, a: 1.25, loss: 0.5625, dw: -3, db: -1.5 },
-    { x: -2, z: -0.75, a: 0, loss: 4, dw: 0, db: 0 },
-    { x: -0.5, z: 0, a: 0, loss: 4, dw: 0, db: 0 },
-  ];
+describe('one relu unit by hand, five rows: dL/dw = mean of 2(a - y)·x over rows with z > 0', () => {
+  const x = [2, -0.5, -2, 4, -0.5], y = [3.75, 2.5, 2.5, -2.75, 2.5];
+  const z = [1.25, 0, -0.75, 2.25, 0], a = [1.25, 0, 0, 2.25, 0];
   // -0 (a negative x times a zero gradient) is the 0 of the hand computation.
   const unsigned = (v: number) => v + 0;
-  for (const kernels of ['js', 'wasm'] as const) for (const c of cases) {
-    it(`${kernels} kernels, x = ${c.x}: z = ${c.z}, dL/dw = ${c.dw}`, () => {
+  for (const kernels of ['js', 'wasm'] as const) {
+    it(`${kernels} kernels: L = 10, dL/dw = 6, dL/db = 1 (kinks at z = 0 in the 4-wide rows and in the tail give 0)`, () => {
       const config = makeConfig([1], [{ type: 'dense', units: 1, activation: 'relu' }], { loss: 'mse' });
-      const net = new Network(config, { rows: 1, kernels }).commit();
+      const net = new Network(config, { rows: 5, kernels }).commit();
       net.loadWeights([{ kernel: Float32Array.of(0.5), bias: Float32Array.of(0.25) }]);
-      net.loadRows(Float32Array.of(c.x), Float32Array.of(2), 1, null, 0, 1);
-      net.forward(1, 'train'); const loss = net.computeLoss(1, true); net.backward(1, true);
+      net.loadRows(Float32Array.from(x), Float32Array.from(y), 1, null, 0, 5);
+      net.forward(5, 'train'); const loss = net.computeLoss(5, true); net.backward(5, true);
       const [dense] = net.layers, [w, b] = dense.params;
-      assert.deepEqual([dense.z!.v[0], dense.out.v[0], loss, w.g.v[0], b.g.v[0]].map(unsigned), [c.z, c.a, c.loss, c.dw, c.db]);
+      assert.deepEqual([...dense.z!.v.subarray(0, 5)].map(unsigned), z);
+      assert.deepEqual([...dense.out.v.subarray(0, 5)].map(unsigned), a);
+      assert.deepEqual([loss, w.g.v[0], b.g.v[0]].map(unsigned), [10, 6, 1]);
     });
   }
 });
