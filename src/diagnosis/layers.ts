@@ -12,6 +12,8 @@ export interface DiagnosisLayer {
   name: string;
   type: string;
   activation?: ActivationSpec;
+  /** A weighted layer's `init:` name as written (e.g. he_normal), so a rule does not offer the init it already has. */
+  init?: string;
   /** The output layer (the last weighted layer) and anything after it. */
   isOutput: boolean;
   span?: Span;
@@ -45,6 +47,7 @@ export function diagnosisLayers(config: NetworkConfig): DiagnosisLayer[] {
       activation: 'activation' in l ? l.activation : undefined,
       isOutput: l.index >= out, span: l.span, spans: l.spans,
     };
+    if ('init' in l) d.init = l.init.name;
     if (scales[l.index] !== 1) d.gradScale = scales[l.index];
     return d;
   });

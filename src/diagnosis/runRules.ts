@@ -214,8 +214,12 @@ function saturation(s: Series): Finding[] {
         : 'the loss still fell, so it does not seem to hurt';
     const message = `${range} of the unit activations of ${who} sit where f' < 0.1 max f' (saturated; median of the last probes, at least ${pct(t.saturation_warning)} on ${first.run.length} consecutive probes from step ${steps[first.run.start]}): ${why}`;
     const layers = group.map(j => j.l.index);
-    const suggestions = [suggest(REMEDY.reluUnsaturated, layers),
-      suggest(acts === 'sigmoid' ? REMEDY.tanhForSaturatedSigmoid : REMEDY.glorotLinearRange, layers)];
+    const suggestions = [suggest(REMEDY.reluUnsaturated, layers)];
+    // Glorot's reason is about sigmoid/tanh pre-activations: only those layers, and not one already on Glorot
+    // (relu6, hard_sigmoid, softsign saturate for other reasons; relu is offered for them above).
+    const glorot = group.filter(j => (actName(j.l) === 'sigmoid' || actName(j.l) === 'tanh') && j.l.init !== 'glorot_uniform').map(j => j.l.index);
+    if (acts === 'sigmoid') suggestions.push(suggest(REMEDY.tanhForSaturatedSigmoid, layers));
+    else if (glorot.length) suggestions.push(suggest(REMEDY.glorotLinearRange, glorot));
     findings.push(make(first.l, 'saturation', severity, steps[first.run.start], message, {
       saturatedFraction: sig3(first.final), peak: sig3(first.peak), consecutiveProbes: first.run.length, fromStep: steps[first.run.start],
       layers, saturatedFractions: fracs.map(sig3),
@@ -249,9 +253,14 @@ function gradients(s: Series, fullyDead: number[]): Finding[] {
     const saturating = [...acts].some(a => ACTIVATIONS[a as keyof typeof ACTIVATIONS]?.isSaturated);
     const suggestions = saturating
       ? [suggest(REMEDY.reluHe, vanishing.map(l => l.index)), suggest(REMEDY.tanhGlorot, vanishing.map(l => l.index))]
-      // He init on every non-saturating hidden layer: the variance shrinks at each layer with a smaller init, so
-      // fixing only the layers where the gradient has already vanished leaves the shrinking above them.
-      : [suggest(REMEDY.heInit, s.input.layers.filter(x => isWeighted(x.type) && !x.isOutput && !ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.isSaturated).map(x => x.index))];
+      // The init each hidden layer's activation calls for, on every such layer: the variance shrinks at each layer
+      // with a smaller init, so fixing only the layers where the gradient has already vanished leaves the shrinking
+      // above them. He for the relu family, lecun_normal for selu (as init-mismatch says); a layer whose activation
+      // calls for Glorot (linear, a hidden softmax) is left to the rules on its activation, and a layer already on
+      // its init is not offered it again.
+      : ([[REMEDY.heInit, 'he_normal'], [REMEDY.lecunForSelu, 'lecun_normal']] as const).map(([remedy, init]) => [remedy, s.input.layers
+        .filter(x => isWeighted(x.type) && !x.isOutput && x.init !== init && ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.recommendedInit === init)
+        .map(x => x.index)] as const).filter(([, ls]) => ls.length).map(([remedy, ls]) => suggest(remedy, [...ls]));
     findings.push(make(lowest, 'vanishing-gradient', min < t.vanishing_error ? 'error' : 'warning', lastStep,
       `the gradient reaching ${lowest.name} is ${r(lowest) === 0 ? 'zero' : `${fmt(r(lowest))} of the output layer's`} (gradRms ratio, median of the last probes; ${Number.isFinite(at0) ? fmt(at0) : 'n/a'} at step 0): it vanishes in ${vanishing.length} layer(s) (${vanishing.map(l => l.name).join(', ')}), so the lower layers barely learn`,
       { ratio: Number(r(lowest).toPrecision(3)), ratioAtStep0: Number.isFinite(at0) ? Number(at0.toPrecision(3)) : null,

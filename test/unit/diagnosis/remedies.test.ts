@@ -15,7 +15,7 @@ import { parseConfigText } from '../../../src/config';
 import type { LayerStats, ProbePoint } from '../../../src/core/types';
 import { CITED, REMEDY, type Remedy } from '../../../src/diagnosis/remedies';
 import { runRules } from '../../../src/diagnosis/runRules';
-import type { DiagnosisLayer } from '../../../src/diagnosis/rules';
+import { diagnosisLayers, type DiagnosisLayer } from '../../../src/diagnosis/rules';
 import { staticRules } from '../../../src/diagnosis/staticRules';
 
 const ROOT = join(__dirname, '../../..');
@@ -201,4 +201,55 @@ describe('remedies: each place a rule names a remedy gives the change and the re
       got.forEach((s, i) => assert.match(s.reason, row.want[i].reason));
     });
   }
+});
+
+/**
+ * The init a run rule offers follows each layer: its activation's recommended init (activations.ts), and never the
+ * init it already has. Layers come from a parsed config (diagnosisLayers), so their `init:` is the one written.
+ */
+describe("remedies: a run rule's init suggestion fits each layer it names", () => {
+  const layersOf = (acts: [string, string][]) => {
+    const yaml = `data: { source: spiral, classes: 3 }\ntrain: { loss: cross_entropy }\nmodel:\n  layers:\n${
+      acts.map(([a, init]) => `    - { type: dense, units: 16, activation: ${a}, init: ${init} }`).join('\n')}\n    - { type: dense, units: 3, activation: softmax }`;
+    const r = parseConfigText(yaml, 'test.nn.yaml');
+    assert.ok(r.config, JSON.stringify(r.problems));
+    return r.config;
+  };
+  const stats = (o: Partial<LayerStats>): LayerStats => ({
+    deadFraction: null, saturatedFraction: null, activationMean: 0, activationStd: 1, preactMean: null, preactStd: null,
+    preactHist: null, activationHist: null, gradRms: 1, weightGradRms: null, updateRatio: null, nonFinite: 0, ...o,
+  });
+  const run = (acts: [string, string][], hidden: Partial<LayerStats>, kind: string) => runRules({
+    layers: diagnosisLayers(layersOf(acts)),
+    timeline: Array.from({ length: 10 }, (_, k) => ({ step: 10 * k, trainLoss: 1 - 0.08 * k, valLoss: 1 - 0.08 * k, gradNorm: 1,
+      layers: Array.from({ length: acts.length + 1 }, (_, i) => stats(i < acts.length ? hidden : {})) })),
+  }).filter(f => f.kind === kind).map(f => f.suggestions.map(({ activation, init, layers }) => ({ activation, init, layers })));
+  const none = undefined;
+
+  it('a vanishing gradient through a selu stack on he_normal gets lecun_normal, as its init-mismatch finding says', () => {
+    const acts: [string, string][] = [['selu', 'he_normal'], ['selu', 'he_normal'], ['selu', 'he_normal']];
+    assert.deepEqual(run(acts, { gradRms: 1e-3 }, 'vanishing-gradient'), [[{ activation: none, init: 'lecun_normal', layers: [0, 1, 2] }]]);
+    const mismatch = staticRules(layersOf(acts)).filter(f => f.kind === 'init-mismatch');
+    assert.deepEqual(mismatch.map(f => f.suggestions.map(x => x.init)), [['lecun_normal']]);
+  });
+
+  it('a vanishing gradient through relu, selu and linear layers: He on the relu one, lecun_normal on selu, nothing on linear', () => {
+    assert.deepEqual(run([['relu', 'glorot_uniform'], ['selu', 'glorot_uniform'], ['linear', 'glorot_uniform']], { gradRms: 1e-3 }, 'vanishing-gradient'), [[
+      { activation: none, init: 'he_normal', layers: [0] }, { activation: none, init: 'lecun_normal', layers: [1] },
+    ]]);
+  });
+
+  it('a vanishing gradient through relu layers offers He only to the one not on it already', () => {
+    assert.deepEqual(run([['relu', 'he_normal'], ['relu', 'glorot_uniform']], { gradRms: 1e-3 }, 'vanishing-gradient'), [[{ activation: none, init: 'he_normal', layers: [1] }]]);
+  });
+
+  it('a saturated relu6 layer on glorot_uniform gets relu only: no Glorot (it has it, and relu6 is not sigmoid/tanh)', () => {
+    assert.deepEqual(run([['relu6', 'glorot_uniform']], { saturatedFraction: 0.9 }, 'saturation'), [[{ activation: 'relu', init: 'he_normal', layers: [0] }]]);
+  });
+
+  it('saturated tanh (he_normal), tanh (glorot_uniform) and softsign layers: Glorot only on the first', () => {
+    assert.deepEqual(run([['tanh', 'he_normal'], ['tanh', 'glorot_uniform'], ['softsign', 'he_normal']], { saturatedFraction: 0.9 }, 'saturation'), [[
+      { activation: 'relu', init: 'he_normal', layers: [0, 1, 2] }, { activation: none, init: 'glorot_uniform', layers: [0] },
+    ]]);
+  });
 });
