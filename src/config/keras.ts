@@ -417,6 +417,10 @@ function relu(x: LayerInput): LayerSpec | undefined {
   const { c, cp, name } = x;
   const max = own(c, 'max_value'); const slope = own(c, 'negative_slope'); const threshold = own(c, 'threshold');
   if (typeof threshold === 'number' && threshold !== 0) { x.err(cp('threshold'), `ReLU "${name}" with threshold ${threshold} is not supported`); return undefined; }
+  // A threshold that is not a number is no relu Keras would build; ignored, it would silently be a plain relu.
+  if (threshold !== undefined && threshold !== null && typeof threshold !== 'number') {
+    x.err(cp('threshold'), `ReLU "${name}" has an invalid threshold ${JSON.stringify(threshold).slice(0, 60)} (a number)`); return undefined;
+  }
   // Keras refuses a negative or non-numeric negative_slope; read as 0 it would silently be a plain relu.
   if (slope !== undefined && slope !== null && !(typeof slope === 'number' && Number.isFinite(slope) && slope >= 0)) {
     x.err(cp('negative_slope'), `ReLU "${name}" has an invalid negative_slope ${JSON.stringify(slope).slice(0, 60)} (a number >= 0)`); return undefined;
@@ -425,16 +429,17 @@ function relu(x: LayerInput): LayerSpec | undefined {
   if (max === 6 && !leaky) return activationLayer(x, { name: 'relu6' });
   // relu6 has no leaky part: with a negative_slope it is the combination that is not supported, not the 6.
   if (max === 6) { x.err(cp('negative_slope'), `ReLU "${name}" with max_value 6 and negative_slope ${f32(slope as number)} is not supported (max_value 6 only without negative_slope, as relu6)`); return undefined; }
-  if (max !== undefined && max !== null) { x.err(cp('max_value'), `ReLU "${name}" with max_value ${String(max)} is not supported (only 6, as relu6)`); return undefined; }
+  if (max !== undefined && max !== null) { x.err(cp('max_value'), `ReLU "${name}" with max_value ${JSON.stringify(max).slice(0, 60)} is not supported (only the number 6, as relu6)`); return undefined; }
   if (leaky) return activationLayer(x, { name: 'leaky_relu', alpha: f32(slope) });
   return activationLayer(x, { name: 'relu' });
 }
 
 function leakyRelu(x: LayerInput): LayerSpec | undefined {
   const { c, cp, name } = x;
-  // negative_slope: Keras 3; alpha: Keras 2; 0.3: the layer's default
-  const alpha = own(c, 'negative_slope') ?? own(c, 'alpha') ?? 0.3;
+  // negative_slope: Keras 3; alpha: Keras 2; 0.3: the layer's default when neither is written. The value is the
+  // written key's, null included (Keras refuses None): one key decides both the value and where a problem is shown.
   const key = own(c, 'negative_slope') !== undefined ? 'negative_slope' : 'alpha';
+  const alpha = own(c, key) === undefined ? 0.3 : own(c, key);
   x.put('activation', [...x.l.path, 'class_name']); x.put('alpha', cp(key));
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) { x.err(cp(key), `LeakyReLU "${name}" has an invalid ${key}`); return undefined; }
   return activationLayer(x, { name: 'leaky_relu', alpha: f32(alpha) });
@@ -448,7 +453,7 @@ function prelu(x: LayerInput): LayerSpec | undefined {
 }
 
 function elu(x: LayerInput): LayerSpec | undefined {
-  const alpha = own(x.c, 'alpha') ?? 1; // Keras' default
+  const written = own(x.c, 'alpha'), alpha = written === undefined ? 1 : written; // Keras' default; a null is refused (Keras refuses None)
   // As LeakyReLU's: a bad alpha is reported, not read as the default (that would be a different network).
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) { x.err(x.cp('alpha'), `ELU "${x.name}" has an invalid alpha`); return undefined; }
   return activationLayer(x, { name: 'elu', alpha: f32(alpha) });

@@ -171,8 +171,13 @@ describe('Keras importer: per-layer options and Keras 1 keys', () => {
     assert.deepEqual(act({ max_value: 6, negative_slope: 0 }), { name: 'relu6' });
     assert.deepEqual(act({ negative_slope: 0.1 }), { name: 'leaky_relu', alpha: 0.1 });
     assert.deepEqual(act({ max_value: null, negative_slope: 0, threshold: 0 }), { name: 'relu' });
-    assert.deepEqual(refusal('ReLU', { max_value: 4 }, [4]), { message: 'ReLU "l" with max_value 4 is not supported (only 6, as relu6)', at: '4' });
+    assert.deepEqual(refusal('ReLU', { max_value: 4 }, [4]), { message: 'ReLU "l" with max_value 4 is not supported (only the number 6, as relu6)', at: '4' });
     assert.deepEqual(refusal('ReLU', { threshold: 0.5 }, [4]), { message: 'ReLU "l" with threshold 0.5 is not supported', at: '0.5' });
+  });
+
+  it('ReLU: a threshold or max_value written as a string is refused at its value, not ignored or read as the number', () => {
+    assert.deepEqual(refusal('ReLU', { threshold: '0.5' }, [4]), { message: 'ReLU "l" has an invalid threshold "0.5" (a number)', at: '"0.5"' });
+    assert.deepEqual(refusal('ReLU', { max_value: '6' }, [4]), { message: 'ReLU "l" with max_value "6" is not supported (only the number 6, as relu6)', at: '"6"' });
   });
 
   it('ReLU: a negative_slope with max_value 6 is refused as that combination, at the negative_slope', () => {
@@ -193,7 +198,7 @@ describe('Keras importer: per-layer options and Keras 1 keys', () => {
   });
 
   it('ELU: a non-numeric alpha is refused at its value, not read as the default 1', () => {
-    for (const alpha of ['x', true, [1], { value: 1 }]) {
+    for (const alpha of ['x', true, [1], { value: 1 }, null]) {
       const r = refusal('ELU', { alpha }, [4]);
       assert.equal(r.message, 'ELU "l" has an invalid alpha', JSON.stringify(alpha));
       assert.deepEqual(JSON.parse(r.at), alpha, 'at the alpha value');
@@ -208,6 +213,10 @@ describe('Keras importer: per-layer options and Keras 1 keys', () => {
   it('LeakyReLU: a non-numeric alpha or negative_slope is refused at the key it was written under', () => {
     assert.deepEqual(refusal('LeakyReLU', { alpha: 'x' }, [4]), { message: 'LeakyReLU "l" has an invalid alpha', at: '"x"' });
     assert.deepEqual(refusal('LeakyReLU', { negative_slope: 'x' }, [4]), { message: 'LeakyReLU "l" has an invalid negative_slope', at: '"x"' });
+    // A null is no slope (Keras refuses None), and it is the written key's: not a fall-through to the other key.
+    assert.deepEqual(refusal('LeakyReLU', { negative_slope: null }, [4]), { message: 'LeakyReLU "l" has an invalid negative_slope', at: 'null' });
+    assert.deepEqual(refusal('LeakyReLU', { alpha: null }, [4]), { message: 'LeakyReLU "l" has an invalid alpha', at: 'null' });
+    assert.deepEqual(refusal('LeakyReLU', { alpha: 'x', negative_slope: null }, [4]), { message: 'LeakyReLU "l" has an invalid negative_slope', at: 'null' });
   });
 
   it('the identity initializer fills a Dense kernel but is refused on a Conv2D kernel, at the initializer', () => {
