@@ -74,7 +74,9 @@ export function toSaved(view: RunView, tb?: TbRunsView): SavedState {
 /** The saved state to start from, or undefined when it is of another version or malformed. A malformed tb list
  *  alone is dropped: the host re-sends it. */
 export function fromSaved(s: unknown): SavedState | undefined {
-  if (!isObj(s) || s.v !== SAVED_VERSION || !isRunView(s.view)) return undefined;
+  // The state before versions ({ view, tb? }) has version 1's shape, and is read as version 1: dropping it would leave
+  // a panel that showed a TensorBoard run blank after the update, as the host has no view of its own to send then.
+  if (!isObj(s) || (s.v !== SAVED_VERSION && s.v !== undefined) || !isRunView(s.view)) return undefined;
   return toSaved(s.view, isTbRuns(s.tb) ? s.tb : undefined);
 }
 

@@ -172,11 +172,22 @@ describe('run state: what a webview keeps with setState, read back after a reloa
     assert.ok(withTimeline > 3, `${withTimeline} fixtures with layer data`);
   });
 
-  it('a state of another version (the { view } before versions, v 2) is dropped', () => {
+  it('a state of another version (v 2, v \'1\') is dropped', () => {
     const v = view({ status: 'done' });
-    assert.equal(reloaded({ view: v }), undefined);
     assert.equal(reloaded({ v: 2, view: v }), undefined);
     assert.equal(reloaded({ v: '1', view: v }), undefined);
+    assert.equal(reloaded({ v: null, view: v }), undefined);
+  });
+
+  it('the state from before versions ({ view, tb? }, what the panel and the sidebar kept) is read as version 1 when well-formed', () => {
+    // The panel showing a TensorBoard run has nothing else after an update: the host sends no view of its own then.
+    const tbView = view({ status: 'done', source: 'tensorboard', configPath: '/logs/run1', timeline: [probe(0)], missing: [] });
+    assert.deepEqual(reloaded({ view: tbView }), { v: 1, view: JSON.parse(JSON.stringify(tbView)) });
+    assert.deepEqual(reloaded({ view: tbView, tb }), { v: 1, view: JSON.parse(JSON.stringify(tbView)), tb });
+    // Its malformed tb list alone is dropped; a malformed view drops it all, as for version 1.
+    assert.deepEqual(reloaded({ view: tbView, tb: { logdir: '/logs' } }), { v: 1, view: JSON.parse(JSON.stringify(tbView)) });
+    assert.equal(reloaded({ view: { ...tbView, timeline: [{ step: 0 }] } }), undefined);
+    assert.equal(reloaded({ tb }), undefined);
   });
 
   it('a malformed state is dropped, whatever part is wrong; a malformed TensorBoard list alone is dropped and the view kept', () => {
