@@ -24,7 +24,9 @@ export interface NextView extends Applied { view: RunView }
 export function applyMessage(view: RunView | undefined, m: HostToWebview): Applied {
   const same = { view, newRun: false, resetCharts: false };
   switch (m.type) {
-    case 'state': return nextView(view, m.view);
+    // The host's view may come from workspaceState, written by an older version: one that would crash draw() is
+    // ignored, as the initial view and the saved state are (a state message is rare, the check cheap).
+    case 'state': return isRunView(m.view) ? nextView(view, m.view) : same;
     case 'empty': return { view: undefined, newRun: false, resetCharts: false };
     // Stats, trials and a verification before any state belong to no view the page knows: the host re-sends the
     // whole view after 'ready'.

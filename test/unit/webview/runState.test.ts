@@ -121,6 +121,15 @@ describe('run state: what each host message does to the view both webview apps d
     assert.deepEqual(r.resets, [false, false, false]);
   });
 
+  it('a state whose view is malformed (an older version\'s, from the host\'s workspaceState) leaves the view as it is', () => {
+    const start = view({ status: 'done', timeline: [probe(0)] });
+    const old = { ...start, timeline: undefined, layers: [{ name: 'dense_1' }] } as unknown as RunView;
+    const r = fold([{ type: 'state', view: old }, { type: 'state', view: { ...start, status: 'paused' } as unknown as RunView }], start);
+    assert.equal(r.view, start);
+    assert.deepEqual(r.resets, [false, false]);
+    assert.equal(fold([{ type: 'state', view: old }]).view, undefined);   // none before it: still none
+  });
+
   it('the sidebar\'s empty clears the view, and the next state starts the charts over', () => {
     const r = fold([state({ status: 'done', timeline: [probe(0)] }), { type: 'empty', message: 'No folder open' }]);
     assert.equal(r.view, undefined);
