@@ -222,9 +222,15 @@ describe('run state: what a webview keeps with setState, read back after a reloa
     for (const bad of [null, 'view', 1, [], { v: 1 }, { v: 1, view: null }, { v: 1, view: { ...v, timeline: undefined } }, { v: 1, view: { ...v, status: 'paused' } },
       { v: 1, view: { ...v, configName: 3 } }, { v: 1, view: { ...v, layers: [{ name: 'dense_1' }] } }, { v: 1, view: { ...v, timeline: [{ step: '0', layers: [] }] } },
       { v: 1, view: { ...v, lossCurve: {} } }, { v: 1, view: { ...v, findings: [{ message: 'no suggestions array' }] } },
-      { v: 1, view: { ...v, compare: { layerName: 'dense_1', status: 'done' } } }]) {
+      { v: 1, view: { ...v, compare: { layerName: 'dense_1', status: 'done' } } },
+      // The optional parts the apps walk: each is checked on its own (one case per clause of isRunView).
+      { v: 1, view: { ...v, suggestions: [{ layer: 0, layerName: 'dense_1' }] } }, { v: 1, view: { ...v, missing: 'histograms' } },
+      { v: 1, view: { ...v, needsActivation: [0] } }, { v: 1, view: { ...v, marks: [{ what: 'command', t: '5' }] } },
+      { v: 1, view: { ...v, verification: { status: 'done' } } }, { v: 1, view: { ...v, verification: { status: 'done', title: 't', result: 'better' } } }]) {
       assert.equal(reloaded(bad), undefined, JSON.stringify(bad));
     }
-    assert.deepEqual(reloaded({ v: 1, view: v, tb: { logdir: '/logs', runs: 'run1', shown: 0 } }), { v: 1, view: JSON.parse(JSON.stringify(v)) });
+    for (const badTb of [{ logdir: '/logs', runs: 'run1', shown: 0 }, { logdir: '/logs', runs: [{ ...tb.runs[0], errors: '0' }], shown: 0 }]) {
+      assert.deepEqual(reloaded({ v: 1, view: v, tb: badTb }), { v: 1, view: JSON.parse(JSON.stringify(v)) }, JSON.stringify(badTb));
+    }
   });
 });
