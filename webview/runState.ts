@@ -35,9 +35,8 @@ export function applyMessage(view: RunView | undefined, m: HostToWebview): Appli
       return same;
     // Trials of another config (Compare Activations run from the palette on a config this view does not show) are not
     // this view's: shown here they would sit under its title, and their Apply would name this view's config. A
-    // verification names no config; the host sends one only to the view of its run. The view's own older trials go
-    // too: the host takes the last trials it sent as those on screen, and would refuse their rows' Apply.
-    case 'compare': if (view) view.compare = comparesConfigOf(m.compare, view) ? m.compare : undefined; return same;
+    // verification names no config; the host sends one only to the view of its run.
+    case 'compare': if (view && comparesConfigOf(m.compare, view)) view.compare = m.compare; return same;
     case 'verification': if (view) view.verification = m.verification; return same;
     case 'notice': case 'stale': case 'theme': case 'tbRuns': case 'explorerFocus': return same;
     // A new message type must be placed above (compile error here); at run time an unknown one changes nothing.
