@@ -2,7 +2,7 @@
  * How the panel's and the sidebar's run view follows the host's messages, and what they keep with setState.
  * Pure (no DOM) and shared by both apps, so the two cannot drift: test/unit/webview/runState.test.ts.
  */
-import type { CompareView, HostToWebview, RunView, TbRunsView } from '../src/protocol';
+import type { HostToWebview, RunView, TbRunsView } from '../src/protocol';
 
 export interface Applied {
   /** The view to draw; undefined when there is none (yet, or the sidebar has no config to show). */
@@ -33,10 +33,7 @@ export function applyMessage(view: RunView | undefined, m: HostToWebview): Appli
     case 'stats':
       if (view) { view.step = m.step; view.timeline.push(...m.probes); view.lossCurve.push(...m.lossCurve); }
       return same;
-    // Trials of another config (Compare Activations run from the palette on a config this view does not show) are not
-    // this view's: shown here they would sit under its title, and their Apply would name this view's config. A
-    // verification names no config; the host sends one only to the view of its run.
-    case 'compare': if (view && comparesConfigOf(m.compare, view)) view.compare = m.compare; return same;
+    case 'compare': if (view) view.compare = m.compare; return same;
     case 'verification': if (view) view.verification = m.verification; return same;
     case 'notice': case 'stale': case 'theme': case 'tbRuns': case 'explorerFocus': return same;
     // A new message type must be placed above (compile error here); at run time an unknown one changes nothing.
@@ -60,10 +57,6 @@ export function nextView(prev: RunView | undefined, next: RunView): NextView {
     newRun, resetCharts,
   };
 }
-
-/** Whether trials belong to the view's config: the host names the compared config by URI as it names the view's
- *  (both doc.uri.toString()); trials that name none are taken as they come. A TensorBoard view has no config URI. */
-const comparesConfigOf = (c: CompareView, v: RunView) => c.uri === undefined || c.uri === v.configUri;
 
 /** When the host got the command of this run (its first mark), if it says. */
 const runStart = (v: RunView | undefined) => v?.marks?.[0]?.t;

@@ -115,24 +115,6 @@ describe('run state: what each host message does to the view both webview apps d
     assert.equal(other.view?.verification, undefined);
   });
 
-  it('trials of another config (Compare Activations on config B while the panel shows A) are not attached to A\'s view, nor kept across A\'s re-run', () => {
-    const a = { configPath: '/ws/a.nn.yaml', configUri: 'file:///ws/a.nn.yaml', configName: 'a' };
-    const ofB = { layer: 0, layerName: 'dense_1', status: 'done', results: [], uri: 'file:///ws/b.nn.yaml', version: 1 } as unknown as NonNullable<RunView['compare']>;
-    const ofA = { ...ofB, uri: 'file:///ws/a.nn.yaml' };
-    const r = fold([state({ ...a, status: 'done', timeline: [probe(0)] }), { type: 'compare', compare: ofB }, state({ ...a, status: 'running', marks: [{ what: 'command', t: 4 }] }),
-      state({ ...a, status: 'done', timeline: [probe(0)] })]);
-    assert.equal(r.view?.configUri, 'file:///ws/a.nn.yaml');
-    assert.equal(r.view?.compare, undefined);
-    // A's own trials are attached; a later one of B does not replace them.
-    const own = fold([state({ ...a, status: 'done' }), { type: 'compare', compare: ofA }, { type: 'compare', compare: ofB }]);
-    assert.equal(own.view?.compare, ofA);
-    // Trials that name no config cannot be told apart: taken as they come.
-    const { uri: _uri, ...unnamed } = ofA;
-    assert.equal(fold([state({ ...a, status: 'done' }), { type: 'compare', compare: unnamed }]).view?.compare, unnamed);
-    // A TensorBoard run has no config: no config's trials belong under it.
-    assert.equal(fold([state({ status: 'done', source: 'tensorboard', configPath: '/logs/run1' }), { type: 'compare', compare: ofA }]).view?.compare, undefined);
-  });
-
   it('stats, trials and a verification before any state change nothing (the host re-sends the view after ready)', () => {
     const r = fold([stats(10, [10]), { type: 'compare', compare: compare! }, { type: 'verification', verification: { status: 'running', title: 't' } }]);
     assert.equal(r.view, undefined);
