@@ -5,7 +5,7 @@ import { formatNumber } from '../src/format';
 import { ACTIVATION_NAMES } from '../src/core/activations';
 import { RunCharts, drawCompare, drawVerification } from './charts';
 import { healthTable } from './healthTable';
-import { applyMessage, fromSaved, isRunView, toSaved, type SavedState } from './runState';
+import { applyMessage, configNamed, fromSaved, isRunView, toSaved, type SavedState } from './runState';
 import { onThemeChange } from './theme';
 import { connect, el, throttle } from './vscodeApi';
 
@@ -71,11 +71,10 @@ function onMessage(m: HostToWebview): void {
   if (urgent) redraw.now(); else redraw();
 }
 
-/** Run, Compare and Apply name the config this panel shows: the active editor may hold another one. */
+/** Run, Compare and Apply name the config they act on (configNamed): the active editor may hold another one. */
 function post(m: WebviewToHost): void {
-  const config = view?.source === 'tensorboard' ? undefined : view?.configUri;
-  vscode.postMessage(config && (m.type === 'run' || m.type === 'compare' || m.type === 'applyFinding' || m.type === 'applyRanked'
-    || m.type === 'applyTrial' || m.type === 'verifyFinding' || m.type === 'verifyRanked') ? { ...m, config } : m);
+  const config = configNamed(m, view);
+  vscode.postMessage(config ? { ...m, config } as WebviewToHost : m);
 }
 
 function button(label: string, message: WebviewToHost, attrs: Record<string, string> = {}): HTMLButtonElement {
@@ -162,7 +161,7 @@ function draw(): void {
   drawFindings(view);
   drawActivationChoice(view);
   drawVerifyBox(view.verification);
-  drawCompareBox(view.compare);
+  drawCompareBox(view.compare, view.configUri);
   // The Apply just pressed changed the config: its button is now disabled, so the keyboard goes to the one action left.
   if (focusInResults && (stale.stale || stale.compare) && !findingsBox.contains(document.activeElement) && !compareBox.contains(document.activeElement)
     && !staleBanner.hidden && !staleRerun.hidden) staleRerun.focus();
@@ -240,9 +239,11 @@ function drawActivationChoice(v: RunView): void {
   activationBox.replaceChildren(el('h3', {}, 'Activations of logged layers (dead/saturated fractions depend on them)'), el('ul', { class: 'layers' }, ...rows));
 }
 
-function drawCompareBox(c: CompareView | undefined): void {
+function drawCompareBox(c: CompareView | undefined, shownConfig: string | undefined): void {
   if (!c) { compareBox.replaceChildren(); return; }
-  const title = el('h3', { id: 'compare-title' }, `Activation trials for ${c.layerName}: ${c.status}${c.message ? ` (${c.message})` : ''}${c.engine ? ` · ${c.engine}` : ''}`);
+  // Trials of another config (Compare from the palette on another file) are shown over this run: name their file.
+  const of = c.uri && shownConfig && c.uri !== shownConfig ? ` of ${decodeURIComponent(c.uri.slice(c.uri.lastIndexOf('/') + 1))}` : '';
+  const title = el('h3', { id: 'compare-title' }, `Activation trials for ${c.layerName}${of}: ${c.status}${c.message ? ` (${c.message})` : ''}${c.engine ? ` · ${c.engine}` : ''}`);
   const lowered = c.results.some(r => r.lr !== undefined);
   const head = el('tr', {}, ...['#', 'activation + init', 'lr', 'val loss', 'val acc', ''].map(h => el('th', { scope: 'col' }, h)));
   const rows = c.results.map((r, rank) => el('tr', { class: r.trial?.diverged ? 'diverged' : '', 'data-activation': r.activation },

@@ -2,7 +2,7 @@
  * How the panel's and the sidebar's run view follows the host's messages, and what they keep with setState.
  * Pure (no DOM) and shared by both apps, so the two cannot drift: test/unit/webview/runState.test.ts.
  */
-import type { HostToWebview, RunView, TbRunsView } from '../src/protocol';
+import type { HostToWebview, RunView, TbRunsView, WebviewToHost } from '../src/protocol';
 
 export interface Applied {
   /** The view to draw; undefined when there is none (yet, or the sidebar has no config to show). */
@@ -39,6 +39,20 @@ export function applyMessage(view: RunView | undefined, m: HostToWebview): Appli
     // A new message type must be placed above (compile error here); at run time an unknown one changes nothing.
     default: { const unhandled: never = m; void unhandled; return same; }
   }
+}
+
+/**
+ * The config a message from the panel names (the host acts on that file, never on the active editor's), or undefined:
+ * Run, Compare, Apply and Verify name the shown run's config; a trial row's Apply the trials' own, since the host
+ * shows trials of another config (Compare from the palette on another file) over the run and refuses an Apply that
+ * names a config other than theirs. A TensorBoard run has no config to edit.
+ */
+export function configNamed(m: WebviewToHost, view: RunView | undefined): string | undefined {
+  if (!view || view.source === 'tensorboard') return undefined;
+  if (m.type === 'applyTrial') return view.compare?.uri ?? view.configUri;
+  const names = m.type === 'run' || m.type === 'compare' || m.type === 'applyFinding' || m.type === 'applyRanked'
+    || m.type === 'verifyFinding' || m.type === 'verifyRanked';
+  return names ? view.configUri : undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { applyMessage, fromSaved, nextView, toSaved } from '../../../webview/runState';
+import { applyMessage, configNamed, fromSaved, nextView, toSaved } from '../../../webview/runState';
 import { train } from '../../../src/core/train';
 import { diagnose } from '../../../src/diagnosis/rules';
 import { suggestActivations } from '../../../src/diagnosis/suggestions';
@@ -9,7 +9,7 @@ import { readLogdir } from '../../../src/tensorboard/logdir';
 import { tbRunView } from '../../../src/tensorboard/view';
 import { diagnoseTbRun } from '../../../src/tensorboard/diagnose';
 import { makeConfig, randomData } from '../core/helpers';
-import type { HostToWebview, RunView } from '../../../src/protocol';
+import type { HostToWebview, RunView, WebviewToHost } from '../../../src/protocol';
 import type { ProbePoint } from '../../../src/core/types';
 
 const probe = (step: number) => ({ step, trainLoss: 1, valLoss: 1, layers: [] }) as unknown as ProbePoint;
@@ -143,6 +143,29 @@ describe('run state: what each host message does to the view both webview apps d
     assert.equal(r.view, start);
     assert.deepEqual(r.view?.timeline.map(p => p.step), [0]);
     assert.deepEqual(r.resets, [false, false, false, false, false, false]);
+  });
+});
+
+describe('run state: the config a message from the panel names (the file the host acts on)', () => {
+  const A = 'file:///ws/a.nn.yaml', B = 'file:///ws/b.nn.yaml';
+  const trialsOf = (uri: string) => ({ layer: 0, layerName: 'dense_1', status: 'done', uri, results: [] }) as unknown as RunView['compare'];
+  const shownA = (extra: Partial<RunView> = {}) => ({ ...view({ status: 'done' }), configUri: A, ...extra }) as RunView;
+
+  it('a trial row\'s Apply names the trials\' config: trials of b shown over a\'s run apply to b, not to a', () => {
+    assert.equal(configNamed({ type: 'applyTrial', rank: 0 } as WebviewToHost, shownA({ compare: trialsOf(B) })), B);
+    assert.equal(configNamed({ type: 'applyTrial', rank: 0 } as WebviewToHost, shownA({ compare: trialsOf(A) })), A);
+  });
+
+  it('Run, Compare, a finding\'s or a ranked row\'s Apply and Verify name the shown run\'s config, whatever trials are shown', () => {
+    const v = shownA({ compare: trialsOf(B) });
+    for (const m of [{ type: 'run' }, { type: 'compare', layer: 0 }, { type: 'applyFinding', finding: 0, suggestion: 0 }, { type: 'applyRanked', layer: 0, rank: 0 },
+      { type: 'verifyFinding', finding: 0, suggestion: 0 }, { type: 'verifyRanked', layer: 0, rank: 0 }]) assert.equal(configNamed(m as WebviewToHost, v), A, m.type);
+  });
+
+  it('nothing is named for a TensorBoard run, before any view, or by messages that act on no file', () => {
+    assert.equal(configNamed({ type: 'run' } as WebviewToHost, shownA({ source: 'tensorboard' } as Partial<RunView>)), undefined);
+    assert.equal(configNamed({ type: 'applyTrial', rank: 0 } as WebviewToHost, undefined), undefined);
+    for (const t of ['ready', 'stop', 'showPanel']) assert.equal(configNamed({ type: t } as WebviewToHost, shownA()), undefined, t);
   });
 });
 
