@@ -146,13 +146,16 @@ export class DiagnosticsPanel implements vscode.Disposable {
     }
   }
 
-  /** The config a message names, if it is one the extension ran, or a config file inside a workspace folder. */
+  /** The config a message names, if it is one the extension ran or compared, or a config file inside a workspace folder. */
   private configRef(ref: string | undefined): vscode.Uri | undefined {
     if (!ref) return undefined;
     let uri: vscode.Uri;
     try { uri = vscode.Uri.parse(ref, true); } catch { return undefined; }
     if (uri.scheme !== 'file') return undefined;
     if (this.runs.latest(uri)) return uri;
+    // The trials on screen name the config they were compared on: the host's own, also a Keras model.json or a config
+    // outside a folder (palette Compare on the active editor), which have no run to be known by after a reload.
+    if (uri.toString() === this.shownCompare()?.uri) return uri;
     return /\.nn\.(ya?ml|json)$/i.test(uri.path) && vscode.workspace.getWorkspaceFolder(uri) ? uri : undefined;
   }
 

@@ -155,6 +155,35 @@ describe('state that never lies: stale runs, headers, the sidebar', () => {
     }
   });
 
+  it('a row of trials on a Keras model.json (never run, not a *.nn file) applies to that file', async () => {
+    const lens = await api();
+    await vscode.commands.executeCommand('activationLens.showPanel');
+    await waitFor('the panel', () => lens.panel.webviewPanel);
+    const keras = workspaceFile('keras-moons-model.json');
+    const doc = await vscode.workspace.openTextDocument(keras);
+    const before = doc.getText();
+    assert.equal(lens.runs.latest(keras), undefined, 'no run of the Keras file');
+    // The importer skips the InputLayer: layer 0 is the first Dense (sigmoid).
+    lens.runs.setCompare({ layer: 0, layerName: 'dense', status: 'done', uri: keras.toString(), version: doc.version, layers: [0],
+      results: [{ activation: 'tanh', init: 'glorot_uniform', reason: 'a test row' }] });
+    try {
+      // The page names the trials' own config (configNamed): before, the host knew no such config and dropped the Apply.
+      lens.panel.receive({ type: 'applyTrial', rank: 0, config: keras.toString() });
+      await waitFor('the row applied to the Keras file', () => doc.getText() !== before);
+      assert.match(doc.getText(), /"activation":\s*"tanh"/);
+    } finally {
+      // Back to the file's text for the tests after (keras-ref.nn.yaml imports it); the document is opened again, since
+      // the workbench may have closed it while a failing wait ran.
+      const now = await vscode.workspace.openTextDocument(keras);
+      if (now.getText() !== before) {
+        const all = new vscode.WorkspaceEdit();
+        all.replace(keras, new vscode.Range(now.positionAt(0), now.positionAt(now.getText().length)), before);
+        await vscode.workspace.applyEdit(all);
+      }
+      if (now.isDirty) await now.save();
+    }
+  });
+
   it('a Run refused for errors does not bring another config\'s panel to the front', async () => {
     const lens = await api();
     const panel = await waitFor('the panel', () => lens.panel.webviewPanel);
