@@ -3,7 +3,7 @@
  * conv2d) the activation that actually follows them (a linear dense followed by an `activation` layer is
  * judged by that layer's activation, as Keras users write it).
  */
-import type { ActivationName, ActivationSpec, LayerSpec, NetworkConfig, Span } from '../model';
+import type { ActivationName, ActivationSpec, InitSpec, LayerSpec, NetworkConfig, Span } from '../model';
 import type { FindingKind } from './types';
 import { inferShapes } from '../config/shapes';
 
@@ -12,8 +12,14 @@ export interface DiagnosisLayer {
   name: string;
   type: string;
   activation?: ActivationSpec;
-  /** A weighted layer's `init:` name as written (e.g. he_normal), so a rule does not offer the init it already has. */
-  init?: string;
+  /**
+   * A weighted layer's drawn init (its name as written, with its parameters) and the fans it is drawn for, so a rule
+   * compares its variance with the init it would offer (initVarianceVs) instead of the names. Absent when unknown
+   * (a timeline read from logs) or when the layer starts from a model's trained weights (`init: from-model`).
+   */
+  init?: InitSpec;
+  fanIn?: number;
+  fanOut?: number;
   /** The output layer (the last weighted layer) and anything after it. */
   isOutput: boolean;
   span?: Span;
@@ -40,23 +46,24 @@ export function outputLayerIndex(layers: { type: string }[]): number {
 export function diagnosisLayers(config: NetworkConfig): DiagnosisLayer[] {
   const layers = config.model.layers;
   const out = outputLayerIndex(layers);
-  const scales = gradScales(config, out);
+  const { shapes } = inferShapes(config.model.input, layers);
+  const scales = gradScales(config, out, shapes);
   return layers.map(l => {
     const d: DiagnosisLayer = {
       index: l.index, name: l.name, type: l.type,
       activation: 'activation' in l ? l.activation : undefined,
       isOutput: l.index >= out, span: l.span, spans: l.spans,
     };
-    if ('init' in l) d.init = l.init.name;
+    const { fanIn = 0, fanOut = 0 } = shapes[l.index] ?? {};
+    if ('init' in l && !(config.model.fromModel || l.fromModel) && fanIn > 0) { d.init = l.init; d.fanIn = fanIn; d.fanOut = fanOut; }
     if (scales[l.index] !== 1) d.gradScale = scales[l.index];
     return d;
   });
 }
 
 /** Per layer, the product of the pooling dilutions between it and the output layer (see DiagnosisLayer.gradScale). */
-function gradScales(config: NetworkConfig, out: number): number[] {
+function gradScales(config: NetworkConfig, out: number, shapes: ReturnType<typeof inferShapes>['shapes']): number[] {
   const layers = config.model.layers;
-  const { shapes } = inferShapes(config.model.input, layers);
   const size = (i: number) => (i < 0 ? config.model.input : shapes[i]?.outputShape ?? [1]).reduce((a, b) => a * b, 1);
   const factor = layers.map((l, i) => {
     const shrink = size(i - 1) / Math.max(1, size(i));

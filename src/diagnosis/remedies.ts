@@ -3,7 +3,8 @@
  * (and its citation, when the literature backs it). The rules (runRules.ts, staticRules.ts) stay code: they judge,
  * then name a remedy here. Learning-rate and clipping suggestions stay in their rules, since the run sets their values.
  */
-import type { ActivationName } from '../model';
+import type { ActivationName, InitSpec } from '../model';
+import { effectiveVariance, resolveInit } from '../core/initializers';
 import type { Suggestion } from './types';
 
 /** The initializers a remedy can suggest (test/unit/diagnosis/remedies.test.ts checks they are in the init table). */
@@ -23,7 +24,11 @@ export const CITED = {
 
 export const REMEDY = {
   // Init only.
-  heInit: { init: 'he_normal', reason: 'He init (Var = 2/fan_in) keeps the gradient variance constant through relu layers (He et al. 2015)' },
+  // He et al. 2015 derive Var = 2/fan_in for relu, and 2/((1 + a^2) fan_in) for a leaky relu/prelu of slope a
+  // (their eq. 15): 1.0001x for leaky_relu's 0.01, 1.0625x for prelu's initial 0.25. For the other relu-like
+  // activations (elu, gelu, swish, mish, softplus, relu6) there is no such derivation: heForReluLike says so.
+  heInit: { init: 'he_normal', reason: 'He init (Var = 2/fan_in) keeps the gradient variance constant through relu layers (He et al. 2015; for a leaky relu or prelu of slope a they derive 2/((1 + a^2) fan_in), within 7% of it for a <= 0.25)' },
+  heForReluLike: { init: 'he_normal', reason: 'He init (Var = 2/fan_in) is the usual init for relu-like activations: He et al. 2015 derive it for relu and prelu only, so for these layers it is a rule of thumb, not a derivation' },
   heForDeepNarrow: { init: 'he_normal', reason: `${CITED.deepNarrowBornDead}: widen the layers or use fewer of them, with He init` },
   glorotLinearRange: { init: 'glorot_uniform', reason: 'Glorot init (Var = 2/(fan_in + fan_out), Glorot & Bengio 2010) keeps the pre-activations of sigmoid/tanh layers in their linear range' },
   glorotNormalized: { init: 'glorot_uniform', reason: 'Glorot & Bengio 2010: normalized init Var(w) = 2/(fan_in + fan_out) keeps gradient variance across layers' },
@@ -53,6 +58,36 @@ export const REMEDY = {
 } as const satisfies Record<string, Remedy>;
 
 export type RemedyName = keyof typeof REMEDY;
+
+/** The activations He et al. 2015 derive He init for (relu, and leaky relu/prelu with their slope's correction). */
+export const HE_DERIVED: ReadonlySet<ActivationName> = new Set<ActivationName>(['relu', 'leaky_relu', 'prelu']);
+
+/**
+ * A layer's init variance over the variance `init` would give it, at the layer's fans: 1 when the layer already
+ * draws from that init however it is written (kaiming_normal, he_uniform, a spelled-out variance_scaling: the
+ * derivations behind these remedies ask for a variance, not a distribution), 0.005 for `{name: he_normal,
+ * scale: 0.01}` against he_normal. undefined when the layer's init or fans are unknown (a timeline from logs,
+ * `init: from-model`).
+ */
+export function initVarianceVs(layer: { init?: InitSpec; fanIn?: number; fanOut?: number }, init: RemedyInit): number | undefined {
+  if (!layer.init || !layer.fanIn) return undefined;
+  const fanOut = layer.fanOut ?? layer.fanIn;
+  const have = effectiveVariance(layer.init, layer.fanIn, fanOut), want = effectiveVariance(resolveInit(init)!, layer.fanIn, fanOut);
+  return have === undefined || !want ? undefined : have / want;
+}
+
+/** Relative tolerance of "the same variance": float spellings of a scale (2 vs 2.0000001), not a nearby init. */
+const SAME = 1e-6;
+/** The layer already has `init`'s variance (a rule does not offer it again); false when unknown. */
+export const hasVarianceOf = (layer: Parameters<typeof initVarianceVs>[0], init: RemedyInit): boolean => {
+  const r = initVarianceVs(layer, init);
+  return r !== undefined && Math.abs(r - 1) <= SAME;
+};
+/** The layer's variance is known to be at most `init`'s: a remedy that lowers the variance to it does not apply. */
+export const atMostVarianceOf = (layer: Parameters<typeof initVarianceVs>[0], init: RemedyInit): boolean => {
+  const r = initVarianceVs(layer, init);
+  return r !== undefined && r <= 1 + SAME;
+};
 
 /**
  * A remedy as a finding's suggestion: for `layers` (absent: the finding's layer), its reason followed by `context`,

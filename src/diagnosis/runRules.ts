@@ -4,7 +4,7 @@
  * from TensorBoard logs (stats partly null) is judged the same way. Every decision is made on robust statistics:
  * medians over the last probes, runs of consecutive probes, and "it hurts" conditions, never on one probe.
  */
-import type { LossName } from '../model';
+import type { ActivationName, LossName } from '../model';
 import type { LayerStats, NonFiniteEvent, ProbePoint } from '../core/types';
 import { ACTIVATIONS } from '../core/activations';
 import { formatNumber as fmt, layerLabel } from '../format';
@@ -13,7 +13,7 @@ import { findingSpanOf, isWeighted, type DiagnosisLayer } from './layers';
 import { resolveThresholds, type ThresholdKey } from './thresholds';
 import { finalRunStart, longestRun, median, quantile, round2, tail } from './stats';
 import type { Thresholds } from '../model';
-import { REMEDY, suggest } from './remedies';
+import { atMostVarianceOf, hasVarianceOf, HE_DERIVED, REMEDY, suggest } from './remedies';
 
 export interface RunInput {
   layers: DiagnosisLayer[];
@@ -215,9 +215,10 @@ function saturation(s: Series): Finding[] {
     const message = `${range} of the unit activations of ${who} sit where f' < 0.1 max f' (saturated; median of the last probes, at least ${pct(t.saturation_warning)} on ${first.run.length} consecutive probes from step ${steps[first.run.start]}): ${why}`;
     const layers = group.map(j => j.l.index);
     const suggestions = [suggest(REMEDY.reluUnsaturated, layers)];
-    // Glorot's reason is about sigmoid/tanh pre-activations: only those layers, and not one already on Glorot
-    // (relu6, hard_sigmoid, softsign saturate for other reasons; relu is offered for them above).
-    const glorot = group.filter(j => (actName(j.l) === 'sigmoid' || actName(j.l) === 'tanh') && j.l.init !== 'glorot_uniform').map(j => j.l.index);
+    // Glorot's reason is about sigmoid/tanh pre-activations: only those layers (relu6, hard_sigmoid, softsign saturate
+    // for other reasons; relu is offered for them above), and only where it lowers the variance: not a layer already
+    // on Glorot's (however written) or below it, whose saturation the init does not explain.
+    const glorot = group.filter(j => (actName(j.l) === 'sigmoid' || actName(j.l) === 'tanh') && !atMostVarianceOf(j.l, 'glorot_uniform')).map(j => j.l.index);
     if (acts === 'sigmoid') suggestions.push(suggest(REMEDY.tanhForSaturatedSigmoid, layers));
     else if (glorot.length) suggestions.push(suggest(REMEDY.glorotLinearRange, glorot));
     findings.push(make(first.l, 'saturation', severity, steps[first.run.start], message, {
@@ -230,6 +231,33 @@ function saturation(s: Series): Finding[] {
 }
 
 // ---- vanishing / exploding gradients ----------------------------------------------------------------------
+
+/**
+ * A vanishing gradient through non-saturating layers: the init each hidden layer's activation calls for, on every
+ * such layer (the variance shrinks at each layer with a smaller init, so fixing only the layers where the gradient
+ * has already vanished leaves the shrinking above them). He for the relu family (its derived reason for relu and
+ * leaky relu/prelu, the rule-of-thumb one naming the others), lecun_normal for selu (as init-mismatch says); a
+ * layer whose activation calls for Glorot (linear, a hidden softmax) is left to the rules on its activation, and a
+ * layer that already has its init's variance, however written, is not offered it.
+ */
+function initSuggestions(layers: DiagnosisLayer[]): Suggestion[] {
+  const heDerived: DiagnosisLayer[] = [], heLike: DiagnosisLayer[] = [], lecun: DiagnosisLayer[] = [];
+  for (const x of layers) {
+    if (!isWeighted(x.type) || x.isOutput) continue;
+    const a = actName(x), want = ACTIVATIONS[a as keyof typeof ACTIVATIONS]?.recommendedInit;
+    if (want === 'he_normal' && !hasVarianceOf(x, want)) (HE_DERIVED.has(a as ActivationName) ? heDerived : heLike).push(x);
+    else if (want === 'lecun_normal' && !hasVarianceOf(x, want)) lecun.push(x);
+  }
+  const at = (ls: DiagnosisLayer[]) => ls.map(l => l.index);
+  return [
+    ...(heDerived.length ? [suggest(REMEDY.heInit, at(heDerived))] : []),
+    ...(heLike.length ? [suggest(REMEDY.heForReluLike, at(heLike), ` (${[...new Set(heLike.map(actName))].join(', ')})`)] : []),
+    ...(lecun.length ? [suggest(REMEDY.lecunForSelu, at(lecun))] : []),
+  ];
+}
+
+/** What an exploding-gradient finding with no suggestion (no rate known, no finite norm to clip at) says to do. */
+const NO_RATE_NOR_CLIP = '; lower the learning rate or clip the gradient norm (train.clip)';
 
 function gradients(s: Series, fullyDead: number[]): Finding[] {
   const { t } = s;
@@ -253,16 +281,12 @@ function gradients(s: Series, fullyDead: number[]): Finding[] {
     const saturating = [...acts].some(a => ACTIVATIONS[a as keyof typeof ACTIVATIONS]?.isSaturated);
     const suggestions = saturating
       ? [suggest(REMEDY.reluHe, vanishing.map(l => l.index)), suggest(REMEDY.tanhGlorot, vanishing.map(l => l.index))]
-      // The init each hidden layer's activation calls for, on every such layer: the variance shrinks at each layer
-      // with a smaller init, so fixing only the layers where the gradient has already vanished leaves the shrinking
-      // above them. He for the relu family, lecun_normal for selu (as init-mismatch says); a layer whose activation
-      // calls for Glorot (linear, a hidden softmax) is left to the rules on its activation, and a layer already on
-      // its init is not offered it again.
-      : ([[REMEDY.heInit, 'he_normal'], [REMEDY.lecunForSelu, 'lecun_normal']] as const).map(([remedy, init]) => [remedy, s.input.layers
-        .filter(x => isWeighted(x.type) && !x.isOutput && x.init !== init && ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.recommendedInit === init)
-        .map(x => x.index)] as const).filter(([, ls]) => ls.length).map(([remedy, ls]) => suggest(remedy, [...ls]));
+      : initSuggestions(s.input.layers);
+    // Every layer already has its init: the finding still says what is left to try, in words (no config change of
+    // ours fits: depth and batchnorm are the user's design).
+    const left = suggestions.length ? '' : `; no init change is offered (every hidden relu-family or selu layer already has the variance of the init its activation calls for), so try fewer layers, a batchnorm layer after each hidden layer, or other activations (compare)`;
     findings.push(make(lowest, 'vanishing-gradient', min < t.vanishing_error ? 'error' : 'warning', lastStep,
-      `the gradient reaching ${lowest.name} is ${r(lowest) === 0 ? 'zero' : `${fmt(r(lowest))} of the output layer's`} (gradRms ratio, median of the last probes; ${Number.isFinite(at0) ? fmt(at0) : 'n/a'} at step 0): it vanishes in ${vanishing.length} layer(s) (${vanishing.map(l => l.name).join(', ')}), so the lower layers barely learn`,
+      `the gradient reaching ${lowest.name} is ${r(lowest) === 0 ? 'zero' : `${fmt(r(lowest))} of the output layer's`} (gradRms ratio, median of the last probes; ${Number.isFinite(at0) ? fmt(at0) : 'n/a'} at step 0): it vanishes in ${vanishing.length} layer(s) (${vanishing.map(l => l.name).join(', ')}), so the lower layers barely learn${left}`,
       { ratio: Number(r(lowest).toPrecision(3)), ratioAtStep0: Number.isFinite(at0) ? Number(at0.toPrecision(3)) : null,
         affectedLayers: vanishing.map(l => l.index), ratios: ratios(vanishing), outputLayer: outName },
       suggestions));
@@ -303,15 +327,19 @@ function gradients(s: Series, fullyDead: number[]): Finding[] {
       if (ACTIVATIONS[actName(lowest) as keyof typeof ACTIVATIONS]?.isSaturated) {
         // A saturating stack whose gradient grows with depth is in the chaotic regime of a too-large init: the cause
         // comes first, clipping only bounds the symptom.
-        suggestions.unshift(suggest(REMEDY.glorotOutOfChaos, s.input.layers.filter(x => isWeighted(x.type) && !x.isOutput && ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.isSaturated).map(x => x.index)));
+        // Only on layers whose variance Glorot lowers: one already on Glorot's (however written) or below it is not
+        // in that regime because of its init, so it keeps the clipping and learning-rate remedies alone.
+        const hot = s.input.layers.filter(x => isWeighted(x.type) && !x.isOutput && ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.isSaturated
+          && !atMostVarianceOf(x, 'glorot_uniform')).map(x => x.index);
+        if (hot.length) suggestions.unshift(suggest(REMEDY.glorotOutOfChaos, hot));
       }
       findings.push(make(lowest, 'exploding-gradient', max > t.exploding_error ? 'error' : 'warning', early ? steps[0] : lastStep,
-        `the gradient reaching ${lowest.name} is ${fmt(up(lowest))}x the output layer's (gradRms ratio, median of the ${early ? 'first' : 'last'} probes${early ? `; ${fmt(r(lowest))}x at the end` : ''}): it grows through ${exploding.length} layer(s) (${exploding.map(l => l.name).join(', ')})${jumps.length ? `, and the gradient norm jumped above ${t.exploding_jump}x its running median ${jumps.length} time(s)` : ''}`,
+        `the gradient reaching ${lowest.name} is ${fmt(up(lowest))}x the output layer's (gradRms ratio, median of the ${early ? 'first' : 'last'} probes${early ? `; ${fmt(r(lowest))}x at the end` : ''}): it grows through ${exploding.length} layer(s) (${exploding.map(l => l.name).join(', ')})${jumps.length ? `, and the gradient norm jumped above ${t.exploding_jump}x its running median ${jumps.length} time(s)` : ''}${suggestions.length ? '' : NO_RATE_NOR_CLIP}`,
         evidence, suggestions));
     } else {
       const i = jumps[0];
       findings.push(make(undefined, 'exploding-gradient', 'warning', steps[i],
-        `the global gradient norm jumped to ${fmt(norms[i])} at step ${steps[i]}, ${fmt(norms[i] / median(norms.slice(0, i)))}x its running median (${jumps.length} jump(s) above ${t.exploding_jump}x)`,
+        `the global gradient norm jumped to ${fmt(norms[i])} at step ${steps[i]}, ${fmt(norms[i] / median(norms.slice(0, i)))}x its running median (${jumps.length} jump(s) above ${t.exploding_jump}x)${suggestions.length ? '' : NO_RATE_NOR_CLIP}`,
         evidence, suggestions));
     }
   }

@@ -11,7 +11,7 @@ import type { Finding, Severity } from './types';
 import { affineBetween, findingKey, findingSpanOf, weightedLayers, type WeightedLayer } from './layers';
 import { formatNumber as fmt } from '../format';
 import { median } from './stats';
-import { REMEDY, suggest, type Remedy } from './remedies';
+import { HE_DERIVED, REMEDY, suggest, type Remedy } from './remedies';
 
 /** Relu-like hidden activations whose table entry pairs them with He init. */
 const isReluFamily = (a: ActivationName) => ACTIVATIONS[a].hidden && ACTIVATIONS[a].recommendedInit === 'he_normal';
@@ -49,6 +49,8 @@ function finding(kind: Finding['kind'], severity: Severity, w: WeightedLayer, me
 const near = (x: number | undefined, target: number, tol: number) => x !== undefined && Math.abs(x - target) <= tol * target;
 const list = (ws: WeightedLayer[]) => ws.map(w => w.layer.name).join(', ');
 const indices = (ws: WeightedLayer[]) => ws.map(w => w.layer.index);
+/** The distinct activations of a group of layers, as a finding names them ("relu/gelu"). */
+const acts = (ws: WeightedLayer[], sep = '/') => [...new Set(ws.map(w => w.activation))].join(sep);
 
 export function outputMismatch(config: NetworkConfig, ws: WeightedLayer[]): Finding[] {
   const out: Finding[] = [];
@@ -105,23 +107,26 @@ function isSignedRegression(config: NetworkConfig): boolean {
 export function initMismatch(js: Judged[]): Finding[] {
   const hidden = js.filter(j => !j.isOutput && j.varFanIn !== undefined);
   const out: Finding[] = [];
-  const group = (members: Judged[], severity: Severity, message: string, remedy: Remedy) => {
+  const group = (members: Judged[], severity: Severity, message: string, remedy: Remedy | Finding['suggestions']) => {
     if (!members.length) return;
     out.push(finding('init-mismatch', severity, members[0], message,
       { layers: indices(members), varianceTimesFanIn: members.map(m => Number(m.varFanIn!.toPrecision(3))) },
-      [suggest(remedy, indices(members))]));
+      Array.isArray(remedy) ? remedy : [suggest(remedy, indices(members))]));
   };
   // relu-family with Var(w) <= 1/fan_in (glorot, lecun) in a stack of >= 5 such layers: the signal halves per layer.
   const lowRelu = hidden.filter(j => isReluFamily(j.activation) && j.varFanIn! <= 1 + 1e-6);
   if (lowRelu.length >= 5) {
+    // He init's derived reason for relu and leaky relu/prelu, the rule-of-thumb one naming the other activations.
+    const derived = lowRelu.filter(j => HE_DERIVED.has(j.activation)), like = lowRelu.filter(j => !HE_DERIVED.has(j.activation));
     group(lowRelu, 'warning',
-      `${lowRelu.length} ${lowRelu[0].activation} layers initialized with Var(w) = ${fmt(median(lowRelu.map(j => j.varFanIn!)))}/fan_in (${lowRelu[0].layer.init.name}): relu halves the signal's variance at each layer, so gradients shrink geometrically with depth; He init (Var = 2/fan_in) keeps them constant (layers ${list(lowRelu)})`,
-      REMEDY.heInit);
+      `${lowRelu.length} ${acts(lowRelu)} layers initialized with Var(w) = ${fmt(median(lowRelu.map(j => j.varFanIn!)))}/fan_in (${lowRelu[0].layer.init.name}): relu halves the signal's variance at each layer, so gradients shrink geometrically with depth; He init (Var = 2/fan_in) keeps them constant (layers ${list(lowRelu)})`,
+      [...(derived.length ? [suggest(REMEDY.heInit, indices(derived))] : []),
+        ...(like.length ? [suggest(REMEDY.heForReluLike, indices(like), ` (${acts(like, ', ')})`)] : [])]);
   }
   // sigmoid/tanh with He variance: pre-activations land in the saturated tails.
   const hotSig = hidden.filter(j => isSigmoidTanh(j.activation) && j.varFanIn! >= 2 - 1e-6);
   group(hotSig, 'warning',
-    `${hotSig[0]?.activation} layer${hotSig.length > 1 ? 's' : ''} ${list(hotSig)} initialized with Var(w) = ${fmt(hotSig[0]?.varFanIn)}/fan_in: for a saturating activation this pushes pre-activations into the flat tails; Glorot init (Var = 2/(fan_in+fan_out)) keeps them in the linear range`,
+    `${acts(hotSig)} layer${hotSig.length > 1 ? 's' : ''} ${list(hotSig)} initialized with Var(w) = ${fmt(hotSig[0]?.varFanIn)}/fan_in: for a saturating activation this pushes pre-activations into the flat tails; Glorot init (Var = 2/(fan_in+fan_out)) keeps them in the linear range`,
     REMEDY.glorotLinearRange);
   // selu self-normalizes only with lecun_normal's variance.
   const selu = hidden.filter(j => j.activation === 'selu' && !near(j.varFanIn, 1, 0.1));
@@ -133,7 +138,7 @@ export function initMismatch(js: Judged[]): Finding[] {
   if (sigStack.length >= 4) {
     const standard = sigStack.filter(j => near(j.varFanIn, 1 / 3, 0.15) && !near(j.varFanAvg, 1, 0.05));
     group(standard, 'warning',
-      `${standard.length} of ${sigStack.length} ${sigStack[0].activation} layers use U[-1/sqrt(n), 1/sqrt(n)] (Var(w) = 1/(3 fan_in)): the back-propagated gradient shrinks at every layer, starving the lower ones (Glorot & Bengio 2010); normalized (Glorot) init fixes much of it`,
+      `${standard.length} of ${sigStack.length} ${acts(sigStack)} layers use U[-1/sqrt(n), 1/sqrt(n)] (Var(w) = 1/(3 fan_in)): the back-propagated gradient shrinks at every layer, starving the lower ones (Glorot & Bengio 2010); normalized (Glorot) init fixes much of it`,
       REMEDY.glorotNormalized);
   }
   return out;

@@ -150,6 +150,14 @@ describe('remedies: each place a rule names a remedy gives the change and the re
     { place: 'staticRules.ts initMismatch, 5 relu layers with lecun_normal', kind: 'init-mismatch',
       findings: () => staticYaml([...Array.from({ length: 5 }, () => d(16, 'relu', 'lecun_normal')), d(3, 'softmax')], CE3),
       want: [{ init: 'he_normal', reason: /He init .*through relu layers/ }] },
+    // He et al. 2015 derive He init for relu and prelu, not for gelu/swish/elu: those get the reason that says so, naming them.
+    { place: 'staticRules.ts initMismatch, 5 gelu/swish layers with lecun_normal', kind: 'init-mismatch',
+      findings: () => staticYaml([...['gelu', 'swish', 'gelu', 'swish', 'gelu'].map(a => d(16, a, 'lecun_normal')), d(3, 'softmax')], CE3),
+      want: [{ init: 'he_normal', reason: /He et al\. 2015 derive it for relu and prelu only.*not a derivation \(gelu, swish\)$/ }] },
+    { place: 'staticRules.ts initMismatch, 3 relu/leaky_relu and 2 elu layers with lecun_normal', kind: 'init-mismatch',
+      findings: () => staticYaml([...['relu', 'leaky_relu', 'elu', 'relu', 'elu'].map(a => d(16, a, 'lecun_normal')), d(3, 'softmax')], CE3),
+      want: [{ init: 'he_normal', reason: /through relu layers \(He et al\. 2015; for a leaky relu or prelu of slope a they derive 2\/\(\(1 \+ a\^2\) fan_in\)/ },
+        { init: 'he_normal', reason: /rule of thumb, not a derivation \(elu\)$/ }] },
     { place: 'staticRules.ts initMismatch, tanh with he_normal', kind: 'init-mismatch',
       findings: () => staticYaml([d(16, 'tanh', 'he_normal'), d(3, 'softmax')], CE3),
       want: [{ init: 'glorot_uniform', reason: /pre-activations of sigmoid\/tanh layers in their linear range/ }] },
@@ -186,6 +194,10 @@ describe('remedies: each place a rule names a remedy gives the change and the re
     { place: 'runRules.ts vanishing gradient through relu layers', kind: 'vanishing-gradient',
       findings: () => run(['relu', 'relu'], () => ({ gradRms: 1e-3 })),
       want: [{ init: 'he_normal', reason: /He init \(Var = 2\/fan_in\) keeps the gradient variance constant through relu layers/ }] },
+    { place: 'runRules.ts vanishing gradient through relu, gelu and swish layers', kind: 'vanishing-gradient',
+      findings: () => run(['relu', 'gelu', 'swish'], () => ({ gradRms: 1e-3 })),
+      want: [{ init: 'he_normal', reason: /through relu layers \(He et al\. 2015/ },
+        { init: 'he_normal', reason: /^He init \(Var = 2\/fan_in\) is the usual init for relu-like activations: He et al\. 2015 derive it for relu and prelu only.*\(gelu, swish\)$/ }] },
     { place: 'runRules.ts exploding gradient through tanh layers', kind: 'exploding-gradient',
       findings: () => run(['tanh', 'tanh'], () => ({ gradRms: 1e3 })),
       want: [{ init: 'glorot_uniform', reason: /chaotic regime where gradients grow with depth/ }] },
@@ -208,9 +220,9 @@ describe('remedies: each place a rule names a remedy gives the change and the re
  * init it already has. Layers come from a parsed config (diagnosisLayers), so their `init:` is the one written.
  */
 describe("remedies: a run rule's init suggestion fits each layer it names", () => {
-  const layersOf = (acts: [string, string][]) => {
+  const layersOf = (acts: ([string, string] | [string, string, number])[]) => {
     const yaml = `data: { source: spiral, classes: 3 }\ntrain: { loss: cross_entropy }\nmodel:\n  layers:\n${
-      acts.map(([a, init]) => `    - { type: dense, units: 16, activation: ${a}, init: ${init} }`).join('\n')}\n    - { type: dense, units: 3, activation: softmax }`;
+      acts.map(([a, init, units = 16]) => `    - { type: dense, units: ${units}, activation: ${a}, init: ${init} }`).join('\n')}\n    - { type: dense, units: 3, activation: softmax }`;
     const r = parseConfigText(yaml, 'test.nn.yaml');
     assert.ok(r.config, JSON.stringify(r.problems));
     return r.config;
@@ -219,7 +231,7 @@ describe("remedies: a run rule's init suggestion fits each layer it names", () =
     deadFraction: null, saturatedFraction: null, activationMean: 0, activationStd: 1, preactMean: null, preactStd: null,
     preactHist: null, activationHist: null, gradRms: 1, weightGradRms: null, updateRatio: null, nonFinite: 0, ...o,
   });
-  const run = (acts: [string, string][], hidden: Partial<LayerStats>, kind: string) => runRules({
+  const run = (acts: ([string, string] | [string, string, number])[], hidden: Partial<LayerStats>, kind: string) => runRules({
     layers: diagnosisLayers(layersOf(acts)),
     timeline: Array.from({ length: 10 }, (_, k) => ({ step: 10 * k, trainLoss: 1 - 0.08 * k, valLoss: 1 - 0.08 * k, gradNorm: 1,
       layers: Array.from({ length: acts.length + 1 }, (_, i) => stats(i < acts.length ? hidden : {})) })),
@@ -234,7 +246,8 @@ describe("remedies: a run rule's init suggestion fits each layer it names", () =
   });
 
   it('a vanishing gradient through relu, selu and linear layers: He on the relu one, lecun_normal on selu, nothing on linear', () => {
-    assert.deepEqual(run([['relu', 'glorot_uniform'], ['selu', 'glorot_uniform'], ['linear', 'glorot_uniform']], { gradRms: 1e-3 }, 'vanishing-gradient'), [[
+    // The selu layer maps 16 -> 8: Glorot's 2/(16 + 8) is not LeCun's 1/16 (on a square layer they are equal).
+    assert.deepEqual(run([['relu', 'glorot_uniform'], ['selu', 'glorot_uniform', 8], ['linear', 'glorot_uniform']], { gradRms: 1e-3 }, 'vanishing-gradient'), [[
       { activation: none, init: 'he_normal', layers: [0] }, { activation: none, init: 'lecun_normal', layers: [1] },
     ]]);
   });
@@ -252,4 +265,113 @@ describe("remedies: a run rule's init suggestion fits each layer it names", () =
       { activation: 'relu', init: 'he_normal', layers: [0, 1, 2] }, { activation: none, init: 'glorot_uniform', layers: [0] },
     ]]);
   });
+});
+
+/**
+ * "Already on the init a rule would offer" means the same variance at the layer's fans, however the init is written
+ * (an alias, the other distribution of the pair, a spelled-out variance_scaling, a random_normal of that stddev), and
+ * a scaled one is not it. One row per spelling: the layer under test is dense_2 (fan_in 16 from a 16-unit relu layer
+ * on he_normal, fan_out its units), its variance written from the literature (He: 2/fan_in, Glorot:
+ * 2/(fan_in + fan_out), LeCun: 1/fan_in, U[-l, l]: l^2/3, N(0, s^2): s^2), and whether the rule offers the init
+ * follows from it: a vanishing gradient offers He/LeCun where the variance differs from it; saturation and an
+ * exploding gradient offer Glorot where the variance is above Glorot's (its reasons are about lowering it).
+ */
+describe('remedies: a layer already on the offered init (the same variance, however written) is not offered it', () => {
+  const stats = (o: Partial<LayerStats>): LayerStats => ({
+    deadFraction: null, saturatedFraction: null, activationMean: 0, activationStd: 1, preactMean: null, preactStd: null,
+    preactHist: null, activationHist: null, gradRms: 1, weightGradRms: null, updateRatio: null, nonFinite: 0, ...o,
+  });
+  const FAN_IN = 16;
+  /** Suggestions of `kind` for a net relu(16, he_normal) -> act(units, init) -> softmax(3), the tested layer's stats set. */
+  const run = (act: string, init: string, units: number, tested: Partial<LayerStats>, kind: string) => {
+    const yaml = `data: { source: spiral, classes: 3 }\ntrain: { loss: cross_entropy, lr: 0.1 }\nmodel:\n  layers:\n`
+      + `    - { type: dense, units: ${FAN_IN}, activation: relu, init: he_normal }\n    - { type: dense, units: ${units}, activation: ${act}, init: ${init} }\n`
+      + '    - { type: dense, units: 3, activation: softmax }';
+    const r = parseConfigText(yaml, 'test.nn.yaml');
+    assert.ok(r.config, JSON.stringify(r.problems));
+    const f = runRules({ layers: diagnosisLayers(r.config), lr: 0.1,
+      timeline: Array.from({ length: 10 }, (_, k) => ({ step: 10 * k, trainLoss: 1 - 0.08 * k, valLoss: 1 - 0.08 * k, gradNorm: 1,
+        layers: [0, 1, 2].map(i => stats(i === 1 ? tested : {})) })) }).filter(x => x.kind === kind);
+    assert.equal(f.length, 1, `one ${kind}`);
+    return f[0];
+  };
+  const he = (fanIn: number) => 2 / fanIn, lecun = (fanIn: number) => 1 / fanIn, glorot = (fanIn: number, fanOut: number) => 2 / (fanIn + fanOut);
+  const same = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * b;
+
+  type Row = { act: string; init: string; units: number; variance: number };
+  const vanishingRows: (Row & { wants: 'he_normal' | 'lecun_normal' })[] = [
+    { act: 'relu', init: 'he_normal', units: 8, variance: he(16), wants: 'he_normal' },
+    { act: 'relu', init: 'kaiming_normal', units: 8, variance: he(16), wants: 'he_normal' },
+    { act: 'relu', init: 'he_uniform', units: 8, variance: (6 / 16) / 3, wants: 'he_normal' },
+    { act: 'relu', init: '{ name: variance_scaling, scale: 2, mode: fan_in, distribution: uniform }', units: 8, variance: he(16), wants: 'he_normal' },
+    { act: 'relu', init: `{ name: random_normal, stddev: ${Math.sqrt(2 / 16)} }`, units: 8, variance: 2 / 16, wants: 'he_normal' },
+    { act: 'relu', init: '{ name: he_normal, scale: 0.01 }', units: 8, variance: 0.01 / 16, wants: 'he_normal' },
+    { act: 'relu', init: '{ name: kaiming_normal, scale: 0.5 }', units: 8, variance: 0.5 / 16, wants: 'he_normal' },
+    { act: 'relu', init: 'glorot_uniform', units: 8, variance: glorot(16, 8), wants: 'he_normal' },
+    { act: 'leaky_relu', init: 'lecun_normal', units: 8, variance: lecun(16), wants: 'he_normal' },
+    { act: 'gelu', init: 'kaiming_uniform', units: 8, variance: he(16), wants: 'he_normal' },
+    { act: 'gelu', init: 'lecun_normal', units: 8, variance: lecun(16), wants: 'he_normal' },
+    { act: 'selu', init: 'lecun_normal', units: 8, variance: lecun(16), wants: 'lecun_normal' },
+    { act: 'selu', init: 'lecun_uniform', units: 8, variance: (3 / 16) / 3, wants: 'lecun_normal' },
+    { act: 'selu', init: '{ name: lecun_normal, scale: 0.5 }', units: 8, variance: 0.5 / 16, wants: 'lecun_normal' },
+    { act: 'selu', init: 'he_normal', units: 8, variance: he(16), wants: 'lecun_normal' },
+    { act: 'selu', init: 'glorot_uniform', units: 8, variance: glorot(16, 8), wants: 'lecun_normal' },
+    // A square layer: Glorot's 2/(16 + 16) is LeCun's 1/16.
+    { act: 'selu', init: 'glorot_uniform', units: 16, variance: glorot(16, 16), wants: 'lecun_normal' },
+  ];
+  for (const row of vanishingRows) {
+    const wanted = row.wants === 'he_normal' ? he(FAN_IN) : lecun(FAN_IN);
+    const offered = !same(row.variance, wanted);
+    it(`vanishing gradient, ${row.act} on ${row.init} (${row.units} units, Var ${row.variance.toPrecision(3)} vs ${wanted.toPrecision(3)}): ${offered ? '' : 'not '}offered ${row.wants}`, () => {
+      const f = run(row.act, row.init, row.units, { gradRms: 1e-3 }, 'vanishing-gradient');
+      assert.deepEqual(f.suggestions.filter(s => s.init).map(s => [s.init, s.layers]), offered ? [[row.wants, [1]]] : []);
+    });
+  }
+
+  // init-mismatch judges by Var(w) * fan_in (staticRules.ts), so an alias or the uniform twin of He is He already and
+  // a scaled-down He is not: 5 relu layers, flagged when Var(w) * fan_in <= 1 (He's is 2: relu halves the variance).
+  const mismatchRows: { init: string; varTimesFanIn: number }[] = [
+    { init: 'he_normal', varTimesFanIn: 2 }, { init: 'kaiming_normal', varTimesFanIn: 2 }, { init: 'he_uniform', varTimesFanIn: 2 },
+    { init: '{ name: variance_scaling, scale: 2, mode: fan_in }', varTimesFanIn: 2 },
+    { init: '{ name: he_normal, scale: 0.5 }', varTimesFanIn: 0.5 }, { init: '{ name: kaiming_uniform, scale: 0.01 }', varTimesFanIn: 0.01 },
+    { init: 'lecun_uniform', varTimesFanIn: 1 },
+  ];
+  for (const row of mismatchRows) {
+    const flagged = row.varTimesFanIn <= 1;
+    it(`init-mismatch, 5 relu layers on ${row.init} (Var(w) * fan_in = ${row.varTimesFanIn}): ${flagged ? 'He offered' : 'nothing'}`, () => {
+      const r = parseConfigText(`data: { source: spiral, classes: 3 }\ntrain: { loss: cross_entropy }\nmodel:\n  layers:\n${
+        Array.from({ length: 5 }, () => `    - { type: dense, units: 16, activation: relu, init: ${row.init} }`).join('\n')}\n    - { type: dense, units: 3, activation: softmax }`, 'test.nn.yaml');
+      assert.ok(r.config, JSON.stringify(r.problems));
+      const f = staticRules(r.config).filter(x => x.kind === 'init-mismatch');
+      assert.deepEqual(f.map(x => [x.evidence.varianceTimesFanIn, x.suggestions.map(s => [s.init, s.layers])]),
+        flagged ? [[Array(5).fill(row.varTimesFanIn), [['he_normal', [0, 1, 2, 3, 4]]]]] : []);
+    });
+  }
+
+  const glorotRows: Row[] = [
+    { act: 'tanh', init: 'glorot_uniform', units: 8, variance: glorot(16, 8) },
+    { act: 'tanh', init: 'glorot_normal', units: 8, variance: glorot(16, 8) },
+    { act: 'tanh', init: 'xavier_uniform', units: 8, variance: glorot(16, 8) },
+    { act: 'tanh', init: '{ name: variance_scaling, scale: 1, mode: fan_avg, distribution: normal }', units: 8, variance: glorot(16, 8) },
+    { act: 'tanh', init: 'he_normal', units: 8, variance: he(16) },
+    { act: 'tanh', init: '{ name: glorot_uniform, scale: 4 }', units: 8, variance: 4 * glorot(16, 8) },
+    // LeCun is above Glorot when the layer widens (1/16 > 2/(16 + 32)), below it when it narrows (1/16 < 2/(16 + 8)).
+    { act: 'tanh', init: 'lecun_normal', units: 32, variance: lecun(16) },
+    { act: 'tanh', init: 'lecun_normal', units: 8, variance: lecun(16) },
+    { act: 'sigmoid', init: '{ name: random_normal, stddev: 1 }', units: 8, variance: 1 },
+  ];
+  for (const row of glorotRows) {
+    const offered = row.variance > glorot(FAN_IN, row.units) * (1 + 1e-9);
+    it(`saturation, ${row.act} on ${row.init} (${row.units} units, Var ${row.variance.toPrecision(3)} vs Glorot ${glorot(FAN_IN, row.units).toPrecision(3)}): ${offered ? '' : 'not '}offered Glorot`, () => {
+      const f = run(row.act, row.init, row.units, { saturatedFraction: 0.9 }, 'saturation');
+      // sigmoid alone gets tanh + Glorot (an activation change) instead; tanh gets the init-only Glorot remedy.
+      const glorotOnly = f.suggestions.filter(s => s.init === 'glorot_uniform' && !s.activation);
+      assert.deepEqual(glorotOnly.map(s => s.layers), row.act === 'tanh' && offered ? [[1]] : []);
+    });
+    it(`exploding gradient, ${row.act} on ${row.init}: ${offered ? 'Glorot first, then' : 'no Glorot, only'} clipping and a lower rate`, () => {
+      const f = run(row.act, row.init, row.units, { gradRms: 1e3 }, 'exploding-gradient');
+      assert.deepEqual(f.suggestions.map(s => s.init ?? (s.clip !== undefined ? 'clip' : s.lr !== undefined ? 'lr' : '?')),
+        [...(offered ? ['glorot_uniform'] : []), 'clip', 'lr']);
+    });
+  }
 });
