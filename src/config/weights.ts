@@ -23,6 +23,11 @@ interface ModelLayer { shapes: LayerParamShapes; weights?: LayerWeights }
 type ModelLayers = Map<string, ModelLayer>;
 
 const WEIGHTED = new Set(['dense', 'conv2d', 'batchnorm']);
+/**
+ * A layer whose parameters a model file can hold: dense, conv2d, batchnorm, and a prelu activation layer (its
+ * learned alphas, Keras' PReLU layer). A per-layer from-model (Verify's, applySuggestion) must keep those too.
+ */
+export const holdsModelWeights = (l: LayerSpec): boolean => WEIGHTED.has(l.type) || (l.type === 'activation' && l.activation.name === 'prelu');
 const fmt = (d: number[]) => `[${d.join(', ')}]`;
 
 /** Where a problem with the model file itself is shown: model.init, else the key naming the file. */
@@ -98,7 +103,7 @@ export function modelWeightProblems(config: NetworkConfig, model: ModelLayers, r
     }
   }
   for (const l of own) {
-    if (!WEIGHTED.has(l.type)) problems.push(layerProblem(config, l, `layer "${l.name}" (${l.type}) has no weights to take from the model`));
+    if (!holdsModelWeights(l)) problems.push(layerProblem(config, l, `layer "${l.name}" (${l.type}) has no weights to take from the model`));
     else if (!model.has(l.name)) problems.push(layerProblem(config, l, `${rel} has no weights for layer "${l.name}" (layers are matched by name${available()})`));
   }
   const need = wantedShapes(config);

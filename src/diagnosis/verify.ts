@@ -10,6 +10,7 @@ import type { RunResult, StopReason } from '../core/types';
 import { train, type TrainOptions } from '../core/train';
 import { resolveActivation } from '../core/activations';
 import { resolveInit } from '../core/initializers';
+import { holdsModelWeights } from '../config/weights';
 import type { Finding, Severity, Suggestion } from './types';
 import { diagnose } from './rules';
 import { diagnosisLayers, isWeighted, outputLayerIndex } from './layers';
@@ -80,14 +81,12 @@ export function applySuggestion(config: NetworkConfig, layers: number[], s: Sugg
   if (fresh.size && (model.fromModel || out.some(l => l.fromModel))) {
     if (model.fromModel) {
       delete model.fromModel;
-      for (const l of out) if (WEIGHTED.has(l.type)) l.fromModel = true;
+      for (const l of out) if (holdsModelWeights(l)) l.fromModel = true;
     }
     for (const i of fresh) delete out[i].fromModel;
   }
   return { ...config, train: trainSpec, model };
 }
-
-const WEIGHTED = new Set(['dense', 'conv2d', 'batchnorm']);
 
 /** The layers of `layers` that applySuggestion changes (lr and clip change none). */
 export function changedLayers(config: NetworkConfig, layers: number[], s: Suggestion): number[] {
