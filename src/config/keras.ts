@@ -59,12 +59,24 @@ export interface KerasDraft { name?: string; input?: number[]; layers: LayerSpec
 
 /** The layers, input and training settings of a Keras JSON, problems into `rep` with spans in the Keras file. */
 export function readKeras(json: unknown, text: string, rep: Reporter): KerasDraft {
+  const before = rep.problems.length;
+  const out = readModel(json, text, rep);
+  // A model of no layers (an empty list, an InputLayer only) is said at its layer list, also through model.keras,
+  // where it was no problem at all and no config.
+  if (!out.layers.length && !rep.problems.slice(before).some(p => p.severity === 'error')) rep.error(out.spans['model.layers'] ?? out.spans.model, 'the model has no layers');
+  return out;
+}
+
+function readModel(json: unknown, text: string, rep: Reporter): KerasDraft {
   const loc = new Locator(text);
   const out: KerasDraft = { layers: [], train: {}, spans: {}, complete: false };
   const fail = (path: Path, message: string) => { rep.error(loc.span(path), message); return out; };
   if (!isObj(json)) {
     if (Array.isArray(json) && json.length && isObj(json[0]) && typeof json[0].class_name === 'string') {
-      // The file is the layer list itself: its layers are at [i], not under a "config" the file does not have.
+      // The file is the layer list itself: its layers are at [i], not under a "config" the file does not have;
+      // the model and its layer list are the array (a problem of the whole model is shown from its line 1).
+      const whole = loc.span([]);
+      if (whole) { out.spans.model = whole; out.spans['model.layers'] = whole; }
       return walkModel({ class_name: 'Sequential', config: json }, [], loc, rep, out, []);
     }
     return fail([], 'not a Keras or TF.js model: expected a JSON object with "class_name" and "config" (model.to_json()) or "modelTopology" (TF.js model.json)');
@@ -288,6 +300,9 @@ const VS_NAMES: [string, number, string, string][] = [
   ['lecun_uniform', 1, 'fan_in', 'uniform'], ['lecun_normal', 1, 'fan_in', 'truncated_normal'],
 ];
 
+/** The numeric parameters resolveInit reads (Constant's value also as Keras 1's val). */
+const INIT_NUMBERS = ['scale', 'mean', 'stddev', 'minval', 'maxval', 'gain', 'value', 'val'];
+
 function initOf(v: unknown, path: Path, loc: Locator, rep: Reporter, layer: string, dflt: string): InitSpec | undefined {
   if (v === undefined || v === null) return defaultInit(dflt);
   let cls: string | undefined; let cfg: Json = {};
@@ -296,6 +311,14 @@ function initOf(v: unknown, path: Path, loc: Locator, rep: Reporter, layer: stri
   const canon = cls ? canonicalInitName(cls) : undefined;
   const spec = canon ? resolveInit(canon, cfg) : undefined;
   if (!spec) { rep.error(loc.span(path), `unsupported initializer ${cls ?? JSON.stringify(v).slice(0, 60)} in layer "${layer}"`, undefined, layer); return undefined; }
+  // resolveInit keeps its default for a parameter that is not a number: a Constant value "0.5" would silently be 0.
+  for (const k of INIT_NUMBERS) {
+    const p = own(cfg, k);
+    if (p !== undefined && !(typeof p === 'number' && Number.isFinite(p))) {
+      rep.error(loc.span([...path, 'config', k]), `initializer ${cls} of layer "${layer}" has an invalid ${k} ${JSON.stringify(p)?.slice(0, 60) ?? String(p)}: expected a number`, undefined, layer);
+      return undefined;
+    }
+  }
   if (spec.kind === 'variance_scaling' && canon === 'variance_scaling') {
     const named = VS_NAMES.find(([, s, m, d]) => s === spec.scale && m === spec.mode && d === spec.distribution);
     if (named) return resolveInit(named[0])!;
@@ -313,6 +336,12 @@ interface LayerInput {
   base: { name: string; index: number; span: Span | undefined; spans: Record<string, Span> };
   /** The path of one of the layer's config keys. */
   cp(key: string): Path;
+  /**
+   * The key a value is read from, of a Keras 2 key and its Keras 1 spellings (units, output_dim): the first
+   * that holds a value, else the first written (a null is that key's), else the Keras 2 key. Its value is
+   * read and its place shown, so a Keras 1 file's problem is at the key it wrote.
+   */
+  keyOf(...keys: string[]): string;
   /** Remembers where a field of the layer (units, init...) was written, for hovers and quick fixes. */
   put(field: string, path: Path): void;
   err(path: Path, message: string): void;
@@ -322,6 +351,8 @@ interface LayerInput {
   rep: Reporter;
   /** BatchNormalization axes by layer index: checked after the loop, once the shapes are known. */
   bnAxes: Map<number, { axis: unknown; path: Path }>;
+  /** PReLU shared_axes by layer index: checked after the loop, as bnAxes. */
+  preluAxes: Map<number, { shared: unknown; path: Path }>;
 }
 
 /** A converter returns the layer, or undefined after reporting why it cannot. */
@@ -342,9 +373,10 @@ function weighted(x: LayerInput, kernelRank: 2 | 4, cls: string): Pick<DenseLaye
 
 function dense(x: LayerInput): LayerSpec | undefined {
   const { c, cp, name } = x;
-  const units = own(c, 'units') ?? own(c, 'output_dim'); // output_dim: Keras 1
-  if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) { x.err(cp('units'), `Dense layer "${name}" has no valid "units"`); return undefined; }
-  x.put('units', cp('units'));
+  const uk = x.keyOf('units', 'output_dim'); // output_dim: Keras 1
+  const units = own(c, uk);
+  if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) { x.err(cp(uk), `Dense layer "${name}" has no valid "${uk}"`); return undefined; }
+  x.put('units', cp(uk));
   const w = weighted(x, 2, 'Dense');
   return w && { ...x.base, type: 'dense', units, ...w };
 }
@@ -354,30 +386,32 @@ function conv2d(x: LayerInput): LayerSpec | undefined {
   const filters = own(c, 'filters');
   const kernel = pairOf(own(c, 'kernel_size'), [0, 0]);
   // subsample and border_mode: Keras 1
-  const stride = pairOf(own(c, 'strides') ?? own(c, 'subsample'), [1, 1]);
-  const padding = own(c, 'padding') ?? own(c, 'border_mode') ?? 'valid';
+  const sk = x.keyOf('strides', 'subsample'), pk = x.keyOf('padding', 'border_mode');
+  const stride = pairOf(own(c, sk), [1, 1]);
+  const padding = own(c, pk) ?? 'valid';
   if (typeof filters !== 'number' || !Number.isInteger(filters) || filters < 1) { x.err(cp('filters'), `Conv2D layer "${name}" has no valid "filters"`); return undefined; }
   if (!kernel || kernel[0] < 1) { x.err(cp('kernel_size'), `Conv2D layer "${name}" has no valid "kernel_size"`); return undefined; }
-  if (!stride) { x.err(cp('strides'), `Conv2D layer "${name}" has invalid "strides"`); return undefined; }
-  if (padding !== 'same' && padding !== 'valid') { x.err(cp('padding'), `padding "${String(padding)}" of "${name}" is not supported (same or valid)`); return undefined; }
+  if (!stride) { x.err(cp(sk), `Conv2D layer "${name}" has invalid "${sk}"`); return undefined; }
+  if (padding !== 'same' && padding !== 'valid') { x.err(cp(pk), `${pk} "${String(padding)}" of "${name}" is not supported (same or valid)`); return undefined; }
   if (own(c, 'data_format') === 'channels_first') { x.err(cp('data_format'), `"${name}" uses channels_first: only channels_last is supported`); return undefined; }
   const dil = pairOf(own(c, 'dilation_rate'), [1, 1]);
   if (!dil || dil[0] !== 1 || dil[1] !== 1) { x.err(cp('dilation_rate'), `dilated convolution "${name}" is not supported`); return undefined; }
   if (own(c, 'groups') !== undefined && own(c, 'groups') !== 1) { x.err(cp('groups'), `grouped convolution "${name}" is not supported`); return undefined; }
-  x.put('filters', cp('filters')); x.put('kernel', cp('kernel_size')); x.put('stride', cp('strides')); x.put('padding', cp('padding'));
+  x.put('filters', cp('filters')); x.put('kernel', cp('kernel_size')); x.put('stride', cp(sk)); x.put('padding', cp(pk));
   const w = weighted(x, 4, 'Conv2D');
   return w && { ...x.base, type: 'conv2d', filters, kernel, stride, padding, ...w };
 }
 
 const pooling = (type: 'maxpool2d' | 'avgpool2d'): Converter => x => {
   const { c, cp, name } = x;
+  const pk = x.keyOf('padding', 'border_mode'); // border_mode: Keras 1, as Conv2D's
   const size = pairOf(own(c, 'pool_size'), [2, 2]);
   const stride = pairOf(own(c, 'strides'), size ?? [2, 2]); // Keras: strides default to pool_size
-  const padding = own(c, 'padding') ?? 'valid';
+  const padding = own(c, pk) ?? 'valid';
   if (!size) { x.err(cp('pool_size'), `"${name}" has an invalid pool_size`); return undefined; }
   if (!stride) { x.err(cp('strides'), `"${name}" has invalid strides`); return undefined; }
-  if (padding !== 'same' && padding !== 'valid') { x.err(cp('padding'), `padding "${String(padding)}" of "${name}" is not supported (same or valid)`); return undefined; }
-  x.put('size', cp('pool_size')); x.put('stride', cp('strides')); x.put('padding', cp('padding'));
+  if (padding !== 'same' && padding !== 'valid') { x.err(cp(pk), `${pk} "${String(padding)}" of "${name}" is not supported (same or valid)`); return undefined; }
+  x.put('size', cp('pool_size')); x.put('stride', cp('strides')); x.put('padding', cp(pk));
   return { ...x.base, type, size, stride, padding };
 };
 
@@ -387,19 +421,33 @@ function globalAvgPool2d(x: LayerInput): LayerSpec | undefined {
 }
 
 function dropout(x: LayerInput): LayerSpec | undefined {
-  const rate = own(x.c, 'rate') ?? own(x.c, 'p') ?? 0; // p: Keras 1
-  if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) { x.err(x.cp('rate'), `Dropout "${x.name}" needs a rate in [0, 1)`); return undefined; }
-  x.put('rate', x.cp('rate'));
+  const rk = x.keyOf('rate', 'p'); // p: Keras 1
+  const rate = own(x.c, rk) ?? 0;
+  if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) { x.err(x.cp(rk), `Dropout "${x.name}" needs a ${rk} in [0, 1)`); return undefined; }
+  x.put('rate', x.cp(rk));
   return { ...x.base, type: 'dropout', rate: f32(rate) };
 }
 
 function batchNorm(x: LayerInput): LayerSpec | undefined {
   const { c, cp, name } = x;
-  const momentum = own(c, 'momentum'); const epsilon = own(c, 'epsilon');
+  // A value that is not the number Keras would use is refused at its place, not read as the default (that would be
+  // another network). The ranges are the config format's (momentum [0, 1), epsilon (0, 1]), so that the config
+  // "Create Config from Keras Model" writes reads back.
+  const num = (key: string, dflt: number, ok: (v: number) => boolean, range: string): number | undefined => {
+    const v = own(c, key);
+    if (v === undefined) return dflt;
+    if (typeof v === 'number' && Number.isFinite(v) && ok(v)) return f32(v);
+    x.err(cp(key), `BatchNormalization "${name}" has an invalid ${key} ${JSON.stringify(v)?.slice(0, 60) ?? String(v)}: expected a number in ${range}`);
+    return undefined;
+  };
+  // Math.fround: the value as the float32 the core holds (1e-50 would be 0 there).
+  const momentum = num('momentum', 0.99, v => v >= 0 && v < 1, '[0, 1)');
+  const epsilon = num('epsilon', 1e-3, v => Math.fround(v) > 0 && v <= 1, '(0, 1]');
+  if (momentum === undefined || epsilon === undefined) return undefined;
   x.put('momentum', cp('momentum')); x.put('epsilon', cp('epsilon'));
   if (own(c, 'center') === false || own(c, 'scale') === false) x.rep.warn(x.loc.span(x.l.path), `BatchNormalization "${name}" without center/scale is analysed as with both`, undefined, name);
   x.bnAxes.set(x.base.index, { axis: own(c, 'axis'), path: cp('axis') });
-  return { ...x.base, type: 'batchnorm', momentum: typeof momentum === 'number' ? f32(momentum) : 0.99, epsilon: typeof epsilon === 'number' ? f32(epsilon) : 1e-3 };
+  return { ...x.base, type: 'batchnorm', momentum, epsilon };
 }
 
 function activation(x: LayerInput): LayerSpec | undefined {
@@ -446,10 +494,20 @@ function leakyRelu(x: LayerInput): LayerSpec | undefined {
 }
 
 function prelu(x: LayerInput): LayerSpec | undefined {
-  const ai = own(x.c, 'alpha_initializer');
-  const cfg = isObj(ai) && isObj(own(ai, 'config')) ? own(ai, 'config') as Json : {};
-  const value = typeof own(cfg, 'value') === 'number' ? own(cfg, 'value') as number : 0; // Keras' default alpha_initializer is zeros
-  return activationLayer(x, { name: 'prelu', alpha: value });
+  // The core starts every alpha at one value (the activation's alpha): Zeros (Keras' default), Ones and Constant
+  // are that; a random initializer is not, and read as 0 it would silently be another network.
+  const at = x.cp('alpha_initializer'), written = own(x.c, 'alpha_initializer');
+  const init = initOf(written, at, x.loc, x.rep, x.name, 'zeros');
+  if (!init) return undefined;
+  const alpha = init.kind === 'zeros' ? 0 : init.kind === 'ones' ? 1 : init.kind === 'constant' ? init.value ?? 0 : undefined;
+  if (alpha === undefined || !Number.isFinite(alpha)) {
+    x.err(at, `PReLU "${x.name}" with alpha_initializer ${isObj(written) ? String(own(written, 'class_name')) : init.name} is not supported: only Zeros, Ones or Constant (every alpha starts at one value)`);
+    return undefined;
+  }
+  // Keras has one alpha per input value unless shared_axes shares them: checked once the input's shape is known.
+  const shared = own(x.c, 'shared_axes');
+  x.preluAxes.set(x.base.index, { shared, path: shared === undefined ? [...x.l.path, 'class_name'] : x.cp('shared_axes') });
+  return activationLayer(x, { name: 'prelu', alpha: f32(alpha) });
 }
 
 function elu(x: LayerInput): LayerSpec | undefined {
@@ -503,11 +561,13 @@ const SUPPORTED = `${classes.slice(0, -1).join(', ')} and ${classes[classes.leng
 function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasDraft): void {
   const names = new Set<string>();
   const bnAxes = new Map<number, { axis: unknown; path: Path }>();
+  const preluAxes = new Map<number, { shared: unknown; path: Path }>();
   for (const l of raw) {
     if (!out.input) out.input = inputFromLayer(l, loc, rep);
     if (l.cls === 'InputLayer') continue;
     const c = l.config;
     const cp = (k: string): Path => [...l.path, 'config', k];
+    const keyOf = (...keys: string[]): string => keys.find(k => own(c, k) !== undefined && own(c, k) !== null) ?? keys.find(k => own(c, k) !== undefined) ?? keys[0];
     const index = out.layers.length;
     let name = String(own(c, 'name') ?? own(l.node, 'name') ?? `layer_${index}`);
     while (names.has(name)) name += '_';
@@ -529,19 +589,31 @@ function convertLayers(raw: RawLayer[], loc: Locator, rep: Reporter, out: KerasD
     };
     const convert = converterOf(l.cls);
     let layer: LayerSpec | undefined;
-    if (convert) layer = convert({ l, c, name, base: { name, index, span: loc.span(l.path), spans }, cp, put, err, act, loc, rep, bnAxes });
+    if (convert) layer = convert({ l, c, name, base: { name, index, span: loc.span(l.path), spans }, cp, keyOf, put, err, act, loc, rep, bnAxes, preluAxes });
     else if (l.cls === 'Functional' || l.cls === 'Model') err([...l.path, 'class_name'], `a nested ${l.cls} model ("${name}") is not supported: only Sequential models can be nested`);
     else err([...l.path, 'class_name'], `unsupported layer ${l.cls} "${name}": Activation Lens handles ${SUPPORTED}`);
     if (!layer) return; // stop at the first layer not understood: what follows depends on it
     out.layers.push(layer);
   }
+  if (!out.input || (!bnAxes.size && !preluAxes.size)) return;
+  const { shapes } = inferShapes(out.input, out.layers);
+  const inShape = (i: number) => (i > 0 ? shapes[i - 1]?.outputShape : out.input) ?? [];
   // BatchNormalization must normalize the last (channel/feature) axis.
-  if (out.input && bnAxes.size) {
-    const { shapes } = inferShapes(out.input, out.layers);
-    for (const [i, { axis, path }] of bnAxes) {
-      const rank = (i > 0 ? shapes[i - 1].outputShape : out.input).length; // without batch
-      const a = Array.isArray(axis) && axis.length === 1 ? axis[0] : axis;
-      if (!(a === undefined || a === -1 || a === rank)) rep.error(loc.span(path), `BatchNormalization "${out.layers[i].name}" over axis ${JSON.stringify(axis)} is not supported: only the last axis`, undefined, out.layers[i].name);
+  for (const [i, { axis, path }] of bnAxes) {
+    const rank = inShape(i).length; // without batch
+    const a = Array.isArray(axis) && axis.length === 1 ? axis[0] : axis;
+    if (!(a === undefined || a === -1 || a === rank)) rep.error(loc.span(path), `BatchNormalization "${out.layers[i].name}" over axis ${JSON.stringify(axis)} is not supported: only the last axis`, undefined, out.layers[i].name);
+  }
+  // The core's PReLU has one alpha per channel (the last axis), shared over the others: Keras' shared_axes
+  // [1, .., rank - 1] (none on a rank-1 input). Without it Keras learns one alpha per value: another network.
+  for (const [i, { shared, path }] of preluAxes) {
+    const dims = inShape(i), rank = dims.length;
+    if (!rank) continue; // no shape known here: the shape problem is reported by itself
+    const want = Array.from({ length: rank - 1 }, (_, k) => k + 1);
+    const list = shared === undefined || shared === null ? [] : Array.isArray(shared) ? shared : [shared];
+    const got = [...new Set(list)].sort((a, b) => Number(a) - Number(b));
+    if (got.length !== want.length || got.some((a, k) => a !== want[k])) {
+      rep.error(loc.span(path), `PReLU "${out.layers[i].name}" with shared_axes ${JSON.stringify(shared ?? null)?.slice(0, 60)} on an input of shape [${dims.join(', ')}] is not supported: only one alpha per channel (shared_axes ${JSON.stringify(want)})`, undefined, out.layers[i].name);
     }
   }
 }
@@ -602,7 +674,7 @@ export function importKeras(json: unknown, text: string, fileName: string, opts?
     if (kd.input) draft.input = kd.input;
     else if (kd.layers.length) rep.error(kd.layers[0].span, 'the model does not say its input shape (no InputLayer, batch_input_shape or build_input_shape)');
     if (!draft.layers.length) {
-      if (!rep.hasErrors) rep.error(undefined, 'the model has no layers');
+      if (!rep.hasErrors) rep.error(undefined, 'the model has no layers'); // readKeras said it; kept as a guard
       return { problems: rep.problems };
     }
     const config = draft.input ? finishConfig(draft, rep, { readFile: opts?.readFile ?? (() => { throw new Error('no files'); }), workspaceRoot: opts?.workspaceRoot }) : undefined;

@@ -5,10 +5,11 @@
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseConfigText, importKeras, toConfigYaml } from '../../../src/config';
 import { inferShapes, countParams } from '../../../src/config/shapes';
-import { formatProblem, type LayerSpec, type NetworkConfig } from '../../../src/model';
+import { formatProblem, type LayerSpec, type NetworkConfig, type Span } from '../../../src/model';
 
 const DIR = path.join(__dirname, '../../fixtures/keras');
 const read = (f: string) => fs.readFileSync(path.join(DIR, f), 'utf8');
@@ -155,6 +156,29 @@ describe('Keras / TF.js import: refusals name the class and its place', () => {
     const t2 = '[{"class_name": "Dense", "config": {"units": 0, "batch_input_shape": [null, 3]}}]';
     const e2 = importKeras(JSON.parse(t2), t2, 'x.json').problems.find(p => p.severity === 'error')!;
     assert.equal(t2.slice(e2.span!.start.offset, e2.span!.end.offset), '0');
+  });
+  it('a file that is a bare list of layers: a problem of the whole model is at the array (line 1, col 1), not nowhere', () => {
+    // The array is the model and its layer list: the places a problem of the model falls back to.
+    const text = '[\n  {"class_name": "Dense", "config": {"name": "d", "units": 2, "batch_input_shape": [null, 3]}}\n]\n';
+    const ok = importKeras(JSON.parse(text), text, 'layers.json');
+    assert.ok(ok.config);
+    for (const key of ['model', 'model.layers']) {
+      const s: Span | undefined = ok.config!.spans[key];
+      assert.ok(s, key);
+      assert.deepEqual([s.start.line, s.start.character, text.slice(s.start.offset, s.end.offset)], [0, 0, text.trimEnd()], key);
+    }
+    // A list with nothing but an InputLayer has no layers: said at the array, also through model.keras in a config.
+    const empty = '[{"class_name": "InputLayer", "config": {"batch_input_shape": [null, 3]}}]';
+    const r = importKeras(JSON.parse(empty), empty, 'empty.json');
+    assert.equal(r.problems.length, 1);
+    assert.equal(formatProblem('empty.json', r.problems[0]), 'empty.json:1:1: the model has no layers');
+    assert.equal(r.problems[0].span?.end.offset, empty.length);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-root-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'empty.json'), empty);
+      const viaConfig = parseConfigText('model:\n  keras: empty.json\n', path.join(dir, 'net.nn.yaml'));
+      assert.ok(viaConfig.problems.some(p => p.message === 'empty.json:1:1: the model has no layers'), viaConfig.problems.map(p => p.message).join('; '));
+    } finally { fs.rmSync(dir, { recursive: true }); }
   });
   it('a JSON that is no model at all', () => {
     const r = importKeras({ hello: 1 }, '{"hello": 1}', 'x.json');

@@ -244,3 +244,110 @@ describe('Keras importer: per-layer options and Keras 1 keys', () => {
     for (const cls of ['ReLU', 'ELU', 'Softmax', 'PReLU']) assert.equal(spanText(cls, {}), `"${cls}"`, cls);
   });
 });
+
+/** The first error of a model written as `text` (JSON.parse: "1e999" is Infinity, "__proto__" an own key), and the text at its span. */
+function refusalOfText(text: string): { message: string; at: string; layer?: string } {
+  const result = importKeras(JSON.parse(text), text, 'm.json');
+  assert.equal(result.config, undefined, `${text} was accepted`);
+  const err = result.problems.find(p => p.severity === 'error');
+  assert.ok(err?.span, 'an error with a place');
+  return { message: err.message, at: text.slice(err.span.start.offset, err.span.end.offset), layer: err.layer };
+}
+/** A one-layer Sequential as text, its config written as JSON text (so that it may hold what JSON.stringify cannot). */
+const layerText = (cls: string, configText: string, input: number[]) =>
+  `{"class_name": "Sequential", "config": {"name": "m", "layers": [{"class_name": "${cls}", "config": {"name": "l", "batch_input_shape": [null, ${input.join(', ')}], ${configText}}}]}}`;
+
+describe('Keras importer: values never read as a default (review fixes)', () => {
+  it('PReLU: Zeros, Ones and Constant(value) alpha_initializers are that alpha, in every Keras spelling', () => {
+    const alpha = (ai: unknown) => (layerOf('PReLU', { alpha_initializer: ai }, [4]).activation as { alpha?: number }).alpha;
+    assert.equal(alpha({ class_name: 'Zeros', config: {} }), 0);
+    assert.equal(alpha('zeros'), 0);
+    assert.equal(alpha({ class_name: 'Ones', config: {} }), 1);
+    assert.equal(alpha({ module: 'keras.initializers', class_name: 'Constant', config: { value: 0.1 }, registered_name: null }), 0.1);
+    assert.equal(alpha({ class_name: 'Constant', config: { value: -0.5 } }), -0.5);
+    assert.ok(Object.is(alpha({ class_name: 'Constant', config: { value: -0 } }), 0), '-0 is the alpha 0');
+    assert.equal(alpha({ class_name: 'Constant', config: {} }), 0, 'Keras\' Constant() is 0');
+  });
+
+  it('PReLU: a random or unknown alpha_initializer is refused at the initializer, naming the layer (it was read as alpha 0)', () => {
+    for (const cls of ['RandomNormal', 'GlorotUniform', 'Orthogonal']) {
+      const ai = { class_name: cls, config: {} };
+      const r = refusal('PReLU', { alpha_initializer: ai }, [4]);
+      assert.equal(r.message, `PReLU "l" with alpha_initializer ${cls} is not supported: only Zeros, Ones or Constant (every alpha starts at one value)`, cls);
+      assert.deepEqual(JSON.parse(r.at), ai, cls);
+    }
+    const unknown = refusal('PReLU', { alpha_initializer: { class_name: 'MyInit', config: {} } }, [4]);
+    assert.equal(unknown.message, 'unsupported initializer MyInit in layer "l"');
+    assert.equal(JSON.parse(unknown.at).class_name, 'MyInit');
+    for (const bad of [5, ['zeros'], true]) assert.match(refusal('PReLU', { alpha_initializer: bad }, [4]).message, /^unsupported initializer .* in layer "l"$/, JSON.stringify(bad));
+  });
+
+  it('PReLU: a Constant value that is no finite number is refused at the value ("1e999", "0.5", null, [0.1]); a __proto__ key is no value', () => {
+    for (const v of ['1e999', '"0.5"', 'null', '[0.1]', '[[0.1]]', '{"value": 1}']) {
+      const r = refusalOfText(layerText('PReLU', `"alpha_initializer": {"class_name": "Constant", "config": {"value": ${v}}}`, [4]));
+      assert.match(r.message, /^initializer Constant of layer "l" has an invalid value .*: expected a number$/, v);
+      assert.equal(r.at, v, v);
+      assert.equal(r.layer, 'l');
+    }
+    const text = layerText('PReLU', '"__proto__": {"alpha_initializer": "ones"}, "alpha_initializer": {"class_name": "Constant", "config": {"__proto__": {"value": 5}}}', [4]);
+    const r = importKeras(JSON.parse(text), text, 'm.json');
+    assert.deepEqual((r.config!.model.layers[0] as { activation: unknown }).activation, { name: 'prelu', alpha: 0 });
+  });
+
+  it('PReLU: one alpha per channel (shared_axes over all but the last axis); Keras\' default of one alpha per value is refused', () => {
+    assert.equal(layerOf('PReLU', { shared_axes: [1, 2] }, [4, 4, 2]).type, 'activation');
+    assert.equal(layerOf('PReLU', { shared_axes: [2, 1] }, [4, 4, 2]).type, 'activation');
+    assert.equal(layerOf('PReLU', { shared_axes: 1 }, [5, 3]).type, 'activation');
+    assert.equal(layerOf('PReLU', { shared_axes: null }, [4]).type, 'activation');
+    const msg = (shared: string, shape: string, want: string) => `PReLU "l" with shared_axes ${shared} on an input of shape ${shape} is not supported: only one alpha per channel (shared_axes ${want})`;
+    assert.deepEqual(refusal('PReLU', {}, [4, 4, 2]), { message: msg('null', '[4, 4, 2]', '[1,2]'), at: '"PReLU"' });
+    assert.deepEqual(refusal('PReLU', { shared_axes: [1] }, [4, 4, 2]), { message: msg('[1]', '[4, 4, 2]', '[1,2]'), at: '[\n            1\n          ]' });
+    assert.deepEqual(refusal('PReLU', { shared_axes: [1, 2, 3] }, [4, 4, 2]).message, msg('[1,2,3]', '[4, 4, 2]', '[1,2]'));
+    assert.deepEqual(refusal('PReLU', { shared_axes: ['1', '2'] }, [4, 4, 2]).message, msg('["1","2"]', '[4, 4, 2]', '[1,2]'));
+    assert.deepEqual(refusal('PReLU', { shared_axes: [1] }, [4]).message, msg('[1]', '[4]', '[]'));
+  });
+
+  it('BatchNormalization: a momentum or epsilon that is no number, or out of range, is refused at its value (it was read as the default)', () => {
+    const cases: [string, string, string][] = [
+      ['momentum', '"0.9"', '[0, 1)'], ['momentum', 'null', '[0, 1)'], ['momentum', '[0.9]', '[0, 1)'], ['momentum', '[[0.9]]', '[0, 1)'],
+      ['momentum', 'true', '[0, 1)'], ['momentum', '{}', '[0, 1)'], ['momentum', '1', '[0, 1)'], ['momentum', '-0.1', '[0, 1)'],
+      ['momentum', '1e999', '[0, 1)'], ['momentum', '-1e999', '[0, 1)'], ['momentum', '1e308', '[0, 1)'],
+      ['epsilon', '"1e-3"', '(0, 1]'], ['epsilon', 'null', '(0, 1]'], ['epsilon', '0', '(0, 1]'], ['epsilon', '-0', '(0, 1]'], ['epsilon', '-1e-3', '(0, 1]'],
+      ['epsilon', '1e999', '(0, 1]'], ['epsilon', '2', '(0, 1]'], ['epsilon', '1e-50', '(0, 1]'], ['epsilon', '[0.001]', '(0, 1]'],
+    ];
+    for (const [key, v, range] of cases) {
+      const r = refusalOfText(layerText('BatchNormalization', `"${key}": ${v}`, [4]));
+      assert.equal(r.at, v, `${key} ${v}`);
+      assert.equal(r.layer, 'l');
+      assert.match(r.message, new RegExp(`^BatchNormalization "l" has an invalid ${key} .*: expected a number in ${range.replace(/[[\]()]/g, '\\$&')}$`), `${key} ${v}`);
+    }
+    // The values Keras writes are read as written (float32 written as float64 shortened), -0 as 0.
+    const bn = layerOf('BatchNormalization', { momentum: 0.8999999761581421, epsilon: 1.0000000474974513e-3 }, [4]);
+    assert.deepEqual([bn.momentum, bn.epsilon], [0.9, 0.001]);
+    assert.deepEqual((({ momentum, epsilon }) => [momentum, epsilon])(layerOf('BatchNormalization', { momentum: 0, epsilon: 1 }, [4])), [0, 1]);
+  });
+
+  it('Keras 1 keys: a problem is at the key the file wrote (output_dim, subsample, border_mode, p), not at the whole config', () => {
+    assert.deepEqual(refusal('Dense', { output_dim: 0 }, [4]), { message: 'Dense layer "l" has no valid "output_dim"', at: '0' });
+    assert.deepEqual(refusal('Dense', { output_dim: '8' }, [4]), { message: 'Dense layer "l" has no valid "output_dim"', at: '"8"' });
+    assert.deepEqual(refusal('Convolution2D', { filters: 2, kernel_size: 3, subsample: [0, 1] }, [5, 5, 1]).message, 'Conv2D layer "l" has invalid "subsample"');
+    assert.match(refusal('Convolution2D', { filters: 2, kernel_size: 3, subsample: [0, 1] }, [5, 5, 1]).at, /^\[\s*0,\s*1\s*\]$/);
+    assert.deepEqual(refusal('Convolution2D', { filters: 2, kernel_size: 3, border_mode: 'full' }, [5, 5, 1]), { message: 'border_mode "full" of "l" is not supported (same or valid)', at: '"full"' });
+    assert.deepEqual(refusal('Dropout', { p: 1.5 }, [4]), { message: 'Dropout "l" needs a p in [0, 1)', at: '1.5' });
+    // Keras 1 pooling wrote border_mode too: read, not silently valid.
+    assert.equal(layerOf('MaxPooling2D', { border_mode: 'same' }, [5, 5, 1]).padding, 'same');
+    assert.deepEqual(refusal('MaxPooling2D', { border_mode: 'full' }, [5, 5, 1]), { message: 'border_mode "full" of "l" is not supported (same or valid)', at: '"full"' });
+    // The Keras 2 key still wins when both are written, and its problem is at it.
+    assert.deepEqual(refusal('Dense', { units: -1, output_dim: 3 }, [4]), { message: 'Dense layer "l" has no valid "units"', at: '-1' });
+    // A hover's place is the key read, too.
+    const { text, result } = oneLayer('Dense', { output_dim: 3 }, [4]);
+    const s = result.config!.model.layers[0].spans!.units;
+    assert.equal(text.slice(s.start.offset, s.end.offset), '3');
+  });
+
+  it('an initializer parameter that is no number is refused at it (a RandomNormal stddev "0.1" was read as 0.05)', () => {
+    const r = refusal('Dense', { units: 2, kernel_initializer: { class_name: 'RandomNormal', config: { mean: 0, stddev: '0.1', seed: null } } }, [4]);
+    assert.deepEqual(r, { message: 'initializer RandomNormal of layer "l" has an invalid stddev "0.1": expected a number', at: '"0.1"' });
+    assert.equal((layerOf('Dense', { units: 2, kernel_initializer: { class_name: 'RandomNormal', config: { mean: 0, stddev: 0.1, seed: null } } }, [4]).init as { stddev: number }).stddev, 0.1);
+  });
+});
