@@ -361,14 +361,18 @@ type Converter = (x: LayerInput) => LayerSpec | undefined;
 /** Activation, initializers and bias of Dense and Conv2D; undefined once one of them was refused. */
 function weighted(x: LayerInput, kernelRank: 2 | 4, cls: string): Pick<DenseLayer, 'activation' | 'init' | 'biasInit' | 'useBias'> | undefined {
   const { c, cp, name } = x;
-  x.put('init', cp('kernel_initializer')); x.put('bias_init', cp('bias_initializer')); x.put('use_bias', cp('use_bias'));
+  // init and bias: Keras 1's kernel_initializer and use_bias (ignored, a Keras 1 layer silently had Glorot and a bias).
+  const ik = x.keyOf('kernel_initializer', 'init'), bk = x.keyOf('use_bias', 'bias');
+  x.put('init', cp(ik)); x.put('bias_init', cp('bias_initializer')); x.put('use_bias', cp(bk));
+  const useBias = own(c, bk);
+  if (useBias !== undefined && typeof useBias !== 'boolean') { x.err(cp(bk), `${cls} "${name}" has an invalid ${bk} ${JSON.stringify(useBias)?.slice(0, 60)}: expected true or false`); return undefined; }
   const activation = x.act();
-  let init = initOf(own(c, 'kernel_initializer'), cp('kernel_initializer'), x.loc, x.rep, name, DEFAULT_INIT);
+  let init = initOf(own(c, ik), cp(ik), x.loc, x.rep, name, DEFAULT_INIT);
   // Some initializers make matrices only (identity): refused on a conv kernel here rather than when training.
   const rankProblem = init && initRankProblem(init, kernelRank);
-  if (rankProblem) { x.err(cp('kernel_initializer'), `${rankProblem} (${cls} "${name}")`); init = undefined; }
+  if (rankProblem) { x.err(cp(ik), `${rankProblem} (${cls} "${name}")`); init = undefined; }
   const biasInit = initOf(own(c, 'bias_initializer'), cp('bias_initializer'), x.loc, x.rep, name, DEFAULT_BIAS_INIT);
-  return activation && init && biasInit ? { activation, init, biasInit, useBias: own(c, 'use_bias') !== false } : undefined;
+  return activation && init && biasInit ? { activation, init, biasInit, useBias: useBias !== false } : undefined;
 }
 
 function dense(x: LayerInput): LayerSpec | undefined {
@@ -383,27 +387,41 @@ function dense(x: LayerInput): LayerSpec | undefined {
 
 function conv2d(x: LayerInput): LayerSpec | undefined {
   const { c, cp, name } = x;
-  const filters = own(c, 'filters');
-  const kernel = pairOf(own(c, 'kernel_size'), [0, 0]);
-  // subsample and border_mode: Keras 1
+  // nb_filter, nb_row/nb_col, subsample, border_mode, dim_ordering: Keras 1
+  const fk = x.keyOf('filters', 'nb_filter');
+  const filters = own(c, fk);
+  const rowCol = own(c, 'kernel_size') === undefined && (own(c, 'nb_row') !== undefined || own(c, 'nb_col') !== undefined);
+  const size = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 1;
+  const kk = rowCol ? (size(own(c, 'nb_row')) ? 'nb_col' : 'nb_row') : 'kernel_size';
+  const kernel = rowCol ? pairOf([own(c, 'nb_row'), own(c, 'nb_col')], [0, 0]) : pairOf(own(c, 'kernel_size'), [0, 0]);
+  if (!keras1ChannelsLast(x)) return undefined;
   const sk = x.keyOf('strides', 'subsample'), pk = x.keyOf('padding', 'border_mode');
   const stride = pairOf(own(c, sk), [1, 1]);
   const padding = own(c, pk) ?? 'valid';
-  if (typeof filters !== 'number' || !Number.isInteger(filters) || filters < 1) { x.err(cp('filters'), `Conv2D layer "${name}" has no valid "filters"`); return undefined; }
-  if (!kernel || kernel[0] < 1) { x.err(cp('kernel_size'), `Conv2D layer "${name}" has no valid "kernel_size"`); return undefined; }
+  if (typeof filters !== 'number' || !Number.isInteger(filters) || filters < 1) { x.err(cp(fk), `Conv2D layer "${name}" has no valid "${fk}"`); return undefined; }
+  if (!kernel || kernel[0] < 1) { x.err(cp(kk), `Conv2D layer "${name}" has no valid "${kk}"`); return undefined; }
   if (!stride) { x.err(cp(sk), `Conv2D layer "${name}" has invalid "${sk}"`); return undefined; }
   if (padding !== 'same' && padding !== 'valid') { x.err(cp(pk), `${pk} "${String(padding)}" of "${name}" is not supported (same or valid)`); return undefined; }
   if (own(c, 'data_format') === 'channels_first') { x.err(cp('data_format'), `"${name}" uses channels_first: only channels_last is supported`); return undefined; }
   const dil = pairOf(own(c, 'dilation_rate'), [1, 1]);
   if (!dil || dil[0] !== 1 || dil[1] !== 1) { x.err(cp('dilation_rate'), `dilated convolution "${name}" is not supported`); return undefined; }
   if (own(c, 'groups') !== undefined && own(c, 'groups') !== 1) { x.err(cp('groups'), `grouped convolution "${name}" is not supported`); return undefined; }
-  x.put('filters', cp('filters')); x.put('kernel', cp('kernel_size')); x.put('stride', cp(sk)); x.put('padding', cp(pk));
+  x.put('filters', cp(fk)); x.put('kernel', cp(rowCol ? 'nb_row' : 'kernel_size')); x.put('stride', cp(sk)); x.put('padding', cp(pk));
   const w = weighted(x, 4, 'Conv2D');
   return w && { ...x.base, type: 'conv2d', filters, kernel, stride, padding, ...w };
 }
 
+/** Keras 1's dim_ordering (resolved when written): "th" is channels first, refused as data_format channels_first is. */
+function keras1ChannelsLast(x: LayerInput): boolean {
+  const d = own(x.c, 'dim_ordering');
+  if (d === undefined || d === 'tf') return true;
+  x.err(x.cp('dim_ordering'), `"${x.name}" uses dim_ordering ${JSON.stringify(d)?.slice(0, 60)}: only channels last ("tf") is supported`);
+  return false;
+}
+
 const pooling = (type: 'maxpool2d' | 'avgpool2d'): Converter => x => {
   const { c, cp, name } = x;
+  if (!keras1ChannelsLast(x)) return undefined;
   const pk = x.keyOf('padding', 'border_mode'); // border_mode: Keras 1, as Conv2D's
   const size = pairOf(own(c, 'pool_size'), [2, 2]);
   const stride = pairOf(own(c, 'strides'), size ?? [2, 2]); // Keras: strides default to pool_size
@@ -444,6 +462,9 @@ function batchNorm(x: LayerInput): LayerSpec | undefined {
   const momentum = num('momentum', 0.99, v => v >= 0 && v < 1, '[0, 1)');
   const epsilon = num('epsilon', 1e-3, v => Math.fround(v) > 0 && v <= 1, '(0, 1]');
   if (momentum === undefined || epsilon === undefined) return undefined;
+  // Keras 1's mode 1 (per sample) and 2 (batch statistics also when predicting) are other layers than mode 0.
+  const mode = own(c, 'mode');
+  if (mode !== undefined && mode !== 0) { x.err(cp('mode'), `BatchNormalization "${name}" with Keras 1 mode ${JSON.stringify(mode)?.slice(0, 60)} is not supported (only mode 0, Keras 2's)`); return undefined; }
   x.put('momentum', cp('momentum')); x.put('epsilon', cp('epsilon'));
   if (own(c, 'center') === false || own(c, 'scale') === false) x.rep.warn(x.loc.span(x.l.path), `BatchNormalization "${name}" without center/scale is analysed as with both`, undefined, name);
   x.bnAxes.set(x.base.index, { axis: own(c, 'axis'), path: cp('axis') });
@@ -496,7 +517,7 @@ function leakyRelu(x: LayerInput): LayerSpec | undefined {
 function prelu(x: LayerInput): LayerSpec | undefined {
   // The core starts every alpha at one value (the activation's alpha): Zeros (Keras' default), Ones and Constant
   // are that; a random initializer is not, and read as 0 it would silently be another network.
-  const at = x.cp('alpha_initializer'), written = own(x.c, 'alpha_initializer');
+  const at = x.cp(x.keyOf('alpha_initializer', 'init')), written = own(x.c, x.keyOf('alpha_initializer', 'init')); // init: Keras 1
   const init = initOf(written, at, x.loc, x.rep, x.name, 'zeros');
   if (!init) return undefined;
   const alpha = init.kind === 'zeros' ? 0 : init.kind === 'ones' ? 1 : init.kind === 'constant' ? init.value ?? 0 : undefined;

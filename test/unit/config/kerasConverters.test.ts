@@ -345,6 +345,26 @@ describe('Keras importer: values never read as a default (review fixes)', () => 
     assert.equal(text.slice(s.start.offset, s.end.offset), '3');
   });
 
+  it('Keras 1 layers: init, bias, nb_filter, nb_row/nb_col are read (init and bias were ignored); dim_ordering "th" and BatchNormalization mode 1/2 refused', () => {
+    const d = layerOf('Dense', { output_dim: 3, init: 'he_normal', bias: false }, [4]);
+    assert.deepEqual([d.units, (d.init as { name: string }).name, d.useBias], [3, 'he_normal', false]);
+    const conv = layerOf('Convolution2D', { nb_filter: 4, nb_row: 3, nb_col: 2, init: 'lecun_uniform', border_mode: 'same', subsample: [1, 1], dim_ordering: 'tf', bias: true }, [6, 6, 1]);
+    assert.deepEqual([conv.filters, conv.kernel, conv.padding, (conv.init as { name: string }).name, conv.useBias], [4, [3, 2], 'same', 'lecun_uniform', true]);
+    assert.deepEqual(refusal('Dense', { output_dim: 3, init: 'uniform' }, [4]), { message: 'unsupported initializer uniform in layer "l"', at: '"uniform"' });
+    assert.deepEqual(refusal('Dense', { output_dim: 3, bias: 'no' }, [4]), { message: 'Dense "l" has an invalid bias "no": expected true or false', at: '"no"' });
+    assert.deepEqual(refusal('Dense', { units: 3, use_bias: 0 }, [4]), { message: 'Dense "l" has an invalid use_bias 0: expected true or false', at: '0' });
+    assert.deepEqual(refusal('Convolution2D', { nb_filter: 0, nb_row: 3, nb_col: 3 }, [6, 6, 1]), { message: 'Conv2D layer "l" has no valid "nb_filter"', at: '0' });
+    assert.deepEqual(refusal('Convolution2D', { nb_filter: 2, nb_row: 3, nb_col: 1.5 }, [6, 6, 1]), { message: 'Conv2D layer "l" has no valid "nb_col"', at: '1.5' });
+    assert.deepEqual(refusal('Convolution2D', { nb_filter: 2, nb_row: null, nb_col: 3 }, [6, 6, 1]), { message: 'Conv2D layer "l" has no valid "nb_row"', at: 'null' });
+    for (const cls of ['Convolution2D', 'MaxPooling2D', 'AveragePooling2D']) {
+      assert.deepEqual(refusal(cls, { nb_filter: 2, nb_row: 3, nb_col: 3, dim_ordering: 'th' }, [6, 6, 1]), { message: '"l" uses dim_ordering "th": only channels last ("tf") is supported', at: '"th"' }, cls);
+    }
+    assert.deepEqual(refusal('BatchNormalization', { mode: 2 }, [4]), { message: 'BatchNormalization "l" with Keras 1 mode 2 is not supported (only mode 0, Keras 2\'s)', at: '2' });
+    assert.equal(layerOf('BatchNormalization', { mode: 0 }, [4]).type, 'batchnorm');
+    assert.deepEqual(layerOf('PReLU', { init: 'one' }, [4]).activation, { name: 'prelu', alpha: 1 });
+    assert.deepEqual(refusal('PReLU', { init: 'normal' }, [4]), { message: 'unsupported initializer normal in layer "l"', at: '"normal"' });
+  });
+
   it('an initializer parameter that is no number is refused at it (a RandomNormal stddev "0.1" was read as 0.05)', () => {
     const r = refusal('Dense', { units: 2, kernel_initializer: { class_name: 'RandomNormal', config: { mean: 0, stddev: '0.1', seed: null } } }, [4]);
     assert.deepEqual(r, { message: 'initializer RandomNormal of layer "l" has an invalid stddev "0.1": expected a number', at: '"0.1"' });
