@@ -5,7 +5,11 @@
  */
 import type { InputProblem, LayerSpec, Span } from '../model';
 
-export interface LayerShape { outputShape: number[]; params: number; nonTrainableParams: number; fanIn?: number; fanOut?: number }
+export interface LayerShape {
+  outputShape: number[]; params: number; nonTrainableParams: number; fanIn?: number; fanOut?: number;
+  /** A conv kernel's kh*kw (its fans count it; an orthogonal init's columns do not). */
+  receptive?: number;
+}
 
 const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
 
@@ -23,7 +27,7 @@ export function inferShapes(input: number[], layers: LayerSpec[]): { shapes: Lay
   for (const layer of layers) {
     const at = (key: string): Span | undefined => layer.spans?.[key] ?? layer.span;
     const err = (key: string, message: string) => problems.push({ severity: 'error', message, span: at(key), layer: layer.name });
-    let out = cur; let params = 0; let nonTrainable = 0; let fanIn: number | undefined; let fanOut: number | undefined;
+    let out = cur; let params = 0; let nonTrainable = 0; let fanIn: number | undefined; let fanOut: number | undefined; let receptive: number | undefined;
     switch (layer.type) {
       case 'dense': {
         const inDim = cur[cur.length - 1] ?? 1;
@@ -45,7 +49,7 @@ export function inferShapes(input: number[], layers: LayerSpec[]): { shapes: Lay
         if (oh < 1 || ow < 1) err('kernel', `kernel ${kh}x${kw} is larger than the ${h}x${w} input of "${layer.name}" with padding valid (use padding: same or a smaller kernel)`);
         out = [Math.max(1, oh), Math.max(1, ow), layer.filters];
         params = kh * kw * c * layer.filters + (layer.useBias ? layer.filters : 0);
-        fanIn = kh * kw * c; fanOut = kh * kw * layer.filters;
+        fanIn = kh * kw * c; fanOut = kh * kw * layer.filters; receptive = kh * kw;
         break;
       }
       case 'maxpool2d': case 'avgpool2d': {
@@ -72,7 +76,7 @@ export function inferShapes(input: number[], layers: LayerSpec[]): { shapes: Lay
       case 'dropout': case 'activation':
         break;
     }
-    shapes.push({ outputShape: out, params, nonTrainableParams: nonTrainable, ...(fanIn !== undefined ? { fanIn, fanOut } : {}) });
+    shapes.push({ outputShape: out, params, nonTrainableParams: nonTrainable, ...(fanIn !== undefined ? { fanIn, fanOut } : {}), ...(receptive !== undefined ? { receptive } : {}) });
     cur = out;
   }
   return { shapes, problems };

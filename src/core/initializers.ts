@@ -105,15 +105,16 @@ function fanFor(mode: FanMode | undefined, fanIn: number, fanOut: number): numbe
 
 /**
  * E[w^2] of the drawn weights (the variance for zero-mean initializers; what propagates the signal), so that
- * a spelled-out variance_scaling compares equal to the named initializer it equals.
+ * a spelled-out variance_scaling compares equal to the named initializer it equals. `receptive` is a conv kernel's
+ * kh*kw (1 for dense): orthogonal flattens the kernel to fan_in rows by fan_out/receptive (= C_out) columns.
  */
-export function effectiveVariance(init: InitSpec, fanIn: number, fanOut: number): number | undefined {
+export function effectiveVariance(init: InitSpec, fanIn: number, fanOut: number, receptive = 1): number | undefined {
   switch (init.kind) {
     case 'variance_scaling': return (init.scale ?? 1) / Math.max(1, fanFor(init.mode, fanIn, fanOut));
     case 'random_normal': { const s = init.stddev ?? 0.05, m = init.mean ?? 0; return s * s + m * m; }
     case 'random_uniform': { const lo = init.minval ?? -0.05, hi = init.maxval ?? 0.05; return (lo * lo + lo * hi + hi * hi) / 3; }
     case 'truncated_normal': { const s = (init.stddev ?? 0.05) * TRUNCATED_NORMAL_STDDEV, m = init.mean ?? 0; return s * s + m * m; }
-    case 'orthogonal': { const g = init.gain ?? 1; return (g * g) / Math.max(1, fanIn, fanOut); }
+    case 'orthogonal': { const g = init.gain ?? 1; return (g * g) / Math.max(1, fanIn, fanOut / receptive); }
     case 'identity': { const g = init.gain ?? 1; return (g * g) * Math.min(fanIn, fanOut) / Math.max(1, fanIn * fanOut); }
     case 'zeros': return 0;
     case 'ones': return 1;

@@ -35,7 +35,7 @@ function judge(config: NetworkConfig): Judged[] {
     const fanIn = s?.fanIn ?? 0, fanOut = s?.fanOut ?? 0;
     // A layer that starts from the model's (trained) weights has no drawn init to judge.
     const drawn = !(config.model.fromModel || w.layer.fromModel);
-    const v = fanIn > 0 && drawn ? effectiveVariance(w.layer.init, fanIn, fanOut) : undefined;
+    const v = fanIn > 0 && drawn ? effectiveVariance(w.layer.init, fanIn, fanOut, s?.receptive) : undefined;
     return { ...w, fanIn, fanOut, varFanIn: v === undefined ? undefined : v * fanIn, varFanAvg: v === undefined ? undefined : v * (fanIn + fanOut) / 2 };
   });
 }
