@@ -20,6 +20,13 @@ export interface DiagnosisLayer {
   init?: InitSpec;
   fanIn?: number;
   fanOut?: number;
+  /** A conv kernel's kh*kw (see effectiveVariance). */
+  receptive?: number;
+  /**
+   * The layer starts from a model's trained weights (`init: from-model`, its own or the model's): no rule offers it
+   * an init (a fresh draw would throw those weights away, and under `model.init: from-model` the edit would do nothing).
+   */
+  fromModel?: boolean;
   /** The output layer (the last weighted layer) and anything after it. */
   isOutput: boolean;
   span?: Span;
@@ -54,8 +61,9 @@ export function diagnosisLayers(config: NetworkConfig): DiagnosisLayer[] {
       activation: 'activation' in l ? l.activation : undefined,
       isOutput: l.index >= out, span: l.span, spans: l.spans,
     };
-    const { fanIn = 0, fanOut = 0 } = shapes[l.index] ?? {};
-    if ('init' in l && !(config.model.fromModel || l.fromModel) && fanIn > 0) { d.init = l.init; d.fanIn = fanIn; d.fanOut = fanOut; }
+    const { fanIn = 0, fanOut = 0, receptive } = shapes[l.index] ?? {};
+    if ('init' in l && (config.model.fromModel || l.fromModel)) d.fromModel = true;
+    else if ('init' in l && fanIn > 0) { d.init = l.init; d.fanIn = fanIn; d.fanOut = fanOut; if (receptive) d.receptive = receptive; }
     if (scales[l.index] !== 1) d.gradScale = scales[l.index];
     return d;
   });

@@ -27,8 +27,8 @@ export const REMEDY = {
   // He et al. 2015 derive Var = 2/fan_in for relu, and 2/((1 + a^2) fan_in) for a leaky relu/prelu of slope a
   // (their eq. 15): 1.0001x for leaky_relu's 0.01, 1.0625x for prelu's initial 0.25. For the other relu-like
   // activations (elu, gelu, swish, mish, softplus, relu6) there is no such derivation: heForReluLike says so.
-  heInit: { init: 'he_normal', reason: 'He init (Var = 2/fan_in) keeps the gradient variance constant through relu layers (He et al. 2015; for a leaky relu or prelu of slope a they derive 2/((1 + a^2) fan_in), within 7% of it for a <= 0.25)' },
-  heForReluLike: { init: 'he_normal', reason: 'He init (Var = 2/fan_in) is the usual init for relu-like activations: He et al. 2015 derive it for relu and prelu only, so for these layers it is a rule of thumb, not a derivation' },
+  heInit: { init: 'he_normal', reason: 'He init (Var = 2/fan_in) keeps the gradient variance constant through relu layers, and nearly so through leaky relu and prelu of small slope (He et al. 2015)' },
+  heForReluLike: { init: 'he_normal', reason: 'He init (Var = 2/fan_in) is the usual choice for relu-like layers; He et al. 2015 derived it for relu and prelu, so for these it is a rule of thumb' },
   heForDeepNarrow: { init: 'he_normal', reason: `${CITED.deepNarrowBornDead}: widen the layers or use fewer of them, with He init` },
   glorotLinearRange: { init: 'glorot_uniform', reason: 'Glorot init (Var = 2/(fan_in + fan_out), Glorot & Bengio 2010) keeps the pre-activations of sigmoid/tanh layers in their linear range' },
   glorotNormalized: { init: 'glorot_uniform', reason: 'Glorot & Bengio 2010: normalized init Var(w) = 2/(fan_in + fan_out) keeps gradient variance across layers' },
@@ -69,15 +69,19 @@ export const HE_DERIVED: ReadonlySet<ActivationName> = new Set<ActivationName>([
  * scale: 0.01}` against he_normal. undefined when the layer's init or fans are unknown (a timeline from logs,
  * `init: from-model`).
  */
-export function initVarianceVs(layer: { init?: InitSpec; fanIn?: number; fanOut?: number }, init: RemedyInit): number | undefined {
+export function initVarianceVs(layer: { init?: InitSpec; fanIn?: number; fanOut?: number; receptive?: number }, init: RemedyInit): number | undefined {
   if (!layer.init || !layer.fanIn) return undefined;
   const fanOut = layer.fanOut ?? layer.fanIn;
-  const have = effectiveVariance(layer.init, layer.fanIn, fanOut), want = effectiveVariance(resolveInit(init)!, layer.fanIn, fanOut);
+  const have = effectiveVariance(layer.init, layer.fanIn, fanOut, layer.receptive), want = effectiveVariance(resolveInit(init)!, layer.fanIn, fanOut);
   return have === undefined || !want ? undefined : have / want;
 }
 
-/** Relative tolerance of "the same variance": float spellings of a scale (2 vs 2.0000001), not a nearby init. */
-const SAME = 1e-6;
+/**
+ * Relative tolerance of "the same variance": 10%, init-mismatch's band for selu's lecun_normal (staticRules.ts). Not
+ * float round-off only: a stddev written with two digits (0.35 for He's sqrt(2/16) = 0.354, 2% below) is He, and
+ * offering He there changes nothing; He et al.'s own prelu correction (slope 0.25: 1/1.0625 = 0.94) is within it too.
+ */
+const SAME = 0.1;
 /** The layer already has `init`'s variance (a rule does not offer it again); false when unknown. */
 export const hasVarianceOf = (layer: Parameters<typeof initVarianceVs>[0], init: RemedyInit): boolean => {
   const r = initVarianceVs(layer, init);

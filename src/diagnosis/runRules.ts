@@ -150,7 +150,8 @@ function deadUnits(s: Series): { findings: Finding[]; fullyDead: number[] } {
     // Info level (0.3-0.5 dead) is common in healthy relu nets (calibration: adam 1e-3 and 5e-3 runs reach 0.31):
     // their rate is no cause, and a 10x smaller one only slows learning (Keras corpus 02: val loss 0.27 -> 0.69).
     if (!born && severity !== 'info') suggestions.unshift(...lowerLr(s.input.lr, 'the units died during training: a smaller learning rate avoids the large updates that push them below 0 for every input'));
-    else if (l.index === firstDead) suggestions.push(suggest(REMEDY.heForDeepNarrow));
+    // A layer on a model's trained weights is not offered a fresh init (the activation changes above stay).
+    else if (l.index === firstDead && !l.fromModel) suggestions.push(suggest(REMEDY.heForDeepNarrow));
     findings.push(make(l, 'dead-units', severity, sinceStep, message, evidence, suggestions));
   }
   return { findings: mergeInfo(findings), fullyDead };
@@ -218,7 +219,8 @@ function saturation(s: Series): Finding[] {
     // Glorot's reason is about sigmoid/tanh pre-activations: only those layers (relu6, hard_sigmoid, softsign saturate
     // for other reasons; relu is offered for them above), and only where it lowers the variance: not a layer already
     // on Glorot's (however written) or below it, whose saturation the init does not explain.
-    const glorot = group.filter(j => (actName(j.l) === 'sigmoid' || actName(j.l) === 'tanh') && !atMostVarianceOf(j.l, 'glorot_uniform')).map(j => j.l.index);
+    // Nor a layer that starts from a model's trained weights (no init remedy is offered there).
+    const glorot = group.filter(j => (actName(j.l) === 'sigmoid' || actName(j.l) === 'tanh') && !j.l.fromModel && !atMostVarianceOf(j.l, 'glorot_uniform')).map(j => j.l.index);
     if (acts === 'sigmoid') suggestions.push(suggest(REMEDY.tanhForSaturatedSigmoid, layers));
     else if (glorot.length) suggestions.push(suggest(REMEDY.glorotLinearRange, glorot));
     findings.push(make(first.l, 'saturation', severity, steps[first.run.start], message, {
@@ -238,12 +240,13 @@ function saturation(s: Series): Finding[] {
  * has already vanished leaves the shrinking above them). He for the relu family (its derived reason for relu and
  * leaky relu/prelu, the rule-of-thumb one naming the others), lecun_normal for selu (as init-mismatch says); a
  * layer whose activation calls for Glorot (linear, a hidden softmax) is left to the rules on its activation, and a
- * layer that already has its init's variance, however written, is not offered it.
+ * layer that already has its init's variance, however written, or starts from a model's trained weights, is not
+ * offered it.
  */
 function initSuggestions(layers: DiagnosisLayer[]): Suggestion[] {
   const heDerived: DiagnosisLayer[] = [], heLike: DiagnosisLayer[] = [], lecun: DiagnosisLayer[] = [];
   for (const x of layers) {
-    if (!isWeighted(x.type) || x.isOutput) continue;
+    if (!isWeighted(x.type) || x.isOutput || x.fromModel) continue;
     const a = actName(x), want = ACTIVATIONS[a as keyof typeof ACTIVATIONS]?.recommendedInit;
     if (want === 'he_normal' && !hasVarianceOf(x, want)) (HE_DERIVED.has(a as ActivationName) ? heDerived : heLike).push(x);
     else if (want === 'lecun_normal' && !hasVarianceOf(x, want)) lecun.push(x);
@@ -254,6 +257,18 @@ function initSuggestions(layers: DiagnosisLayer[]): Suggestion[] {
     ...(heLike.length ? [suggest(REMEDY.heForReluLike, at(heLike), ` (${[...new Set(heLike.map(actName))].join(', ')})`)] : []),
     ...(lecun.length ? [suggest(REMEDY.lecunForSelu, at(lecun))] : []),
   ];
+}
+
+/** Why a vanishing gradient through non-saturating layers has no init suggestion, and what is left to try. */
+function noInitOffered(layers: DiagnosisLayer[]): string {
+  const own = layers.filter(x => isWeighted(x.type) && !x.isOutput
+    && ['he_normal', 'lecun_normal'].includes(ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.recommendedInit));
+  const fromModel = own.filter(x => x.fromModel);
+  const why = !own.length ? 'none of the hidden layers is relu-like or selu'
+    : fromModel.length === own.length ? "the layers start from the model's trained weights"
+      : fromModel.length ? `${fromModel.map(x => x.name).join(', ')} start${fromModel.length === 1 ? 's' : ''} from the model's trained weights; the other layers already have the variance their activation's init calls for`
+        : "every hidden relu-like or selu layer already has the variance its activation's init calls for";
+  return `; no init change is offered (${why}): try fewer layers, a batchnorm layer after each hidden layer, or other activations (Compare Activations)`;
 }
 
 /** What an exploding-gradient finding with no suggestion (no rate known, no finite norm to clip at) says to do. */
@@ -284,7 +299,7 @@ function gradients(s: Series, fullyDead: number[]): Finding[] {
       : initSuggestions(s.input.layers);
     // Every layer already has its init: the finding still says what is left to try, in words (no config change of
     // ours fits: depth and batchnorm are the user's design).
-    const left = suggestions.length ? '' : `; no init change is offered (every hidden relu-family or selu layer already has the variance of the init its activation calls for), so try fewer layers, a batchnorm layer after each hidden layer, or other activations (compare)`;
+    const left = suggestions.length ? '' : noInitOffered(s.input.layers);
     findings.push(make(lowest, 'vanishing-gradient', min < t.vanishing_error ? 'error' : 'warning', lastStep,
       `the gradient reaching ${lowest.name} is ${r(lowest) === 0 ? 'zero' : `${fmt(r(lowest))} of the output layer's`} (gradRms ratio, median of the last probes; ${Number.isFinite(at0) ? fmt(at0) : 'n/a'} at step 0): it vanishes in ${vanishing.length} layer(s) (${vanishing.map(l => l.name).join(', ')}), so the lower layers barely learn${left}`,
       { ratio: Number(r(lowest).toPrecision(3)), ratioAtStep0: Number.isFinite(at0) ? Number(at0.toPrecision(3)) : null,
@@ -330,7 +345,7 @@ function gradients(s: Series, fullyDead: number[]): Finding[] {
         // Only on layers whose variance Glorot lowers: one already on Glorot's (however written) or below it is not
         // in that regime because of its init, so it keeps the clipping and learning-rate remedies alone.
         const hot = s.input.layers.filter(x => isWeighted(x.type) && !x.isOutput && ACTIVATIONS[actName(x) as keyof typeof ACTIVATIONS]?.isSaturated
-          && !atMostVarianceOf(x, 'glorot_uniform')).map(x => x.index);
+          && !x.fromModel && !atMostVarianceOf(x, 'glorot_uniform')).map(x => x.index);
         if (hot.length) suggestions.unshift(suggest(REMEDY.glorotOutOfChaos, hot));
       }
       findings.push(make(lowest, 'exploding-gradient', max > t.exploding_error ? 'error' : 'warning', early ? steps[0] : lastStep,

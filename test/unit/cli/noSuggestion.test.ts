@@ -36,7 +36,16 @@ describe('a finding with no suggestion says what to do, and every text surface s
   it('vanishing gradient, every hidden layer on its init: no suggestion; the message says so and what to try', () => {
     const [f] = run({ gradRms: 1e-3 }, 1).filter(x => x.kind === 'vanishing-gradient');
     assert.deepEqual(f.suggestions, []);
-    assert.match(f.message, /no init change is offered .*try fewer layers, a batchnorm layer after each hidden layer, or other activations \(compare\)$/);
+    assert.match(f.message, /no init change is offered \(every hidden relu-like or selu layer already has the variance its activation's init calls for\): try fewer layers, a batchnorm layer after each hidden layer, or other activations \(Compare Activations\)$/);
+  });
+
+  it('vanishing gradient through linear hidden layers: no init is offered, and the message says none is relu-like or selu', () => {
+    const lin = parseConfigText(yaml.replace(/activation: (relu|gelu|selu), init: \w+/g, 'activation: linear'), 'lin.nn.yaml').config!;
+    const [f] = runRules({ layers: diagnosisLayers(lin),
+      timeline: Array.from({ length: 10 }, (_, k) => ({ step: 10 * k, trainLoss: 1, valLoss: 1, gradNorm: 1, layers: [0, 1, 2, 3].map(i => stats(i < 3 ? { gradRms: 1e-3 } : {})) })) })
+      .filter(x => x.kind === 'vanishing-gradient');
+    assert.deepEqual(f.suggestions, []);
+    assert.match(f.message, /no init change is offered \(none of the hidden layers is relu-like or selu\): try fewer layers/);
   });
 
   it('exploding gradient with no rate known and no finite norm: no suggestion; the message says to lower the rate or clip', () => {

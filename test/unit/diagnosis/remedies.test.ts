@@ -13,6 +13,7 @@ import { ACTIVATIONS, ACTIVATION_NAMES } from '../../../src/core/activations';
 import { INIT_NAMES } from '../../../src/core/initializers';
 import { parseConfigText } from '../../../src/config';
 import type { LayerStats, ProbePoint } from '../../../src/core/types';
+import type { Finding } from '../../../src/diagnosis/types';
 import { CITED, REMEDY, type Remedy } from '../../../src/diagnosis/remedies';
 import { runRules } from '../../../src/diagnosis/runRules';
 import { diagnosisLayers, type DiagnosisLayer } from '../../../src/diagnosis/rules';
@@ -153,11 +154,11 @@ describe('remedies: each place a rule names a remedy gives the change and the re
     // He et al. 2015 derive He init for relu and prelu, not for gelu/swish/elu: those get the reason that says so, naming them.
     { place: 'staticRules.ts initMismatch, 5 gelu/swish layers with lecun_normal', kind: 'init-mismatch',
       findings: () => staticYaml([...['gelu', 'swish', 'gelu', 'swish', 'gelu'].map(a => d(16, a, 'lecun_normal')), d(3, 'softmax')], CE3),
-      want: [{ init: 'he_normal', reason: /He et al\. 2015 derive it for relu and prelu only.*not a derivation \(gelu, swish\)$/ }] },
+      want: [{ init: 'he_normal', reason: /He et al\. 2015 derived it for relu and prelu, so for these it is a rule of thumb \(gelu, swish\)$/ }] },
     { place: 'staticRules.ts initMismatch, 3 relu/leaky_relu and 2 elu layers with lecun_normal', kind: 'init-mismatch',
       findings: () => staticYaml([...['relu', 'leaky_relu', 'elu', 'relu', 'elu'].map(a => d(16, a, 'lecun_normal')), d(3, 'softmax')], CE3),
-      want: [{ init: 'he_normal', reason: /through relu layers \(He et al\. 2015; for a leaky relu or prelu of slope a they derive 2\/\(\(1 \+ a\^2\) fan_in\)/ },
-        { init: 'he_normal', reason: /rule of thumb, not a derivation \(elu\)$/ }] },
+      want: [{ init: 'he_normal', reason: /through relu layers, and nearly so through leaky relu and prelu of small slope \(He et al\. 2015\)$/ },
+        { init: 'he_normal', reason: /rule of thumb \(elu\)$/ }] },
     { place: 'staticRules.ts initMismatch, tanh with he_normal', kind: 'init-mismatch',
       findings: () => staticYaml([d(16, 'tanh', 'he_normal'), d(3, 'softmax')], CE3),
       want: [{ init: 'glorot_uniform', reason: /pre-activations of sigmoid\/tanh layers in their linear range/ }] },
@@ -196,8 +197,8 @@ describe('remedies: each place a rule names a remedy gives the change and the re
       want: [{ init: 'he_normal', reason: /He init \(Var = 2\/fan_in\) keeps the gradient variance constant through relu layers/ }] },
     { place: 'runRules.ts vanishing gradient through relu, gelu and swish layers', kind: 'vanishing-gradient',
       findings: () => run(['relu', 'gelu', 'swish'], () => ({ gradRms: 1e-3 })),
-      want: [{ init: 'he_normal', reason: /through relu layers \(He et al\. 2015/ },
-        { init: 'he_normal', reason: /^He init \(Var = 2\/fan_in\) is the usual init for relu-like activations: He et al\. 2015 derive it for relu and prelu only.*\(gelu, swish\)$/ }] },
+      want: [{ init: 'he_normal', reason: /through relu layers, .*\(He et al\. 2015\)$/ },
+        { init: 'he_normal', reason: /^He init \(Var = 2\/fan_in\) is the usual choice for relu-like layers; He et al\. 2015 derived it for relu and prelu.*\(gelu, swish\)$/ }] },
     { place: 'runRules.ts exploding gradient through tanh layers', kind: 'exploding-gradient',
       findings: () => run(['tanh', 'tanh'], () => ({ gradRms: 1e3 })),
       want: [{ init: 'glorot_uniform', reason: /chaotic regime where gradients grow with depth/ }] },
@@ -296,7 +297,10 @@ describe('remedies: a layer already on the offered init (the same variance, howe
     return f[0];
   };
   const he = (fanIn: number) => 2 / fanIn, lecun = (fanIn: number) => 1 / fanIn, glorot = (fanIn: number, fanOut: number) => 2 / (fanIn + fanOut);
-  const same = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * b;
+  // "The same variance" is within 10% (remedies.ts SAME): a two-digit stddev is the init it rounds, a scale of 1.6 for
+  // He's 2 is not. The rows near the edge are 2%, 7.5%, 20% and 25% off.
+  const TOL = 0.1;
+  const same = (a: number, b: number) => Math.abs(a - b) <= TOL * b;
 
   type Row = { act: string; init: string; units: number; variance: number };
   const vanishingRows: (Row & { wants: 'he_normal' | 'lecun_normal' })[] = [
@@ -306,6 +310,9 @@ describe('remedies: a layer already on the offered init (the same variance, howe
     { act: 'relu', init: '{ name: variance_scaling, scale: 2, mode: fan_in, distribution: uniform }', units: 8, variance: he(16), wants: 'he_normal' },
     { act: 'relu', init: `{ name: random_normal, stddev: ${Math.sqrt(2 / 16)} }`, units: 8, variance: 2 / 16, wants: 'he_normal' },
     { act: 'relu', init: '{ name: he_normal, scale: 0.01 }', units: 8, variance: 0.01 / 16, wants: 'he_normal' },
+    { act: 'relu', init: '{ name: random_normal, stddev: 0.35 }', units: 8, variance: 0.35 ** 2, wants: 'he_normal' },
+    { act: 'relu', init: '{ name: he_normal, scale: 1.85 }', units: 8, variance: 1.85 / 16, wants: 'he_normal' },
+    { act: 'relu', init: '{ name: he_uniform, scale: 1.6 }', units: 8, variance: 1.6 / 16, wants: 'he_normal' },
     { act: 'relu', init: '{ name: kaiming_normal, scale: 0.5 }', units: 8, variance: 0.5 / 16, wants: 'he_normal' },
     { act: 'relu', init: 'glorot_uniform', units: 8, variance: glorot(16, 8), wants: 'he_normal' },
     { act: 'leaky_relu', init: 'lecun_normal', units: 8, variance: lecun(16), wants: 'he_normal' },
@@ -355,13 +362,15 @@ describe('remedies: a layer already on the offered init (the same variance, howe
     { act: 'tanh', init: '{ name: variance_scaling, scale: 1, mode: fan_avg, distribution: normal }', units: 8, variance: glorot(16, 8) },
     { act: 'tanh', init: 'he_normal', units: 8, variance: he(16) },
     { act: 'tanh', init: '{ name: glorot_uniform, scale: 4 }', units: 8, variance: 4 * glorot(16, 8) },
+    { act: 'tanh', init: '{ name: glorot_normal, scale: 1.05 }', units: 8, variance: 1.05 * glorot(16, 8) },
+    { act: 'tanh', init: '{ name: glorot_normal, scale: 1.25 }', units: 8, variance: 1.25 * glorot(16, 8) },
     // LeCun is above Glorot when the layer widens (1/16 > 2/(16 + 32)), below it when it narrows (1/16 < 2/(16 + 8)).
     { act: 'tanh', init: 'lecun_normal', units: 32, variance: lecun(16) },
     { act: 'tanh', init: 'lecun_normal', units: 8, variance: lecun(16) },
     { act: 'sigmoid', init: '{ name: random_normal, stddev: 1 }', units: 8, variance: 1 },
   ];
   for (const row of glorotRows) {
-    const offered = row.variance > glorot(FAN_IN, row.units) * (1 + 1e-9);
+    const offered = row.variance > glorot(FAN_IN, row.units) * (1 + TOL);
     it(`saturation, ${row.act} on ${row.init} (${row.units} units, Var ${row.variance.toPrecision(3)} vs Glorot ${glorot(FAN_IN, row.units).toPrecision(3)}): ${offered ? '' : 'not '}offered Glorot`, () => {
       const f = run(row.act, row.init, row.units, { saturatedFraction: 0.9 }, 'saturation');
       // sigmoid alone gets tanh + Glorot (an activation change) instead; tanh gets the init-only Glorot remedy.
@@ -374,4 +383,69 @@ describe('remedies: a layer already on the offered init (the same variance, howe
         [...(offered ? ['glorot_uniform'] : []), 'clip', 'lr']);
     });
   }
+});
+
+/**
+ * A layer that starts from a model's trained weights (`init: from-model`, on the layer or on the model) is offered no
+ * init of its own: a fresh draw would throw the trained weights away (and under `model.init: from-model` the edit
+ * would change nothing). Remedies that change its activation stay (the changed layer then starts fresh, as compare's
+ * trials and verify do), and so do the rate and clipping. The drawn layers beside it keep their init remedies.
+ */
+describe('remedies: no init is offered to a layer on a model\'s trained weights (init: from-model)', () => {
+  const stats = (o: Partial<LayerStats>): LayerStats => ({
+    deadFraction: null, saturatedFraction: null, activationMean: 0, activationStd: 1, preactMean: null, preactStd: null,
+    preactHist: null, activationHist: null, gradRms: 1, weightGradRms: null, updateRatio: null, nonFinite: 0, ...o,
+  });
+  /** Three hidden `act` layers on glorot_uniform (16 units each, so Glorot's 2/32 and LeCun's 1/16 are below He's
+   *  2/16 and glorot_uniform is Glorot's), `fromModel` the indices marked init: from-model ('all': model.init). */
+  const findings = (act: string, fromModel: number[] | 'all', hidden: Partial<LayerStats>, kind: string, init = 'glorot_uniform') => {
+    const mark = (i: number) => (fromModel !== 'all' && fromModel.includes(i) ? 'from-model' : init);
+    const yaml = `data: { source: spiral, classes: 3 }\ntrain: { loss: cross_entropy, lr: 0.1 }\nmodel:\n  weights: m.onnx\n${fromModel === 'all' ? '  init: from-model\n' : ''}  layers:\n${
+      [0, 1, 2].map(i => `    - { type: dense, units: 16, activation: ${act}, init: ${mark(i)} }`).join('\n')}\n    - { type: dense, units: 3, activation: softmax }`;
+    const r = parseConfigText(yaml, 'test.nn.yaml');
+    assert.ok(r.config, JSON.stringify(r.problems));
+    return runRules({ layers: diagnosisLayers(r.config), lr: 0.1,
+      timeline: Array.from({ length: 10 }, (_, k) => ({ step: 10 * k, trainLoss: 1 - 0.08 * k, valLoss: 1 - 0.08 * k, gradNorm: 1,
+        layers: [0, 1, 2, 3].map(i => stats(i < 3 ? hidden : {})) })) }).filter(x => x.kind === kind);
+  };
+  const changes = (fs: Finding[]) => fs.flatMap(f => f.suggestions.map(s => [s.activation ?? null, s.init ?? null, s.layers ?? null, s.lr !== undefined, s.clip !== undefined]));
+
+  it('vanishing gradient through relu layers: He on the drawn layers only; none left when all are from the model, and the message says why', () => {
+    assert.deepEqual(changes(findings('relu', [1], { gradRms: 1e-3 }, 'vanishing-gradient')), [[null, 'he_normal', [0, 2], false, false]]);
+    for (const fm of [[0, 1, 2], 'all'] as (number[] | 'all')[]) {
+      const fs = findings('relu', fm, { gradRms: 1e-3 }, 'vanishing-gradient');
+      assert.deepEqual(changes(fs), [], String(fm));
+      assert.match(fs[0].message, /no init change is offered \(the layers start from the model's trained weights\): try fewer layers/);
+    }
+    // Some from the model, the others already on He: the message names both reasons.
+    const mixed = findings('relu', [1], { gradRms: 1e-3 }, 'vanishing-gradient', 'he_uniform');
+    assert.deepEqual(changes(mixed), []);
+    assert.match(mixed[0].message, /no init change is offered \(dense_2 starts from the model's trained weights; the other layers already have the variance/);
+  });
+
+  it('selu: no lecun_normal on a from-model layer', () => {
+    // On a square layer Glorot's variance is LeCun's: he_normal (2/16) is the one that differs.
+    assert.deepEqual(changes(findings('selu', [0, 2], { gradRms: 1e-3 }, 'vanishing-gradient', 'he_normal')), [[null, 'lecun_normal', [1], false, false]]);
+  });
+
+  it('saturated tanh layers: relu (+ He) stays on all, Glorot only on the drawn ones', () => {
+    // He init is above Glorot's: every drawn layer would be offered Glorot.
+    assert.deepEqual(changes(findings('tanh', [0], { saturatedFraction: 0.9 }, 'saturation', 'he_normal')),
+      [['relu', 'he_normal', [0, 1, 2], false, false], [null, 'glorot_uniform', [1, 2], false, false]]);
+    assert.deepEqual(changes(findings('tanh', 'all', { saturatedFraction: 0.9 }, 'saturation', 'he_normal')),
+      [['relu', 'he_normal', [0, 1, 2], false, false]]);
+  });
+
+  it('exploding gradient through tanh layers: Glorot only on the drawn ones, clipping and the rate stay', () => {
+    assert.deepEqual(changes(findings('tanh', [2], { gradRms: 1e3 }, 'exploding-gradient', 'he_normal')),
+      [[null, 'glorot_uniform', [0, 1], false, false], [null, null, null, false, true], [null, null, null, true, false]]);
+    assert.deepEqual(changes(findings('tanh', 'all', { gradRms: 1e3 }, 'exploding-gradient', 'he_normal')),
+      [[null, null, null, false, true], [null, null, null, true, false]]);
+  });
+
+  it('a network dead from its first layer: leaky_relu and elu stay, the deep-narrow He init goes when that layer is from the model', () => {
+    const dead = { deadFraction: 1, gradRms: 0 };
+    assert.deepEqual(findings('relu', [0], dead, 'dead-units')[0].suggestions.map(s => [s.activation ?? null, s.init ?? null]), [['leaky_relu', 'he_normal'], ['elu', 'he_normal']]);
+    assert.deepEqual(findings('relu', [1], dead, 'dead-units')[0].suggestions.map(s => [s.activation ?? null, s.init ?? null]), [['leaky_relu', 'he_normal'], ['elu', 'he_normal'], [null, 'he_normal']]);
+  });
 });
