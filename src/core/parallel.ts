@@ -14,7 +14,8 @@
  * only means the caller does more chunks.
  *
  * Shared control block (Int32): [0] task << 16 (low bits 0xffff: closed), [1] chunks done, [2..] helper state
- * (0 starting, 1 ready, 2 could not start: it takes no chunk, 3 failed in a chunk: the task's output is incomplete).
+ * (0 starting, 1 ready, 2 could not start: it takes no chunk, 3 failed in a chunk: the task's output is incomplete,
+ * 4 stopped: its thread ended, reported by the keeper), [STOPPED] helpers stopped so far.
  * Then the task (Float64): op, chunks, chunk size, pointers (an update's buffer pointers before n), task id,
  * threads, up to 17 kernel arguments; then one Float64 result per update chunk; then one Int32 claim per chunk.
  */
@@ -69,7 +70,9 @@ export function runThreads(asked: unknown, cores = availableParallelism()): numb
   const n = typeof asked === 'number' && asked >= 1 ? Math.floor(asked) : cores;
   return Math.max(1, Math.min(n, cores, MAX_THREADS));
 }
-const TASK_OFFSET = 8 + 4 * MAX_HELPERS;
+/** Int32 index of the count of helpers whose thread ended (set by the keeper, read by the caller's wait). */
+const STOPPED = 2 + MAX_HELPERS;
+const TASK_OFFSET = 8 + 4 * MAX_HELPERS + 8;
 /** op, chunks, size, pointers, task id, threads, then up to 17 kernel arguments (updateCols: a matrix update). */
 const TASK_FLOATS = 24;
 const TASK_ARGS = 6;
@@ -295,6 +298,8 @@ try {
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const H = new Float32Array(memory.buffer), F64 = new Float64Array(memory.buffer);
   fns = names.map(n => n === 'crossEntropyRows' ? (...a) => crossEntropyRows(H, F64, ...a) : ex[n]);
+  // Test only (testHooks): the thread ends inside its first chunk, as one killed there would.
+  if (workerData.exitInChunk) fns = fns.map(() => () => process.exit(1));
   Atomics.store(ctl, 2 + index, 1);
 } catch (e) { Atomics.store(ctl, 2 + index, 2); throw e; }
 let c = Atomics.load(ctl, 0);
@@ -325,12 +330,66 @@ for (;;) {
 }
 `;
 
+/** Test only, never set from a config or a message: the next Helpers' threads end inside their first chunk. */
+export const testHooks: { helperExitsInChunk?: boolean } = {};
+
+/**
+ * The keeper: the parent thread of a calling thread's helpers. A helper's 'exit' event reaches its parent's event
+ * loop only, and the calling thread's is blocked for the whole run (the training loop is synchronous), so a helper
+ * that ended (killed, out of memory) while holding a chunk left the caller waiting for it forever. The keeper does
+ * nothing but start helpers and watch them: when one ends it marks it stopped (state 4, STOPPED + 1) and wakes
+ * the caller, whose wait then fails the task. One per calling thread, started once and kept (a run does not wait
+ * for one more thread to start); unref'd, so it keeps no process alive. Its 'error' listeners keep a helper's
+ * error from ending the keeper.
+ */
+const KEEPER_SOURCE = `
+const { Worker, parentPort, workerData } = require('node:worker_threads');
+const groups = new Map();
+parentPort.on('message', m => {
+  if (m.stop !== undefined) { for (const w of groups.get(m.stop) || []) void w.terminate(); groups.delete(m.stop); return; }
+  const ctl = new Int32Array(m.data.ctl), ws = [];
+  groups.set(m.id, ws);
+  for (let i = 0; i < m.count; i++) {
+    let w;
+    try { w = new Worker(workerData.source, { eval: true, workerData: Object.assign({}, m.data, { index: i, pack: m.packs[i] }) }); }
+    catch (e) { Atomics.store(ctl, 2 + i, 2); continue; }
+    w.on('error', () => {});
+    w.on('exit', () => {
+      // Ended before it was ready: could not start (2), it takes no chunk. Else it stopped, maybe mid-chunk.
+      if (Atomics.compareExchange(ctl, 2 + i, 0, 2) === 0 || Atomics.load(ctl, 2 + i) === 2) return;
+      Atomics.store(ctl, 2 + i, 4);
+      Atomics.add(ctl, ${STOPPED}, 1);
+      Atomics.notify(ctl, 1);
+    });
+    ws.push(w);
+  }
+});
+`;
+let keeper: Worker | null = null;
+let keeperGroups = 0;
+/** The keeper of this thread's helpers, started on first use (warmUp starts it before a run asks). */
+export function startKeeper(): Worker {
+  if (!keeper) {
+    const k = keeper = new Worker(KEEPER_SOURCE, { eval: true, workerData: { source: HELPER_SOURCE } });
+    k.unref();
+    k.on('error', () => { /* its exit below */ });
+    k.on('exit', () => { if (keeper === k) keeper = null; });
+  }
+  return keeper;
+}
+
+/** What a run that lost a helper thread says (no stack: the user sees this message). */
+export const HELPER_STOPPED = 'a training helper thread stopped, so the run could not finish its step (train.threads: 1 trains without helpers)';
+
 export class Helpers {
   private readonly ctl: Int32Array;
   private readonly task: Float64Array;
   private readonly result: Float64Array;
   private readonly claims: Int32Array;
-  private readonly workers: Worker[] = [];
+  /** Helper threads asked of the keeper (started or not). */
+  private readonly size: number;
+  private readonly keeper: Worker;
+  private readonly group = ++keeperGroups;
   private seq = 0;
   private taskId = 0;
   /** Chunks the helpers ran so far (tests check that the helpers did take part). */
@@ -351,33 +410,29 @@ export class Helpers {
     this.task[1] = 0;
     // No task yet: closed, so a helper that starts now waits for the first one.
     this.ctl[0] = 0xffff;
-    try {
-      for (let i = 0; i < Math.min(count, MAX_HELPERS); i++) {
-        const w = new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, ctl: buf, names: HELPER_EXPORTS, spin: HELPER_SPIN_MS, index: i, pack: packs[i], taskOffset: TASK_OFFSET, resultOffset: RESULT_OFFSET, claimOffset: CLAIM_OFFSET } });
-        // A helper that could not start (state 2) claims no work; one that failed in a chunk (3) fails the step.
-        w.on('error', () => { if (Atomics.load(this.ctl, 2 + i) === 0) Atomics.store(this.ctl, 2 + i, 2); });
-        // Helpers never keep the process alive (the CLI exits when its run ends); dispose() ends them.
-        w.unref();
-        this.workers.push(w);
-      }
-    } catch (e) { this.dispose(); throw e; }
+    this.size = Math.min(count, MAX_HELPERS);
+    // A helper that could not start (state 2) claims no work; one that failed in a chunk (3) or stopped (4) fails the step.
+    this.keeper = startKeeper();
+    this.keeper.postMessage({ id: this.group, count: this.size, packs, data: { module, memory, ctl: buf, names: HELPER_EXPORTS, spin: HELPER_SPIN_MS,
+      taskOffset: TASK_OFFSET, resultOffset: RESULT_OFFSET, claimOffset: CLAIM_OFFSET, exitInChunk: testHooks.helperExitsInChunk === true } });
   }
 
   /** Helpers started and not failed. */
   ready(): number {
-    if (this.disposed) return 0;
+    // After a helper stopped, none: the failed run's last kernels (if any) stay on the calling thread.
+    if (this.disposed || Atomics.load(this.ctl, STOPPED) !== 0) return 0;
     let n = 0;
-    for (let i = 0; i < this.workers.length; i++) if (Atomics.load(this.ctl, 2 + i) === 1) n++;
+    for (let i = 0; i < this.size; i++) if (Atomics.load(this.ctl, 2 + i) === 1) n++;
     return n;
   }
 
   /** Blocks until every helper has started (or failed), at most `ms` (tests and benchmarks; runs never wait). */
   waitReady(ms = 10000): boolean {
     const end = performance.now() + ms;
-    for (let i = 0; i < this.workers.length; i++) {
+    for (let i = 0; i < this.size; i++) {
       while (Atomics.load(this.ctl, 2 + i) === 0 && performance.now() < end) Atomics.wait(this.ctl, 2 + i, 0, 5);
     }
-    return this.ready() === this.workers.length;
+    return this.ready() === this.size;
   }
 
   /**
@@ -401,7 +456,7 @@ export class Helpers {
     if (this.pending) this.join();
     if (chunks > MAX_CHUNKS) throw new Error(`a task of ${chunks} chunks (at most ${MAX_CHUNKS})`);
     const code = OP[op], ctl = this.ctl, task = this.task, claims = this.claims;
-    const id = this.taskId = (this.taskId + 1) | 0, threads = this.workers.length + 1;
+    const id = this.taskId = (this.taskId + 1) | 0, threads = this.size + 1;
     // The task's chunks as taken by the previous task: free for this one, never for a stale helper's older id.
     for (let i = 0; i < chunks; i++) Atomics.store(claims, i, (id - 1) | 0);
     task[0] = code; task[1] = chunks; task[2] = size; task[3] = pointers; task[4] = id; task[5] = threads;
@@ -441,6 +496,8 @@ export class Helpers {
       while ((d = Atomics.load(ctl, 1)) < chunks) {
         if (++s < 256) continue;
         s = 0;
+        // A helper that ended may hold a chunk that no thread will finish (the catch below closes the task).
+        if (Atomics.load(ctl, STOPPED) !== 0) throw new Error(HELPER_STOPPED);
         if (!late && performance.now() - mineDone > patience) {
           late = true;
           for (let i = chunks - 1; i >= 0; i--) if (tryRun(i)) break;
@@ -448,12 +505,13 @@ export class Helpers {
       }
     } catch (e) {
       // This thread's chunk failed: claim what nobody started, count it and the failed chunk as done, and let the
-      // helpers finish the chunks they hold, so none of them is still writing when the caller goes on.
+      // helpers finish the chunks they hold, so none of them is still writing when the caller goes on. Unless a
+      // helper stopped (HELPER_STOPPED): its chunk is never done; the run ends, the rest finish their own unread.
       let cancelled = 0;
       for (let i = 0; i < chunks; i++) if (claim(claims, i, id)) cancelled++;
       Atomics.add(ctl, 1, cancelled + 1);
       let d: number;
-      while ((d = Atomics.load(ctl, 1)) < chunks) Atomics.wait(ctl, 1, d, 1);
+      while ((d = Atomics.load(ctl, 1)) < chunks && Atomics.load(ctl, STOPPED) === 0) Atomics.wait(ctl, 1, d, 1);
       Atomics.store(ctl, 0, start | 0xffff);
       throw e;
     }
@@ -462,7 +520,9 @@ export class Helpers {
     Atomics.store(ctl, 0, start | 0xffff);
     this.handed += chunks - mine;
     this.chunks += chunks;
-    for (let i = 0; i < this.workers.length; i++) if (Atomics.load(ctl, 2 + i) === 3) throw new Error('a training helper thread failed');
+    for (let i = 0; i < this.size; i++) if (Atomics.load(ctl, 2 + i) === 3) throw new Error('a training helper thread failed');
+    // One that ended after its chunks (between tasks): the run stops all the same, the threads it counted on are gone.
+    if (Atomics.load(ctl, STOPPED) !== 0) throw new Error(HELPER_STOPPED);
     let sum = 0;
     if (isUpdate(code)) for (let i = 0; i < chunks; i++) sum += this.result[i];
     return sum;
@@ -509,6 +569,6 @@ export class Helpers {
     this.seq = (this.seq + 1) & 0x7fff;
     Atomics.store(this.ctl, 0, this.seq << 16);
     Atomics.notify(this.ctl, 0);
-    for (const w of this.workers) void w.terminate();
+    this.keeper.postMessage({ stop: this.group });
   }
 }

@@ -10,7 +10,7 @@ import type { HostToWorker, WorkerToHost } from '../protocol';
 import type { ProbePoint } from '../core/types';
 import { memoryRefusal } from '../core/memory';
 import { Trainer } from '../core/train';
-import { runThreads } from '../core/parallel';
+import { runThreads, startKeeper } from '../core/parallel';
 import { loadRunInputs } from '../engine/inputs';
 import { loadDataset } from '../data';
 import { resolveInit } from '../core/initializers';
@@ -95,6 +95,9 @@ export function warmUp(): void {
     probe: { every: 10, samples: 24 }, diagnostics: {}, spans: {},
   };
   try {
+    // The thread that starts a run's helpers and reports one that ends (parallel.ts): started once, before a run waits
+    // on it; not on one core, where no run has helpers.
+    if (runThreads(undefined) > 1) startKeeper();
     const trainer = new Trainer(config, loadDataset(config, '.'), { threads: 1 });
     while (!trainer.done) trainer.advance();
     trainer.dispose();

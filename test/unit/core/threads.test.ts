@@ -13,10 +13,11 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { Trainer } from '../../../src/core/train';
 import { MAX_HELD_FLOATS, Network } from '../../../src/core/network';
 import { jsKernels, loadKernels, wasmAvailable, mtModuleOrNull, type Kernels } from '../../../src/core/kernels';
-import { HELPER_EXPORTS, HELPER_OPS, Helpers, MAX_BLOCKS, OP, SPLIT_GEMM_FLOPS, chunkArgs, UPDATE_BLOCK, colsShape, rowBlock, runThreads } from '../../../src/core/parallel';
+import { HELPER_EXPORTS, HELPER_OPS, HELPER_STOPPED, Helpers, startKeeper, MAX_BLOCKS, OP, SPLIT_GEMM_FLOPS, chunkArgs, UPDATE_BLOCK, colsShape, rowBlock, runThreads } from '../../../src/core/parallel';
 import { parseConfigText } from '../../../src/config';
 import { Heap, type Buf } from '../../../src/core/heap';
 import type { NetworkConfig } from '../../../src/model';
@@ -301,6 +302,7 @@ describe('threads: one run split over helper threads', function () {
   const bigNet = () => makeConfig([64], [{ type: 'dense', units: 128, activation: 'relu' }, { type: 'dense', units: 1 }], { batch: 128, steps: 2 });
 
   it('a run ends its helper threads: none of the threads it started is left afterwards', async function () {
+    startKeeper(); // the one thread kept (it starts every run's helpers), if no test started it yet
     const before = tids();
     if (!before) this.skip();
     const t = new Trainer(bigNet(), randomData([64], 1, 300, 3), { threads: 3 });
@@ -312,6 +314,7 @@ describe('threads: one run split over helper threads', function () {
   });
 
   it('a model refused at construction (weights that do not fit) leaves no helper thread behind', async function () {
+    startKeeper();
     const before = tids();
     if (!before) this.skip();
     assert.throws(() => new Trainer(bigNet(), randomData([64], 1, 300, 3), { threads: 3, initialWeights: [{ kernel: new Float32Array(5) }] }),
@@ -597,6 +600,35 @@ describe('threads: one run split over helper threads', function () {
       helpers.parallel('actForward', 64, n / 64, [1, z, a, n], 0); // relu
       for (let i = 0; i < n; i++) if (H[a + i] !== Math.max(0, H[z + i])) assert.fail(`a[${i}] = ${H[a + i]}, relu(${H[z + i]}) expected`);
     } finally { helpers.dispose(); }
+  });
+
+  /** Worker threads a test started, ended after it whether it passed or timed out (a hung one would keep mocha alive). */
+  const strays: Worker[] = [];
+  afterEach(async () => { for (const w of strays.splice(0)) await w.terminate(); });
+
+  it('a helper thread that ends inside a chunk (killed there: the test hook exits it) ends the run with a clear error, not a hang', async function () {
+    // The run goes on in a worker thread, as in the extension, so that a hang fails this test by its timeout
+    // instead of blocking mocha. Its helper ends at its first chunk (testHooks, set in that thread only); before the
+    // keeper (parallel.ts), the calling thread waited for that chunk forever.
+    this.timeout(120000);
+    const config = { ...bigNet(), train: { ...bigNet().train, steps: 300 } };
+    const data = randomData([64], 1, 300, 3);
+    const src = path.resolve(__dirname, '../../../src');
+    const w = new Worker(`
+      const { parentPort, workerData } = require('node:worker_threads');
+      require('tsx/cjs/api').register();
+      require(workerData.src + '/core/parallel.ts').testHooks.helperExitsInChunk = true;
+      const { runRequest } = require(workerData.src + '/worker/trainWorker.ts');
+      const posted = [];
+      runRequest({ type: 'start', runId: 1, config: workerData.config, baseDir: '.', maxSteps: 1e6, memoryLimitMB: 4096, threads: 2 },
+        m => posted.push(m.type === 'error' ? { type: m.type, message: m.message } : { type: m.type, threads: m.threads }), () => workerData.data);
+      parentPort.postMessage(posted);`, { eval: true, workerData: { src, config, data } });
+    strays.push(w);
+    const posted = await new Promise<{ type: string; message?: string; threads?: number }[]>((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    assert.equal(posted[0].type, 'started');
+    assert.equal(posted[0].threads, 2, 'the helper started (it ends at its first chunk)');
+    assert.deepEqual(posted[posted.length - 1], { type: 'error', message: HELPER_STOPPED }, 'the run ends with the stopped helper\'s message');
+    assert.doesNotMatch(HELPER_STOPPED, /\n|\bat\b.*:\d+/, 'a sentence, no stack');
   });
 
   it('a helper whose chunk traps (a matrix update\'s row block past the memory) fails the task with "a training helper thread failed", is ready no more, and the caller is not left waiting', function () {
