@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ActivationName } from '../model';
 import { backwardArray, forwardArray } from './activations';
-import { countCorrect } from './losses';
+import { countCorrect, crossEntropyRow } from './losses';
 import { HELPER_EXPORTS, Helpers, OP, UPDATE_POINTERS, chunkArgs, colGroup, crossEntropyRows, rowBlock, rowBlocks, updateBlocks, SPLIT_ELEMENTS, SPLIT_GEMM_FLOPS, type HelperOp } from './parallel';
 
 export interface Kernels {
@@ -360,7 +360,7 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
   const k = fromExports(ex, memory);
   const H = new Float32Array(memory.buffer), F64 = new Float64Array(memory.buffer);
   const fns = HELPER_EXPORTS.map(n => n === 'crossEntropyRows'
-    ? (...a: number[]) => crossEntropyRows(H, F64, a[0], a[1], a[2], a[3], a[4], a[5], a[6])
+    ? (...a: number[]) => crossEntropyRows(crossEntropyRow, H, F64, a[0], a[1], a[2], a[3], a[4], a[5], a[6])
     : ex[n as keyof WasmExports] as (...a: number[]) => void);
   const helpers = new Helpers(mod, memory, threads - 1, helperPacks, (op, a) => fns[op](...a) as number | void);
   /** Runs `op` split into chunks of `align` units (rows, images, elements) when a helper is up, else here. */

@@ -29,6 +29,26 @@ export function addCrossEntropyRow(total: number, z: Float32Array, y: Float32Arr
 }
 
 /**
+ * One row of softmax cross-entropy from the logits at z[zo..zo+n): its log-sum-exp (returned) and, when `grad` is
+ * given, dL/dz = (exp(z - lse) * sum(y) - y) * scale into grad[go..go+n). The one copy of these operations, run by
+ * computeLoss here and by every thread's crossEntropyRows (parallel.ts), so their numbers cannot drift apart.
+ * Self-contained (it names only its parameters and Math): its source is also the helpers'.
+ */
+export function crossEntropyRow(z: Float32Array, zo: number, y: Float32Array, yo: number, grad: Float32Array | null, go: number, n: number, scale: number): number {
+  let m = -Infinity;
+  for (let j = 0; j < n; j++) if (z[zo + j] > m) m = z[zo + j];
+  let s = 0;
+  for (let j = 0; j < n; j++) s += Math.exp(z[zo + j] - m);
+  const lse = m + Math.log(s);
+  if (grad) {
+    let ysum = 0;
+    for (let j = 0; j < n; j++) ysum += y[yo + j];
+    for (let j = 0; j < n; j++) grad[go + j] = (Math.exp(z[zo + j] - lse) * ysum - y[yo + j]) * scale;
+  }
+  return lse;
+}
+
+/**
  * Loss of `rows` samples (targets y dense [rows, n]); writes the gradient (dL/dz when fused, else dL/da) into
  * `grad` when given. z = logits (used when fused), a = outputs. Returns the mean loss (float64).
  */
@@ -40,17 +60,8 @@ export function computeLoss(setup: LossSetup, z: Float32Array, a: Float32Array, 
     const scale = 1 / rows;
     for (let r = 0; r < rows; r++) {
       const o = r * n;
-      if (fused) {
-        let m = -Infinity;
-        for (let j = 0; j < n; j++) if (z[o + j] > m) m = z[o + j];
-        let s = 0;
-        for (let j = 0; j < n; j++) s += Math.exp(z[o + j] - m);
-        const lse = m + Math.log(s);
-        total = addCrossEntropyRow(total, z, y, o, n, lse);
-        let ysum = 0;
-        for (let j = 0; j < n; j++) ysum += y[o + j];
-        if (grad) for (let j = 0; j < n; j++) grad[o + j] = (Math.exp(z[o + j] - lse) * ysum - y[o + j]) * scale;
-      } else {
+      if (fused) total = addCrossEntropyRow(total, z, y, o, n, crossEntropyRow(z, o, y, o, grad, o, n, scale));
+      else {
         for (let j = 0; j < n; j++) {
           const p = Math.min(Math.max(a[o + j], EPS), 1 - EPS), yj = y[o + j];
           if (yj !== 0) total -= yj * Math.log(p);

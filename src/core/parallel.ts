@@ -21,6 +21,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { crossEntropyRow } from './losses';
 
 /** Exports a helper can run, by op code. */
 export const HELPER_OPS = ['gemm', 'im2col', 'col2im', 'actForward', 'actBackward', 'gemmCols',
@@ -263,24 +264,14 @@ function opFunctions(OP: OpCodes) {
 export const { chunkArgs, isUpdate } = opFunctions(OP);
 
 /**
- * Softmax cross-entropy's gradient, rows of it (losses.ts computeLoss, fused, the same operations in the same
- * order): for each row, dL/dz = (exp(z - lse) * sum(y) - y) * scale into grad, and its log-sum-exp lse as a
- * float64 at float offset `lse` + 2 * row, from which the calling thread sums the loss in row order as computeLoss
- * does. H and F64 view the whole memory; offsets in floats. Self-contained: its source is also the helpers'.
+ * Softmax cross-entropy's gradient, rows of it: for each row, losses.ts crossEntropyRow (`row`, passed in so that
+ * this source names no module-level function: the helpers get the same function's source) writes dL/dz into grad, and
+ * its log-sum-exp goes as a float64 to float offset `lse` + 2 * row, from which the calling thread sums the loss in
+ * row order as computeLoss does. H and F64 view the whole memory; offsets in floats. Self-contained: its source is
+ * also the helpers'.
  */
-export function crossEntropyRows(H: Float32Array, F64: Float64Array, z: number, y: number, grad: number, rows: number, n: number, scale: number, lse: number): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * n;
-    let m = -Infinity;
-    for (let j = 0; j < n; j++) if (H[z + o + j] > m) m = H[z + o + j];
-    let s = 0;
-    for (let j = 0; j < n; j++) s += Math.exp(H[z + o + j] - m);
-    const l = m + Math.log(s);
-    let ysum = 0;
-    for (let j = 0; j < n; j++) ysum += H[y + o + j];
-    for (let j = 0; j < n; j++) H[grad + o + j] = (Math.exp(H[z + o + j] - l) * ysum - H[y + o + j]) * scale;
-    F64[(lse >> 1) + r] = l;
-  }
+export function crossEntropyRows(row: typeof crossEntropyRow, H: Float32Array, F64: Float64Array, z: number, y: number, grad: number, rows: number, n: number, scale: number, lse: number): void {
+  for (let r = 0; r < rows; r++) F64[(lse >> 1) + r] = row(H, z + r * n, H, y + r * n, H, grad + r * n, n, scale);
 }
 
 /** The helpers' program (exported for the test that checks what it names: threads-minified.test.ts). */
@@ -290,6 +281,7 @@ const { module, memory, ctl: buf, names, spin, index, pack, taskOffset, resultOf
 const { chunkArgs, isUpdate } = (${opFunctions.toString()})(${JSON.stringify(OP)});
 const sweep = ${sweep.toString()};
 const claim = ${claim.toString()};
+const crossEntropyRow = ${crossEntropyRow.toString()};
 const crossEntropyRows = ${crossEntropyRows.toString()};
 const ctl = new Int32Array(buf), task = new Float64Array(buf, taskOffset, ${TASK_FLOATS}), result = new Float64Array(buf, resultOffset);
 const claims = new Int32Array(buf, claimOffset, ${MAX_CHUNKS});
@@ -297,7 +289,7 @@ let fns;
 try {
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const H = new Float32Array(memory.buffer), F64 = new Float64Array(memory.buffer);
-  fns = names.map(n => n === 'crossEntropyRows' ? (...a) => crossEntropyRows(H, F64, ...a) : ex[n]);
+  fns = names.map(n => n === 'crossEntropyRows' ? (...a) => crossEntropyRows(crossEntropyRow, H, F64, ...a) : ex[n]);
   // Test only (testHooks): the thread ends inside its first chunk, as one killed there would.
   if (workerData.exitInChunk) fns = fns.map(() => () => process.exit(1));
   Atomics.store(ctl, 2 + index, 1);
