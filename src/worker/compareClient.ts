@@ -11,6 +11,7 @@ import type { CompareWorkerToHost, HostToCompareWorker } from '../protocol';
 import type { RankedActivation } from '../diagnosis/types';
 import { rankTrials } from '../diagnosis/trials';
 import { workerResourceLimits } from './client';
+import { removeJobDir } from '../engine/torch/job';
 
 export interface CompareOutcome { status: 'done' | 'cancelled' | 'error'; results: RankedActivation[]; message?: string }
 
@@ -29,7 +30,7 @@ export function startCompare(args: { config: NetworkConfig; baseDir: string; wor
     worker = new Worker(args.workerPath, { resourceLimits: workerResourceLimits(args.memoryLimitMB) });
   } catch (e) {
     // Made first so nothing is left behind: no worker waiting for a start message, no folder.
-    if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+    if (tmpDir) removeJobDir(tmpDir);
     return { cancel: () => undefined, outcome: Promise.resolve({ status: 'error', results: [], message: `the comparison could not start: ${(e as Error).message}` }) };
   }
   const finish = (o: CompareOutcome) => {
@@ -37,7 +38,7 @@ export function startCompare(args: { config: NetworkConfig; baseDir: string; wor
     finished = true;
     void worker.terminate().catch(() => undefined).then(() => {
       // A runner still reading its files may keep them open where that blocks removal (Windows): it removes its own.
-      if (tmpDir) try { fs.rmSync(tmpDir, { recursive: true, force: true }); } catch { /* left to the runner */ }
+      if (tmpDir) removeJobDir(tmpDir);
     });
     settle(o);
   };

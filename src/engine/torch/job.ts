@@ -50,7 +50,17 @@ export function probeInfo(config: NetworkConfig): ProbeInfo[] {
 
 export interface WrittenJob { dir: string; jobFile: string; dataFile: string; totalSteps: number; params: number }
 
-/** Writes job.json and data.f32 into a fresh temporary directory (the caller removes it). */
+/**
+ * Removes a job folder and all in it (a torch run's, or a comparison's that holds its trials' folders): the one way
+ * every caller does it. Quiet: a folder already gone is fine, and one that a runner still holds open where that
+ * blocks removal (Windows) is left to the runner, which removes its own as it exits (removeDir). Never throws, so a
+ * failed removal cannot replace the error being reported or escape an event handler.
+ */
+export function removeJobDir(dir: string): void {
+  try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* left to the runner */ }
+}
+
+/** Writes job.json and data.f32 into a fresh temporary directory (the caller removes it: removeJobDir). */
 export function writeTorchJob(config: NetworkConfig, data: Dataset, opts: TorchJobOptions = {}): WrittenJob {
   const plan = runPlan(config, data, opts);
   const processes = opts.processes ?? config.train.processes ?? 1;
@@ -94,7 +104,7 @@ export function writeTorchJob(config: NetworkConfig, data: Dataset, opts: TorchJ
     fs.writeFileSync(jobFile, JSON.stringify(job));
     return { dir, jobFile, dataFile, totalSteps: plan.totalSteps, params };
   } catch (e) {
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeJobDir(dir);
     throw e;
   } finally {
     fs.closeSync(fd);

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import type { Dataset, NetworkConfig } from '../../model';
 import type { ProbePoint, RunResult } from '../../core/types';
 import type { RunCallbacks } from '../../worker/client';
-import { writeTorchJob, type TorchJobOptions } from './job';
+import { removeJobDir, writeTorchJob, type TorchJobOptions } from './job';
 
 /** How long a cancelled runner may take before it is killed. */
 const CANCEL_GRACE_MS = 2000;
@@ -37,7 +37,7 @@ let exitHooked = false;
 function trackJobDir(dir: string): void {
   if (!exitHooked) {
     exitHooked = true;
-    process.on('exit', () => { for (const d of openJobDirs) try { fs.rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ } });
+    process.on('exit', () => { for (const d of openJobDirs) removeJobDir(d); });
   }
   openJobDirs.add(dir);
 }
@@ -121,7 +121,7 @@ export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel():
   child.stdin.on('error', () => undefined);
   child.on('error', e => finish(() => on.error(`the torch engine could not start ${args.python}: ${e.message}`)));
   child.on('close', (code, signal) => {
-    fs.rmSync(job.dir, { recursive: true, force: true });
+    removeJobDir(job.dir);
     openJobDirs.delete(job.dir);
     resolveExit(code);
     closed(code, signal);
