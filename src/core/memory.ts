@@ -6,6 +6,7 @@
 import type { NetworkConfig } from '../model';
 import { Network, splitPays } from './network';
 import { Optimizer } from './optimizers';
+import { MAX_THREADS, runThreads } from './parallel';
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -16,16 +17,20 @@ export function bufferRows(config: NetworkConfig): number {
   return Math.max(1, config.train.batch, probe);
 }
 
-export function estimateMemory(config: NetworkConfig): { bytes: number; dataBytes: number; driver: { layer: string; batch: number; bytes: number } } {
+/**
+ * `threads`: what the run asks for (the worker passes runThreads of train.threads or the setting; by default
+ * train.threads, else every core). A run goes on threads when its GEMMs pay for a split (as the Trainer decides).
+ */
+export function estimateMemory(config: NetworkConfig, threads = runThreads(config.train.threads)): { bytes: number; dataBytes: number; driver: { layer: string; batch: number; bytes: number } } {
   const rows = bufferRows(config);
-  const net = new Network(config, { rows, kernels: 'plan' });
+  const runThreadCount = threads > 1 && splitPays(config.model.input, config.model.layers, config.train.batch) ? Math.min(MAX_THREADS, Math.floor(threads)) : 1;
+  // Planned on that many threads, as the Trainer allocates: each helper thread's GEMM scratch (heap.ts PACK_FLOATS),
+  // the open update's sums, softmax cross-entropy's per-row log-sum-exp.
+  const net = new Network(config, { rows, kernels: 'plan', threads: runThreadCount });
   new Optimizer(config.train, net.params, net.heap);
   // A run on threads gathers the next batch into a second pair of batch buffers (Network.loadAhead): one batch more.
-  // Which runs go on threads: those whose GEMMs pay for a split, unless train.threads is 1 (the setting, unknown
-  // here, defaults to every core). Counted even when the split turns out too large to be held (then it has none).
-  if ((config.train.threads ?? 2) > 1 && splitPays(config.model.input, config.model.layers, config.train.batch)) {
-    Network.allocAhead(net.heap, rows, net.inputSize, net.outWidth);
-  }
+  // Counted even when the split turns out too large to be held (then it has none).
+  if (runThreadCount > 1) Network.allocAhead(net.heap, rows, net.inputSize, net.outWidth);
   const samples = Math.max(0, config.data.samples || 0);
   const per = prod(config.model.input);
   // The data set (train + validation split), and while it is built: the loader's arrays (features, targets,
@@ -46,8 +51,8 @@ export function estimateMemory(config: NetworkConfig): { bytes: number; dataByte
 }
 
 /** The refusal message when the estimate exceeds the limit, or null when the run fits. */
-export function memoryRefusal(config: NetworkConfig, limitMB: number): string | null {
-  const est = estimateMemory(config);
+export function memoryRefusal(config: NetworkConfig, limitMB: number, threads?: number): string | null {
+  const est = estimateMemory(config, threads);
   if (est.bytes <= limitMB * 1024 * 1024) return null;
   const mb = (b: number) => `${Math.ceil(b / (1024 * 1024))} MB`;
   if (est.dataBytes >= est.bytes / 2) {

@@ -43,14 +43,15 @@ export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m
     lastSent = performance.now();
   };
   try {
-    const refusal = memoryRefusal(config, m.memoryLimitMB);
+    const threads = runThreads(config.train.threads ?? m.threads);
+    const refusal = memoryRefusal(config, m.memoryLimitMB, threads);
     if (refusal) { post({ type: 'error', runId, message: refusal }); return; }
     const { data, initialWeights } = loadRunInputs(config, m.baseDir, { workspaceRoot: m.workspaceRoot, loadData: load });
     trainer = new Trainer(config, data, {
       initialWeights,
       maxSteps: m.maxSteps,
       // the config's train.threads, else the setting, else every core (the trainer stays on one thread for small nets)
-      threads: runThreads(config.train.threads ?? m.threads),
+      threads,
       shouldStop: flag ? () => Atomics.load(flag, 0) !== 0 : undefined,
       onProbe: p => pending.push(p),
       onNote: line => console.warn(`Activation Lens: ${line}`),

@@ -9,6 +9,8 @@ import { loadDataset } from '../../../src/data';
 import type { NetworkConfig } from '../../../src/model';
 import { train, Trainer } from '../../../src/core/train';
 import { estimateMemory, memoryRefusal } from '../../../src/core/memory';
+import { PACK_FLOATS } from '../../../src/core/heap';
+import { MAX_BLOCKS, runThreads } from '../../../src/core/parallel';
 import { deadFraction, fractionWhere, histogram, meanStd } from '../../../src/core/probes';
 import { ACTIVATIONS } from '../../../src/core/activations';
 import { jsKernels, loadKernels } from '../../../src/core/kernels';
@@ -195,9 +197,32 @@ describe('kernels and memory', () => {
   it('the memory estimate of a run that may go on threads counts the second pair of batch buffers (Network.loadAhead): one batch of inputs, targets and indices more; not with train.threads 1, nor for a net too small for threads', () => {
     // 784 -> 128 at batch 64: 2 x 64 x 784 x 128 flops, a split pays. 64 rows (the probe's 16 are fewer).
     const big = (threads?: number) => estimateMemory(makeConfig([784], [{ type: 'dense', units: 128, activation: 'relu' }, { type: 'dense', units: 10 }], { batch: 64, threads })).bytes;
-    assert.equal(big() - big(1), 4 * (64 * 784 + 64 * 10 + 64));
-    assert.equal(big(2), big());
+    // Two threads against one: the second pair of batch buffers, and the helper's scratch (the next test).
+    const align = (floats: number) => 4 * ((floats + 15) & ~15);
+    assert.equal(big(2) - big(1), align(64 * 784) + align(64 * 10) + align(64) + align(PACK_FLOATS) + align(8 * MAX_BLOCKS));
+    assert.equal(big(), big(runThreads(undefined)), 'train.threads unset: every core, as the run');
     const small = (threads?: number) => estimateMemory(makeConfig([4], [{ type: 'dense', units: 4 }], { threads })).bytes;
     assert.equal(small(), small(1));
+    assert.equal(small(4), small(1));
+  });
+  it('the memory estimate counts each helper thread\'s scratch (its GEMM packing space) as the trainer allocates it', () => {
+    // 784 -> 128 relu -> 10 softmax, cross-entropy: on threads it also keeps each row's log-sum-exp.
+    const config = makeConfig([784], [{ type: 'dense', units: 128, activation: 'relu' }, { type: 'dense', units: 10, activation: 'softmax' }], { batch: 64, loss: 'cross_entropy' });
+    const data = randomData([784], 10, 80, 5, 10); // 80 training rows: a whole batch of 64
+    const est = (threads: number) => estimateMemory(config, threads).bytes;
+    // What the Trainer allocates on `threads` (its helpers started and ended: the heap is the same either way).
+    const real = (threads: number) => { const t = new Trainer(config, data, { threads }); const b = t.net.heap.bytes; t.dispose(); return b; };
+    const align = (floats: number) => 4 * ((floats + 15) & ~15);
+    // Each helper more: its GEMM scratch, heap.ts PACK_FLOATS (a packed 384 x 128 block of B and a tile).
+    assert.equal(align(PACK_FLOATS), 4 * (384 * 128 + 64));
+    assert.equal(est(3) - est(2), align(PACK_FLOATS));
+    assert.equal(real(3) - real(2), align(PACK_FLOATS));
+    assert.equal(est(5) - est(2), 3 * align(PACK_FLOATS));
+    // From one thread to two the trainer also holds the training inputs and a batch's indices, which the estimate
+    // counts in the data's bound (dataBytes); the rest of the growth the estimate has too.
+    const held = align(data.train.n * 784) + align(64);
+    assert.equal(est(2) - est(1), real(2) - real(1) - held);
+    assert.equal(est(2) - est(1), align(64 * 784) + align(64 * 10) + align(64) + align(PACK_FLOATS) + align(8 * MAX_BLOCKS) + align(2 * 64),
+      'loadAhead\'s batch pair, one helper\'s scratch, the open update\'s sums, the rows\' log-sum-exp');
   });
 });
