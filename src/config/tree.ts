@@ -38,11 +38,11 @@ export class LineIndex {
   span(start: number, end: number): Span { return { start: this.pos(start), end: this.pos(Math.max(start, end)) }; }
 }
 
-export interface TreeResult { root?: SNode; problems: InputProblem[] }
+export interface TreeResult { root?: SNode; problems: InputProblem[]; /** The parsed YAML, for who needs its anchors. */ doc?: YAML.Document.Parsed }
 
 class Budget {
   nodes = 0;
-  anchors = new Map<string, unknown>();
+  aliases = new Map<unknown, unknown>();
   tooDeep = false;
   tooMany = false;
 }
@@ -78,11 +78,24 @@ export function yamlTree(text: string, lines: LineIndex): TreeResult {
   }
   if (doc.contents === null) return { problems };
   const budget = new Budget();
-  // Anchors by name, collected once (Alias.resolve would search the whole document for every alias).
-  YAML.visit(doc, { Node(_k, n) { if (n.anchor) budget.anchors.set(n.anchor, n); } });
+  // Each alias's node, found in one pass in document order (Alias.resolve would search the whole document for
+  // every alias). An alias names the nearest anchor before it: a name anchored twice means two different nodes.
+  budget.aliases = yamlAliasTargets(doc);
   const root = fromYaml(doc.contents, lines, 0, budget, problems);
   limitProblems(budget, problems, lines);
-  return { root: budget.tooDeep || budget.tooMany ? undefined : root, problems };
+  return { root: budget.tooDeep || budget.tooMany ? undefined : root, problems, doc };
+}
+
+/** The node each alias of the document stands for: the nearest node before it with that anchor (YAML 1.2). */
+export function yamlAliasTargets(doc: YAML.Document): Map<unknown, unknown> {
+  const anchors = new Map<string, unknown>(), targets = new Map<unknown, unknown>();
+  YAML.visit(doc, {
+    Node(_k, n) {
+      if (YAML.isAlias(n)) { const t = anchors.get(n.source); if (t) targets.set(n, t); }
+      else if (n.anchor) anchors.set(n.anchor, n);
+    },
+  });
+  return targets;
 }
 
 /**
@@ -128,7 +141,7 @@ function fromYaml(node: unknown, lines: LineIndex, depth: number, budget: Budget
   if (budget.nodes > MAX_NODES) { budget.tooMany = true; return { kind: 'scalar', span, value: null }; }
   if (depth > MAX_DEPTH) { budget.tooDeep = true; return { kind: 'scalar', span, value: null }; }
   if (YAML.isAlias(node)) {
-    const target = budget.anchors.get(node.source);
+    const target = budget.aliases.get(node);
     if (!target) return { kind: 'scalar', span, value: null };
     // The alias stands where it is written; its content is the anchored node's.
     const inner = fromYaml(target, lines, depth + 1, budget, problems);
