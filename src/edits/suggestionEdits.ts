@@ -3,13 +3,20 @@
  * missing key at the layer's indentation), keeping comments and formatting everywhere else. Pure: the editor turns
  * these into a WorkspaceEdit (undoable); tests check them on real texts.
  */
+import * as YAML from 'yaml';
+import { isDeepStrictEqual } from 'node:util';
 import type { NetworkConfig, Span } from '../model';
 import type { Suggestion } from '../diagnosis/types';
+import { LineIndex, child, entry, type SNode } from '../config/tree';
+import { applyEdits, checkEdits, readTree, type Intended, type TextEdit } from './editCheck';
+import { pathId, yamlPlaces, type Path } from './yamlPlaces';
 
-export interface TextEdit { offset: number; length: number; text: string }
+export { applyEdits, type TextEdit };
 export type EditResult = { edits: TextEdit[] } | { error: string };
 
 type Change = Pick<Suggestion, 'activation' | 'init' | 'lr' | 'clip'>;
+/** An intended value and how to write it: `rendered` is its text in the file. */
+interface Want extends Intended { rendered: string }
 
 const isJson = (fileName: string) => /\.json$/i.test(fileName);
 
@@ -26,6 +33,8 @@ function insertKey(text: string, json: boolean, mapping: Span, key: string, valu
   const start = mapping.start.offset, end = mapping.end.offset;
   const opening = text[start];
   const rendered = json ? `"${key}": ${value}` : `${key}: ${value}`;
+  // New lines end like the file's lines (a CRLF file stays CRLF).
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
   if (opening === '{') {
     const body = text.slice(start + 1, end - 1);
     const firstKey = /\S/.exec(body);
@@ -33,7 +42,7 @@ function insertKey(text: string, json: boolean, mapping: Span, key: string, valu
       // Multi-line object: a new first line with the indentation of the current first key.
       const keyAt = start + 1 + firstKey.index;
       const indent = text.slice(lineStart(text, keyAt), keyAt);
-      return { offset: start + 1, length: 0, text: `\n${indent}${rendered},` };
+      return { offset: start + 1, length: 0, text: `${eol}${indent}${rendered},` };
     }
     // One-line object: append before the closing brace, after the last entry.
     let close = end - 1;
@@ -47,58 +56,178 @@ function insertKey(text: string, json: boolean, mapping: Span, key: string, valu
   let at = end;
   while (at > start && /\s/.test(text[at - 1])) at--;   // spans may include the trailing newline
   at = lineEnd(text, at);
-  return { offset: at, length: 0, text: `\n${indent}${rendered}` };
+  if (text[at - 1] === '\r') at--;
+  return { offset: at, length: 0, text: `${eol}${indent}${rendered}` };
 }
 
-function setValue(text: string, json: boolean, span: Span | undefined, mapping: Span | undefined, key: string, value: string): TextEdit | undefined {
-  if (span) return { offset: span.start.offset, length: span.end.offset - span.start.offset, text: value };
-  return mapping ? insertKey(text, json, mapping, key, value) : undefined;
+/** The path of the node written at exactly this span (JSON: every node is written once). */
+function pathAt(root: SNode, span: Span | undefined): Path | undefined {
+  if (!span) return undefined;
+  const s = span.start.offset, e = span.end.offset;
+  const find = (n: SNode, path: Path): Path | undefined => {
+    if (n.span.start.offset === s && n.span.end.offset === e) return path;
+    if (n.span.start.offset > s || n.span.end.offset < e) return undefined;
+    if (n.kind === 'map') for (const x of n.entries) { const r = find(x.value, [...path, x.key]); if (r) return r; }
+    if (n.kind === 'seq') for (let i = 0; i < n.items.length; i++) { const r = find(n.items[i], [...path, i]); if (r) return r; }
+    return undefined;
+  };
+  return find(root, []);
 }
 
 export function suggestionEdits(text: string, fileName: string, config: NetworkConfig, layerIndices: number[], change: Change): EditResult {
   const json = isJson(fileName);
+  const base = fileName.split(/[\\/]/).pop();
   const keras = !!config.model.keras && !/\.nn\.(ya?ml|json)$/i.test(fileName);
   // A config with `model.keras: file` holds no layers of its own: their spans are the reference, which an edit
   // would overwrite (`keras: relu`). Layer changes belong in the Keras file (see kerasReferenceEdits).
   if (config.model.keras && !keras && (change.activation || change.init) && layerIndices.length) {
-    return { error: `the layers of ${fileName.split(/[\\/]/).pop()} come from ${config.model.keras}: change them there` };
+    return { error: `the layers of ${base} come from ${config.model.keras}: change them there` };
   }
+  const tree = readTree(text, json);
+  if (!tree.root) return { error: `${base} has errors (${tree.error}): fix them first` };
+  const root = tree.root;
+  const layerName = (i: number) => config.model.layers[i]?.name ?? `#${i}`;
+  const name = (p: Path) => p[0] === 'model' && p[1] === 'layers' && p.length >= 3
+    ? `${p.length > 3 ? `the ${p.slice(3).join('.')} of ` : ''}layer ${layerName(Number(p[2]))}` : p.join('.') || 'the whole file';
   const str = (s: string) => (json ? JSON.stringify(s) : s);
-  const edits: TextEdit[] = [];
+
+  // What the suggestion means, value by value. In the config's own file a layer is model.layers[index]: never
+  // where the layer is used (an alias) but its path, so an edit can be checked against every use of the node.
+  const wants: Want[] = [];
+  const layersNode = child(child(root, 'model'), 'layers');
   for (const index of layerIndices) {
     const layer = config.model.layers[index];
     if (!layer) return { error: `layer ${index} is not in the config any more` };
+    if (!keras && (layersNode?.kind !== 'seq' || layersNode.items.length !== config.model.layers.length || layersNode.items[index]?.kind !== 'map')) {
+      return { error: `layer ${layer.name} is not written in ${base} as an item of model.layers: change it where it is written` };
+    }
+    const own = (key: string): Path => ['model', 'layers', index, key];
+    const inKeras = (key: string, span: Span | undefined): Path | undefined => {
+      const p = pathAt(root, span);
+      if (p) return p;
+      const l = pathAt(root, layer.span);
+      return l && [...l, key];
+    };
     if (change.activation) {
       if (!('activation' in layer)) return { error: `layer ${layer.name} (${layer.type}) has no activation` };
-      const e = setValue(text, json, layer.spans?.activation, layer.span, 'activation', str(change.activation));
-      if (!e) return { error: `cannot find where to write the activation of layer ${layer.name}` };
-      edits.push(e);
+      const path = keras ? inKeras('activation', layer.spans?.activation) : own('activation');
+      if (!path) return { error: `cannot find where to write the activation of layer ${layer.name}` };
+      wants.push({ path, value: change.activation, rendered: str(change.activation), label: `the activation of layer ${layer.name}` });
     }
     if (change.init) {
       if (!('init' in layer)) continue;   // e.g. an activation layer in "all hidden layers": nothing to initialize
-      const value = keras ? JSON.stringify({ class_name: kerasInitClass(change.init), config: {} })
-        : str(change.init);
-      const e = setValue(text, json, layer.spans?.[keras ? 'kernel_initializer' : 'init'] ?? layer.spans?.init, layer.span,
-        keras ? 'kernel_initializer' : 'init', value);
-      if (!e) return { error: `cannot find where to write the initializer of layer ${layer.name}` };
-      edits.push(e);
+      const span = layer.spans?.[keras ? 'kernel_initializer' : 'init'] ?? layer.spans?.init;
+      const path = keras ? inKeras('kernel_initializer', span) : own('init');
+      if (!path) return { error: `cannot find where to write the initializer of layer ${layer.name}` };
+      const value = keras ? { class_name: kerasInitClass(change.init), config: {} } : change.init;
+      wants.push({ path, value, rendered: keras ? JSON.stringify(value) : str(change.init), label: `the initializer of layer ${layer.name}` });
     }
   }
   for (const key of ['lr', 'clip'] as const) {
     const v = change[key];
     if (v === undefined) continue;
     if (keras) return { error: `set ${key} in a *.nn.yaml that imports this model (model.keras:), not in the Keras file` };
-    const value = String(Number(v.toPrecision(3)));
-    const span = config.spans[`train.${key}`];
-    const train = config.spans['train'];
-    if (span || train) { edits.push(setValue(text, json, span, train, key, value)!); continue; }
-    // No train section at all: append one (YAML); in JSON ask for one rather than reformat the file.
-    if (json) return { error: `add a "train" section to ${fileName} first` };
-    edits.push({ offset: text.length, length: 0, text: `${text.endsWith('\n') ? '' : '\n'}train:\n  ${key}: ${value}\n` });
+    const value = Number(v.toPrecision(3));
+    wants.push({ path: ['train', key], value, rendered: String(value), label: `train.${key}` });
   }
-  // Apply from the end so earlier offsets stay valid; drop duplicates (one layer named twice).
-  edits.sort((a, b) => b.offset - a.offset);
-  return { edits: edits.filter((e, i) => i === 0 || e.offset !== edits[i - 1].offset) };
+
+  const planned = json ? jsonEdits(text, root, wants, base) : yamlEdits(text, tree.doc, wants, name);
+  if ('error' in planned) return planned;
+  const edits = merge(planned.edits);
+  // Whatever the plan, the edited text must read back with exactly these values changed.
+  const problem = checkEdits(text, json, root, edits, wants, name);
+  return problem ? { error: problem } : { edits };
+}
+
+/** JSON has no aliases: each value is written where it is. */
+function jsonEdits(text: string, root: SNode, wants: Want[], base: string | undefined): { edits: TextEdit[] } | { error: string } {
+  const edits: TextEdit[] = [];
+  for (const w of wants) {
+    let node: SNode | undefined = root;
+    for (const seg of w.path.slice(0, -1)) node = node?.kind === 'seq' ? node.items[Number(seg)] : child(node, String(seg));
+    const key = String(w.path[w.path.length - 1]);
+    if (node?.kind !== 'map') {
+      if (w.path.length === 2 && w.path[0] === 'train') return { error: `add a "train" section to ${base} first` };
+      return { error: `cannot find where to write ${w.label}` };
+    }
+    const at = entry(node, key);
+    edits.push(at ? { offset: at.value.span.start.offset, length: at.value.span.end.offset - at.value.span.start.offset, text: w.rendered }
+      : insertKey(text, true, node.span, key, w.rendered));
+  }
+  return { edits };
+}
+
+/**
+ * YAML: each value is written where its node is written (at the anchor, for an alias), and only if every path
+ * that uses that node is meant to get the same value; otherwise the fix would change layers it is not for.
+ */
+function yamlEdits(text: string, doc: YAML.Document.Parsed | undefined, wants: Want[], name: (p: Path) => string): { edits: TextEdit[] } | { error: string } {
+  const places = yamlPlaces(text, doc);
+  if ('error' in places) return places;
+  const lines = new LineIndex(text);
+  const byPath = new Map(wants.map(w => [pathId(w.path), w]));
+  const edits: TextEdit[] = [];
+  const newTrain: Want[] = [];
+  for (const w of wants) {
+    const container = w.path.slice(0, -1), key = String(w.path[w.path.length - 1]);
+    const map = places.node(container);
+    if (!map && container.length === 1 && container[0] === 'train' && YAML.isMap(places.node([])) && !places.pair(places.node([]) as YAML.YAMLMap, 'train')) {
+      newTrain.push(w);
+      continue;
+    }
+    if (!YAML.isMap(map) || !map.range) return { error: `cannot find where to write ${w.label}` };
+    if (places.pair(map, '<<')) return { error: `${w.label} is in a mapping with a merge key (<<): change it by hand` };
+    const pair = places.pair(map, key);
+    let uses: Path[] = places.pathsOf(map).map(p => [...p, key]);
+    let shared: YAML.Node = map;
+    let edit: TextEdit;
+    if (pair) {
+      const v = pair.value as YAML.Node | null;
+      if (!v?.range) return { error: `${w.label} has no value to replace: write it by hand` };
+      // Replace the value's text (an alias token included: then only this use changes); a block scalar's
+      // range ends after its line break, which stays.
+      const s = v.range[0];
+      let e = v.range[1];
+      while (e > s && /\s/.test(text[e - 1])) e--;
+      edit = { offset: s, length: e - s, text: w.rendered };
+      if (!YAML.isAlias(v) && places.pathsOf(v).length > 1) { uses = [...uses, ...places.pathsOf(v)]; shared = v; }
+    } else {
+      edit = insertKey(text, false, lines.span(map.range[0], map.range[1]), key, w.rendered);
+    }
+    const others = uses.filter(u => { const o = byPath.get(pathId(u)); return !o || !isDeepStrictEqual(o.value, w.value); });
+    if (others.length) {
+      // Name the anchor: on the value, on its mapping, or on a mapping or list above it.
+      let anchor = shared.anchor;
+      for (let i = container.length; !anchor && i >= 0; i--) {
+        const n = places.node(container.slice(0, i));
+        if (n?.anchor && places.pathsOf(n).length > 1) anchor = n.anchor;
+      }
+      const names = [...new Set(others.map(name))];
+      return { error: `cannot change ${w.label} alone: it is written once${anchor ? `, at &${anchor},` : ''} and shared with ${names.slice(0, 4).join(', ')}${names.length > 4 ? ` and ${names.length - 4} more` : ''}, which this fix does not change the same way. Write the layer out in full (no *alias) to change it alone` };
+    }
+    edits.push(edit);
+  }
+  if (newTrain.length) {
+    const eol = text.includes('\r\n') ? '\r\n' : '\n';
+    const body = newTrain.map(w => `  ${w.path[1]}: ${w.rendered}${eol}`).join('');
+    edits.push({ offset: text.length, length: 0, text: `${text.length && !text.endsWith('\n') ? eol : ''}train:${eol}${body}` });
+  }
+  return { edits };
+}
+
+/**
+ * One edit per place: the same change reached through several layers (an anchor they all share) is written once;
+ * insertions at the same offset become one, in order.
+ */
+function merge(edits: TextEdit[]): TextEdit[] {
+  const seen = new Set<string>();
+  const unique = edits.filter(e => { const k = `${e.offset}:${e.length}:${e.text}`; if (seen.has(k)) return false; seen.add(k); return true; });
+  const out: TextEdit[] = [];
+  for (const e of unique) {
+    const same = e.length === 0 ? out.find(o => o.length === 0 && o.offset === e.offset) : undefined;
+    if (same) same.text += e.text; else out.push({ ...e });
+  }
+  return out.sort((a, b) => b.offset - a.offset);
 }
 
 /**
@@ -128,11 +257,4 @@ export function kerasReferenceEdits(configText: string, configFile: string, conf
     own = r.edits;
   }
   return { config: own, keras };
-}
-
-/** Applies edits (sorted from the end) to a string: what the editor's WorkspaceEdit does, for tests and the CLI. */
-export function applyEdits(text: string, edits: TextEdit[]): string {
-  let out = text;
-  for (const e of [...edits].sort((a, b) => b.offset - a.offset)) out = out.slice(0, e.offset) + e.text + out.slice(e.offset + e.length);
-  return out;
 }
