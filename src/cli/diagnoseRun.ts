@@ -5,10 +5,10 @@
  * JSON report (one object for one run; {schema: "activation-lens/runs@1", runs: [...]} for several).
  * Exit codes as SPEC §6: 0 clean, 1 findings at or above --fail-on, 2 unusable input (one line on stderr).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError, formatProblem, type Thresholds } from '../model';
-import { InputFailure, checkOutputPath, loadConfig } from './input';
+import { InputFailure, ReportFile, loadConfig } from './input';
+import { UsageError as CliUsageError } from './args';
 import { formatNumber as fmt } from '../format';
 import type { Finding, Severity } from '../diagnosis/types';
 import { REPORT_SCHEMA_ID, type Report } from '../report/json';
@@ -99,12 +99,22 @@ export async function diagnoseRun(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   // Before any log is read: a report must never replace an input, and a bad path fails now, not after the work.
+  let out: ReportFile | undefined;
   if (args.html) {
-    try { checkOutputPath('--html', args.html, [args.logdir, ...(args.model ? [args.model] : [])]); } catch (e) {
+    try { out = new ReportFile('--html', args.html, [args.logdir, ...(args.model ? [args.model] : [])]); } catch (e) {
       io.stderr.write(`${(e as Error).message}\n`);
       return 2;
     }
   }
+  try {
+    return diagnoseRunWith(args, io, t0, out);
+  } finally {
+    out?.close();
+  }
+}
+
+/** diagnose-run after its options are parsed; `out` (--html) is closed by the caller. */
+function diagnoseRunWith(args: Args, io: CliIo, t0: number, out: ReportFile | undefined): number {
   let runs: TbRun[];
   let shapes: ModelShapes = {};
   try {
@@ -129,9 +139,12 @@ export async function diagnoseRun(argv: string[], io: CliIo): Promise<number> {
       if (!args.model) shapes = modelShapes(config).shapes;
       args.thresholds = { ...config.diagnostics, ...args.thresholds };
     }
+    // The log directory (perhaps named by a config) holds inputs only: no report is written into it.
+    out?.check([logdir]);
     runs = readLogdir(logdir, options);
   } catch (e) {
     if (e instanceof InputFailure) { io.stderr.write(`${e.line}\n`); return 2; }
+    if (e instanceof CliUsageError) { io.stderr.write(`${e.message}\n`); return 2; }
     if (e instanceof InputError) { io.stderr.write(formatProblem(e.file ?? args.logdir, e.problem) + '\n'); return 2; }
     io.stderr.write(`${args.logdir}:1:1: cannot read the log directory: ${(e as Error).message}\n`);
     return 2;
@@ -162,15 +175,16 @@ export async function diagnoseRun(argv: string[], io: CliIo): Promise<number> {
     }
   }
   const wallMs = Date.now() - t0;
-  if (args.html) {
+  if (out) {
     // One page per run: the first run's report (with several runs, name one with --run).
     const r = results[0];
     try {
-      fs.writeFileSync(args.html, renderHtmlReport(runReport(args.logdir, r.run, r.findings, wallMs) as unknown as Report));
+      out.write(renderHtmlReport(runReport(args.logdir, r.run, r.findings, wallMs) as unknown as Report));
     } catch (e) {
-      return fail(`cannot write ${args.html}: ${(e as Error).message}`);
+      io.stderr.write(`${(e as Error).message}\n`);
+      return 2;
     }
-    io.stderr.write(`wrote ${args.html}${results.length > 1 ? ` (run "${r.run.name}"; choose another with --run)` : ''}\n`);
+    io.stderr.write(`wrote ${out.path}${results.length > 1 ? ` (run "${r.run.name}"; choose another with --run)` : ''}\n`);
   }
   if (args.json) {
     const reports = results.map(r => runReport(args.logdir, r.run, r.findings, wallMs));

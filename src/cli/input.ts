@@ -1,4 +1,5 @@
 /** Loading what a CLI command needs: config (or Keras JSON), data set; bad input as one `file:line:col: message`. */
+import fs from 'node:fs';
 import path from 'node:path';
 import { formatProblem, InputError, type NetworkConfig } from '../model';
 import { loadConfigFile } from '../config';
@@ -8,6 +9,7 @@ import { memoryRefusal } from '../core/memory';
 import { thresholdProblems } from '../diagnosis/thresholds';
 import { TRAIN_LIMITS } from '../config/parse';
 import { outputPathProblem } from '../io/outputPath';
+import { recordReads, type FileRead } from '../io/userFile';
 import { UsageError } from './args';
 
 /** Thrown for input that cannot be used (exit code 2); `line` is what goes to stderr. */
@@ -54,10 +56,46 @@ function setSteps(c: NetworkConfig, original: NetworkConfig, steps: number): voi
   if (!original.spans['probe.every']) c.probe.every = defaultProbeEvery(steps);
 }
 
-/** Refuses an output path (--html) before any work: one line, exit 2. */
-export function checkOutputPath(flag: string, out: string, inputs: string[]): void {
+/** Refuses an output path (--html): one line, exit 2. */
+export function checkOutputPath(flag: string, out: string, inputs: readonly (string | FileRead)[]): void {
   const problem = outputPathProblem(out, inputs);
   if (problem) throw new UsageError(`cannot write ${flag} ${out}: ${problem}`);
+}
+
+/**
+ * A report file a command writes (--html). Every file the command's readers open (src/io/userFile.ts: the
+ * config, its data.path, a model and its weight files, the event files of a log directory) is recorded from
+ * the start, so no input can be overwritten whatever named it. Checked when made (a bad path costs no work),
+ * by the command once its inputs are read (before training), and again before writing. close() when done.
+ */
+export class ReportFile {
+  private readonly reads = recordReads();
+  private readonly inputs: string[];
+
+  /** `inputs`: the paths the command was given (a directory: everything inside it is an input). */
+  constructor(readonly flag: string, readonly path: string, inputs: string[]) {
+    this.inputs = [...inputs];
+    try { this.check(); } catch (e) { this.close(); throw e; }
+  }
+
+  /** Throws UsageError when the path is an input; `more`: input paths learned since (a log directory a config names). */
+  check(more: string[] = []): void {
+    this.inputs.push(...more);
+    checkOutputPath(this.flag, this.path, [...this.inputs, ...this.reads.files]);
+  }
+
+  write(text: string): void {
+    try {
+      this.check();
+      try { fs.writeFileSync(this.path, text); } catch (e) {
+        throw new UsageError(`cannot write ${this.flag} ${this.path}: ${(e as Error).message.split('\n')[0]}`);
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  close(): void { this.reads.stop(); }
 }
 
 /** The data set and (`init: from-model`) the model's weights, after the memory check; a problem is one stderr line. */

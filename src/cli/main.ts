@@ -3,9 +3,8 @@
  * calls main() and exits with its code: 0 = no finding at or above --fail-on, 1 = such findings, 2 = input that
  * could not be used (one `file:line:col: message` line on stderr). Commands are a table: adding one is one line.
  */
-import fs from 'node:fs';
 import { parseArgs, UsageError, intOption, type ArgSpec, type ParsedArgs } from './args';
-import { InputFailure, applyEpochs, applyOverrides, checkOutputPath, loadConfig, loadInputs } from './input';
+import { InputFailure, ReportFile, applyEpochs, applyOverrides, loadConfig, loadInputs } from './input';
 import { TRAIN_LIMITS } from '../config/parse';
 import { findingsText, layerTable, suggestionsText, summaryLine, trialsText, verificationsText } from './output';
 import { Progress } from './progress';
@@ -80,66 +79,76 @@ const diagnoseCmd: Command = {
     exitFor([], failOn);
     const steps = intOption(args, 'steps', 1, TRAIN_LIMITS.steps), epochs = intOption(args, 'epochs', 1, TRAIN_LIMITS.epochs), seed = intOption(args, 'seed', 0);
     if (steps !== undefined && epochs !== undefined) throw new UsageError('give --steps or --epochs, not both');
-    // Where the report goes is checked before training: a bad path must not cost the run, nor replace the config.
+    // Where the report goes is checked before training: a bad path must not cost the run, nor replace an input.
     const html = args.values.get('html');
-    if (html !== undefined) checkOutputPath('--html', html, [file]);
-    const t0 = performance.now();
-    let config = applyOverrides(loadConfig(file, l => io.stderr.write(`${l}\n`)), { seed, steps, batch: intOption(args, 'batch'), probeSamples: intOption(args, 'probe-samples') });
-    const { data, initialWeights } = loadInputs(config, file);
-    if (epochs !== undefined) config = applyEpochs(config, epochs, data.train.n);
-    const engine = engineFor(args, config);
-    config = engine.config;
-    const json = args.flags.has('json');
-    if (engine.choice.engine === 'torch' && !json) io.stderr.write(`${engine.choice.why}\n`);
-    const progress = new Progress(io.stderr, !json, config.train.steps);
-    let result;
+    const out = html !== undefined ? new ReportFile('--html', html, [file]) : undefined;
     try {
-      const onStep = (s: number, loss: number) => progress.update(s, loss);
-      result = engine.choice.engine === 'torch'
-        ? await trainTorch({ config, data, python: engine.choice.python.command, initialWeights }, onStep)
-        : train(config, data, { initialWeights, onStep, threads: runThreads(config.train.threads), onNote: l => io.stderr.write(`${l}\n`) });
-    } catch (e) {
-      throw new InputFailure(`${file}:1:1: ${(e as Error).message}`);
+      return await diagnoseWith(args, io, { file, failOn, steps, epochs, seed, out });
     } finally {
-      progress.done();
+      out?.close();
     }
-    const findings = diagnose(config, result);
-    const report = buildReport({ configPath: file, config, result, findings, suggestions: suggestActivations(config, findings) });
-    if (args.flags.has('verify')) {
-      // Each verification is one more run of the same length, from the same seed and data.
-      const targets = verificationTargets(findings);
-      const vp = new Progress(io.stderr, !json, 0);
-      report.verifications = [];
-      try {
-        for (const [i, t] of targets.entries()) {
-          vp.note(`verifying ${i + 1}/${targets.length}: ${t.finding.kind} ${t.finding.layerName}`);
-          // On the run's engine: before and after must come from the same trainer.
-          const choice = engine.choice;
-          report.verifications.push(choice.engine === 'torch'
-            ? await verifySuggestionWith({ config, result, findings }, data, t.finding, t.suggestion,
-              (c, w) => trainTorch({ config: c, data, python: choice.python.command, initialWeights: w }), { initialWeights })
-            : verifySuggestion({ config, result, findings }, data, t.finding, t.suggestion, { train: { initialWeights } }));
-        }
-      } finally {
-        vp.done();
-      }
-    }
-    report.timing.wallMs = Math.round(performance.now() - t0);
-    if (json) io.stdout.write(`${reportJson(report)}\n`);
-    else {
-      const parts = [summaryLine(report), '', layerTable(report), '', findingsText(report), '', suggestionsText(report), ''];
-      if (report.verifications) parts.push(verificationsText(report), '');
-      io.stdout.write(parts.join('\n'));
-    }
-    if (html !== undefined) {
-      try { fs.writeFileSync(html, renderHtmlReport(report)); } catch (e) {
-        throw new UsageError(`cannot write --html ${html}: ${(e as Error).message.split('\n')[0]}`);
-      }
-      io.stderr.write(`wrote ${html}\n`);
-    }
-    return exitFor(findings, failOn);
   },
 };
+
+/** diagnose after its options are checked; `out` (--html) is closed by the caller. */
+async function diagnoseWith(args: ParsedArgs, io: Io, o: { file: string; failOn: string; steps?: number; epochs?: number; seed?: number; out?: ReportFile }): Promise<number> {
+  const { file, failOn, steps, epochs, seed, out } = o;
+  const t0 = performance.now();
+  let config = applyOverrides(loadConfig(file, l => io.stderr.write(`${l}\n`)), { seed, steps, batch: intOption(args, 'batch'), probeSamples: intOption(args, 'probe-samples') });
+  const { data, initialWeights } = loadInputs(config, file);
+  // Every file read so far (the data, a model's weights) is an input too: refuse before training.
+  out?.check();
+  if (epochs !== undefined) config = applyEpochs(config, epochs, data.train.n);
+  const engine = engineFor(args, config);
+  config = engine.config;
+  const json = args.flags.has('json');
+  if (engine.choice.engine === 'torch' && !json) io.stderr.write(`${engine.choice.why}\n`);
+  const progress = new Progress(io.stderr, !json, config.train.steps);
+  let result;
+  try {
+    const onStep = (s: number, loss: number) => progress.update(s, loss);
+    result = engine.choice.engine === 'torch'
+      ? await trainTorch({ config, data, python: engine.choice.python.command, initialWeights }, onStep)
+      : train(config, data, { initialWeights, onStep, threads: runThreads(config.train.threads), onNote: l => io.stderr.write(`${l}\n`) });
+  } catch (e) {
+    throw new InputFailure(`${file}:1:1: ${(e as Error).message}`);
+  } finally {
+    progress.done();
+  }
+  const findings = diagnose(config, result);
+  const report = buildReport({ configPath: file, config, result, findings, suggestions: suggestActivations(config, findings) });
+  if (args.flags.has('verify')) {
+    // Each verification is one more run of the same length, from the same seed and data.
+    const targets = verificationTargets(findings);
+    const vp = new Progress(io.stderr, !json, 0);
+    report.verifications = [];
+    try {
+      for (const [i, t] of targets.entries()) {
+        vp.note(`verifying ${i + 1}/${targets.length}: ${t.finding.kind} ${t.finding.layerName}`);
+        // On the run's engine: before and after must come from the same trainer.
+        const choice = engine.choice;
+        report.verifications.push(choice.engine === 'torch'
+          ? await verifySuggestionWith({ config, result, findings }, data, t.finding, t.suggestion,
+            (c, w) => trainTorch({ config: c, data, python: choice.python.command, initialWeights: w }), { initialWeights })
+          : verifySuggestion({ config, result, findings }, data, t.finding, t.suggestion, { train: { initialWeights } }));
+      }
+    } finally {
+      vp.done();
+    }
+  }
+  report.timing.wallMs = Math.round(performance.now() - t0);
+  if (json) io.stdout.write(`${reportJson(report)}\n`);
+  else {
+    const parts = [summaryLine(report), '', layerTable(report), '', findingsText(report), '', suggestionsText(report), ''];
+    if (report.verifications) parts.push(verificationsText(report), '');
+    io.stdout.write(parts.join('\n'));
+  }
+  if (out) {
+    out.write(renderHtmlReport(report));
+    io.stderr.write(`wrote ${out.path}\n`);
+  }
+  return exitFor(findings, failOn);
+}
 
 const lintCmd: Command = {
   usage: 'activation-lens lint <config> [--json] [--fail-on error|warning|never]',

@@ -1,15 +1,24 @@
 /**
- * Checks a path the CLI is asked to write (--html) before any work is done: the directory exists and is
- * writable, the path is not an existing directory, device or FIFO, and it is not one of the inputs (a report
- * written over the config it came from loses the user's file). Lowest layer: node built-ins only.
+ * Checks a path the CLI is asked to write (--html): the directory exists and is writable, the path is not an
+ * existing directory, device or FIFO, and it is none of the inputs (a report written over the config, the
+ * data or the event file it came from loses the user's file). An input is the same file by device and inode
+ * (a hard link or symbolic link to it is that file); an input directory (a log directory) holds only inputs.
+ * Lowest layer: node built-ins only.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isInsideRoot, type FileRead } from './userFile';
 
 const realOrResolved = (p: string): string => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
+const statOrNull = (p: string): fs.Stats | null => { try { return fs.statSync(p); } catch { return null; } };
+const isSymlink = (p: string): boolean => { try { return fs.lstatSync(p).isSymbolicLink(); } catch { return false; } };
+const sameFile = (a: { dev: number; ino: number }, b: { dev: number; ino: number }) => a.ino !== 0 && a.dev === b.dev && a.ino === b.ino;
 
-/** Why `out` cannot be written (a clause: "it is a directory"), or null when it can. `inputs` are files the command reads. */
-export function outputPathProblem(out: string, inputs: string[]): string | null {
+/**
+ * Why `out` cannot be written (a clause: "it is a directory"), or null when it can. `inputs` are paths the command
+ * reads (files, or a directory whose every file it may read) and files it has read (FileRead, from recordReads).
+ */
+export function outputPathProblem(out: string, inputs: readonly (string | FileRead)[]): string | null {
   if (!out) return 'the file name is empty';
   const abs = path.resolve(out);
   let st: fs.Stats | undefined;
@@ -18,12 +27,25 @@ export function outputPathProblem(out: string, inputs: string[]): string | null 
     if (code === 'ELOOP') return 'too many levels of symbolic links';
     if (code !== 'ENOENT' && code !== 'ENOTDIR') return (e as Error).message.split('\n')[0];
   }
+  // A dangling symbolic link would be written through to wherever it points: refuse rather than follow it.
+  if (!st && isSymlink(abs)) return 'it is a symbolic link to a missing file';
+  if (st?.isDirectory()) return 'it is a directory';
+  if (st && !st.isFile()) return 'it exists and is not a regular file (a device, FIFO or socket)';
+  // Where the file is (or would be), symbolic links in its folder followed.
+  const real = st ? realOrResolved(abs) : path.join(realOrResolved(path.dirname(abs)), path.basename(abs));
+  for (const input of inputs) {
+    if (typeof input !== 'string') {
+      if ((st && sameFile(st, input)) || input.realPath === real) return `it is ${input.path}, which this command reads; refusing to overwrite it`;
+      continue;
+    }
+    const ist = statOrNull(input);
+    if (ist?.isDirectory()) {
+      if (isInsideRoot(realOrResolved(input), real)) return `it is inside the input directory ${input}; refusing to write there`;
+    } else if ((st && ist && sameFile(st, ist)) || realOrResolved(input) === real) {
+      return `it is the input ${input}; refusing to overwrite it`;
+    }
+  }
   if (st) {
-    if (st.isDirectory()) return 'it is a directory';
-    if (!st.isFile()) return 'it exists and is not a regular file (a device, FIFO or socket)';
-    const real = realOrResolved(abs);
-    const input = inputs.find(i => realOrResolved(i) === real);
-    if (input !== undefined) return `it is the input ${input}; refusing to overwrite it`;
     try { fs.accessSync(abs, fs.constants.W_OK); } catch { return 'it is not writable (permission denied)'; }
     return null;
   }

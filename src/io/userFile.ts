@@ -3,7 +3,11 @@
  * ONNX model, a TensorBoard event file. Such paths come from files the user did not write, so the reader
  * refuses anything but a regular file (a FIFO or /dev/stdin would block forever, /dev/zero never ends), caps
  * the size per kind, bounds the time, and optionally keeps the real path (symlinks followed) inside a root.
- * Failures are a UserFileError whose message is one line naming the path and the reason.
+ * Failures are a UserFileError whose message is one line naming the path and the reason. Kernel files (/proc,
+ * /sys) are refused too: they stat as regular files of size 0 and hold the process's environment, memory maps
+ * and the like, which a message quoting the file's first line would print.
+ *
+ * Every file it opens can be recorded (recordReads): the CLI refuses to write a report over any of them.
  *
  * The lowest layer: imports only node built-ins.
  */
@@ -89,6 +93,36 @@ function errnoError(e: unknown, label: string): UserFileError {
   return new UserFileError('IO', label, msg.split('\n')[0]);
 }
 
+/** A file a reader opened: the path it was named by, its real path, and which file it is (a hard link is the same device and inode). */
+export interface FileRead { path: string; realPath: string; dev: number; ino: number }
+
+const recorders = new Set<FileRead[]>();
+
+/**
+ * Records every file this module opens from now until stop(): what a command read, by identity, so that it
+ * cannot be overwritten by the command's own output whatever named it (the config, its data.path, a model's
+ * weight manifest, an event file in a log directory).
+ */
+export function recordReads(): { files: FileRead[]; stop(): void } {
+  const files: FileRead[] = [];
+  recorders.add(files);
+  return { files, stop: () => { recorders.delete(files); } };
+}
+
+function noteRead(file: string, realPath: string, st: { dev: number; ino: number }): void {
+  for (const r of recorders) r.push({ path: file, realPath, dev: st.dev, ino: st.ino });
+}
+
+const KERNEL_DIRS = ['/proc', '/sys'];
+
+/** True for a path under /proc or /sys (Linux's kernel files: no data set or model lives there). */
+export function isKernelPath(p: string): boolean {
+  return KERNEL_DIRS.some(d => p === d || p.startsWith(`${d}/`));
+}
+
+const KERNEL_FILE = 'a kernel file under /proc or /sys, not a data or model file';
+const NOT_DATA = 'its size is 0 yet it has content: a kernel or special file, not a regular data file';
+
 function limitOf(o: UserFileOptions): number { return o.maxBytes ?? USER_FILE_LIMITS[o.kind ?? 'config']; }
 
 function checkRegular(st: fs.Stats, label: string, o: UserFileOptions): void {
@@ -106,6 +140,7 @@ function resolveChecked(absPath: string, o: UserFileOptions): { real: string; la
   checkRegular(st, label, o);
   let real: string;
   try { real = fs.realpathSync(absPath); } catch (e) { throw errnoError(e, label); }
+  if (isKernelPath(path.resolve(absPath)) || isKernelPath(real)) throw new UserFileError('NOT_REGULAR', label, KERNEL_FILE);
   if (o.root !== undefined) {
     let root: string;
     try { root = fs.realpathSync(o.root); } catch { root = path.resolve(o.root); }
@@ -128,6 +163,7 @@ export function openUserFile(absPath: string, opts: UserFileOptions = {}): UserF
   try {
     const st = fs.fstatSync(fd);
     checkRegular(st, label, opts);
+    noteRead(label, real, st);
     return { fd, realPath: real, size: st.size, mtimeMs: st.mtimeMs };
   } catch (e) {
     fs.closeSync(fd);
@@ -167,6 +203,8 @@ export function readUserFile(absPath: string, opts: UserFileOptions = {}): Buffe
         throw errnoError(e, label);
       }
       if (n === 0) break;
+      // A file that says it is empty but reads on generates its content (a kernel file): not data.
+      if (size === 0) throw new UserFileError('NOT_REGULAR', label, NOT_DATA);
       got += n;
       if (got > max) throw new UserFileError('TOO_LARGE', label, `grew past the ${fmtBytes(max)} allowed for a ${opts.kind ?? 'config'} file while being read`);
       if (Date.now() > deadline) throw new UserFileError('TIMEOUT', label, `reading took longer than ${Math.round((opts.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS) / 1000)} s`);
@@ -188,6 +226,7 @@ export async function readUserFileAsync(absPath: string, opts: UserFileOptions =
   try { checkRegular(await fs.promises.stat(absPath), label, opts); } catch (e) { throw e instanceof UserFileError ? e : errnoError(e, label); }
   let real: string;
   try { real = await fs.promises.realpath(absPath); } catch (e) { throw errnoError(e, label); }
+  if (isKernelPath(path.resolve(absPath)) || isKernelPath(real)) throw new UserFileError('NOT_REGULAR', label, KERNEL_FILE);
   if (opts.root !== undefined) {
     let root: string;
     try { root = await fs.promises.realpath(opts.root); } catch { root = path.resolve(opts.root); }
@@ -200,6 +239,7 @@ export async function readUserFileAsync(absPath: string, opts: UserFileOptions =
   try {
     const st = await fh.stat();
     checkRegular(st, label, opts);
+    noteRead(label, real, st);
     const chunks: Buffer[] = [];
     let got = 0;
     for (;;) {
@@ -207,6 +247,7 @@ export async function readUserFileAsync(absPath: string, opts: UserFileOptions =
       let n: number;
       try { ({ bytesRead: n } = await fh.read(b, 0, b.length, got)); } catch (e) { throw errnoError(e, label); }
       if (n === 0) break;
+      if (st.size === 0) throw new UserFileError('NOT_REGULAR', label, NOT_DATA);
       chunks.push(b.subarray(0, n));
       got += n;
       if (got > max) throw new UserFileError('TOO_LARGE', label, `grew past the ${fmtBytes(max)} allowed for a ${opts.kind ?? 'config'} file while being read`);

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { openUserFile, readUserFile, readUserFileAsync, readUserFileText, statUserFile, UserFileError } from '../../../src/io/userFile';
+import { openUserFile, readUserFile, readUserFileAsync, readUserFileText, recordReads, statUserFile, UserFileError } from '../../../src/io/userFile';
 
 const posix = process.platform !== 'win32';
 
@@ -73,6 +73,51 @@ describe('userFile: the reader for files a config names', function () {
     // A sibling folder whose name starts like the root is not inside it.
     const sib = path.join(dir, 'ws2'); fs.mkdirSync(sib); fs.writeFileSync(path.join(sib, 'x.csv'), 'a\n');
     assert.throws(() => readUserFile(path.join(sib, 'x.csv'), { root: ws }), refuses('OUTSIDE_ROOT', /outside/));
+  });
+
+  it('kernel files under /proc and /sys (regular files of size 0 that hold the environment) are refused, also through a symlink', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const kernel = /a kernel file under \/proc or \/sys, not a data or model file/;
+    assert.throws(() => readUserFile('/proc/self/environ', { kind: 'csv' }), refuses('NOT_REGULAR', kernel));
+    assert.throws(() => statUserFile('/proc/self/environ', { kind: 'csv' }), refuses('NOT_REGULAR', kernel));
+    await assert.rejects(readUserFileAsync('/proc/self/environ', { kind: 'csv' }), refuses('NOT_REGULAR', kernel));
+    if (fs.existsSync('/sys/kernel/mm/transparent_hugepage/enabled')) {
+      assert.throws(() => readUserFile('/sys/kernel/mm/transparent_hugepage/enabled'), refuses('NOT_REGULAR', kernel));
+    }
+    const link = path.join(dir, 'env.csv');
+    fs.symlinkSync('/proc/self/environ', link);
+    assert.throws(() => readUserFile(link, { kind: 'csv', label: 'env.csv' }), refuses('NOT_REGULAR', /^cannot read env\.csv: a kernel file/));
+  });
+
+  it('a file whose stat says size 0 but which reads on is refused as not data (a kernel file mounted elsewhere)', () => {
+    // Such files exist only on kernel file systems; the stat of an ordinary file is made to say 0 instead (on the
+    // module object itself: the reader's import sees it).
+    const f = path.join(dir, 'liar.csv'); fs.writeFileSync(f, 'a,b\n1,2\n');
+    const nodeFs = require('node:fs') as { fstatSync: typeof fs.fstatSync };
+    const fstatSync = nodeFs.fstatSync;
+    nodeFs.fstatSync = ((...a: Parameters<typeof fs.fstatSync>) => Object.assign(fstatSync(...a) as fs.Stats, { size: 0 })) as typeof fs.fstatSync;
+    try {
+      assert.throws(() => readUserFile(f, { kind: 'csv' }), refuses('NOT_REGULAR', /its size is 0 yet it has content/));
+    } finally {
+      nodeFs.fstatSync = fstatSync;
+    }
+    const empty = path.join(dir, 'empty.csv'); fs.writeFileSync(empty, '');
+    assert.equal(readUserFile(empty, { kind: 'csv' }).length, 0, 'a truly empty file still reads as empty');
+  });
+
+  it('recordReads: every file opened while recording, by path and identity (device, inode); nothing after stop', async () => {
+    const a = path.join(dir, 'ra.csv'), b = path.join(dir, 'rb.json');
+    fs.writeFileSync(a, 'x\n'); fs.writeFileSync(b, '{}');
+    const rec = recordReads();
+    readUserFile(a, { kind: 'csv', label: 'ra.csv' });
+    await readUserFileAsync(b);
+    rec.stop();
+    readUserFile(a);
+    const ids = (f: string) => { const st = fs.statSync(f); return { dev: st.dev, ino: st.ino }; };
+    assert.deepEqual(rec.files, [
+      { path: 'ra.csv', realPath: fs.realpathSync(a), ...ids(a) },
+      { path: b, realPath: fs.realpathSync(b), ...ids(b) },
+    ]);
   });
 
   it('async read of a regular file inside root', async () => {

@@ -1,0 +1,55 @@
+/** outputPathProblem: an output path is refused when it is an input by identity (hard link, symlink) or lies in an input directory. */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { outputPathProblem } from '../../../src/io/outputPath';
+import { readUserFile, recordReads } from '../../../src/io/userFile';
+
+const posix = process.platform !== 'win32';
+
+describe('outputPathProblem: never an input', () => {
+  let dir: string;
+  const p = (name: string) => path.join(dir, name);
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-outpath-'));
+    fs.writeFileSync(p('in.nn.yaml'), 'model: {}\n');
+    fs.mkdirSync(p('logs'));
+    fs.writeFileSync(p('logs/events.out.tfevents.1'), 'x');
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('a hard link to an input path is that input (same device and inode), whatever its name', function () {
+    if (!posix) this.skip();
+    fs.linkSync(p('in.nn.yaml'), p('hl.html'));
+    assert.equal(outputPathProblem(p('hl.html'), [p('in.nn.yaml')]), `it is the input ${p('in.nn.yaml')}; refusing to overwrite it`);
+    assert.equal(outputPathProblem(p('other.html'), [p('in.nn.yaml')]), null);
+  });
+
+  it('a file the readers opened (recordReads) is refused by identity, also through a hard link or a symlink', function () {
+    if (!posix) this.skip();
+    fs.writeFileSync(p('data.csv'), 'a,y\n1,0\n');
+    fs.linkSync(p('data.csv'), p('data-hl.html'));
+    fs.symlinkSync(p('data.csv'), p('data-sl.html'));
+    const rec = recordReads();
+    try { readUserFile(p('data.csv'), { kind: 'csv', label: 'data.csv' }); } finally { rec.stop(); }
+    for (const out of [p('data.csv'), p('data-hl.html'), p('data-sl.html')]) {
+      assert.equal(outputPathProblem(out, rec.files), 'it is data.csv, which this command reads; refusing to overwrite it', out);
+    }
+    assert.equal(outputPathProblem(p('fresh.html'), rec.files), null);
+  });
+
+  it('an input directory: nothing inside it, at any depth, existing or new', () => {
+    const why = `it is inside the input directory ${p('logs')}; refusing to write there`;
+    assert.equal(outputPathProblem(p('logs/events.out.tfevents.1'), [p('logs')]), why);
+    assert.equal(outputPathProblem(p('logs/new.html'), [p('logs')]), why);
+    assert.equal(outputPathProblem(p('logs/../logs/new.html'), [p('logs')]), why);
+    assert.equal(outputPathProblem(p('logs.html'), [p('logs')]), null, 'a sibling whose name starts like the directory is outside it');
+  });
+
+  it('a dangling symbolic link is refused (the write would create its target, wherever that is)', function () {
+    if (!posix) this.skip();
+    fs.symlinkSync(p('logs/created-by-write.html'), p('dangling.html'));
+    assert.equal(outputPathProblem(p('dangling.html'), []), 'it is a symbolic link to a missing file');
+  });
+});
