@@ -189,12 +189,13 @@ const compareCmd: Command = {
     if (layer === undefined || (layer !== 'all' && !layers[layer])) {
       throw new UsageError(`no layer "${layerArg}" (layers: ${layers.map(l => `${l.index} ${l.name}`).join(', ')})`);
     }
+    const candidates = args.values.get('candidates')?.split(',').map(s => s.trim()).filter(Boolean);
+    if (candidates?.length === 0) throw new UsageError('--candidates names no activation: give a comma-separated list (e.g. relu,tanh,gelu), or leave it out to compare the default set');
     const trialSteps = intOption(args, 'steps', 1, TRAIN_LIMITS.steps);
     const { data, initialWeights } = loadInputs(config, file);
     const engine = engineFor(args, config).choice;
     const json = args.flags.has('json');
     if (engine.engine === 'torch' && !json) io.stderr.write(`${engine.why}\n`);
-    const candidates = args.values.get('candidates')?.split(',').map(s => s.trim()).filter(Boolean);
     const t0 = performance.now();
     let n = 0;
     const progress = new Progress(io.stderr, !json, 0);

@@ -103,6 +103,8 @@ function candidateList(config: NetworkConfig, targets: number[], given?: string[
     if (!n) throw new Error(`unknown activation "${c}"`);
     if (!names.includes(n)) names.push(n);
   }
+  // No trial ranks nothing: without this, an empty list would read as "every candidate diverged".
+  if (!names.length) throw new Error('no candidate activations to compare (the list is empty)');
   const cur = config.model.layers[targets[0]];
   if (!given && cur && 'activation' in cur && !names.includes(cur.activation.name)) names.push(cur.activation.name);
   return names;
@@ -167,7 +169,8 @@ export interface CompareVerdict {
  */
 export function compareVerdict(ranked: RankedActivation[], current: string | undefined, where: string): CompareVerdict {
   const best = ranked[0];
-  if (!best || !usable(best)) return { message: `every candidate diverged for ${where}, even at lr/10: lower the learning rate and compare again` };
+  if (!best) return { message: `no candidate was compared for ${where}` };
+  if (!usable(best)) return { message: `every candidate diverged for ${where}, even at lr/10: lower the learning rate and compare again` };
   const cur = current === undefined ? undefined : ranked.find(r => r.activation === current);
   const lrNote = best.lr !== undefined ? ` at lr ${fmt(best.lr)} (the learning rate is global: applying it changes the whole network's rate)` : '';
   if (!cur || !usable(cur)) return { winner: best, message: `best for ${where}: ${best.activation} + ${best.init}${lrNote} (val loss ${fmt(best.trial!.valLoss)})` };

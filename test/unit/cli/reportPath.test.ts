@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from './helpers';
+import { compareVerdict } from '../../../src/diagnosis/trials';
 
 const posix = process.platform !== 'win32';
 const EXAMPLE_LOGS = path.join(__dirname, '../../../examples/tensorboard');
@@ -93,6 +94,21 @@ describe('CLI: inputs that must not be read', function () {
   let dir: string;
   before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-cli-inputs-')); });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('compare --candidates "" or "," is refused (exit 2), not reported as "every candidate diverged"', async () => {
+    const file = path.join(dir, 'net.nn.yaml');
+    fs.writeFileSync(file, 'data: {source: moons, samples: 100}\nmodel:\n  layers:\n    - {type: dense, units: 4, activation: relu}\n    - {type: dense, units: 2, activation: softmax}\ntrain: {loss: cross_entropy, steps: 3}\n');
+    for (const list of ['', ',', ' , ']) {
+      const r = await runCli(['compare', file, '--layer', '0', '--candidates', list]);
+      assert.equal(r.code, 2, `--candidates "${list}": ${r.err}`);
+      assert.equal(r.out, '');
+      assert.match(r.err, /--candidates names no activation/);
+    }
+    // The verdict itself on no trials: no winner, and no advice to lower the learning rate.
+    const v = compareVerdict([], 'relu', 'dense_1');
+    assert.equal(v.winner, undefined);
+    assert.doesNotMatch(v.message, /diverged|learning rate/);
+  });
 
   it('data.path under /proc is refused before it is read; the message quotes none of its contents', async function () {
     if (process.platform !== 'linux') this.skip();
