@@ -24,6 +24,15 @@ export function safeText(s: string): string {
 }
 
 /**
+ * A file name where it starts a `file:line:col` location (or a `file: ...` line): a newline or carriage return in
+ * it would split the location across lines, so they are printed as \n and \r. Only there: elsewhere user
+ * text keeps its newlines (safeText).
+ */
+export function locationName(file: string): string {
+  return file.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+}
+
+/**
  * How a layer is named to the user everywhere (Problems, hovers, CodeLens, CLI, reports): its name, then its
  * position counted from 0 in config order, as in the table's # column and `compare --layer <index>`.
  */

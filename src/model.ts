@@ -1,3 +1,5 @@
+import { locationName } from './format';
+
 /**
  * The canonical model description: the single type that the config parser and the Keras importer
  * produce and that the training core, the diagnosis rules, the CLI and the editor all read.
@@ -196,7 +198,7 @@ export class InputError extends Error {
 /** `file:line:col: message`, the one-line form the CLI prints on stderr. */
 export function formatProblem(file: string, p: InputProblem): string {
   // A binary model file has no lines: its problems name the node instead (`model.onnx: node X (Conv): ...`).
-  if (!p.span && /\.(onnx|keras)$/i.test(file)) return `${file}: ${p.message}`;
+  if (!p.span && /\.(onnx|keras)$/i.test(file)) return `${locationName(file)}: ${p.message}`;
   const at = p.span ? displayPos(p.span.start) : { line: 1, column: 1 };
-  return `${file}:${at.line}:${at.column}: ${p.message}`;
+  return `${locationName(file)}:${at.line}:${at.column}: ${p.message}`;
 }

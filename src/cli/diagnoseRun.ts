@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { InputError, formatProblem, type Thresholds } from '../model';
 import { InputFailure, ReportFile, loadConfig } from './input';
 import { UsageError as CliUsageError } from './args';
-import { formatNumber as fmt } from '../format';
+import { formatNumber as fmt, locationName } from '../format';
 import type { Finding, Severity } from '../diagnosis/types';
 import { REPORT_SCHEMA_ID, type Report } from '../report/json';
 import { renderHtmlReport } from '../report/html';
@@ -130,7 +130,7 @@ function diagnoseRunWith(args: Args, io: CliIo, t0: number, out: ReportFile | un
       // A config with data.source: tensorboard: its logdir, tags and layer activations; options on top.
       const config = loadConfig(args.logdir, line => io.stderr.write(`${line}\n`));
       if (config.data.source !== 'tensorboard') {
-        io.stderr.write(`${args.logdir}:1:1: diagnose-run needs a log directory or a config with data.source: tensorboard (this one trains on ${config.data.source}; use diagnose)\n`);
+        io.stderr.write(`${locationName(args.logdir)}:1:1: diagnose-run needs a log directory or a config with data.source: tensorboard (this one trains on ${config.data.source}; use diagnose)\n`);
         return 2;
       }
       const fromConfig = logdirFromConfig(config, path.dirname(args.logdir));
@@ -146,17 +146,17 @@ function diagnoseRunWith(args: Args, io: CliIo, t0: number, out: ReportFile | un
     if (e instanceof InputFailure) { io.stderr.write(`${e.line}\n`); return 2; }
     if (e instanceof CliUsageError) { io.stderr.write(`${e.message}\n`); return 2; }
     if (e instanceof InputError) { io.stderr.write(formatProblem(e.file ?? args.logdir, e.problem) + '\n'); return 2; }
-    io.stderr.write(`${args.logdir}:1:1: cannot read the log directory: ${(e as Error).message}\n`);
+    io.stderr.write(`${locationName(args.logdir)}:1:1: cannot read the log directory: ${(e as Error).message}\n`);
     return 2;
   }
-  const fail = (message: string) => { io.stderr.write(`${args.logdir}:1:1: ${message}\n`); return 2; };
+  const fail = (message: string) => { io.stderr.write(`${locationName(args.logdir)}:1:1: ${message}\n`); return 2; };
   if (!runs.length) return fail('no TensorBoard event files (events.out.tfevents.*) found');
   if (args.run !== undefined) {
     runs = runs.filter(r => r.name === args.run);
     if (!runs.length) return fail(`no run named "${args.run}"`);
   }
-  for (const r of runs) for (const i of r.issues) io.stderr.write(`${i.file}: warning: ${i.message}\n`);
-  for (const r of runs) for (const n of r.notes ?? []) io.stderr.write(`${args.logdir}: note: run "${r.name}": ${n}\n`);
+  for (const r of runs) for (const i of r.issues) io.stderr.write(`${locationName(i.file)}: warning: ${i.message}\n`);
+  for (const r of runs) for (const n of r.notes ?? []) io.stderr.write(`${locationName(args.logdir)}: note: run "${r.name}": ${n}\n`);
 
   const usable = runs.filter(r => r.layers.length && r.timeline.length);
   if (!usable.length) {
@@ -170,7 +170,7 @@ function diagnoseRunWith(args: Args, io: CliIo, t0: number, out: ReportFile | un
   const results = usable.map(run => ({ run, findings: diagnoseTbRun(run, args.thresholds, shapes) }));
   for (const { run } of results) {
     if (!run.tags.some(t => t.quantity && DIAGNOSABLE.has(t.quantity))) {
-      io.stderr.write(`${args.logdir}: note: run "${run.name}" has only weight histograms: weight statistics and update ratios are measured, but dead units, saturation and gradient flow need ` +
+      io.stderr.write(`${locationName(args.logdir)}: note: run "${run.name}" has only weight histograms: weight statistics and update ratios are measured, but dead units, saturation and gradient flow need ` +
         '"<layer>/activation" (or "<layer>/preact") and "<layer>/grad_preact" histograms (see docs/tensorboard.md)\n');
     }
   }

@@ -11,6 +11,7 @@ import { TRAIN_LIMITS } from '../config/parse';
 import { outputPathProblem } from '../io/outputPath';
 import { recordReads, type FileRead } from '../io/userFile';
 import { UsageError } from './args';
+import { locationName } from '../format';
 
 /** Thrown for input that cannot be used (exit code 2); `line` is what goes to stderr. */
 export class InputFailure extends Error {
@@ -23,7 +24,7 @@ export function loadConfig(file: string, warn: (line: string) => void): NetworkC
   for (const p of r.problems) if (p.severity === 'warning') warn(`${formatProblem(file, p)} (warning)`);
   const err = r.problems.find(p => p.severity === 'error');
   if (err || !r.config) {
-    throw new InputFailure(err ? formatProblem(file, err) : `${file}:1:1: not a network config`, r.partial);
+    throw new InputFailure(err ? formatProblem(file, err) : `${locationName(file)}:1:1: not a network config`, r.partial);
   }
   for (const p of thresholdProblems(r.config.diagnostics, r.config.spans)) warn(`${formatProblem(file, p)} (warning)`);
   return { ...r.config, file };
@@ -44,7 +45,7 @@ export function applyOverrides(config: NetworkConfig, o: { seed?: number; steps?
 export function applyEpochs(config: NetworkConfig, epochs: number, trainSamples: number): NetworkConfig {
   const c: NetworkConfig = { ...config, train: { ...config.train }, probe: { ...config.probe } };
   const steps = epochs * Math.max(1, Math.ceil(trainSamples / c.train.batch));
-  if (steps > TRAIN_LIMITS.steps) throw new InputFailure(`${config.file ?? 'config'}:1:1: --epochs ${epochs} is ${steps} steps at batch ${c.train.batch}, more than the ${TRAIN_LIMITS.steps} a run may take`);
+  if (steps > TRAIN_LIMITS.steps) throw new InputFailure(`${locationName(config.file ?? 'config')}:1:1: --epochs ${epochs} is ${steps} steps at batch ${c.train.batch}, more than the ${TRAIN_LIMITS.steps} a run may take`);
   setSteps(c, config, steps);
   c.train.epochs = epochs;
   return c;
@@ -101,11 +102,11 @@ export class ReportFile {
 /** The data set and (`init: from-model`) the model's weights, after the memory check; a problem is one stderr line. */
 export function loadInputs(config: NetworkConfig, file: string, memoryLimitMB = 1024): RunInputs {
   const refusal = memoryRefusal(config, memoryLimitMB);
-  if (refusal) throw new InputFailure(`${file}:1:1: ${refusal}`);
+  if (refusal) throw new InputFailure(`${locationName(file)}:1:1: ${refusal}`);
   try {
     return loadRunInputs(config, path.dirname(path.resolve(file)));
   } catch (e) {
     if (e instanceof InputError) throw new InputFailure(formatProblem(e.file && e.file !== config.file ? e.file : file, e.problem));
-    throw new InputFailure(`${file}:1:1: ${(e as Error).message}`);
+    throw new InputFailure(`${locationName(file)}:1:1: ${(e as Error).message}`);
   }
 }

@@ -8,6 +8,7 @@ import { InputFailure, ReportFile, applyEpochs, applyOverrides, loadConfig, load
 import { TRAIN_LIMITS } from '../config/parse';
 import { findingsText, layerTable, suggestionsText, summaryLine, trialsText, verificationsText } from './output';
 import { Progress } from './progress';
+import { locationName } from '../format';
 import { safeIo, type Io } from './io';
 import { train } from '../core/train';
 import { runThreads } from '../core/parallel';
@@ -111,7 +112,7 @@ async function diagnoseWith(args: ParsedArgs, io: Io, o: { file: string; failOn:
       ? await trainTorch({ config, data, python: engine.choice.python.command, initialWeights }, onStep)
       : train(config, data, { initialWeights, onStep, threads: runThreads(config.train.threads), onNote: l => io.stderr.write(`${l}\n`) });
   } catch (e) {
-    throw new InputFailure(`${file}:1:1: ${(e as Error).message}`);
+    throw new InputFailure(`${locationName(file)}:1:1: ${(e as Error).message}`);
   } finally {
     progress.done();
   }
@@ -222,7 +223,7 @@ const compareCmd: Command = {
     if (json) io.stdout.write(`${reportJson(report)}\n`);
     else {
       const lowered = ranked.some(r => r.lr !== undefined);
-      io.stdout.write([`${file}: ${ranked.length} candidates for ${where}, same seed and data, ${formatSeconds(performance.now() - t0)}`, '',
+      io.stdout.write([`${locationName(file)}: ${ranked.length} candidates for ${where}, same seed and data, ${formatSeconds(performance.now() - t0)}`, '',
         trialsText(ranked, config.train.lr), '',
         `Ranking: ${RANKING_RULE}.`,
         `Fair trials: ${RETRY_RULE}.${lowered ? ` * = a lower rate than the config's ${config.train.lr}; the rate is global (Apply sets train.lr for the whole network).` : ''}`,

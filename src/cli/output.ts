@@ -1,5 +1,5 @@
 /** Human-readable CLI output: the per-layer table, the findings, the ranked suggestions and trials. */
-import { formatNumber } from '../format';
+import { formatNumber, locationName } from '../format';
 import { ACTIVATIONS, resolveActivation } from '../core/activations';
 import type { Report, ReportFinding } from '../report/json';
 import type { RankedActivation } from '../diagnosis/types';
@@ -38,7 +38,7 @@ export function summaryLine(report: Report): string {
     bits.push(`${t.steps} steps (${t.stopped}) in ${formatNumber(report.timing.wallMs / 1000)} s, ${report.timing.stepsPerSecond} steps/s`);
     bits.push(`train loss ${formatNumber(t.final.trainLoss)}, val loss ${formatNumber(t.final.valLoss)}${t.final.valAccuracy !== undefined ? `, val accuracy ${pct(t.final.valAccuracy)}` : ''}`);
   }
-  return `${report.config}: ${bits.join(', ')}${report.dataNote ? `\nnote: ${report.dataNote}` : ''}`;
+  return `${locationName(report.config)}: ${bits.join(', ')}${report.dataNote ? `\nnote: ${report.dataNote}` : ''}`;
 }
 
 function findingText(f: ReportFinding, file: string): string {
@@ -47,7 +47,7 @@ function findingText(f: ReportFinding, file: string): string {
       .filter(Boolean).join(', ');
     return `    fix: ${change ? `${change} — ` : ''}${s.reason}`;
   });
-  const at = `${file}:${f.source.line}:${f.source.column}`;
+  const at = `${locationName(file)}:${f.source.line}:${f.source.column}`;
   return [`${f.severity.padEnd(7)} ${at} ${f.kind} ${f.layerName}${f.step !== null ? ` (step ${f.step})` : ''}`, `    ${f.message}`, ...fixes].join('\n');
 }
 

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as jsonc from 'jsonc-parser';
 import { displayPos, type InputProblem, type NetworkConfig, type Span } from '../model';
+import { locationName } from '../format';
 import { finishConfig } from './finish';
 import { importKeras, looksLikeKeras, readKeras } from './keras';
 import { readConfigTree } from './parse';
@@ -144,7 +145,7 @@ function mergeKeras(draft: import('./finish').Draft, ref: { path: string; span: 
   // Problems of the Keras file are shown at the `keras:` value, naming their place in that file.
   for (const p of inner.problems) {
     const inFile = zip ? `${ref.path}: config.json` : ref.path;
-    const at = p.span ? `${inFile}:${displayPos(p.span.start).line}:${displayPos(p.span.start).column}: ` : `${ref.path}: `;
+    const at = p.span ? `${locationName(inFile)}:${displayPos(p.span.start).line}:${displayPos(p.span.start).column}: ` : `${locationName(ref.path)}: `;
     const q: InputProblem = { ...p, message: at + p.message, span: ref.span };
     rep.problems.push(q);
   }

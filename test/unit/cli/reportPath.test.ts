@@ -89,7 +89,7 @@ describe('CLI: a report never overwrites an input', function () {
   });
 });
 
-describe('CLI: inputs that must not be read', function () {
+describe('CLI: inputs that must not be read, names that must not split a line', function () {
   this.timeout(60_000);
   let dir: string;
   before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-cli-inputs-')); });
@@ -120,5 +120,15 @@ describe('CLI: inputs that must not be read', function () {
       assert.match(r.err, /env\.nn\.yaml:1:27: cannot read \/proc\/self\/environ: a kernel file under \/proc or \/sys/);
       assert.doesNotMatch(r.err, /PATH=|HOME=|not in the CSV header/);
     }
+  });
+
+  it('a newline in a config file name is printed as \\n in its file:line:col location', async function () {
+    if (!posix) this.skip();
+    const file = path.join(dir, 'a\nb.nn.yaml');
+    fs.writeFileSync(file, 'model: [\n');
+    const r = await runCli(['lint', file]);
+    assert.equal(r.code, 2);
+    assert.equal(r.err.trimEnd().split('\n').length, 1, r.err);
+    assert.ok(r.err.startsWith(`${path.join(dir, 'a\\nb.nn.yaml')}:`), r.err);
   });
 });
