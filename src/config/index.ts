@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as jsonc from 'jsonc-parser';
-import { displayPos, type InputProblem, type NetworkConfig, type Span } from '../model';
+import { displayPos, type InputProblem, type LayerSpec, type NetworkConfig, type Span } from '../model';
 import { locationName } from '../format';
 import { finishConfig } from './finish';
 import { importKeras, looksLikeKeras, readKeras } from './keras';
@@ -165,6 +165,32 @@ export function whyUnreadable(e: unknown): string {
   return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((e as Error).message ?? e).split('\n')[0];
 }
 
+/** What a config takes from an ONNX model: its layers, input, name and problems (not the weights' loaders, which hold the file's bytes). */
+type OnnxImport = { layers: LayerSpec[]; input?: number[]; name?: string; problems: InputProblem[] };
+function importOnnxLayers(bytes: Uint8Array, abs: string): OnnxImport {
+  const inner = new Reporter();
+  const od = readOnnx(bytes, abs, inner);
+  return { layers: od.layers, input: od.input, name: od.name, problems: inner.problems };
+}
+
+/**
+ * The editor parses a config on every change: an ONNX model it names is imported once per (real path, size,
+ * mtime) and folder, not once per keystroke. The stat goes through the same checks as the read (regular file,
+ * inside the folder). A few entries: each holds layers and problems, not the file's bytes.
+ */
+const onnxCache = new Map<string, OnnxImport>();
+const ONNX_CACHE_ENTRIES = 8;
+function cachedOnnx(abs: string, root: string | undefined): OnnxImport {
+  const info = statUserFile(abs, { kind: 'onnx', root });
+  const key = JSON.stringify([info.realPath, info.size, info.mtimeMs, root ?? '']);
+  const hit = onnxCache.get(key);
+  if (hit) { onnxCache.delete(key); onnxCache.set(key, hit); return hit; }
+  const got = importOnnxLayers(readUserFile(abs, { kind: 'onnx', root }), abs);
+  onnxCache.set(key, got);
+  if (onnxCache.size > ONNX_CACHE_ENTRIES) onnxCache.delete(onnxCache.keys().next().value!);
+  return got;
+}
+
 /** `model.onnx: path`: import the layers from an ONNX model; its problems are shown at the `onnx:` value. */
 function mergeOnnx(draft: import('./finish').Draft, ref: { path: string; span: Span }, fileName: string, rep: Reporter, opts: ParseOptions): void {
   const abs = path.resolve(path.dirname(path.resolve(fileName)), ref.path);
@@ -172,15 +198,13 @@ function mergeOnnx(draft: import('./finish').Draft, ref: { path: string; span: S
     rep.error(ref.span, `model.onnx "${ref.path}" is outside the workspace`, '/model/onnx');
     return;
   }
-  let bytes: Uint8Array;
-  try { bytes = opts.readBytes ? opts.readBytes(abs) : readUserFile(abs, { kind: 'onnx', root: opts.workspaceRoot }); } catch (e) {
+  let od: OnnxImport;
+  try { od = opts.readBytes ? importOnnxLayers(opts.readBytes(abs), abs) : cachedOnnx(abs, opts.workspaceRoot); } catch (e) {
     rep.error(ref.span, `cannot read ${ref.path}: ${whyUnreadable(e)}`, '/model/onnx');
     return;
   }
-  const inner = new Reporter();
-  const od = readOnnx(bytes, abs, inner);
-  for (const p of inner.problems) rep.problems.push({ ...p, message: `${ref.path}: ${p.message}`, span: ref.span });
-  if (inner.hasErrors) rep.claimed.add('/model/onnx');
+  for (const p of od.problems) rep.problems.push({ ...p, message: `${ref.path}: ${p.message}`, span: ref.span });
+  if (od.problems.some(p => p.severity === 'error')) rep.claimed.add('/model/onnx');
   draft.layers = od.layers.map(l => ({ ...l, span: ref.span, spans: {} }));
   draft.onnx = ref.path;
   draft.input ??= od.input;

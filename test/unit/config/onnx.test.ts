@@ -241,6 +241,29 @@ describe('ONNX import', function () {
       assert.deepEqual([e.span!.start.line, e.span!.start.character], [1, 8]);
     });
 
+    it('the model is imported once per (path, size, mtime): the same bytes under a new mtime are read again', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-onnx-cache-'));
+      try {
+        const model = path.join(dir, 'm.onnx');
+        const good = fs.readFileSync(path.join(CORPUS, '07-mlp-sigmoid-keras2onnx.onnx'));
+        fs.writeFileSync(model, good);
+        const when = new Date(2020, 0, 1);
+        fs.utimesSync(model, when, when);
+        const text = 'model:\n  onnx: m.onnx\n';
+        const first = parseConfigText(text, path.join(dir, 'net.nn.yaml'));
+        assert.deepEqual(first.config?.model.layers.map(l => l.type), ['dense', 'dense']);
+        // Garbage of the same size and mtime: the cached import answers (what the editor gets on every keystroke).
+        fs.writeFileSync(model, Buffer.alloc(good.length, 0xff));
+        fs.utimesSync(model, when, when);
+        const again = parseConfigText(text, path.join(dir, 'net.nn.yaml'));
+        assert.deepEqual(again.config?.model.layers, first.config!.model.layers);
+        // A new mtime: read again, and the garbage is refused at the onnx: value.
+        fs.utimesSync(model, new Date(2021, 0, 1), new Date(2021, 0, 1));
+        const changed = parseConfigText(text, path.join(dir, 'net.nn.yaml'));
+        assert.match(changed.problems.find(p => p.severity === 'error')!.message, /^m\.onnx: not an ONNX model/);
+      } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+    });
+
     it('a missing file, and both layers and onnx, are errors at their place', () => {
       const r = parseConfigText('model:\n  onnx: nope.onnx\n', path.join(CORPUS, 'net.nn.yaml'));
       assert.match(r.problems[0].message, /cannot read nope\.onnx: no such file/);
