@@ -282,23 +282,40 @@ function fromTfjs(config: NetworkConfig, abs: string, rel: string, root: string 
   const out = tfjsLayers(config, specs);
   const groups = new Map<number, Buffer>();
   const offsets = new Map<number, number>();
+  // Only float32 is read: say so before reading any shard.
+  const other = specs.find(s => s.dtype !== 'float32');
+  if (other) fail(config, `${rel}: weight "${other.name}" is ${other.dtype}; only float32 weights are read`, 'model.weights');
+  // A group's shards hold its weights' values back to back: what they may hold is what the shapes need.
+  const needed = new Map<number, number>();
+  for (const s of specs) needed.set(s.group, (needed.get(s.group) ?? 0) + 4 * s.count);
+  const listed = new Set<string>();
   const groupData = (s: TfjsSpec): Buffer => {
     let data = groups.get(s.group);
     if (data) return data;
-    const parts: Buffer[] = [];
+    const want = needed.get(s.group)!;
+    const files: { p: string; file: string }[] = [];
+    let total = 0;
     for (const p of s.paths) {
-      // Shards are read only from the model's own folder.
+      // Shards are read only from the model's own folder, each once (TF.js never lists a shard twice).
       if (typeof p !== 'string' || p !== path.basename(p) || p === '..') fail(config, `${rel}: weight file "${String(p)}" is not a file beside the model`, 'model.weights');
-      parts.push(read(config, path.join(path.dirname(abs), p), p, root, 'weights'));
+      if (listed.has(p)) fail(config, `${rel}: weight file "${p}" is listed twice in the weightsManifest (TF.js never repeats a shard)`, 'model.weights');
+      listed.add(p);
+      const file = path.join(path.dirname(abs), p);
+      try { total += statUserFile(file, { kind: 'weights', root, label: p }).size; } catch (e) {
+        fail(config, e instanceof UserFileError ? e.message : `cannot read ${p}: ${(e as Error).message}`, 'model.weights');
+      }
+      if (total > want) fail(config, `${rel}: the .bin files hold more than the ${want} bytes the shapes of their weights need (${total} bytes up to ${p}): not this model's weights`, 'model.weights');
+      files.push({ p, file });
     }
-    data = Buffer.concat(parts);
+    data = Buffer.concat(files.map(f => read(config, f.file, f.p, root, 'weights')));
+    // A shard that grew after its stat.
+    if (data.length > want) fail(config, `${rel}: the .bin files hold more than the ${want} bytes the shapes of their weights need (${data.length} bytes): not this model's weights`, 'model.weights');
     groups.set(s.group, data);
     return data;
   };
   for (const s of specs) {
     const data = groupData(s);
     const off = offsets.get(s.group) ?? 0;
-    if (s.dtype !== 'float32') fail(config, `${rel}: weight "${s.name}" is ${s.dtype}; only float32 weights are read`, 'model.weights');
     if (off + 4 * s.count > data.length) fail(config, `${rel}: the .bin files hold ${data.length} bytes, too few for weight "${s.name}" of shape ${fmt(s.dims)} (${s.count} values from byte ${off})`, 'model.weights');
     offsets.set(s.group, off + 4 * s.count);
     const layer = s.param ? tfjsLayerOf(config, s) : undefined;

@@ -204,6 +204,10 @@ describe('init: from-model', function () {
     refused(['../outside.bin'], /weight file "\.\.\/outside\.bin" is not a file beside the model/);
     refused(['group1-shard1of2.bin'], /the \.bin files hold 37 bytes, too few for weight/);
     refused(['nope.bin'], /cannot read nope\.bin: no such file/);
+    // Attack review finding 2: a shard listed 60 times was read 60 times; a file larger than the weights read whole.
+    refused(['group1-shard1of2.bin', 'group1-shard1of2.bin', 'group1-shard2of2.bin'], /weight file "group1-shard1of2\.bin" is listed twice in the weightsManifest/);
+    fs.writeFileSync(path.join(dir, 'padded.bin'), Buffer.concat([bytes, Buffer.alloc(4)]));
+    refused(['padded.bin'], new RegExp(`the \\.bin files hold more than the ${bytes.length} bytes the shapes of their weights need \\(${bytes.length + 4} bytes up to padded\\.bin\\)`));
     refused(['group1-shard1of2.bin', 'group1-shard2of2.bin'], /weight "[^"]+" is float16; only float32 weights are read/, (specs as { dtype: string }[]).map((x, i) => (i ? x : { ...x, dtype: 'float16' })));
     fs.rmSync(path.join(path.dirname(dir), 'outside.bin'));
     fs.rmSync(dir, { recursive: true });
