@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { ActivationName, DataSpec, LayerSpec, LossName, NetworkConfig, OptimizerName, ProbeSpec, Span, Thresholds, TrainSpec } from '../model';
 import { SOURCES, sourceClasses, sourceInputShape, splitSizes } from '../data/sources';
-import { columnList, columnName, csvOutline, type CsvOutline } from '../data/csv';
+import { columnList, columnName, csvOutline, CsvShapeError, type CsvOutline } from '../data/csv';
 import { inferShapes } from './shapes';
 import { UserFileError, type UserFileKind } from '../io/userFile';
 import type { Reporter } from './read';
@@ -190,7 +190,7 @@ function readCsvOutline(d: Draft, data: DataSpec, opts: FinishOptions, rep: Repo
     } catch (e) {
       // A missing csv may be generated later (a warning); one that can never be read as data is an error.
       const why = e instanceof UserFileError ? e.reason : (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((e as Error).message).split('\n')[0];
-      const fatal = e instanceof UserFileError && (e.code === 'NOT_REGULAR' || e.code === 'OUTSIDE_ROOT' || e.code === 'TOO_LARGE');
+      const fatal = e instanceof CsvShapeError || (e instanceof UserFileError && (e.code === 'NOT_REGULAR' || e.code === 'OUTSIDE_ROOT' || e.code === 'TOO_LARGE'));
       if (fatal) rep.error(span, `cannot read ${data.path}: ${why}`, '/data/path');
       else rep.warn(span, `cannot read ${data.path}: ${why}`);
       result = null;

@@ -5,21 +5,45 @@
  */
 import { InputError, type InputProblem, type Span } from '../model';
 
+/** A cell longer than any header name, number or class label: refused, never copied. */
+export const MAX_CELL_CHARS = 65_536;
+
+/** A cell of a line past MAX_CELL_CHARS: where it starts and, for a quoted one, whether its quote is ever closed. */
+class LongCell {
+  constructor(readonly start: number, readonly quoted: boolean, readonly closed: boolean) {}
+  get message(): string {
+    return this.quoted && !this.closed ? `a quoted cell of more than ${MAX_CELL_CHARS} characters: its quote, opened here, is never closed`
+      : `a ${this.quoted ? 'quoted ' : ''}cell of more than ${MAX_CELL_CHARS} characters`;
+  }
+}
+
+/** The cells of one line and where each starts; cells are slices (never built char by char); throws LongCell. */
 function splitLine(line: string, delimiter: string): { cells: string[]; starts: number[] } {
   const cells: string[] = []; const starts: number[] = [];
   let i = 0;
   while (i <= line.length) {
     starts.push(i);
     if (line[i] === '"') {
-      let v = ''; i++;
-      while (i < line.length) {
-        if (line[i] === '"' && line[i + 1] === '"') { v += '"'; i += 2; } else if (line[i] === '"') { i++; break; } else v += line[i++];
+      const open = i;
+      const parts: string[] = [];
+      let length = 0, closed = false;
+      i++;
+      while (!closed) {
+        const q = line.indexOf('"', i);
+        const stop = q < 0 ? line.length : q;
+        length += stop - i;
+        if (length > MAX_CELL_CHARS) throw new LongCell(open, true, q >= 0);
+        parts.push(line.slice(i, stop));
+        if (q < 0) { i = line.length; break; }
+        if (line[q + 1] === '"') { parts.push('"'); length++; i = q + 2; } else { i = q + 1; closed = true; }
       }
-      while (i < line.length && line[i] !== delimiter) i++;
-      cells.push(v);
+      const j = line.indexOf(delimiter, i);
+      i = j < 0 ? line.length : j;
+      cells.push(parts.join(''));
     } else {
       const j = line.indexOf(delimiter, i);
       const end = j < 0 ? line.length : j;
+      if (end - i > MAX_CELL_CHARS) throw new LongCell(i, false, true);
       cells.push(line.slice(i, end).trim());
       i = end;
     }
@@ -53,13 +77,19 @@ function detectDelimiter(headerLine: string): string {
   return [',', ';', '\t'].map(d => [d, countOf(headerLine, d)] as const).sort((a, b) => b[1] - a[1])[0][0];
 }
 
-/** The header's cells; throws when it has more than MAX_CSV_COLUMNS. */
-function headerCells(headerLine: string, onTooMany: (n: number) => never): string[] {
+/** The header's cells; throws when it has more than MAX_CSV_COLUMNS, or a cell past MAX_CELL_CHARS. */
+function headerCells(headerLine: string, onTooMany: (n: number) => never, onLongCell: (c: LongCell) => never): string[] {
   const d = detectDelimiter(headerLine);
   const n = countOf(headerLine, d) + 1;
   if (n > MAX_CSV_COLUMNS) onTooMany(n);
-  return splitLine(headerLine, d).cells;
+  try { return splitLine(headerLine, d).cells; } catch (e) {
+    if (e instanceof LongCell) return onLongCell(e);
+    throw e;
+  }
 }
+
+/** A CSV that can never be read as data (too many columns, an endless cell), found by csvOutline. */
+export class CsvShapeError extends Error {}
 const tooMany = (n: number) => `the header has ${n} columns, more than the ${MAX_CSV_COLUMNS} a CSV may have`;
 
 /** Index just past the line starting at pos (its '\n' excluded) and the index after its line break. */
@@ -133,7 +163,7 @@ export function parseCsvData(text: string, file: string, opts: CsvParseOptions):
   while (pos < text.length) {
     const { end, next } = lineEnd(text, pos);
     const blank = isBlank(text, pos, end);
-    if (!blank) { headerLine = text.slice(pos, end); hLine = line; header = headerCells(headerLine, n => fail(file, tooMany(n), cellSpan(line, 0, 1))); }
+    if (!blank) { headerLine = text.slice(pos, end); hLine = line; header = headerCells(headerLine, n => fail(file, tooMany(n), cellSpan(line, 0, 1)), c => fail(file, `row ${line + 1}, column ${c.start + 1}: ${c.message}`, cellSpan(line, c.start, 1))); }
     pos = next; line++;
     if (!blank) break;
   }
@@ -186,7 +216,12 @@ export function parseCsvData(text: string, file: string, opts: CsvParseOptions):
       const count = countOf(l, delimiter) + 1;
       if (count !== ncols) fail(file, `row ${line + 1}: ${count} columns, but the header has ${ncols}`, cellSpan(line, 0, l.length));
     }
-    const { cells, starts } = splitLine(l, delimiter);
+    let split: ReturnType<typeof splitLine>;
+    try { split = splitLine(l, delimiter); } catch (e) {
+      if (!(e instanceof LongCell)) throw e;
+      return fail(file, `row ${line + 1}, column ${countOf(l.slice(0, e.start), delimiter) + 1}: ${e.message}`, cellSpan(line, e.start, 1));
+    }
+    const { cells, starts } = split;
     if (cells.length !== ncols) fail(file, `row ${line + 1}: ${cells.length} columns, but the header has ${ncols}`, cellSpan(line, 0, l.length));
     for (let c = 0; c < ncols; c++) {
       const s = cells[c];
@@ -255,14 +290,18 @@ export interface CsvOutline { columns: string[]; rows: number; /** UTF-8 size of
 export function csvOutline(text: string): CsvOutline {
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let columns: string[] | undefined;
-  let rows = 0;
+  let rows = 0, line = 0;
   while (pos < text.length) {
     const { end, next } = lineEnd(text, pos);
     if (!isBlank(text, pos, end)) {
       if (columns) rows++;
-      else columns = headerCells(text.slice(pos, end), n => { throw new Error(tooMany(n)); });
+      else {
+        columns = headerCells(text.slice(pos, end), n => { throw new CsvShapeError(tooMany(n)); }, c => {
+          throw new CsvShapeError(`line ${line + 1}:${c.start + 1}: ${c.message}`);
+        });
+      }
     }
-    pos = next;
+    pos = next; line++;
   }
   const bytes = Buffer.byteLength(text, 'utf8');
   return columns ? { columns, rows, bytes } : { columns: [], rows: 0, bytes };

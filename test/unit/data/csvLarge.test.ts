@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { csvOutline, MAX_CSV_COLUMNS, parseCsvData } from '../../../src/data/csv';
+import { csvOutline, CsvShapeError, MAX_CELL_CHARS, MAX_CSV_COLUMNS, parseCsvData } from '../../../src/data/csv';
 import { loadConfigFile } from '../../../src/config';
 import { estimateMemory, memoryRefusal } from '../../../src/core/memory';
 import { startRun } from '../../../src/worker/client';
@@ -48,6 +48,28 @@ print(json.dumps({'header':rows[0],'rows':[[c.strip() for c in r] for r in rows[
     assert.throws(() => csvOutline(wide), /the header has 2000001 columns/);
     const long = 'a,b,y\n1,2,0\n' + '1,'.repeat(1_000_000) + '1\n';
     assert.throws(() => parseCsvData(long, 'l.csv', { targets: 'classes' }), /^InputError: row 3: 1000001 columns, but the header has 3$/);
+  });
+
+  it(`a cell past ${MAX_CELL_CHARS} characters (an open quote that never closes) is refused where it starts`, () => {
+    // Attack review finding 3: a 60 MB header `"xxxx…` was copied char by char (2 GB) before any check.
+    const endless = 'x'.repeat(MAX_CELL_CHARS + 1);
+    assert.throws(() => csvOutline(`\n\na,"${endless}\n1,2\n`), (e: Error) => e instanceof CsvShapeError
+      && e.message === `line 3:3: a quoted cell of more than ${MAX_CELL_CHARS} characters: its quote, opened here, is never closed`);
+    assert.throws(() => parseCsvData(`a,b,y\n1,"${endless},0\n`, 'q.csv', { targets: 'classes' }), (e: Error & { problem?: { span?: { start: { line: number; character: number } } } }) =>
+      e.message === `row 2, column 2: a quoted cell of more than ${MAX_CELL_CHARS} characters: its quote, opened here, is never closed`
+      && e.problem?.span?.start.line === 1 && e.problem.span.start.character === 2);
+    assert.throws(() => csvOutline(`a,"${endless}",y\n`), /^Error: line 1:3: a quoted cell of more than 65536 characters$/);
+    assert.throws(() => csvOutline(`a,${endless},y\n`), /^Error: line 1:3: a cell of more than 65536 characters$/);
+    // At the bound, and with doubled quotes, cells are what they say.
+    const atBound = 'x'.repeat(MAX_CELL_CHARS - 2);
+    assert.deepEqual(csvOutline(`"${atBound}""""",y\n1,2\n`).columns, [`${atBound}""`, 'y']);
+    // In a config: an error at data.path, not a warning.
+    fs.writeFileSync(path.join(dir, 'openq.csv'), `"${endless}\n`);
+    fs.writeFileSync(path.join(dir, 'openq.nn.yaml'), 'data: {source: csv, path: openq.csv, target: y}\nmodel:\n  layers:\n    - {type: dense, units: 2, activation: softmax}\n');
+    const err = loadConfigFile(path.join(dir, 'openq.nn.yaml')).problems.find(p => /openq\.csv/.test(p.message))!;
+    assert.equal(err.severity, 'error');
+    assert.equal(err.message, `cannot read openq.csv: line 1:1: a quoted cell of more than ${MAX_CELL_CHARS} characters: its quote, opened here, is never closed`);
+    assert.deepEqual([err.span!.start.line, err.span!.start.character], [0, 26]);
   });
 
   it('the memory estimate counts the csv text: a file of few, long rows is refused before it is read', () => {
