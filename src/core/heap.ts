@@ -12,6 +12,12 @@ import { MAX_BLOCKS } from './parallel';
 /** A tensor's storage: `v` is a view of exactly `n` floats at float offset `off` of the heap. */
 export interface Buf { off: number; n: number; v: Float32Array }
 
+/**
+ * The most a heap may take: WebAssembly's 32-bit memory holds 65536 pages of 64 KiB, and wasmKernels asks for
+ * one page more than the floats need (kernels.ts). Runs over it are refused by memory.ts whatever the limit.
+ */
+export const MAX_HEAP_BYTES = 65535 * 65536 - 64 * 4;
+
 /** Floats at the bottom of the memory kept for the wasm module's static data. */
 const RESERVED = 16384;
 const EMPTY = new Float32Array(0);
@@ -43,8 +49,10 @@ export class Heap {
   alloc(n: number): Buf {
     // 64-byte (cache line) alignment: SIMD loads stay aligned, and where two threads take a matrix's columns in
     // 8-column multiples, no cache line of a row holds columns of both (it would move between the cores).
+    // Arithmetic, not `& ~15`: a bitwise op wraps at 2^32, and a 1e12-float layer then planned small enough to
+    // pass the memory check (memory.ts), to be allocated and filled element by element.
     const b: Buf = { off: this.top, n, v: EMPTY };
-    this.top += (n + 15) & ~15;
+    this.top += Math.ceil(n / 16) * 16;
     this.bufs.push(b);
     return b;
   }

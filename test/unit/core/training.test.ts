@@ -194,6 +194,24 @@ describe('kernels and memory', () => {
     assert.match(msg, /conv2d_0/); assert.match(msg, /512/);
     assert.equal(memoryRefusal(makeConfig([4], [{ type: 'dense', units: 4 }]), 1024), null);
   });
+  it('the memory estimate of layers past 2^32 floats is their size, not wrapped at 32 bits, and refused at any limit past what WebAssembly addresses', () => {
+    // Hand count: a dense 1e6 -> 1e6 layer's weight alone is 1e12 floats, 4e12 bytes; its gradient as much again.
+    const huge = makeConfig([2], [{ type: 'dense', units: 1e6, activation: 'relu' }, { type: 'dense', units: 1e6, activation: 'relu' }, { type: 'dense', units: 3 }], { batch: 1 });
+    const est = estimateMemory(huge);
+    assert.ok(est.bytes >= 8e12, `estimate ${est.bytes}`);
+    assert.equal(est.driver.layer, 'dense_1');
+    assert.match(memoryRefusal(huge, 1024)!, /dense_1/);
+    // 65536 x 65536 is 2^32 floats: with the wrap it planned as 0 and the estimate read 184 MB.
+    const wrap = makeConfig([2], [{ type: 'dense', units: 65536 }, { type: 'dense', units: 65536 }, { type: 'dense', units: 3 }], { batch: 1 });
+    assert.ok(estimateMemory(wrap).bytes >= 2 * 2 ** 34, `estimate ${estimateMemory(wrap).bytes}`);
+    // A limit set past 4 GB (the setting has no maximum) does not let a heap over 32-bit memory through.
+    const msg = memoryRefusal(wrap, 1e9);
+    assert.ok(msg, 'refused at a 1e9 MB limit');
+    assert.match(msg!, /WebAssembly's 32-bit memory/);
+    // Under the cap, the limit alone decides: 16384 x 16384 floats is 1 GiB a copy.
+    const big = makeConfig([2], [{ type: 'dense', units: 16384 }, { type: 'dense', units: 16384 }, { type: 'dense', units: 3 }], { batch: 1 });
+    assert.equal(memoryRefusal(big, 1e9), null);
+  });
   it('the memory estimate of a run that may go on threads counts the second pair of batch buffers (Network.loadAhead): one batch of inputs, targets and indices more; not with train.threads 1, nor for a net too small for threads', () => {
     // 784 -> 128 at batch 64: 2 x 64 x 784 x 128 flops, a split pays. 64 rows (the probe's 16 are fewer).
     const big = (threads?: number) => estimateMemory(makeConfig([784], [{ type: 'dense', units: 128, activation: 'relu' }, { type: 'dense', units: 10 }], { batch: 64, threads })).bytes;
