@@ -13,8 +13,9 @@ import { MAX_BLOCKS } from './parallel';
 export interface Buf { off: number; n: number; v: Float32Array }
 
 /**
- * The most a heap may take: WebAssembly's 32-bit memory holds 65536 pages of 64 KiB, and wasmKernels asks for
- * one page more than the floats need (kernels.ts). Runs over it are refused by memory.ts whatever the limit.
+ * The most a wasm heap may take: WebAssembly's 32-bit memory holds 65536 pages of 64 KiB, and the kernels ask
+ * for one page more than the floats need (kernels.ts). The memory limit (memory.ts) has no maximum and also
+ * guards the torch engine, whose weights are drawn on a JavaScript heap, so the wasm heap checks this itself.
  */
 export const MAX_HEAP_BYTES = 65535 * 65536 - 64 * 4;
 
@@ -62,6 +63,10 @@ export class Heap {
 
   commit(): void {
     if (this.kind === 'plan') throw new Error('a planning heap cannot be committed');
+    if (this.kind === 'wasm' && this.bytes > MAX_HEAP_BYTES) {
+      const mb = (b: number) => `${Math.ceil(b / (1024 * 1024))} MB`;
+      throw new Error(`the network's tensors take ${mb(this.bytes)}, over the ${mb(MAX_HEAP_BYTES)} the core engine can address (WebAssembly's 32-bit memory): reduce train.batch / probe.samples or the layers' sizes, or train with the torch engine`);
+    }
     this.kernels = loadKernels(this.kind, this.top, this.threads, this.helperPacks.map(b => b.off));
     this.H = this.kernels.H;
     for (const b of this.bufs) b.v = this.H.subarray(b.off, b.off + b.n);
