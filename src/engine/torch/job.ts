@@ -65,6 +65,12 @@ export function writeTorchJob(config: NetworkConfig, data: Dataset, opts: TorchJ
   const plan = runPlan(config, data, opts);
   const processes = opts.processes ?? config.train.processes ?? 1;
   if (processes > plan.batch) throw new Error(`train.processes ${processes} is more than the batch of ${plan.batch}: every process needs at least one sample per step`);
+  // Each rank is a Python process with its own torch (~230 MB here): on the CPU, more ranks than cores only
+  // divide the same cores, and train.processes (up to 1024) would otherwise start that many.
+  const device = opts.device ?? config.train.device ?? 'cpu', cores = os.availableParallelism();
+  if (device !== 'cuda' && processes > cores) {
+    throw new Error(`train.processes ${processes} is more than this machine's ${cores} cores: DistributedDataParallel on the CPU runs one process per core at most (set processes: ${cores} or fewer, or device: cuda)`);
+  }
   // The core's initial weights: one row of buffers is enough to draw them.
   const net = new Network(config, { rows: 1, kernels: 'js' }).commit();
   if (opts.initialWeights) {
@@ -95,7 +101,7 @@ export function writeTorchJob(config: NetworkConfig, data: Dataset, opts: TorchJ
       plan: { totalSteps: plan.totalSteps, every: plan.every, batch: plan.batch, probeRows: plan.probeRows, evalRows: plan.rows, evalEqualsProbe: plan.evalEqualsProbe },
       data: { task: data.task, trainN: data.train.n, valN: data.val.n, inSize, yWidth, ...dataOffsets },
       weights, probeInfo: probeInfo(config), params, nonTrainableParams: nonTrainable,
-      device: opts.device ?? config.train.device ?? 'cpu',
+      device,
       // The runner removes the directory as it exits, even when this thread was terminated (a cancelled Compare).
       removeDir: true,
       processes, threads: opts.threads ?? config.train.threads ?? Math.max(1, Math.floor(os.cpus().length / processes)),

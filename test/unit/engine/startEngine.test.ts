@@ -92,6 +92,25 @@ describe('the torch runner\'s job folder', function () {
     }
   });
 
+  it('refuses more DistributedDataParallel processes than cores on the CPU before it writes anything (each is a Python process with its own torch)', () => {
+    const config = parseConfigText(YAML.replace('batch: 16', 'batch: 1024').replace('samples: 120', 'samples: 1500'), 'run.nn.yaml').config!;
+    const { data } = loadRunInputs(config, __dirname, {});
+    const cores = os.availableParallelism(), tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-procs-'));
+    try {
+      assert.throws(() => writeTorchJob(config, data, { processes: cores + 1, tmpDir }), new RegExp(`train.processes ${cores + 1} is more than this machine's ${cores} cores`));
+      assert.throws(() => writeTorchJob(config, data, { processes: 1024, device: 'auto', tmpDir }), /one process per core/);
+      assert.deepEqual(fs.readdirSync(tmpDir), [], 'no job folder left');
+      // One per core is a job; so is any count on CUDA (one per GPU, which the runner checks).
+      for (const opts of [{ processes: cores }, { processes: cores + 1, device: 'cuda' as const }]) {
+        const job = writeTorchJob(config, data, { ...opts, tmpDir });
+        assert.equal(JSON.parse(fs.readFileSync(job.jobFile, 'utf8')).processes, opts.processes);
+        fs.rmSync(job.dir, { recursive: true, force: true });
+      }
+    } finally {
+      fs.rmSync(tmpDir, { recursive: true, force: true });
+    }
+  });
+
   it('is the only folder it removes: a job copied into a folder of the user\'s (to rerun it by hand) leaves that folder alone', async function () {
     const python = requireTorch(this);
     const config = parseConfigText(YAML, 'run.nn.yaml').config!;
