@@ -23,7 +23,7 @@ import { renderHtmlReport } from '../report/html';
 import { diagnoseRunCommand } from './diagnoseRun';
 import { chooseEngine, isEngineName, type EngineChoice } from '../engine/select';
 import { pythonCandidates, TorchUnavailable } from '../engine/torch/python';
-import { trainTorch } from '../engine/torch/run';
+import { exitOnSignalsWhileJobsOpen, trainTorch } from '../engine/torch/run';
 import type { NetworkConfig } from '../model';
 
 export type { Io } from './io';
@@ -268,9 +268,9 @@ export async function main(argv: string[], rawIo: Io = { stdout: process.stdout,
 }
 
 if (require.main === module) {
-  // Ctrl-C (or a kill) exits through process.exit, so that 'exit' handlers run: they remove the torch runners' job
-  // folders (src/engine/torch/run.ts). The exit codes are the shell's for those signals.
-  process.once('SIGINT', () => process.exit(130));
-  process.once('SIGTERM', () => process.exit(143));
+  // Ctrl-C (or a kill) while a torch runner's job folder is open exits through process.exit, so that the folder is
+  // removed (src/engine/torch/run.ts); otherwise the signal's default action ends the process at once, also inside
+  // the core's synchronous training.
+  exitOnSignalsWhileJobsOpen();
   void main(process.argv.slice(2)).then(code => { process.exitCode = code; });
 }

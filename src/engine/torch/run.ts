@@ -34,6 +34,25 @@ export function runnerPath(start = __dirname): string {
  */
 const openJobDirs = new Set<string>();
 let exitHooked = false;
+let signalsExit = false;
+const onSigint = () => process.exit(130), onSigterm = () => process.exit(143);
+
+/**
+ * The CLI's Ctrl-C (or a kill) while a runner's folder is open: exit through process.exit, so that the 'exit' hook
+ * removes the folder (the shell's codes for those signals). Only while one is open: a listener replaces Node's
+ * default action, and runs only when the event loop is free, which the core's synchronous training never lets
+ * it be, so a listener kept for the whole CLI process made Ctrl-C wait for the end of a core run.
+ */
+export function exitOnSignalsWhileJobsOpen(): void { signalsExit = true; }
+
+function signalHooks(on: boolean): void {
+  if (!signalsExit) return;
+  for (const [sig, f] of [['SIGINT', onSigint], ['SIGTERM', onSigterm]] as const) {
+    process.removeListener(sig, f);
+    if (on) process.on(sig, f);
+  }
+}
+
 function trackJobDir(dir: string): void {
   if (!exitHooked) {
     exitHooked = true;
@@ -41,6 +60,11 @@ function trackJobDir(dir: string): void {
   }
   openJobDirs.add(dir);
 }
+
+/** Runs started and not closed: the signal hooks are on from before a job's folder is made until its runner closed. */
+let activeRuns = 0;
+function runStarts(): void { if (activeRuns++ === 0) signalHooks(true); }
+function runEnds(): void { if (--activeRuns === 0) signalHooks(false); }
 
 /** JSON has no NaN/Infinity: the runner sends them as strings. */
 const revive = (_k: string, v: unknown) => (v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v);
@@ -80,9 +104,11 @@ export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel():
   let resolveDone!: () => void;
   const done = new Promise<void>(r => { resolveDone = r; });
   let job: ReturnType<typeof writeTorchJob>;
+  runStarts();
   try {
     job = writeTorchJob(args.config, args.data, args);
   } catch (e) {
+    runEnds();
     queueMicrotask(() => { on.error((e as Error).message); resolveDone(); });
     return { cancel: () => undefined, done, exit: Promise.resolve(null) };
   }
@@ -123,6 +149,7 @@ export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel():
   child.on('close', (code, signal) => {
     removeJobDir(job.dir);
     openJobDirs.delete(job.dir);
+    runEnds();
     resolveExit(code);
     closed(code, signal);
   });
