@@ -115,6 +115,11 @@ export interface CompareView {
   /** The config compared, and its document version then: Apply is refused once the text changed. */
   uri?: string;
   version?: number;
+  /** The compared config's workspace-relative path: the trials' title names it (two configs may share a file name). */
+  configLabel?: string;
+  /** This comparison's identity (RunController.setCompare gives it): a row's Apply names it, and the host applies the
+   *  row only while these are the latest trials of their config. */
+  id?: string;
   /** The layers each candidate replaces (Apply edits these), and the config's learning rate. */
   layers?: number[];
   configLr?: number;
@@ -153,9 +158,11 @@ export type HostToWebview =
   | { type: 'theme' }
   /**
    * Whether the config changed since the shown run (its document version differs from the run's): a banner offers
-   * Re-run and every Apply is disabled. `compare`: the same for the shown trials (they may come from another version).
+   * Re-run and every Apply is disabled. `trials`: the ids (CompareView.id) of the trials a row of which the host would
+   * apply now, the latest of each compared config while its text is the one compared. The page looks up the trials it
+   * shows: the host never guesses which those are.
    */
-  | { type: 'stale'; stale: boolean; compare: boolean }
+  | { type: 'stale'; stale: boolean; trials: string[] }
   /** The sidebar has no config to show: why (no folder, no config in the workspace, none open); it offers New Network Config. */
   | { type: 'empty'; message: string };
 
@@ -176,8 +183,12 @@ export type WebviewToHost =
   /** Apply the ranked activation `rank` of layer `layer` from the view's suggestions. */
   | { type: 'applyRanked'; layer: number; rank: number; config?: string }
   | { type: 'compare'; layer: number | 'all'; config?: string }
-  /** Apply row `rank` of the shown compare ranking (activation + init on its layers, and its lr when a trial lowered it). */
-  | { type: 'applyTrial'; rank: number; config?: string }
+  /**
+   * Apply row `rank` of the trials the page shows (activation + init on their layers, and the lr a trial lowered to),
+   * named by what the page knows of them: their config (CompareView.uri) and their identity (CompareView.id). The host
+   * applies it only if they are that config's latest trials.
+   */
+  | { type: 'applyTrial'; rank: number; config: string; trials: string }
   /** Verify suggestion `suggestion` of finding `finding`, or ranked activation `rank` of layer `layer`. */
   | { type: 'verifyFinding'; finding: number; suggestion: number; config?: string }
   | { type: 'verifyRanked'; layer: number; rank: number; config?: string }
@@ -189,6 +200,8 @@ export type WebviewToHost =
 const isIndex = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) < 1e6;
 /** Absent, or a file: URI of sane length (the host still checks it names a config it knows). */
 const isConfigRef = (v: unknown): boolean => v === undefined || (typeof v === 'string' && v.length <= 4096 && /^file:\/\//.test(v));
+/** A trial set's id as the host makes them (a UUID): short letters, digits and dashes, nothing else. */
+const isTrialsId = (v: unknown): boolean => typeof v === 'string' && /^[0-9a-f-]{1,64}$/.test(v);
 
 /**
  * One validator per message type, field by field. The mapped type makes the table exhaustive: a message type added
@@ -203,7 +216,7 @@ const VALID: { [K in WebviewToHost['type']]: (r: Record<string, unknown>) => boo
   applyFinding: r => isIndex(r.finding) && isIndex(r.suggestion) && isConfigRef(r.config),
   applyRanked: r => isIndex(r.layer) && isIndex(r.rank) && isConfigRef(r.config),
   compare: r => (r.layer === 'all' || isIndex(r.layer)) && isConfigRef(r.config),
-  applyTrial: r => isIndex(r.rank) && isConfigRef(r.config),
+  applyTrial: r => isIndex(r.rank) && r.config !== undefined && isConfigRef(r.config) && isTrialsId(r.trials),
   verifyFinding: r => isIndex(r.finding) && isIndex(r.suggestion) && isConfigRef(r.config),
   verifyRanked: r => isIndex(r.layer) && isIndex(r.rank) && isConfigRef(r.config),
   showTbRun: r => isIndex(r.run),

@@ -5,7 +5,7 @@ import { formatNumber } from '../src/format';
 import { ACTIVATION_NAMES } from '../src/core/activations';
 import { RunCharts, drawCompare, drawVerification } from './charts';
 import { healthTable } from './healthTable';
-import { applyMessage, configNamed, fromSaved, isRunView, toSaved, type SavedState } from './runState';
+import { applyMessage, configNamed, fromSaved, isRunView, toSaved, trialApply, trialsStale, trialsTitle, type SavedState } from './runState';
 import { onThemeChange } from './theme';
 import { connect, el, throttle } from './vscodeApi';
 
@@ -31,8 +31,9 @@ const staleBanner = el('div', { id: 'stale-banner', class: 'stale-banner', role:
 staleBanner.hidden = true;
 /** Why Apply is disabled, shown next to each disabled button (a tooltip alone is not where the user looks). */
 const STALE_REASON = 'config changed: re-run first';
-const STALE_TRIALS = 'config changed: compare again';
-let stale = { stale: false, compare: false };
+const STALE_TRIALS = 'trials out of date (config changed or compared again): compare again';
+/** `trials`: the ids of the trials the host would apply a row of (undefined until it says). */
+let stale: { stale: boolean; trials?: string[] } = { stale: false };
 // Why a Run or an Apply was refused, an error, news (src/vscode/feedback.ts): here, where the user is looking.
 const noticeText = el('span', { id: 'notice-text' });
 const noticeBox = el('p', { id: 'notice', class: 'notice', role: 'status' }, noticeText,
@@ -66,7 +67,7 @@ function onMessage(m: HostToWebview): void {
   if (next.newRun) noticeBox.hidden = true;   // old news
   if (next.resetCharts) charts.reset();
   view = next.view;
-  if (m.type === 'stale') stale = { stale: m.stale, compare: m.compare };
+  if (m.type === 'stale') stale = { stale: m.stale, trials: m.trials };
   else if (m.type === 'theme') charts.reset();   // the colours changed, not the run
   if (urgent) redraw.now(); else redraw();
 }
@@ -161,9 +162,9 @@ function draw(): void {
   drawFindings(view);
   drawActivationChoice(view);
   drawVerifyBox(view.verification);
-  drawCompareBox(view.compare, view.configUri);
+  drawCompareBox(view.compare);
   // The Apply just pressed changed the config: its button is now disabled, so the keyboard goes to the one action left.
-  if (focusInResults && (stale.stale || stale.compare) && !findingsBox.contains(document.activeElement) && !compareBox.contains(document.activeElement)
+  if (focusInResults && (stale.stale || (!!view.compare && trialsStale(view.compare, stale.trials))) && !findingsBox.contains(document.activeElement) && !compareBox.contains(document.activeElement)
     && !staleBanner.hidden && !staleRerun.hidden) staleRerun.focus();
   // A run that is starting has nothing to chart yet: its empty charts (seven or more) cost more than the rest of the
   // page (0.13-0.17 s in a busy workbench), holding back the page's first paint and then the first probes' chart.
@@ -239,11 +240,10 @@ function drawActivationChoice(v: RunView): void {
   activationBox.replaceChildren(el('h3', {}, 'Activations of logged layers (dead/saturated fractions depend on them)'), el('ul', { class: 'layers' }, ...rows));
 }
 
-function drawCompareBox(c: CompareView | undefined, shownConfig: string | undefined): void {
+function drawCompareBox(c: CompareView | undefined): void {
   if (!c) { compareBox.replaceChildren(); return; }
-  // Trials of another config (Compare from the palette on another file) are shown over this run: name their file.
-  const of = c.uri && shownConfig && c.uri !== shownConfig ? ` of ${decodeURIComponent(c.uri.slice(c.uri.lastIndexOf('/') + 1))}` : '';
-  const title = el('h3', { id: 'compare-title' }, `Activation trials for ${c.layerName}${of}: ${c.status}${c.message ? ` (${c.message})` : ''}${c.engine ? ` · ${c.engine}` : ''}`);
+  const title = el('h3', { id: 'compare-title' }, trialsTitle(c));
+  const outOfDate = trialsStale(c, stale.trials);
   const lowered = c.results.some(r => r.lr !== undefined);
   const head = el('tr', {}, ...['#', 'activation + init', 'lr', 'val loss', 'val acc', ''].map(h => el('th', { scope: 'col' }, h)));
   const rows = c.results.map((r, rank) => el('tr', { class: r.trial?.diverged ? 'diverged' : '', 'data-activation': r.activation },
@@ -252,12 +252,7 @@ function drawCompareBox(c: CompareView | undefined, shownConfig: string | undefi
     el('td', {}, r.trial?.lr !== undefined ? `${formatNumber(r.trial.lr)}${r.lr !== undefined ? '*' : ''}` : '–'),
     el('td', {}, formatNumber(r.trial?.valLoss)),
     el('td', {}, r.trial?.valAccuracy !== undefined ? `${Math.round(100 * r.trial.valAccuracy)}%` : '–'),
-    el('td', {}, ...(c.status === 'done' && !r.trial?.diverged
-      ? stale.compare
-        ? [disableStale(button(`Apply`, { type: 'applyTrial', rank }, { class: 'secondary apply-trial' }), STALE_TRIALS), staleReason(STALE_TRIALS)]
-        : [button(`Apply`, { type: 'applyTrial', rank }, { class: 'secondary apply-trial',
-          title: `Set ${r.activation} + ${r.init} on ${c.layerName}${r.lr !== undefined ? ` and train.lr ${r.lr} (global: the whole network's rate)` : ''}` })]
-      : []))));
+    el('td', {}, ...applyCell(c, rank, outOfDate))));
   const ranking = el('table', { class: 'ranking', id: 'compare-ranking' }, el('thead', {}, head), el('tbody', {}, ...rows));
   const notes = el('p', { class: 'rule' }, `Ranking: ${c.rule ?? 'by validation loss'}.`,
     ...(c.retryRule ? [el('br'), `Fair trials: ${c.retryRule}.`] : []),
@@ -269,6 +264,16 @@ function drawCompareBox(c: CompareView | undefined, shownConfig: string | undefi
   wrap.append(canvas);
   compareBox.replaceChildren(title, verdict, ranking, notes, wrap);
   if (c.results.length) compareChart = drawCompare(canvas, c.results, compareChart);
+}
+
+/** A done, not diverged row's Apply: it names the trials drawn (trialApply), disabled with the reason when they are out of date. */
+function applyCell(c: CompareView, rank: number, outOfDate: boolean): HTMLElement[] {
+  const r = c.results[rank];
+  if (c.status !== 'done' || r.trial?.diverged) return [];
+  const message = trialApply(c, rank);
+  if (!message || outOfDate) return [disableStale(button('Apply', message ?? { type: 'ready' }, { class: 'secondary apply-trial' }), STALE_TRIALS), staleReason(STALE_TRIALS)];
+  return [button('Apply', message, { class: 'secondary apply-trial',
+    title: `Set ${r.activation} + ${r.init} on ${c.layerName}${r.lr !== undefined ? ` and train.lr ${r.lr} (global: the whole network's rate)` : ''}` })];
 }
 
 function drawVerifyBox(v: VerificationView | undefined): void {

@@ -2,7 +2,7 @@
  * How the panel's and the sidebar's run view follows the host's messages, and what they keep with setState.
  * Pure (no DOM) and shared by both apps, so the two cannot drift: test/unit/webview/runState.test.ts.
  */
-import type { HostToWebview, RunView, TbRunsView, WebviewToHost } from '../src/protocol';
+import type { CompareView, HostToWebview, RunView, TbRunsView, WebviewToHost } from '../src/protocol';
 
 export interface Applied {
   /** The view to draw; undefined when there is none (yet, or the sidebar has no config to show). */
@@ -43,16 +43,40 @@ export function applyMessage(view: RunView | undefined, m: HostToWebview): Appli
 
 /**
  * The config a message from the panel names (the host acts on that file, never on the active editor's), or undefined:
- * Run, Compare, Apply and Verify name the shown run's config; a trial row's Apply the trials' own, since the host
- * shows trials of another config (Compare from the palette on another file) over the run and refuses an Apply that
- * names a config other than theirs. A TensorBoard run has no config to edit.
+ * Run, Compare, Apply and Verify name the shown run's config; a trial row's Apply names its trials' own (the button
+ * carries it, with the trials' identity: trialApply). A TensorBoard run has no config to edit.
  */
 export function configNamed(m: WebviewToHost, view: RunView | undefined): string | undefined {
+  if (m.type === 'applyTrial') return m.config;
   if (!view || view.source === 'tensorboard') return undefined;
-  if (m.type === 'applyTrial') return view.compare?.uri ?? view.configUri;
   const names = m.type === 'run' || m.type === 'compare' || m.type === 'applyFinding' || m.type === 'applyRanked'
     || m.type === 'verifyFinding' || m.type === 'verifyRanked';
   return names ? view.configUri : undefined;
+}
+
+/**
+ * The Apply message of row `rank` of trials `c`, naming what the page shows: the trials' config and identity (the host
+ * applies the row only if they are that config's latest trials); undefined for trials that cannot name themselves (a
+ * view saved before trials had an identity).
+ */
+export function trialApply(c: CompareView, rank: number): WebviewToHost | undefined {
+  return c.uri && c.id ? { type: 'applyTrial', rank, config: c.uri, trials: c.id } : undefined;
+}
+
+/**
+ * Whether the trials shown are out of date: not among those the host last said it would apply (`applicable`, the
+ * stale message's `trials`: each compared config's latest, of its current text). Before the host said anything
+ * (`undefined`), trials that name themselves are taken as current.
+ */
+export function trialsStale(c: CompareView, applicable: readonly string[] | undefined): boolean {
+  if (!c.uri || !c.id) return true;
+  return applicable !== undefined && !applicable.includes(c.id);
+}
+
+/** The trials' title: their layer and config (workspace-relative path: two configs may share a file name), status, engine. */
+export function trialsTitle(c: CompareView): string {
+  const file = c.configLabel ?? (c.uri ? decodeURIComponent(c.uri.slice(c.uri.lastIndexOf('/') + 1)) : undefined);
+  return `Activation trials for ${c.layerName}${file ? ` of ${file}` : ''}: ${c.status}${c.message ? ` (${c.message})` : ''}${c.engine ? ` · ${c.engine}` : ''}`;
 }
 
 /**

@@ -2,7 +2,8 @@ import * as vscode from 'vscode';
 import type { CompareView, HostToWebview, PanelNotice, RunView, VerificationView } from '../protocol';
 import type { Finding, Suggestion } from '../diagnosis/types';
 import { isWebviewToHost } from '../protocol';
-import { openVersion, type RunController, type RunRecord } from './runController';
+import { configView, type RunController, type RunRecord } from './runController';
+import { tell } from './feedback';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export const PANEL_VIEW_TYPE = 'activationLens.panel';
@@ -32,9 +33,10 @@ export class DiagnosticsPanel implements vscode.Disposable {
     this.subscriptions.push(
       runs.onDidChange(e => {
         // Trials open the panel; runs only update a panel that is open.
-        if (e.kind === 'compare') { this.showCompare(e.compare); return; }
+        if (e.kind === 'compare') { this.showCompare(e.compare, e.record); return; }
         if (!this.panel) return;
         if (e.kind === 'state') {
+          this.compared = undefined;   // a run takes the panel back from a compared config
           this.shown = e.record;
           if (e.record.view.status === 'running') this.lastNotice = undefined;   // the webview clears it too
           this.post({ type: 'state', view: e.record.view });
@@ -43,10 +45,11 @@ export class DiagnosticsPanel implements vscode.Disposable {
         }
         else if (e.kind === 'stats' && e.record === this.shown) this.post({ type: 'stats', step: e.step, probes: e.probes, lossCurve: e.lossCurve });
       }),
-      // An edit (quick fix, undo, typing) of the shown config marks its run stale at once.
+      // An edit (quick fix, undo, typing) of the shown config marks its run stale at once, and of a compared config its
+      // trials (whichever trials the page shows: it looks its own up in the list postStale sends).
       vscode.workspace.onDidChangeTextDocument(e => {
         const uri = e.document.uri.toString();
-        if (this.panel && (uri === this.shown?.uri || uri === this.shownCompare()?.uri)) this.postStale();
+        if (this.panel && (uri === this.shown?.uri || this.runs.compared(uri))) this.postStale();
       }),
       vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel: vscode.WebviewPanel) => {
@@ -78,9 +81,10 @@ export class DiagnosticsPanel implements vscode.Disposable {
     panel.webview.options = webviewOptions(this.extensionUri);
     // The last state goes into the page itself: the panel draws it (or the layer list of a run that is starting) as
     // soon as its script loads, without waiting for the 'ready' round trip.
-    const record = this.runs.current();
+    const record = this.compared ? this.compared.record : this.runs.current();
     if (record) this.shown = record;
-    const view = record?.view ?? this.memento.get<RunView>(DiagnosticsPanel.STATE_KEY);
+    const view = this.compared?.view ?? record?.view ?? this.memento.get<RunView>(DiagnosticsPanel.STATE_KEY);
+    this.shownView = view;
     panel.webview.html = webviewHtml(panel.webview, this.extensionUri, 'panel', 'Activation Lens', view ? { view } : undefined);
     void this.memento.update(DiagnosticsPanel.OPEN_KEY, true);
     panel.onDidDispose(() => {
@@ -94,8 +98,10 @@ export class DiagnosticsPanel implements vscode.Disposable {
   /** A message from the panel's webview (public for the in-host tests, which cannot click inside the iframe). */
   receive(m: unknown): void {
     if (!isWebviewToHost(m)) return;   // untrusted input: ignore anything malformed
-    const config = 'config' in m ? this.configRef(m.config) : undefined;
-    if ('config' in m && m.config !== undefined && !config) return;   // names a file that is not a config we know
+    // A trial row's Apply names its trials, which the controller looks up itself (below); any other config a message
+    // names must be one the host knows (configRef).
+    const config = 'config' in m && m.type !== 'applyTrial' ? this.configRef(m.config) : undefined;
+    if ('config' in m && m.type !== 'applyTrial' && m.config !== undefined && !config) return;
     switch (m.type) {
       // A restored page, or one whose load raced the first messages: the current view in full (stats are increments).
       case 'ready':
@@ -121,9 +127,11 @@ export class DiagnosticsPanel implements vscode.Disposable {
         break;
       }
       case 'applyTrial': {
-        // The row of the trials on screen, and only if they are of the config the page names.
-        const c = this.shownCompare();
-        if (c && c.results[m.rank] && (!config || c.uri === config.toString())) this.actions.applyTrial?.(c, m.rank);
+        // The page names the trials it shows (their config and identity); a row applies only if they are still that
+        // config's latest. The one check: a forged config or id matches no trials, and nothing is edited.
+        const c = this.runs.trialsOf(m.config, m.trials);
+        if (!c) tell('refusal', 'these trials are not the latest of their config (compared again since, or the window was reloaded): compare again to apply a row.');
+        else if (c.results[m.rank]) this.actions.applyTrial?.(c, m.rank);
         break;
       }
       case 'verifyFinding': {
@@ -146,27 +154,29 @@ export class DiagnosticsPanel implements vscode.Disposable {
     }
   }
 
-  /** The config a message names, if it is one the extension ran or compared, or a config file inside a workspace folder. */
+  /** The config a message names, if it is one the extension ran, or a config file inside a workspace folder. */
   private configRef(ref: string | undefined): vscode.Uri | undefined {
     if (!ref) return undefined;
     let uri: vscode.Uri;
     try { uri = vscode.Uri.parse(ref, true); } catch { return undefined; }
     if (uri.scheme !== 'file') return undefined;
     if (this.runs.latest(uri)) return uri;
-    // The trials on screen name the config they were compared on: the host's own, also a Keras model.json or a config
-    // outside a folder (palette Compare on the active editor), which have no run to be known by after a reload.
-    if (uri.toString() === this.shownCompare()?.uri) return uri;
     return /\.nn\.(ya?ml|json)$/i.test(uri.path) && vscode.workspace.getWorkspaceFolder(uri) ? uri : undefined;
   }
 
   private sendCurrent(): void {
+    // A compared config the panel switched to (Compare can also create the panel, whose page then asks with 'ready').
+    if (this.compared) {
+      this.shown = this.compared.record;
+      this.post({ type: 'state', view: this.compared.view });
+      this.postStale();
+      return;
+    }
     const record = this.runs.current();
     if (record) {
       this.shown = record;
       this.post({ type: 'state', view: record.view });
       this.postStale();
-      // Trials shown while the webview was still loading (Compare can create the panel) would be lost otherwise.
-      if (this.lastCompare && !record.view.compare) this.post({ type: 'compare', compare: this.lastCompare });
       return;
     }
     const saved = this.memento.get<RunView>(DiagnosticsPanel.STATE_KEY);
@@ -176,20 +186,35 @@ export class DiagnosticsPanel implements vscode.Disposable {
   /** Shows a view that has no config behind it (a TensorBoard run); config runs take the panel back when they start. */
   showView(view: RunView): void {
     this.shown = undefined;
+    this.compared = undefined;
     if (!this.panel) this.show();
     this.post({ type: 'state', view });
     this.postStale();
   }
 
   /**
-   * Shows trials the controller announced (opening the panel if needed), whichever run is shown: the controller keeps
-   * them in the compared config's record; lastCompare keeps them for a config with no record, and for a webview
-   * still loading.
+   * Shows trials the controller announced, opening the panel if needed. Trials of the config on screen go into its view;
+   * trials of another config (palette Compare on another file, or on a config never run) switch the panel to that
+   * config: its latest run, else its layers from the text (configView), with the trials. That is what the user just
+   * asked for, and the page then shows the trials under their own config's header, title and staleness. A run's state
+   * takes the panel back.
    */
-  private showCompare(compare: CompareView): void {
-    this.lastCompare = compare;
-    this.show();
-    this.post({ type: 'compare', compare });
+  private showCompare(compare: CompareView, record: RunRecord | undefined): void {
+    const onScreen = !!this.panel && (compare.uri === undefined || compare.uri === this.shownView?.configUri);
+    // Newer trials of the compared config with no run: its view re-sent on 'ready' carries them.
+    if (this.compared && !this.compared.record && this.compared.view.configUri === compare.uri) this.compared.view.compare = compare;
+    if (!onScreen && compare.uri) {
+      const doc = record ? undefined : vscode.workspace.textDocuments.find(d => d.uri.toString() === compare.uri);
+      const view = record?.view ?? (doc ? { ...configView(doc), compare } : undefined);
+      if (view) this.compared = { record, view };
+    }
+    // A new panel starts from `compared` (attach), and its page asks for the rest with 'ready'.
+    if (!this.panel) { this.show(); return; }
+    this.panel.reveal(undefined, true);
+    if (!onScreen && this.compared?.view.configUri === compare.uri) {
+      this.shown = this.compared!.record;
+      this.post({ type: 'state', view: this.compared!.view });
+    } else this.post({ type: 'compare', compare });
     this.postStale();
   }
 
@@ -211,43 +236,37 @@ export class DiagnosticsPanel implements vscode.Disposable {
   /** Whether the user can see the panel (it is open and its tab is the one shown in its group). */
   get inView(): boolean { return !!this.panel?.visible; }
 
-  private lastCompare?: CompareView;
   private lastNotice?: PanelNotice;
 
-  /** Whether the webview's trials came last in a 'compare' message (lastCompare), not with a run's state. */
-  private compareSentLast = false;
+  /** The compared config the panel switched to (showCompare): its run, if it has one, and the view sent. */
+  private compared?: { record?: RunRecord; view: RunView };
+  /** The view of the last state sent (the page replaces its view with each), or the page's first view (attach). */
+  private shownView?: RunView;
 
   /**
-   * The trials the webview shows: the last sent. Trials of another config than the shown run's are shown too (the
-   * controller keeps them in their own config's record), so the shown record's own may be older.
+   * Tells the webview whether the shown run is of the config's current text, and which trials may still be applied
+   * (the page looks up the trials it shows: after a restore or a re-run it may keep trials the host never re-sent).
    */
-  private shownCompare(): CompareView | undefined {
-    return this.compareSentLast ? this.lastCompare : this.shown?.view.compare ?? this.lastCompare;
-  }
-
-  /** Tells the webview whether the shown run (and trials) are of the config's current text. */
   private postStale(): void {
-    const c = this.shownCompare();
-    const compareVersion = c?.uri ? openVersion(c.uri) : undefined;
-    this.post({ type: 'stale', stale: !!this.shown && this.runs.isStale(this.shown),
-      compare: compareVersion !== undefined && compareVersion !== c?.version });
+    this.post({ type: 'stale', stale: !!this.shown && this.runs.isStale(this.shown), trials: this.runs.applicableTrials() });
   }
 
   private post(m: HostToWebview): void {
     if (!this.panel) return;
-    if (m.type === 'compare') this.compareSentLast = true;
-    else if (m.type === 'state' && m.view.compare) this.compareSentLast = false;   // the page shows the state's trials
     if (m.type === 'stale') this.staleSent = m;
-    else if (m.type === 'state') this.panel.title = m.view.configLabel ? `Activation Lens: ${m.view.configLabel}` : 'Activation Lens';
+    else if (m.type === 'state') {
+      this.shownView = m.view;
+      this.panel.title = m.view.configLabel ? `Activation Lens: ${m.view.configLabel}` : 'Activation Lens';
+    }
     void this.panel.webview.postMessage(m);
   }
 
   private staleSent?: Extract<HostToWebview, { type: 'stale' }>;
   /** For tests: the last staleness the webview was sent (it shows the banner and disables Apply from it). */
-  get lastStale(): { stale: boolean; compare: boolean } | undefined { return this.staleSent && { stale: this.staleSent.stale, compare: this.staleSent.compare }; }
+  get lastStale(): { stale: boolean; trials: string[] } | undefined { return this.staleSent && { stale: this.staleSent.stale, trials: this.staleSent.trials }; }
 
   /** For tests: the view the panel was last sent. */
-  get lastView(): RunView | undefined { return this.shown?.view; }
+  get lastView(): RunView | undefined { return this.shownView; }
 
   /** The extension is shutting down (window closing or reloading): the panel stays the workbench's to restore. */
   dispose(): void { this.disposed = true; for (const d of this.subscriptions) d.dispose(); }

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { tell } from './feedback';
 import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { NetworkConfig } from '../model';
 import { formatProblem } from '../model';
 import type { ProbePoint, RunResult } from '../core/types';
@@ -47,6 +48,8 @@ export class RunController implements vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<RunEvent>();
   readonly onDidChange = this.emitter.event;
   private readonly records = new Map<string, RunRecord>();
+  /** The latest trials of each compared config (also of one never run: a Keras model.json, a config outside a folder). */
+  private readonly compares = new Map<string, CompareView>();
   private active?: ActiveRun;
   private readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
   private statusShown = false;
@@ -164,14 +167,39 @@ export class RunController implements vscode.Disposable {
   stop(): void { this.active?.cancel(); }
 
   /**
-   * Compare Activations' trials (the same object again as they fill in): kept in the compared config's latest run, so
-   * the panel restores them with that run, and announced for the panel to show. A config never run has no record to
-   * keep them in; the event still carries them.
+   * Compare Activations' trials (the same object again as they fill in): the latest of their config, kept here (a
+   * config never run has no record) and in the config's latest run, so the panel restores them with that run; announced
+   * for the panel to show. The first call gives them their identity, which a row's Apply must name (trialsOf).
    */
   setCompare(compare: CompareView): void {
+    compare.id ??= randomUUID();
+    if (compare.uri) {
+      compare.configLabel ??= vscode.workspace.asRelativePath(vscode.Uri.parse(compare.uri));
+      this.compares.set(compare.uri, compare);
+    }
     const record = compare.uri ? this.latest(compare.uri) : this.current();
     if (record) record.view.compare = compare;
     this.emitter.fire({ kind: 'compare', record, compare });
+  }
+
+  /** The trials named `id` of the config at `uri`, if they are its latest: the only trials a row's Apply may apply. */
+  trialsOf(uri: vscode.Uri | string, id: string): CompareView | undefined {
+    const c = this.compares.get(uri.toString());
+    return c && c.id === id ? c : undefined;
+  }
+
+  /** Whether `uri` is a config compared in this session (its edits change which trials may be applied). */
+  compared(uri: vscode.Uri | string): boolean { return this.compares.has(uri.toString()); }
+
+  /**
+   * The ids of the trials a row of which may be applied now: each compared config's latest, while its open document is
+   * at the version compared (a closed one cannot be told: Apply checks the version when it opens it).
+   */
+  applicableTrials(): string[] {
+    return [...this.compares.values()].filter(c => {
+      const v = openVersion(c.uri!);
+      return c.id && (v === undefined || v === c.version);
+    }).map(c => c.id!);
   }
 
   /**

@@ -40,7 +40,7 @@ export class SidebarProvider implements vscode.WebviewViewProvider, vscode.Dispo
         if (e.document.uri.toString() !== this.focus) return;
         const record = this.runs.latest(this.focus);
         // A run's view (its whole timeline) is not re-sent on each keystroke: only its staleness.
-        if (record) { if (this.sent?.stale !== this.runs.isStale(record)) this.post({ type: 'stale', stale: this.runs.isStale(record), compare: false }); }
+        if (record) { if (this.sent?.stale !== this.runs.isStale(record)) this.post({ type: 'stale', stale: this.runs.isStale(record), trials: [] }); }
         else this.send();
       }),
       vscode.workspace.onDidChangeWorkspaceFolders(() => { if (!this.focus) this.send(); }),
@@ -79,10 +79,10 @@ export class SidebarProvider implements vscode.WebviewViewProvider, vscode.Dispo
     const doc = this.focus ? vscode.workspace.textDocuments.find(d => d.uri.toString() === this.focus) : undefined;
     if (record) {
       this.post({ type: 'state', view: record.view });
-      this.post({ type: 'stale', stale: this.runs.isStale(record), compare: false });
+      this.post({ type: 'stale', stale: this.runs.isStale(record), trials: [] });
     } else if (doc) {
       this.post({ type: 'state', view: configView(doc) });
-      this.post({ type: 'stale', stale: false, compare: false });
+      this.post({ type: 'stale', stale: false, trials: [] });
     } else {
       this.focus = undefined;
       void this.sendEmpty();

@@ -3,10 +3,11 @@
 // The webviews' DOM is not reachable from here: these tests read what the adapters sent them (the UI tests click).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunRecord } from '../../src/vscode/runController';
-import type { CompareView } from '../../src/protocol';
+import type { CompareView, RunView } from '../../src/protocol';
 import { api, waitFor, workspaceFile } from './util';
 
 /** Two configs with the same name in two folders of the workspace: only their paths tell them apart. */
@@ -41,7 +42,7 @@ describe('state that never lies: stale runs, headers, the sidebar', () => {
     const record = await vscode.commands.executeCommand<RunRecord>('activationLens.run', a);
     assert.equal(record?.view.status, 'done');
     await waitFor('the panel on config a', () => lens.panel.lastView?.configUri === a.toString());
-    assert.deepEqual(lens.panel.lastStale, { stale: false, compare: false });
+    assert.equal(lens.panel.lastStale?.stale, false);
     await waitFor('the sidebar on config a, fresh', () => lens.sidebar.lastSent?.view?.configUri === a.toString() && lens.sidebar.lastSent.stale === false);
 
     await editor.edit(e => e.replace(doc.lineAt(doc.getText().split('\n').findIndex(l => l.includes('activation: tanh'))).range, '      activation: sigmoid'));
@@ -104,7 +105,27 @@ describe('state that never lies: stale runs, headers, the sidebar', () => {
     assert.equal(errors, 2, 'two mistakes written: an unknown activation and units that are not a number');
   });
 
-  it('Compare trials are kept in the compared config\'s run, shown whichever run the panel shows; a config never run keeps none', async () => {
+  /** Finished trials of dense_1 of the config's text now (so a row of them would apply), as compareLayer hands them over. */
+  const trials = async (uri: vscode.Uri, ...activations: string[]): Promise<CompareView> => ({
+    layer: 0, layerName: 'dense_1', status: 'done', uri: uri.toString(), version: (await vscode.workspace.openTextDocument(uri)).version, layers: [0],
+    results: activations.map(activation => ({ activation, init: 'he_normal', reason: 'a test row' })) });
+  /** What the host posts to the panel's page from now until `stop()`. */
+  const recordPosts = (webview: vscode.Webview) => {
+    const posted: { type: string; compare?: CompareView; view?: RunView }[] = [];
+    const post = webview.postMessage.bind(webview);
+    webview.postMessage = (m: (typeof posted)[number]) => { posted.push(m); return post(m); };
+    return { posted, stop: () => { webview.postMessage = post; } };
+  };
+  /** Each change of a file document's text, with the text after it. */
+  const recordEdits = () => {
+    const edits: { uri: string; text: string }[] = [];
+    const sub = vscode.workspace.onDidChangeTextDocument(e => {
+      if (e.contentChanges.length && e.document.uri.scheme === 'file') edits.push({ uri: e.document.uri.toString(), text: e.document.getText() });
+    });
+    return { edits, stop: () => sub.dispose() };
+  };
+
+  it('Compare trials are kept in the compared config (its run if it has one); trials of another config switch the panel to that config, named by its path', async () => {
     const lens = await api();
     for (const uri of [a, b]) if (lens.runs.latest(uri)?.view.status !== 'done') await vscode.commands.executeCommand('activationLens.run', uri);
     const [recA, recB] = [lens.runs.latest(a)!, lens.runs.latest(b)!];
@@ -112,46 +133,132 @@ describe('state that never lies: stale runs, headers, the sidebar', () => {
     await waitFor('the panel on config b (the latest run)', () => lens.panel.lastView?.configUri === b.toString());
     const never = workspaceFile('flow-a/never-run.nn.yaml');
     fs.writeFileSync(never.fsPath, fs.readFileSync(a.fsPath, 'utf8'));
-    // Finished trials of dense_1, of the config's text now (so a row of them would apply), as compareLayer hands them over.
-    const trials = async (uri: vscode.Uri, activation: string): Promise<CompareView> => ({
-      layer: 0, layerName: 'dense_1', status: 'done', uri: uri.toString(), version: (await vscode.workspace.openTextDocument(uri)).version, layers: [0],
-      results: [{ activation, init: 'he_normal', reason: 'a test row' }] });
-    const webview = lens.panel.webviewPanel!.webview;
-    const posted: { type: string; compare?: CompareView }[] = [];
-    const post = webview.postMessage.bind(webview);
-    webview.postMessage = (m: (typeof posted)[number]) => { posted.push(m); return post(m); };
+    const neverDoc = await vscode.workspace.openTextDocument(never);
+    const { posted, stop } = recordPosts(lens.panel.webviewPanel!.webview);
     const events: { record?: RunRecord; compare: CompareView }[] = [];
     const sub = lens.runs.onDidChange(e => { if (e.kind === 'compare') events.push(e); });
-    const edits: string[] = [];
-    const edited = vscode.workspace.onDidChangeTextDocument(e => { if (e.contentChanges.length && e.document.uri.scheme === 'file') edits.push(e.document.uri.toString()); });
     try {
       // Trials of the shown config b, then of a (not shown), then of a config that was never run.
       const onB = await trials(b, 'elu'), onA = await trials(a, 'gelu'), onNever = await trials(never, 'selu');
       lens.runs.setCompare(onB);
-      lens.runs.setCompare(onA);
-      lens.runs.setCompare(onNever);
       assert.equal(recB.view.compare, onB);
-      assert.equal(recA.view.compare, onA, 'kept in a\'s run, though the panel shows b\'s');
-      assert.equal(lens.runs.latest(never), undefined);
-      // Each announced with the record that keeps it (identity: the records are the controller's own).
+      // The shown config's trials go into its view.
+      assert.deepEqual(posted.map(m => m.type), ['compare', 'stale']);
+      assert.equal(posted[0].compare, onB);
+      lens.runs.setCompare(onA);
+      assert.equal(recA.view.compare, onA, 'kept in a\'s run');
+      // Trials of a: the panel switches to a's run, with them, and its title names a's path.
+      assert.equal(posted[2].type, 'state');
+      assert.equal(posted[2].view, recA.view);
+      assert.equal(lens.panel.lastView?.compare, onA);
+      assert.equal(lens.panel.webviewPanel?.title, 'Activation Lens: flow-a/same.nn.yaml');
+      lens.runs.setCompare(onNever);
+      assert.equal(lens.runs.latest(never), undefined, 'a config never run has no run to keep them in');
+      // A config never run: its layers from the text, with the trials (before, the page dropped trials it had no view
+      // for, and a Compare with no run behind it showed a blank panel).
+      const shown = lens.panel.lastView!;
+      assert.equal(posted.at(-2)?.type, 'state');
+      assert.equal(shown.configUri, never.toString());
+      assert.equal(shown.compare, onNever);
+      assert.equal(shown.status, 'idle');
+      assert.deepEqual(shown.layers.map(l => l.name), ['dense_1', 'dense_2', 'dense_3']);
+      assert.equal(lens.panel.webviewPanel?.title, 'Activation Lens: flow-a/never-run.nn.yaml');
+      // A page that loads now (Compare can create the panel) is sent the same.
+      lens.panel.receive({ type: 'ready' });
+      assert.equal(posted.filter(m => m.type === 'state').at(-1)?.view, shown);
+      // Each announced with the record that keeps it (identity: the records are the controller's own), each with its
+      // own identity, and named by its workspace path: the two same.nn.yaml are told apart.
       assert.ok(events.length === 3 && events[0].record === recB && events[1].record === recA && events[2].record === undefined
         && events[0].compare === onB && events[1].compare === onA && events[2].compare === onNever, 'the compare events');
-      // The panel was sent each, in order, though it shows b's run: the last sent is what it shows.
-      const sent = posted.filter(m => m.type === 'compare').map(m => m.compare);
-      assert.ok(sent.length === 3 && sent[0] === onB && sent[1] === onA && sent[2] === onNever, `compare messages: ${sent.length}`);
-      assert.equal(lens.panel.lastView, recB.view);
-      // A row Apply from the page names the config it shows (b); the trials on screen are never-run's: refused, not b's
-      // own trials applied. Named by their own config, the row applies (an edit, not saved), after the refusal would have.
-      lens.panel.receive({ type: 'applyTrial', rank: 0, config: b.toString() });
-      lens.panel.receive({ type: 'applyTrial', rank: 0, config: never.toString() });
-      await waitFor('the row applied to never-run.nn.yaml', () => edits.includes(never.toString()));
-      assert.deepEqual(edits, [never.toString()], 'only never-run.nn.yaml edited');
-      assert.match((await vscode.workspace.openTextDocument(never)).getText(), /activation: selu/);
+      assert.equal(new Set([onA.id, onB.id, onNever.id]).size, 3);
+      assert.deepEqual([onA.configLabel, onB.configLabel, onNever.configLabel], ['flow-a/same.nn.yaml', 'flow-b/same.nn.yaml', 'flow-a/never-run.nn.yaml']);
+      // A run's state takes the panel back.
+      await vscode.commands.executeCommand('activationLens.run', b);
+      await waitFor('the panel on b again', () => lens.panel.lastView?.configUri === b.toString() && lens.panel.lastView.status === 'done');
     } finally {
-      webview.postMessage = post;
+      stop();
       sub.dispose();
-      edited.dispose();
-      await (await vscode.workspace.openTextDocument(never)).save();
+      if (neverDoc.isDirty) await neverDoc.save();
+    }
+  });
+
+  it('a trial row\'s Apply names its trials: the latest of their config apply whichever the host sent last; staleness follows each config', async () => {
+    const lens = await api();
+    await vscode.commands.executeCommand('activationLens.showPanel');
+    await waitFor('the panel', () => lens.panel.webviewPanel);
+    const [docA, docB] = await Promise.all([a, b].map(u => vscode.workspace.openTextDocument(u)));
+    const { edits, stop } = recordEdits();
+    try {
+      // Compare a, then b (the panel shows b's), then run a again: the page keeps a's trials over a's new run (same
+      // config), while the last trials the host sent were b's. The host used to guess b's, and dropped a row of a's.
+      const onA = await trials(a, 'gelu'), onB = await trials(b, 'elu');
+      lens.runs.setCompare(onA);
+      lens.runs.setCompare(onB);
+      await vscode.commands.executeCommand('activationLens.run', a);
+      await waitFor('the panel on a\'s new run', () => lens.panel.lastView?.configUri === a.toString() && lens.panel.lastView.status === 'done');
+      assert.ok(lens.panel.lastStale?.trials.includes(onA.id!) && lens.panel.lastStale.trials.includes(onB.id!), 'both current');
+      // An edit of b makes b's trials out of date, not a's (which the page may show).
+      const edit = new vscode.WorkspaceEdit();
+      edit.insert(b, new vscode.Position(0, 0), '# edited\n');
+      assert.ok(await vscode.workspace.applyEdit(edit));
+      await waitFor('b\'s trials out of date', () => !lens.panel.lastStale?.trials.includes(onB.id!));
+      assert.deepEqual(lens.panel.lastStale?.trials.filter(id => id === onA.id || id === onB.id), [onA.id]);
+      // The row of a's trials applies to a.
+      lens.panel.receive({ type: 'applyTrial', rank: 0, config: a.toString(), trials: onA.id! });
+      await waitFor('the row applied to a', () => edits.some(e => e.uri === a.toString()));
+      assert.match(docA.getText(), /activation: gelu/);
+      // Which makes a's trials out of date too.
+      await waitFor('a\'s trials out of date', () => !lens.panel.lastStale?.trials.includes(onA.id!));
+      // Trials that are no longer their config's latest are refused, with a word, and edit nothing.
+      const again = await trials(a, 'selu');
+      lens.runs.setCompare(again);
+      const before = edits.length;
+      lens.panel.receive({ type: 'applyTrial', rank: 0, config: a.toString(), trials: onA.id! });
+      lens.panel.receive({ type: 'applyTrial', rank: 0, config: a.toString(), trials: again.id! });
+      await waitFor('the latest row applied to a', () => /activation: selu/.test(docA.getText()));
+      assert.equal(edits.length, before + 1, 'only the latest trials\' row applied');
+      assert.ok(!edits.slice(before).some(e => /activation: gelu/.test(e.text) && !/selu/.test(e.text)));
+    } finally {
+      stop();
+      for (const d of [docA, docB]) if (d.isDirty) await d.save();
+    }
+  });
+
+  it('a forged trial Apply (a file outside the workspace, a non-config file, an id the host never made) edits nothing and breaks nothing', async () => {
+    const lens = await api();
+    await vscode.commands.executeCommand('activationLens.showPanel');
+    await waitFor('the panel', () => lens.panel.webviewPanel);
+    const outsideDir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-outside-'));
+    const outside = vscode.Uri.file(path.join(outsideDir, 'same.nn.yaml'));
+    const outsideText = fs.readFileSync(a.fsPath, 'utf8');
+    fs.writeFileSync(outside.fsPath, outsideText);
+    const csv = workspaceFile('tiny.csv');
+    const csvText = fs.readFileSync(csv.fsPath, 'utf8');
+    // Open, so an edit would show as a change event (an Apply edits the open document without saving).
+    const [outsideDoc, csvDoc, docA] = await Promise.all([outside, csv, a].map(u => vscode.workspace.openTextDocument(u)));
+    const onA = await trials(a, 'gelu', 'elu');
+    lens.runs.setCompare(onA);
+    const { edits, stop } = recordEdits();
+    try {
+      // The real trials' id (the page sees it) with another file; a made-up id with the real config; a made-up config.
+      for (const config of [outside.toString(), csv.toString(), 'file:///etc/passwd', workspaceFile('nowhere.nn.yaml').toString()])
+        lens.panel.receive({ type: 'applyTrial', rank: 0, config, trials: onA.id! });
+      lens.panel.receive({ type: 'applyTrial', rank: 0, config: a.toString(), trials: '00000000-0000-4000-8000-000000000000' });
+      lens.panel.receive({ type: 'applyTrial', rank: 0, config: outside.toString(), trials: '00000000-0000-4000-8000-000000000000' });
+      // Then the page's own message, row 1: it applies (the panel still works), and it is the only edit.
+      lens.panel.receive({ type: 'applyTrial', rank: 1, config: a.toString(), trials: onA.id! });
+      await waitFor('the real row applied', () => /activation: elu/.test(docA.getText()), 120000);
+      assert.deepEqual(edits.map(e => e.uri), [a.toString()], 'one edit, of a');
+      assert.ok(!/activation: gelu/.test(edits[0].text), 'row 0 (the forged messages\' row) was not applied');
+      assert.equal(outsideDoc.getText(), outsideText);
+      assert.equal(csvDoc.getText(), csvText);
+      assert.equal(fs.readFileSync(outside.fsPath, 'utf8'), outsideText);
+      assert.equal(fs.readFileSync(csv.fsPath, 'utf8'), csvText);
+      assert.ok(!outsideDoc.isDirty && !csvDoc.isDirty);
+    } finally {
+      stop();
+      if (docA.isDirty) await docA.save();
+      fs.rmSync(outsideDir, { recursive: true, force: true });
     }
   });
 
@@ -164,11 +271,12 @@ describe('state that never lies: stale runs, headers, the sidebar', () => {
     const before = doc.getText();
     assert.equal(lens.runs.latest(keras), undefined, 'no run of the Keras file');
     // The importer skips the InputLayer: layer 0 is the first Dense (sigmoid).
-    lens.runs.setCompare({ layer: 0, layerName: 'dense', status: 'done', uri: keras.toString(), version: doc.version, layers: [0],
-      results: [{ activation: 'tanh', init: 'glorot_uniform', reason: 'a test row' }] });
+    const onKeras: CompareView = { layer: 0, layerName: 'dense', status: 'done', uri: keras.toString(), version: doc.version, layers: [0],
+      results: [{ activation: 'tanh', init: 'glorot_uniform', reason: 'a test row' }] };
+    lens.runs.setCompare(onKeras);
     try {
-      // The page names the trials' own config (configNamed): before, the host knew no such config and dropped the Apply.
-      lens.panel.receive({ type: 'applyTrial', rank: 0, config: keras.toString() });
+      // The page names the trials' own config and identity (trialApply); the controller knows them though the file has no run.
+      lens.panel.receive({ type: 'applyTrial', rank: 0, config: keras.toString(), trials: onKeras.id! });
       await waitFor('the row applied to the Keras file', () => doc.getText() !== before);
       assert.match(doc.getText(), /"activation":\s*"tanh"/);
     } finally {

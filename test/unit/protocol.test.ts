@@ -3,6 +3,7 @@
  * is accepted only well-formed, and anything else (other types, inherited names, wrong fields) is refused.
  */
 import * as assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { isWebviewToHost, type WebviewToHost } from '../../src/protocol';
 
 const config = 'file:///work/spiral.nn.yaml';
@@ -17,7 +18,7 @@ const EXAMPLES: { [K in WebviewToHost['type']]: Extract<WebviewToHost, { type: K
   applyFinding: { type: 'applyFinding', finding: 0, suggestion: 1, config },
   applyRanked: { type: 'applyRanked', layer: 2, rank: 0, config },
   compare: { type: 'compare', layer: 3, config },
-  applyTrial: { type: 'applyTrial', rank: 6, config },
+  applyTrial: { type: 'applyTrial', rank: 6, config, trials: '0b4f1c2e-7d3a-4e5b-9c8d-1a2b3c4d5e6f' },
   verifyFinding: { type: 'verifyFinding', finding: 4, suggestion: 0, config },
   verifyRanked: { type: 'verifyRanked', layer: 1, rank: 2, config },
   showTbRun: { type: 'showTbRun', run: 0 },
@@ -29,8 +30,9 @@ const INDEX_FIELDS: Partial<Record<WebviewToHost['type'], string[]>> = {
   applyFinding: ['finding', 'suggestion'], applyRanked: ['layer', 'rank'], compare: ['layer'], applyTrial: ['rank'],
   verifyFinding: ['finding', 'suggestion'], verifyRanked: ['layer', 'rank'], showTbRun: ['run'],
 };
-/** The types that may name their config. */
-const WITH_CONFIG = ['run', 'applyFinding', 'applyRanked', 'compare', 'applyTrial', 'verifyFinding', 'verifyRanked'] as const;
+/** The types that may name their config (a trial row's Apply must: ALWAYS_CONFIG). */
+const WITH_CONFIG = ['run', 'applyFinding', 'applyRanked', 'compare', 'verifyFinding', 'verifyRanked'] as const;
+const ALWAYS_CONFIG = ['applyTrial'] as const;
 
 describe('webview messages (isWebviewToHost)', () => {
   it('accepts one well-formed message of every type', () => {
@@ -83,12 +85,24 @@ describe('webview messages (isWebviewToHost)', () => {
   });
 
   it('accepts a config only as a file: URI of sane length, on every type that takes one', () => {
-    for (const type of WITH_CONFIG) {
+    for (const type of [...WITH_CONFIG, ...ALWAYS_CONFIG]) {
       for (const bad of [42, null, {}, ['file:///a'], '', 'command:workbench.action.quit', 'https://example.invalid/x.nn.yaml',
         ' file:///a.nn.yaml', 'FILE:///a.nn.yaml', `file:///${'a'.repeat(5000)}`])
         assert.equal(isWebviewToHost({ ...EXAMPLES[type], config: bad }), false, `${type} config ${JSON.stringify(bad)?.slice(0, 40)}`);
       assert.equal(isWebviewToHost({ ...EXAMPLES[type], config: `file:///${'a'.repeat(4000)}` }), true, `${type}: a long but sane path`);
     }
+  });
+
+  it('refuses a trial row\'s Apply that does not name its trials: no config, no id, or an id that is not the host\'s kind', () => {
+    const ok = EXAMPLES.applyTrial;
+    const { config: _c, ...noConfig } = ok;
+    const { trials: _t, ...noTrials } = ok;
+    assert.equal(isWebviewToHost(noConfig), false, 'no config');
+    assert.equal(isWebviewToHost(noTrials), false, 'no trials');
+    for (const bad of [undefined, null, 42, '', 'x'.repeat(65), '0B4F1C2E', '../etc', 'a b', 'ab\n', ['ab'], { id: 'ab' }, 'file:///x'])
+      assert.equal(isWebviewToHost({ ...ok, trials: bad }), false, `trials ${JSON.stringify(bad)}`);
+    assert.equal(isWebviewToHost({ ...ok, trials: 'a'.repeat(64) }), true, 'the length limit itself');
+    assert.equal(isWebviewToHost({ ...ok, trials: randomUUID() }), true, 'an id as the host makes them');
   });
 
   it('refuses a TensorBoard activation with an empty, overlong or non-string layer, or an overlong activation', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { applyMessage, configNamed, fromSaved, nextView, toSaved } from '../../../webview/runState';
+import { applyMessage, configNamed, fromSaved, nextView, toSaved, trialApply, trialsStale, trialsTitle } from '../../../webview/runState';
 import { train } from '../../../src/core/train';
 import { diagnose } from '../../../src/diagnosis/rules';
 import { suggestActivations } from '../../../src/diagnosis/suggestions';
@@ -138,7 +138,7 @@ describe('run state: what each host message does to the view both webview apps d
 
   it('messages about other things (notice, stale, theme, TensorBoard runs, explorer focus, an unknown type) leave the view as it is', () => {
     const start = view({ status: 'done', timeline: [probe(0)] });
-    const r = fold([{ type: 'notice', notice: { kind: 'info', text: 'report written' } }, { type: 'stale', stale: true, compare: false }, { type: 'theme' },
+    const r = fold([{ type: 'notice', notice: { kind: 'info', text: 'report written' } }, { type: 'stale', stale: true, trials: [] }, { type: 'theme' },
       { type: 'tbRuns', tb: { logdir: '/logs', runs: [], shown: 0 } }, { type: 'explorerFocus', activation: 'relu' }, { type: 'nonsense' } as unknown as HostToWebview], start);
     assert.equal(r.view, start);
     assert.deepEqual(r.view?.timeline.map(p => p.step), [0]);
@@ -151,9 +151,35 @@ describe('run state: the config a message from the panel names (the file the hos
   const trialsOf = (uri: string) => ({ layer: 0, layerName: 'dense_1', status: 'done', uri, results: [] }) as unknown as RunView['compare'];
   const shownA = (extra: Partial<RunView> = {}) => ({ ...view({ status: 'done' }), configUri: A, ...extra }) as RunView;
 
-  it('a trial row\'s Apply names the trials\' config: trials of b shown over a\'s run apply to b, not to a', () => {
-    assert.equal(configNamed({ type: 'applyTrial', rank: 0 } as WebviewToHost, shownA({ compare: trialsOf(B) })), B);
-    assert.equal(configNamed({ type: 'applyTrial', rank: 0 } as WebviewToHost, shownA({ compare: trialsOf(A) })), A);
+  it('a trial row\'s Apply names the trials drawn, their config and identity: trials of b shown over a\'s run apply to b, not to a', () => {
+    const onB = { ...trialsOf(B)!, id: 'id-b' };
+    const m = trialApply(onB, 2)!;
+    assert.deepEqual(m, { type: 'applyTrial', rank: 2, config: B, trials: 'id-b' });
+    assert.equal(configNamed(m, shownA({ compare: onB })), B);
+    // The message carries them: whatever the view shows when it is posted does not rename it.
+    assert.equal(configNamed(m, shownA({ compare: { ...trialsOf(A)!, id: 'id-a' } })), B);
+    assert.equal(configNamed(m, undefined), B);
+    // Trials that cannot name themselves (saved before trials had an identity) have no Apply to send.
+    assert.equal(trialApply(trialsOf(B)!, 0), undefined);
+    assert.equal(trialApply({ ...trialsOf(B)!, uri: undefined, id: 'id-b' }, 0), undefined);
+  });
+
+  it('trials are out of date unless the host lists their id among those it would apply (the latest of their config, of its text)', () => {
+    const t = { ...trialsOf(A)!, id: 'id-a' };
+    assert.equal(trialsStale(t, ['id-b', 'id-a']), false);
+    assert.equal(trialsStale(t, ['id-b']), true, 'another config\'s trials are current, not these');
+    assert.equal(trialsStale(t, []), true);
+    assert.equal(trialsStale(t, undefined), false, 'before the host said: current');
+    assert.equal(trialsStale(trialsOf(A)!, undefined), true, 'no identity: never applicable');
+  });
+
+  it('the trials\' title names their config by its workspace path: two configs named the same are told apart', () => {
+    const inA = { ...trialsOf('file:///ws/flow-a/same.nn.yaml')!, configLabel: 'flow-a/same.nn.yaml' };
+    const inB = { ...trialsOf('file:///ws/flow-b/same.nn.yaml')!, configLabel: 'flow-b/same.nn.yaml' };
+    assert.equal(trialsTitle(inA), 'Activation trials for dense_1 of flow-a/same.nn.yaml: done');
+    assert.equal(trialsTitle(inB), 'Activation trials for dense_1 of flow-b/same.nn.yaml: done');
+    // Without the host's label (a view saved before it had one): the file name, decoded.
+    assert.equal(trialsTitle(trialsOf('file:///ws/my%20net.nn.yaml')!), 'Activation trials for dense_1 of my net.nn.yaml: done');
   });
 
   it('Run, Compare, a finding\'s or a ranked row\'s Apply and Verify name the shown run\'s config, whatever trials are shown', () => {
@@ -164,7 +190,6 @@ describe('run state: the config a message from the panel names (the file the hos
 
   it('nothing is named for a TensorBoard run, before any view, or by messages that act on no file', () => {
     assert.equal(configNamed({ type: 'run' } as WebviewToHost, shownA({ source: 'tensorboard' } as Partial<RunView>)), undefined);
-    assert.equal(configNamed({ type: 'applyTrial', rank: 0 } as WebviewToHost, undefined), undefined);
     for (const t of ['ready', 'stop', 'showPanel']) assert.equal(configNamed({ type: t } as WebviewToHost, shownA()), undefined, t);
   });
 });
