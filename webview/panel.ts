@@ -271,6 +271,7 @@ function applyCell(c: CompareView, rank: number, outOfDate: boolean): HTMLElemen
   const r = c.results[rank];
   if (c.status !== 'done' || r.trial?.diverged) return [];
   const message = trialApply(c, rank);
+  // Disabled: never clicked (trials that cannot name themselves get a harmless 'ready' behind the disabled button).
   if (!message || outOfDate) return [disableStale(button('Apply', message ?? { type: 'ready' }, { class: 'secondary apply-trial' }), STALE_TRIALS), staleReason(STALE_TRIALS)];
   return [button('Apply', message, { class: 'secondary apply-trial',
     title: `Set ${r.activation} + ${r.init} on ${c.layerName}${r.lr !== undefined ? ` and train.lr ${r.lr} (global: the whole network's rate)` : ''}` })];

@@ -79,7 +79,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
   };
   // Verify trains (reads the config's data files), so it needs a trusted workspace like Run.
   const verify = (record: RunRecord, layers: number[], s: Suggestion, finding?: Finding) => requireTrust('run')
-    && verifySuggestionInEditor({ record, layers, suggestion: s, finding, extensionUri: context.extensionUri, show: v => panel.showVerification(record, v) });
+    && verifySuggestionInEditor({ record, layers, suggestion: s, finding, extensionUri: context.extensionUri, show: v => runs.setVerification(record, v) });
   const panel = new DiagnosticsPanel(context.extensionUri, runs, context.workspaceState, {
     run: uri => void runActive(uri), compare: (l, uri) => void compare(l, uri), apply: (r, l, s) => void apply(r, l, s),
     applyTrial: (c, rank) => void applyTrial(c, rank), verify: (r, l, s, f) => void verify(r, l, s, f),

@@ -34,6 +34,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
       runs.onDidChange(e => {
         // Trials open the panel; runs only update a panel that is open.
         if (e.kind === 'compare') { this.showCompare(e.compare, e.record); return; }
+        if (e.kind === 'verification') { this.showVerification(e.record, e.verification); return; }
         if (!this.panel) return;
         if (e.kind === 'state') {
           this.compared = undefined;   // a run takes the panel back from a compared config
@@ -218,9 +219,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
     this.postStale();
   }
 
-  /** Shows a verification (the panel opens if needed, without taking focus); kept in the record's view. */
-  showVerification(record: RunRecord, verification: VerificationView): void {
-    record.view.verification = verification;
+  /** Shows a verification the controller announced (the panel opens if needed, without taking focus) if its run is shown. */
+  private showVerification(record: RunRecord, verification: VerificationView): void {
     this.show();
     if (this.shown === record) this.post({ type: 'verification', verification });
   }

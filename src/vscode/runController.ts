@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { NetworkConfig } from '../model';
 import { formatProblem } from '../model';
 import type { ProbePoint, RunResult } from '../core/types';
-import type { CompareView, HostMark, RunView } from '../protocol';
+import type { CompareView, HostMark, RunView, VerificationView } from '../protocol';
 import type { Finding } from '../diagnosis/types';
 import { inferShapes } from '../config/shapes';
 import { startEngineRun } from '../engine/start';
@@ -37,7 +37,9 @@ export type RunEvent =
   | { kind: 'state'; record: RunRecord }
   | { kind: 'stats'; record: RunRecord; step: number; probes: ProbePoint[]; lossCurve: [number, number][] }
   /** Trials of Compare Activations, started or updated; `record` is the compared config's latest run, if it has one. */
-  | { kind: 'compare'; record?: RunRecord; compare: CompareView };
+  | { kind: 'compare'; record?: RunRecord; compare: CompareView }
+  /** A Verify of a suggestion of `record`'s run, started or updated (kept in the record's view). */
+  | { kind: 'verification'; record: RunRecord; verification: VerificationView };
 
 /**
  * Owns the training runs: one at a time, in a worker thread, with a progress notification that can cancel,
@@ -180,6 +182,15 @@ export class RunController implements vscode.Disposable {
     const record = compare.uri ? this.latest(compare.uri) : this.current();
     if (record) record.view.compare = compare;
     this.emitter.fire({ kind: 'compare', record, compare });
+  }
+
+  /**
+   * A Verify of a suggestion of `record`'s run (the same object again as it ends): kept in the record's view, so the
+   * panel restores it with the run, and announced for the panel to show. The controller owns the record's writes.
+   */
+  setVerification(record: RunRecord, verification: VerificationView): void {
+    record.view.verification = verification;
+    this.emitter.fire({ kind: 'verification', record, verification });
   }
 
   /** The trials named `id` of the config at `uri`, if they are its latest: the only trials a row's Apply may apply. */

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunRecord } from '../../src/vscode/runController';
-import type { CompareView, RunView } from '../../src/protocol';
+import type { CompareView, RunView, VerificationView } from '../../src/protocol';
 import { api, waitFor, workspaceFile } from './util';
 
 /** Two configs with the same name in two folders of the workspace: only their paths tell them apart. */
@@ -259,6 +259,26 @@ describe('state that never lies: stale runs, headers, the sidebar', () => {
       stop();
       if (docA.isDirty) await docA.save();
       fs.rmSync(outsideDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a Verify is kept in its run by the controller and shown by the panel while that run is shown', async () => {
+    const lens = await api();
+    await vscode.commands.executeCommand('activationLens.run', a);
+    await waitFor('the panel on a\'s run', () => lens.panel.lastView?.configUri === a.toString() && lens.panel.lastView.status === 'done');
+    const [recA, recB] = [lens.runs.latest(a)!, lens.runs.latest(b)!];
+    const { posted, stop } = recordPosts(lens.panel.webviewPanel!.webview);
+    try {
+      const onA: VerificationView = { status: 'running', title: 'init he_normal on dense_1 (a test)' };
+      const onB: VerificationView = { status: 'running', title: 'init he_normal on dense_2 (a test)' };
+      lens.runs.setVerification(recA, onA);
+      lens.runs.setVerification(recB, onB);
+      assert.equal(recA.view.verification, onA);
+      assert.equal(recB.view.verification, onB, 'kept in b\'s run, though the panel shows a\'s');
+      const sent = posted.filter(m => m.type === 'verification').map(m => (m as { verification?: VerificationView }).verification);
+      assert.deepEqual(sent, [onA], 'the panel shows a\'s run: only a\'s Verify is sent');
+    } finally {
+      stop();
     }
   });
 
