@@ -319,6 +319,14 @@ function initOf(v: unknown, path: Path, loc: Locator, rep: Reporter, layer: stri
       return undefined;
     }
   }
+  // As numbers: a VarianceScaling mode or distribution resolveInit does not know would silently be fan_in/truncated.
+  for (const [k, known] of [['mode', ['fan_in', 'fan_out', 'fan_avg']], ['distribution', ['normal', 'truncated_normal', 'untruncated_normal', 'uniform']]] as const) {
+    const p = own(cfg, k);
+    if (spec.kind === 'variance_scaling' && p !== undefined && !(known as readonly unknown[]).includes(p)) {
+      rep.error(loc.span([...path, 'config', k]), `initializer ${cls} of layer "${layer}" has an unknown ${k} ${JSON.stringify(p)?.slice(0, 60) ?? String(p)}: expected ${known.join(', ')}`, undefined, layer);
+      return undefined;
+    }
+  }
   if (spec.kind === 'variance_scaling' && canon === 'variance_scaling') {
     const named = VS_NAMES.find(([, s, m, d]) => s === spec.scale && m === spec.mode && d === spec.distribution);
     if (named) return resolveInit(named[0])!;

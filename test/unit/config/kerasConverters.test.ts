@@ -369,5 +369,10 @@ describe('Keras importer: values never read as a default (review fixes)', () => 
     const r = refusal('Dense', { units: 2, kernel_initializer: { class_name: 'RandomNormal', config: { mean: 0, stddev: '0.1', seed: null } } }, [4]);
     assert.deepEqual(r, { message: 'initializer RandomNormal of layer "l" has an invalid stddev "0.1": expected a number', at: '"0.1"' });
     assert.equal((layerOf('Dense', { units: 2, kernel_initializer: { class_name: 'RandomNormal', config: { mean: 0, stddev: 0.1, seed: null } } }, [4]).init as { stddev: number }).stddev, 0.1);
+    // A VarianceScaling mode or distribution it does not know was fan_in / truncated_normal.
+    const vs = (config: Record<string, unknown>) => ({ class_name: 'VarianceScaling', config: { scale: 2, mode: 'fan_in', distribution: 'uniform', seed: null, ...config } });
+    assert.deepEqual(refusal('Dense', { units: 2, kernel_initializer: vs({ mode: 'fan_sum' }) }, [4]), { message: 'initializer VarianceScaling of layer "l" has an unknown mode "fan_sum": expected fan_in, fan_out, fan_avg', at: '"fan_sum"' });
+    assert.deepEqual(refusal('Dense', { units: 2, kernel_initializer: vs({ distribution: null }) }, [4]), { message: 'initializer VarianceScaling of layer "l" has an unknown distribution null: expected normal, truncated_normal, untruncated_normal, uniform', at: 'null' });
+    assert.equal((layerOf('Dense', { units: 2, kernel_initializer: vs({ mode: 'fan_out', distribution: 'untruncated_normal' }) }, [4]).init as { mode: string }).mode, 'fan_out');
   });
 });
