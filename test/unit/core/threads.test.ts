@@ -625,8 +625,9 @@ describe('threads: one run split over helper threads', function () {
       parentPort.postMessage(posted);`, { eval: true, workerData: { src, config, data } });
     strays.push(w);
     const posted = await new Promise<{ type: string; message?: string; threads?: number }[]>((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    // Not `threads` in 'started': under load the helper may start after the worker's 2 s wait for it; it still takes
+    // a chunk later, and only that ends the run with this message.
     assert.equal(posted[0].type, 'started');
-    assert.equal(posted[0].threads, 2, 'the helper started (it ends at its first chunk)');
     assert.deepEqual(posted[posted.length - 1], { type: 'error', message: HELPER_STOPPED }, 'the run ends with the stopped helper\'s message');
     assert.doesNotMatch(HELPER_STOPPED, /\n|\bat\b.*:\d+/, 'a sentence, no stack');
   });
