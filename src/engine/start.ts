@@ -3,6 +3,7 @@
  * the editor's Run calls this one function and shows either engine's run in the same panel.
  */
 import { formatProblem, InputError, type EngineName, type NetworkConfig } from '../model';
+import { memoryRefusal } from '../core/memory';
 import { startRun, type RunCallbacks } from '../worker/client';
 import { loadRunInputs } from './inputs';
 import { chooseEngineAsync } from './select';
@@ -40,6 +41,10 @@ export function startEngineRun(args: EngineRunArgs, on: RunCallbacks): { cancel(
     if (choice.engine === 'core') {
       inner = startRun(args, on);
     } else {
+      // The core's worker checks this itself; here it is the extension host's own memory: the data is loaded and the
+      // initial weights are drawn in this thread before the runner starts.
+      const refusal = memoryRefusal(args.config, args.memoryLimitMB, 1);
+      if (refusal) { on.error(refusal); return; }
       let data, initialWeights;
       try {
         // init: from-model: the torch runner starts from the model's weights, as the core's worker does.

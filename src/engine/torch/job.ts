@@ -86,7 +86,9 @@ export function writeTorchJob(config: NetworkConfig, data: Dataset, opts: TorchJ
   let offset = 0;
   const put = (a: Float32Array): number => {
     const at = offset;
-    fs.writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    // One write takes at most 2 GiB - 1 (Node) and may write less than asked (Linux: at most 0x7ffff000 bytes).
+    const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    for (let done = 0; done < bytes.length;) done += fs.writeSync(fd, bytes, done, Math.min(1 << 30, bytes.length - done));
     offset += a.length;
     return at;
   };

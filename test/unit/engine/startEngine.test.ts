@@ -50,6 +50,15 @@ describe('startEngineRun (the editor\'s Run)', function () {
     assert.match(r.error ?? '', /\/nonexistent\/python3 \(setting activationLens\.pythonPath\): not found.*pip install torch/);
   });
 
+  it('engine torch: a config over the memory limit is refused before its data is loaded or its weights drawn in the editor\'s thread', async function () {
+    const python = requireTorch(this);
+    // 4096 x 4096 weights are 64 MB a copy; the limit is 1024 MB, and two such layers at batch 16 with Adam are over it.
+    const huge = YAML.replace('units: 8, activation: tanh}', 'units: 16384, activation: tanh}\n    - {type: dense, units: 16384, activation: tanh}');
+    const r = await run('torch', [{ command: python.command, source: 'test' }], huge);
+    assert.match(r.error ?? '', /estimated memory \d+ MB exceeds the limit of 1024 MB/);
+    assert.equal(r.result, undefined);
+  });
+
   it('engine torch: the run streams stats and completes with the full timeline', async function () {
     const python = requireTorch(this);
     const r = await run('torch', [{ command: python.command, source: 'test' }]);
