@@ -8,7 +8,7 @@ import { defaultProbeEvery } from '../core/train';
 import { memoryRefusal } from '../core/memory';
 import { thresholdProblems } from '../diagnosis/thresholds';
 import { TRAIN_LIMITS } from '../config/parse';
-import { outputPathProblem } from '../io/outputPath';
+import { outputPathProblem, outputTarget } from '../io/outputPath';
 import { recordReads, type FileRead } from '../io/userFile';
 import { UsageError } from './args';
 import { locationName } from '../format';
@@ -88,7 +88,8 @@ export class ReportFile {
   write(text: string): void {
     try {
       this.check();
-      try { fs.writeFileSync(this.path, text); } catch (e) {
+      // Where the check looked (outputTarget), not the text given: the two differ for `link/..`.
+      try { fs.writeFileSync(outputTarget(this.path), text); } catch (e) {
         throw new UsageError(`cannot write ${this.flag} ${this.path}: ${(e as Error).message.split('\n')[0]}`);
       }
     } finally {

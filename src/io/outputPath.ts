@@ -18,9 +18,18 @@ const sameFile = (a: { dev: number; ino: number }, b: { dev: number; ino: number
  * Why `out` cannot be written (a clause: "it is a directory"), or null when it can. `inputs` are paths the command
  * reads (files, or a directory whose every file it may read) and files it has read (FileRead, from recordReads).
  */
+/**
+ * The absolute path a write to `out` opens: its folder as the kernel resolves it (libc realpath: a symbolic link
+ * first, then `..`), not as path.resolve reads the text. `L/../x` with L a link to a/b is a/x, which path.resolve
+ * (and fs.realpathSync, which starts with it) took for ./x: the check passed and the write replaced an input.
+ */
+export function outputTarget(out: string): string {
+  try { return path.join(fs.realpathSync.native(path.dirname(out)), path.basename(out)); } catch { return path.resolve(out); }
+}
+
 export function outputPathProblem(out: string, inputs: readonly (string | FileRead)[]): string | null {
   if (!out) return 'the file name is empty';
-  const abs = path.resolve(out);
+  const abs = outputTarget(out);
   let st: fs.Stats | undefined;
   try { st = fs.statSync(abs); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

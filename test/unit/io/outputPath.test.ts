@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { outputPathProblem } from '../../../src/io/outputPath';
+import { outputPathProblem, outputTarget } from '../../../src/io/outputPath';
 import { readUserFile, recordReads } from '../../../src/io/userFile';
 
 const posix = process.platform !== 'win32';
@@ -45,6 +45,23 @@ describe('outputPathProblem: never an input', () => {
     assert.equal(outputPathProblem(p('logs/new.html'), [p('logs')]), why);
     assert.equal(outputPathProblem(p('logs/../logs/new.html'), [p('logs')]), why);
     assert.equal(outputPathProblem(p('logs.html'), [p('logs')]), null, 'a sibling whose name starts like the directory is outside it');
+  });
+
+  it('`link/..` is where the kernel goes (the link first, then up), not where the text says: an input there is refused, and outputTarget names it', function () {
+    if (!posix) this.skip();
+    // deep/a/b holds nothing; L -> deep/a/b, so L/../x is deep/a/x, and the text's own reading of it is ./x.
+    fs.mkdirSync(p('deep/a/b'), { recursive: true });
+    fs.writeFileSync(p('deep/a/data.csv'), 'a,y\n1,0\n');
+    fs.symlinkSync(p('deep/a/b'), p('L'));
+    const rec = recordReads();
+    try { readUserFile(p('deep/a/data.csv'), { kind: 'csv', label: 'data.csv' }); } finally { rec.stop(); }
+    const out = `${p('L')}/../data.csv`;
+    assert.equal(outputTarget(out), fs.realpathSync(p('deep/a/data.csv')));
+    assert.equal(outputPathProblem(out, rec.files), 'it is data.csv, which this command reads; refusing to overwrite it');
+    assert.equal(outputPathProblem(out, [p('deep/a/data.csv')]), `it is the input ${p('deep/a/data.csv')}; refusing to overwrite it`);
+    fs.mkdirSync(p('deep/logs'));
+    assert.match(outputPathProblem(`${p('L')}/../../logs/new.html`, [p('deep/logs')]) ?? '', /inside the input directory/);
+    assert.equal(outputPathProblem(`${p('L')}/../../logs/new.html`, [p('logs')]), null, 'another directory is the input');
   });
 
   it('a dangling symbolic link is refused (the write would create its target, wherever that is)', function () {
