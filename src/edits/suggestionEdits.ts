@@ -6,6 +6,9 @@
 import * as YAML from 'yaml';
 import { isDeepStrictEqual } from 'node:util';
 import type { NetworkConfig, Span } from '../model';
+import { parseConfigText } from '../config';
+import { activationSpecOf } from '../core/activations';
+import { canonicalInitName } from '../core/initializers';
 import type { Suggestion } from '../diagnosis/types';
 import { LineIndex, child, entry, type SNode } from '../config/tree';
 import { applyEdits, checkEdits, readTree, type Intended, type TextEdit } from './editCheck';
@@ -135,8 +138,53 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
   if ('error' in planned) return planned;
   const edits = merge(planned.edits);
   // Whatever the plan, the edited text must read back with exactly these values changed.
-  const problem = checkEdits(text, json, root, edits, wants, name);
+  const problem = checkEdits(text, json, root, edits, wants, name)
+    ?? (keras ? kerasReimportProblem(text, applyEdits(text, edits), fileName, layerIndices, change) : undefined);
   return problem ? { error: problem } : { edits };
+}
+
+/** Layer fields with no bearing on what the model is: where they are written. */
+function withoutSpans(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutSpans);
+  if (typeof v !== 'object' || v === null) return v;
+  return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'span' && k !== 'spans').map(([k, x]) => [k, withoutSpans(x)]));
+}
+
+/**
+ * The safety net of a Keras/TF.js edit: the edited text, imported as the file is, must give the same layers
+ * (names, types) with the targets' activation and initializer the intended ones and everything else as before.
+ * A JSON value set right can still be a file Keras or the importer reads differently (a class renamed, a key
+ * outside "config").
+ */
+export function kerasReimportProblem(text: string, edited: string, fileName: string, targets: number[], change: Change): string | undefined {
+  const base = fileName.split(/[\\/]/).pop();
+  const before = parseConfigText(text, fileName).config;
+  if (!before) return `${base} does not import: fix it first; nothing was changed`;
+  const after = parseConfigText(edited, fileName);
+  const err = after.problems.find(p => p.severity === 'error');
+  if (err || !after.config) return `the edited ${base} would not import (${err?.message ?? 'no model'}); nothing was changed`;
+  const a = before.model.layers, b = after.config.model.layers;
+  if (a.length !== b.length || a.some((l, i) => l.name !== b[i].name || l.type !== b[i].type)) return `the edit would change the layers of ${base}; nothing was changed`;
+  const expected = structuredClone(withoutSpans(before)) as NetworkConfig;
+  for (const i of targets) {
+    const was = a[i], now = b[i];
+    const want = expected.model.layers[i];
+    if (change.activation && 'activation' in was) {
+      const intended = activationSpecOf(change.activation)?.name ?? change.activation;
+      if (!('activation' in now) || now.activation.name !== intended) return `the edit would not make the activation of layer ${was.name} ${change.activation} (it imports as ${'activation' in now ? now.activation.name : 'none'}); nothing was changed`;
+      (want as { activation: unknown }).activation = withoutSpans(now.activation);
+    }
+    if (change.init && 'init' in was) {
+      const intended = canonicalInitName(change.init) ?? change.init;
+      if (!('init' in now) || (canonicalInitName(now.init.name) ?? now.init.name) !== intended) return `the edit would not make the initializer of layer ${was.name} ${change.init} (it imports as ${'init' in now ? now.init.name : 'none'}); nothing was changed`;
+      (want as { init: unknown }).init = withoutSpans(now.init);
+    }
+  }
+  const got = withoutSpans(after.config) as NetworkConfig;
+  for (let i = 0; i < a.length; i++) {
+    if (!isDeepStrictEqual(expected.model.layers[i], got.model.layers[i])) return `the edit would also change layer ${a[i].name} as ${base} imports it; nothing was changed`;
+  }
+  return isDeepStrictEqual(expected, got) ? undefined : `the edit would also change how ${base} imports beyond the layers it is for; nothing was changed`;
 }
 
 /** JSON has no aliases: each value is written where it is. */

@@ -1,0 +1,115 @@
+/**
+ * Suggestion edits of a Keras / TF.js model JSON (the model file itself, or the one a config imports with
+ * `model.keras:`). Every edit is judged by importing the edited text again: the targets must now have the intended
+ * activation / initializer and every other layer and field must import as before; else no edit, with the reason.
+ * Cases from the review of helper 14 (/tmp/rev-edits14 c.ts d.ts e.ts).
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseConfigText } from '../../../src/config';
+import { applyEdits, kerasReimportProblem, suggestionEdits } from '../../../src/edits/suggestionEdits';
+import type { LayerSpec, NetworkConfig } from '../../../src/model';
+
+type Change = Parameters<typeof suggestionEdits>[4];
+const FIX = path.join(__dirname, '../../fixtures/keras');
+const fixture = (f: string) => fs.readFileSync(path.join(FIX, f), 'utf8');
+
+function imported(text: string, file = 'model.json'): NetworkConfig {
+  const { config, problems } = parseConfigText(text, file);
+  assert.ok(config, JSON.stringify(problems.filter(p => p.severity === 'error')));
+  return config;
+}
+function edit(text: string, layers: number[], change: Change, file = 'model.json') {
+  return suggestionEdits(text, file, imported(text, file), layers, change);
+}
+/** A layer as the importer sees it, where it is written left out. */
+function plain(l: LayerSpec): Record<string, unknown> {
+  const { span: _s, spans: _ss, ...rest } = l as LayerSpec & { spans?: unknown };
+  return JSON.parse(JSON.stringify(rest));
+}
+const nameOf = (v: unknown) => (v && typeof v === 'object' && 'name' in v ? (v as { name: string }).name : v);
+
+/** Applies the fix and checks, independently of the fix's own net, that only the intended values changed. */
+function appliedExactly(text: string, layers: number[], change: Change, file = 'model.json'): string {
+  const r = edit(text, layers, change, file);
+  assert.ok('edits' in r, 'error' in r ? r.error : '');
+  const out = applyEdits(text, r.edits);
+  const a = imported(text, file), b = imported(out, file);
+  assert.equal(b.model.layers.length, a.model.layers.length);
+  for (let i = 0; i < a.model.layers.length; i++) {
+    const was = plain(a.model.layers[i]), now = plain(b.model.layers[i]);
+    if (layers.includes(i)) {
+      if (change.activation && 'activation' in was) { assert.equal(nameOf(now.activation), change.activation, `activation of layer ${i}`); was.activation = now.activation; }
+      if (change.init && 'init' in was) { assert.equal(nameOf(now.init), change.init, `init of layer ${i}`); was.init = now.init; }
+    }
+    assert.deepEqual(now, was, `layer ${i} (${a.model.layers[i].name}) otherwise unchanged`);
+  }
+  assert.deepEqual(JSON.parse(JSON.stringify(b.train)), JSON.parse(JSON.stringify(a.train)));
+  assert.deepEqual(b.model.input, a.model.input);
+  return out;
+}
+function refused(text: string, layers: number[], change: Change, reason: RegExp, file = 'model.json') {
+  const r = edit(text, layers, change, file);
+  assert.ok('error' in r, `expected no edit, got ${JSON.stringify('edits' in r ? r.edits : r)}`);
+  assert.match(r.error, reason);
+}
+
+const seq = (layers: unknown[], version = '2.2.4') => JSON.stringify({ class_name: 'Sequential', keras_version: version, config: { name: 's', layers } }, null, 1);
+const glorot = { class_name: 'GlorotUniform', config: {} };
+
+describe('suggestion edits of a Keras model JSON', () => {
+  // The review's broken edits, caught by the re-import net: no edit, and the reason says what the edit would do.
+  it('an activation fix on LeakyReLU / ReLU layers (the class name replaced): no edit (review finding 1)', () => {
+    refused(fixture('03-keras2-sequential-mlp-leakyrelu.json'), [1, 4, 7, 10], { activation: 'elu', init: 'he_normal' }, /would not import \(unsupported layer elu "leaky_re_lu_1"/);
+    refused(fixture('k3-sequential-cnn.json'), [0, 4], { activation: 'elu', init: 'he_normal' }, /would not import \(unsupported layer elu "re_lu"/);
+    refused(fixture('k3-functional-mlp.json'), [3], { activation: 'elu' }, /would not import/);
+  });
+  it('an init fix on a Dense with no kernel_initializer (its whole config replaced): no edit (finding 2)', () => {
+    const text = seq([
+      { class_name: 'Dense', config: { name: 'd1', units: 8, activation: 'sigmoid', batch_input_shape: [null, 2], kernel_initializer: glorot } },
+      { class_name: 'Dense', config: { name: 'd2', units: 3, activation: 'softmax', use_bias: true } }]);
+    refused(text, [1], { init: 'lecun_normal' }, /would not import \(Dense layer "layer_1" has no valid "units"\)/);
+  });
+  it('an activation fix on a Dense with no activation (written outside config): no edit (finding 3)', () => {
+    const text = seq([
+      { class_name: 'Dense', config: { name: 'd1', units: 8, batch_input_shape: [null, 2], kernel_initializer: glorot } },
+      { class_name: 'Dense', config: { name: 'd2', units: 3, activation: 'softmax', kernel_initializer: glorot } }]);
+    refused(text, [0], { activation: 'relu' }, /would not make the activation of layer d1 relu \(it imports as linear\)/);
+  });
+  it('the Dense layers of the LeakyReLU fixture: activation and initializer change, nothing else', () => {
+    appliedExactly(fixture('03-keras2-sequential-mlp-leakyrelu.json'), [0, 3], { activation: 'elu', init: 'he_normal' });
+  });
+
+  describe('the re-import net', () => {
+    const base = fixture('03-keras2-sequential-mlp-leakyrelu.json');
+    const swap = (from: string, to: string, nth = 0) => {
+      let at = -1;
+      for (let i = 0; i <= nth; i++) at = base.indexOf(from, at + 1);
+      assert.ok(at >= 0);
+      return base.slice(0, at) + to + base.slice(at + from.length);
+    };
+    it('accepts exactly the intended change', () => {
+      assert.equal(kerasReimportProblem(base, swap('"activation": "linear"', '"activation": "elu"'), 'model.json', [0], { activation: 'elu' }), undefined);
+    });
+    it('refuses a file that no longer imports (a class renamed to an activation)', () => {
+      assert.match(kerasReimportProblem(base, swap('"LeakyReLU"', '"elu"'), 'model.json', [1], { activation: 'elu' }) ?? '', /would not import \(unsupported layer elu/);
+    });
+    it('refuses an edit that does not reach the target', () => {
+      assert.match(kerasReimportProblem(base, base, 'model.json', [0], { activation: 'elu' }) ?? '', /would not make the activation of layer dense_1 elu/);
+    });
+    it('refuses an edit that also changes another layer or field', () => {
+      const both = swap('"activation": "linear"', '"activation": "elu"');
+      const other = both.replace('"activation": "linear"', '"activation": "tanh"');
+      assert.match(kerasReimportProblem(base, other, 'model.json', [0], { activation: 'elu' }) ?? '', /also change layer dense_2/);
+      const units = both.replace('"units": 32', '"units": 31');
+      assert.match(kerasReimportProblem(base, units, 'model.json', [0], { activation: 'elu' }) ?? '', /also change layer dense_1/);
+      const rate = both.replace('"rate": 0.5', '"rate": 0.25');
+      assert.match(kerasReimportProblem(base, rate, 'model.json', [0], { activation: 'elu' }) ?? '', /also change layer dropout_1/);
+    });
+    it('refuses an edit that renames a layer', () => {
+      const renamed = swap('"activation": "linear"', '"activation": "elu"').replace('"dense_2"', '"dense_x"');
+      assert.match(kerasReimportProblem(base, renamed, 'model.json', [0], { activation: 'elu' }) ?? '', /would change the layers/);
+    });
+  });
+});
