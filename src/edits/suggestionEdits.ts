@@ -5,7 +5,7 @@
  */
 import * as YAML from 'yaml';
 import { isDeepStrictEqual } from 'node:util';
-import type { NetworkConfig, Span } from '../model';
+import type { LayerSpec, NetworkConfig, Span } from '../model';
 import { parseConfigText } from '../config';
 import { activationSpecOf } from '../core/activations';
 import { canonicalInitName } from '../core/initializers';
@@ -105,25 +105,19 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
       return { error: `layer ${layer.name} is not written in ${base} as an item of model.layers: change it where it is written` };
     }
     const own = (key: string): Path => ['model', 'layers', index, key];
-    const inKeras = (key: string, span: Span | undefined): Path | undefined => {
-      const p = pathAt(root, span);
-      if (p) return p;
-      const l = pathAt(root, layer.span);
-      return l && [...l, key];
-    };
     if (change.activation) {
       if (!('activation' in layer)) return { error: `layer ${layer.name} (${layer.type}) has no activation` };
-      const path = keras ? inKeras('activation', layer.spans?.activation) : own('activation');
-      if (!path) return { error: `cannot find where to write the activation of layer ${layer.name}` };
-      wants.push({ path, value: change.activation, rendered: str(change.activation), label: `the activation of layer ${layer.name}` });
+      const at = keras ? kerasPlace(root, layer, 'activation') : { path: own('activation') };
+      if ('error' in at) return at;
+      wants.push({ path: at.path, value: change.activation, rendered: str(change.activation), label: `the activation of layer ${layer.name}` });
     }
     if (change.init) {
       if (!('init' in layer)) continue;   // e.g. an activation layer in "all hidden layers": nothing to initialize
-      const span = layer.spans?.[keras ? 'kernel_initializer' : 'init'] ?? layer.spans?.init;
-      const path = keras ? inKeras('kernel_initializer', span) : own('init');
-      if (!path) return { error: `cannot find where to write the initializer of layer ${layer.name}` };
-      const value = keras ? { class_name: kerasInitClass(change.init), config: {} } : change.init;
-      wants.push({ path, value, rendered: keras ? JSON.stringify(value) : str(change.init), label: `the initializer of layer ${layer.name}` });
+      const at = keras ? kerasPlace(root, layer, 'init') : { path: own('init') };
+      if ('error' in at) return at;
+      // Keras 2/3 write an initializer as {class_name, config}; Keras 1's `init` is a name.
+      const value = keras && at.path[at.path.length - 1] === 'kernel_initializer' ? { class_name: kerasInitClass(change.init), config: {} } : change.init;
+      wants.push({ path: at.path, value, rendered: typeof value === 'string' ? str(value) : JSON.stringify(value), label: `the initializer of layer ${layer.name}` });
     }
   }
   for (const key of ['lr', 'clip'] as const) {
@@ -141,6 +135,45 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
   const problem = checkEdits(text, json, root, edits, wants, name)
     ?? (keras ? kerasReimportProblem(text, applyEdits(text, edits), fileName, layerIndices, change) : undefined);
   return problem ? { error: problem } : { edits };
+}
+
+function nodeAt(root: SNode, path: Path): SNode | undefined {
+  let node: SNode | undefined = root;
+  for (const seg of path) node = node?.kind === 'seq' ? node.items[Number(seg)] : child(node, String(seg));
+  return node;
+}
+
+/**
+ * Where a layer's activation or initializer is written in a Keras JSON: a key of the layer's "config" (inserted
+ * there when missing), or an error when no edit of one value can change it (the activation of a ReLU or
+ * LeakyReLU layer is its class). Never the nearest written ancestor the importer's spans fall back to.
+ */
+function kerasPlace(root: SNode, layer: LayerSpec, field: 'activation' | 'init'): { path: Path } | { error: string } {
+  const lp = pathAt(root, layer.span);
+  const node = lp && nodeAt(root, lp);
+  const cls = child(node, 'class_name');
+  const cfg = child(node, 'config');
+  if (!lp || cfg?.kind !== 'map') return { error: `cannot find the "config" of layer ${layer.name} to write its ${field === 'init' ? 'initializer' : field}` };
+  const className = cls?.kind === 'scalar' ? String(cls.value) : layer.type;
+  const cp = [...lp, 'config'];
+  if (field === 'activation') {
+    const written = pathAt(root, layer.spans?.activation);
+    if (written && written.length === cp.length + 1 && pathId(written.slice(0, -1)) === pathId(cp)) return { path: written };
+    // Recorded at the class name (ReLU, LeakyReLU, ELU, Softmax, PReLU): renaming the class is no layer Keras has.
+    if (written || !['dense', 'conv2d', 'activation'].includes(layer.type)) {
+      return { error: `layer ${layer.name} is a ${className} layer: its activation is its class, not a value to change. Replace it by hand (e.g. by an Activation layer with "activation")` };
+    }
+    return { path: [...cp, 'activation'] };
+  }
+  // The key the importer reads (keras.ts weighted(): kernel_initializer, or Keras 1's init), else the one this
+  // file's Keras version writes.
+  const has = (k: string) => entry(cfg, k) !== undefined;
+  const set = (k: string) => { const v = child(cfg, k); return !!v && !(v.kind === 'scalar' && v.value === null); };
+  const version = child(root, 'keras_version');
+  const keras1 = (version?.kind === 'scalar' && /^1\./.test(String(version.value))) || has('output_dim') || has('nb_filter');
+  const keys = ['kernel_initializer', 'init'];
+  const key = keys.find(set) ?? keys.find(has) ?? (keras1 ? 'init' : 'kernel_initializer');
+  return { path: [...cp, key] };
 }
 
 /** Layer fields with no bearing on what the model is: where they are written. */
@@ -184,7 +217,16 @@ export function kerasReimportProblem(text: string, edited: string, fileName: str
   for (let i = 0; i < a.length; i++) {
     if (!isDeepStrictEqual(expected.model.layers[i], got.model.layers[i])) return `the edit would also change layer ${a[i].name} as ${base} imports it; nothing was changed`;
   }
-  return isDeepStrictEqual(expected, got) ? undefined : `the edit would also change how ${base} imports beyond the layers it is for; nothing was changed`;
+  if (isDeepStrictEqual(expected, got)) return undefined;
+  // Name what else changed (an output activation changes the inferred loss or data, say), two levels deep.
+  const differs = (x: unknown, y: unknown, at: string): string[] => {
+    if (isDeepStrictEqual(x, y)) return [];
+    if (at.includes('.') || typeof x !== 'object' || typeof y !== 'object' || !x || !y) return [at];
+    const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])];
+    return keys.flatMap(k => differs((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], at ? `${at}.${k}` : k));
+  };
+  const what = differs(expected, got, '').filter(k => k !== 'model.layers');
+  return `the edit would also change ${what.slice(0, 3).join(', ') || 'the model'} as ${base} imports it; nothing was changed`;
 }
 
 /** JSON has no aliases: each value is written where it is. */

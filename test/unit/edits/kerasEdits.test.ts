@@ -59,26 +59,74 @@ const seq = (layers: unknown[], version = '2.2.4') => JSON.stringify({ class_nam
 const glorot = { class_name: 'GlorotUniform', config: {} };
 
 describe('suggestion edits of a Keras model JSON', () => {
-  // The review's broken edits, caught by the re-import net: no edit, and the reason says what the edit would do.
-  it('an activation fix on LeakyReLU / ReLU layers (the class name replaced): no edit (review finding 1)', () => {
-    refused(fixture('03-keras2-sequential-mlp-leakyrelu.json'), [1, 4, 7, 10], { activation: 'elu', init: 'he_normal' }, /would not import \(unsupported layer elu "leaky_re_lu_1"/);
-    refused(fixture('k3-sequential-cnn.json'), [0, 4], { activation: 'elu', init: 'he_normal' }, /would not import \(unsupported layer elu "re_lu"/);
-    refused(fixture('k3-functional-mlp.json'), [3], { activation: 'elu' }, /would not import/);
+  describe('an activation layer (its class is its activation)', () => {
+    it('LeakyReLU layers of a Keras 2 MLP: no edit, the reason names the class (review finding 1)', () => {
+      refused(fixture('03-keras2-sequential-mlp-leakyrelu.json'), [1, 4, 7, 10], { activation: 'elu', init: 'he_normal' }, /leaky_re_lu_1 is a LeakyReLU layer: its activation is its class/);
+    });
+    it('a ReLU layer of a Keras 3 CNN and a LeakyReLU of a Keras 3 functional MLP: no edit', () => {
+      refused(fixture('k3-sequential-cnn.json'), [0, 4], { activation: 'elu', init: 'he_normal' }, /re_lu is a ReLU layer/);
+      refused(fixture('k3-functional-mlp.json'), [3], { activation: 'elu' }, /leaky_re_lu is a LeakyReLU layer/);
+    });
+    it('an Activation layer (config.activation) is edited, and imports with the new activation only', () => {
+      const text = seq([
+        { class_name: 'Dense', config: { name: 'd1', units: 8, activation: 'linear', batch_input_shape: [null, 2], kernel_initializer: glorot } },
+        { class_name: 'Activation', config: { name: 'a1', activation: 'sigmoid' } },
+        { class_name: 'Dense', config: { name: 'd2', units: 3, activation: 'softmax', kernel_initializer: glorot } }]);
+      const out = appliedExactly(text, [1], { activation: 'tanh', init: 'he_normal' });
+      assert.equal(JSON.parse(out).config.layers[1].config.activation, 'tanh');
+    });
   });
-  it('an init fix on a Dense with no kernel_initializer (its whole config replaced): no edit (finding 2)', () => {
+
+  it('the Dense layers of the LeakyReLU fixture: activation and initializer change, nothing else', () => {
+    const out = appliedExactly(fixture('03-keras2-sequential-mlp-leakyrelu.json'), [0, 3], { activation: 'elu', init: 'he_normal' });
+    const l = JSON.parse(out).config;
+    assert.equal(l[0].config.activation, 'elu');
+    assert.deepEqual(l[0].config.kernel_initializer, { class_name: 'HeNormal', config: {} });
+  });
+
+  it('a Keras 3 Conv2D: the initializer object is replaced in place', () => {
+    const out = appliedExactly(fixture('k3-sequential-cnn.json'), [0], { activation: 'elu', init: 'glorot_normal' });
+    const conv = JSON.parse(out).config.layers[1].config;
+    assert.equal(conv.activation, 'elu');
+    assert.equal(conv.kernel_initializer.class_name, 'GlorotNormal');
+  });
+
+  it('a Dense with no kernel_initializer: the key is added inside its config, the rest of the layer stays (finding 2)', () => {
     const text = seq([
       { class_name: 'Dense', config: { name: 'd1', units: 8, activation: 'sigmoid', batch_input_shape: [null, 2], kernel_initializer: glorot } },
       { class_name: 'Dense', config: { name: 'd2', units: 3, activation: 'softmax', use_bias: true } }]);
-    refused(text, [1], { init: 'lecun_normal' }, /would not import \(Dense layer "layer_1" has no valid "units"\)/);
+    const out = appliedExactly(text, [1], { init: 'lecun_normal' });
+    assert.deepEqual(JSON.parse(out).config.layers[1].config, { kernel_initializer: { class_name: 'LecunNormal', config: {} }, name: 'd2', units: 3, activation: 'softmax', use_bias: true });
   });
-  it('an activation fix on a Dense with no activation (written outside config): no edit (finding 3)', () => {
+
+  it('a Dense with no activation: "activation" is added inside its config, not next to class_name (finding 3)', () => {
     const text = seq([
       { class_name: 'Dense', config: { name: 'd1', units: 8, batch_input_shape: [null, 2], kernel_initializer: glorot } },
       { class_name: 'Dense', config: { name: 'd2', units: 3, activation: 'softmax', kernel_initializer: glorot } }]);
-    refused(text, [0], { activation: 'relu' }, /would not make the activation of layer d1 relu \(it imports as linear\)/);
+    const out = appliedExactly(text, [0], { activation: 'relu' });
+    const d1 = JSON.parse(out).config.layers[0];
+    assert.equal(d1.config.activation, 'relu');
+    assert.deepEqual(Object.keys(d1), ['class_name', 'config']);
   });
-  it('the Dense layers of the LeakyReLU fixture: activation and initializer change, nothing else', () => {
-    appliedExactly(fixture('03-keras2-sequential-mlp-leakyrelu.json'), [0, 3], { activation: 'elu', init: 'he_normal' });
+
+  it('the output layer of a Keras 2 MLP: no edit, since its activation decides the inferred loss and data', () => {
+    refused(fixture('02-keras2-sequential-mlp-creditcard.json'), [5], { activation: 'tanh' }, /would also change data\.classes, train\.loss as/);
+  });
+
+  describe('Keras 1 (`init` is a name)', () => {
+    const k1 = (d1: Record<string, unknown>) => JSON.stringify({ class_name: 'Sequential', keras_version: '1.2.2', config: [
+      { class_name: 'Dense', config: { name: 'd1', output_dim: 8, activation: 'sigmoid', batch_input_shape: [null, 2], bias: true, ...d1 } },
+      { class_name: 'Dense', config: { name: 'd2', output_dim: 3, init: 'glorot_uniform', activation: 'softmax', bias: true } }] });
+    it('an existing init is replaced by the name, not an object (finding 4)', () => {
+      const out = appliedExactly(k1({ init: 'glorot_uniform' }), [0], { activation: 'relu', init: 'he_normal' });
+      assert.equal(JSON.parse(out).config[0].config.init, 'he_normal');
+    });
+    it('a missing init is added as `init`, a name', () => {
+      const out = appliedExactly(k1({}), [0], { init: 'he_normal' });
+      const c = JSON.parse(out).config[0].config;
+      assert.equal(c.init, 'he_normal');
+      assert.equal(c.kernel_initializer, undefined);
+    });
   });
 
   describe('the re-import net', () => {
