@@ -499,11 +499,12 @@ export function actBackward(kind: i32, z: i32, a: i32, g: i32, n: i32): void {
 // ---- probe statistics: one pass over p[0..n) ------------------------------------------------------------
 // Writes float64s at out (a float offset, 8-byte aligned): [sum, sum of squares, finite count,
 // count of |x| > satAbove, then `bins` histogram counts over [lo, lo + bins/inv)]. NaN/Inf are skipped.
-// Needs 16 * bins more bytes of scratch after those (kernels.ts SUMMARY_FLOATS).
+// Needs 32 * bins more bytes of scratch after those (kernels.ts SUMMARY_FLOATS).
 // Four values at a time: element i goes to lane i & 3, each lane with its own float64 sum and sum of squares
 // (combined as (l0 + l1) + (l2 + l3), then the n % 4 tail in order; the JS reference sums in that order) and
-// its own int32 histogram (merged at the end: integer counts, the same numbers as one histogram; a run of
-// values in one bin, a relu's zeros, would otherwise wait on the previous store to the same count). A
+// its own int32 histograms, one for even and one for odd quads (merged at the end: integer counts, the same
+// numbers as one histogram; a run of values in one bin, a relu's zeros or a narrow layer's middle bins, would
+// otherwise wait on the previous store to the same count). A
 // non-finite value is zeroed before the sums and adds 0 to its bin.
 export function summarize(p: i32, n: i32, lo: f64, inv: f64, bins: i32, satAbove: f64, out: i32): void {
   summ(p, n, lo, inv, bins, satAbove, out);
@@ -515,7 +516,7 @@ export function summarize(p: i32, n: i32, lo: f64, inv: f64, bins: i32, satAbove
  * [0..4) the gradient g's summary (no histogram), [4] the sum of squares of the kernel's gradient kg[0..kgN),
  * [5] of its weights kw[0..kwN), [6..10+bins) the activations a's summary and histogram, then the
  * pre-activations z's (only when z >= 0; the saturation count is z's). Each part is computed by the same code
- * as summarize and sumSquares, so the numbers are theirs exactly. Scratch of 16 * bins bytes follows.
+ * as summarize and sumSquares, so the numbers are theirs exactly. Scratch of 32 * bins bytes follows.
  */
 export function probeLayer(a: i32, z: i32, g: i32, n: i32, aLo: f64, aInv: f64, zLo: f64, zInv: f64, bins: i32, satAbove: f64,
   kg: i32, kgN: i32, kw: i32, kwN: i32, out: i32): void {
@@ -531,7 +532,7 @@ export function probeLayer(a: i32, z: i32, g: i32, n: i32, aLo: f64, aInv: f64, 
 function summ(p: i32, n: i32, lo: f64, inv: f64, bins: i32, satAbove: f64, out: i32): void {
   const o = addr(out);
   const sub = o + (<usize>(bins + 4) << 3);
-  memory.fill(sub, 0, <usize>(4 * bins) << 2);
+  memory.fill(sub, 0, <usize>(8 * bins) << 2);
   const n4 = n & ~3;
   const zero = f32x4.splat(0), one = i32x4.splat(1);
   const lov = f64x2.splat(lo), invv = f64x2.splat(inv), satv = f64x2.splat(satAbove);
@@ -553,17 +554,19 @@ function summ(p: i32, n: i32, lo: f64, inv: f64, bins: i32, satAbove: f64, out: 
       const bh = i32x4.trunc_sat_f64x2_s_zero(f64x2.mul(f64x2.sub(h, lov), invv));
       const b = i32x4.min_s(i32x4.max_s(i32x4.shuffle(bl, bh, 0, 1, 4, 5), izero), top);
       const off = i32x4.shl(i32x4.add(b, laneBase), 2);
+      // Odd quads count into a second set of four histograms: two chains of stores to a bin instead of one.
+      const set = sub + (<usize>((i & 4) * bins) << 2);
       if (i32x4.all_true(m)) {
-        let pb = sub + <usize>i32x4.extract_lane(off, 0); store<i32>(pb, load<i32>(pb) + 1);
-        pb = sub + <usize>i32x4.extract_lane(off, 1); store<i32>(pb, load<i32>(pb) + 1);
-        pb = sub + <usize>i32x4.extract_lane(off, 2); store<i32>(pb, load<i32>(pb) + 1);
-        pb = sub + <usize>i32x4.extract_lane(off, 3); store<i32>(pb, load<i32>(pb) + 1);
+        let pb = set + <usize>i32x4.extract_lane(off, 0); store<i32>(pb, load<i32>(pb) + 1);
+        pb = set + <usize>i32x4.extract_lane(off, 1); store<i32>(pb, load<i32>(pb) + 1);
+        pb = set + <usize>i32x4.extract_lane(off, 2); store<i32>(pb, load<i32>(pb) + 1);
+        pb = set + <usize>i32x4.extract_lane(off, 3); store<i32>(pb, load<i32>(pb) + 1);
       } else {
         const inc = v128.and(m, one);
-        let pb = sub + <usize>i32x4.extract_lane(off, 0); store<i32>(pb, load<i32>(pb) + i32x4.extract_lane(inc, 0));
-        pb = sub + <usize>i32x4.extract_lane(off, 1); store<i32>(pb, load<i32>(pb) + i32x4.extract_lane(inc, 1));
-        pb = sub + <usize>i32x4.extract_lane(off, 2); store<i32>(pb, load<i32>(pb) + i32x4.extract_lane(inc, 2));
-        pb = sub + <usize>i32x4.extract_lane(off, 3); store<i32>(pb, load<i32>(pb) + i32x4.extract_lane(inc, 3));
+        let pb = set + <usize>i32x4.extract_lane(off, 0); store<i32>(pb, load<i32>(pb) + i32x4.extract_lane(inc, 0));
+        pb = set + <usize>i32x4.extract_lane(off, 1); store<i32>(pb, load<i32>(pb) + i32x4.extract_lane(inc, 1));
+        pb = set + <usize>i32x4.extract_lane(off, 2); store<i32>(pb, load<i32>(pb) + i32x4.extract_lane(inc, 2));
+        pb = set + <usize>i32x4.extract_lane(off, 3); store<i32>(pb, load<i32>(pb) + i32x4.extract_lane(inc, 3));
       }
     }
   }
@@ -588,7 +591,7 @@ function summ(p: i32, n: i32, lo: f64, inv: f64, bins: i32, satAbove: f64, out: 
   }
   for (let b = 0; b < bins; b++) {
     let t = 0;
-    for (let h = 0; h < 4; h++) t += load<i32>(sub + (<usize>(h * bins + b) << 2));
+    for (let h = 0; h < 8; h++) t += load<i32>(sub + (<usize>(h * bins + b) << 2));
     store<f64>(o + 32 + (<usize>b << 3), <f64>t);
   }
   store<f64>(o, s); store<f64>(o + 8, q); store<f64>(o + 16, <f64>c); store<f64>(o + 24, <f64>sat);

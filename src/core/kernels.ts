@@ -159,10 +159,10 @@ type UpdateFns = Pick<Kernels, 'sgdUpdate' | 'momentumUpdate' | 'adamUpdate' | '
 
 /**
  * Floats `probeLayer` (and `summarize`) may write at `out` for up to 64 bins: 6 + 2 x (4 + bins) float64
- * results, then 4 x bins int32 counts of scratch.
+ * results, then 8 x bins int32 counts of scratch (four lanes' histograms for even and for odd quads).
  */
 export const MAX_SUMMARY_BINS = 64;
-export const SUMMARY_FLOATS = 2 * (6 + 2 * (4 + MAX_SUMMARY_BINS)) + 4 * MAX_SUMMARY_BINS;
+export const SUMMARY_FLOATS = 2 * (6 + 2 * (4 + MAX_SUMMARY_BINS)) + 8 * MAX_SUMMARY_BINS;
 
 /** Activations with a kernel of their own (the hot ones); others run the table's scalar functions. */
 export const ACT_KERNEL: Partial<Record<ActivationName, number>> = { relu: 1, sigmoid: 2, tanh: 3 };
