@@ -295,6 +295,20 @@ export class Conv2D extends Base implements Layer {
     if (this.b) k.biasAct(z.off, this.b.w.off, P, F, 0);
     if (!this.act.linear) this.act.forward(k, z, this.out, P * F, F, this.alpha ? this.alpha.w.v : null);
   }
+  /**
+   * Whether forwardImages and actBackwardImages can run this conv a few images at a time: a direct conv whose kernel
+   * applies the activation (relu/sigmoid/tanh). Each image's numbers are the whole call's (Network.forward in probes).
+   */
+  get byImages(): boolean { return this.direct && this.act.code !== 0 && !this.alpha && !this.fusedLoss; }
+  /** forward() of images r0..r1 (byImages only). */
+  forwardImages(x: Buf, r0: number, r1: number): void {
+    this.heapRef.kernels.convDirect(this.descOff(), x.off, r0, r1, this.W.w.off, this.b ? this.b.w.off : 0, this.act.code, this.z!.off, this.out.off);
+  }
+  /** The activation's backward (dOut *= f'(z)) of images r0..r1: all a backward does with no weight or input gradient. */
+  actBackwardImages(r0: number, r1: number): void {
+    const n = this.outSize, o = r0 * n;
+    this.heapRef.kernels.actBackward(this.act.code, this.z!.off + o, this.out.off + o, this.dOut.off + o, (r1 - r0) * n);
+  }
   backward(x: Buf, dx: Buf | null, rows: number, paramGrads: boolean): void {
     const k = this.heapRef.kernels, F = this.spec.filters, P = rows * this.OH * this.OW, dz = this.dOut, KK = this.KK;
     // A direct conv's gradient kernel applies relu/sigmoid/tanh's backward to each group of images as it takes it.
@@ -365,6 +379,19 @@ export class Pool2D extends Base implements Layer {
         for (let c = 0; c < C; c++) out[o + c] *= inv;
       }
     }
+  }
+  /** Max pooling: forwardImages and backwardImages run it a few images at a time with the whole call's numbers. */
+  get byImages(): boolean { return this.spec.type === 'maxpool2d'; }
+  /** forward() of images r0..r1 (the maxima's indices stay relative to the whole input). */
+  forwardImages(x: Buf, r0: number, r1: number): void {
+    const [H, W, C] = this.inShape, [ph, pw] = this.spec.size, [sh, sw] = this.spec.stride, I = this.inSize, O = this.outSize;
+    this.heapRef.kernels.maxPool(x.off + r0 * I, r1 - r0, H, W, C, ph, pw, sh, sw, this.padT, this.padL, this.OH, this.OW,
+      this.out.off + r0 * O, this.argBuf!.off + r0 * O, r0 * I);
+  }
+  /** backward() of images r0..r1 into dx (their part of it). */
+  backwardImages(dx: Buf, r0: number, r1: number): void {
+    const I = this.inSize, O = this.outSize;
+    this.heapRef.kernels.maxPoolBack(this.dOut.off + r0 * O, this.argBuf!.off + r0 * O, (r1 - r0) * O, dx.off, r0 * I, (r1 - r0) * I, r1 - r0);
   }
   backward(_x: Buf, dx: Buf | null, rows: number): void {
     if (!dx) return;

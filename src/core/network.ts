@@ -5,11 +5,17 @@
  */
 import type { LayerSpec, NetworkConfig } from '../model';
 import { Heap, type Buf } from './heap';
-import { makeLayer, type Layer, type Mode, type Param, Dropout } from './layers';
+import { makeLayer, type Layer, type Mode, type Param, Dropout, Conv2D, Pool2D } from './layers';
 import { addCrossEntropyRow, computeLoss, lossSetup, type LossSetup } from './losses';
 import { Rng } from './rng';
 import { SPLIT_GEMM_FLOPS, colsShape } from './parallel';
 import { SUMMARY_FLOATS } from './kernels';
+
+/**
+ * Images per chunk when a probe runs its first conv and max pooling a few images at a time (Network.forward): C1's
+ * conv 1 output and pre-activation are 173 KB an image, so a chunk stays in a core's L2.
+ */
+export const IMAGES_PER_CHUNK = 4;
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -74,6 +80,8 @@ export class Network {
   private readonly batchIdx: Buf | null = null;
   /** With held inputs: the other pair of batch buffers, which loadAhead gathers the next training batch into. */
   private readonly ahead: { input: Buf; target: Buf; idx: Buf } | null = null;
+  /** The last forward ran layers 0 and 1 (a conv and its max pooling) by chunks of images: backward does too. */
+  private probeChunked = false;
   /** Scratch for the probe statistics kernel (float64 results). */
   readonly statsScratch: Buf;
   readonly inputSize: number;
@@ -236,7 +244,35 @@ export class Network {
 
   forward(rows: number, mode: Mode): void {
     let x = this.input;
-    for (const l of this.layers) { l.forward(x, rows, mode); x = l.out; }
+    const ls = this.layers;
+    this.probeChunked = false;
+    for (let i = 0; i < ls.length; i++) {
+      const l = ls[i], pool = this.pooledConv(i, rows, mode);
+      if (pool) {
+        this.probeChunked = true;
+        // A probe's conv and its max pooling, a few images at a time: the pooling reads the conv's output while it is
+        // in cache (22 MB of C1's conv 1 at 256 rows is not). Each image's numbers are the whole calls'.
+        const conv = l as Conv2D;
+        for (let r0 = 0; r0 < rows; r0 += IMAGES_PER_CHUNK) {
+          const r1 = Math.min(rows, r0 + IMAGES_PER_CHUNK);
+          conv.forwardImages(x, r0, r1); pool.forwardImages(conv.out, r0, r1);
+        }
+        x = pool.out; i++;
+        continue;
+      }
+      l.forward(x, rows, mode); x = l.out;
+    }
+  }
+
+  /**
+   * The max pooling after layer i when a probe runs both a few images at a time (forward, and backward with no
+   * weight gradients): layer i a first-layer direct conv (its backward is then only the activation's), more rows
+   * than one chunk. Null otherwise.
+   */
+  private pooledConv(i: number, rows: number, mode: Mode): Pool2D | null {
+    const l = this.layers[i], next = this.layers[i + 1];
+    if (mode !== 'probe' || i !== 0 || rows <= IMAGES_PER_CHUNK || !(l instanceof Conv2D) || !l.byImages) return null;
+    return next instanceof Pool2D && next.byImages ? next : null;
   }
 
   /** Mean loss of the loaded rows; with grad, writes the output gradient for backward(). */
@@ -262,6 +298,15 @@ export class Network {
   backward(rows: number, paramGrads: boolean, afterLayer?: (i: number) => void): void {
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const l = this.layers[i];
+      const conv = i === 1 && !paramGrads && !afterLayer && this.probeChunked ? this.layers[0] as Conv2D : null;
+      if (conv) {
+        // The pooling's gradient into the conv's, then the conv's activation on it, a few images at a time (as forward).
+        for (let r0 = 0; r0 < rows; r0 += IMAGES_PER_CHUNK) {
+          const r1 = Math.min(rows, r0 + IMAGES_PER_CHUNK);
+          (l as Pool2D).backwardImages(conv.dOut, r0, r1); conv.actBackwardImages(r0, r1);
+        }
+        break;
+      }
       const x = i === 0 ? this.input : this.layers[i - 1].out;
       const dx = i === 0 ? null : this.layers[i - 1].dOut;
       l.backward(x, dx, rows, paramGrads);
