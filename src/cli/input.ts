@@ -105,7 +105,7 @@ export function loadInputs(config: NetworkConfig, file: string, memoryLimitMB = 
   const refusal = memoryRefusal(config, memoryLimitMB);
   if (refusal) throw new InputFailure(`${locationName(file)}:1:1: ${refusal}`);
   try {
-    return loadRunInputs(config, path.dirname(path.resolve(file)));
+    return loadRunInputs(config, path.dirname(path.resolve(file)), { memoryLimitMB });
   } catch (e) {
     if (e instanceof InputError) throw new InputFailure(formatProblem(e.file && e.file !== config.file ? e.file : file, e.problem));
     throw new InputFailure(`${locationName(file)}:1:1: ${(e as Error).message}`);

@@ -7,9 +7,10 @@
  * layers' shapes without reading the values (on every keystroke, cached by the file's size and mtime), and
  * loadModelWeights reads the values at run time and throws the first problem as an InputError.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError, type InputProblem, type LayerSpec, type NetworkConfig, type Span } from '../model';
-import { readUserFile, readUserFileText, statUserFile, UserFileError } from '../io/userFile';
+import { openUserFile, readUserFile, readUserFileText, statUserFile, UserFileError, type UserFileInfo } from '../io/userFile';
 import { isOnnxName, onnxParamShapes, onnxWeights, type LayerParamShapes, type LayerWeights } from './onnx';
 import { inferShapes } from './shapes';
 
@@ -189,7 +190,7 @@ export function lintModelWeights(config: NetworkConfig, baseDir: string, readers
  * Weights by layer index for a config with `init: from-model` on the model (every weighted layer) or on some
  * layers (only those; the others keep their drawn weights). Undefined when nothing comes from the model.
  */
-export function loadModelWeights(config: NetworkConfig, baseDir: string, root?: string): (LayerWeights | undefined)[] | undefined {
+export function loadModelWeights(config: NetworkConfig, baseDir: string, root?: string, memoryLimitMB = 1024): (LayerWeights | undefined)[] | undefined {
   const whole = !!config.model.fromModel;
   const own = config.model.layers.filter(l => l.fromModel);
   if (!whole && !own.length) return undefined;
@@ -199,7 +200,7 @@ export function loadModelWeights(config: NetworkConfig, baseDir: string, root?: 
     throw new InputError(layerProblem(config, own[0], `layer "${own[0].name}" has init: from-model but the config names no model file: add model.weights`), config.file);
   }
   const abs = path.resolve(baseDir, rel);
-  const model = isOnnxName(rel) ? fromOnnx(config, abs, rel, root) : fromTfjs(config, abs, rel, root);
+  const model = isOnnxName(rel) ? fromOnnx(config, abs, rel, root) : fromTfjs(config, abs, rel, root, memoryLimitMB);
   const problem = modelWeightProblems(config, model, rel)[0];
   if (problem) throw new InputError(problem, config.file);
   const wanted = (l: LayerSpec) => whole || !!l.fromModel;
@@ -273,58 +274,106 @@ function tfjsLayers(config: NetworkConfig, specs: TfjsSpec[]): ModelLayers {
 }
 
 /** TF.js: weightsManifest groups of shard paths and weight specs, float32, concatenated in order. */
-function fromTfjs(config: NetworkConfig, abs: string, rel: string, root: string | undefined): ModelLayers {
+function fromTfjs(config: NetworkConfig, abs: string, rel: string, root: string | undefined, memoryLimitMB: number): ModelLayers {
   let json: unknown;
   try { json = JSON.parse(readUserFileText(abs, { kind: 'keras', root, label: rel })); } catch (e) {
     return fail(config, e instanceof UserFileError ? e.message : `${rel} is not valid JSON`, 'model.weights');
   }
   const specs = tfjsSpecs(json, message => fail(config, `${rel} ${message}`, 'model.weights'));
   const out = tfjsLayers(config, specs);
-  const groups = new Map<number, Buffer>();
-  const offsets = new Map<number, number>();
   // Only float32 is read: say so before reading any shard.
   const other = specs.find(s => s.dtype !== 'float32');
   if (other) fail(config, `${rel}: weight "${other.name}" is ${other.dtype}; only float32 weights are read`, 'model.weights');
-  // A group's shards hold its weights' values back to back: what they may hold is what the shapes need.
-  const needed = new Map<number, number>();
-  for (const s of specs) needed.set(s.group, (needed.get(s.group) ?? 0) + 4 * s.count);
-  const listed = new Set<string>();
-  const groupData = (s: TfjsSpec): Buffer => {
-    let data = groups.get(s.group);
-    if (data) return data;
-    const want = needed.get(s.group)!;
-    const files: { p: string; file: string }[] = [];
+  // A group's shards hold its weights' values back to back, in the manifest's order: each weight's byte offset.
+  const offsetOf = new Map<TfjsSpec, number>();
+  const declared = new Map<number, number>();
+  for (const s of specs) {
+    const off = declared.get(s.group) ?? 0;
+    offsetOf.set(s, off);
+    declared.set(s.group, off + 4 * s.count);
+  }
+  // Only the weights of the config's layers are read, and only their bytes: a weight no layer uses costs nothing,
+  // whatever shape the manifest gives it. What they take is capped by the memory limit the run has.
+  const used = specs.filter(s => s.param && tfjsLayerOf(config, s));
+  const seenNames = new Set<string>();
+  const seenFiles = new Map<string, string>();
+  const shardsOf = new Map<number, { p: string; file: string; start: number; size: number; id: string }[]>();
+  // Every shard of a group with a used weight is stat'ed (the read's checks) before any byte is read.
+  const shards = (s: TfjsSpec) => {
+    let list = shardsOf.get(s.group);
+    if (list) return list;
+    list = [];
     let total = 0;
+    const want = declared.get(s.group)!;
     for (const p of s.paths) {
       // Shards are read only from the model's own folder, each once (TF.js never lists a shard twice).
       if (typeof p !== 'string' || p !== path.basename(p) || p === '..') fail(config, `${rel}: weight file "${String(p)}" is not a file beside the model`, 'model.weights');
-      if (listed.has(p)) fail(config, `${rel}: weight file "${p}" is listed twice in the weightsManifest (TF.js never repeats a shard)`, 'model.weights');
-      listed.add(p);
+      if (seenNames.has(p)) fail(config, `${rel}: weight file "${p}" is listed twice in the weightsManifest (TF.js never repeats a shard)`, 'model.weights');
+      seenNames.add(p);
       const file = path.join(path.dirname(abs), p);
-      try { total += statUserFile(file, { kind: 'weights', root, label: p }).size; } catch (e) {
-        fail(config, e instanceof UserFileError ? e.message : `cannot read ${p}: ${(e as Error).message}`, 'model.weights');
+      let info: UserFileInfo;
+      try { info = statUserFile(file, { kind: 'weights', root, label: p }); } catch (e) {
+        return fail(config, e instanceof UserFileError ? e.message : `cannot read ${p}: ${(e as Error).message}`, 'model.weights');
       }
+      // Two names for one file (a symbolic or hard link) are one shard listed twice.
+      const id = `${info.dev}:${info.ino}`;
+      const twin = seenFiles.get(id);
+      if (twin !== undefined) fail(config, `${rel}: weight files "${twin}" and "${p}" are the same file (a link): TF.js never repeats a shard`, 'model.weights');
+      seenFiles.set(id, p);
+      list.push({ p, file, start: total, size: info.size, id });
+      total += info.size;
       if (total > want) fail(config, `${rel}: the .bin files hold more than the ${want} bytes the shapes of their weights need (${total} bytes up to ${p}): not this model's weights`, 'model.weights');
-      files.push({ p, file });
     }
-    data = Buffer.concat(files.map(f => read(config, f.file, f.p, root, 'weights')));
-    // A shard that grew after its stat.
-    if (data.length > want) fail(config, `${rel}: the .bin files hold more than the ${want} bytes the shapes of their weights need (${data.length} bytes): not this model's weights`, 'model.weights');
-    groups.set(s.group, data);
-    return data;
+    // Too short: refused before reading, at the first weight that does not fit.
+    const short = specs.find(w => w.group === s.group && offsetOf.get(w)! + 4 * w.count > total);
+    if (short) fail(config, `${rel}: the .bin files hold ${total} bytes, too few for weight "${short.name}" of shape ${fmt(short.dims)} (${short.count} values from byte ${offsetOf.get(short)})`, 'model.weights');
+    shardsOf.set(s.group, list);
+    return list;
   };
-  for (const s of specs) {
-    const data = groupData(s);
-    const off = offsets.get(s.group) ?? 0;
-    if (off + 4 * s.count > data.length) fail(config, `${rel}: the .bin files hold ${data.length} bytes, too few for weight "${s.name}" of shape ${fmt(s.dims)} (${s.count} values from byte ${off})`, 'model.weights');
-    offsets.set(s.group, off + 4 * s.count);
-    const layer = s.param ? tfjsLayerOf(config, s) : undefined;
-    if (!layer) continue;
+  for (const s of used) shards(s);
+  // Stat'ed and whole: what the layers' weights take is refused past the memory limit before any is read.
+  const usedBytes = used.reduce((a, s) => a + 4 * s.count, 0);
+  if (usedBytes > memoryLimitMB * 1024 * 1024) fail(config, `${rel}: the weights of this config's layers take ${Math.ceil(usedBytes / (1024 * 1024))} MB, more than the memory limit (${memoryLimitMB} MB, activationLens.memoryLimitMB)`, 'model.weights');
+  for (const s of used) {
+    const bytes = readRange(config, shards(s), offsetOf.get(s)!, 4 * s.count, root, rel);
     const v = new Float32Array(s.count);
-    const dv = new DataView(data.buffer, data.byteOffset + off, 4 * s.count);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
     for (let i = 0; i < s.count; i++) v[i] = dv.getFloat32(4 * i, true);
-    const m = out.get(layer)!;
+    const m = out.get(tfjsLayerOf(config, s)!)!;
     (m.weights ??= {})[s.param!] = v;
   }
+  return out;
+}
+
+/** `length` bytes from byte `from` of a group's shards (concatenated); each shard re-opened must be the file stat'ed. */
+function readRange(config: NetworkConfig, shards: { p: string; file: string; start: number; size: number; id: string }[], from: number, length: number, root: string | undefined, rel: string): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let got = 0;
+  for (const sh of shards) {
+    if (got === length) break;
+    const end = sh.start + sh.size;
+    if (end <= from + got) continue;
+    let fd: number | undefined;
+    try {
+      const info = openUserFile(sh.file, { kind: 'weights', root, label: sh.p });
+      fd = info.fd;
+      if (`${info.dev}:${info.ino}` !== sh.id) fail(config, `${rel}: weight file "${sh.p}" was replaced while being read`, 'model.weights');
+      const at = from + got - sh.start;
+      const want = Math.min(length - got, sh.size - at);
+      let n = 0;
+      while (n < want) {
+        const r = fs.readSync(fd, out, got + n, want - n, at + n);
+        if (r === 0) fail(config, `${rel}: weight file "${sh.p}" shrank while being read`, 'model.weights');
+        n += r;
+      }
+      got += want;
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      fail(config, e instanceof UserFileError ? e.message : `cannot read ${sh.p}: ${(e as Error).message}`, 'model.weights');
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+  }
+  if (got < length) fail(config, `${rel}: the .bin files hold too few bytes for the weights (shrank while being read)`, 'model.weights');
   return out;
 }

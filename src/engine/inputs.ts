@@ -20,6 +20,8 @@ export interface RunInputOptions {
   workspaceRoot?: string;
   /** Replaces loadDataset (tests give a data set without files). */
   loadData?: (config: NetworkConfig, baseDir: string) => Dataset;
+  /** The run's memory limit (MB): caps the model weights read for `init: from-model`; default 1024. */
+  memoryLimitMB?: number;
 }
 
 /** The data first, then the weights: a config's paths are relative to `baseDir` (the config's folder). */
@@ -27,6 +29,6 @@ export function loadRunInputs(config: NetworkConfig, baseDir: string, opts: RunI
   const data = opts.loadData
     ? opts.loadData(config, baseDir)
     : loadDataset(config, baseDir, opts.workspaceRoot ? { workspaceRoot: opts.workspaceRoot } : undefined);
-  const initialWeights = loadModelWeights(config, baseDir, opts.workspaceRoot);
+  const initialWeights = loadModelWeights(config, baseDir, opts.workspaceRoot, opts.memoryLimitMB);
   return { data, initialWeights };
 }

@@ -48,7 +48,7 @@ export function startEngineRun(args: EngineRunArgs, on: RunCallbacks): { cancel(
       let data, initialWeights;
       try {
         // init: from-model: the torch runner starts from the model's weights, as the core's worker does.
-        ({ data, initialWeights } = loadRunInputs(args.config, args.baseDir, { workspaceRoot: args.workspaceRoot }));
+        ({ data, initialWeights } = loadRunInputs(args.config, args.baseDir, { workspaceRoot: args.workspaceRoot, memoryLimitMB: args.memoryLimitMB }));
       } catch (e) {
         on.error(e instanceof InputError ? formatProblem(e.file ?? args.config.file ?? 'config', e.problem) : (e as Error).message);
         return;

@@ -62,6 +62,11 @@ export interface UserFileInfo {
   realPath: string;
   size: number;
   mtimeMs: number;
+  /** Change time: moves on every write or rename, and unlike mtime cannot be set back (utimes). */
+  ctimeMs: number;
+  /** Which file it is: a symbolic or hard link to it has the same device and inode. */
+  dev: number;
+  ino: number;
 }
 
 const MB = 1024 * 1024;
@@ -164,7 +169,7 @@ export function openUserFile(absPath: string, opts: UserFileOptions = {}): UserF
     const st = fs.fstatSync(fd);
     checkRegular(st, label, opts);
     noteRead(label, real, st);
-    return { fd, realPath: real, size: st.size, mtimeMs: st.mtimeMs };
+    return { fd, realPath: real, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, dev: st.dev, ino: st.ino };
   } catch (e) {
     fs.closeSync(fd);
     throw e instanceof UserFileError ? e : errnoError(e, label);

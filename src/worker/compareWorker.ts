@@ -17,7 +17,7 @@ export async function runCompare(m: HostToCompareWorker, post: (m: CompareWorker
     // The same refusal as `activation-lens compare` and Run: before a byte of data is loaded.
     const refusal = memoryRefusal(m.config, m.memoryLimitMB);
     if (refusal) { post({ type: 'error', message: refusal }); return; }
-    const { data, initialWeights } = loadRunInputs(m.config, m.baseDir, { workspaceRoot: m.workspaceRoot });
+    const { data, initialWeights } = loadRunInputs(m.config, m.baseDir, { workspaceRoot: m.workspaceRoot, memoryLimitMB: m.memoryLimitMB });
     const ranked = await compareActivations(m.config, data, {
       layer: m.layer, candidates: m.candidates, parallel: true, initialWeights, onTrial: r => post({ type: 'trial', result: r }),
       // The torch engine: each trial is a runner process (a cancel terminates this worker, closing the runner's stdin, which

@@ -46,7 +46,7 @@ export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m
     const threads = runThreads(config.train.threads ?? m.threads);
     const refusal = memoryRefusal(config, m.memoryLimitMB, threads);
     if (refusal) { post({ type: 'error', runId, message: refusal }); return; }
-    const { data, initialWeights } = loadRunInputs(config, m.baseDir, { workspaceRoot: m.workspaceRoot, loadData: load });
+    const { data, initialWeights } = loadRunInputs(config, m.baseDir, { workspaceRoot: m.workspaceRoot, loadData: load, memoryLimitMB: m.memoryLimitMB });
     trainer = new Trainer(config, data, {
       initialWeights,
       maxSteps: m.maxSteps,

@@ -15,6 +15,7 @@ import { loadModelWeights } from '../../../src/config/weights';
 import { Network } from '../../../src/core/network';
 import { Trainer } from '../../../src/core/train';
 import { InputError, type NetworkConfig } from '../../../src/model';
+import { recordReads } from '../../../src/io/userFile';
 
 const GEN = path.join(__dirname, '../../fixtures/onnx/generated');
 
@@ -209,6 +210,27 @@ describe('init: from-model', function () {
     fs.writeFileSync(path.join(dir, 'padded.bin'), Buffer.concat([bytes, Buffer.alloc(4)]));
     refused(['padded.bin'], new RegExp(`the \\.bin files hold more than the ${bytes.length} bytes the shapes of their weights need \\(${bytes.length + 4} bytes up to padded\\.bin\\)`));
     refused(['group1-shard1of2.bin', 'group1-shard2of2.bin'], /weight "[^"]+" is float16; only float32 weights are read/, (specs as { dtype: string }[]).map((x, i) => (i ? x : { ...x, dtype: 'float16' })));
+    // Attack review 15: two names for one shard (a symbolic or a hard link) read it twice; refused by device and inode.
+    fs.symlinkSync('group1-shard1of2.bin', path.join(dir, 'sym.bin'));
+    fs.linkSync(path.join(dir, 'group1-shard1of2.bin'), path.join(dir, 'hard.bin'));
+    refused(['group1-shard1of2.bin', 'sym.bin', 'group1-shard2of2.bin'], /weight files "group1-shard1of2\.bin" and "sym\.bin" are the same file \(a link\)/);
+    refused(['hard.bin', 'group1-shard1of2.bin', 'group1-shard2of2.bin'], /weight files "hard\.bin" and "group1-shard1of2\.bin" are the same file \(a link\)/);
+    // The weights the layers use are capped by the run's memory limit (here 32 floats, 128 bytes, over 100 bytes).
+    write(['group1-shard1of2.bin', 'group1-shard2of2.bin']);
+    assert.throws(() => loadModelWeights(cfg, dir, undefined, 100 / (1024 * 1024)), (e: InputError) => e instanceof InputError && /the weights of this config's layers take 1 MB, more than the memory limit/.test(e.message));
+    assert.ok(loadModelWeights(cfg, dir, undefined, 128 / (1024 * 1024)));
+    // A weight no layer uses is not read: a group of only such weights may name a shard that is not there, and
+    // a 2^30-value weight in the used group's manifest is neither read nor counted (its shard holds its bytes: sparse).
+    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: topology, weightsManifest: [
+      { paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin', 'tail.bin'], weights: [...specs, { name: 'unused/kernel', shape: [2 ** 27], dtype: 'float32' }] },
+      { paths: ['missing.bin'], weights: [{ name: 'elsewhere/kernel', shape: [2 ** 30], dtype: 'float32' }] }] }));
+    fs.closeSync(fs.openSync(path.join(dir, 'tail.bin'), 'w'));
+    fs.truncateSync(path.join(dir, 'tail.bin'), 4 * 2 ** 27);
+    const reads = recordReads();
+    const w2 = loadModelWeights(cfg, dir, undefined, 1)!;
+    reads.stop();
+    assert.deepEqual(Array.from(w2[names.indexOf('o')]!.bias), Array.from(model.getLayer('o').getWeights()[1].dataSync()));
+    assert.ok(!reads.files.some(f => f.path === 'missing.bin'));
     fs.rmSync(path.join(path.dirname(dir), 'outside.bin'));
     fs.rmSync(dir, { recursive: true });
   });
