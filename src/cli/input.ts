@@ -1,5 +1,4 @@
 /** Loading what a CLI command needs: config (or Keras JSON), data set; bad input as one `file:line:col: message`. */
-import fs from 'node:fs';
 import path from 'node:path';
 import { formatProblem, InputError, type NetworkConfig } from '../model';
 import { loadConfigFile } from '../config';
@@ -8,7 +7,7 @@ import { defaultProbeEvery } from '../core/train';
 import { memoryRefusal } from '../core/memory';
 import { thresholdProblems } from '../diagnosis/thresholds';
 import { TRAIN_LIMITS } from '../config/parse';
-import { outputPathProblem, outputTarget } from '../io/outputPath';
+import { outputPathProblem, writeOutputChecked } from '../io/outputPath';
 import { recordReads, type FileRead } from '../io/userFile';
 import { UsageError } from './args';
 import { locationName } from '../format';
@@ -87,11 +86,12 @@ export class ReportFile {
 
   write(text: string): void {
     try {
-      this.check();
-      // Where the check looked (outputTarget), not the text given: the two differ for `link/..`.
-      try { fs.writeFileSync(outputTarget(this.path), text); } catch (e) {
+      // Checked by path, then the opened file itself before it is truncated (outputPath.ts: writeOutputChecked).
+      let problem: string | null;
+      try { problem = writeOutputChecked(this.path, text, [...this.inputs, ...this.reads.files]); } catch (e) {
         throw new UsageError(`cannot write ${this.flag} ${this.path}: ${(e as Error).message.split('\n')[0]}`);
       }
+      if (problem) throw new UsageError(`cannot write ${this.flag} ${this.path}: ${problem}`);
     } finally {
       this.close();
     }

@@ -11,7 +11,7 @@ import { ArrayFormatError, parseIdx, parseNpy, parseNpz, MAX_ARRAY_BYTES, type N
 import { decodeImage, ImageError, resizeTo } from './images';
 import * as fs from 'node:fs';
 import { columnName, parseCsvData } from './csv';
-import { readUserFile, readUserFileText, UserFileError } from '../io/userFile';
+import { noteFolderRead, readUserFile, readUserFileText, UserFileError } from '../io/userFile';
 import { shapes } from './shapes';
 import { splitSizes } from './sources';
 import { checkerboard, circles, gaussians, moons, sine, spiral, teacher, xor, type Raw } from './synthetic';
@@ -168,6 +168,8 @@ function imageFolderRaw(config: NetworkConfig, baseDir: string, root?: string): 
   } catch (e) {
     return fail(config, `cannot read the folder ${d.path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (e as Error).message}`, 'data.path');
   }
+  // All of the folder is input (the CLI writes no report inside it), the images not read yet too.
+  noteFolderRead(dir, d.path!);
   if (classes.length < 2) fail(config, `${d.path} has ${classes.length} class folder${classes.length === 1 ? '' : 's'}: the ImageFolder layout is one sub-folder of images per class (at least 2)`, 'data.path');
   const files: { file: string; label: number }[] = [];
   classes.forEach((cls, label) => {

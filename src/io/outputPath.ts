@@ -27,6 +27,70 @@ export function outputTarget(out: string): string {
   try { return path.join(fs.realpathSync.native(path.dirname(out)), path.basename(out)); } catch { return path.resolve(out); }
 }
 
+/** Why the file `st` at `real` (st null: not there yet) is an input, or null. */
+function inputClash(st: { dev: number; ino: number } | null, real: string, inputs: readonly (string | FileRead)[]): string | null {
+  for (const input of inputs) {
+    if (typeof input !== 'string') {
+      if (input.folder) {
+        if (isInsideRoot(input.realPath, real)) return `it is inside the data folder ${input.path}, which this command reads; refusing to write there`;
+      } else if ((st && sameFile(st, input)) || input.realPath === real) {
+        return `it is ${input.path}, which this command reads; refusing to overwrite it`;
+      }
+      continue;
+    }
+    const ist = statOrNull(input);
+    if (ist?.isDirectory()) {
+      if (isInsideRoot(realOrResolved(input), real)) return `it is inside the input directory ${input}; refusing to write there`;
+    } else if ((st && ist && sameFile(st, ist)) || realOrResolved(input) === real) {
+      return `it is the input ${input}; refusing to overwrite it`;
+    }
+  }
+  return null;
+}
+
+/** The real path of an open file (Linux: /proc/self/fd), else of the path it was opened by. */
+function realOfFd(fd: number, opened: string): string {
+  try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { return realOrResolved(opened); }
+}
+
+/**
+ * Writes `text` to `out` unless it is an input: checked by path (outputPathProblem), then the file is opened
+ * without truncating it and the open file itself (fstat: device and inode, its real path) is checked again, so a
+ * link to an input put there between the check and the open is refused, not emptied. Only then is it truncated
+ * and written. Returns why it was refused (a clause), or null once written; write errors throw.
+ * `afterCheck`: tests swap the file there.
+ */
+export function writeOutputChecked(out: string, text: string, inputs: readonly (string | FileRead)[], afterCheck?: () => void): string | null {
+  const first = outputPathProblem(out, inputs);
+  if (first) return first;
+  afterCheck?.();
+  const target = outputTarget(out);
+  let fd: number, created = true;
+  try {
+    fd = fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o666);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    created = false;
+    // O_NONBLOCK: a FIFO put there does not block the open (fstat refuses it below).
+    fd = fs.openSync(target, fs.constants.O_WRONLY | (fs.constants.O_NONBLOCK ?? 0));
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    const problem = !st.isFile() ? 'it exists and is not a regular file (a device, FIFO or socket)' : inputClash(st, realOfFd(fd, target), inputs);
+    if (problem) {
+      // A file this call made is removed again, if the name still is that file.
+      if (created) { try { const now = fs.lstatSync(target); if (sameFile(now, st)) fs.unlinkSync(target); } catch { /* gone already */ } }
+      return problem;
+    }
+    fs.ftruncateSync(fd, 0);
+    const bytes = Buffer.from(text, 'utf8');
+    for (let off = 0; off < bytes.length;) off += fs.writeSync(fd, bytes, off, bytes.length - off, off);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return null;
+}
+
 export function outputPathProblem(out: string, inputs: readonly (string | FileRead)[]): string | null {
   if (!out) return 'the file name is empty';
   const abs = outputTarget(out);
@@ -42,18 +106,8 @@ export function outputPathProblem(out: string, inputs: readonly (string | FileRe
   if (st && !st.isFile()) return 'it exists and is not a regular file (a device, FIFO or socket)';
   // Where the file is (or would be), symbolic links in its folder followed.
   const real = st ? realOrResolved(abs) : path.join(realOrResolved(path.dirname(abs)), path.basename(abs));
-  for (const input of inputs) {
-    if (typeof input !== 'string') {
-      if ((st && sameFile(st, input)) || input.realPath === real) return `it is ${input.path}, which this command reads; refusing to overwrite it`;
-      continue;
-    }
-    const ist = statOrNull(input);
-    if (ist?.isDirectory()) {
-      if (isInsideRoot(realOrResolved(input), real)) return `it is inside the input directory ${input}; refusing to write there`;
-    } else if ((st && ist && sameFile(st, ist)) || realOrResolved(input) === real) {
-      return `it is the input ${input}; refusing to overwrite it`;
-    }
-  }
+  const clash = inputClash(st ?? null, real, inputs);
+  if (clash) return clash;
   if (st) {
     try { fs.accessSync(abs, fs.constants.W_OK); } catch { return 'it is not writable (permission denied)'; }
     return null;

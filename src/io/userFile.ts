@@ -98,8 +98,12 @@ function errnoError(e: unknown, label: string): UserFileError {
   return new UserFileError('IO', label, msg.split('\n')[0]);
 }
 
-/** A file a reader opened: the path it was named by, its real path, and which file it is (a hard link is the same device and inode). */
-export interface FileRead { path: string; realPath: string; dev: number; ino: number }
+/**
+ * A file a reader opened: the path it was named by, its real path, and which file it is (a hard link is the same
+ * device and inode). `folder`: a data folder the reader lists (an image folder): all of it is input, the
+ * images it has not read yet too.
+ */
+export interface FileRead { path: string; realPath: string; dev: number; ino: number; folder?: true }
 
 const recorders = new Set<FileRead[]>();
 
@@ -116,6 +120,14 @@ export function recordReads(): { files: FileRead[]; stop(): void } {
 
 function noteRead(file: string, realPath: string, st: { dev: number; ino: number }): void {
   for (const r of recorders) r.push({ path: file, realPath, dev: st.dev, ino: st.ino });
+}
+
+/** Records a data folder a reader lists (recordReads): no output may be written anywhere inside it. */
+export function noteFolderRead(dir: string, label: string): void {
+  if (!recorders.size) return;
+  let real: string, st: fs.Stats;
+  try { real = fs.realpathSync(dir); st = fs.statSync(real); } catch { real = path.resolve(dir); st = { dev: 0, ino: 0 } as fs.Stats; }
+  for (const r of recorders) r.push({ path: label, realPath: real, dev: st.dev, ino: st.ino, folder: true });
 }
 
 const KERNEL_DIRS = ['/proc', '/sys'];

@@ -50,6 +50,20 @@ describe('CLI: a report never overwrites an input', function () {
     await refused(p('csv.nn.yaml'), p('data.csv'), /cannot write --html .*data\.csv: it is .*data\.csv, which this command reads; refusing to overwrite it/);
   });
 
+  it('an image of an ImageFolder data set that was not read (samples: 10 of 20), and a new file inside the folder', async () => {
+    // Attack review 15: only the images read so far were inputs; --html onto a later one replaced it.
+    fs.cpSync(path.join(__dirname, '../../fixtures/data/images'), p('imgs'), { recursive: true });
+    // 10 images per class; samples: 10 reads the first 5 of each (classes interleaved), 9-late.png is never read.
+    for (const cls of ['cat', 'dog']) for (let k = 5; k < 10; k++) fs.copyFileSync(path.join(p('imgs'), cls, '1-RGB.png'), path.join(p('imgs'), cls, `${k}-late.png`));
+    fs.writeFileSync(p('img.nn.yaml'), 'data: {source: images, path: imgs, samples: 10, validation: 0.2}\nmodel:\n  input: [6, 6, 3]\n  layers: [{type: flatten}, {type: dense, units: 2, activation: softmax}]\ntrain: {loss: cross_entropy, steps: 2, batch: 2}\n');
+    const unread = path.join(p('imgs'), 'dog', fs.readdirSync(path.join(p('imgs'), 'dog')).sort().pop()!);
+    await refused(p('img.nn.yaml'), unread, /it is inside the data folder imgs, which this command reads; refusing to write there/);
+    const r = await runCli(['diagnose', p('img.nn.yaml'), '--html', path.join(p('imgs'), 'cat', 'report.html')]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /inside the data folder imgs/);
+    assert.ok(!fs.existsSync(path.join(p('imgs'), 'cat', 'report.html')));
+  });
+
   it('a TF.js model.json and the .bin its weights manifest names', async () => {
     await refused(p('tfjs.nn.yaml'), p('model.json'), /model\.json, which this command reads/);
     await refused(p('tfjs.nn.yaml'), p('w.bin'), /w\.bin, which this command reads/);

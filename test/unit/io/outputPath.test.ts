@@ -3,8 +3,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { outputPathProblem, outputTarget } from '../../../src/io/outputPath';
-import { readUserFile, recordReads } from '../../../src/io/userFile';
+import { outputPathProblem, outputTarget, writeOutputChecked } from '../../../src/io/outputPath';
+import { noteFolderRead, readUserFile, recordReads } from '../../../src/io/userFile';
 
 const posix = process.platform !== 'win32';
 
@@ -18,6 +18,38 @@ describe('outputPathProblem: never an input', () => {
     fs.writeFileSync(p('logs/events.out.tfevents.1'), 'x');
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('the write checks the opened file before truncating it: an input linked in after the path check is left whole', function () {
+    if (!posix) this.skip();
+    fs.writeFileSync(p('precious.csv'), 'a,y\n1,0\n');
+    const rec = recordReads();
+    try { readUserFile(p('precious.csv'), { kind: 'csv', label: 'precious.csv' }); } finally { rec.stop(); }
+    // The path passes the check (no such file yet); then a hard link to the input takes its place.
+    const problem = writeOutputChecked(p('race.html'), '<html>', rec.files, () => fs.linkSync(p('precious.csv'), p('race.html')));
+    assert.equal(problem, 'it is precious.csv, which this command reads; refusing to overwrite it');
+    assert.equal(fs.readFileSync(p('precious.csv'), 'utf8'), 'a,y\n1,0\n');
+    // Same with a symbolic link; and a plain new file is written.
+    const problem2 = writeOutputChecked(p('race2.html'), '<html>', rec.files, () => fs.symlinkSync(p('precious.csv'), p('race2.html')));
+    assert.equal(problem2, 'it is precious.csv, which this command reads; refusing to overwrite it');
+    assert.equal(fs.readFileSync(p('precious.csv'), 'utf8'), 'a,y\n1,0\n');
+    assert.equal(writeOutputChecked(p('ok.html'), '<html>', rec.files), null);
+    assert.equal(fs.readFileSync(p('ok.html'), 'utf8'), '<html>');
+    // An existing longer file is truncated to the new text.
+    fs.writeFileSync(p('ok.html'), 'x'.repeat(100));
+    assert.equal(writeOutputChecked(p('ok.html'), '<html>', rec.files), null);
+    assert.equal(fs.readFileSync(p('ok.html'), 'utf8'), '<html>');
+  });
+
+  it('a data folder a reader lists (an image folder) is input as a whole: no output anywhere inside it', () => {
+    fs.mkdirSync(p('imgs/cat'), { recursive: true });
+    fs.writeFileSync(p('imgs/cat/9.png'), 'png');
+    const rec = recordReads();
+    try { noteFolderRead(p('imgs'), 'imgs'); } finally { rec.stop(); }
+    for (const out of [p('imgs/cat/9.png'), p('imgs/cat/new.html'), p('imgs/x.html')]) {
+      assert.equal(outputPathProblem(out, rec.files), 'it is inside the data folder imgs, which this command reads; refusing to write there', out);
+    }
+    assert.equal(outputPathProblem(p('imgs-report.html'), rec.files), null);
+  });
 
   it('a hard link to an input path is that input (same device and inode), whatever its name', function () {
     if (!posix) this.skip();
