@@ -8,10 +8,14 @@ import { InputError, type InputProblem, type Span } from '../model';
 /** A cell longer than any header name, number or class label: refused, never copied. */
 export const MAX_CELL_CHARS = 65_536;
 
-/** A cell of a line past MAX_CELL_CHARS: where it starts and, for a quoted one, whether its quote is ever closed. */
+/**
+ * A cell that cannot be read: past MAX_CELL_CHARS, or a quote never closed on its line (cells do not span
+ * lines). Where it starts (character), which cell of the line it is (0-based, quoted delimiters not counted).
+ */
 class LongCell {
-  constructor(readonly start: number, readonly quoted: boolean, readonly closed: boolean) {}
+  constructor(readonly start: number, readonly index: number, readonly quoted: boolean, readonly closed: boolean, readonly long = true) {}
   get message(): string {
+    if (!this.long) return 'a quoted cell whose quote, opened here, is never closed on its line';
     return this.quoted && !this.closed ? `a quoted cell of more than ${MAX_CELL_CHARS} characters: its quote, opened here, is never closed`
       : `a ${this.quoted ? 'quoted ' : ''}cell of more than ${MAX_CELL_CHARS} characters`;
   }
@@ -32,9 +36,9 @@ function splitLine(line: string, delimiter: string): { cells: string[]; starts: 
         const q = line.indexOf('"', i);
         const stop = q < 0 ? line.length : q;
         length += stop - i;
-        if (length > MAX_CELL_CHARS) throw new LongCell(open, true, q >= 0);
+        if (length > MAX_CELL_CHARS) throw new LongCell(open, cells.length, true, q >= 0);
         parts.push(line.slice(i, stop));
-        if (q < 0) { i = line.length; break; }
+        if (q < 0) throw new LongCell(open, cells.length, true, false, false);
         if (line[q + 1] === '"') { parts.push('"'); length++; i = q + 2; } else { i = q + 1; closed = true; }
       }
       const j = line.indexOf(delimiter, i);
@@ -43,7 +47,7 @@ function splitLine(line: string, delimiter: string): { cells: string[]; starts: 
     } else {
       const j = line.indexOf(delimiter, i);
       const end = j < 0 ? line.length : j;
-      if (end - i > MAX_CELL_CHARS) throw new LongCell(i, false, true);
+      if (end - i > MAX_CELL_CHARS) throw new LongCell(i, cells.length, false, true);
       cells.push(line.slice(i, end).trim());
       i = end;
     }
@@ -163,7 +167,7 @@ export function parseCsvData(text: string, file: string, opts: CsvParseOptions):
   while (pos < text.length) {
     const { end, next } = lineEnd(text, pos);
     const blank = isBlank(text, pos, end);
-    if (!blank) { headerLine = text.slice(pos, end); hLine = line; header = headerCells(headerLine, n => fail(file, tooMany(n), cellSpan(line, 0, 1)), c => fail(file, `row ${line + 1}, column ${c.start + 1}: ${c.message}`, cellSpan(line, c.start, 1))); }
+    if (!blank) { headerLine = text.slice(pos, end); hLine = line; header = headerCells(headerLine, n => fail(file, tooMany(n), cellSpan(line, 0, 1)), c => fail(file, `row ${line + 1}, column ${c.index + 1}: ${c.message}`, cellSpan(line, c.start, 1))); }
     pos = next; line++;
     if (!blank) break;
   }
@@ -219,7 +223,7 @@ export function parseCsvData(text: string, file: string, opts: CsvParseOptions):
     let split: ReturnType<typeof splitLine>;
     try { split = splitLine(l, delimiter); } catch (e) {
       if (!(e instanceof LongCell)) throw e;
-      return fail(file, `row ${line + 1}, column ${countOf(l.slice(0, e.start), delimiter) + 1}: ${e.message}`, cellSpan(line, e.start, 1));
+      return fail(file, `row ${line + 1}, column ${e.index + 1}: ${e.message}`, cellSpan(line, e.start, 1));
     }
     const { cells, starts } = split;
     if (cells.length !== ncols) fail(file, `row ${line + 1}: ${cells.length} columns, but the header has ${ncols}`, cellSpan(line, 0, l.length));
@@ -245,7 +249,8 @@ export function parseCsvData(text: string, file: string, opts: CsvParseOptions):
     for (;;) {
       let q = p;
       while (q < b && text.charCodeAt(q) !== delimCode) q++;
-      if (c >= ncols) return false;
+      // Too many cells, or one past the cap: slowRow says which.
+      if (c >= ncols || q - p > MAX_CELL_CHARS) return false;
       const s = text.slice(p, q);
       if (c === ti) {
         if (numbers) {

@@ -60,6 +60,16 @@ print(json.dumps({'header':rows[0],'rows':[[c.strip() for c in r] for r in rows[
       && e.problem?.span?.start.line === 1 && e.problem.span.start.character === 2);
     assert.throws(() => csvOutline(`a,"${endless}",y\n`), /^Error: line 1:3: a quoted cell of more than 65536 characters$/);
     assert.throws(() => csvOutline(`a,${endless},y\n`), /^Error: line 1:3: a cell of more than 65536 characters$/);
+    // Attack review 15: the column counted the commas inside an earlier quoted cell ("column 4"); an unquoted
+    // cell of zeros past the cap read as 0 on the fast path; a short quote never closed read as a cell.
+    type Located = Error & { problem?: { span?: { start: { line: number; character: number } } } };
+    const at = (re: RegExp, line: number, character: number) => (e: Located) => re.test(e.message) && e.problem?.span?.start.line === line && e.problem.span.start.character === character;
+    assert.throws(() => parseCsvData(`a,b,y\n"1,2,3",${endless},0\n`, 'q.csv', { targets: 'classes' }), at(/^row 2, column 2: a cell of more than 65536 characters$/, 1, 8));
+    assert.throws(() => parseCsvData(`a,b,y\n1,2,0\n1,${'0'.repeat(MAX_CELL_CHARS + 1)},0\n`, 'z.csv', { targets: 'classes' }), at(/^row 3, column 2: a cell of more than 65536 characters$/, 2, 2));
+    assert.throws(() => parseCsvData(`a,b,y\n1,"2,0\n`, 'o.csv', { targets: 'classes' }), at(/^row 2, column 2: a quoted cell whose quote, opened here, is never closed on its line$/, 1, 2));
+    assert.throws(() => parseCsvData(`a,"b,c",y\n1,2,0\n`.replace('"b,c"', '"b,c'), 'h.csv', { targets: 'classes' }), at(/^row 1, column 2: a quoted cell whose quote, opened here, is never closed on its line$/, 0, 2));
+    assert.throws(() => csvOutline(`a,"b,y\n1,2\n`), /^Error: line 1:3: a quoted cell whose quote, opened here, is never closed on its line$/);
+    assert.equal(parseCsvData(`a,b,y\n"1,5",2,0\n`.replace('"1,5"', '1'), 'ok.csv', { targets: 'classes' }).n, 1);
     // At the bound, and with doubled quotes, cells are what they say.
     const atBound = 'x'.repeat(MAX_CELL_CHARS - 2);
     assert.deepEqual(csvOutline(`"${atBound}""""",y\n1,2\n`).columns, [`${atBound}""`, 'y']);
