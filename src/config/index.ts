@@ -174,15 +174,16 @@ function importOnnxLayers(bytes: Uint8Array, abs: string): OnnxImport {
 }
 
 /**
- * The editor parses a config on every change: an ONNX model it names is imported once per (real path, size,
- * mtime) and folder, not once per keystroke. The stat goes through the same checks as the read (regular file,
+ * The editor parses a config on every change: an ONNX model it names is imported once per (real path, device,
+ * inode, size, mtime, ctime) and folder, not once per keystroke. The stat goes through the same checks as the read (regular file,
  * inside the folder). A few entries: each holds layers and problems, not the file's bytes.
  */
 const onnxCache = new Map<string, OnnxImport>();
 const ONNX_CACHE_ENTRIES = 8;
 function cachedOnnx(abs: string, root: string | undefined): OnnxImport {
   const info = statUserFile(abs, { kind: 'onnx', root });
-  const key = JSON.stringify([info.realPath, info.size, info.mtimeMs, root ?? '']);
+  // ctime and the inode too: a file rewritten with its size and mtime set back (utimes) keeps neither.
+  const key = JSON.stringify([info.realPath, info.dev, info.ino, info.size, info.mtimeMs, info.ctimeMs, root ?? '']);
   const hit = onnxCache.get(key);
   if (hit) { onnxCache.delete(key); onnxCache.set(key, hit); return hit; }
   const got = importOnnxLayers(readUserFile(abs, { kind: 'onnx', root }), abs);

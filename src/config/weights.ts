@@ -135,7 +135,7 @@ export interface WeightReaders {
   readText?: (abs: string) => string;
 }
 
-/** Model parameter shapes by file (real path, size, mtime): the editor lints on every keystroke, the model rarely changes. */
+/** Model parameter shapes by file (real path, device, inode, size, mtime, ctime): the editor lints on every keystroke, the model rarely changes. */
 const shapeCache = new Map<string, { key: string; read: (config: NetworkConfig) => ModelLayers | null }>();
 
 /**
@@ -151,7 +151,7 @@ export function lintModelWeights(config: NetworkConfig, baseDir: string, readers
   let key: string;
   try {
     const st = statUserFile(abs, { kind: onnx ? 'onnx' : 'keras', root: readers.root });
-    key = `${st.realPath}:${st.size}:${st.mtimeMs}`;
+    key = `${st.realPath}:${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
   } catch {
     return [];
   }

@@ -16,6 +16,7 @@ import { Reporter } from '../../../src/config/read';
 import { inferShapes } from '../../../src/config/shapes';
 import { Network } from '../../../src/core/network';
 import { formatProblem, type NetworkConfig } from '../../../src/model';
+import { recordReads } from '../../../src/io/userFile';
 
 const FIX = path.join(__dirname, '../../fixtures/onnx');
 const CORPUS = path.join(FIX, 'corpus');
@@ -241,7 +242,7 @@ describe('ONNX import', function () {
       assert.deepEqual([e.span!.start.line, e.span!.start.character], [1, 8]);
     });
 
-    it('the model is imported once per (path, size, mtime): the same bytes under a new mtime are read again', () => {
+    it('the model is imported once per (path, inode, size, mtime, ctime): a rewrite with the same size and mtime is read again', () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-onnx-cache-'));
       try {
         const model = path.join(dir, 'm.onnx');
@@ -250,17 +251,28 @@ describe('ONNX import', function () {
         const when = new Date(2020, 0, 1);
         fs.utimesSync(model, when, when);
         const text = 'model:\n  onnx: m.onnx\n';
-        const first = parseConfigText(text, path.join(dir, 'net.nn.yaml'));
-        assert.deepEqual(first.config?.model.layers.map(l => l.type), ['dense', 'dense']);
-        // Garbage of the same size and mtime: the cached import answers (what the editor gets on every keystroke).
+        const opened = () => {
+          const rec = recordReads();
+          let r;
+          try { r = parseConfigText(text, path.join(dir, 'net.nn.yaml')); } finally { rec.stop(); }
+          return { r, opens: rec.files.filter(f => f.realPath === fs.realpathSync(model)).length };
+        };
+        const first = opened();
+        assert.deepEqual(first.r.config?.model.layers.map(l => l.type), ['dense', 'dense']);
+        assert.equal(first.opens, 2, 'a miss: stat, then the read');
+        // Unchanged: the cached import answers after the stat alone (what the editor gets on every keystroke).
+        const hit = opened();
+        assert.equal(hit.opens, 1, 'a hit: the stat only');
+        assert.deepEqual(hit.r.config?.model.layers, first.r.config!.model.layers);
+        // Attack review 15: garbage of the same size, its mtime set back, on the same inode: f7790c8's key
+        // (path, size, mtime) kept the stale import. The ctime moved (waited for the file clock to tick, not timed).
+        const before = fs.statSync(model).ctimeMs;
         fs.writeFileSync(model, Buffer.alloc(good.length, 0xff));
         fs.utimesSync(model, when, when);
-        const again = parseConfigText(text, path.join(dir, 'net.nn.yaml'));
-        assert.deepEqual(again.config?.model.layers, first.config!.model.layers);
-        // A new mtime: read again, and the garbage is refused at the onnx: value.
-        fs.utimesSync(model, new Date(2021, 0, 1), new Date(2021, 0, 1));
-        const changed = parseConfigText(text, path.join(dir, 'net.nn.yaml'));
-        assert.match(changed.problems.find(p => p.severity === 'error')!.message, /^m\.onnx: not an ONNX model/);
+        while (fs.statSync(model).ctimeMs === before) fs.utimesSync(model, when, when);
+        const changed = opened();
+        assert.equal(changed.opens, 2);
+        assert.match(changed.r.problems.find(p => p.severity === 'error')!.message, /^m\.onnx: not an ONNX model/);
       } finally { fs.rmSync(dir, { recursive: true, force: true }); }
     });
 
