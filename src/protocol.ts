@@ -112,9 +112,9 @@ export interface CompareView {
   status: 'running' | 'done' | 'cancelled' | 'error';
   results: RankedActivation[];
   message?: string;
-  /** The config compared, and its document version then: Apply is refused once the text changed. */
+  /** The config compared, and the hash of its text then (src/vscode/textHash.ts): Apply is refused once the text differs. */
   uri?: string;
-  version?: number;
+  textHash?: string;
   /** The compared config's workspace-relative path: the trials' title names it (two configs may share a file name). */
   configLabel?: string;
   /** This comparison's identity (RunController.setCompare gives it): a row's Apply names it, and the host applies the
@@ -157,7 +157,7 @@ export type HostToWebview =
   | { type: 'explorerFocus'; activation?: string; layer?: number }
   | { type: 'theme' }
   /**
-   * Whether the config changed since the shown run (its document version differs from the run's): a banner offers
+   * Whether the config changed since the shown run (its text differs from the run's, by hash): a banner offers
    * Re-run and every Apply is disabled. `trials`: the ids (CompareView.id) of the trials a row of which the host would
    * apply now, the latest of each compared config while its text is the one compared. The page looks up the trials it
    * shows: the host never guesses which those are.

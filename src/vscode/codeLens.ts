@@ -4,6 +4,7 @@ import { formatNumber, layerLabel } from '../format';
 import { outputLayerIndex } from '../diagnosis/layers';
 import type { RunController } from './runController';
 import { isConfigDocument, parseDocument, toRange } from './documents';
+import { documentHash } from './textHash';
 
 /** CodeLens over each layer: its latest dead/saturated/gradient numbers, or its shape and size before a run. */
 export class LayerCodeLensProvider implements vscode.CodeLensProvider {
@@ -21,7 +22,7 @@ export class LayerCodeLensProvider implements vscode.CodeLensProvider {
     if (!config) return [];
     const record = this.runs.latest(doc.uri);
     // Numbers from a run of other text would sit on layers they were not measured on.
-    const stale = !!record && record.version !== doc.version;
+    const stale = !!record && record.textHash !== documentHash(doc);
     const last = stale ? undefined : record?.view.timeline.at(-1);
     // The same output layer the rules divide by (the last layer with an activation, not a trailing dropout/flatten).
     const outGrad = last?.layers[outputLayerIndex(config.model.layers)]?.gradRms;

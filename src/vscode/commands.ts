@@ -17,6 +17,7 @@ import { requireTrust } from './trust';
 import { startEngineCompare } from '../engine/compare';
 import { editorPythonCandidates } from './engine';
 import { tell, type ReportStatus } from './feedback';
+import { documentHash } from './textHash';
 
 interface ExampleEntry { file: string; title: string; description: string; /** files the example reads (csv, Keras model) */ files?: string[] }
 
@@ -200,7 +201,7 @@ export async function compareLayer(extensionUri: vscode.Uri, runs: RunController
     claim.layerName = layerName;
     let layers: number[];
     try { layers = targetLayers(config, target); } catch (e) { tell('refusal', (e as Error).message); return undefined; }
-    const view: CompareView = { layer: target, layerName, status: 'running', results: [], uri: doc.uri.toString(), version: doc.version,
+    const view: CompareView = { layer: target, layerName, status: 'running', results: [], uri: doc.uri.toString(), textHash: documentHash(doc),
       layers, configLr: config.train.lr, rule: RANKING_RULE, retryRule: RETRY_RULE };
     runs.setCompare(view);
     const settings = readSettings(doc.uri);

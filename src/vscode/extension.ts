@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { RunController, mark, type RunRecord } from './runController';
+import { documentHash } from './textHash';
 import { DiagnosticsPanel } from './panel';
 import { SidebarProvider, SIDEBAR_VIEW_ID } from './sidebar';
 import { ConfigHoverProvider } from './hover';
@@ -54,7 +55,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     compareLayer(context.extensionUri, runs, uri ? await vscode.workspace.openTextDocument(uri) : configDocument(), layer);
   const apply = async (record: RunRecord, layers: number[], s: Suggestion) => {
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(record.uri));
-    if (doc.version !== record.version) {
+    if (documentHash(doc) !== record.textHash) {
       tell('refusal', 'the config changed since this run; run diagnostics again before applying its suggestions.');
       return false;
     }
@@ -69,7 +70,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     const r = c.results[rank];
     if (!c.uri || !c.layers || !r) return false;
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(c.uri));
-    if (doc.version !== c.version) {
+    if (documentHash(doc) !== c.textHash) {
       tell('refusal', 'the config changed since these trials; compare again before applying a row.');
       return false;
     }

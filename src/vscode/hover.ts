@@ -7,6 +7,7 @@ import type { RunController } from './runController';
 import { isConfigDocument, layerAt, parseDocument, toRange } from './documents';
 import { CURVE_COLORS, curveSvg, symbolsUsed, type CurveColors } from './curveSvg';
 import { formatNumber, layerLabel } from '../format';
+import { documentHash } from './textHash';
 
 /** Hovers in config files: activation names, initializer names, and layers. */
 export class ConfigHoverProvider implements vscode.HoverProvider {
@@ -37,7 +38,7 @@ export class ConfigHoverProvider implements vscode.HoverProvider {
     // What the user came for first: this layer's numbers from the latest run, then the curve, then the textbook.
     const record = this.runs.latest(doc.uri);
     const last = record?.view.timeline.at(-1)?.layers[layer.index];
-    if (record && last && record.version === doc.version) {
+    if (record && last && record.textHash === documentHash(doc)) {
       const parts = [
         last.deadFraction !== null ? `dead ${formatNumber(100 * last.deadFraction)}%` : undefined,
         last.saturatedFraction !== null ? `saturated ${formatNumber(100 * last.saturatedFraction)}%` : undefined,

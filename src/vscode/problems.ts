@@ -7,6 +7,7 @@ import { thresholdProblems } from '../diagnosis/thresholds';
 import type { RunController } from './runController';
 import { isConfigDocument, parseDocument, toRange } from './documents';
 import { readSettings } from './settings';
+import { documentHash } from './textHash';
 
 const SEVERITY: Record<string, vscode.DiagnosticSeverity> = {
   error: vscode.DiagnosticSeverity.Error, warning: vscode.DiagnosticSeverity.Warning, info: vscode.DiagnosticSeverity.Information,
@@ -79,7 +80,7 @@ export class ProblemsReporter implements vscode.Disposable {
       const record = this.runs.latest(doc.uri);
       const runOnly = (record?.findings ?? []).filter(f => f.step !== null);
       // Findings of a run on other text are kept (the user may undo) but dimmed and marked, never shown as current.
-      const stale = !!record && record.version !== doc.version;
+      const stale = !!record && record.textHash !== documentHash(doc);
       for (const f of findings) out.push(this.findingDiagnostic(config, f, false));
       for (const f of runOnly) {
         const d = this.findingDiagnostic(config, f, true);

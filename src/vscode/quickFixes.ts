@@ -7,6 +7,7 @@ import { parseConfigText } from '../config';
 import type { RunController } from './runController';
 import { FindingDiagnostic } from './problems';
 import { parseDocument, readConfigNamedFile, workspaceRootFor } from './documents';
+import { documentHash } from './textHash';
 
 const isOwnConfig = (fileName: string) => /\.nn\.(ya?ml|json)$/i.test(fileName);
 
@@ -93,7 +94,7 @@ export class QuickFixProvider implements vscode.CodeActionProvider {
       }
       if (!(diag instanceof FindingDiagnostic)) continue;
       const { finding, fromRun } = diag;
-      const stale = fromRun && this.runs.latest(doc.uri)?.version !== doc.version;
+      const stale = fromRun && this.runs.latest(doc.uri)?.textHash !== documentHash(doc);
       for (const [i, s] of finding.suggestions.entries()) {
         if (!s.activation && !s.init && s.lr === undefined && s.clip === undefined) continue;
         const title = suggestionTitle(s, layerNames);

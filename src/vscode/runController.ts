@@ -17,12 +17,13 @@ import { suggestActivations } from '../diagnosis/suggestions';
 import { readSettings } from './settings';
 import { parseDocument, workspaceRootFor } from './documents';
 import { requireTrust } from './trust';
+import { documentHash } from './textHash';
 
 /** What the editor knows about one config file's latest run. */
 export interface RunRecord {
   uri: string;
-  /** The document version the run started from: quick fixes are refused once the text changed. */
-  version: number;
+  /** The hash of the text the run started from (textHash.ts): quick fixes are refused once the text differs. */
+  textHash: string;
   config: NetworkConfig;
   view: RunView;
   result?: RunResult;
@@ -98,7 +99,7 @@ export class RunController implements vscode.Disposable {
     const settings = readSettings(doc.uri);
     const runConfig: NetworkConfig = settings.probeEvery ? { ...config, probe: { ...config.probe, every: settings.probeEvery } } : config;
     const record: RunRecord = {
-      uri: doc.uri.toString(), version: doc.version, config: runConfig, findings: [],
+      uri: doc.uri.toString(), textHash: documentHash(doc), config: runConfig, findings: [],
       view: { ...initialView(doc.uri.fsPath, runConfig), configUri: doc.uri.toString(), configLabel: vscode.workspace.asRelativePath(doc.uri),
         marks: [{ what: 'command', t: opts.requestedAt ?? Date.now() }] },
     };
@@ -203,13 +204,13 @@ export class RunController implements vscode.Disposable {
   compared(uri: vscode.Uri | string): boolean { return this.compares.has(uri.toString()); }
 
   /**
-   * The ids of the trials a row of which may be applied now: each compared config's latest, while its open document is
-   * at the version compared (a closed one cannot be told: Apply checks the version when it opens it).
+   * The ids of the trials a row of which may be applied now: each compared config's latest, while its open document has
+   * the text compared (a closed one is not read here: Apply compares the text when it opens it).
    */
   applicableTrials(): string[] {
     return [...this.compares.values()].filter(c => {
-      const v = openVersion(c.uri!);
-      return c.id && (v === undefined || v === c.version);
+      const h = openHash(c.uri!);
+      return c.id && (h === undefined || h === c.textHash);
     }).map(c => c.id!);
   }
 
@@ -252,13 +253,13 @@ export class RunController implements vscode.Disposable {
   }
 
   /**
-   * Whether the config changed since the record's run: its open document is at another version (an edit, a quick
-   * fix, an undo back to the same text all count: the numbers were measured on other text). A closed document
-   * cannot be told; Apply checks the version again when it opens it.
+   * Whether the config changed since the record's run: its open document's text is not the text the run used (by
+   * hash: an undo back to that text is fresh again, and closing and reopening the file changes nothing). A closed
+   * document is not read here; Apply compares the text again when it opens it.
    */
   isStale(record: RunRecord): boolean {
-    const v = openVersion(record.uri);
-    return v !== undefined && v !== record.version;
+    const h = openHash(record.uri);
+    return h !== undefined && h !== record.textHash;
   }
 
   /** For tests: whether the status bar shows a run. */
@@ -272,9 +273,10 @@ export function mark(record: RunRecord, what: HostMark['what']): void {
   (record.view.marks ??= []).push({ what, t: Date.now() });
 }
 
-/** The version of the open document at `uri`, if it is open. */
-export function openVersion(uri: string): number | undefined {
-  return vscode.workspace.textDocuments.find(d => d.uri.toString() === uri)?.version;
+/** The text hash of the open document at `uri`, if it is open. */
+export function openHash(uri: string): string | undefined {
+  const doc = vscode.workspace.textDocuments.find(d => d.uri.toString() === uri);
+  return doc && documentHash(doc);
 }
 
 /**

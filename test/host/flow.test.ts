@@ -3,6 +3,7 @@
 // The webviews' DOM is not reachable from here: these tests read what the adapters sent them (the UI tests click).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -12,6 +13,10 @@ import { api, waitFor, workspaceFile } from './util';
 
 /** Two configs with the same name in two folders of the workspace: only their paths tell them apart. */
 const DIRS = ['flow-a', 'flow-b'];
+/** The text hash a run or a comparison keeps (src/vscode/textHash.ts), computed here independently. */
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+/** A trial that trained and did not diverge (rows without one, or diverged, are refused by the host). */
+const TRAINED = { valLoss: 0.5, trainLoss: 0.5, lossCurve: [1, 0.5] };
 const small = (text: string) => text.replace(/steps: \d+/, 'steps: 60').replace(/samples: \d+/, 'samples: 300');
 
 describe('state that never lies: stale runs, headers, the sidebar', () => {
@@ -48,11 +53,13 @@ describe('state that never lies: stale runs, headers, the sidebar', () => {
     await editor.edit(e => e.replace(doc.lineAt(doc.getText().split('\n').findIndex(l => l.includes('activation: tanh'))).range, '      activation: sigmoid'));
     await waitFor('the panel marked stale', () => lens.panel.lastStale?.stale);
     await waitFor('the sidebar marked stale', () => lens.sidebar.lastSent?.stale);
-    // Undo brings the text back, but the numbers are still of a run of other versions: any change counts.
+    // Undo brings back the text the run used (by hash, not document version): its numbers are of this text again.
     await vscode.commands.executeCommand('undo');
     assert.ok(!doc.getText().includes('sigmoid'));
-    assert.equal(lens.panel.lastStale?.stale, true);
-    assert.equal(lens.sidebar.lastSent?.stale, true);
+    await waitFor('the panel fresh after the undo', () => lens.panel.lastStale?.stale === false);
+    await waitFor('the sidebar fresh after the undo', () => lens.sidebar.lastSent?.stale === false);
+    await editor.edit(e => e.insert(new vscode.Position(0, 0), '# edited\n'));
+    await waitFor('the panel stale again', () => lens.panel.lastStale?.stale);
     // The banner's Re-run: the run of the current text is fresh again.
     lens.panel.receive({ type: 'run', config: a.toString() });
     await waitFor('the re-run to end', () => lens.runs.latest(a) !== record && lens.runs.latest(a)?.view.status === 'done');
@@ -107,8 +114,8 @@ describe('state that never lies: stale runs, headers, the sidebar', () => {
 
   /** Finished trials of dense_1 of the config's text now (so a row of them would apply), as compareLayer hands them over. */
   const trials = async (uri: vscode.Uri, ...activations: string[]): Promise<CompareView> => ({
-    layer: 0, layerName: 'dense_1', status: 'done', uri: uri.toString(), version: (await vscode.workspace.openTextDocument(uri)).version, layers: [0],
-    results: activations.map(activation => ({ activation, init: 'he_normal', reason: 'a test row' })) });
+    layer: 0, layerName: 'dense_1', status: 'done', uri: uri.toString(), textHash: sha256((await vscode.workspace.openTextDocument(uri)).getText()), layers: [0],
+    results: activations.map(activation => ({ activation, init: 'he_normal', reason: 'a test row', trial: TRAINED })) });
   /** What the host posts to the panel's page from now until `stop()`. */
   const recordPosts = (webview: vscode.Webview) => {
     const posted: { type: string; compare?: CompareView; view?: RunView }[] = [];
@@ -291,8 +298,8 @@ describe('state that never lies: stale runs, headers, the sidebar', () => {
     const before = doc.getText();
     assert.equal(lens.runs.latest(keras), undefined, 'no run of the Keras file');
     // The importer skips the InputLayer: layer 0 is the first Dense (sigmoid).
-    const onKeras: CompareView = { layer: 0, layerName: 'dense', status: 'done', uri: keras.toString(), version: doc.version, layers: [0],
-      results: [{ activation: 'tanh', init: 'glorot_uniform', reason: 'a test row' }] };
+    const onKeras: CompareView = { layer: 0, layerName: 'dense', status: 'done', uri: keras.toString(), textHash: sha256(doc.getText()), layers: [0],
+      results: [{ activation: 'tanh', init: 'glorot_uniform', reason: 'a test row', trial: TRAINED }] };
     lens.runs.setCompare(onKeras);
     try {
       // The page names the trials' own config and identity (trialApply); the controller knows them though the file has no run.
