@@ -266,10 +266,11 @@ function drawCompareBox(c: CompareView | undefined): void {
   if (c.results.length) compareChart = drawCompare(canvas, c.results, compareChart);
 }
 
-/** A done, not diverged row's Apply: it names the trials drawn (trialApply), disabled with the reason when they are out of date. */
+/** A done, usable (trained, not diverged, finite loss) row's Apply: it names the trials drawn (trialApply), disabled with the reason when they are out of date. */
 function applyCell(c: CompareView, rank: number, outOfDate: boolean): HTMLElement[] {
   const r = c.results[rank];
-  if (c.status !== 'done' || r.trial?.diverged) return [];
+  // The host refuses the same rows (trialRowRefusal): a diverged or lossless trial ranks last and is no fix.
+  if (c.status !== 'done' || !r.trial || r.trial.diverged || !Number.isFinite(r.trial.valLoss)) return [];
   const message = trialApply(c, rank);
   // Disabled: never clicked (trials that cannot name themselves get a harmless 'ready' behind the disabled button).
   if (!message || outOfDate) return [disableStale(button('Apply', message ?? { type: 'ready' }, { class: 'secondary apply-trial' }), STALE_TRIALS), staleReason(STALE_TRIALS)];

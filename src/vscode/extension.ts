@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { RunController, mark, type RunRecord } from './runController';
+import { RunController, mark, trialRowRefusal, type RunRecord } from './runController';
 import { documentHash } from './textHash';
 import { DiagnosticsPanel } from './panel';
 import { SidebarProvider, SIDEBAR_VIEW_ID } from './sidebar';
@@ -18,7 +18,8 @@ import type { CompareView } from '../protocol';
 import { verifySuggestionInEditor } from './verify';
 import { RunOnSave } from './runOnSave';
 import { ActivationExplorer } from './explorer';
-import { ReportStatus, noticesGoTo, tell } from './feedback';
+import { ReportStatus, noticesGoTo, tell, told } from './feedback';
+import type { PanelNotice } from '../protocol';
 
 /** What activate() hands back: the in-host tests read state through it instead of poking at internals. */
 export interface ActivationLensApi {
@@ -29,6 +30,8 @@ export interface ActivationLensApi {
   tensorboard: TensorBoardSession;
   explorer: ActivationExplorer;
   report: ReportStatus;
+  /** What tell() said lately (refusals, errors, news), oldest first. */
+  told: readonly PanelNotice[];
   activationMs: number;
 }
 
@@ -69,6 +72,9 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
   const applyTrial = async (c: CompareView, rank: number) => {
     const r = c.results[rank];
     if (!c.uri || !c.layers || !r) return false;
+    // The page offers Apply only on a finished comparison's usable rows; the host does not take its word for it.
+    const refusal = trialRowRefusal(c, rank);
+    if (refusal) { tell('refusal', refusal); return false; }
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(c.uri));
     if (documentHash(doc) !== c.textHash) {
       tell('refusal', 'the config changed since these trials; compare again before applying a row.');
@@ -128,7 +134,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     vscode.commands.registerCommand('activationLens.staleFix', () => tell('refusal',
       'the config changed since the run that made this finding; run diagnostics again to refresh it.')),
   );
-  return { runs, panel, sidebar, problems, tensorboard, explorer, report, activationMs: performance.now() - t0 };
+  return { runs, panel, sidebar, problems, tensorboard, explorer, report, told, activationMs: performance.now() - t0 };
 }
 
 /** The config to act on: the active editor's, else the last visible config editor's. */

@@ -15,10 +15,15 @@ export function noticesGoTo(line: NoticeLine): vscode.Disposable {
   return { dispose() { if (panel === line) panel = undefined; } };
 }
 
+/** For tests (through the extension's API): what was said lately, oldest first. */
+export const told: PanelNotice[] = [];
+
 const ICON: Record<PanelNotice['kind'], string> = { refusal: '$(warning)', error: '$(error)', info: '$(info)' };
 
 /** Says `text`; `panelShowsIt`: the panel already shows it in its own place (a compare verdict), so no notice there. */
 export function tell(kind: PanelNotice['kind'], text: string, opts: { panelShowsIt?: boolean } = {}): void {
+  told.push({ kind, text });
+  if (told.length > 50) told.shift();
   vscode.window.setStatusBarMessage(`${ICON[kind]} Activation Lens: ${text}`, 20000);
   if (opts.panelShowsIt ? panel?.inView : panel?.notice({ kind, text })) return;
   const message = `Activation Lens: ${text}`;

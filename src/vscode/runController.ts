@@ -268,6 +268,22 @@ export class RunController implements vscode.Disposable {
   dispose(): void { this.stop(); disposeIdleWorker(); this.status.dispose(); this.emitter.dispose(); }
 }
 
+/**
+ * Why row `rank` of trials `c` must not be applied, if it must not: the comparison has not finished (its ranking can
+ * still change, and a cancelled or failed one is incomplete), or the row's trial diverged or has no finite loss (it
+ * ranks last for that reason: its activation is no improvement). The page shows no Apply on such rows; a message can
+ * still name them.
+ */
+export function trialRowRefusal(c: CompareView, rank: number): string | undefined {
+  const r = c.results[rank];
+  if (!r) return `the trials have no row ${rank + 1}.`;
+  const name = `${r.activation} + ${r.init}`;
+  if (c.status !== 'done') return `the comparison of ${c.layerName} has not finished (${c.status}): its ranking is not final, so no row is applied. Compare again${c.status === 'running' ? ' or wait for it to end' : ''}.`;
+  if (!r.trial || r.trial.diverged || !Number.isFinite(r.trial.valLoss))
+    return `row ${rank + 1} (${name}) ${r.trial?.diverged ? 'diverged' : 'has no finite loss'} in its trial: it ranks last for that, and is not applied.`;
+  return undefined;
+}
+
 /** A host-side timing of the run, shown next to the panel's own (bench/ui-first-chart.mjs). */
 export function mark(record: RunRecord, what: HostMark['what']): void {
   (record.view.marks ??= []).push({ what, t: Date.now() });

@@ -319,6 +319,41 @@ describe('state that never lies: stale runs, headers, the sidebar', () => {
     }
   });
 
+  it('a trial row applies only from trials that finished, and only if its trial trained without diverging', async () => {
+    const lens = await api();
+    await vscode.commands.executeCommand('activationLens.showPanel');
+    await waitFor('the panel', () => lens.panel.webviewPanel);
+    const docA = await vscode.workspace.openTextDocument(a);
+    const onA = await trials(a, 'gelu', 'elu', 'selu');
+    onA.results[1].trial = { ...TRAINED, valLoss: 1e11, diverged: true };
+    onA.results[2].trial = { ...TRAINED, valLoss: NaN };
+    const { edits, stop } = recordEdits();
+    const refused = (re: RegExp) => { const t = lens.told.at(-1); assert.ok(t?.kind === 'refusal' && re.test(t.text), JSON.stringify(t)); };
+    try {
+      // The messages the page would send for these trials (config and id are the real ones).
+      const apply = (rank: number) => lens.panel.receive({ type: 'applyTrial', rank, config: a.toString(), trials: onA.id! });
+      for (const status of ['running', 'cancelled', 'error'] as const) {
+        onA.status = status;
+        lens.runs.setCompare(onA);
+        apply(0);
+        refused(new RegExp(`the comparison of dense_1 has not finished \\(${status}\\)`));
+      }
+      onA.status = 'done';
+      lens.runs.setCompare(onA);
+      apply(1);
+      refused(/row 2 \(elu \+ he_normal\) diverged in its trial/);
+      apply(2);
+      refused(/row 3 \(selu \+ he_normal\) has no finite loss in its trial/);
+      // The usable row of the finished trials applies, and it is the only edit.
+      apply(0);
+      await waitFor('row 1 applied', () => /activation: gelu/.test(docA.getText()));
+      assert.deepEqual(edits.map(e => e.uri), [a.toString()]);
+    } finally {
+      stop();
+      if (docA.isDirty) await docA.save();
+    }
+  });
+
   it('a Run refused for errors does not bring another config\'s panel to the front', async () => {
     const lens = await api();
     const panel = await waitFor('the panel', () => lens.panel.webviewPanel);
