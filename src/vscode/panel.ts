@@ -198,12 +198,23 @@ export class DiagnosticsPanel implements vscode.Disposable {
    * trials of another config (palette Compare on another file, or on a config never run) switch the panel to that
    * config: its latest run, else its layers from the text (configView), with the trials. That is what the user just
    * asked for, and the page then shows the trials under their own config's header, title and staleness. A run's state
-   * takes the panel back.
+   * takes the panel back. Except while the panel shows a run that is training: it never leaves a live run (its charts
+   * would stop, and each update of either would flip the panel); the trials are held, and a notification (when they
+   * start and when they end) offers Show Trials, which switches the panel because the user asked.
    */
   private showCompare(compare: CompareView, record: RunRecord | undefined): void {
     const onScreen = !!this.panel && (compare.uri === undefined || compare.uri === this.shownView?.configUri);
     // Newer trials of the compared config with no run: its view re-sent on 'ready' carries them.
     if (this.compared && !this.compared.record && this.compared.view.configUri === compare.uri) this.compared.view.compare = compare;
+    // A comparison held once stays held (its later updates are said, not switched to) until Show Trials: the user was
+    // told the panel stays where it is.
+    const live = this.runs.running;
+    const holding = (!!live && this.shown === live) || (!!compare.id && this.heldIds.has(compare.id));
+    if (!onScreen && compare.uri && this.panel && holding) { this.holdCompare(compare, live); return; }
+    this.switchToCompare(compare, record, onScreen);
+  }
+
+  private switchToCompare(compare: CompareView, record: RunRecord | undefined, onScreen: boolean): void {
     if (!onScreen && compare.uri) {
       const doc = record ? undefined : vscode.workspace.textDocuments.find(d => d.uri.toString() === compare.uri);
       const view = record?.view ?? (doc ? { ...configView(doc), compare } : undefined);
@@ -219,9 +230,52 @@ export class DiagnosticsPanel implements vscode.Disposable {
     this.postStale();
   }
 
-  /** Shows a verification the controller announced (the panel opens if needed, without taking focus) if its run is shown. */
+  /** Trials of another config while the panel shows a live run: kept for Show Trials, and said once as they start and once as they end. */
+  private holdCompare(compare: CompareView, live: RunRecord | undefined): void {
+    this.held = compare;
+    if (compare.id) this.heldIds.add(compare.id);
+    const stage = compare.status === 'running' ? 'started' : 'ended';
+    const key = `${compare.id}:${stage}`;
+    if (this.heldSaid.has(key)) return;
+    this.heldSaid.add(key);
+    const what = `trials of ${compare.layerName} in ${compare.configLabel ?? compare.uri}`;
+    const text = stage === 'started'
+      ? `${what} are running; the panel stays on the run of ${live?.view.configLabel ?? live?.view.configName ?? 'the config it shows'} while it trains.`
+      : `${what} ${compare.status === 'done' ? `are done${compare.verdict ? `: ${compare.verdict}` : ''}` : `ended (${compare.status}${compare.message ? `: ${compare.message}` : ''})`}.`;
+    this.heldNotices.push(text);
+    this.notice({ kind: 'info', text: `${text} Show them with the notification's Show Trials.` });
+    void vscode.window.showInformationMessage(`Activation Lens: ${text}`, DiagnosticsPanel.SHOW_TRIALS).then(choice => {
+      if (choice === DiagnosticsPanel.SHOW_TRIALS) this.showHeldTrials();
+    });
+  }
+
+  /**
+   * Show Trials: the last held trials in the panel (the same object as they fill in); the user asked, so this switches
+   * even from a live run (whose next state takes the panel back, as any run's does). False when none are held.
+   */
+  showHeldTrials(): boolean {
+    const held = this.held;
+    if (!held?.uri) return false;
+    this.held = undefined;
+    if (held.id) this.heldIds.delete(held.id);
+    this.switchToCompare(held, this.runs.latest(held.uri), !!this.panel && held.uri === this.shownView?.configUri);
+    return true;
+  }
+
+  /** For tests: the trials held back from a live run (showCompare), and what the notifications about them said. */
+  get heldTrials(): CompareView | undefined { return this.held; }
+  readonly heldNotices: string[] = [];
+  private held?: CompareView;
+  private readonly heldSaid = new Set<string>();
+  private readonly heldIds = new Set<string>();
+  private static readonly SHOW_TRIALS = 'Show Trials';
+
+  /**
+   * Shows a verification the controller announced if its run is shown (the panel opens if needed, without taking
+   * focus). It never re-sends the panel's view: a Verify of one run must not take the panel from another (a live run).
+   */
   private showVerification(record: RunRecord, verification: VerificationView): void {
-    this.show();
+    if (!this.panel) { this.show(); return; }   // the new page draws the shown run, with its verification
     if (this.shown === record) this.post({ type: 'verification', verification });
   }
 

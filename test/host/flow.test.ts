@@ -319,6 +319,68 @@ describe('state that never lies: stale runs, headers, the sidebar', () => {
     }
   });
 
+  it('a Compare (and a Verify) of another config while a run trains never takes the panel from the run; Show Trials does', async () => {
+    const lens = await api();
+    for (const uri of [a, b]) if (lens.runs.latest(uri)?.view.status !== 'done') await vscode.commands.executeCommand('activationLens.run', uri);
+    const recB = lens.runs.latest(b)!;
+    // Long enough to be training through the synchronous part below (it is stopped at the end).
+    const long = workspaceFile('flow-a/long.nn.yaml');
+    fs.writeFileSync(long.fsPath, fs.readFileSync(a.fsPath, 'utf8').replace(/steps: \d+/, 'steps: 20000'));
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(long));
+    const onB: CompareView = { ...(await trials(b, 'elu')), status: 'running' };
+    const running = vscode.commands.executeCommand<RunRecord>('activationLens.run', long);
+    try {
+      await waitFor('the panel on the live run', () => lens.runs.running?.uri === long.toString()
+        && lens.panel.lastView?.configUri === long.toString() && lens.panel.lastView.status === 'running');
+      const { posted, stop } = recordPosts(lens.panel.webviewPanel!.webview);
+      try {
+        assert.ok(lens.runs.running, 'still training');
+        // The trials as compareLayer announces them: started, the engine chosen, ended with a verdict.
+        lens.runs.setCompare(onB);
+        lens.runs.setCompare(onB);
+        onB.status = 'done';
+        onB.verdict = 'elu beats tanh';
+        lens.runs.setCompare(onB);
+        // A Verify of b's run (started from the panel before) updates too.
+        lens.runs.setVerification(recB, { status: 'running', title: 'init he_normal on dense_1 (a test)' });
+        assert.ok(lens.runs.running, 'still training after');
+        assert.deepEqual(posted.filter(m => m.type === 'state' || m.type === 'compare' || m.type === 'verification').map(m => m.type), [],
+          'nothing replaced the live run\'s view');
+        assert.equal(lens.panel.lastView?.configUri, long.toString());
+        assert.equal(recB.view.compare, onB, 'the controller keeps them in b\'s run');
+        assert.equal(lens.panel.heldTrials, onB);
+        // Said twice (started, ended), not at each update; the end with its verdict.
+        assert.equal(lens.panel.heldNotices.length, 2, lens.panel.heldNotices.join(' | '));
+        assert.match(lens.panel.heldNotices[0], /trials of dense_1 in flow-b\/same\.nn\.yaml are running; the panel stays on the run of flow-a\/long\.nn\.yaml/);
+        assert.match(lens.panel.heldNotices[1], /are done: elu beats tanh/);
+        // The live run's charts keep coming.
+        await waitFor('stats of the live run drawn', () => posted.some(m => m.type === 'stats'));
+        // Show Trials: the user asks, the panel switches.
+        assert.ok(lens.panel.showHeldTrials());
+        assert.equal(lens.panel.lastView, recB.view);
+        assert.equal(lens.panel.lastView?.compare, onB);
+        assert.equal(lens.panel.heldTrials, undefined);
+      } finally {
+        stop();
+      }
+    } finally {
+      lens.runs.stop();
+      await running;
+    }
+  });
+
+  it('a Verify update never re-sends the panel\'s view (it shows something else meanwhile)', async () => {
+    const lens = await api();
+    if (lens.runs.latest(a)?.view.status !== 'done') await vscode.commands.executeCommand('activationLens.run', a);
+    const recA = lens.runs.latest(a)!;
+    // A view with no config behind it, as a TensorBoard run's.
+    const other: RunView = { configPath: '/logs/run1', configName: 'run1', layers: [], status: 'done', step: 0, totalSteps: 0, timeline: [], lossCurve: [] };
+    lens.panel.showView(other);
+    lens.runs.setVerification(recA, { status: 'running', title: 'init he_normal on dense_1 (a test)' });
+    lens.runs.setVerification(recA, { status: 'done', title: 'init he_normal on dense_1 (a test)' });
+    assert.equal(lens.panel.lastView, other);
+  });
+
   it('a trial row applies only from trials that finished, and only if its trial trained without diverging', async () => {
     const lens = await api();
     await vscode.commands.executeCommand('activationLens.showPanel');
