@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { tell } from './feedback';
 import * as path from 'node:path';
+import * as fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { NetworkConfig } from '../model';
 import { formatProblem } from '../model';
@@ -104,6 +105,10 @@ export class RunController implements vscode.Disposable {
         marks: [{ what: 'command', t: opts.requestedAt ?? Date.now() }] },
     };
     record.view.status = 'running';
+    // The config's latest trials stay with its latest run: a panel reopened on this run shows them (marked out of date
+    // when the text changed since they ran).
+    const trials = this.compares.get(record.uri);
+    if (trials) record.view.compare = trials;
     let statsMarked = false;
     this.records.delete(record.uri);
     this.records.set(record.uri, record);
@@ -178,7 +183,11 @@ export class RunController implements vscode.Disposable {
     compare.id ??= randomUUID();
     if (compare.uri) {
       compare.configLabel ??= vscode.workspace.asRelativePath(vscode.Uri.parse(compare.uri));
+      // Most recently compared last; trials of files that are gone, and beyond the newest MAX_COMPARED configs, dropped.
+      this.compares.delete(compare.uri);
       this.compares.set(compare.uri, compare);
+      for (const uri of this.compares.keys()) if (uri !== compare.uri && fileGone(uri)) this.compares.delete(uri);
+      for (const uri of this.compares.keys()) { if (this.compares.size <= MAX_COMPARED) break; this.compares.delete(uri); }
     }
     const record = compare.uri ? this.latest(compare.uri) : this.current();
     if (record) record.view.compare = compare;
@@ -282,6 +291,15 @@ export function trialRowRefusal(c: CompareView, rank: number): string | undefine
   if (!r.trial || r.trial.diverged || !Number.isFinite(r.trial.valLoss))
     return `row ${rank + 1} (${name}) ${r.trial?.diverged ? 'diverged' : 'has no finite loss'} in its trial: it ranks last for that, and is not applied.`;
   return undefined;
+}
+
+/** How many configs' latest trials the controller keeps (setCompare drops the least recently compared beyond it). */
+export const MAX_COMPARED = 32;
+
+/** A file: URI whose file no longer exists and that no open document holds (untitled and other schemes are kept). */
+function fileGone(uri: string): boolean {
+  const u = vscode.Uri.parse(uri);
+  return u.scheme === 'file' && !fs.existsSync(u.fsPath) && !vscode.workspace.textDocuments.some(d => d.uri.toString() === uri);
 }
 
 /** A host-side timing of the run, shown next to the panel's own (bench/ui-first-chart.mjs). */

@@ -416,6 +416,71 @@ describe('state that never lies: stale runs, headers, the sidebar', () => {
     }
   });
 
+  it('judges staleness by the text a run or comparison used (its hash), not the document version, which restarts on reopen', async () => {
+    const lens = await api();
+    if (lens.runs.latest(a)?.view.status !== 'done' || lens.runs.isStale(lens.runs.latest(a)!)) await vscode.commands.executeCommand('activationLens.run', a);
+    const rec = lens.runs.latest(a)!;
+    const docA = await vscode.workspace.openTextDocument(a);
+    const text = docA.getText();
+    // A file closed and changed on disk comes back at version 1, perhaps the version its run had: only the text tells.
+    assert.equal(rec.textHash, sha256(text));
+    assert.equal(lens.runs.isStale(rec), false);
+    assert.equal(lens.runs.isStale({ ...rec, textHash: sha256(`${text}# changed on disk\n`) }), true);
+    const onA = { ...(await trials(a, 'gelu')), textHash: sha256(`${text}# changed on disk\n`) };
+    const { edits, stop } = recordEdits();
+    try {
+      lens.runs.setCompare(onA);
+      assert.ok(!lens.runs.applicableTrials().includes(onA.id!), 'trials of other text are out of date');
+      lens.panel.receive({ type: 'applyTrial', rank: 0, config: a.toString(), trials: onA.id! });
+      await waitFor('the refusal', () => lens.told.at(-1)?.text.includes('the config changed since these trials'));
+      // And the same for the trials of this text: they apply.
+      const fresh = await trials(a, 'gelu');
+      lens.runs.setCompare(fresh);
+      assert.ok(lens.runs.applicableTrials().includes(fresh.id!));
+      assert.deepEqual(edits, []);
+    } finally {
+      stop();
+    }
+  });
+
+  it('a new run of a config starts with its latest trials (a panel reopened on that run shows them)', async () => {
+    const lens = await api();
+    const fresh = await trials(a, 'gelu');
+    lens.runs.setCompare(fresh);
+    const again = await vscode.commands.executeCommand<RunRecord>('activationLens.run', a);
+    assert.notEqual(again, undefined);
+    assert.equal(again?.view.compare, fresh);
+  });
+
+  it('keeps the latest trials of at most 32 configs, and none of a file that is gone', async () => {
+    const lens = await api();
+    const dir = workspaceFile('flow-b/many');
+    fs.mkdirSync(dir.fsPath, { recursive: true });
+    const unopened = (name: string): CompareView => {
+      const uri = workspaceFile(`flow-b/many/${name}.nn.yaml`);
+      fs.writeFileSync(uri.fsPath, fs.readFileSync(a.fsPath, 'utf8'));
+      return { layer: 0, layerName: 'dense_1', status: 'done', uri: uri.toString(), textHash: 'x', layers: [0], results: [] };
+    };
+    try {
+      const gone = unopened('gone');
+      lens.runs.setCompare(gone);
+      assert.ok(lens.runs.compared(gone.uri!));
+      fs.rmSync(vscode.Uri.parse(gone.uri!).fsPath);
+      const first = unopened('c0');
+      lens.runs.setCompare(first);
+      assert.ok(!lens.runs.compared(gone.uri!), 'trials of a deleted file dropped');
+      const rest = Array.from({ length: 32 }, (_, i) => unopened(`c${i + 1}`));
+      rest.slice(0, 31).forEach(c => lens.runs.setCompare(c));
+      assert.ok(lens.runs.compared(first.uri!), '32 kept');
+      // Compared again, c0 is the most recent: the next config drops the least recently compared (c1), not c0.
+      lens.runs.setCompare(first);
+      lens.runs.setCompare(rest[31]);
+      assert.ok(lens.runs.compared(first.uri!) && !lens.runs.compared(rest[0].uri!) && rest.slice(1).every(c => lens.runs.compared(c.uri!)));
+    } finally {
+      fs.rmSync(dir.fsPath, { recursive: true, force: true });
+    }
+  });
+
   it('a Run refused for errors does not bring another config\'s panel to the front', async () => {
     const lens = await api();
     const panel = await waitFor('the panel', () => lens.panel.webviewPanel);
