@@ -19,6 +19,16 @@ export interface Buf { off: number; n: number; v: Float32Array }
  */
 export const MAX_HEAP_BYTES = 65535 * 65536 - 64 * 4;
 
+/**
+ * The refusal of a wasm heap of `bytes`, or null when it fits: Heap.commit's, and memory.ts coreHeapRefusal's, which
+ * plans the same heap before the data is loaded (`atLeast`: a lower bound, the data's size not known yet).
+ */
+export function heapTooLarge(bytes: number, atLeast = false): string | null {
+  if (bytes <= MAX_HEAP_BYTES) return null;
+  const mb = (b: number) => `${Math.ceil(b / (1024 * 1024))} MB`;
+  return `the network's tensors take ${atLeast ? 'at least ' : ''}${mb(bytes)}, over the ${mb(MAX_HEAP_BYTES)} the core engine can address (WebAssembly's 32-bit memory): reduce train.batch / probe.samples or the layers' sizes, or train with the torch engine`;
+}
+
 /** Floats at the bottom of the memory kept for the wasm module's static data. */
 const RESERVED = 16384;
 const EMPTY = new Float32Array(0);
@@ -63,10 +73,8 @@ export class Heap {
 
   commit(): void {
     if (this.kind === 'plan') throw new Error('a planning heap cannot be committed');
-    if (this.kind === 'wasm' && this.bytes > MAX_HEAP_BYTES) {
-      const mb = (b: number) => `${Math.ceil(b / (1024 * 1024))} MB`;
-      throw new Error(`the network's tensors take ${mb(this.bytes)}, over the ${mb(MAX_HEAP_BYTES)} the core engine can address (WebAssembly's 32-bit memory): reduce train.batch / probe.samples or the layers' sizes, or train with the torch engine`);
-    }
+    const over = this.kind === 'wasm' ? heapTooLarge(this.bytes) : null;
+    if (over) throw new Error(over);
     this.kernels = loadKernels(this.kind, this.top, this.threads, this.helperPacks.map(b => b.off));
     this.H = this.kernels.H;
     for (const b of this.bufs) b.v = this.H.subarray(b.off, b.off + b.n);

@@ -7,6 +7,9 @@ import type { NetworkConfig } from '../model';
 import { Network, splitPays } from './network';
 import { Optimizer } from './optimizers';
 import { MAX_THREADS, runThreads } from './parallel';
+import { heapTooLarge } from './heap';
+import { runPlan, trainerThreads } from './train';
+import { IRIS_SAMPLES, SOURCES, splitSizes } from '../data/sources';
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -61,4 +64,36 @@ export function memoryRefusal(config: NetworkConfig, limitMB: number, threads?: 
     return `estimated memory ${mb(est.bytes)} exceeds the limit of ${limitMB} MB; the data takes ${mb(est.dataBytes)} while it is loaded (${d.samples} samples${file}): use fewer samples or a smaller file`;
   }
   return `estimated memory ${mb(est.bytes)} exceeds the limit of ${limitMB} MB; layer ${est.driver.layer} takes ${mb(est.driver.bytes)} at ${est.driver.batch} rows (batch or probe samples): reduce train.batch / probe.samples or the layer's size`;
+}
+
+/**
+ * The Trainer's wasm heap for `config` on `threads` (as the Trainer is asked for: it decides whether they pay),
+ * planned before the data is loaded. Where the sample count is known before loading (the generated sources, iris) it
+ * is the Trainer's heap exactly; for a file (`exact` false) a lower bound, one row on one thread: the heap only grows
+ * with rows and threads.
+ */
+export function planCoreHeap(config: NetworkConfig, threads = 1): { bytes: number; exact: boolean } {
+  const d = config.data, kind = SOURCES[d.source]?.kind;
+  const samples = d.source === 'iris' ? IRIS_SAMPLES : kind === 'classification' || kind === 'regression' || kind === 'either' ? d.samples : 0;
+  let net: Network;
+  if (samples >= 2) {
+    const split = splitSizes(samples, d.validation);
+    const plan = runPlan(config, { train: { n: split.train }, val: { n: split.val } });
+    net = new Network(config, { rows: plan.rows, kernels: 'plan', threads: trainerThreads(config, plan.batch, threads), trainSamples: split.train });
+  } else {
+    net = new Network(config, { rows: 1, kernels: 'plan' });
+  }
+  new Optimizer(config.train, net.params, net.heap);
+  return { bytes: net.heap.bytes, exact: samples >= 2 };
+}
+
+/**
+ * The core engine's refusal of a run whose wasm heap would exceed what WebAssembly can address (heap.ts
+ * MAX_HEAP_BYTES), with Heap.commit's message, or null. Checked before the data is loaded: the memory limit has no
+ * maximum, and a run over 4 GB used to generate or read its data (seconds, gigabytes) only to be refused when the
+ * Trainer committed its heap. A lower bound for a file's data (planCoreHeap): nothing the Trainer would accept is refused.
+ */
+export function coreHeapRefusal(config: NetworkConfig, threads = 1): string | null {
+  const plan = planCoreHeap(config, threads);
+  return heapTooLarge(plan.bytes, !plan.exact);
 }

@@ -56,7 +56,7 @@ export interface RunPlan {
   evalEqualsProbe: boolean;
 }
 
-export function runPlan(config: NetworkConfig, data: Dataset, opts: Pick<TrainOptions, 'maxSteps' | 'probeEvery'> = {}): RunPlan {
+export function runPlan(config: NetworkConfig, data: { train: { n: number }; val: { n: number } }, opts: Pick<TrainOptions, 'maxSteps' | 'probeEvery'> = {}): RunPlan {
   const steps = config.train.steps;
   const totalSteps = opts.maxSteps !== undefined ? Math.min(steps, opts.maxSteps) : steps;
   const every = Math.max(1, Math.floor(opts.probeEvery ?? (config.probe.every || defaultProbeEvery(steps))));
@@ -68,6 +68,14 @@ export function runPlan(config: NetworkConfig, data: Dataset, opts: Pick<TrainOp
     totalSteps, every, batch, probeRows, rows: Math.max(batch, probeRows),
     evalEqualsProbe: !stochastic && probeSplit === data.val && probeRows === data.val.n,
   };
+}
+
+/**
+ * Threads a Trainer runs on when asked for `threads` (default 1): more than one only when splitPays (network.ts).
+ * At most MAX_THREADS: each thread has its own GEMM scratch, so a hostile `threads: 1024` must not cost 1024 of them.
+ */
+export function trainerThreads(config: NetworkConfig, batch: number, threads = 1): number {
+  return threads > 1 && splitPays(config.model.input, config.model.layers, batch) ? Math.min(MAX_THREADS, Math.floor(threads)) : 1;
 }
 
 /** A trainer that can be stepped (the worker and the benchmark use it directly; train() runs it to the end). */
@@ -116,8 +124,7 @@ export class Trainer {
     this.probeRows = plan.probeRows;
     const rows = plan.rows;
     this.yWidth = targetWidth(data);
-    // At most MAX_THREADS: each thread has its own GEMM scratch, so a hostile `threads: 1024` must not cost 1024 of them.
-    const threads = (opts.threads ?? 1) > 1 && splitPays(config.model.input, config.model.layers, plan.batch) ? Math.min(MAX_THREADS, Math.floor(opts.threads!)) : 1;
+    const threads = trainerThreads(config, plan.batch, opts.threads);
     this.net = new Network(config, { rows, kernels: opts.kernels ?? 'wasm', threads, trainSamples: data.train.n });
     this.opt = new Optimizer(config.train, this.net.params, this.net.heap);
     this.net.commit();

@@ -7,7 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { formatProblem, InputError } from '../model';
 import type { CompareWorkerToHost, HostToCompareWorker } from '../protocol';
-import { memoryRefusal } from '../core/memory';
+import { coreHeapRefusal, memoryRefusal } from '../core/memory';
 import { compareActivations } from '../diagnosis/trials';
 import { trainTorch } from '../engine/torch/run';
 import { loadRunInputs } from '../engine/inputs';
@@ -15,7 +15,8 @@ import { loadRunInputs } from '../engine/inputs';
 export async function runCompare(m: HostToCompareWorker, post: (m: CompareWorkerToHost) => void): Promise<void> {
   try {
     // The same refusal as `activation-lens compare` and Run: before a byte of data is loaded.
-    const refusal = memoryRefusal(m.config, m.memoryLimitMB);
+    // The core's trials also refuse a heap over what WebAssembly addresses (a memory limit over 4 GB lets it through).
+    const refusal = memoryRefusal(m.config, m.memoryLimitMB) ?? (m.torchPython ? null : coreHeapRefusal(m.config));
     if (refusal) { post({ type: 'error', message: refusal }); return; }
     const { data, initialWeights } = loadRunInputs(m.config, m.baseDir, { workspaceRoot: m.workspaceRoot, memoryLimitMB: m.memoryLimitMB });
     const ranked = await compareActivations(m.config, data, {

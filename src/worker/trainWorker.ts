@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { formatProblem, InputError, type Dataset, type NetworkConfig } from '../model';
 import type { HostToWorker, WorkerToHost } from '../protocol';
 import type { ProbePoint } from '../core/types';
-import { memoryRefusal } from '../core/memory';
+import { coreHeapRefusal, memoryRefusal } from '../core/memory';
 import { Trainer } from '../core/train';
 import { runThreads, startKeeper } from '../core/parallel';
 import { loadRunInputs } from '../engine/inputs';
@@ -44,7 +44,9 @@ export function runRequest(m: Extract<HostToWorker, { type: 'start' }>, post: (m
   };
   try {
     const threads = runThreads(config.train.threads ?? m.threads);
-    const refusal = memoryRefusal(config, m.memoryLimitMB, threads);
+    // Both before the data is loaded: a run the core cannot address (over 4 GB of wasm memory, with a limit above that)
+    // is refused without generating or reading its data first.
+    const refusal = memoryRefusal(config, m.memoryLimitMB, threads) ?? coreHeapRefusal(config, threads);
     if (refusal) { post({ type: 'error', runId, message: refusal }); return; }
     const { data, initialWeights } = loadRunInputs(config, m.baseDir, { workspaceRoot: m.workspaceRoot, loadData: load, memoryLimitMB: m.memoryLimitMB });
     trainer = new Trainer(config, data, {

@@ -9,7 +9,7 @@ import { loadDataset } from '../../../src/data';
 import type { NetworkConfig } from '../../../src/model';
 import { train, Trainer } from '../../../src/core/train';
 import { Network } from '../../../src/core/network';
-import { estimateMemory, memoryRefusal } from '../../../src/core/memory';
+import { coreHeapRefusal, estimateMemory, memoryRefusal, planCoreHeap } from '../../../src/core/memory';
 import { PACK_FLOATS } from '../../../src/core/heap';
 import { MAX_BLOCKS, runThreads } from '../../../src/core/parallel';
 import { deadFraction, fractionWhere, histogram, meanStd } from '../../../src/core/probes';
@@ -209,6 +209,42 @@ describe('kernels and memory', () => {
     // it); the core's wasm heap refuses it itself, before any memory is taken.
     assert.equal(memoryRefusal(wrap, 1e9), null);
     assert.throws(() => new Network(wrap, { rows: 1, kernels: 'wasm' }).commit(), /over the 4096 MB the core engine can address/);
+  });
+  it('the core heap is planned before the data is loaded: the Trainer\'s own heap exactly for a generated source (rows cut to the split, threads, held inputs), a lower bound for a file; over 4 GB refused with Heap.commit\'s message', () => {
+    // The Trainer's committed heap is the independent count: every buffer it allocates, on the thread count it chose.
+    const cases: [NetworkConfig, number][] = [];
+    const mlp = (batch: number, samples: number) => {
+      const c = makeConfig([784], [{ type: 'dense', units: 128, activation: 'relu' }, { type: 'dense', units: 10, activation: 'softmax' }], { batch, loss: 'cross_entropy' });
+      c.data = { source: 'teacher', samples, noise: 0, classes: 10, features: 784, validation: 0.25 };
+      c.probe = { every: 5, samples: 40 };
+      return c;
+    };
+    // batch 64 of 300 samples: on 2 threads, with the held training inputs and loadAhead's buffers; batch 500 of 100
+    // samples: the rows are the 75 training samples, not the batch; 1 thread; a small net that stays on one thread.
+    cases.push([mlp(64, 300), 2], [mlp(64, 300), 1], [mlp(500, 100), 2], [makeConfig([8], [{ type: 'dense', units: 8 }, { type: 'dense', units: 2 }]), 2]);
+    for (const [c, threads] of cases) {
+      const t = new Trainer(c, loadDataset(c, '.'), { threads, kernels: 'wasm' });
+      try {
+        assert.deepEqual(planCoreHeap(c, threads), { bytes: t.net.heap.bytes, exact: true }, `batch ${c.train.batch}, ${threads} threads (trainer on ${t.threads})`);
+      } finally { t.dispose(); }
+    }
+    // A file: its sample count is read with the data, so one row on one thread, at most the Trainer's heap.
+    const file = mlp(64, 300);
+    file.data = { source: 'npy', samples: 0, noise: 0, path: 'x.npy', validation: 0.25 };
+    const bound = planCoreHeap(file, 2);
+    assert.equal(bound.exact, false);
+    assert.ok(bound.bytes <= planCoreHeap(mlp(64, 300), 1).bytes);
+    // 65536 x 65536 is 2^32 floats: over 4 GB planned (nothing allocated), the message Heap.commit throws.
+    const wrap = makeConfig([2], [{ type: 'dense', units: 65536 }, { type: 'dense', units: 65536 }, { type: 'dense', units: 3 }], { batch: 1 });
+    let committed = '';
+    try { new Network(wrap, { rows: 1, kernels: 'wasm' }).commit(); } catch (e) { committed = (e as Error).message; }
+    assert.match(committed, /over the 4096 MB the core engine can address/);
+    // The same words; its size counts the optimizer's state too, which this bare Network does not have.
+    const words = (m: string) => m.replace(/\d+ MB, over/, 'N MB, over');
+    assert.equal(words(coreHeapRefusal(wrap, 2)!), words(committed));
+    wrap.data = { source: 'idx', samples: 0, noise: 0, path: 'x.idx', validation: 0.25 };
+    assert.match(coreHeapRefusal(wrap)!, /^the network's tensors take at least \d+ MB, over the 4096 MB the core engine can address/);
+    assert.equal(coreHeapRefusal(mlp(64, 300), 2), null);
   });
   it('the memory estimate of a run that may go on threads counts the second pair of batch buffers (Network.loadAhead): one batch of inputs, targets and indices more; not with train.threads 1, nor for a net too small for threads', () => {
     // 784 -> 128 at batch 64: 2 x 64 x 784 x 128 flops, a split pays. 64 rows (the probe's 16 are fewer).

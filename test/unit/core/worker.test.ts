@@ -97,6 +97,27 @@ describe('worker request runner (in-process)', function () {
     assert.equal(e.type, 'error');
     assert.match(e.message, /conv2d_0.*256|256.*conv2d_0/);
   });
+  it('refuses a run whose wasm heap would pass 4 GB before loading data, also with a memory limit above that (Heap.commit\'s message)', () => {
+    // 65536 x 65536 weights are 2^32 floats; the limit lets the estimate through (the torch engine could hold it).
+    const c = makeConfig([2], [{ type: 'dense', units: 65536 }, { type: 'dense', units: 65536 }, { type: 'dense', units: 3 }], { batch: 1 });
+    for (const threads of [1, 2]) {
+      const msgs: WorkerToHost[] = [];
+      runRequest({ type: 'start', runId: 2, config: c, baseDir: '.', maxSteps: 10, memoryLimitMB: 1e9, threads }, m => msgs.push(m), () => { throw new Error('must not load'); });
+      assert.equal(msgs.length, 1);
+      const e = msgs[0] as Extract<WorkerToHost, { type: 'error' }>;
+      assert.equal(e.type, 'error');
+      assert.match(e.message, /^the network's tensors take \d+ MB, over the 4096 MB the core engine can address/);
+    }
+  });
+  it('the Compare worker refuses the same heap before loading data (a missing file would be the other error)', async () => {
+    const c = makeConfig([2], [{ type: 'dense', units: 65536 }, { type: 'dense', units: 65536 }, { type: 'dense', units: 3 }], { batch: 1 });
+    c.data = { source: 'npy', samples: 0, noise: 0, path: 'no-such-file.npy', validation: 0.25 };
+    const msgs: CompareWorkerToHost[] = [];
+    await runCompare({ config: c, baseDir: os.tmpdir(), layer: 0, memoryLimitMB: 1e9, candidates: ['relu'] } as Parameters<typeof runCompare>[0], m => msgs.push(m));
+    assert.equal(msgs.length, 1);
+    assert.equal(msgs[0].type, 'error');
+    assert.match((msgs[0] as Extract<CompareWorkerToHost, { type: 'error' }>).message, /^the network's tensors take at least \d+ MB, over the 4096 MB/);
+  });
   it('bad data becomes an error message file:line:col, not a stack trace', () => {
     const msgs: WorkerToHost[] = [];
     const c = makeConfig([4], [{ type: 'dense', units: 2 }]);
