@@ -109,7 +109,7 @@ async function diagnoseWith(args: ParsedArgs, io: Io, o: { file: string; failOn:
   try {
     const onStep = (s: number, loss: number) => progress.update(s, loss);
     result = engine.choice.engine === 'torch'
-      ? await trainTorch({ config, data, python: engine.choice.python.command, initialWeights }, onStep)
+      ? await trainTorch({ config, data, python: engine.choice.python.command, cuda: engine.choice.python.cuda, initialWeights }, onStep)
       : train(config, data, { initialWeights, onStep, threads: runThreads(config.train.threads), onNote: l => io.stderr.write(`${l}\n`) });
   } catch (e) {
     throw new InputFailure(`${locationName(file)}:1:1: ${(e as Error).message}`);
@@ -130,7 +130,7 @@ async function diagnoseWith(args: ParsedArgs, io: Io, o: { file: string; failOn:
         const choice = engine.choice;
         report.verifications.push(choice.engine === 'torch'
           ? await verifySuggestionWith({ config, result, findings }, data, t.finding, t.suggestion,
-            (c, w) => trainTorch({ config: c, data, python: choice.python.command, initialWeights: w }), { initialWeights })
+            (c, w) => trainTorch({ config: c, data, python: choice.python.command, cuda: choice.python.cuda, initialWeights: w }), { initialWeights })
           : verifySuggestion({ config, result, findings }, data, t.finding, t.suggestion, { train: { initialWeights } }));
       }
     } finally {
@@ -203,7 +203,7 @@ const compareCmd: Command = {
     let ranked;
     try {
       ranked = await compareActivations(config, data, { layer, candidates, steps: trialSteps, parallel: true, initialWeights,
-        train: engine.engine === 'torch' ? (req, d) => trainTorch({ config: req.config, data: d, python: engine.python.command, maxSteps: req.steps, probeEvery: req.probeEvery, initialWeights: req.initialWeights }) : undefined,
+        train: engine.engine === 'torch' ? (req, d) => trainTorch({ config: req.config, data: d, python: engine.python.command, cuda: engine.python.cuda, maxSteps: req.steps, probeEvery: req.probeEvery, initialWeights: req.initialWeights }) : undefined,
         onTrial: r => progress.note(`trial ${++n}: ${r.activation} val loss ${r.trial?.valLoss.toPrecision(3)}`) });
     } catch (e) {
       throw new UsageError((e as Error).message);

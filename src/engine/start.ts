@@ -53,7 +53,7 @@ export function startEngineRun(args: EngineRunArgs, on: RunCallbacks): { cancel(
         on.error(e instanceof InputError ? formatProblem(e.file ?? args.config.file ?? 'config', e.problem) : (e as Error).message);
         return;
       }
-      inner = startTorchRun({ config: args.config, data, python: choice.python.command, maxSteps: args.maxSteps, initialWeights }, on);
+      inner = startTorchRun({ config: args.config, data, python: choice.python.command, cuda: choice.python.cuda, maxSteps: args.maxSteps, initialWeights }, on);
     }
     await inner.done;
   })();

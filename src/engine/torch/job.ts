@@ -21,6 +21,8 @@ export interface TorchJobOptions {
   initialWeights?: (Record<string, Float32Array> | undefined)[];
   /** The folder the job's own folder is made in (default: the system's temporary folder). */
   tmpDir?: string;
+  /** Whether the chosen Python's torch sees CUDA (TorchPython.cuda): `device: auto` runs there on CUDA, else on the CPU. */
+  cuda?: boolean;
 }
 
 /** What "dead" and "saturated" mean for a layer's activation, as numbers the runner can compare with. */
@@ -67,9 +69,11 @@ export function writeTorchJob(config: NetworkConfig, data: Dataset, opts: TorchJ
   if (processes > plan.batch) throw new Error(`train.processes ${processes} is more than the batch of ${plan.batch}: every process needs at least one sample per step`);
   // Each rank is a Python process with its own torch (~230 MB here): on the CPU, more ranks than cores only
   // divide the same cores, and train.processes (up to 1024) would otherwise start that many.
+  // `auto` is what the runner's pick_device makes of it: CUDA when torch sees it, else the CPU (unknown: the CPU).
   const device = opts.device ?? config.train.device ?? 'cpu', cores = os.availableParallelism();
-  if (device !== 'cuda' && processes > cores) {
-    throw new Error(`train.processes ${processes} is more than this machine's ${cores} cores: DistributedDataParallel on the CPU runs one process per core at most (set processes: ${cores} or fewer, or device: cuda)`);
+  if ((device === 'cpu' || (device === 'auto' && !opts.cuda)) && processes > cores) {
+    const auto = device === 'auto' ? 'device auto runs on the CPU here (torch sees no CUDA), and ' : '';
+    throw new Error(`train.processes ${processes} is more than this machine's ${cores} cores: ${auto}DistributedDataParallel on the CPU runs one process per core at most (set processes: ${cores} or fewer${auto ? '' : ', or device: cuda'})`);
   }
   // The core's initial weights: one row of buffers is enough to draw them.
   const net = new Network(config, { rows: 1, kernels: 'js' }).commit();

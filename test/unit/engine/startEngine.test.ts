@@ -107,10 +107,14 @@ describe('the torch runner\'s job folder', function () {
     const cores = os.availableParallelism(), tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-procs-'));
     try {
       assert.throws(() => writeTorchJob(config, data, { processes: cores + 1, tmpDir }), new RegExp(`train.processes ${cores + 1} is more than this machine's ${cores} cores`));
-      assert.throws(() => writeTorchJob(config, data, { processes: 1024, device: 'auto', tmpDir }), /one process per core/);
+      // device auto is the runner's pick_device: CUDA when torch sees it (the Python probe's `cuda`), else the CPU.
+      for (const cuda of [undefined, false]) {
+        assert.throws(() => writeTorchJob(config, data, { processes: 1024, device: 'auto', cuda, tmpDir }),
+          new RegExp(`^Error: train.processes 1024 is more than this machine's ${cores} cores: device auto runs on the CPU here \\(torch sees no CUDA\\), and DistributedDataParallel on the CPU runs one process per core at most \\(set processes: ${cores} or fewer\\)$`));
+      }
       assert.deepEqual(fs.readdirSync(tmpDir), [], 'no job folder left');
-      // One per core is a job; so is any count on CUDA (one per GPU, which the runner checks).
-      for (const opts of [{ processes: cores }, { processes: cores + 1, device: 'cuda' as const }]) {
+      // One per core is a job; so is any count on CUDA (one per GPU, which the runner checks), auto where torch sees CUDA included.
+      for (const opts of [{ processes: cores }, { processes: cores + 1, device: 'cuda' as const }, { processes: cores + 1, device: 'auto' as const, cuda: true }]) {
         const job = writeTorchJob(config, data, { ...opts, tmpDir });
         assert.equal(JSON.parse(fs.readFileSync(job.jobFile, 'utf8')).processes, opts.processes);
         fs.rmSync(job.dir, { recursive: true, force: true });
