@@ -13,7 +13,7 @@ import { importKeras, looksLikeKeras, readKeras } from './keras';
 import { readConfigTree } from './parse';
 import { Reporter } from './read';
 import { schemaCheck } from './schema';
-import { jsonDepthProblem, jsonTree, LineIndex, MAX_TEXT_CHARS, yamlTree, type TreeResult } from './tree';
+import { bomAsSpace, jsonDepthProblem, jsonTree, LineIndex, MAX_TEXT_CHARS, yamlTree, type TreeResult } from './tree';
 import type { ParseResult } from './result';
 import { csvOutline, type CsvOutline } from '../data/csv';
 import { readUserFile, readUserFileText, statUserFile, UserFileError, USER_FILE_LIMITS, type UserFileKind } from '../io/userFile';
@@ -75,6 +75,7 @@ export function parseConfigText(text: string, fileName: string, opts?: ParseOpti
 }
 
 function parseUnsafe(text: string, fileName: string, opts: ParseOptions): ParseResult {
+  text = bomAsSpace(text);
   const lines = new LineIndex(text.length > MAX_TEXT_CHARS ? '' : text);
   if (text.length > MAX_TEXT_CHARS) {
     const what = /^\s*[{[]/.test(text.slice(0, 100)) ? 'a network config or Keras model JSON' : 'a network config';
@@ -137,6 +138,7 @@ function mergeKeras(draft: import('./finish').Draft, ref: { path: string; span: 
     rep.error(ref.span, e instanceof KerasZipError ? `${ref.path}: ${e.message}` : `cannot read ${ref.path}: ${whyUnreadable(e)}`, '/model/keras');
     return;
   }
+  text = bomAsSpace(text);
   const errors: jsonc.ParseError[] = [];
   const value = text.length > MAX_TEXT_CHARS * 8 ? undefined : jsonc.parse(text, errors);
   if (value === undefined || errors.length) { rep.error(ref.span, `${ref.path} is not valid JSON${errors.length ? ` (${jsonc.printParseErrorCode(errors[0].error)} at offset ${errors[0].offset})` : ''}`, '/model/keras'); return; }

@@ -23,6 +23,14 @@ export const MAX_DEPTH = 48;
 export const MAX_YAML_LINES = 3000;
 export const MAX_NODES = 50_000;
 
+/**
+ * A JSON text with a leading UTF-8 byte order mark (Windows editors write one) read as if the mark were a space:
+ * JSON parsers refuse the mark, and a space of the same length keeps every offset, line and character right.
+ */
+export function bomAsSpace(text: string): string {
+  return text.charCodeAt(0) === 0xfeff && /^\ufeff\s*[{[]/.test(text) ? ` ${text.slice(1)}` : text;
+}
+
 /** Offsets to 0-based line/character. */
 export class LineIndex {
   private starts: number[] = [0];
@@ -185,6 +193,7 @@ function fromYaml(node: unknown, lines: LineIndex, depth: number, budget: Budget
 // ---- JSON -------------------------------------------------------------------------------------------------
 
 export function jsonTree(text: string, lines: LineIndex): TreeResult {
+  text = bomAsSpace(text);
   const problems: InputProblem[] = [];
   const depthProblem = jsonDepthProblem(text, lines);
   if (depthProblem) return { problems: [depthProblem] };

@@ -161,3 +161,26 @@ describe('suggestion edits of a Keras model JSON', () => {
     });
   });
 });
+
+describe('a Keras model JSON that starts with a UTF-8 byte order mark (Windows editors write one)', () => {
+  const plainText = fixture('03-keras2-sequential-mlp-leakyrelu.json');
+  const bom = `\ufeff${plainText}`;
+  it('imports as the same model, with every span one character later in the text', () => {
+    const a = imported(plainText), b = imported(bom);
+    assert.deepEqual(b.model.layers.map(plain), a.model.layers.map(plain));
+    const ia = a.model.layers[0].spans!.init, ib = b.model.layers[0].spans!.init;
+    assert.equal(ib.start.offset, ia.start.offset + 1);
+    assert.equal(bom.slice(ib.start.offset, ib.end.offset), plainText.slice(ia.start.offset, ia.end.offset));
+  });
+  it('is imported through model.keras: as well', () => {
+    const r = parseConfigText('model:\n  keras: m.json\n', '/w/a.nn.yaml', { readFile: () => bom });
+    assert.ok(r.config, JSON.stringify(r.problems));
+    assert.equal(r.config.model.layers.length, imported(plainText).model.layers.length);
+  });
+  it('a quick fix edits it at the right place and keeps the mark', () => {
+    const out = appliedExactly(bom, [0], { activation: 'elu' });
+    assert.ok(out.startsWith('\ufeff{'));
+    assert.equal(JSON.parse(out.slice(1)).config[0].config.activation, 'elu');
+    assert.equal(out.slice(1), applyEdits(plainText, (edit(plainText, [0], { activation: 'elu' }) as { edits: never[] }).edits));
+  });
+});
