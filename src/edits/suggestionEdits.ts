@@ -23,9 +23,67 @@ interface Want extends Intended { rendered: string }
 
 const isJson = (fileName: string) => /\.json$/i.test(fileName);
 
-/** Keras class names for initializer names, for edits inside an imported Keras model JSON. */
-function kerasInitClass(name: string): string {
-  return name.split('_').map(w => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+/**
+ * Who loads a Keras JSON, read from the file itself: TF.js for a model.json (modelTopology / format), else Keras by
+ * its keras_version (Keras 3 writes no version but "module" / "registered_name" keys). It decides which names a
+ * quick fix may write: an initializer class or activation the loader does not know makes the file fail to load
+ * there, even though our importer reads it.
+ */
+interface KerasLoader { kind: 'keras1' | 'keras2' | 'keras3' | 'tfjs'; label: string; version: number[] }
+
+function kerasLoader(root: SNode): KerasLoader {
+  const mt = child(root, 'modelTopology');
+  const format = child(root, 'format');
+  const v = child(root, 'keras_version') ?? child(mt, 'keras_version');
+  const text = v?.kind === 'scalar' ? String(v.value) : '';
+  const version = (/^(\d+)\.(\d+)(?:\.(\d+))?/.exec(text) ?? []).slice(1).map(x => Number(x ?? 0));
+  if (mt || (format?.kind === 'scalar' && format.value === 'layers-model')) return { kind: 'tfjs', label: 'TF.js', version };
+  const keras3 = version[0] === 3 || (!text && (child(root, 'module') !== undefined || child(root, 'registered_name') !== undefined));
+  if (keras3) return { kind: 'keras3', label: 'Keras 3', version };
+  if (version[0] === 1) return { kind: 'keras1', label: `Keras ${text}`, version };
+  return { kind: 'keras2', label: text ? `Keras ${text.replace(/-tf$/, '')}` : 'Keras 2', version };
+}
+
+const atLeast = (v: number[], ...min: number[]) => { for (let i = 0; i < min.length; i++) if ((v[i] ?? 0) !== min[i]) return (v[i] ?? 0) > min[i]; return true; };
+
+/** Activation names each loader knows (Keras 1.2 / 2.x activations.py, tfjs-layers keras_format/activation_config). */
+function loaderKnowsActivation(loader: KerasLoader, name: string): boolean {
+  const base = ['softmax', 'elu', 'softplus', 'softsign', 'relu', 'tanh', 'sigmoid', 'hard_sigmoid', 'linear'];
+  switch (loader.kind) {
+    case 'keras3': return true;
+    case 'keras1': return base.includes(name);
+    case 'keras2': return base.includes(name) || (name === 'selu' && atLeast(loader.version, 2, 0, 6))
+      || (name === 'exponential' && atLeast(loader.version, 2, 2, 3)) || (['swish', 'gelu'].includes(name) && atLeast(loader.version, 2, 4));
+    case 'tfjs': return [...base, 'relu6', 'selu', 'swish', 'mish', 'gelu'].includes(name);
+  }
+}
+
+/** Keras 1 initializer names (initializations.py of Keras 1.2: no lecun_normal before Keras 2.0.6). */
+const KERAS1_INITS = ['uniform', 'lecun_uniform', 'normal', 'identity', 'orthogonal', 'zero', 'one', 'glorot_normal', 'glorot_uniform', 'he_normal', 'he_uniform'];
+/** The named initializers that are VarianceScaling with these arguments in every Keras and TF.js. */
+const VARIANCE_SCALING: Record<string, [number, string, string]> = {
+  glorot_uniform: [1, 'fan_avg', 'uniform'], glorot_normal: [1, 'fan_avg', 'normal'],
+  he_uniform: [2, 'fan_in', 'uniform'], he_normal: [2, 'fan_in', 'normal'],
+  lecun_uniform: [1, 'fan_in', 'uniform'], lecun_normal: [1, 'fan_in', 'normal'],
+};
+
+/**
+ * The initializer value to write for this loader, or why none can be. Keras 1 writes a name. Keras 3 has a class
+ * per initializer (HeNormal, LecunNormal) and writes it with its module. Keras 2.0.x had he_normal & co. as
+ * functions only (no HeNormal class; later tf.keras spells LecunNormal, TF.js LeCunNormal), so Keras 2 and TF.js
+ * get the VarianceScaling they all know. Its distribution "normal" is the truncated normal in Keras 2.0-2.2 and
+ * TF.js, and tf.keras 2.x / Keras 3 read "normal" as "truncated_normal" ("compatibility with keras-team/keras"),
+ * while "truncated_normal" is unknown to Keras 2.0-2.2 and TF.js.
+ */
+function kerasInitValue(loader: KerasLoader, key: string, init: string): { value: unknown } | { error: string } {
+  if (key === 'init') {
+    return KERAS1_INITS.includes(init) ? { value: init } : { error: `Keras 1 has no "${init}" initializer, so the file would no longer load there. Change it by hand, e.g. to a similar one Keras 1 has` };
+  }
+  const cls = init.split('_').map(w => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+  const vs = VARIANCE_SCALING[init];
+  if (loader.kind === 'keras3') return { value: { module: 'keras.initializers', class_name: cls, config: { seed: null }, registered_name: null } };
+  if (vs) return { value: { class_name: 'VarianceScaling', config: { scale: vs[0], mode: vs[1], distribution: vs[2], seed: null } } };
+  return { value: { class_name: cls, config: {} } };
 }
 
 function lineStart(text: string, offset: number): number { return text.lastIndexOf('\n', offset - 1) + 1; }
@@ -89,6 +147,7 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
   const tree = readTree(text, json);
   if (!tree.root) return { error: `${base} has errors (${tree.error}): fix them first` };
   const root = tree.root;
+  const loader = keras ? kerasLoader(root) : undefined;
   const layerName = (i: number) => config.model.layers[i]?.name ?? `#${i}`;
   const name = (p: Path) => p[0] === 'model' && p[1] === 'layers' && p.length >= 3
     ? `${p.length > 3 ? `the ${p.slice(3).join('.')} of ` : ''}layer ${layerName(Number(p[2]))}` : p.join('.') || 'the whole file';
@@ -109,14 +168,21 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
       if (!('activation' in layer)) return { error: `layer ${layer.name} (${layer.type}) has no activation` };
       const at = keras ? kerasPlace(root, layer, 'activation') : { path: own('activation') };
       if ('error' in at) return at;
+      if (loader && !loaderKnowsActivation(loader, change.activation)) {
+        return { error: change.activation === 'leaky_relu'
+          ? `${loader.label} has no "leaky_relu" activation, so ${base} would no longer load there. Instead, add a LeakyReLU layer right after layer ${layer.name} and set the activation of ${layer.name} to "linear"`
+          : `${loader.label} has no "${change.activation}" activation, so ${base} would no longer load there: change layer ${layer.name} by hand` };
+      }
       wants.push({ path: at.path, value: change.activation, rendered: str(change.activation), label: `the activation of layer ${layer.name}` });
     }
     if (change.init) {
       if (!('init' in layer)) continue;   // e.g. an activation layer in "all hidden layers": nothing to initialize
       const at = keras ? kerasPlace(root, layer, 'init') : { path: own('init') };
       if ('error' in at) return at;
-      // Keras 2/3 write an initializer as {class_name, config}; Keras 1's `init` is a name.
-      const value = keras && at.path[at.path.length - 1] === 'kernel_initializer' ? { class_name: kerasInitClass(change.init), config: {} } : change.init;
+      // Keras 2/3 and TF.js write an initializer as {class_name, config}; Keras 1's `init` is a name.
+      const written = loader ? kerasInitValue(loader, String(at.path[at.path.length - 1]), change.init) : { value: change.init };
+      if ('error' in written) return { error: `layer ${layer.name}: ${written.error}` };
+      const value = written.value;
       wants.push({ path: at.path, value, rendered: typeof value === 'string' ? str(value) : JSON.stringify(value), label: `the initializer of layer ${layer.name}` });
     }
   }
