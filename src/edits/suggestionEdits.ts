@@ -156,6 +156,7 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
   // What the suggestion means, value by value. In the config's own file a layer is model.layers[index]: never
   // where the layer is used (an alias) but its path, so an edit can be checked against every use of the node.
   const wants: Want[] = [];
+  const noWeights: LayerSpec[] = [];
   const layersNode = child(child(root, 'model'), 'layers');
   for (const index of layerIndices) {
     const layer = config.model.layers[index];
@@ -167,7 +168,8 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
     if (change.activation) {
       if (!('activation' in layer)) return { error: `layer ${layer.name} (${layer.type}) has no activation` };
       const at = keras ? kerasPlace(root, layer, 'activation') : { path: own('activation') };
-      if ('error' in at) return at;
+      // All or nothing: a new activation on the other layers while this one stays would not be the suggested network.
+      if ('error' in at) return layerIndices.length > 1 ? { error: `${at.error}. Nothing was changed in the other ${layerIndices.length > 2 ? `${layerIndices.length - 1} layers` : 'layer'} either, since the network would not be the suggested one with this layer left as it is` } : at;
       if (loader && !loaderKnowsActivation(loader, change.activation)) {
         return { error: change.activation === 'leaky_relu'
           ? `${loader.label} has no "leaky_relu" activation, so ${base} would no longer load there. Instead, add a LeakyReLU layer right after layer ${layer.name} and set the activation of ${layer.name} to "linear"`
@@ -176,7 +178,8 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
       wants.push({ path: at.path, value: change.activation, rendered: str(change.activation), label: `the activation of layer ${layer.name}` });
     }
     if (change.init) {
-      if (!('init' in layer)) continue;   // e.g. an activation layer in "all hidden layers": nothing to initialize
+      // An activation layer in "all hidden layers": it has no weights to initialize, the layers with weights do.
+      if (!('init' in layer)) { noWeights.push(layer); continue; }
       const at = keras ? kerasPlace(root, layer, 'init') : { path: own('init') };
       if ('error' in at) return at;
       // Keras 2/3 and TF.js write an initializer as {class_name, config}; Keras 1's `init` is a name.
@@ -194,6 +197,13 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
     wants.push({ path: ['train', key], value, rendered: String(value), label: `train.${key}` });
   }
 
+  if (!wants.length) {
+    // No edit at all must not look like a fix that worked.
+    const names = noWeights.map(l => l.name);
+    return { error: noWeights.length
+      ? `${names.length > 1 ? `layers ${names.join(', ')} have` : `layer ${names[0]} has`} no weights, so there is no initializer to set: apply the initializer to the Dense or Conv2D layer before it`
+      : 'the suggestion changes nothing in this file' };
+  }
   const planned = json ? jsonEdits(text, root, wants, base) : yamlEdits(text, tree.doc, wants, name);
   if ('error' in planned) return planned;
   const edits = merge(planned.edits);

@@ -77,6 +77,21 @@ describe('suggestion edits of a Keras model JSON', () => {
     });
   });
 
+  describe('a suggestion aimed (partly) at an activation layer', () => {
+    const text = fixture('03-keras2-sequential-mlp-leakyrelu.json');
+    it('an initializer for a LeakyReLU layer only: no edit, and says so instead of reporting success', () => {
+      refused(text, [1], { init: 'he_normal' }, /^layer leaky_re_lu_1 has no weights, so there is no initializer to set: apply the initializer to the Dense or Conv2D layer before it$/);
+      refused(text, [1, 4], { init: 'he_normal' }, /^layers leaky_re_lu_1, leaky_re_lu_2 have no weights/);
+    });
+    it('an initializer for Dense + LeakyReLU layers: set on the Dense layers, the LeakyReLU layers have none', () => {
+      const out = appliedExactly(text, [0, 1, 3, 4], { init: 'he_normal' });
+      assert.equal(JSON.parse(out).config[3].config.kernel_initializer.class_name, 'VarianceScaling');
+    });
+    it('an activation for Dense + LeakyReLU layers: refused as a whole, saying why the Dense layers stay too', () => {
+      refused(text, [0, 1], { activation: 'elu', init: 'he_normal' }, /leaky_re_lu_1 .*Nothing was changed in the other layer either, since the network would not be the suggested one/);
+    });
+  });
+
   it('the Dense layers of the LeakyReLU fixture: activation and initializer change, nothing else', () => {
     const out = appliedExactly(fixture('03-keras2-sequential-mlp-leakyrelu.json'), [0, 3], { activation: 'elu', init: 'he_normal' });
     const l = JSON.parse(out).config;
