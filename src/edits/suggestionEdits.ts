@@ -157,6 +157,7 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
   // where the layer is used (an alias) but its path, so an edit can be checked against every use of the node.
   const wants: Want[] = [];
   const noWeights: LayerSpec[] = [];
+  const already: LayerSpec[] = [];
   const layersNode = child(child(root, 'model'), 'layers');
   for (const index of layerIndices) {
     const layer = config.model.layers[index];
@@ -182,6 +183,11 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
       if (!('init' in layer)) { noWeights.push(layer); continue; }
       const at = keras ? kerasPlace(root, layer, 'init') : { path: own('init') };
       if ('error' in at) return at;
+      // Written there already (its seed or spelling maybe not ours): left as it is. A default is not written, and
+      // a config's default may follow the activation this fix changes, so only a written one counts.
+      const cur = nodeAt(root, at.path);
+      const canon = (n: string) => canonicalInitName(n) ?? n;
+      if (cur && !(cur.kind === 'scalar' && cur.value === null) && canon(layer.init.name) === canon(change.init)) { already.push(layer); continue; }
       // Keras 2/3 and TF.js write an initializer as {class_name, config}; Keras 1's `init` is a name.
       const written = loader ? kerasInitValue(loader, String(at.path[at.path.length - 1]), change.init) : { value: change.init };
       if ('error' in written) return { error: `layer ${layer.name}: ${written.error}` };
@@ -200,9 +206,11 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
   if (!wants.length) {
     // No edit at all must not look like a fix that worked.
     const names = noWeights.map(l => l.name);
+    const have = already.map(l => l.name);
     return { error: noWeights.length
       ? `${names.length > 1 ? `layers ${names.join(', ')} have` : `layer ${names[0]} has`} no weights, so there is no initializer to set: apply the initializer to the Dense or Conv2D layer before it`
-      : 'the suggestion changes nothing in this file' };
+      : have.length ? `${have.length > 1 ? `layers ${have.join(', ')} already have` : `layer ${have[0]} already has`} the initializer ${change.init}: nothing to change`
+        : 'the suggestion changes nothing in this file' };
   }
   const planned = json ? jsonEdits(text, root, wants, base) : yamlEdits(text, tree.doc, wants, name);
   if ('error' in planned) return planned;

@@ -92,6 +92,24 @@ describe('suggestion edits of a Keras model JSON', () => {
     });
   });
 
+  describe('an initializer the target already has (review: its seed was lost)', () => {
+    const seeded = { class_name: 'VarianceScaling', config: { scale: 2.0, mode: 'fan_in', distribution: 'normal', seed: 42 } };
+    const text = seq([
+      { class_name: 'Dense', config: { name: 'd1', units: 8, activation: 'sigmoid', batch_input_shape: [null, 2], kernel_initializer: seeded } },
+      { class_name: 'Dense', config: { name: 'd2', units: 3, activation: 'softmax', kernel_initializer: glorot } }]);
+    it('is left exactly as written, seed and all, while the activation changes', () => {
+      const out = appliedExactly(text, [0], { activation: 'elu', init: 'he_normal' });
+      assert.deepEqual(JSON.parse(out).config.layers[0].config.kernel_initializer, seeded);
+      assert.equal(out, text.replace('"activation": "sigmoid"', '"activation": "elu"'));
+    });
+    it('an initializer-only fix with nothing to change says so', () => {
+      refused(text, [0], { init: 'he_normal' }, /^layer d1 already has the initializer he_normal: nothing to change$/);
+    });
+    it('a TF.js model.json whose Dense layers have GlorotUniform: glorot_uniform changes nothing', () => {
+      refused(fixture('15-tfjs-keras2-sequential-mlp-tanh.json'), [0, 1], { init: 'glorot_uniform' }, /already have the initializer glorot_uniform/);
+    });
+  });
+
   it('the Dense layers of the LeakyReLU fixture: activation and initializer change, nothing else', () => {
     const out = appliedExactly(fixture('03-keras2-sequential-mlp-leakyrelu.json'), [0, 3], { activation: 'elu', init: 'he_normal' });
     const l = JSON.parse(out).config;

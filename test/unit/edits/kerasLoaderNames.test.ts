@@ -30,14 +30,15 @@ const denseIndices = (text: string) => parseConfigText(text, 'model.json').confi
 
 /** tfjs-layers' own initializers for the names, serialized as tfjs-layers writes them. */
 const TFJS_INIT: Record<string, () => { getClassName(): string; getConfig(): unknown }> = {
-  he_normal: () => tfl.initializers.heNormal({}), lecun_normal: () => tfl.initializers.leCunNormal({}), glorot_uniform: () => tfl.initializers.glorotUniform({}),
+  he_normal: () => tfl.initializers.heNormal({}), lecun_normal: () => tfl.initializers.leCunNormal({}), he_uniform: () => tfl.initializers.heUniform({}),
 };
 
 describe('quick fixes write names the file\'s loader knows', () => {
   describe('TF.js model.json, loaded by tfjs-layers', () => {
     // 13 and 14 (written by the Keras 3 converter) do not load in tfjs-layers 4.22 even unedited (batch_shape).
     for (const f of ['15-tfjs-keras2-sequential-mlp-tanh.json', '16-tfjs-noformat-sequential-mlp.json', '17-tfjs-layersjs-sequential-list-mlp.json']) {
-      for (const init of ['he_normal', 'lecun_normal', 'glorot_uniform']) {
+      // (glorot_uniform: these files have it already, left as it is.)
+      for (const init of ['he_normal', 'lecun_normal', 'he_uniform']) {
         it(`${f}: ${init} + elu on its hidden Dense layers loads, with tfjs-layers' own ${init} and elu`, async () => {
           const text = fixture(f);
           const targets = denseIndices(text).slice(0, -1);
@@ -72,11 +73,13 @@ describe('quick fixes write names the file\'s loader knows', () => {
 
   describe('Keras 2 files (keras_version 2.x)', () => {
     const vs = (scale: number, mode: string, distribution: string) => ({ class_name: 'VarianceScaling', config: { scale, mode, distribution, seed: null } });
-    for (const [f, version] of [['03-keras2-sequential-mlp-leakyrelu.json', '2.0.8'], ['08-keras2-sequential-mlp-leading-dropout.json', '2.3.1'], ['07-tfkeras2-sequential-mlp-inputlayer.json', '2.12.0']]) {
-      it(`${f} (${version}): he_normal / lecun_normal / glorot_uniform as the VarianceScaling every Keras 2 reads, "normal" = truncated`, () => {
+    for (const [f, version] of [['02-keras2-sequential-mlp-creditcard.json', '2.0.5'], ['03-keras2-sequential-mlp-leakyrelu.json', '2.0.8'], ['08-keras2-sequential-mlp-leading-dropout.json', '2.3.1'], ['07-tfkeras2-sequential-mlp-inputlayer.json', '2.12.0']]) {
+      it(`${f} (${version}): he_normal / lecun_normal / he_uniform / glorot_uniform as the VarianceScaling every Keras 2 reads, "normal" = truncated`, () => {
         const text = fixture(f);
         const [d] = denseIndices(text);
-        for (const [init, want] of [['he_normal', vs(2, 'fan_in', 'normal')], ['lecun_normal', vs(1, 'fan_in', 'normal')], ['glorot_uniform', vs(1, 'fan_avg', 'uniform')]] as const) {
+        const inits = [['he_normal', vs(2, 'fan_in', 'normal')], ['lecun_normal', vs(1, 'fan_in', 'normal')], ['he_uniform', vs(2, 'fan_in', 'uniform')], ['glorot_uniform', vs(1, 'fan_avg', 'uniform')]] as const;
+        const had = parseConfigText(text, 'model.json').config!.model.layers[d];
+        for (const [init, want] of inits.filter(([n]) => !('init' in had && had.init.name === n))) {
           const out = fixed(text, [d], { init });
           const now = parseConfigText(out, 'model.json').config!.model.layers[d];
           const at = now.spans!.init;
