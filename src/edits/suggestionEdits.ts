@@ -168,7 +168,7 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
     const own = (key: string): Path => ['model', 'layers', index, key];
     if (change.activation) {
       if (!('activation' in layer)) return { error: `layer ${layer.name} (${layer.type}) has no activation` };
-      const at = keras ? kerasPlace(root, layer, 'activation') : { path: own('activation') };
+      const at = keras ? kerasPlace(root, layer, 'activation', change.activation) : { path: own('activation') };
       // All or nothing: a new activation on the other layers while this one stays would not be the suggested network.
       if ('error' in at) return layerIndices.length > 1 ? { error: `${at.error}. Nothing was changed in the other ${layerIndices.length > 2 ? `${layerIndices.length - 1} layers` : 'layer'} either, since the network would not be the suggested one with this layer left as it is` } : at;
       if (loader && !loaderKnowsActivation(loader, change.activation)) {
@@ -232,12 +232,12 @@ function nodeAt(root: SNode, path: Path): SNode | undefined {
  * there when missing), or an error when no edit of one value can change it (the activation of a ReLU or
  * LeakyReLU layer is its class). Never the nearest written ancestor the importer's spans fall back to.
  */
-function kerasPlace(root: SNode, layer: LayerSpec, field: 'activation' | 'init'): { path: Path } | { error: string } {
+function kerasPlace(root: SNode, layer: LayerSpec, field: 'activation' | 'init', activation?: string): { path: Path } | { error: string } {
   const lp = pathAt(root, layer.span);
   const node = lp && nodeAt(root, lp);
   const cls = child(node, 'class_name');
   const cfg = child(node, 'config');
-  if (!lp || cfg?.kind !== 'map') return { error: `cannot find the "config" of layer ${layer.name} to write its ${field === 'init' ? 'initializer' : field}` };
+  if (!lp || cfg?.kind !== 'map') return { error: `layer ${layer.name} has no "config" in the file to write its ${field === 'init' ? 'initializer' : field} in: change it by hand` };
   const className = cls?.kind === 'scalar' ? String(cls.value) : layer.type;
   const cp = [...lp, 'config'];
   if (field === 'activation') {
@@ -245,7 +245,8 @@ function kerasPlace(root: SNode, layer: LayerSpec, field: 'activation' | 'init')
     if (written && written.length === cp.length + 1 && pathId(written.slice(0, -1)) === pathId(cp)) return { path: written };
     // Recorded at the class name (ReLU, LeakyReLU, ELU, Softmax, PReLU): renaming the class is no layer Keras has.
     if (written || !['dense', 'conv2d', 'activation'].includes(layer.type)) {
-      return { error: `layer ${layer.name} is a ${className} layer: its activation is its class, not a value to change. Replace it by hand (e.g. by an Activation layer with "activation")` };
+      const replacement = JSON.stringify({ class_name: 'Activation', config: { name: layer.name, activation: activation ?? 'relu' } }).replace(/([:,])/g, '$1 ');
+      return { error: `layer ${layer.name} is ${/^[AEIOU]/i.test(className) ? 'an' : 'a'} ${className} layer, which always applies its own function: there is no activation setting to change. To use ${activation ?? 'another activation'} there, replace the layer in the file by ${replacement}` };
     }
     return { path: [...cp, 'activation'] };
   }

@@ -61,7 +61,14 @@ const glorot = { class_name: 'GlorotUniform', config: {} };
 describe('suggestion edits of a Keras model JSON', () => {
   describe('an activation layer (its class is its activation)', () => {
     it('LeakyReLU layers of a Keras 2 MLP: no edit, the reason names the class (review finding 1)', () => {
-      refused(fixture('03-keras2-sequential-mlp-leakyrelu.json'), [1, 4, 7, 10], { activation: 'elu', init: 'he_normal' }, /leaky_re_lu_1 is a LeakyReLU layer: its activation is its class/);
+      refused(fixture('03-keras2-sequential-mlp-leakyrelu.json'), [1, 4, 7, 10], { activation: 'elu', init: 'he_normal' }, /^layer leaky_re_lu_1 is a LeakyReLU layer, which always applies its own function: there is no activation setting to change\. To use elu there, replace the layer in the file by \{"class_name": "Activation", "config": \{"name": "leaky_re_lu_1", "activation": "elu"\}\}\. Nothing was changed in the other 3 layers either/);
+    });
+    it('says "an ELU layer" (the article follows the class name)', () => {
+      const text = seq([
+        { class_name: 'Dense', config: { name: 'd1', units: 8, activation: 'linear', batch_input_shape: [null, 2], kernel_initializer: glorot } },
+        { class_name: 'ELU', config: { name: 'e1', alpha: 1.0 } },
+        { class_name: 'Dense', config: { name: 'd2', units: 3, activation: 'softmax', kernel_initializer: glorot } }]);
+      refused(text, [1], { activation: 'relu' }, /^layer e1 is an ELU layer, which always applies its own function/);
     });
     it('a ReLU layer of a Keras 3 CNN and a LeakyReLU of a Keras 3 functional MLP: no edit', () => {
       refused(fixture('k3-sequential-cnn.json'), [0, 4], { activation: 'elu', init: 'he_normal' }, /re_lu is a ReLU layer/);
