@@ -19,13 +19,15 @@ export interface Buf { off: number; n: number; v: Float32Array }
  */
 export const MAX_HEAP_BYTES = 65535 * 65536 - 64 * 4;
 
+/** Bytes as whole megabytes, rounded up, for refusal messages (a limit is never shown below what it holds). */
+export const mb = (bytes: number) => `${Math.ceil(bytes / (1024 * 1024))} MB`;
+
 /**
  * The refusal of a wasm heap of `bytes`, or null when it fits: Heap.commit's, and memory.ts coreHeapRefusal's, which
  * plans the same heap before the data is loaded (`atLeast`: a lower bound, the data's size not known yet).
  */
 export function heapTooLarge(bytes: number, atLeast = false): string | null {
   if (bytes <= MAX_HEAP_BYTES) return null;
-  const mb = (b: number) => `${Math.ceil(b / (1024 * 1024))} MB`;
   return `the network's tensors take ${atLeast ? 'at least ' : ''}${mb(bytes)}, over the ${mb(MAX_HEAP_BYTES)} the core engine can address (WebAssembly's 32-bit memory): reduce train.batch / probe.samples or the layers' sizes, or train with the torch engine`;
 }
 

@@ -4,6 +4,7 @@
  * with a message naming the layer and batch that drive the estimate.
  */
 import type { NetworkConfig } from '../model';
+import { mb } from './heap';
 import { Network, splitPays } from './network';
 import { Optimizer } from './optimizers';
 import { MAX_THREADS, runThreads } from './parallel';
@@ -57,7 +58,6 @@ export function estimateMemory(config: NetworkConfig, threads = runThreads(confi
 export function memoryRefusal(config: NetworkConfig, limitMB: number, threads?: number): string | null {
   const est = estimateMemory(config, threads);
   if (est.bytes <= limitMB * 1024 * 1024) return null;
-  const mb = (b: number) => `${Math.ceil(b / (1024 * 1024))} MB`;
   if (est.dataBytes >= est.bytes / 2) {
     const d = config.data;
     const file = d.source === 'csv' && d.fileBytes ? `, read from a ${mb(d.fileBytes)} csv` : '';
