@@ -4,11 +4,10 @@
  * with a message naming the layer and batch that drive the estimate.
  */
 import type { NetworkConfig } from '../model';
-import { mb } from './heap';
+import { heapTooLarge, mb } from './heap';
 import { Network, splitPays } from './network';
 import { Optimizer } from './optimizers';
 import { MAX_THREADS, runThreads } from './parallel';
-import { heapTooLarge } from './heap';
 import { runPlan, trainerThreads } from './train';
 import { IRIS_SAMPLES, SOURCES, splitSizes } from '../data/sources';
 

@@ -12,10 +12,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { parseConfigText, toConfigYaml, importOnnx } from '../../../src/config';
 import { loadModelWeights } from '../../../src/config/weights';
-import { Network } from '../../../src/core/network';
 import { Trainer } from '../../../src/core/train';
 import { InputError, type NetworkConfig } from '../../../src/model';
 import { recordReads } from '../../../src/io/userFile';
+import { forward, maxDiff } from './forwardOracle';
 
 const GEN = path.join(__dirname, '../../fixtures/onnx/generated');
 
@@ -24,16 +24,6 @@ function nchwToNhwc(x: number[], [N, C, H, W]: number[]): Float32Array {
   for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) o[((n * H + h) * W + w) * C + c] = x[((n * C + c) * H + h) * W + w];
   return o;
 }
-
-function forward(config: NetworkConfig, weights: (Record<string, Float32Array> | undefined)[], x: Float32Array, rows: number): Float32Array {
-  const net = new Network(config, { rows, kernels: 'js' }).commit();
-  assert.deepEqual(net.loadWeights(weights), []);
-  net.input.v.set(x);
-  net.forward(rows, 'eval');
-  return net.layers[net.layers.length - 1].out.v.slice(0, rows * net.outWidth);
-}
-
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => { let m = 0; for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i])); return m; };
 
 describe('init: from-model', function () {
   this.timeout(60000);

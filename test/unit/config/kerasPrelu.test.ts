@@ -13,17 +13,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { parseConfigText } from '../../../src/config';
 import { loadModelWeights } from '../../../src/config/weights';
 import { applySuggestion } from '../../../src/diagnosis/verify';
-import { Network } from '../../../src/core/network';
-import type { NetworkConfig } from '../../../src/model';
-
-function forward(config: NetworkConfig, weights: (Record<string, Float32Array> | undefined)[], x: Float32Array, rows: number): Float32Array {
-  const net = new Network(config, { rows, kernels: 'js' }).commit();
-  assert.deepEqual(net.loadWeights(weights), []);
-  net.input.v.set(x);
-  net.forward(rows, 'eval');
-  return net.layers[net.layers.length - 1].out.v.slice(0, rows * net.outWidth);
-}
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => { let m = 0; for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i])); return m; };
+import { forward, maxDiff } from './forwardOracle';
 
 describe('Keras importer: PReLU alphas from the model', function () {
   this.timeout(60000);
