@@ -29,10 +29,12 @@ export function runnerPath(start = __dirname): string {
 }
 
 /**
- * Job folders of runners this process started whose close it has not seen: removed if the process exits first. A
- * runner cleans up after itself, but not one killed while it still imports torch (Ctrl-C on the CLI reaches it too).
+ * Runs this process started whose runner's close it has not seen, each with its job folder once that exists. The
+ * folders are removed if the process exits first: a runner cleans up after itself, but not one killed while it
+ * still imports torch (Ctrl-C on the CLI reaches it too).
  */
-const openJobDirs = new Set<string>();
+interface OpenRun { dir?: string }
+const openRuns = new Set<OpenRun>();
 let exitHooked = false;
 let signalsExit = false;
 const onSigint = () => process.exit(130), onSigterm = () => process.exit(143);
@@ -53,18 +55,18 @@ function signalHooks(on: boolean): void {
   }
 }
 
-function trackJobDir(dir: string): void {
+/** A run opens before its job folder is made, so that the signal hooks are on from then until its runner closed. */
+function runOpens(): OpenRun {
   if (!exitHooked) {
     exitHooked = true;
-    process.on('exit', () => { for (const d of openJobDirs) removeJobDir(d); });
+    process.on('exit', () => { for (const r of openRuns) if (r.dir) removeJobDir(r.dir); });
   }
-  openJobDirs.add(dir);
+  if (openRuns.size === 0) signalHooks(true);
+  const run: OpenRun = {};
+  openRuns.add(run);
+  return run;
 }
-
-/** Runs started and not closed: the signal hooks are on from before a job's folder is made until its runner closed. */
-let activeRuns = 0;
-function runStarts(): void { if (activeRuns++ === 0) signalHooks(true); }
-function runEnds(): void { if (--activeRuns === 0) signalHooks(false); }
+function runCloses(run: OpenRun): void { if (openRuns.delete(run) && openRuns.size === 0) signalHooks(false); }
 
 /** JSON has no NaN/Infinity: the runner sends them as strings. */
 const revive = (_k: string, v: unknown) => (v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v);
@@ -104,16 +106,16 @@ export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel():
   let resolveDone!: () => void;
   const done = new Promise<void>(r => { resolveDone = r; });
   let job: ReturnType<typeof writeTorchJob>;
-  runStarts();
+  const run = runOpens();
   try {
     job = writeTorchJob(args.config, args.data, args);
   } catch (e) {
-    runEnds();
+    runCloses(run);
     queueMicrotask(() => { on.error((e as Error).message); resolveDone(); });
     return { cancel: () => undefined, done, exit: Promise.resolve(null) };
   }
   params = job.params;
-  trackJobDir(job.dir);
+  run.dir = job.dir;
   const child = spawn(args.python, [args.runner ?? runnerPath(), job.jobFile], { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
   let resolveExit!: (code: number | null) => void;
   const exit = new Promise<number | null>(r => { resolveExit = r; });
@@ -148,8 +150,7 @@ export function startTorchRun(args: TorchRunArgs, on: RunCallbacks): { cancel():
   child.on('error', e => finish(() => on.error(`the torch engine could not start ${args.python}: ${e.message}`)));
   child.on('close', (code, signal) => {
     removeJobDir(job.dir);
-    openJobDirs.delete(job.dir);
-    runEnds();
+    runCloses(run);
     resolveExit(code);
     closed(code, signal);
   });
