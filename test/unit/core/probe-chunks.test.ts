@@ -10,7 +10,9 @@ import { IMAGES_PER_CHUNK } from '../../../src/core/network';
 import { mtModuleOrNull, wasmAvailable } from '../../../src/core/kernels';
 import { makeConfig, randomData } from './helpers';
 
-describe('probe: a first conv and its max pooling by chunks of images give the whole calls\' numbers', () => {
+describe('probe: a first conv and its max pooling by chunks of images give the whole calls\' numbers', function () {
+  // mocha's default 2 s: 0.65-0.8 s on a quiet machine, over 2 s (both cases) with the other helpers' runs going.
+  this.timeout(60_000);
   // 22 probe rows, the whole validation split (no evaluation pass after the probe): more than a chunk, and the last
   // chunk shorter than the others.
   const config = makeConfig([16, 16, 1], [
