@@ -438,7 +438,8 @@ function parallelKernels(mod: WebAssembly.Module, floats: number, threads: numbe
     convDirect(desc, x, r0, r1, w, bias, act, z, out) {
       // by images, when the output is big enough to pay for the hand-off (OH * OW * F from the geometry)
       const n = (r1 - r0) * I32[desc + 8] * I32[desc + 9] * I32[desc + 10];
-      if (r0 === 0 && n >= SPLIT_ELEMENTS && go('convDirect', r1, 1, [desc, x, 0, r1, w, bias, act, z, out], 0)) return;
+      // from r0: a probe runs its first conv 4 images at a time (Network's pooledConv), each chunk split as well
+      if (n >= SPLIT_ELEMENTS && go('convDirect', r1 - r0, 1, [desc, x, r0, r1, w, bias, act, z, out], 0)) return;
       ex.convDirect(desc, x, r0, r1, w, bias, act, z, out);
     },
     convDirectGrad(desc, x, dz, rows, per, g0, g1, parts, stride, bias, z, a, act) {
