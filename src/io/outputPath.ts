@@ -27,12 +27,44 @@ export function outputTarget(out: string): string {
   try { return path.join(fs.realpathSync.native(path.dirname(out)), path.basename(out)); } catch { return path.resolve(out); }
 }
 
+/** Bounds of the walk for a hard link into an input folder: an ImageFolder is two levels, a log directory a few. */
+const LINK_WALK_DEPTH = 8, LINK_WALK_ENTRIES = 1_000_000;
+
+/**
+ * The path (relative to `dir`) of a file inside `dir` that is `st` (another name for it: a hard link), or null. Only
+ * asked of a file with more than one link; folders are not followed through symbolic links (no loops), files are.
+ * Past the walk's bounds the folder counts as holding it: refused rather than overwritten unseen.
+ */
+function linkedInside(st: { dev: number; ino: number; nlink: number }, dir: string): string | null {
+  if (st.nlink < 2) return null;
+  let entries = 0;
+  const walk = (d: string, rel: string, depth: number): string | null => {
+    let list: fs.Dirent[];
+    try { list = fs.readdirSync(d, { withFileTypes: true }); } catch { return null; }
+    for (const e of list) {
+      if (++entries > LINK_WALK_ENTRIES) return rel || '.';
+      const abs = path.join(d, e.name), r = path.join(rel, e.name);
+      if (e.isDirectory()) {
+        if (depth < LINK_WALK_DEPTH) { const hit = walk(abs, r, depth + 1); if (hit) return hit; }
+        continue;
+      }
+      const est = e.isSymbolicLink() ? statOrNull(abs) : e.isFile() ? statOrNull(abs) : null;
+      if (est && !est.isDirectory() && sameFile(st, est)) return r;
+    }
+    return null;
+  };
+  return walk(dir, '', 0);
+}
+
 /** Why the file `st` at `real` (st null: not there yet) is an input, or null. */
-function inputClash(st: { dev: number; ino: number } | null, real: string, inputs: readonly (string | FileRead)[]): string | null {
+function inputClash(st: { dev: number; ino: number; nlink: number } | null, real: string, inputs: readonly (string | FileRead)[]): string | null {
   for (const input of inputs) {
     if (typeof input !== 'string') {
       if (input.folder) {
         if (isInsideRoot(input.realPath, real)) return `it is inside the data folder ${input.path}, which this command reads; refusing to write there`;
+        // A hard link elsewhere to a file of the folder (an image not read yet) is that file.
+        const twin = st && linkedInside(st, input.realPath);
+        if (twin) return `it is a hard link to ${path.join(input.path, twin)}, inside the data folder ${input.path}, which this command reads; refusing to overwrite it`;
       } else if ((st && sameFile(st, input)) || input.realPath === real) {
         return `it is ${input.path}, which this command reads; refusing to overwrite it`;
       }
@@ -41,6 +73,8 @@ function inputClash(st: { dev: number; ino: number } | null, real: string, input
     const ist = statOrNull(input);
     if (ist?.isDirectory()) {
       if (isInsideRoot(realOrResolved(input), real)) return `it is inside the input directory ${input}; refusing to write there`;
+      const twin = st && linkedInside(st, realOrResolved(input));
+      if (twin) return `it is a hard link to ${path.join(input, twin)}, inside the input directory ${input}; refusing to overwrite it`;
     } else if ((st && ist && sameFile(st, ist)) || realOrResolved(input) === real) {
       return `it is the input ${input}; refusing to overwrite it`;
     }

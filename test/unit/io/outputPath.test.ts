@@ -51,6 +51,28 @@ describe('outputPathProblem: never an input', () => {
     assert.equal(outputPathProblem(p('imgs-report.html'), rec.files), null);
   });
 
+  it('a hard link outside a read data folder to an image in it (not read yet) is refused; a log directory\'s file too', function () {
+    if (!posix) this.skip();
+    // Review 15b: only paths inside the folder were refused; `--html report.html` with report.html a hard link
+    // (a tar archive can carry one) to imgs/dog/9.png replaced the image.
+    fs.mkdirSync(p('hl-imgs/dog'), { recursive: true });
+    fs.writeFileSync(p('hl-imgs/dog/9.png'), 'png');
+    fs.linkSync(p('hl-imgs/dog/9.png'), p('hl-report.html'));
+    const rec = recordReads();
+    try { noteFolderRead(p('hl-imgs'), 'hl-imgs'); } finally { rec.stop(); }
+    assert.equal(outputPathProblem(p('hl-report.html'), rec.files), 'it is a hard link to hl-imgs/dog/9.png, inside the data folder hl-imgs, which this command reads; refusing to overwrite it');
+    // The post-open check too: the link made after the path check.
+    assert.equal(writeOutputChecked(p('hl-race.html'), '<html>', rec.files, () => fs.linkSync(p('hl-imgs/dog/9.png'), p('hl-race.html'))),
+      'it is a hard link to hl-imgs/dog/9.png, inside the data folder hl-imgs, which this command reads; refusing to overwrite it');
+    assert.equal(fs.readFileSync(p('hl-imgs/dog/9.png'), 'utf8'), 'png');
+    fs.linkSync(p('logs/events.out.tfevents.1'), p('hl-ev.html'));
+    assert.equal(outputPathProblem(p('hl-ev.html'), [p('logs')]), `it is a hard link to ${path.join(p('logs'), 'events.out.tfevents.1')}, inside the input directory ${p('logs')}; refusing to overwrite it`);
+    // A hard-linked file that is no input is written as before.
+    fs.writeFileSync(p('hl-a.html'), 'old');
+    fs.linkSync(p('hl-a.html'), p('hl-b.html'));
+    assert.equal(outputPathProblem(p('hl-a.html'), [...rec.files, p('logs')]), null);
+  });
+
   it('a hard link to an input path is that input (same device and inode), whatever its name', function () {
     if (!posix) this.skip();
     fs.linkSync(p('in.nn.yaml'), p('hl.html'));
