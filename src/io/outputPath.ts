@@ -61,7 +61,10 @@ function inputClash(st: { dev: number; ino: number; nlink: number } | null, real
   for (const input of inputs) {
     if (typeof input !== 'string') {
       if (input.folder) {
-        if (isInsideRoot(input.realPath, real)) return `it is inside the data folder ${input.path}, which this command reads; refusing to write there`;
+        // Its class folders' files are read (all, the images past data.samples too), a file directly in it never:
+        // a report beside the class folders (data.path: . next to the config) is written.
+        const rel = path.relative(input.realPath, real);
+        if (isInsideRoot(input.realPath, real) && (rel === '' || rel.includes(path.sep))) return `it is inside the data folder ${input.path}, which this command reads; refusing to write there`;
         // A hard link elsewhere to a file of the folder (an image not read yet) is that file.
         const twin = st && linkedInside(st, input.realPath);
         if (twin) return `it is a hard link to ${path.join(input.path, twin)}, inside the data folder ${input.path}, which this command reads; refusing to overwrite it`;

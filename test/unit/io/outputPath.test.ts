@@ -45,10 +45,13 @@ describe('outputPathProblem: never an input', () => {
     fs.writeFileSync(p('imgs/cat/9.png'), 'png');
     const rec = recordReads();
     try { noteFolderRead(p('imgs'), 'imgs'); } finally { rec.stop(); }
-    for (const out of [p('imgs/cat/9.png'), p('imgs/cat/new.html'), p('imgs/x.html')]) {
+    for (const out of [p('imgs/cat/9.png'), p('imgs/cat/new.html'), p('imgs/dog/new.html')]) {
       assert.equal(outputPathProblem(out, rec.files), 'it is inside the data folder imgs, which this command reads; refusing to write there', out);
     }
     assert.equal(outputPathProblem(p('imgs-report.html'), rec.files), null);
+    // Review 15b: a file directly in the data folder is never read (only its class folders' images are): with
+    // data.path . beside the config, --html report.html there was refused (a regression of 4e144f6).
+    assert.equal(outputPathProblem(p('imgs/x.html'), rec.files), null);
   });
 
   it('a hard link outside a read data folder to an image in it (not read yet) is refused; a log directory\'s file too', function () {
