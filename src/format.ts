@@ -23,14 +23,22 @@ export function safeText(s: string): string {
   return s.replace(UNSAFE, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** What safeName escapes: UNSAFE plus tab and newline, which safeText keeps in free text but a name must not hold. */
+const NAME_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
 /**
- * A file name where it starts a `file:line:col` location (or a `file: ...` line): a newline or carriage return in
- * it would split the location across lines, so they are printed as \n and \r. Only there: elsewhere user
- * text keeps its newlines (safeText).
+ * A user-supplied name (a file, folder or run name; a path) as it enters a message or a location: one line,
+ * nothing hidden. A newline or carriage return in it would split the message, so a crafted name could print a
+ * line that looks like another finding; they become \n and \r, a tab \t, and every other character safeText
+ * escapes (C0, DEL, C1, bidi overrides and isolates, line separators) its \uXXXX escape. The one helper for
+ * names in messages: the CLI, the Problems panel and the reports all read the same text.
  */
-export function locationName(file: string): string {
-  return file.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+export function safeName(name: string): string {
+  return name.replace(NAME_UNSAFE, c => c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** A file name where it starts a `file:line:col` location (or a `file: ...` line): safeName. */
+export const locationName = safeName;
 
 /**
  * How a layer is named to the user everywhere (Problems, hovers, CodeLens, CLI, reports): its name, then its

@@ -9,10 +9,11 @@
  *
  * Every file it opens can be recorded (recordReads): the CLI refuses to write a report over any of them.
  *
- * The lowest layer: imports only node built-ins.
+ * The lowest layer: imports only node built-ins and src/format.ts (which imports nothing).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { safeName } from '../format';
 
 export type UserFileKind = 'csv' | 'keras' | 'config' | 'weights' | 'onnx' | 'tfevents';
 
@@ -39,7 +40,8 @@ export class UserFileError extends Error {
     /** Why, without the path: "a FIFO (named pipe), not a regular file". */
     readonly reason: string,
   ) {
-    super(`cannot read ${file}: ${reason}`);
+    // The name is escaped (safeName): a newline in it would split this one-line message.
+    super(`cannot read ${safeName(file)}: ${reason}`);
     this.name = 'UserFileError';
   }
 }
@@ -95,7 +97,7 @@ function errnoError(e: unknown, label: string): UserFileError {
   if (code === 'ELOOP') return new UserFileError('IO', label, 'too many levels of symbolic links');
   if (code === 'ENXIO' || code === 'ENODEV') return new UserFileError('NOT_REGULAR', label, 'a device, not a regular file');
   const msg = (e as Error).message ?? String(e);
-  return new UserFileError('IO', label, msg.split('\n')[0]);
+  return new UserFileError('IO', label, safeName(msg.split('\n')[0]));
 }
 
 /**
