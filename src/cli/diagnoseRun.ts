@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { InputError, formatProblem, type Thresholds } from '../model';
 import { InputFailure, ReportFile, loadConfig } from './input';
 import { UsageError as CliUsageError } from './args';
-import { formatNumber as fmt, locationName } from '../format';
+import { formatNumber as fmt, locationName, safeName } from '../format';
 import type { Finding, Severity } from '../diagnosis/types';
 import { REPORT_SCHEMA_ID, type Report } from '../report/json';
 import { renderHtmlReport } from '../report/html';
@@ -153,10 +153,10 @@ function diagnoseRunWith(args: Args, io: CliIo, t0: number, out: ReportFile | un
   if (!runs.length) return fail('no TensorBoard event files (events.out.tfevents.*) found');
   if (args.run !== undefined) {
     runs = runs.filter(r => r.name === args.run);
-    if (!runs.length) return fail(`no run named "${args.run}"`);
+    if (!runs.length) return fail(`no run named "${safeName(args.run)}"`);
   }
   for (const r of runs) for (const i of r.issues) io.stderr.write(`${locationName(i.file)}: warning: ${i.message}\n`);
-  for (const r of runs) for (const n of r.notes ?? []) io.stderr.write(`${locationName(args.logdir)}: note: run "${r.name}": ${n}\n`);
+  for (const r of runs) for (const n of r.notes ?? []) io.stderr.write(`${locationName(args.logdir)}: note: run "${safeName(r.name)}": ${n}\n`);
 
   const usable = runs.filter(r => r.layers.length && r.timeline.length);
   if (!usable.length) {
@@ -170,7 +170,7 @@ function diagnoseRunWith(args: Args, io: CliIo, t0: number, out: ReportFile | un
   const results = usable.map(run => ({ run, findings: diagnoseTbRun(run, args.thresholds, shapes) }));
   for (const { run } of results) {
     if (!run.tags.some(t => t.quantity && DIAGNOSABLE.has(t.quantity))) {
-      io.stderr.write(`${locationName(args.logdir)}: note: run "${run.name}" has only weight histograms: weight statistics and update ratios are measured, but dead units, saturation and gradient flow need ` +
+      io.stderr.write(`${locationName(args.logdir)}: note: run "${safeName(run.name)}" has only weight histograms: weight statistics and update ratios are measured, but dead units, saturation and gradient flow need ` +
         '"<layer>/activation" (or "<layer>/preact") and "<layer>/grad_preact" histograms (see docs/tensorboard.md)\n');
     }
   }
@@ -184,7 +184,7 @@ function diagnoseRunWith(args: Args, io: CliIo, t0: number, out: ReportFile | un
       io.stderr.write(`${(e as Error).message}\n`);
       return 2;
     }
-    io.stderr.write(`wrote ${out.path}${results.length > 1 ? ` (run "${r.run.name}"; choose another with --run)` : ''}\n`);
+    io.stderr.write(`wrote ${safeName(out.path)}${results.length > 1 ? ` (run "${safeName(r.run.name)}"; choose another with --run)` : ''}\n`);
   }
   if (args.json) {
     const reports = results.map(r => runReport(args.logdir, r.run, r.findings, wallMs));
@@ -237,7 +237,7 @@ export function textReport(run: TbRun, findings: Finding[]): string {
   const tl = run.timeline, last = tl[tl.length - 1];
   const records = run.files.reduce((a, f) => a + f.records, 0);
   const unit = run.stepUnit === 'epoch' ? 'epochs (Keras logs one step per epoch)' : 'steps';
-  const lines = [`TensorBoard run "${run.name}" (${run.dir}): ${run.layers.length} layers, ${tl.length} logged ${unit} (${tl[0].step}..${last.step}), ` +
+  const lines = [`TensorBoard run "${safeName(run.name)}" (${safeName(run.dir)}): ${run.layers.length} layers, ${tl.length} logged ${unit} (${tl[0].step}..${last.step}), ` +
     `${run.files.length} file${run.files.length === 1 ? '' : 's'}, ${records} records`];
   const has = (q: string) => run.tags.some(t => t.quantity === q);
   const w = Math.max(5, ...run.layers.map(l => l.name.length)) + 1;

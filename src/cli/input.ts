@@ -10,7 +10,7 @@ import { TRAIN_LIMITS } from '../config/parse';
 import { outputPathProblem, writeOutputChecked } from '../io/outputPath';
 import { recordReads, type FileRead } from '../io/userFile';
 import { UsageError } from './args';
-import { locationName } from '../format';
+import { locationName, safeName } from '../format';
 
 /** Thrown for input that cannot be used (exit code 2); `line` is what goes to stderr. */
 export class InputFailure extends Error {
@@ -59,7 +59,7 @@ function setSteps(c: NetworkConfig, original: NetworkConfig, steps: number): voi
 /** Refuses an output path (--html): one line, exit 2. */
 export function checkOutputPath(flag: string, out: string, inputs: readonly (string | FileRead)[]): void {
   const problem = outputPathProblem(out, inputs);
-  if (problem) throw new UsageError(`cannot write ${flag} ${out}: ${problem}`);
+  if (problem) throw new UsageError(`cannot write ${flag} ${safeName(out)}: ${problem}`);
 }
 
 /**
@@ -89,9 +89,9 @@ export class ReportFile {
       // Checked by path, then the opened file itself before it is truncated (outputPath.ts: writeOutputChecked).
       let problem: string | null;
       try { problem = writeOutputChecked(this.path, text, [...this.inputs, ...this.reads.files]); } catch (e) {
-        throw new UsageError(`cannot write ${this.flag} ${this.path}: ${(e as Error).message.split('\n')[0]}`);
+        throw new UsageError(`cannot write ${this.flag} ${safeName(this.path)}: ${safeName((e as Error).message.split('\n')[0])}`);
       }
-      if (problem) throw new UsageError(`cannot write ${this.flag} ${this.path}: ${problem}`);
+      if (problem) throw new UsageError(`cannot write ${this.flag} ${safeName(this.path)}: ${problem}`);
     } finally {
       this.close();
     }

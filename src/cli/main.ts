@@ -8,7 +8,7 @@ import { InputFailure, ReportFile, applyEpochs, applyOverrides, loadConfig, load
 import { TRAIN_LIMITS } from '../config/parse';
 import { findingsText, layerTable, suggestionsText, summaryLine, trialsText, verificationsText } from './output';
 import { Progress } from './progress';
-import { locationName } from '../format';
+import { locationName, safeName } from '../format';
 import { safeIo, type Io } from './io';
 import { train } from '../core/train';
 import { runThreads } from '../core/parallel';
@@ -146,7 +146,7 @@ async function diagnoseWith(args: ParsedArgs, io: Io, o: { file: string; failOn:
   }
   if (out) {
     out.write(renderHtmlReport(report));
-    io.stderr.write(`wrote ${out.path}\n`);
+    io.stderr.write(`wrote ${safeName(out.path)}\n`);
   }
   return exitFor(findings, failOn);
 }

@@ -3,10 +3,11 @@
  * existing directory, device or FIFO, and it is none of the inputs (a report written over the config, the
  * data or the event file it came from loses the user's file). An input is the same file by device and inode
  * (a hard link or symbolic link to it is that file); an input directory (a log directory) holds only inputs.
- * Lowest layer: node built-ins only.
+ * Lowest layer: node built-ins and src/format.ts only. Names in its clauses go through safeName (one line each).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { safeName } from '../format';
 import { isInsideRoot, type FileRead } from './userFile';
 
 const realOrResolved = (p: string): string => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
@@ -64,22 +65,22 @@ function inputClash(st: { dev: number; ino: number; nlink: number } | null, real
         // Its class folders' files are read (all, the images past data.samples too), a file directly in it never:
         // a report beside the class folders (data.path: . next to the config) is written.
         const rel = path.relative(input.realPath, real);
-        if (isInsideRoot(input.realPath, real) && (rel === '' || rel.includes(path.sep))) return `it is inside the data folder ${input.path}, which this command reads; refusing to write there`;
+        if (isInsideRoot(input.realPath, real) && (rel === '' || rel.includes(path.sep))) return `it is inside the data folder ${safeName(input.path)}, which this command reads; refusing to write there`;
         // A hard link elsewhere to a file of the folder (an image not read yet) is that file.
         const twin = st && linkedInside(st, input.realPath);
-        if (twin) return `it is a hard link to ${path.join(input.path, twin)}, inside the data folder ${input.path}, which this command reads; refusing to overwrite it`;
+        if (twin) return `it is a hard link to ${safeName(path.join(input.path, twin))}, inside the data folder ${safeName(input.path)}, which this command reads; refusing to overwrite it`;
       } else if ((st && sameFile(st, input)) || input.realPath === real) {
-        return `it is ${input.path}, which this command reads; refusing to overwrite it`;
+        return `it is ${safeName(input.path)}, which this command reads; refusing to overwrite it`;
       }
       continue;
     }
     const ist = statOrNull(input);
     if (ist?.isDirectory()) {
-      if (isInsideRoot(realOrResolved(input), real)) return `it is inside the input directory ${input}; refusing to write there`;
+      if (isInsideRoot(realOrResolved(input), real)) return `it is inside the input directory ${safeName(input)}; refusing to write there`;
       const twin = st && linkedInside(st, realOrResolved(input));
-      if (twin) return `it is a hard link to ${path.join(input, twin)}, inside the input directory ${input}; refusing to overwrite it`;
+      if (twin) return `it is a hard link to ${safeName(path.join(input, twin))}, inside the input directory ${safeName(input)}; refusing to overwrite it`;
     } else if ((st && ist && sameFile(st, ist)) || realOrResolved(input) === real) {
-      return `it is the input ${input}; refusing to overwrite it`;
+      return `it is the input ${safeName(input)}; refusing to overwrite it`;
     }
   }
   return null;
@@ -135,7 +136,7 @@ export function outputPathProblem(out: string, inputs: readonly (string | FileRe
   try { st = fs.statSync(abs); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') return 'too many levels of symbolic links';
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') return (e as Error).message.split('\n')[0];
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return safeName((e as Error).message.split('\n')[0]);
   }
   // A dangling symbolic link would be written through to wherever it points: refuse rather than follow it.
   if (!st && isSymlink(abs)) return 'it is a symbolic link to a missing file';
@@ -151,8 +152,8 @@ export function outputPathProblem(out: string, inputs: readonly (string | FileRe
   }
   const dir = path.dirname(abs);
   let dst: fs.Stats;
-  try { dst = fs.statSync(dir); } catch { return `no such directory ${path.dirname(out)}`; }
-  if (!dst.isDirectory()) return `${path.dirname(out)} is not a directory`;
-  try { fs.accessSync(dir, fs.constants.W_OK); } catch { return `the directory ${path.dirname(out)} is not writable (permission denied)`; }
+  try { dst = fs.statSync(dir); } catch { return `no such directory ${safeName(path.dirname(out))}`; }
+  if (!dst.isDirectory()) return `${safeName(path.dirname(out))} is not a directory`;
+  try { fs.accessSync(dir, fs.constants.W_OK); } catch { return `the directory ${safeName(path.dirname(out))} is not writable (permission denied)`; }
   return null;
 }
