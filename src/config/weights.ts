@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError, type InputProblem, type LayerSpec, type NetworkConfig, type Span } from '../model';
 import { openUserFile, readUserFile, readUserFileText, statUserFile, UserFileError, type UserFileInfo } from '../io/userFile';
+import { safeName } from '../format';
 import { isOnnxName, onnxParamShapes, onnxWeights, type LayerParamShapes, type LayerWeights } from './onnx';
 import { inferShapes } from './shapes';
 
@@ -100,12 +101,12 @@ export function modelWeightProblems(config: NetworkConfig, model: ModelLayers, r
     const missing = config.model.layers.filter(l => !model.has(l.name) && WEIGHTED.has(l.type) && !l.fromModel);
     if (missing.length) {
       const span = configSpan(config);
-      problems.push({ severity: 'error', message: `${rel} has no weights for layer${missing.length > 1 ? 's' : ''} ${missing.map(l => `"${l.name}"`).join(', ')} (layers are matched by name${available()})`, ...(span ? { span } : {}) });
+      problems.push({ severity: 'error', message: `${safeName(rel)} has no weights for layer${missing.length > 1 ? 's' : ''} ${missing.map(l => `"${l.name}"`).join(', ')} (layers are matched by name${available()})`, ...(span ? { span } : {}) });
     }
   }
   for (const l of own) {
     if (!holdsModelWeights(l)) problems.push(layerProblem(config, l, `layer "${l.name}" (${l.type}) has no weights to take from the model`));
-    else if (!model.has(l.name)) problems.push(layerProblem(config, l, `${rel} has no weights for layer "${l.name}" (layers are matched by name${available()})`));
+    else if (!model.has(l.name)) problems.push(layerProblem(config, l, `${safeName(rel)} has no weights for layer "${l.name}" (layers are matched by name${available()})`));
   }
   const need = wantedShapes(config);
   config.model.layers.forEach((l, i) => {
@@ -209,7 +210,7 @@ export function loadModelWeights(config: NetworkConfig, baseDir: string, root?: 
 
 function read(config: NetworkConfig, abs: string, rel: string, root: string | undefined, kind: 'onnx' | 'weights'): Buffer {
   try { return readUserFile(abs, { kind, root, label: rel }); } catch (e) {
-    return fail(config, e instanceof UserFileError ? e.message : `cannot read ${rel}: ${(e as Error).message}`, 'model.weights');
+    return fail(config, e instanceof UserFileError ? e.message : `cannot read ${safeName(rel)}: ${(e as Error).message}`, 'model.weights');
   }
 }
 
@@ -217,7 +218,7 @@ function fromOnnx(config: NetworkConfig, abs: string, rel: string, root: string 
   const bytes = read(config, abs, rel, root, 'onnx');
   const { weights, shapes, names, problems } = onnxWeights(bytes, abs);
   const err = problems.find(p => p.severity === 'error');
-  if (err) fail(config, `${rel}: ${err.message}`, 'model.weights');
+  if (err) fail(config, `${safeName(rel)}: ${err.message}`, 'model.weights');
   return new Map(names.map((n, i) => [n, { shapes: shapes[i], weights: weights[i] }]));
 }
 
@@ -277,13 +278,13 @@ function tfjsLayers(config: NetworkConfig, specs: TfjsSpec[]): ModelLayers {
 function fromTfjs(config: NetworkConfig, abs: string, rel: string, root: string | undefined, memoryLimitMB: number): ModelLayers {
   let json: unknown;
   try { json = JSON.parse(readUserFileText(abs, { kind: 'keras', root, label: rel })); } catch (e) {
-    return fail(config, e instanceof UserFileError ? e.message : `${rel} is not valid JSON`, 'model.weights');
+    return fail(config, e instanceof UserFileError ? e.message : `${safeName(rel)} is not valid JSON`, 'model.weights');
   }
-  const specs = tfjsSpecs(json, message => fail(config, `${rel} ${message}`, 'model.weights'));
+  const specs = tfjsSpecs(json, message => fail(config, `${safeName(rel)} ${message}`, 'model.weights'));
   const out = tfjsLayers(config, specs);
   // Only float32 is read: say so before reading any shard.
   const other = specs.find(s => s.dtype !== 'float32');
-  if (other) fail(config, `${rel}: weight "${other.name}" is ${other.dtype}; only float32 weights are read`, 'model.weights');
+  if (other) fail(config, `${safeName(rel)}: weight "${other.name}" is ${other.dtype}; only float32 weights are read`, 'model.weights');
   // A group's shards hold its weights' values back to back, in the manifest's order: each weight's byte offset.
   const offsetOf = new Map<TfjsSpec, number>();
   const declared = new Map<number, number>();
@@ -307,8 +308,8 @@ function fromTfjs(config: NetworkConfig, abs: string, rel: string, root: string 
     const want = declared.get(s.group)!;
     for (const p of s.paths) {
       // Shards are read only from the model's own folder, each once (TF.js never lists a shard twice).
-      if (typeof p !== 'string' || p !== path.basename(p) || p === '..') fail(config, `${rel}: weight file "${String(p)}" is not a file beside the model`, 'model.weights');
-      if (seenNames.has(p)) fail(config, `${rel}: weight file "${p}" is listed twice in the weightsManifest (TF.js never repeats a shard)`, 'model.weights');
+      if (typeof p !== 'string' || p !== path.basename(p) || p === '..') fail(config, `${safeName(rel)}: weight file "${safeName(String(p))}" is not a file beside the model`, 'model.weights');
+      if (seenNames.has(p)) fail(config, `${safeName(rel)}: weight file "${safeName(p)}" is listed twice in the weightsManifest (TF.js never repeats a shard)`, 'model.weights');
       seenNames.add(p);
       const file = path.join(path.dirname(abs), p);
       let info: UserFileInfo;
@@ -318,22 +319,22 @@ function fromTfjs(config: NetworkConfig, abs: string, rel: string, root: string 
       // Two names for one file (a symbolic or hard link) are one shard listed twice.
       const id = `${info.dev}:${info.ino}`;
       const twin = seenFiles.get(id);
-      if (twin !== undefined) fail(config, `${rel}: weight files "${twin}" and "${p}" are the same file (a link): TF.js never repeats a shard`, 'model.weights');
+      if (twin !== undefined) fail(config, `${safeName(rel)}: weight files "${safeName(twin)}" and "${safeName(p)}" are the same file (a link): TF.js never repeats a shard`, 'model.weights');
       seenFiles.set(id, p);
       list.push({ p, file, start: total, size: info.size, id });
       total += info.size;
-      if (total > want) fail(config, `${rel}: the .bin files hold more than the ${want} bytes the shapes of their weights need (${total} bytes up to ${p}): not this model's weights`, 'model.weights');
+      if (total > want) fail(config, `${safeName(rel)}: the .bin files hold more than the ${want} bytes the shapes of their weights need (${total} bytes up to ${safeName(p)}): not this model's weights`, 'model.weights');
     }
     // Too short: refused before reading, at the first weight that does not fit.
     const short = specs.find(w => w.group === s.group && offsetOf.get(w)! + 4 * w.count > total);
-    if (short) fail(config, `${rel}: the .bin files hold ${total} bytes, too few for weight "${short.name}" of shape ${fmt(short.dims)} (${short.count} values from byte ${offsetOf.get(short)})`, 'model.weights');
+    if (short) fail(config, `${safeName(rel)}: the .bin files hold ${total} bytes, too few for weight "${short.name}" of shape ${fmt(short.dims)} (${short.count} values from byte ${offsetOf.get(short)})`, 'model.weights');
     shardsOf.set(s.group, list);
     return list;
   };
   for (const s of used) shards(s);
   // Stat'ed and whole: what the layers' weights take is refused past the memory limit before any is read.
   const usedBytes = used.reduce((a, s) => a + 4 * s.count, 0);
-  if (usedBytes > memoryLimitMB * 1024 * 1024) fail(config, `${rel}: the weights of this config's layers take ${Math.ceil(usedBytes / (1024 * 1024))} MB, more than the memory limit (${memoryLimitMB} MB, activationLens.memoryLimitMB)`, 'model.weights');
+  if (usedBytes > memoryLimitMB * 1024 * 1024) fail(config, `${safeName(rel)}: the weights of this config's layers take ${Math.ceil(usedBytes / (1024 * 1024))} MB, more than the memory limit (${memoryLimitMB} MB, activationLens.memoryLimitMB)`, 'model.weights');
   for (const s of used) {
     const bytes = readRange(config, shards(s), offsetOf.get(s)!, 4 * s.count, root, rel);
     const v = new Float32Array(s.count);
@@ -357,13 +358,13 @@ function readRange(config: NetworkConfig, shards: { p: string; file: string; sta
     try {
       const info = openUserFile(sh.file, { kind: 'weights', root, label: sh.p });
       fd = info.fd;
-      if (`${info.dev}:${info.ino}` !== sh.id) fail(config, `${rel}: weight file "${sh.p}" was replaced while being read`, 'model.weights');
+      if (`${info.dev}:${info.ino}` !== sh.id) fail(config, `${safeName(rel)}: weight file "${safeName(sh.p)}" was replaced while being read`, 'model.weights');
       const at = from + got - sh.start;
       const want = Math.min(length - got, sh.size - at);
       let n = 0;
       while (n < want) {
         const r = fs.readSync(fd, out, got + n, want - n, at + n);
-        if (r === 0) fail(config, `${rel}: weight file "${sh.p}" shrank while being read`, 'model.weights');
+        if (r === 0) fail(config, `${safeName(rel)}: weight file "${safeName(sh.p)}" shrank while being read`, 'model.weights');
         n += r;
       }
       got += want;
@@ -374,6 +375,6 @@ function readRange(config: NetworkConfig, shards: { p: string; file: string; sta
       if (fd !== undefined) fs.closeSync(fd);
     }
   }
-  if (got < length) fail(config, `${rel}: the .bin files hold too few bytes for the weights (shrank while being read)`, 'model.weights');
+  if (got < length) fail(config, `${safeName(rel)}: the .bin files hold too few bytes for the weights (shrank while being read)`, 'model.weights');
   return out;
 }

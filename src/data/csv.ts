@@ -4,6 +4,7 @@
  * the CSV file.
  */
 import { InputError, type InputProblem, type Span } from '../model';
+import { safeName } from '../format';
 
 /** A cell longer than any header name, number or class label: refused, never copied. */
 export const MAX_CELL_CHARS = 65_536;
@@ -171,7 +172,7 @@ export function parseCsvData(text: string, file: string, opts: CsvParseOptions):
     pos = next; line++;
     if (!blank) break;
   }
-  if (!header) return fail(file, `${file} is empty: expected a header row and data rows`);
+  if (!header) return fail(file, `${safeName(file)} is empty: expected a header row and data rows`);
   const delimiter = detectDelimiter(headerLine);
   const ncols = header.length;
   const ti = targetColumn(header, opts.target, file);
@@ -280,7 +281,7 @@ export function parseCsvData(text: string, file: string, opts: CsvParseOptions):
     }
     pos = next; line++;
   }
-  if (!n) fail(file, `${file} has a header but no data rows`, cellSpan(hLine, 0, headerLine.length));
+  if (!n) fail(file, `${safeName(file)} has a header but no data rows`, cellSpan(hLine, 0, headerLine.length));
   if (n < bound) x = x.slice(0, n * f);
   return {
     header, target: ti, x, features: f, n, featureNames: cols.map(c => header[c]),

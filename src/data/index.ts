@@ -12,6 +12,7 @@ import { decodeImage, ImageError, resizeTo } from './images';
 import * as fs from 'node:fs';
 import { columnName, parseCsvData } from './csv';
 import { noteFolderRead, readUserFile, readUserFileText, UserFileError } from '../io/userFile';
+import { safeName } from '../format';
 import { shapes } from './shapes';
 import { splitSizes } from './sources';
 import { checkerboard, circles, gaussians, moons, sine, spiral, teacher, xor, type Raw } from './synthetic';
@@ -72,13 +73,13 @@ function csvRaw(config: NetworkConfig, baseDir: string, workspaceRoot?: string):
   const abs = path.resolve(baseDir, d.path);
   if (workspaceRoot) {
     const rel = path.relative(path.resolve(workspaceRoot), abs);
-    if (rel.split(path.sep)[0] === '..' || path.isAbsolute(rel)) fail(config, `data.path "${d.path}" is outside the workspace`, 'data.path');
+    if (rel.split(path.sep)[0] === '..' || path.isAbsolute(rel)) fail(config, `data.path "${safeName(d.path)}" is outside the workspace`, 'data.path');
   }
   let text: string;
   try {
     text = readUserFileText(abs, { kind: 'csv', root: workspaceRoot, label: d.path });
   } catch (e) {
-    return fail(config, e instanceof UserFileError ? e.message : `cannot read ${d.path}: ${(e as Error).message}`, 'data.path');
+    return fail(config, e instanceof UserFileError ? e.message : `cannot read ${safeName(d.path)}: ${safeName((e as Error).message)}`, 'data.path');
   }
   const mse = config.train.loss === 'mse';
   const csv = parseCsvData(text, abs, { target: d.target, targets: mse ? 'numbers' : 'classes', maxClasses: MAX_CLASSES });
@@ -105,7 +106,7 @@ function readData(config: NetworkConfig, baseDir: string, rel: string, key: stri
   try {
     return readUserFile(abs, { kind: 'weights', maxBytes: MAX_ARRAY_BYTES, root, label: rel });
   } catch (e) {
-    return fail(config, e instanceof UserFileError ? e.message : `cannot read ${rel}: ${(e as Error).message}`, key);
+    return fail(config, e instanceof UserFileError ? e.message : `cannot read ${safeName(rel)}: ${safeName((e as Error).message)}`, key);
   }
 }
 
@@ -115,18 +116,18 @@ function arrayRaw(config: NetworkConfig, baseDir: string, root?: string): Raw {
   let x: NdArray; let y: NdArray;
   try {
     if (d.source === 'npz') {
-      const arrays = parseNpz(readData(config, baseDir, d.path!, 'data.path', root), d.path);
+      const arrays = parseNpz(readData(config, baseDir, d.path!, 'data.path', root), safeName(d.path!));
       const pick = (names: string[], what: string, key: string): NdArray => {
         const name = names.find(n => arrays.has(n));
-        if (!name) return fail(config, `${d.path} has no ${what} array (looked for ${names.join(', ')}; it has ${[...arrays.keys()].join(', ') || 'none'})`, key);
+        if (!name) return fail(config, `${safeName(d.path!)} has no ${what} array (looked for ${names.join(', ')}; it has ${[...arrays.keys()].map(safeName).join(', ') || 'none'})`, key);
         return arrays.get(name)!();
       };
       x = pick(['x', 'x_train', 'X', 'X_train', 'inputs', 'features', 'data', 'images', 'arr_0'], 'input', 'data.path');
       y = pick(d.target ? [d.target] : ['y', 'y_train', 'Y', 'Y_train', 'labels', 'targets', 'target', 'arr_1'], 'label', d.target ? 'data.target' : 'data.path');
     } else {
       const parse = d.source === 'npy' ? parseNpy : parseIdx;
-      x = parse(readData(config, baseDir, d.path!, 'data.path', root), d.path);
-      y = parse(readData(config, baseDir, d.target!, 'data.target', root), d.target);
+      x = parse(readData(config, baseDir, d.path!, 'data.path', root), safeName(d.path!));
+      y = parse(readData(config, baseDir, d.target!, 'data.target', root), safeName(d.target!));
     }
   } catch (e) {
     if (e instanceof ArrayFormatError) fail(config, e.message, 'data.path');
@@ -166,17 +167,17 @@ function imageFolderRaw(config: NetworkConfig, baseDir: string, root?: string): 
   try {
     classes = fs.readdirSync(dir, { withFileTypes: true }).filter(e => e.isDirectory() && !e.name.startsWith('.')).map(e => e.name).sort();
   } catch (e) {
-    return fail(config, `cannot read the folder ${d.path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (e as Error).message}`, 'data.path');
+    return fail(config, `cannot read the folder ${safeName(d.path!)}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : safeName((e as Error).message)}`, 'data.path');
   }
   // All of the folder is input (the CLI writes no report inside it), the images not read yet too.
   noteFolderRead(dir, d.path!);
-  if (classes.length < 2) fail(config, `${d.path} has ${classes.length} class folder${classes.length === 1 ? '' : 's'}: the ImageFolder layout is one sub-folder of images per class (at least 2)`, 'data.path');
+  if (classes.length < 2) fail(config, `${safeName(d.path!)} has ${classes.length} class folder${classes.length === 1 ? '' : 's'}: the ImageFolder layout is one sub-folder of images per class (at least 2)`, 'data.path');
   const files: { file: string; label: number }[] = [];
   classes.forEach((cls, label) => {
     const names = fs.readdirSync(path.join(dir, cls)).filter(f => /\.(png|jpe?g)$/i.test(f)).sort();
     for (const f of names) if (files.length < MAX_IMAGES) files.push({ file: path.join(cls, f), label });
   });
-  if (!files.length) fail(config, `${d.path} has no .png or .jpg images in its class folders`, 'data.path');
+  if (!files.length) fail(config, `${safeName(d.path!)} has no .png or .jpg images in its class folders`, 'data.path');
   // Interleave the classes so that a samples cap keeps every class.
   const byClass = classes.map((_, k) => files.filter(f => f.label === k));
   const order: typeof files = [];
@@ -189,7 +190,7 @@ function imageFolderRaw(config: NetworkConfig, baseDir: string, root?: string): 
     const { file, label } = order[i];
     const rel = path.join(d.path!, file);
     const bytes = readData(config, baseDir, rel, 'data.path', root);
-    try { resizeTo(decodeImage(bytes, rel), h, w, c, x, i * per); } catch (e) {
+    try { resizeTo(decodeImage(bytes, safeName(rel)), h, w, c, x, i * per); } catch (e) {
       if (e instanceof ImageError) fail(config, e.message, 'data.path');
       throw e;
     }
