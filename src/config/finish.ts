@@ -9,6 +9,7 @@ import { SOURCES, sourceClasses, sourceInputShape, splitSizes } from '../data/so
 import { columnList, columnName, csvOutline, CsvShapeError, type CsvOutline } from '../data/csv';
 import { inferShapes } from './shapes';
 import { UserFileError, type UserFileKind } from '../io/userFile';
+import { safeName } from '../format';
 import type { Reporter } from './read';
 
 /** A config before defaults: what the file said. */
@@ -178,21 +179,21 @@ function readCsvOutline(d: Draft, data: DataSpec, opts: FinishOptions, rep: Repo
     const abs = path.resolve(path.dirname(path.resolve(d.file)), data.path);
     const root = opts.workspaceRoot ? path.resolve(opts.workspaceRoot) : undefined;
     if (root && path.relative(root, abs).split(path.sep)[0] === '..') {
-      rep.error(span, `data.path "${data.path}" is outside the workspace`, '/data/path');
+      rep.error(span, `data.path "${safeName(data.path)}" is outside the workspace`, '/data/path');
       return undefined;
     }
     try {
       result = opts.csvOutline ? opts.csvOutline(abs) : csvOutline(opts.readFile(abs, 'csv'));
       if (result.columns.length < 2) {
-        rep.error(span, `${data.path} needs a header with at least one feature column and the target column`, '/data/path');
+        rep.error(span, `${safeName(data.path)} needs a header with at least one feature column and the target column`, '/data/path');
         result = null;
       }
     } catch (e) {
       // A missing csv may be generated later (a warning); one that can never be read as data is an error.
-      const why = e instanceof UserFileError ? e.reason : (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((e as Error).message).split('\n')[0];
+      const why = e instanceof UserFileError ? e.reason : (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : safeName(String((e as Error).message).split('\n')[0]);
       const fatal = e instanceof CsvShapeError || (e instanceof UserFileError && (e.code === 'NOT_REGULAR' || e.code === 'OUTSIDE_ROOT' || e.code === 'TOO_LARGE'));
-      if (fatal) rep.error(span, `cannot read ${data.path}: ${why}`, '/data/path');
-      else rep.warn(span, `cannot read ${data.path}: ${why}`);
+      if (fatal) rep.error(span, `cannot read ${safeName(data.path)}: ${why}`, '/data/path');
+      else rep.warn(span, `cannot read ${safeName(data.path)}: ${why}`);
       result = null;
     }
   }

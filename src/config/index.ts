@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as jsonc from 'jsonc-parser';
 import { displayPos, type InputProblem, type LayerSpec, type NetworkConfig, type Span } from '../model';
-import { locationName } from '../format';
+import { locationName, safeName } from '../format';
 import { finishConfig } from './finish';
 import { importKeras, looksLikeKeras, readKeras } from './keras';
 import { readConfigTree } from './parse';
@@ -129,13 +129,13 @@ function parseUnsafe(text: string, fileName: string, opts: ParseOptions): ParseR
 function mergeKeras(draft: import('./finish').Draft, ref: { path: string; span: Span }, fileName: string, readFile: (p: string, kind: UserFileKind) => string, rep: Reporter, workspaceRoot?: string): void {
   const abs = path.resolve(path.dirname(path.resolve(fileName)), ref.path);
   if (workspaceRoot && path.relative(path.resolve(workspaceRoot), abs).split(path.sep)[0] === '..') {
-    rep.error(ref.span, `model.keras "${ref.path}" is outside the workspace`, '/model/keras');
+    rep.error(ref.span, `model.keras "${safeName(ref.path)}" is outside the workspace`, '/model/keras');
     return;
   }
   let text: string;
   const zip = isKerasZipName(ref.path);
   try { text = zip ? kerasZipConfig(readUserFile(abs, { kind: 'keras', root: workspaceRoot })) : readFile(abs, 'keras'); } catch (e) {
-    rep.error(ref.span, e instanceof KerasZipError ? `${ref.path}: ${e.message}` : `cannot read ${ref.path}: ${whyUnreadable(e)}`, '/model/keras');
+    rep.error(ref.span, e instanceof KerasZipError ? `${safeName(ref.path)}: ${e.message}` : `cannot read ${safeName(ref.path)}: ${whyUnreadable(e)}`, '/model/keras');
     return;
   }
   text = bomAsSpace(text);
@@ -164,7 +164,7 @@ function mergeKeras(draft: import('./finish').Draft, ref: { path: string; span: 
 /** Why a referenced file could not be read, without its path (the caller names it). */
 export function whyUnreadable(e: unknown): string {
   if (e instanceof UserFileError) return e.reason;
-  return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((e as Error).message ?? e).split('\n')[0];
+  return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : safeName(String((e as Error).message ?? e).split('\n')[0]);
 }
 
 /** What a config takes from an ONNX model: its layers, input, name and problems (not the weights' loaders, which hold the file's bytes). */
@@ -198,15 +198,15 @@ function cachedOnnx(abs: string, root: string | undefined): OnnxImport {
 function mergeOnnx(draft: import('./finish').Draft, ref: { path: string; span: Span }, fileName: string, rep: Reporter, opts: ParseOptions): void {
   const abs = path.resolve(path.dirname(path.resolve(fileName)), ref.path);
   if (opts.workspaceRoot && path.relative(path.resolve(opts.workspaceRoot), abs).split(path.sep)[0] === '..') {
-    rep.error(ref.span, `model.onnx "${ref.path}" is outside the workspace`, '/model/onnx');
+    rep.error(ref.span, `model.onnx "${safeName(ref.path)}" is outside the workspace`, '/model/onnx');
     return;
   }
   let od: OnnxImport;
   try { od = opts.readBytes ? importOnnxLayers(opts.readBytes(abs), abs) : cachedOnnx(abs, opts.workspaceRoot); } catch (e) {
-    rep.error(ref.span, `cannot read ${ref.path}: ${whyUnreadable(e)}`, '/model/onnx');
+    rep.error(ref.span, `cannot read ${safeName(ref.path)}: ${whyUnreadable(e)}`, '/model/onnx');
     return;
   }
-  for (const p of od.problems) rep.problems.push({ ...p, message: `${ref.path}: ${p.message}`, span: ref.span });
+  for (const p of od.problems) rep.problems.push({ ...p, message: `${safeName(ref.path)}: ${p.message}`, span: ref.span });
   if (od.problems.some(p => p.severity === 'error')) rep.claimed.add('/model/onnx');
   draft.layers = od.layers.map(l => ({ ...l, span: ref.span, spans: {} }));
   draft.onnx = ref.path;
@@ -225,7 +225,7 @@ export function loadConfigFile(file: string, opts?: ParseOptions): ParseResult {
   } catch (e) {
     const ue = e instanceof UserFileError ? e : undefined;
     if (ue?.code === 'TOO_LARGE') return { problems: [{ severity: 'error', message: `the file has ${(fs.statSync(file).size / 1e6).toFixed(1)} MB: a network config is at most ${MAX_TEXT_CHARS / 1e6} MB`, span: zero }] };
-    if (ue?.code === 'NOT_REGULAR') return { problems: [{ severity: 'error', message: `${file} is ${ue.reason}: not a config file`, span: zero }] };
+    if (ue?.code === 'NOT_REGULAR') return { problems: [{ severity: 'error', message: `${safeName(file)} is ${ue.reason}: not a config file`, span: zero }] };
     const why = whyUnreadable(e);
     return { problems: [{ severity: 'error', message: ue?.code === 'ENOENT' || ue?.code === 'EACCES' ? why : `cannot read the file: ${why}`, span: zero }] };
   }

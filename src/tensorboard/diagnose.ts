@@ -3,6 +3,7 @@
  * from (evidence.run, evidence.tag; finding.step), so a user can open the same series in TensorBoard.
  */
 import type { Thresholds } from '../model';
+import { safeName } from '../format';
 import { runFindings, type DiagnosisLayer } from '../diagnosis/rules';
 import type { Finding, FindingKind } from '../diagnosis/types';
 import type { TbRun } from './run';
@@ -29,7 +30,7 @@ const SERIES: Record<FindingKind, Quantity[]> = {
 
 export function diagnoseTbRun(run: TbRun, thresholds?: Thresholds, shapes?: ModelShapes): Finding[] {
   const findings = runFindings({ layers: tbDiagnosisLayers(run), timeline: run.timeline, nonFinite: run.nonFinite,
-    thresholds, source: `tensorboard run "${run.name}"` })
+    thresholds, source: `tensorboard run "${safeName(run.name)}"` })
     // The reader notes every NaN/Inf it sees (run.nonFinite); without one, a NaN in the timeline is a series the
     // log does not have (no loss scalar), not a divergence.
     .filter(f => f.kind !== 'non-finite' || run.nonFinite);

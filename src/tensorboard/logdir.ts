@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError, type NetworkConfig } from '../model';
+import { safeName } from '../format';
 import { decodeEvent } from './events';
 import { TbRun, TbRunBuilder } from './run';
 import { tagRules, TagRule } from './tags';
@@ -39,7 +40,7 @@ export class LogdirReader {
     this.rules = rules;
     let st: fs.Stats;
     try { st = fs.statSync(logdir); } catch {
-      throw new InputError({ severity: 'error', message: `log directory not found: ${logdir}` }, logdir);
+      throw new InputError({ severity: 'error', message: `log directory not found: ${safeName(logdir)}` }, logdir);
     }
     this.root = logdir;
     this.singleFile = st.isFile();

@@ -8,6 +8,7 @@ import type { NetworkConfig } from '../../model';
 import { finishConfig, type Draft } from '../finish';
 import { Reporter } from '../read';
 import { readUserFile, UserFileError } from '../../io/userFile';
+import { safeName } from '../../format';
 import type { ParseResult } from '../result';
 import { convertGraph, type LayerParamShapes, type LayerWeights, type OnnxDraft } from './convert';
 import { decodeModel, OnnxError, type ExternalReader } from './decode';
@@ -22,13 +23,13 @@ export function sidecarReader(modelPath: string, readBytes: (abs: string) => Uin
   return (location, offset, length) => {
     const norm = location.replace(/\\/g, '/');
     if (!norm || norm !== path.posix.basename(norm) || norm === '.' || norm === '..') {
-      throw new OnnxError(`external data "${location}" is not a file beside the model: only sidecars in the model's own folder are read`);
+      throw new OnnxError(`external data "${safeName(location)}" is not a file beside the model: only sidecars in the model's own folder are read`);
     }
     let bytes = cache.get(norm);
     if (!bytes) {
       try { bytes = readBytes(path.join(path.dirname(modelPath), norm)); } catch (e) {
         const code = e instanceof UserFileError ? e.code : (e as NodeJS.ErrnoException).code;
-        throw new OnnxError(`cannot read the external data file ${norm}: ${code === 'ENOENT' ? 'no such file beside the model' : e instanceof UserFileError ? e.reason : (e as Error).message}`);
+        throw new OnnxError(`cannot read the external data file ${safeName(norm)}: ${code === 'ENOENT' ? 'no such file beside the model' : e instanceof UserFileError ? e.reason : safeName((e as Error).message)}`);
       }
       cache.set(norm, bytes);
     }
