@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { locationName, safeName } from '../../../src/format';
 
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
 const posix = process.platform !== 'win32';
@@ -108,3 +109,14 @@ describe('CLI: a name with a newline cannot forge an output line', function () {
 });
 
 const NET_JSON = { model: { input: [2], layers: [{ type: 'dense', units: 4, activation: 'relu' }, { type: 'dense', units: 2, activation: 'softmax' }] }, train: { loss: 'cross_entropy', steps: 3 } };
+
+describe('safeName: a name as message text', () => {
+  it('escapes newline, carriage return, tab, other C0/C1 controls, bidi overrides and line separators; keeps the rest', () => {
+    assert.equal(safeName('a\nb\rc\td'), 'a\\nb\\rc\\td');
+    assert.equal(safeName('x\u0007\u001b[2J\u007f\u009by'), 'x\\u0007\\u001b[2J\\u007f\\u009by');
+    assert.equal(safeName('evil\u202egpj.csv\u2066\u2028'), 'evil\\u202egpj.csv\\u2066\\u2028');
+    assert.equal(safeName('données/été 2024 ✓.csv'), 'données/été 2024 ✓.csv');
+    assert.equal(safeName('C:\\data\\x.csv'), 'C:\\data\\x.csv', 'Windows separators stay');
+    assert.equal(locationName('a\u202eb\nc'), 'a\\u202eb\\nc', 'a location escapes as much as a message');
+  });
+});
