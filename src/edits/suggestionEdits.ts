@@ -5,10 +5,10 @@
  */
 import * as YAML from 'yaml';
 import { isDeepStrictEqual } from 'node:util';
-import type { LayerSpec, NetworkConfig, Span } from '../model';
+import type { InitSpec, LayerSpec, NetworkConfig, Span } from '../model';
 import { parseConfigText } from '../config';
 import { activationSpecOf } from '../core/activations';
-import { canonicalInitName } from '../core/initializers';
+import { canonicalInitName, resolveInit } from '../core/initializers';
 import type { Suggestion } from '../diagnosis/types';
 import { LineIndex, child, entry, type SNode } from '../config/tree';
 import { applyEdits, checkEdits, readTree, type Intended, type TextEdit } from './editCheck';
@@ -84,6 +84,14 @@ function kerasInitValue(loader: KerasLoader, key: string, init: string): { value
   if (loader.kind === 'keras3') return { value: { module: 'keras.initializers', class_name: cls, config: { seed: null }, registered_name: null } };
   if (vs) return { value: { class_name: 'VarianceScaling', config: { scale: vs[0], mode: vs[1], distribution: vs[2], seed: null } } };
   return { value: { class_name: cls, config: {} } };
+}
+
+/** The layer's initializer is the named one: same name and every parameter as the name alone resolves to. */
+function sameInit(init: InitSpec, name: string): boolean {
+  const want = resolveInit(name);
+  if (!want || (canonicalInitName(init.name) ?? init.name) !== (canonicalInitName(name) ?? name)) return false;
+  const a = init as unknown as Record<string, unknown>, b = want as unknown as Record<string, unknown>;
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].every(k => k === 'name' || a[k] === b[k]);
 }
 
 function lineStart(text: string, offset: number): number { return text.lastIndexOf('\n', offset - 1) + 1; }
@@ -185,9 +193,9 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
       if ('error' in at) return at;
       // Written there already (its seed or spelling maybe not ours): left as it is. A default is not written, and
       // a config's default may follow the activation this fix changes, so only a written one counts.
+      // The same name is not enough: {name: he_normal, scale: 1} is LeCun's variance, so every parameter must match.
       const cur = nodeAt(root, at.path);
-      const canon = (n: string) => canonicalInitName(n) ?? n;
-      if (cur && !(cur.kind === 'scalar' && cur.value === null) && canon(layer.init.name) === canon(change.init)) { already.push(layer); continue; }
+      if (cur && !(cur.kind === 'scalar' && cur.value === null) && sameInit(layer.init, change.init)) { already.push(layer); continue; }
       // Keras 2/3 and TF.js write an initializer as {class_name, config}; Keras 1's `init` is a name.
       const written = loader ? kerasInitValue(loader, String(at.path[at.path.length - 1]), change.init) : { value: change.init };
       if ('error' in written) return { error: `layer ${layer.name}: ${written.error}` };

@@ -50,6 +50,15 @@ describe('suggestion edits: only the values they change', () => {
     assert.ok(out.includes('    - {type: dense, units: 3, activation: softmax, init: glorot_uniform}\n'), out);
   });
 
+  it('rewrites an initializer written under the suggested name with other parameters (it is not that initializer)', () => {
+    // {name: he_normal, scale: 1} is Var = 1/fan_in (LeCun's), so a He fix has something to change.
+    const text = YAML.replace('activation: sigmoid   # why sigmoid?', 'activation: sigmoid   # why sigmoid?\n      init: {name: he_normal, scale: 1}');
+    const out = apply(text, 'a.nn.yaml', [0], { init: 'he_normal' });
+    assert.equal(out, text.replace('init: {name: he_normal, scale: 1}', 'init: he_normal'));
+    const withActivation = apply(text, 'a.nn.yaml', [0], { activation: 'relu', init: 'he_normal' });
+    assert.equal(withActivation, out.replace('activation: sigmoid', 'activation: relu'));
+  });
+
   it('changes the learning rate and adds a clip value under train', () => {
     const out = apply(YAML, 'a.nn.yaml', [0], { lr: 0.2, clip: 1.5 });
     assert.match(out, /lr: 0\.2 {8}# too high/);
