@@ -38,6 +38,9 @@ function kerasReferenceWorkspaceEdit(doc: vscode.TextDocument, config: NetworkCo
   if (open) kerasText = open.getText();
   else {
     try { kerasText = readConfigNamedFile(kerasPath, 'keras', workspaceRootFor(doc.uri)); } catch (e) { return `cannot edit ${config.model.keras}: ${(e as Error).message}`; }
+    // The editor's text of a file with a UTF-8 byte order mark has no mark (it is written back on save): positions
+    // counted with it would be one character off on the first line, all of a one-line model.json.
+    if (kerasText.charCodeAt(0) === 0xfeff) kerasText = kerasText.slice(1);
   }
   const kerasConfig = parseConfigText(kerasText, kerasPath, { workspaceRoot: workspaceRootFor(doc.uri) }).config;
   const r = kerasReferenceEdits(doc.getText(), doc.fileName, config, kerasText, kerasPath, kerasConfig, layers, s);

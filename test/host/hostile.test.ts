@@ -109,6 +109,38 @@ describe('a hostile workspace (issue 11)', () => {
     if (kdoc.isDirty) await kdoc.save();
   });
 
+  it('a quick fix through model.keras to a one-line Keras JSON with a byte order mark, not open, lands on its values', async () => {
+    // The editor's text of a BOM file has no mark; positions counted in the file's bytes with it were one off on line 1.
+    const kerasPath = workspaceFile('keras-bom-model.json').fsPath;
+    const configPath = workspaceFile('keras-bom-ref.nn.yaml').fsPath;
+    const plain = fs.readFileSync(workspaceFile('keras-moons-model.json').fsPath, 'utf8');
+    assert.ok(!plain.includes('\n'), 'the model is one line: every edit is on the line with the mark');
+    fs.writeFileSync(kerasPath, `\ufeff${plain}`);
+    fs.writeFileSync(configPath, fs.readFileSync(workspaceFile('keras-ref.nn.yaml').fsPath, 'utf8').replace('keras-moons-model.json', 'keras-bom-model.json'));
+    try {
+      const doc = (await openConfig('keras-bom-ref.nn.yaml')).document;
+      const kerasUri = vscode.Uri.file(kerasPath);
+      assert.ok(!vscode.workspace.textDocuments.some(d => d.uri.toString() === kerasUri.toString()), 'the Keras file is read from disk');
+      const diag = await waitFor('activation-choice', () => ours(doc.uri).find(x => x.code === 'activation-choice'));
+      const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, diag.range, undefined, 20);
+      const fix = actions.find(a => a.title.includes('activation: relu') && a.edit);
+      assert.ok(fix, `actions: ${actions.map(a => `${a.title} ${a.disabled?.reason ?? ''}`).join(' | ')}`);
+      assert.ok(await vscode.workspace.applyEdit(fix.edit!));
+      const kdoc = await vscode.workspace.openTextDocument(kerasUri);
+      const model = JSON.parse(kdoc.getText());
+      const dense = model.config.layers.filter((l: { class_name: string }) => l.class_name === 'Dense');
+      assert.equal(dense[0].config.activation, 'relu');
+      assert.equal(dense[0].config.kernel_initializer.class_name, 'HeNormal');
+      await vscode.window.showTextDocument(kdoc);
+      await kdoc.save();
+      const saved = fs.readFileSync(kerasPath, 'utf8');
+      assert.ok(saved.startsWith('\ufeff{'), 'the mark stays in the file');
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    } finally {
+      for (const f of [kerasPath, configPath]) fs.rmSync(f, { force: true });
+    }
+  });
+
   it('Create Config from Keras never overwrites an existing <base>.nn.yaml', async () => {
     const existing = workspaceFile('keras-moons-model.nn.yaml').fsPath;   // the name the import would take
     fs.writeFileSync(existing, '# my own config, not to be lost\n');
