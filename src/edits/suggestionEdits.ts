@@ -184,6 +184,10 @@ export function suggestionEdits(text: string, fileName: string, config: NetworkC
           ? `${loader.label} has no "leaky_relu" activation, so ${base} would no longer load there. Instead, add a LeakyReLU layer right after layer ${layer.name} and set the activation of ${layer.name} to "linear"`
           : `${loader.label} has no "${change.activation}" activation, so ${base} would no longer load there: change layer ${layer.name} by hand` };
       }
+      // Keras 3's leaky_relu function has negative_slope 0.2 (our importer reads it so); the suggestion's is 0.01.
+      if (loader?.kind === 'keras3' && change.activation === 'leaky_relu') {
+        return { error: `Keras 3's "leaky_relu" activation has a negative slope of 0.2, not the suggested 0.01. Instead, add a LeakyReLU layer with "negative_slope": 0.01 right after layer ${layer.name} and set the activation of ${layer.name} to "linear"` };
+      }
       wants.push({ path: at.path, value: change.activation, rendered: str(change.activation), label: `the activation of layer ${layer.name}` });
     }
     if (change.init) {

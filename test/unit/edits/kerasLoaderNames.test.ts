@@ -98,13 +98,20 @@ describe('quick fixes write names the file\'s loader knows', () => {
   });
 
   describe('Keras 3 files (module / registered_name, no keras_version)', () => {
-    it('he_normal is the Keras 3 class HeNormal, written as Keras 3 writes it; leaky_relu is a Keras 3 activation', () => {
+    it('he_normal is the Keras 3 class HeNormal, written as Keras 3 writes it', () => {
       const text = fixture('11-keras3-sequential-mlp-flatten.json');
       const [d] = denseIndices(text);
-      const out = JSON.parse(fixed(text, [d], { init: 'lecun_normal', activation: 'leaky_relu' }));
+      const out = JSON.parse(fixed(text, [d], { init: 'lecun_normal', activation: 'elu' }));
       const dense = out.config.layers.filter((l: { class_name: string }) => l.class_name === 'Dense')[0].config;
       assert.deepEqual(dense.kernel_initializer, { module: 'keras.initializers', class_name: 'LecunNormal', config: { seed: null }, registered_name: null });
-      assert.equal(dense.activation, 'leaky_relu');
+      assert.equal(dense.activation, 'elu');
+    });
+    it('leaky_relu: Keras 3 knows the name, but its slope is 0.2 (keras/src/activations: negative_slope=0.2), not our 0.01: refused', () => {
+      const text = fixture('11-keras3-sequential-mlp-flatten.json');
+      const [d] = denseIndices(text);
+      const r = fix(text, [d], { activation: 'leaky_relu', init: 'he_normal' });
+      assert.ok('error' in r, 'an edit to "leaky_relu" would train with slope 0.2 in Keras 3 (and in our importer)');
+      assert.match(r.error, /negative slope of 0\.2, not the suggested 0\.01.*LeakyReLU layer with "negative_slope": 0\.01/);
     });
   });
 
