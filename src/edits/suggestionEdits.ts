@@ -73,7 +73,10 @@ const VARIANCE_SCALING: Record<string, [number, string, string]> = {
  * functions only (no HeNormal class; later tf.keras spells LecunNormal, TF.js LeCunNormal), so Keras 2 and TF.js
  * get the VarianceScaling they all know. Its distribution "normal" is the truncated normal in Keras 2.0-2.2 and
  * TF.js, and tf.keras 2.x / Keras 3 read "normal" as "truncated_normal" ("compatibility with keras-team/keras"),
- * while "truncated_normal" is unknown to Keras 2.0-2.2 and TF.js.
+ * while "truncated_normal" is unknown to Keras 2.x (keras-team) and wrong in TF.js: tfjs-layers camel-cases it to
+ * "truncatedNormal", accepts it and then draws the uniform (VarianceScaling.apply tests only for "normal").
+ * Keras 2.0.x and TF.js draw "normal" without the 1/0.8796 stddev correction (Var = 0.774 scale / fan, as their
+ * own he_normal does); keras-team Keras since #9963 (2018; 2.3.x has it), tf.keras and Keras 3 with it.
  */
 function kerasInitValue(loader: KerasLoader, key: string, init: string): { value: unknown } | { error: string } {
   if (key === 'init') {
