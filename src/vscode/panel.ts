@@ -245,18 +245,20 @@ export class DiagnosticsPanel implements vscode.Disposable {
     this.heldNotices.push(text);
     this.notice({ kind: 'info', text: `${text} Show them with the notification's Show Trials.` });
     void vscode.window.showInformationMessage(`Activation Lens: ${text}`, DiagnosticsPanel.SHOW_TRIALS).then(choice => {
-      if (choice === DiagnosticsPanel.SHOW_TRIALS) this.showHeldTrials();
+      // These trials, not whichever were held last: another config's may have been held since this was said.
+      if (choice === DiagnosticsPanel.SHOW_TRIALS) this.showHeldTrials(compare);
     });
   }
 
   /**
-   * Show Trials: the last held trials in the panel (the same object as they fill in); the user asked, so this switches
-   * even from a live run (whose next state takes the panel back, as any run's does). False when none are held.
+   * Show Trials: the trials a notification named (else the last held) in the panel (the same object as they fill in);
+   * the user asked, so this switches even from a live run (whose next state takes the panel back, as any run's does).
+   * Trials of another config held meanwhile stay held. False when there are none.
    */
-  showHeldTrials(): boolean {
-    const held = this.held;
+  showHeldTrials(which: CompareView | undefined = this.held): boolean {
+    const held = which;
     if (!held?.uri) return false;
-    this.held = undefined;
+    if (this.held === held) this.held = undefined;
     if (held.id) this.heldIds.delete(held.id);
     this.switchToCompare(held, this.runs.latest(held.uri), !!this.panel && held.uri === this.shownView?.configUri);
     return true;

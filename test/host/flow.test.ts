@@ -369,6 +369,34 @@ describe('state that never lies: stale runs, headers, the sidebar', () => {
     }
   });
 
+  it('Show Trials of a notification shows the trials it named, though another config\'s were held after them', async () => {
+    const lens = await api();
+    for (const uri of [a, b]) if (lens.runs.latest(uri)?.view.status !== 'done') await vscode.commands.executeCommand('activationLens.run', uri);
+    const recB = lens.runs.latest(b)!;
+    const long = workspaceFile('flow-a/long.nn.yaml');
+    fs.writeFileSync(long.fsPath, fs.readFileSync(a.fsPath, 'utf8').replace(/steps: \d+/, 'steps: 20000'));
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(long));
+    const onB: CompareView = { ...(await trials(b, 'elu')), status: 'running' };
+    const onA: CompareView = { ...(await trials(a, 'gelu')), status: 'running' };
+    const running = vscode.commands.executeCommand<RunRecord>('activationLens.run', long);
+    try {
+      await waitFor('the panel on the live run', () => lens.runs.running?.uri === long.toString()
+        && lens.panel.lastView?.configUri === long.toString() && lens.panel.lastView.status === 'running');
+      // b's trials are said (a notification with Show Trials), then a's are held after them.
+      lens.runs.setCompare(onB);
+      lens.runs.setCompare(onA);
+      assert.equal(lens.panel.heldTrials, onA);
+      // The user clicks Show Trials on b's notification: b's trials, not a's.
+      assert.ok(lens.panel.showHeldTrials(onB));
+      assert.equal(lens.panel.lastView, recB.view);
+      assert.equal(lens.panel.lastView?.compare, onB);
+      assert.equal(lens.panel.heldTrials, onA, 'a\'s trials still held for their own Show Trials');
+    } finally {
+      lens.runs.stop();
+      await running;
+    }
+  });
+
   it('a Verify update never re-sends the panel\'s view (it shows something else meanwhile)', async () => {
     const lens = await api();
     if (lens.runs.latest(a)?.view.status !== 'done') await vscode.commands.executeCommand('activationLens.run', a);
